@@ -1,0 +1,22 @@
+# The two entry points README.md promises: `make test` and (with the experiments work) `make demo`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: help bootstrap sync lint test
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## install system packages and uv (Debian, root)
+	./scripts/bootstrap.sh
+
+sync: bootstrap ## create .venv from uv.lock
+	uv sync --frozen
+
+lint: sync ## ruff
+	uv run --frozen ruff check .
+	uv run --frozen ruff format --check .
+
+test: lint ## lint, then the whole test suite
+	uv run --frozen pytest

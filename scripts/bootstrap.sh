@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what faasbench's tests and local demo need on a fresh Debian machine (run as root).
+# Idempotent: packages already present are left alone.
+set -euo pipefail
+
+packages=(
+  make git ca-certificates python3 python3-pip
+  haproxy vsftpd wrk hey shellcheck cloud-init iproute2 openssh-server openssh-client
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  # Debian's python3 is "externally managed" (PEP 668); uv is a single static binary, so
+  # installing it beside the system packages is harmless.
+  python3 -m pip install --quiet uv 2>/dev/null \
+    || python3 -m pip install --quiet --break-system-packages uv
+fi
+command -v uv >/dev/null 2>&1 || { echo "bootstrap: uv is not on PATH after installing it" >&2; exit 1; }
