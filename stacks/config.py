@@ -1,0 +1,304 @@
+"""The stack configuration: every `faasbench:*` key, validated before any resource exists.
+
+Keys are flat and camelCase (Pulumi convention, so `pulumi config set workerCount 3` works);
+the model groups them into sections by their prefix: `aws*` keys form `AwsConfig`, `openstack*`
+keys `OpenStackConfig`. Each field's alias is its full key, so every error names the key the
+user typed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import cached_property
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from stacks.ssh_keys import ParsedPrivateKey, parse_private_key
+
+Cloud = Literal["aws", "openstack", "existing"]
+Orchestrator = Literal["k8s", "swarm", "nomad"]
+Framework = Literal["openfaas", "openwhisk"]
+CpuCredits = Literal["standard", "unlimited"]
+Role = Literal["bastion", "manager", "worker", "haproxy", "ftp"]
+ROLES: tuple[Role, ...] = ("bastion", "manager", "worker", "haproxy", "ftp")
+
+#: The seeds' machine sizes on AWS: small helpers, larger cluster nodes.
+AWS_DEFAULT_SIZES: dict[Role, str] = {
+    "bastion": "t3a.medium",
+    "manager": "t3a.large",
+    "worker": "t3a.large",
+    "haproxy": "t3a.medium",
+    "ftp": "t3a.medium",
+}
+
+#: Canonical's AWS account, the publisher of the official Ubuntu AMIs.
+CANONICAL_AWS_OWNER = "099720109477"
+UBUNTU_2404_AMI_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
+
+_BURSTABLE = re.compile(r"^(t2|t3|t3a|t4g)\.")
+_ARM_TYPE = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")  # m7g., c7gn., t4g., r8gd. ...
+
+
+def is_burstable(size: str) -> bool:
+    """AWS burstable families run on CPU credits; the others have no credit setting."""
+    return bool(_BURSTABLE.match(size))
+
+
+def _network(value: str) -> str:
+    """A CIDR in canonical form; a bare address means that one host."""
+    try:
+        return str(ipaddress.ip_network(value, strict=True))
+    except ValueError as err:
+        raise ValueError(f"{value!r} is not a valid CIDR ({err})") from None
+
+
+def _ipv4_network(value: str) -> str:
+    network = ipaddress.ip_network(_network(value))
+    if network.version != 4:
+        raise ValueError(f"{value!r} must be an IPv4 CIDR")
+    if not network.is_private:
+        raise ValueError(f"{value!r} is not a private range (RFC 1918)")
+    return str(network)
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address") from None
+
+
+Cidr = Annotated[str, AfterValidator(_network)]
+PrivateCidr = Annotated[str, AfterValidator(_ipv4_network)]
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+Size = Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+class AwsConfig(_Section):
+    """AWS network and machine image. Region comes from the provider key `aws:region`."""
+
+    vpc_cidr: PrivateCidr = Field("10.0.0.0/16", alias="awsVpcCidr")
+    public_subnet_cidr: PrivateCidr = Field("10.0.1.0/24", alias="awsPublicSubnetCidr")
+    private_subnet_cidr: PrivateCidr = Field("10.0.2.0/24", alias="awsPrivateSubnetCidr")
+    availability_zone: str | None = Field(
+        None, alias="awsAvailabilityZone", description="default: the region's first AZ"
+    )
+    ami: str | None = Field(
+        None,
+        alias="awsAmi",
+        pattern=r"^ami-[0-9a-f]{8,17}$",
+        description="pinned AMI; default: latest Ubuntu 24.04 looked up once per machine",
+    )
+    ami_owner: str = Field(CANONICAL_AWS_OWNER, alias="awsAmiOwner", pattern=r"^\d{12}$")
+    ami_name_filter: str = Field(UBUNTU_2404_AMI_NAME, alias="awsAmiNameFilter", min_length=1)
+
+    @model_validator(mode="after")
+    def _subnets_inside_vpc(self) -> AwsConfig:
+        vpc = ipaddress.ip_network(self.vpc_cidr)
+        public = ipaddress.ip_network(self.public_subnet_cidr)
+        private = ipaddress.ip_network(self.private_subnet_cidr)
+        for key, subnet in (("awsPublicSubnetCidr", public), ("awsPrivateSubnetCidr", private)):
+            if not subnet.subnet_of(vpc):  # type: ignore[arg-type]
+                raise ValueError(f"{key} {subnet} is not inside awsVpcCidr {vpc}")
+        if public.overlaps(private):
+            raise ValueError(
+                f"awsPublicSubnetCidr {public} overlaps awsPrivateSubnetCidr {private}"
+            )
+        return self
+
+
+class OpenStackConfig(_Section):
+    """OpenStack network, image and flavor. Credentials come from clouds.yaml / OS_* variables."""
+
+    external_network: str | None = Field(None, alias="openstackExternalNetwork", min_length=1)
+    image: str | None = Field(None, alias="openstackImage", min_length=1)
+    image_id: str | None = Field(
+        None, alias="openstackImageId", min_length=1, description="pins the image by id"
+    )
+    flavor: str | None = Field(None, alias="openstackFlavor", min_length=1)
+    subnet_cidr: PrivateCidr = Field("192.168.0.0/24", alias="openstackSubnetCidr")
+    dns_servers: list[IpAddress] = Field(
+        ["8.8.8.8", "8.8.4.4"], alias="openstackDnsServers", min_length=1
+    )
+    availability_zone: str | None = Field(None, alias="openstackAvailabilityZone")
+    boot_from_volume: bool = Field(
+        True,
+        alias="openstackBootFromVolume",
+        description="boot from a volume of volumeSizeGb; false: the flavor's own disk",
+    )
+
+
+class ExistingConfig(_Section):
+    """An existing Kubernetes cluster (no machines are created)."""
+
+    kubeconfig: SecretStr | None = Field(None, alias="kubeconfig")
+
+
+class AccessConfig(_Section):
+    """Who may reach the bastion, and with which key."""
+
+    allowed_ssh_cidrs: list[Cidr] | None = Field(None, alias="allowedSshCidrs", min_length=1)
+    allow_public_ssh: bool = Field(False, alias="allowPublicSsh")
+    ssh_user: str = Field("ubuntu", alias="sshUser", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
+    ssh_private_key: SecretStr | None = Field(None, alias="sshPrivateKey")
+
+    @field_validator("ssh_private_key")
+    @classmethod
+    def _key_parses(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_private_key(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _no_world_open_ssh(self) -> AccessConfig:
+        if self.allow_public_ssh:
+            return self
+        for cidr in self.allowed_ssh_cidrs or ():
+            if ipaddress.ip_network(cidr).prefixlen == 0:
+                raise ValueError(
+                    f"allowedSshCidrs contains {cidr}, which opens SSH to the whole internet; "
+                    "list your own address ranges, or set allowPublicSsh: true to accept that"
+                )
+        return self
+
+    @cached_property
+    def ssh_key(self) -> ParsedPrivateKey | None:
+        """The user's key pair, or None when the stack generates one."""
+        if self.ssh_private_key is None:
+            return None
+        return parse_private_key(self.ssh_private_key.get_secret_value())
+
+
+class MachinesConfig(_Section):
+    """Counts and sizes per role. Sizes are AWS instance types or OpenStack flavors."""
+
+    manager_count: int = Field(1, alias="managerCount", ge=1, le=7)
+    worker_count: int = Field(2, alias="workerCount", ge=1, le=200)
+    bastion_size: Size | None = Field(None, alias="bastionSize")
+    manager_size: Size | None = Field(None, alias="managerSize")
+    worker_size: Size | None = Field(None, alias="workerSize")
+    haproxy_size: Size | None = Field(None, alias="haproxySize")
+    ftp_size: Size | None = Field(None, alias="ftpSize")
+    volume_size_gb: int = Field(15, alias="volumeSizeGb", ge=8, le=16384)
+    cpu_credits: CpuCredits = Field(
+        "unlimited",
+        alias="cpuCredits",
+        description="CPU credit mode of burstable AWS types; unlimited never throttles a run",
+    )
+
+    @field_validator("manager_count")
+    @classmethod
+    def _odd_managers(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError(f"managerCount must be odd (1, 3, 5 or 7) for a quorum, got {value}")
+        return value
+
+    def explicit_size(self, role: Role) -> str | None:
+        return getattr(self, f"{role}_size")
+
+
+class StackConfig(_Section):
+    """The whole configuration of one stack."""
+
+    env_name: str = Field(
+        "faasbench",
+        alias="envName",
+        pattern=r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$",
+        description="prefix of every physical name and the value of the faasbench:env tag",
+    )
+    cloud: Cloud = Field(alias="cloud")
+    orchestrator: Orchestrator = Field("k8s", alias="orchestrator")
+    framework: Framework = Field("openfaas", alias="framework")
+    network_mtu: int | None = Field(
+        None, alias="networkMtu", ge=1280, le=9001, description="default: the network's own"
+    )
+    access: AccessConfig = AccessConfig()
+    machines: MachinesConfig = MachinesConfig()
+    aws: AwsConfig = AwsConfig()
+    openstack: OpenStackConfig = OpenStackConfig()
+    existing: ExistingConfig = ExistingConfig()
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> StackConfig:
+        if self.framework == "openwhisk" and self.orchestrator != "k8s":
+            raise ValueError(
+                f"framework openwhisk runs only on orchestrator k8s, not {self.orchestrator}"
+            )
+        if self.cloud == "existing":
+            if self.orchestrator != "k8s":
+                raise ValueError(
+                    f"cloud existing is an existing Kubernetes cluster: orchestrator must be k8s, "
+                    f"not {self.orchestrator}"
+                )
+            if self.existing.kubeconfig is None:
+                raise ValueError(
+                    "cloud existing requires kubeconfig: "
+                    "pulumi config set --secret kubeconfig < ~/.kube/config"
+                )
+            return self
+        if not self.access.allowed_ssh_cidrs:
+            raise ValueError(
+                f"cloud {self.cloud} requires allowedSshCidrs, the address ranges allowed to reach "
+                "the bastion's SSH, e.g. pulumi config set allowedSshCidrs 203.0.113.7/32"
+            )
+        if self.orchestrator == "k8s" and self.machines.manager_count != 1:
+            raise ValueError(
+                f"managerCount {self.machines.manager_count}: the k8s orchestrator (k3s) runs "
+                "one server; use managerCount 1"
+            )
+        if self.cloud == "openstack":
+            self._require_openstack_keys()
+        if self.cloud == "aws":
+            self._refuse_arm_types()
+        return self
+
+    def _require_openstack_keys(self) -> None:
+        missing = [
+            key
+            for key, value in (
+                ("openstackExternalNetwork", self.openstack.external_network),
+                ("openstackImage", self.openstack.image or self.openstack.image_id),
+                ("openstackFlavor", self.openstack.flavor),
+            )
+            if value is None
+        ]
+        if missing:
+            raise ValueError(f"cloud openstack requires {', '.join(missing)}")
+
+    def _refuse_arm_types(self) -> None:
+        for role in ROLES:
+            size = self.size(role)
+            if _ARM_TYPE.match(size):
+                raise ValueError(
+                    f"{role}Size {size} is an arm64 (Graviton) type; faasbench machines and "
+                    "function images are amd64: choose an x86_64 type such as t3a.large"
+                )
+
+    def size(self, role: Role) -> str:
+        """The instance type / flavor of a role: explicit key, else the cloud's default."""
+        explicit = self.machines.explicit_size(role)
+        if explicit is not None:
+            return explicit
+        if self.cloud == "openstack" and self.openstack.flavor is not None:
+            return self.openstack.flavor
+        return AWS_DEFAULT_SIZES[role]
+
+    def cpu_credits(self, role: Role) -> CpuCredits | None:
+        """The credit mode applied to a role's machines, None where the type is not burstable."""
+        if self.cloud != "aws" or not is_burstable(self.size(role)):
+            return None
+        return self.machines.cpu_credits

@@ -1,0 +1,158 @@
+"""The stack output contract: what `pulumi up` exports and `loadgen` reads.
+
+Keys are an API: add, never rename. The Pulumi program checks every key it exports against
+`StackOutputs` (see `stacks.export`), and the load generator parses `pulumi stack output --json
+--show-secrets` (or the local target's outputs.json) with the same model, so the two sides cannot
+drift apart. Fields typed `SecretStr` are exported as Pulumi secrets.
+
+This module imports nothing from Pulumi: the load generator uses it on machines without it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Cloud = Literal["aws", "openstack", "existing", "local"]
+Orchestrator = Literal["k8s", "swarm", "nomad", "local"]
+Framework = Literal["openfaas", "openwhisk"]
+PrometheusKind = Literal["kube-prometheus-stack", "openfaas-bundled", "local"]
+CpuCredits = Literal["standard", "unlimited"]
+
+
+class _Section(BaseModel):
+    """A nested object of the contract. Unknown keys are kept: newer stacks may add some."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+
+class SshHost(_Section):
+    """An SSH endpoint: the bastion (public address) or the loader."""
+
+    host: str
+    user: str
+
+
+class Machines(_Section):
+    """What the machines are, so a campaign manifest can record it (instance types, credits)."""
+
+    image: str = Field(description="AMI id or OpenStack image id the machines boot from")
+    sizes: dict[str, str] = Field(description="role -> instance type / flavor")
+    cpu_credits: dict[str, CpuCredits | None] = Field(
+        description="role -> CPU credit mode for burstable AWS types, null where not burstable"
+    )
+
+
+class OpenFaasLimits(_Section):
+    max_functions: int | None = Field(description="null: no limit")
+    max_replicas: int | None = Field(description="per function; null: no limit")
+    scale_to_zero: bool
+    idler: bool
+
+
+class OpenFaasVersions(_Section):
+    gateway: str
+    provider: str
+
+
+class OpenFaas(_Section):
+    url: str
+    username: str
+    password: SecretStr
+    namespace: str
+    limits: OpenFaasLimits
+    versions: OpenFaasVersions
+
+
+class OpenWhisk(_Section):
+    api_host: str
+    auth: SecretStr
+    namespace: str
+    insecure_tls: bool
+    idle_timeout_s: float
+
+
+class Prometheus(_Section):
+    url: str
+    kind: PrometheusKind
+
+
+class Ftp(_Section):
+    host: str
+    port: int
+    user: str
+    password: SecretStr
+    test_file: str
+    test_file_bytes: int
+    test_file_sha256: str
+
+
+class Nomad(_Section):
+    address: str
+    token: SecretStr
+
+
+class Swarm(_Section):
+    manager: str
+
+
+class Nodes(_Section):
+    managers: list[str]
+    workers: list[str]
+
+
+class Registry(_Section):
+    url: str
+    image: str
+
+
+class StackOutputs(BaseModel):
+    """Every key a faasbench stack may export. Only the first three are always present."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    cloud: Cloud
+    orchestrator: Orchestrator
+    framework: Framework
+    bastion: SshHost | None = Field(None, description="absent for cloud: existing")
+    ssh_private_key: SecretStr | None = Field(
+        None, description="OpenSSH private key reaching the bastion and, through it, every machine"
+    )
+    machines: Machines | None = None
+    loader: SshHost | None = Field(None, description="where campaigns run (bastion by default)")
+    gateway_url: str | None = Field(None, description="HAProxy front for function traffic")
+    openfaas: OpenFaas | None = None
+    openwhisk: OpenWhisk | None = None
+    prometheus: Prometheus | None = None
+    grafana_url: str | None = None
+    grafana_password: SecretStr | None = None
+    ftp: Ftp | None = None
+    kubeconfig: SecretStr | None = Field(None, description="reachable from the user's machine")
+    kube_api_internal: str | None = Field(None, description="in-network API endpoint for loader")
+    nomad: Nomad | None = None
+    swarm: Swarm | None = None
+    nodes: Nodes | None = None
+    registry: Registry | None = None
+
+
+def secret_paths(
+    model: type[BaseModel] = StackOutputs, prefix: tuple[str, ...] = ()
+) -> set[tuple[str, ...]]:
+    """Paths (tuples of keys) of every `SecretStr` field, nested sections included."""
+    paths: set[tuple[str, ...]] = set()
+    for name, field in model.model_fields.items():
+        path = (*prefix, name)
+        for candidate in _annotation_types(field.annotation):
+            if candidate is SecretStr:
+                paths.add(path)
+            elif isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                paths |= secret_paths(candidate, path)
+    return paths
+
+
+def _annotation_types(annotation: object) -> list[object]:
+    args = getattr(annotation, "__args__", None)
+    if args is None:
+        return [annotation]
+    return [t for arg in args for t in _annotation_types(arg)]

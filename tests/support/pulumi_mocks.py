@@ -1,0 +1,205 @@
+"""Run the Pulumi program (or one component) under `pulumi.runtime.set_mocks` and record it.
+
+The mocks behave like the providers where the program depends on it: computed outputs that other
+resources consume (ids, private and public addresses, key material, MTU) are filled in with
+distinct values, so wiring can be checked by following ids.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pulumi
+import yaml
+from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+ROOT = Path(__file__).resolve().parents[2]
+FAKE_PRIVATE_KEY = (
+    "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-generated-key\n-----END OPENSSH PRIVATE KEY-----\n"
+)
+FAKE_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockGeneratedKey mock\n"
+
+
+@dataclass
+class Recorded:
+    typ: str
+    name: str
+    id: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Records every registration and answers with plausible provider outputs."""
+
+    def __init__(self) -> None:
+        self.resources: list[Recorded] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._host = itertools.count(10)
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        resource_id = f"{args.name}-id"
+        outputs = dict(args.inputs)
+        typ = args.typ
+        if typ == "aws:ec2/instance:Instance":
+            outputs["privateIp"] = (
+                f"10.0.{2 if 'bastion' not in args.name else 1}.{next(self._host)}"
+            )
+        elif typ == "aws:ec2/eip:Eip":
+            outputs["publicIp"] = f"198.51.100.{next(self._host)}"
+        elif typ == "openstack:networking/port:Port":
+            outputs["allFixedIps"] = [f"192.168.0.{next(self._host)}"]
+        elif typ == "openstack:networking/floatingIp:FloatingIp":
+            outputs["address"] = f"203.0.113.{next(self._host)}"
+        elif typ == "openstack:networking/network:Network":
+            outputs["mtu"] = 1450
+        elif typ == "tls:index/privateKey:PrivateKey":
+            outputs["privateKeyOpenssh"] = FAKE_PRIVATE_KEY
+            outputs["publicKeyOpenssh"] = FAKE_PUBLIC_KEY
+        self.resources.append(Recorded(typ, args.name, resource_id, dict(args.inputs), outputs))
+        return resource_id, outputs
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": ["us-east-1b", "us-east-1a"], "zoneIds": ["use1-az2", "use1-az1"]}, []
+        if args.token == "aws:ec2/getAmi:getAmi":
+            return {"id": "ami-0looked0up0000001", "name": "ubuntu-noble-24.04"}, []
+        if args.token == "openstack:networking/getNetwork:getNetwork":
+            return {"id": "external-net-id", "name": args.args.get("name")}, []
+        if args.token == "openstack:images/getImage:getImage":
+            return {"id": "looked-up-image-id", "name": args.args.get("name")}, []
+        raise NotImplementedError(f"no mock for invoke {args.token}")
+
+    # --- queries used by tests -------------------------------------------------------------
+    def of_type(self, typ: str) -> list[Recorded]:
+        return [r for r in self.resources if r.typ == typ]
+
+    def one(self, typ: str, name_contains: str = "") -> Recorded:
+        found = [r for r in self.of_type(typ) if name_contains in r.name]
+        assert len(found) == 1, f"expected one {typ} named *{name_contains}*, got {found}"
+        return found[0]
+
+    def by_id(self, resource_id: str) -> Recorded:
+        found = [r for r in self.resources if r.id == resource_id]
+        assert len(found) == 1, f"no single resource with id {resource_id}"
+        return found[0]
+
+    def inventory(self) -> Counter[str]:
+        return Counter(r.typ for r in self.resources)
+
+
+@dataclass
+class Leaf:
+    value: Any
+    secret: bool
+
+
+@dataclass
+class ProgramRun:
+    mocks: RecordingMocks
+    outputs: dict[str, Any]
+    leaves: dict[str, Leaf] = field(default_factory=dict)
+
+    def secret(self, path: str) -> bool:
+        return self.leaves[path].secret
+
+    def value(self, path: str) -> Any:
+        return self.leaves[path].value
+
+
+async def _flatten(value: Any, path: str, secret: bool, into: dict[str, Leaf]) -> None:
+    if isinstance(value, pulumi.Output):
+        is_secret = secret or await value.is_secret()
+        await _flatten(await value.future(), path, is_secret, into)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            await _flatten(item, f"{path}.{key}" if path else str(key), secret, into)
+        if not value:
+            into[path] = Leaf(value={}, secret=secret)
+    else:
+        into[path] = Leaf(value=value, secret=secret)
+
+
+def resolve(value: Any) -> Any:
+    """Inside a mocked run: the plain value of an Output (or a nested structure of them)."""
+    return _sync_await(pulumi.Output.from_input(value).future())
+
+
+def is_secret(value: pulumi.Output[Any]) -> bool:
+    """Inside a mocked run: whether an Output is marked secret."""
+    return _sync_await(value.is_secret())
+
+
+def run_under_mocks(
+    body: Callable[[], Any],
+    *,
+    config: Mapping[str, str] | None = None,
+    secret_keys: Iterable[str] = (),
+    stack: str = "test",
+) -> tuple[RecordingMocks, Any]:
+    """Run `body` as a Pulumi program; returns the mocks and body's result, fully resolved."""
+    mocks = RecordingMocks()
+    full = {f"faasbench:{k}" if ":" not in k else k: v for k, v in (config or {}).items()}
+    secret = [f"faasbench:{k}" if ":" not in k else k for k in secret_keys]
+    pulumi.runtime.set_all_config(full, secret)
+    pulumi.runtime.set_mocks(mocks, project="faasbench", stack=stack, preview=False)
+    result: dict[str, Any] = {}
+
+    def program() -> None:
+        result["value"] = body()
+
+    _sync_await(run_pulumi_func(program))
+    return mocks, result.get("value")
+
+
+def run_program(
+    config: Mapping[str, str], secret_keys: Iterable[str] = (), stack: str = "test"
+) -> ProgramRun:
+    """Run stacks.program.main as the Pulumi CLI would, capturing every export."""
+    from stacks import program
+
+    exported: dict[str, Any] = {}
+    leaves: dict[str, Leaf] = {}
+
+    def body() -> None:
+        with mock.patch.object(pulumi, "export", side_effect=exported.__setitem__):
+            program.main()
+        _sync_await(_flatten(exported, "", False, leaves))
+
+    mocks, _ = run_under_mocks(body, config=config, secret_keys=secret_keys, stack=stack)
+    return ProgramRun(mocks=mocks, outputs=exported, leaves=leaves)
+
+
+def project_defaults() -> dict[str, str]:
+    """Pulumi.yaml's declared defaults, as the CLI hands them to the program (strings/JSON)."""
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    return {key: _as_config_string(spec["default"]) for key, spec in declared.items()}
+
+
+def stack_file_config(stack: str) -> dict[str, str]:
+    """A stack file's `faasbench:*` values merged over the project defaults, as the CLI does."""
+    data = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    values = project_defaults()
+    for key, value in data.items():
+        namespace, _, name = key.partition(":")
+        if namespace == "faasbench":
+            values[name] = _as_config_string(value)
+    return values
+
+
+def _as_config_string(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value)
