@@ -1,0 +1,279 @@
+"""AWS network + bastion: VPC, public and private subnets, NAT, security groups, bastion with EIP.
+
+Only the bastion has a public address, and only SSH from `allowedSshCidrs` reaches it. Private
+machines accept traffic from inside the VPC alone and reach the internet through the NAT
+gateway (package installs, image pulls).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.aws.instance import AwsImage, AwsMachineSettings, create_instance
+from components.aws.node_pool import AwsNodePool, AwsPrivatePlacement
+from components.cloud_init import bastion_cloud_config
+from components.naming import Naming
+from components.node_pool import NodePool, NodePoolArgs
+from components.ssh_access import SshAccess
+from stacks.config import AwsConfig, CpuCredits
+
+#: Docker and CNI must not assume more than this: traffic leaving the VPC (NAT, internet
+#: gateway) is limited to 1500 bytes even though instances inside it support 9001.
+AWS_DEFAULT_MTU = 1500
+
+
+@dataclass(frozen=True)
+class AwsNetworkArgs:
+    naming: Naming
+    aws: AwsConfig
+    allowed_ssh_cidrs: Sequence[str]
+    ssh_user: str
+    public_key_openssh: pulumi.Input[str]
+    private_key: pulumi.Output[str]
+    bastion_size: str
+    volume_size_gb: int
+    cpu_credits: CpuCredits
+    mtu: int | None = None
+
+
+class AwsNetwork(pulumi.ComponentResource):
+    """Implements `components.node_pool.PrivateNetwork` on AWS."""
+
+    def __init__(
+        self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("faasbench:aws:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        cfg = args.aws
+
+        zone = cfg.availability_zone or aws.get_availability_zones_output(
+            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+        ).names.apply(lambda names: sorted(names)[0])
+
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=cfg.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,
+            tags=naming.tags("vpc"),
+            opts=child,
+        )
+        public_subnet = aws.ec2.Subnet(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            cidr_block=cfg.public_subnet_cidr,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags=naming.tags("public"),
+            opts=child,
+        )
+        private_subnet = aws.ec2.Subnet(
+            f"{name}-private",
+            vpc_id=vpc.id,
+            cidr_block=cfg.private_subnet_cidr,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags=naming.tags("private"),
+            opts=child,
+        )
+        gateway = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=vpc.id, tags=naming.tags("igw"), opts=child
+        )
+        nat_address = aws.ec2.Eip(
+            f"{name}-nat-eip",
+            domain="vpc",
+            tags=naming.tags("nat"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+        nat = aws.ec2.NatGateway(
+            f"{name}-nat",
+            allocation_id=nat_address.id,
+            subnet_id=public_subnet.id,
+            tags=naming.tags("nat"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+            tags=naming.tags("public"),
+            opts=child,
+        )
+        private_routes = aws.ec2.RouteTable(
+            f"{name}-private-rt",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+            tags=naming.tags("private"),
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"{name}-public-rta",
+            subnet_id=public_subnet.id,
+            route_table_id=public_routes.id,
+            opts=child,
+        )
+        private_association = aws.ec2.RouteTableAssociation(
+            f"{name}-private-rta",
+            subnet_id=private_subnet.id,
+            route_table_id=private_routes.id,
+            opts=child,
+        )
+
+        bastion_sg = aws.ec2.SecurityGroup(
+            f"{name}-bastion-sg",
+            name=naming.name("bastion"),
+            description="faasbench bastion: SSH from allowedSshCidrs only",
+            vpc_id=vpc.id,
+            tags=naming.tags("bastion"),
+            opts=child,
+        )
+        for index, cidr in enumerate(args.allowed_ssh_cidrs):
+            v6 = ipaddress.ip_network(cidr).version == 6
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-bastion-ssh-{index}",
+                security_group_id=bastion_sg.id,
+                description="SSH from allowedSshCidrs",
+                ip_protocol="tcp",
+                from_port=22,
+                to_port=22,
+                cidr_ipv4=None if v6 else cidr,
+                cidr_ipv6=cidr if v6 else None,
+                tags=naming.tags("bastion"),
+                opts=child,
+            )
+        self._open_egress(f"{name}-bastion", bastion_sg, naming.tags("bastion"))
+
+        private_sg = aws.ec2.SecurityGroup(
+            f"{name}-private-sg",
+            name=naming.name("private"),
+            description="faasbench private machines: traffic from inside the VPC only",
+            vpc_id=vpc.id,
+            tags=naming.tags("private"),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-private-from-vpc",
+            security_group_id=private_sg.id,
+            description="everything from inside the VPC",
+            ip_protocol="-1",
+            cidr_ipv4=cfg.vpc_cidr,
+            tags=naming.tags("private"),
+            opts=child,
+        )
+        self._open_egress(f"{name}-private", private_sg, naming.tags("private"))
+
+        key_pair = aws.ec2.KeyPair(
+            f"{name}-key",
+            key_name=naming.name("key"),
+            public_key=args.public_key_openssh,
+            tags=naming.tags("key"),
+            opts=child,
+        )
+        if cfg.ami is not None:
+            image = AwsImage(ami=cfg.ami, pinned=True)
+        else:
+            found = aws.ec2.get_ami_output(
+                most_recent=True,
+                owners=[cfg.ami_owner],
+                filters=[
+                    aws.ec2.GetAmiFilterArgs(name="name", values=[cfg.ami_name_filter]),
+                    aws.ec2.GetAmiFilterArgs(name="architecture", values=["x86_64"]),
+                    aws.ec2.GetAmiFilterArgs(name="virtualization-type", values=["hvm"]),
+                    aws.ec2.GetAmiFilterArgs(name="root-device-type", values=["ebs"]),
+                ],
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            image = AwsImage(ami=found.id, pinned=False)
+        settings = AwsMachineSettings(
+            naming=naming,
+            image=image,
+            key_name=key_pair.key_name,
+            volume_size_gb=args.volume_size_gb,
+            cpu_credits=args.cpu_credits,
+        )
+
+        bastion = create_instance(
+            f"{name}-bastion",
+            role="bastion",
+            size=args.bastion_size,
+            subnet_id=public_subnet.id,
+            security_group_ids=[bastion_sg.id],
+            user_data=bastion_cloud_config(),
+            settings=settings,
+            parent=self,
+        )
+        # A separate EIP and association: the address outlives stop/start and even replacement
+        # of the bastion, so kubeconfigs and TLS names that point at it stay valid.
+        bastion_address = aws.ec2.Eip(
+            f"{name}-bastion-eip",
+            domain="vpc",
+            tags=naming.tags("bastion"),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+        association = aws.ec2.EipAssociation(
+            f"{name}-bastion-eip-assoc",
+            allocation_id=bastion_address.id,
+            instance_id=bastion.id,
+            opts=child,
+        )
+
+        # Remote steps must wait for the association (the address answers only then) and for
+        # the private route (private machines install packages through the NAT).
+        bastion_host = pulumi.Output.all(
+            bastion_address.public_ip, association.id, private_association.id
+        ).apply(lambda values: values[0])
+
+        self.vpc_id = vpc.id
+        self.public_subnet_id = public_subnet.id
+        self.private_subnet_id = private_subnet.id
+        self.nat_gateway_id = nat.id
+        self.private_security_group_id = private_sg.id
+        self.bastion_security_group_id = bastion_sg.id
+        self.bastion_instance_id = bastion.id
+        self.bastion_public_ip = bastion_host
+        self.bastion_private_ip = bastion.private_ip
+        self.private_cidr = pulumi.Output.from_input(cfg.vpc_cidr)
+        self.mtu = pulumi.Output.from_input(args.mtu or AWS_DEFAULT_MTU)
+        # The bastion's actual AMI (unchanged by later lookups) is what its machines run.
+        self.image = bastion.ami
+        self.ssh = SshAccess(
+            user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
+        )
+        self._placement = AwsPrivatePlacement(
+            subnet_id=private_subnet.id,
+            security_group_id=private_sg.id,
+            settings=settings,
+            ssh=self.ssh,
+        )
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_id": self.private_subnet_id,
+                "bastion_public_ip": self.bastion_public_ip,
+                "bastion_private_ip": self.bastion_private_ip,
+                "image": self.image,
+            }
+        )
+
+    def _open_egress(self, name: str, group: aws.ec2.SecurityGroup, tags: dict[str, str]) -> None:
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-egress",
+            security_group_id=group.id,
+            description="all outbound traffic",
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def node_pool(
+        self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> NodePool:
+        """A pool in the private subnet, parented by the caller (usually a cluster)."""
+        return AwsNodePool(name, args, self._placement, opts=opts)

@@ -1,0 +1,54 @@
+"""The AWS node pool: instances in the private subnet, reached through the bastion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.aws.instance import AwsMachineSettings, create_instance
+from components.node_pool import Machine, NodePool, NodePoolArgs
+from components.ssh_access import SshAccess
+
+
+@dataclass(frozen=True)
+class AwsPrivatePlacement:
+    """Where private machines go: built by `AwsNetwork`, shared by all its pools."""
+
+    subnet_id: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+    settings: AwsMachineSettings
+    ssh: SshAccess
+
+
+class AwsNodePool(NodePool):
+    def __init__(
+        self,
+        name: str,
+        args: NodePoolArgs,
+        placement: AwsPrivatePlacement,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("faasbench:aws:NodePool", name, None, opts)
+        machines = []
+        for index in range(args.count):
+            machine_name = f"{args.role}-{index}"
+            instance = create_instance(
+                f"{name}-{index}",
+                role=machine_name,
+                size=args.size,
+                subnet_id=placement.subnet_id,
+                security_group_ids=[placement.security_group_id],
+                user_data=args.user_data_for(index),
+                settings=placement.settings,
+                parent=self,
+            )
+            machines.append(
+                Machine(
+                    name=machine_name,
+                    instance_id=instance.id,
+                    private_ip=instance.private_ip,
+                    connection=placement.ssh.via_bastion(instance.private_ip),
+                )
+            )
+        self._publish(machines)

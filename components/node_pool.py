@@ -1,0 +1,88 @@
+"""The cloud-neutral node pool: N machines of one role and size in the private network.
+
+Cluster components receive a `NodePoolFactory` and never import a cloud SDK: the AWS and
+OpenStack networks each implement the factory, and everything else is written once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import pulumi
+from pulumi_command import remote
+
+from components.ssh_access import SshAccess
+
+
+@dataclass(frozen=True)
+class NodePoolArgs:
+    """What a pool is: `count` machines of `role` and `size` booting `user_data`.
+
+    `user_data` is one document for every machine, or one per machine (len == count).
+    """
+
+    role: str
+    count: int
+    size: str
+    user_data: pulumi.Input[str] | Sequence[pulumi.Input[str]]
+
+    def user_data_for(self, index: int) -> pulumi.Input[str]:
+        if isinstance(self.user_data, str | pulumi.Output):
+            return self.user_data
+        if len(self.user_data) != self.count:
+            raise ValueError(
+                f"node pool {self.role}: {len(self.user_data)} user data documents "
+                f"for {self.count} machines"
+            )
+        return self.user_data[index]
+
+
+@dataclass(frozen=True)
+class Machine:
+    """One machine of a pool, and how remote steps reach it."""
+
+    name: str
+    instance_id: pulumi.Output[str]
+    private_ip: pulumi.Output[str]
+    connection: remote.ConnectionArgs
+
+
+class NodePool(pulumi.ComponentResource):
+    """Base of the cloud implementations: they create machines, this publishes them."""
+
+    machines: list[Machine]
+    private_ips: pulumi.Output[list[str]]
+
+    def _publish(self, machines: list[Machine]) -> None:
+        self.machines = machines
+        self.private_ips = pulumi.Output.all(*[m.private_ip for m in machines]).apply(list)
+        self.register_outputs(
+            {
+                "private_ips": self.private_ips,
+                "instance_ids": [m.instance_id for m in machines],
+            }
+        )
+
+
+class NodePoolFactory(Protocol):
+    """Creates a pool in the stack's private network (implemented per cloud)."""
+
+    def __call__(
+        self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> NodePool: ...
+
+
+class PrivateNetwork(Protocol):
+    """What later components need from a cloud's network + bastion."""
+
+    ssh: SshAccess
+    bastion_private_ip: pulumi.Output[str]
+    private_cidr: pulumi.Output[str]
+    mtu: pulumi.Output[int]
+    image: pulumi.Output[str]
+
+    def node_pool(
+        self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> NodePool: ...

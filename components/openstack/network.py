@@ -1,0 +1,226 @@
+"""OpenStack network + bastion: network, subnet, router to the external network, security
+groups, keypair, and a bastion whose explicit port carries its groups and a floating IP.
+
+Only the bastion has a floating IP, and only SSH from `allowedSshCidrs` reaches it. Private
+machines accept traffic from the subnet alone. Security groups keep OpenStack's default egress
+rules (all outbound), which is what package installs and image pulls need.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_openstack as openstack
+
+from components.cloud_init import bastion_cloud_config
+from components.naming import Naming
+from components.node_pool import NodePool, NodePoolArgs
+from components.openstack.instance import (
+    OpenStackImage,
+    OpenStackMachineSettings,
+    create_instance,
+)
+from components.openstack.node_pool import OpenStackNodePool, OpenStackPrivatePlacement
+from components.ssh_access import SshAccess
+from stacks.config import OpenStackConfig
+
+
+@dataclass(frozen=True)
+class OpenStackNetworkArgs:
+    naming: Naming
+    openstack: OpenStackConfig
+    allowed_ssh_cidrs: Sequence[str]
+    ssh_user: str
+    public_key_openssh: pulumi.Input[str]
+    private_key: pulumi.Output[str]
+    bastion_size: str
+    volume_size_gb: int
+    mtu: int | None = None
+
+
+class OpenStackNetwork(pulumi.ComponentResource):
+    """Implements `components.node_pool.PrivateNetwork` on OpenStack."""
+
+    def __init__(
+        self, name: str, args: OpenStackNetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("faasbench:openstack:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        cfg = args.openstack
+        if cfg.external_network is None:
+            raise ValueError("openstackExternalNetwork is required")
+
+        external = openstack.networking.get_network_output(
+            name=cfg.external_network,
+            external=True,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        network = openstack.networking.Network(
+            f"{name}-net",
+            name=naming.name("net"),
+            admin_state_up=True,
+            tags=naming.labels("net"),
+            opts=child,
+        )
+        subnet = openstack.networking.Subnet(
+            f"{name}-subnet",
+            name=naming.name("subnet"),
+            network_id=network.id,
+            cidr=cfg.subnet_cidr,
+            ip_version=4,
+            enable_dhcp=True,
+            dns_nameservers=list(cfg.dns_servers),
+            tags=naming.labels("subnet"),
+            opts=child,
+        )
+        router = openstack.networking.Router(
+            f"{name}-router",
+            name=naming.name("router"),
+            admin_state_up=True,
+            external_network_id=external.id,
+            tags=naming.labels("router"),
+            opts=child,
+        )
+        interface = openstack.networking.RouterInterface(
+            f"{name}-router-interface",
+            router_id=router.id,
+            subnet_id=subnet.id,
+            opts=child,
+        )
+
+        bastion_sg = openstack.networking.SecGroup(
+            f"{name}-bastion-sg",
+            name=naming.name("bastion"),
+            description="faasbench bastion: SSH from allowedSshCidrs only",
+            tags=naming.labels("bastion"),
+            opts=child,
+        )
+        for index, cidr in enumerate(args.allowed_ssh_cidrs):
+            v6 = ipaddress.ip_network(cidr).version == 6
+            openstack.networking.SecGroupRule(
+                f"{name}-bastion-ssh-{index}",
+                security_group_id=bastion_sg.id,
+                description="SSH from allowedSshCidrs",
+                direction="ingress",
+                ethertype="IPv6" if v6 else "IPv4",
+                protocol="tcp",
+                port_range_min=22,
+                port_range_max=22,
+                remote_ip_prefix=cidr,
+                opts=child,
+            )
+        private_sg = openstack.networking.SecGroup(
+            f"{name}-private-sg",
+            name=naming.name("private"),
+            description="faasbench private machines: traffic from the subnet only",
+            tags=naming.labels("private"),
+            opts=child,
+        )
+        # No protocol: every protocol (TCP, UDP for VXLAN/gossip, ICMP for path MTU discovery).
+        openstack.networking.SecGroupRule(
+            f"{name}-private-from-subnet",
+            security_group_id=private_sg.id,
+            description="everything from inside the subnet",
+            direction="ingress",
+            ethertype="IPv4",
+            remote_ip_prefix=cfg.subnet_cidr,
+            opts=child,
+        )
+
+        keypair = openstack.compute.Keypair(
+            f"{name}-key",
+            name=naming.name("key"),
+            public_key=args.public_key_openssh,
+            opts=child,
+        )
+        if cfg.image_id is not None:
+            image = OpenStackImage(image_id=cfg.image_id, pinned=True)
+        else:
+            found = openstack.images.get_image_output(
+                name=cfg.image,
+                most_recent=True,
+                opts=pulumi.InvokeOutputOptions(parent=self),
+            )
+            image = OpenStackImage(image_id=found.id, pinned=False)
+        settings = OpenStackMachineSettings(
+            naming=naming,
+            image=image,
+            key_pair=keypair.name,
+            network_id=network.id,
+            subnet_id=subnet.id,
+            volume_size_gb=args.volume_size_gb,
+            boot_from_volume=cfg.boot_from_volume,
+            availability_zone=cfg.availability_zone,
+        )
+
+        bastion = create_instance(
+            f"{name}-bastion",
+            role="bastion",
+            size=args.bastion_size,
+            security_group_ids=[bastion_sg.id],
+            user_data=bastion_cloud_config(),
+            settings=settings,
+            parent=self,
+        )
+        floating_ip = openstack.networking.FloatingIp(
+            f"{name}-bastion-fip",
+            pool=cfg.external_network,
+            description=naming.name("bastion"),
+            tags=naming.labels("bastion"),
+            opts=child,
+        )
+        # The port can only take a floating IP once its subnet is routed to the external network.
+        association = openstack.networking.FloatingIpAssociate(
+            f"{name}-bastion-fip-assoc",
+            floating_ip=floating_ip.address,
+            port_id=bastion.port.id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[interface]),
+        )
+        bastion_host = pulumi.Output.all(floating_ip.address, association.id).apply(
+            lambda values: values[0]
+        )
+
+        self.network_id = network.id
+        self.subnet_id = subnet.id
+        self.router_id = router.id
+        self.private_security_group_id = private_sg.id
+        self.bastion_security_group_id = bastion_sg.id
+        self.bastion_instance_id = bastion.instance.id
+        self.bastion_public_ip = bastion_host
+        self.bastion_private_ip = bastion.private_ip
+        self.private_cidr = pulumi.Output.from_input(cfg.subnet_cidr)
+        # Tenant networks are often 1450 (VXLAN); Docker and CNI must use the network's value.
+        self.mtu = pulumi.Output.from_input(args.mtu) if args.mtu else network.mtu
+        self.image = pulumi.Output.from_input(image.image_id)
+        if not image.pinned:
+            # What the bastion actually booted, not what the name resolves to today.
+            self.image = (
+                bastion.instance.block_devices.apply(lambda devices: devices[0].uuid)
+                if cfg.boot_from_volume
+                else bastion.instance.image_id
+            )
+        self.ssh = SshAccess(
+            user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
+        )
+        self._placement = OpenStackPrivatePlacement(
+            security_group_id=private_sg.id, settings=settings, ssh=self.ssh
+        )
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "subnet_id": self.subnet_id,
+                "bastion_public_ip": self.bastion_public_ip,
+                "bastion_private_ip": self.bastion_private_ip,
+                "image": self.image,
+            }
+        )
+
+    def node_pool(
+        self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> NodePool:
+        """A pool on the private network, parented by the caller (usually a cluster)."""
+        return OpenStackNodePool(name, args, self._placement, opts=opts)

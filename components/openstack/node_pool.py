@@ -1,0 +1,52 @@
+"""The OpenStack node pool: instances on the private network, reached through the bastion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.node_pool import Machine, NodePool, NodePoolArgs
+from components.openstack.instance import OpenStackMachineSettings, create_instance
+from components.ssh_access import SshAccess
+
+
+@dataclass(frozen=True)
+class OpenStackPrivatePlacement:
+    """Where private machines go: built by `OpenStackNetwork`, shared by all its pools."""
+
+    security_group_id: pulumi.Input[str]
+    settings: OpenStackMachineSettings
+    ssh: SshAccess
+
+
+class OpenStackNodePool(NodePool):
+    def __init__(
+        self,
+        name: str,
+        args: NodePoolArgs,
+        placement: OpenStackPrivatePlacement,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("faasbench:openstack:NodePool", name, None, opts)
+        machines = []
+        for index in range(args.count):
+            machine_name = f"{args.role}-{index}"
+            created = create_instance(
+                f"{name}-{index}",
+                role=machine_name,
+                size=args.size,
+                security_group_ids=[placement.security_group_id],
+                user_data=args.user_data_for(index),
+                settings=placement.settings,
+                parent=self,
+            )
+            machines.append(
+                Machine(
+                    name=machine_name,
+                    instance_id=created.instance.id,
+                    private_ip=created.private_ip,
+                    connection=placement.ssh.via_bastion(created.private_ip),
+                )
+            )
+        self._publish(machines)
