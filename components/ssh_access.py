@@ -14,8 +14,8 @@ from pulumi_command import remote
 
 #: Fresh machines take a minute or two before sshd answers; these bound each attempt and the
 #: number of attempts so that neither `up` on a booting VM nor `destroy` on a gone one hangs.
-DIAL_ERROR_LIMIT = 30
-PER_DIAL_TIMEOUT_S = 20
+DIAL_ERROR_LIMIT = 20
+PER_DIAL_TIMEOUT_S = 15
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,134 @@
+"""Remote steps: shell scripts run on a machine over SSH, in order, with secrets on stdin.
+
+A step is `components/scripts/<step>.sh`, rendered by `render_step` into one self-contained
+script (strict mode, its parameters, the shared `lib.sh`, the step body) and run as
+`sudo bash -s` with the script on standard input. So:
+
+- secrets travel on stdin, never on a command line, in user data or in `environment` (which
+  would need sshd `AcceptEnv`); a script hands them to files and tools on stdin too;
+- the command line Pulumi records is always `sudo bash -s`, and a changed script is a changed
+  `stdin`, which re-runs the (idempotent) step;
+- every script is a real file that shellcheck reads and the tests run, twice, under shims.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pulumi
+from pulumi_command import remote
+
+SCRIPTS = Path(__file__).parent / "scripts"
+RUN_SCRIPT = "sudo bash -s"
+_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+ParamValue = str | int | bool | Sequence[str]
+
+
+def _shell_value(value: ParamValue) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return value
+    return " ".join(value)
+
+
+_INCLUDE = re.compile(r"^# include: ([a-z0-9-]+)$", re.MULTILINE)
+
+
+def _body(step: str) -> str:
+    """A script file without its shebang (only the first line: heredocs may hold others)."""
+    lines = (SCRIPTS / f"{step}.sh").read_text().splitlines()
+    if lines and lines[0].startswith("#!"):
+        lines = lines[1:]
+    return "\n".join(lines) + "\n"
+
+
+def step_sources(step: str) -> list[str]:
+    """The script files a step is made of: lib, its `# include: NAME` fragments, itself."""
+    includes = _INCLUDE.findall((SCRIPTS / f"{step}.sh").read_text())
+    return ["lib", *includes, step]
+
+
+def render_step(
+    step: str,
+    params: Mapping[str, ParamValue],
+    secrets: Mapping[str, str] | None = None,
+) -> str:
+    """The full script of a step: parameters (then secrets) as shell variables, lib, body.
+
+    Lists become space-separated words. Secrets are plain shell variables (not exported), so
+    they never reach a child process's environment or arguments unless a script passes them.
+    """
+    assignments = []
+    for name, value in [*sorted(params.items()), *sorted((secrets or {}).items())]:
+        if not _NAME.match(name):
+            raise ValueError(
+                f"step {step}: parameter name {name!r} is not an upper-case identifier"
+            )
+        assignments.append(f"{name}={shlex.quote(_shell_value(value))}")
+    header = [
+        "#!/usr/bin/env bash",
+        "set -euo pipefail",
+        "umask 022",
+        f"FAASBENCH_STEP={shlex.quote(step)}",
+        *assignments,
+    ]
+    return "\n".join(header) + "\n" + "".join(_body(part) for part in step_sources(step))
+
+
+def render_delete(step: str, params: Mapping[str, ParamValue]) -> str:
+    """A delete command (no stdin on delete): `sudo bash -c '<script>'`, no secrets allowed."""
+    return f"sudo bash -c {shlex.quote(render_step(step, params))}"
+
+
+def remote_step(
+    name: str,
+    *,
+    connection: remote.ConnectionArgs,
+    step: str,
+    params: Mapping[str, pulumi.Input[ParamValue]] | None = None,
+    secrets: Mapping[str, pulumi.Input[str]] | None = None,
+    delete_step: str | None = None,
+    delete_params: Mapping[str, pulumi.Input[ParamValue]] | None = None,
+    triggers: Sequence[pulumi.Input[str]] = (),
+    secret_stdout: bool = False,
+    parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+) -> remote.Command:
+    """Run `step` on the machine behind `connection` as a Pulumi resource.
+
+    `triggers` are typically the machine's instance id: a replaced machine re-runs its steps.
+    `secret_stdout` hides and encrypts the step's output (tokens, kubeconfigs).
+    """
+    resolved = pulumi.Output.all(
+        pulumi.Output.from_input(dict(params or {})), pulumi.Output.from_input(dict(secrets or {}))
+    )
+    stdin = resolved.apply(lambda values: render_step(step, values[0], values[1]))
+    if secrets:
+        stdin = pulumi.Output.secret(stdin)
+    return remote.Command(
+        name,
+        connection=connection,
+        create=RUN_SCRIPT,
+        stdin=stdin,
+        delete=(
+            pulumi.Output.from_input(dict(delete_params or {})).apply(
+                lambda values: render_delete(delete_step, values)
+            )
+            if delete_step
+            else None
+        ),
+        triggers=list(triggers),
+        logging=remote.Logging.NONE if secret_stdout else remote.Logging.STDOUT_AND_STDERR,
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=list(depends_on),
+            additional_secret_outputs=["stdout"] if secret_stdout else None,
+        ),
+    )

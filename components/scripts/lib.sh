@@ -1,0 +1,132 @@
+# shellcheck shell=bash
+# Functions shared by every remote step. Prepended to each rendered step, never run alone.
+
+FAASBENCH_STATE=/var/lib/faasbench
+
+log() {
+  printf 'faasbench[%s]: %s\n' "${FAASBENCH_STEP:-step}" "$*" >&2
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+# wait_until TIMEOUT_S INTERVAL_S DESCRIPTION COMMAND...
+# Re-runs COMMAND until it succeeds; fails naming DESCRIPTION (and COMMAND's last output).
+wait_until() {
+  local timeout=$1 interval=$2 description=$3
+  shift 3
+  local deadline=$((SECONDS + timeout)) output=""
+  while true; do
+    if output=$("$@" 2>&1); then
+      return 0
+    fi
+    if ((SECONDS >= deadline)); then
+      die "timed out after ${timeout}s waiting for ${description}: ${output}"
+    fi
+    sleep "$interval"
+  done
+}
+
+# Cloud-init must be done before a step installs anything (apt locks, sshd, sysctls).
+# Newer cloud-init exits 2 on recoverable errors, so the sentinel written by our last
+# runcmd is the real signal; the status output is only shown when it never appears.
+wait_for_cloud_init() {
+  local sentinel="${FAASBENCH_STATE}/cloud-init.done"
+  if [[ -f "$sentinel" ]]; then
+    return 0
+  fi
+  local status=0
+  cloud-init status --wait >/dev/null 2>&1 || status=$?
+  if [[ -f "$sentinel" ]]; then
+    return 0
+  fi
+  die "cloud-init finished (exit ${status}) without writing ${sentinel}: $(cloud-init status --long 2>&1 | tr '\n' ' ')"
+}
+
+# write_if_changed PATH MODE: writes stdin to PATH (atomically) only if the content differs.
+# Returns 0 when the file changed, 1 when it was already up to date.
+write_if_changed() {
+  local path=$1 mode=$2 tmp
+  tmp=$(mktemp "${path}.XXXXXX")
+  cat >"$tmp"
+  chmod "$mode" "$tmp"
+  if [[ -f "$path" ]] && cmp -s "$tmp" "$path"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  mv -f "$tmp" "$path"
+  return 0
+}
+
+# download_verified URL SHA256 DEST: fetch to DEST unless it is already there with that hash.
+download_verified() {
+  local url=$1 sha256=$2 dest=$3 tmp
+  if [[ -f "$dest" ]] && echo "${sha256}  ${dest}" | sha256sum --check --status; then
+    return 0
+  fi
+  install -d -m 0755 "$(dirname "$dest")"
+  tmp=$(mktemp "${dest}.XXXXXX")
+  curl --fail --silent --show-error --location --retry 5 --retry-connrefused \
+    --output "$tmp" "$url" || die "download failed: ${url}"
+  if ! echo "${sha256}  ${tmp}" | sha256sum --check --status; then
+    rm -f "$tmp"
+    die "checksum mismatch for ${url} (expected ${sha256})"
+  fi
+  mv -f "$tmp" "$dest"
+}
+
+# apt_repository NAME KEY_URL FINGERPRINT SOURCE_LINE: add a signed apt repository whose key is
+# checked against a pinned fingerprint (the key is fetched over HTTPS, then verified).
+apt_repository() {
+  local name=$1 key_url=$2 fingerprint=$3 source_line=$4
+  local keyring="/etc/apt/keyrings/${name}.gpg" list="/etc/apt/sources.list.d/${name}.list"
+  install -d -m 0755 /etc/apt/keyrings
+  if [[ ! -f "$keyring" ]] || ! gpg --show-keys --with-colons "$keyring" 2>/dev/null |
+    awk -F: '$1 == "fpr" {print $10}' | grep -qx "$fingerprint"; then
+    local armored
+    armored=$(mktemp)
+    curl --fail --silent --show-error --location --retry 5 --output "$armored" "$key_url" ||
+      die "could not fetch the ${name} signing key from ${key_url}"
+    if ! gpg --show-keys --with-colons "$armored" | awk -F: '$1 == "fpr" {print $10}' |
+      grep -qx "$fingerprint"; then
+      rm -f "$armored"
+      die "the ${name} signing key at ${key_url} does not have fingerprint ${fingerprint}"
+    fi
+    gpg --dearmor --yes --output "$keyring" "$armored"
+    rm -f "$armored"
+    chmod 0644 "$keyring"
+  fi
+  if printf '%s\n' "deb [signed-by=${keyring}] ${source_line}" | write_if_changed "$list" 0644; then
+    apt_get update
+  fi
+}
+
+apt_get() {
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -q "$@"
+}
+
+# apt_install_pinned PKG=VERSION...: install exact versions and hold them, so an unattended
+# upgrade cannot change the platform under a running benchmark.
+apt_install_pinned() {
+  local missing=() spec name version
+  for spec in "$@"; do
+    name=${spec%%=*}
+    version=${spec#*=}
+    if [[ "$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null)" != "$version" ]]; then
+      missing+=("$spec")
+    fi
+  done
+  if ((${#missing[@]} > 0)); then
+    apt_get install --no-install-recommends --allow-downgrades --allow-change-held-packages "${missing[@]}"
+  fi
+  for spec in "$@"; do
+    apt-mark hold "${spec%%=*}" >/dev/null
+  done
+}
+
+# os_release_field NAME: a field of /etc/os-release (VERSION_ID, VERSION_CODENAME, ...).
+os_release_field() {
+  awk -F= -v key="$1" '$1 == key { gsub(/"/, "", $2); print $2 }' /etc/os-release
+}
