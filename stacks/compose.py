@@ -1,6 +1,6 @@
 """Which components a stack gets, for its (cloud, orchestrator, framework), and what it exports.
 
-Cloud SDKs are touched only through the network components here; later components receive the
+Cloud SDKs are touched only through the network components here; clusters receive the
 resulting `PrivateNetwork` (its node pool factory and SSH access) and stay cloud-neutral.
 """
 
@@ -9,10 +9,14 @@ from __future__ import annotations
 import pulumi
 
 from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.existing_cluster import ExistingCluster, ExistingClusterArgs
+from components.k8s_cluster import API_PORT, K8sCluster, K8sClusterArgs
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
+from components.nomad_cluster import NomadCluster, NomadClusterArgs
 from components.openstack.network import OpenStackNetwork, OpenStackNetworkArgs
 from components.ssh_key import SshKeyPair
+from components.swarm_cluster import SwarmCluster, SwarmClusterArgs
 from stacks.config import Role, StackConfig
 
 
@@ -28,6 +32,8 @@ def build_network(config: StackConfig, naming: Naming, key: SshKeyPair) -> Priva
         "bastion_size": config.size("bastion"),
         "volume_size_gb": config.machines.volume_size_gb,
         "mtu": config.network_mtu,
+        # The Pulumi CLI on the user's machine reaches the Kubernetes API through the bastion.
+        "bastion_forwarded_ports": (API_PORT,) if config.orchestrator == "k8s" else (),
     }
     if config.cloud == "aws":
         return AwsNetwork(
@@ -52,6 +58,80 @@ def machines_output(
     }
 
 
+def build_cluster(
+    config: StackConfig, naming: Naming, network: PrivateNetwork
+) -> tuple[K8sCluster | SwarmCluster | NomadCluster, dict[str, object]]:
+    """The orchestrator cluster on the network's node pools, and its outputs."""
+    cluster_config = config.cluster
+    machines = config.machines
+    if config.orchestrator == "k8s":
+        k8s = K8sCluster(
+            "k8s",
+            K8sClusterArgs(
+                naming=naming,
+                network=network,
+                k3s_version=cluster_config.k3s_version,
+                k3s_sha256=cluster_config.k3s_sha256,
+                server_size=config.size("manager"),
+                worker_size=config.size("worker"),
+                worker_count=machines.worker_count,
+                server_labels=cluster_config.server_node_labels,
+                worker_labels=cluster_config.worker_node_labels,
+            ),
+        )
+        return k8s, {
+            "kubeconfig": k8s.kubeconfig,
+            "kube_api_internal": k8s.api_internal,
+            "nodes": {"managers": k8s.managers, "workers": k8s.workers},
+        }
+    if config.orchestrator == "swarm":
+        swarm = SwarmCluster(
+            "swarm",
+            SwarmClusterArgs(
+                naming=naming,
+                network=network,
+                docker_version=cluster_config.docker_version,
+                containerd_version=cluster_config.containerd_version,
+                manager_size=config.size("manager"),
+                worker_size=config.size("worker"),
+                worker_count=machines.worker_count,
+            ),
+        )
+        return swarm, {
+            "swarm": {"manager": swarm.manager_ip},
+            "nodes": {"managers": swarm.managers, "workers": swarm.workers},
+        }
+    nomad = NomadCluster(
+        "nomad",
+        NomadClusterArgs(
+            naming=naming,
+            network=network,
+            nomad_version=cluster_config.nomad_version,
+            consul_version=cluster_config.consul_version,
+            vault_version=cluster_config.vault_version,
+            docker_version=cluster_config.docker_version,
+            containerd_version=cluster_config.containerd_version,
+            cni_version=cluster_config.cni_plugins_version,
+            cni_sha256=cluster_config.cni_plugins_sha256,
+            server_size=config.size("manager"),
+            server_count=machines.manager_count,
+            worker_size=config.size("worker"),
+            worker_count=machines.worker_count,
+        ),
+    )
+    return nomad, {
+        "nomad": {
+            "address": nomad.address,
+            "token": nomad.token,
+            "consul_address": nomad.consul_address,
+            "consul_token": nomad.consul_token,
+            "vault_address": nomad.vault_address,
+            "vault_token": nomad.vault_token,
+        },
+        "nodes": {"managers": nomad.managers, "workers": nomad.workers},
+    }
+
+
 def compose(config: StackConfig, stack: str) -> dict[str, object]:
     """Create the stack's resources and return its outputs (keys of the output contract)."""
     outputs: dict[str, object] = {
@@ -60,12 +140,24 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
         "framework": config.framework,
     }
     if config.cloud == "existing":
+        assert config.existing.kubeconfig is not None  # enforced by StackConfig
+        existing = ExistingCluster(
+            "k8s",
+            ExistingClusterArgs(
+                kubeconfig=config.existing.kubeconfig,
+                storage_class=config.cluster.storage_class,
+            ),
+        )
+        outputs["kubeconfig"] = existing.kubeconfig
+        outputs["kube_api_internal"] = existing.api_internal
         return outputs
     naming = Naming(env=config.env_name, stack=stack)
     key = SshKeyPair("ssh-key", user_key=config.access.ssh_private_key)
     network = build_network(config, naming, key)
-    roles: list[Role] = ["bastion"]
+    _, cluster_outputs = build_cluster(config, naming, network)
+    roles: list[Role] = ["bastion", "manager", "worker"]
     outputs["bastion"] = {"host": network.ssh.bastion_host, "user": network.ssh.user}
     outputs["ssh_private_key"] = key.private_key
     outputs["machines"] = machines_output(config, roles, network.image)
+    outputs.update(cluster_outputs)
     return outputs

@@ -147,6 +147,21 @@ class ExistingConfig(_Section):
 
     kubeconfig: SecretStr | None = Field(None, alias="kubeconfig")
 
+    @field_validator("kubeconfig")
+    @classmethod
+    def _kubeconfig_has_a_current_server(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from components.existing_cluster import current_server
+
+            try:
+                current_server(value.get_secret_value())
+            except Exception:  # any shape error: the message must not echo the secret
+                raise ValueError(
+                    "kubeconfig is not a kubeconfig with a current-context whose cluster has a "
+                    "server URL"
+                ) from None
+        return value
+
 
 class AccessConfig(_Section):
     """Who may reach the bastion, and with which key."""
@@ -211,6 +226,74 @@ class MachinesConfig(_Section):
         return getattr(self, f"{role}_size")
 
 
+def _label(value: str) -> str:
+    key, sep, label_value = value.partition("=")
+    if not sep or not re.fullmatch(r"([a-z0-9.-]+/)?[A-Za-z0-9][A-Za-z0-9._-]{0,62}", key):
+        raise ValueError(f"{value!r} is not a node label KEY=VALUE")
+    if not re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]{0,62})?", label_value):
+        raise ValueError(f"{value!r} has an invalid label value")
+    return value
+
+
+NodeLabel = Annotated[str, AfterValidator(_label)]
+
+
+class ClusterConfig(_Section):
+    """Orchestrator versions (all pinned) and node labels.
+
+    Defaults were the current releases when this version of faasbench was made; see
+    docs/configuration.md for where each comes from.
+    """
+
+    k3s_version: str = Field(
+        "v1.36.3+k3s1", alias="k3sVersion", pattern=r"^v\d+\.\d+\.\d+\+k3s\d+$"
+    )
+    k3s_sha256: str | None = Field(
+        None,
+        alias="k3sSha256",
+        pattern=r"^[0-9a-f]{64}$",
+        description="pins the k3s binary; default: the release's own sha256sum-amd64.txt",
+    )
+    docker_version: str = Field("28.5.2", alias="dockerVersion", pattern=r"^28\.\d+\.\d+$")
+    containerd_version: str = Field(
+        "1.7.29-1", alias="containerdVersion", pattern=r"^\d+\.\d+\.\d+-\d+$"
+    )
+    nomad_version: str = Field("1.11.3", alias="nomadVersion", pattern=r"^\d+\.\d+\.\d+$")
+    consul_version: str = Field("1.22.6", alias="consulVersion", pattern=r"^\d+\.\d+\.\d+$")
+    vault_version: str = Field("1.21.0", alias="vaultVersion", pattern=r"^\d+\.\d+\.\d+$")
+    cni_plugins_version: str = Field(
+        "v1.9.1", alias="cniPluginsVersion", pattern=r"^v\d+\.\d+\.\d+$"
+    )
+    cni_plugins_sha256: str = Field(
+        "b98f74a0f8522f0a83867178729c1aa70f2158f90c45a2ca8fa791db1c76b303",
+        alias="cniPluginsSha256",
+        pattern=r"^[0-9a-f]{64}$",
+    )
+    server_node_labels: list[NodeLabel] = Field(["openwhisk-role=core"], alias="serverNodeLabels")
+    worker_node_labels: list[NodeLabel] = Field(
+        ["openwhisk-role=invoker"], alias="workerNodeLabels"
+    )
+    storage_class: str | None = Field(
+        None,
+        alias="storageClass",
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+        description="k3s: local-path; existing: the cluster's default",
+    )
+
+    @model_validator(mode="after")
+    def _cni_checksum_follows_version(self) -> ClusterConfig:
+        default = ClusterConfig.model_fields
+        if (
+            self.cni_plugins_version != default["cni_plugins_version"].default
+            and self.cni_plugins_sha256 == default["cni_plugins_sha256"].default
+        ):
+            raise ValueError(
+                f"cniPluginsVersion {self.cni_plugins_version} needs its own cniPluginsSha256 "
+                "(the sha256 of cni-plugins-linux-amd64-<version>.tgz)"
+            )
+        return self
+
+
 class StackConfig(_Section):
     """The whole configuration of one stack."""
 
@@ -228,6 +311,7 @@ class StackConfig(_Section):
     )
     access: AccessConfig = AccessConfig()
     machines: MachinesConfig = MachinesConfig()
+    cluster: ClusterConfig = ClusterConfig()
     aws: AwsConfig = AwsConfig()
     openstack: OpenStackConfig = OpenStackConfig()
     existing: ExistingConfig = ExistingConfig()
@@ -237,6 +321,10 @@ class StackConfig(_Section):
         if self.framework == "openwhisk" and self.orchestrator != "k8s":
             raise ValueError(
                 f"framework openwhisk runs only on orchestrator k8s, not {self.orchestrator}"
+            )
+        if self.cluster.storage_class is not None and self.cloud != "existing":
+            raise ValueError(
+                "storageClass applies to cloud existing only (k3s clusters use local-path)"
             )
         if self.cloud == "existing":
             if self.orchestrator != "k8s":

@@ -89,8 +89,14 @@ class Ftp(_Section):
 
 
 class Nomad(_Section):
+    """Nomad's API and management token, and what jsiebens/faas-nomad needs besides."""
+
     address: str
     token: SecretStr
+    consul_address: str
+    consul_token: SecretStr
+    vault_address: str
+    vault_token: SecretStr = Field(description="scoped to function secrets (openfaas-fn/)")
 
 
 class Swarm(_Section):

@@ -39,6 +39,9 @@ class AwsNetworkArgs:
     volume_size_gb: int
     cpu_credits: CpuCredits
     mtu: int | None = None
+    #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
+    #: `allowed_ssh_cidrs` as SSH.
+    bastion_forwarded_ports: Sequence[int] = ()
 
 
 class AwsNetwork(pulumi.ComponentResource):
@@ -128,25 +131,26 @@ class AwsNetwork(pulumi.ComponentResource):
         bastion_sg = aws.ec2.SecurityGroup(
             f"{name}-bastion-sg",
             name=naming.name("bastion"),
-            description="faasbench bastion: SSH from allowedSshCidrs only",
+            description="faasbench bastion: SSH (and forwarded APIs) from allowedSshCidrs only",
             vpc_id=vpc.id,
             tags=naming.tags("bastion"),
             opts=child,
         )
-        for index, cidr in enumerate(args.allowed_ssh_cidrs):
-            v6 = ipaddress.ip_network(cidr).version == 6
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-bastion-ssh-{index}",
-                security_group_id=bastion_sg.id,
-                description="SSH from allowedSshCidrs",
-                ip_protocol="tcp",
-                from_port=22,
-                to_port=22,
-                cidr_ipv4=None if v6 else cidr,
-                cidr_ipv6=cidr if v6 else None,
-                tags=naming.tags("bastion"),
-                opts=child,
-            )
+        for port in (22, *args.bastion_forwarded_ports):
+            for index, cidr in enumerate(args.allowed_ssh_cidrs):
+                v6 = ipaddress.ip_network(cidr).version == 6
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-bastion-{'ssh' if port == 22 else port}-{index}",
+                    security_group_id=bastion_sg.id,
+                    description=f"port {port} from allowedSshCidrs",
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=None if v6 else cidr,
+                    cidr_ipv6=cidr if v6 else None,
+                    tags=naming.tags("bastion"),
+                    opts=child,
+                )
         self._open_egress(f"{name}-bastion", bastion_sg, naming.tags("bastion"))
 
         private_sg = aws.ec2.SecurityGroup(

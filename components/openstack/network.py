@@ -39,6 +39,9 @@ class OpenStackNetworkArgs:
     bastion_size: str
     volume_size_gb: int
     mtu: int | None = None
+    #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
+    #: `allowed_ssh_cidrs` as SSH.
+    bastion_forwarded_ports: Sequence[int] = ()
 
 
 class OpenStackNetwork(pulumi.ComponentResource):
@@ -95,24 +98,25 @@ class OpenStackNetwork(pulumi.ComponentResource):
         bastion_sg = openstack.networking.SecGroup(
             f"{name}-bastion-sg",
             name=naming.name("bastion"),
-            description="faasbench bastion: SSH from allowedSshCidrs only",
+            description="faasbench bastion: SSH (and forwarded APIs) from allowedSshCidrs only",
             tags=naming.labels("bastion"),
             opts=child,
         )
-        for index, cidr in enumerate(args.allowed_ssh_cidrs):
-            v6 = ipaddress.ip_network(cidr).version == 6
-            openstack.networking.SecGroupRule(
-                f"{name}-bastion-ssh-{index}",
-                security_group_id=bastion_sg.id,
-                description="SSH from allowedSshCidrs",
-                direction="ingress",
-                ethertype="IPv6" if v6 else "IPv4",
-                protocol="tcp",
-                port_range_min=22,
-                port_range_max=22,
-                remote_ip_prefix=cidr,
-                opts=child,
-            )
+        for port in (22, *args.bastion_forwarded_ports):
+            for index, cidr in enumerate(args.allowed_ssh_cidrs):
+                v6 = ipaddress.ip_network(cidr).version == 6
+                openstack.networking.SecGroupRule(
+                    f"{name}-bastion-{'ssh' if port == 22 else port}-{index}",
+                    security_group_id=bastion_sg.id,
+                    description=f"port {port} from allowedSshCidrs",
+                    direction="ingress",
+                    ethertype="IPv6" if v6 else "IPv4",
+                    protocol="tcp",
+                    port_range_min=port,
+                    port_range_max=port,
+                    remote_ip_prefix=cidr,
+                    opts=child,
+                )
         private_sg = openstack.networking.SecGroup(
             f"{name}-private-sg",
             name=naming.name("private"),

@@ -1,0 +1,139 @@
+"""Docker Swarm: Docker CE (pinned 28.x: Docker 29 raised the minimum API version and breaks
+the last OpenFaaS Swarm provider) on every node, one manager, workers joined with a token read
+back as a secret. Managers are labelled `faasbench.role=manager` and workers
+`faasbench.role=worker`: functions are deployed with the worker constraint, so they run on the
+same number of hosts as on the other orchestrators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.cloud_init import node_cloud_config
+from components.naming import Naming
+from components.node_pool import NodePoolArgs, PrivateNetwork
+from components.remote_step import remote_step
+
+READY_TIMEOUT_S = 600
+WORKER_CONSTRAINT = "node.labels.faasbench.role == worker"
+
+
+@dataclass(frozen=True)
+class SwarmClusterArgs:
+    naming: Naming
+    network: PrivateNetwork
+    docker_version: str
+    containerd_version: str
+    manager_size: str
+    worker_size: str
+    worker_count: int
+
+
+class SwarmCluster(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("faasbench:swarm:SwarmCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        network = args.network
+        manager_name = naming.name("manager-0")
+        managers = network.node_pool(
+            f"{name}-manager",
+            NodePoolArgs(
+                role="manager",
+                count=1,
+                size=args.manager_size,
+                user_data=[node_cloud_config(manager_name, containers=True)],
+            ),
+            opts=child,
+        )
+        worker_names = [naming.name(f"worker-{i}") for i in range(args.worker_count)]
+        workers = network.node_pool(
+            f"{name}-worker",
+            NodePoolArgs(
+                role="worker",
+                count=args.worker_count,
+                size=args.worker_size,
+                user_data=[node_cloud_config(n, containers=True) for n in worker_names],
+            ),
+            opts=child,
+        )
+        docker = {
+            "DOCKER_VERSION": args.docker_version,
+            "CONTAINERD_VERSION": args.containerd_version,
+            "MTU": network.mtu,
+        }
+        manager = managers.machines[0]
+        manager_docker = remote_step(
+            f"{name}-{manager.name}-docker",
+            connection=manager.connection,
+            step="docker-install",
+            params=docker,
+            triggers=[manager.instance_id],
+            parent=self,
+        )
+        init = remote_step(
+            f"{name}-init",
+            connection=manager.connection,
+            step="swarm-init",
+            params={"NODE_NAME": manager_name, "NODE_IP": manager.private_ip, "MTU": network.mtu},
+            triggers=[manager.instance_id],
+            parent=self,
+            depends_on=[manager_docker],
+        )
+        join_token = remote_step(
+            f"{name}-join-token",
+            connection=manager.connection,
+            step="swarm-join-token",
+            secret_stdout=True,
+            triggers=[manager.instance_id],
+            parent=self,
+            depends_on=[init],
+        )
+        token = pulumi.Output.secret(join_token.stdout.apply(str.strip))
+        ready_steps = []
+        for machine, node_name in zip(workers.machines, worker_names, strict=True):
+            worker_docker = remote_step(
+                f"{name}-{machine.name}-docker",
+                connection=machine.connection,
+                step="docker-install",
+                params=docker,
+                triggers=[machine.instance_id],
+                parent=self,
+            )
+            join = remote_step(
+                f"{name}-{machine.name}-join",
+                connection=machine.connection,
+                step="swarm-join",
+                params={"NODE_IP": machine.private_ip, "MANAGER_IP": manager.private_ip},
+                secrets={"SWARM_TOKEN": token},
+                delete_step="swarm-leave",
+                triggers=[machine.instance_id, manager.instance_id],
+                parent=self,
+                depends_on=[worker_docker, init],
+            )
+            ready_steps.append(
+                remote_step(
+                    f"{name}-{machine.name}-ready",
+                    connection=manager.connection,
+                    step="swarm-node-ready",
+                    params={"NODE_NAME": node_name, "READY_TIMEOUT_S": READY_TIMEOUT_S},
+                    delete_step="swarm-node-remove",
+                    delete_params={"NODE_NAME": node_name},
+                    triggers=[machine.instance_id],
+                    parent=self,
+                    depends_on=[join],
+                )
+            )
+        self.manager_connection = manager.connection
+        self.manager_ip = manager.private_ip
+        self.managers = managers.private_ips
+        self.workers = workers.private_ips
+        #: Later components depend on these: every node joined and Ready.
+        self.ready: list[pulumi.Resource] = [init, *ready_steps]
+        self.register_outputs(
+            {"manager": self.manager_ip, "managers": self.managers, "workers": self.workers}
+        )
