@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 from support.keys import ecdsa_pem, ed25519_openssh, encrypted_ed25519, rsa_pem
-from support.pulumi_mocks import ROOT
+from support.pulumi_mocks import FAKE_KUBECONFIG, ROOT
 
 from stacks.config import AWS_DEFAULT_SIZES, StackConfig
 from stacks.read_config import ConfigError, key_locations, load_stack_config
@@ -247,10 +247,26 @@ def test_credentials_must_be_secret_and_are_never_echoed() -> None:
 
 def test_existing_cluster_with_secret_kubeconfig() -> None:
     config = load_stack_config(
-        {"cloud": "existing", "kubeconfig": "apiVersion: v1"}, ("kubeconfig",)
+        {"cloud": "existing", "kubeconfig": FAKE_KUBECONFIG}, ("kubeconfig",)
     )
     assert config.existing.kubeconfig is not None
     assert config.access.allowed_ssh_cidrs is None
+
+
+def test_a_kubeconfig_without_a_server_is_refused_without_echoing_it() -> None:
+    message = problems_of({"cloud": "existing", "kubeconfig": "token: abc123"}, ("kubeconfig",))
+    assert "kubeconfig is not a kubeconfig with a current-context" in message
+    assert "abc123" not in message
+
+
+def test_storage_class_only_for_existing_clusters() -> None:
+    message = problems_of({**MINIMAL_AWS, "storageClass": "openebs-hostpath"})
+    assert "storageClass applies to cloud existing only" in message
+    config = load_stack_config(
+        {"cloud": "existing", "kubeconfig": FAKE_KUBECONFIG, "storageClass": "openebs-hostpath"},
+        ("kubeconfig",),
+    )
+    assert config.cluster.storage_class == "openebs-hostpath"
 
 
 def test_users_key_pair_public_key_is_derived() -> None:
@@ -336,5 +352,5 @@ def test_example_stack_files_only_use_known_keys(stack: str) -> None:
 
 def test_every_key_is_documented() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
-    documented = set(re.findall(r"^\| `([A-Za-z]+)`", text, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `([A-Za-z0-9]+)`", text, flags=re.MULTILINE))
     assert documented == set(key_locations())

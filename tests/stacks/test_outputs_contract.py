@@ -19,6 +19,8 @@ EXPECTED_SECRETS = {
     ("ftp", "password"),
     ("kubeconfig",),
     ("nomad", "token"),
+    ("nomad", "consul_token"),
+    ("nomad", "vault_token"),
 }
 
 
@@ -94,4 +96,11 @@ def test_a_real_export_round_trips_through_the_model(aws_config: dict[str, str])
         node[last] = leaf.value
     outputs = StackOutputs.model_validate(plain)
     assert outputs.machines is not None
-    assert outputs.machines.sizes == {"bastion": "t3a.medium"}
+    assert outputs.machines.sizes == {
+        "bastion": "t3a.medium",
+        "manager": "t3a.large",
+        "worker": "t3a.large",
+    }
+    assert outputs.kubeconfig is not None
+    assert outputs.nodes is not None
+    assert len(outputs.nodes.workers) == 2

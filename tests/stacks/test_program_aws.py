@@ -7,6 +7,7 @@ from support.keys import ed25519_openssh
 from support.pulumi_mocks import FAKE_PRIVATE_KEY, FAKE_PUBLIC_KEY, ProgramRun, run_program
 
 EC2 = "aws:ec2/"
+CLOUD_SIDE = ("aws:", "tls:", "faasbench:aws:", "faasbench:access:")
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +18,9 @@ def run() -> ProgramRun:
 
 
 def test_inventory(run: ProgramRun) -> None:
-    counts = run.mocks.inventory()
+    """The cloud side of the example stack (k3s: 1 server + 2 agents, API port on the bastion);
+    the cluster's own resources are checked in tests/components/test_clusters.py."""
+    counts = {t: n for t, n in run.mocks.inventory().items() if t.startswith(CLOUD_SIDE)}
     expected = {
         "faasbench:aws:Network": 1,
         "faasbench:access:SshKeyPair": 1,
@@ -31,12 +34,13 @@ def test_inventory(run: ProgramRun) -> None:
         f"{EC2}routeTableAssociation:RouteTableAssociation": 2,
         f"{EC2}keyPair:KeyPair": 1,
         f"{EC2}securityGroup:SecurityGroup": 2,
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 2,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
-        f"{EC2}instance:Instance": 1,
+        f"{EC2}instance:Instance": 4,
         f"{EC2}eipAssociation:EipAssociation": 1,
+        "faasbench:aws:NodePool": 2,
     }
-    assert dict(counts) == expected
+    assert counts == expected
 
 
 def test_subnets_routes_and_nat_are_wired(run: ProgramRun) -> None:
@@ -71,7 +75,7 @@ def test_subnets_routes_and_nat_are_wired(run: ProgramRun) -> None:
 
 def test_bastion_is_public_hardened_and_keeps_its_address(run: ProgramRun) -> None:
     m = run.mocks
-    bastion = m.one(f"{EC2}instance:Instance", "bastion")
+    bastion = m.one(f"{EC2}instance:Instance", "network-bastion")
     public = m.one(f"{EC2}subnet:Subnet", "public")
     bastion_sg = m.one(f"{EC2}securityGroup:SecurityGroup", "bastion")
     assert bastion.inputs["subnetId"] == public.id
@@ -104,7 +108,11 @@ def test_outputs_follow_the_contract_with_secrets_marked(run: ProgramRun) -> Non
         "bastion",
         "ssh_private_key",
         "machines",
+        "kubeconfig",
+        "kube_api_internal",
+        "nodes",
     }
+    assert run.secret("kubeconfig")
     assert (run.value("cloud"), run.value("orchestrator"), run.value("framework")) == (
         "aws",
         "k8s",
@@ -116,6 +124,7 @@ def test_outputs_follow_the_contract_with_secrets_marked(run: ProgramRun) -> Non
     assert run.value("machines.image") == "ami-0looked0up0000001"
     assert run.value("machines.sizes.bastion") == "t3a.medium"
     assert run.value("machines.cpu_credits.bastion") == "unlimited"
+    assert run.value("machines.sizes.worker") == "t3a.large"
 
 
 def test_generated_key_pair_reaches_aws_and_never_plain_inputs(run: ProgramRun) -> None:
@@ -123,14 +132,13 @@ def test_generated_key_pair_reaches_aws_and_never_plain_inputs(run: ProgramRun) 
     assert key_pair.inputs["publicKey"] == FAKE_PUBLIC_KEY.strip()
     assert run.mocks.one("tls:index/privateKey:PrivateKey").inputs["algorithm"] == "ED25519"
     for resource in run.mocks.resources:
-        if resource.typ.startswith("tls:"):
-            continue
-        assert "mock-generated-key" not in repr(resource.inputs), resource.name
+        plain = {k: v for k, v in resource.inputs.items() if k not in resource.secret_inputs}
+        assert "mock-generated-key" not in repr(plain), resource.name
 
 
 def test_looked_up_ami_is_not_followed_and_a_pinned_one_is(aws_config: dict[str, str]) -> None:
     pinned = run_program({**aws_config, "awsAmi": "ami-0123456789abcdef0"}, stack="aws")
-    bastion = pinned.mocks.one("aws:ec2/instance:Instance", "bastion")
+    bastion = pinned.mocks.one("aws:ec2/instance:Instance", "network-bastion")
     assert bastion.inputs["ami"] == "ami-0123456789abcdef0"
     assert pinned.value("machines.image") == "ami-0123456789abcdef0"
     assert not any(token == "aws:ec2/getAmi:getAmi" for token, _ in pinned.mocks.calls)
@@ -165,6 +173,6 @@ def test_standard_credits_and_non_burstable_types(aws_config: dict[str, str]) ->
     result = run_program(
         {**aws_config, "cpuCredits": "standard", "bastionSize": "c6a.large"}, stack="aws"
     )
-    bastion = result.mocks.one("aws:ec2/instance:Instance", "bastion")
+    bastion = result.mocks.one("aws:ec2/instance:Instance", "network-bastion")
     assert bastion.inputs.get("creditSpecification") is None
     assert result.value("machines.cpu_credits.bastion") is None

@@ -48,10 +48,10 @@ def test_no_ingress_open_to_the_world_by_default(
     for rule in rules:
         assert rule["cidr"] not in WORLD
         assert rule["cidr"] is not None, "a rule without a source is open to everyone"
-    ssh = [r for r in rules if "bastion" in r["group"]]
-    assert ssh
-    assert all((r["from_port"], r["to_port"]) == (22, 22) for r in ssh)
-    assert {r["cidr"] for r in ssh} == {"203.0.113.0/24"}
+    bastion = [r for r in rules if "bastion" in r["group"]]
+    # SSH, and the Kubernetes API forwarded for the Pulumi CLI (the example stack is k8s).
+    assert {(r["from_port"], r["to_port"]) for r in bastion} == {(22, 22), (6443, 6443)}
+    assert {r["cidr"] for r in bastion} == {"203.0.113.0/24"}
     private = [r for r in rules if "private" in r["group"]]
     assert private
     assert all(ipaddress.ip_network(r["cidr"]).is_private for r in private)
@@ -66,5 +66,15 @@ def test_public_ssh_only_with_allow_public_ssh(cloud: str, request: pytest.Fixtu
     )
     world = [r for r in ingress_rules(run) if r["cidr"] in WORLD]
     assert {r["cidr"] for r in world} == WORLD
-    assert all((r["from_port"], r["to_port"]) == (22, 22) for r in world), "only SSH"
+    ports = {(r["from_port"], r["to_port"]) for r in world}
+    assert ports == {(22, 22), (6443, 6443)}, "only SSH and the forwarded API"
     assert all("bastion" in r["group"] for r in world)
+
+
+@pytest.mark.parametrize("orchestrator", ["swarm", "nomad"])
+def test_only_ssh_on_the_bastion_without_kubernetes(
+    orchestrator: str, aws_config: dict[str, str]
+) -> None:
+    run = run_program({**aws_config, "orchestrator": orchestrator}, stack="aws")
+    bastion = [r for r in ingress_rules(run) if "bastion" in r["group"]]
+    assert {(r["from_port"], r["to_port"]) for r in bastion} == {(22, 22)}

@@ -7,6 +7,8 @@ distinct values, so wiring can be checked by following ids.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 from collections import Counter
@@ -18,7 +20,7 @@ from unittest import mock
 
 import pulumi
 import yaml
-from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -27,6 +29,66 @@ FAKE_PRIVATE_KEY = (
     "-----BEGIN OPENSSH PRIVATE KEY-----\nmock-generated-key\n-----END OPENSSH PRIVATE KEY-----\n"
 )
 FAKE_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockGeneratedKey mock\n"
+FAKE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: Q0EK
+    server: https://127.0.0.1:6443
+  name: default
+contexts:
+- context:
+    cluster: default
+    user: default
+  name: default
+current-context: default
+users:
+- name: default
+  user:
+    client-certificate-data: Q0VSVAo=
+    client-key-data: S0VZCg==
+"""
+#: What a step prints, by step name (the mock runs nothing: steps are run in the sandbox).
+STEP_STDOUT = {
+    "k3s-kubeconfig": FAKE_KUBECONFIG,
+    "swarm-join-token": "SWMTKN-1-mockjointoken\n",
+}
+
+
+def step_of(stdin: str) -> str | None:
+    """The step name a rendered remote step declares (FAASBENCH_STEP=...)."""
+    for line in stdin.splitlines():
+        if line.startswith("FAASBENCH_STEP="):
+            return line.split("=", 1)[1].strip("'")
+    return None
+
+
+def generated_secret(name: str, kind: str) -> str:
+    """Distinct, recognisable values for generated secrets, so tests can look for leaks."""
+    digest = hashlib.sha256(f"{kind}:{name}".encode()).hexdigest()
+    if kind == "uuid":
+        return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-8{digest[17:20]}-{digest[20:32]}"
+    if kind == "bytes":
+        return base64.b64encode(bytes.fromhex(digest)).decode()
+    return f"GENSECRET{digest[:39]}"
+
+
+#: How the mock monitor hands over a secret input: {SECRET_SIG: SECRET_MARK, "value": ...}.
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+
+
+def unwrap(value: Any) -> tuple[Any, bool]:
+    """A mock input without its secret wrappers, and whether any part of it was secret."""
+    if isinstance(value, dict):
+        if SECRET_SIG in value:
+            inner, _ = unwrap(value.get("value"))
+            return inner, True
+        pairs = {k: unwrap(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [unwrap(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
 
 
 @dataclass
@@ -36,6 +98,23 @@ class Recorded:
     id: str
     inputs: dict[str, Any]
     outputs: dict[str, Any]
+    #: Inputs that were (wholly or in part) secret when registered.
+    secret_inputs: set[str] = field(default_factory=set)
+
+
+class RecordingMonitor(MockMonitor):
+    """The mock monitor, also keeping what `new_resource` is not told: explicit dependencies
+    and additional secret outputs."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recording = mocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        name = request.name
+        self.recording.dependencies[name] = [urn.rsplit("::", 1)[1] for urn in request.dependencies]
+        self.recording.secret_outputs[name] = list(request.additionalSecretOutputs)
+        return super().RegisterResource(request)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -43,6 +122,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.resources: list[Recorded] = []
+        self.dependencies: dict[str, list[str]] = {}
+        self.secret_outputs: dict[str, list[str]] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._host = itertools.count(10)
 
@@ -62,10 +143,28 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["address"] = f"203.0.113.{next(self._host)}"
         elif typ == "openstack:networking/network:Network":
             outputs["mtu"] = 1450
+        elif typ == "random:index/randomPassword:RandomPassword":
+            outputs["result"] = generated_secret(args.name, "password")
+        elif typ == "random:index/randomUuid:RandomUuid":
+            outputs["result"] = generated_secret(args.name, "uuid")
+        elif typ == "random:index/randomBytes:RandomBytes":
+            outputs["base64"] = generated_secret(args.name, "bytes")
+            outputs["hex"] = base64.b64decode(outputs["base64"]).hex()
+        elif typ == "command:remote:Command":
+            stdin = unwrap(args.inputs.get("stdin", ""))[0]
+            outputs["stdout"] = STEP_STDOUT.get(step_of(stdin) or "", "")
+            outputs["stderr"] = ""
         elif typ == "tls:index/privateKey:PrivateKey":
             outputs["privateKeyOpenssh"] = FAKE_PRIVATE_KEY
             outputs["publicKeyOpenssh"] = FAKE_PUBLIC_KEY
-        self.resources.append(Recorded(typ, args.name, resource_id, dict(args.inputs), outputs))
+        plain: dict[str, Any] = {}
+        secret_inputs: set[str] = set()
+        for key, value in args.inputs.items():
+            plain[key], is_secret = unwrap(value)
+            if is_secret:
+                secret_inputs.add(key)
+        outputs = {k: unwrap(v)[0] for k, v in outputs.items()}
+        self.resources.append(Recorded(typ, args.name, resource_id, plain, outputs, secret_inputs))
         return resource_id, outputs
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -152,7 +251,9 @@ def run_under_mocks(
     full = {f"faasbench:{k}" if ":" not in k else k: v for k, v in (config or {}).items()}
     secret = [f"faasbench:{k}" if ":" not in k else k for k in secret_keys]
     pulumi.runtime.set_all_config(full, secret)
-    pulumi.runtime.set_mocks(mocks, project="faasbench", stack=stack, preview=False)
+    pulumi.runtime.set_mocks(
+        mocks, project="faasbench", stack=stack, preview=False, monitor=RecordingMonitor(mocks)
+    )
     result: dict[str, Any] = {}
 
     def program() -> None:

@@ -1,0 +1,348 @@
+"""Every remote step of every orchestrator, run for real (twice) in a sandbox with fake tools.
+
+The scripts are the exact `stdin` the components hand to `sudo bash -s` (taken from a mocked
+`pulumi up`), run per machine in the order Pulumi registers them. The second pass must change
+nothing (no install, restart, download, init or bootstrap) and exit 0; readiness loops must
+fail with a message naming the node; no generated secret may appear in any command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import subprocess
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support.pulumi_mocks import (
+    STEP_STDOUT,
+    ProgramRun,
+    Recorded,
+    run_program,
+    stack_file_config,
+    step_of,
+)
+from support.sandbox import Sandbox
+
+from components.remote_step import SCRIPTS, render_step, step_sources
+
+K3S_BINARY = "#!/bin/sh\necho fake k3s\n"
+DOCKER_KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\ndocker\n-----END PGP PUBLIC KEY BLOCK-----"
+HASHICORP_KEY = (
+    "-----BEGIN PGP PUBLIC KEY BLOCK-----\nhashicorp\n-----END PGP PUBLIC KEY BLOCK-----"
+)
+CNI_VERSION = "v9.9.9"
+
+
+def cni_tarball() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for plugin in ("bridge", "host-local", "loopback", "portmap"):
+            data = f"#!/bin/sh\necho {plugin}\n".encode()
+            info = tarfile.TarInfo(f"./{plugin}")
+            info.size = len(data)
+            info.mode = 0o755
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+CNI_TGZ = cni_tarball()
+CONFIG_OVERRIDES = {
+    "workerCount": "2",
+    "cniPluginsVersion": CNI_VERSION,
+    "cniPluginsSha256": hashlib.sha256(CNI_TGZ).hexdigest(),
+}
+
+
+def world(run: ProgramRun) -> dict[str, Any]:
+    """What every machine of the stack sees: downloads, package versions, cluster facts."""
+    import base64
+
+    k3s_base = "https://github.com/k3s-io/k3s/releases/download/v1.36.3%2Bk3s1"
+    k3s_sha = hashlib.sha256(K3S_BINARY.encode()).hexdigest()
+    cni_url = (
+        f"https://github.com/containernetworking/plugins/releases/download/{CNI_VERSION}/"
+        f"cni-plugins-linux-amd64-{CNI_VERSION}.tgz"
+    )
+    distro = "~ubuntu.24.04~noble"
+    randoms = {r.name: r.outputs.get("result") for r in run.mocks.resources}
+    workers = [f"faasbench-aws-worker-{i}" for i in range(2)]
+    return {
+        "urls": {
+            f"{k3s_base}/k3s": K3S_BINARY,
+            f"{k3s_base}/sha256sum-amd64.txt": f"{k3s_sha}  k3s\n0000  k3s-airgap.tar\n",
+            "https://download.docker.com/linux/ubuntu/gpg": DOCKER_KEY,
+            "https://apt.releases.hashicorp.com/gpg": HASHICORP_KEY,
+            cni_url: {"base64": base64.b64encode(CNI_TGZ).decode()},
+        },
+        "gpg_keys": {
+            DOCKER_KEY: "9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
+            HASHICORP_KEY: "798AEC654E5C15428C8E42EEAA16FCBCA621E701",
+        },
+        "available": {
+            "containerd.io": [f"1.7.29-1{distro}"],
+            "docker-ce": [f"5:28.5.2-1{distro}"],
+            "docker-ce-cli": [f"5:28.5.2-1{distro}"],
+            "nomad": ["1.11.3-1"],
+            "consul": ["1.22.6-1"],
+            "vault": ["1.21.0-1"],
+        },
+        "consul_management_token": randoms.get("nomad-consul-management"),
+        "expected_swarm_token": STEP_STDOUT["swarm-join-token"].strip(),
+        "nomad_nodes": dict.fromkeys(workers, "ready"),
+    }
+
+
+@pytest.fixture(scope="module", params=["k8s", "swarm", "nomad"])
+def stack(request: pytest.FixtureRequest) -> ProgramRun:
+    config = {**stack_file_config("aws"), "orchestrator": request.param, **CONFIG_OVERRIDES}
+    return run_program(config, stack="aws")
+
+
+def steps_by_host(run: ProgramRun) -> dict[str, list[Recorded]]:
+    hosts: dict[str, list[Recorded]] = {}
+    for step in run.mocks.of_type("command:remote:Command"):
+        hosts.setdefault(step.inputs["connection"]["host"], []).append(step)
+    return hosts
+
+
+def secrets_of(run: ProgramRun) -> set[str]:
+    """Generated credentials (a Consul accessor id only names a token: not one of them)."""
+    values = {
+        r.outputs.get("result") or r.outputs.get("base64")
+        for r in run.mocks.resources
+        if r.typ.startswith("random:") and not r.name.endswith("-accessor")
+    }
+    values.add(STEP_STDOUT["swarm-join-token"].strip())
+    return {v for v in values if v}
+
+
+#: Calls that change a machine; a second run of a step must make none of them.
+MUTATING = [
+    re.compile(p)
+    for p in (
+        r"^apt-get .*\b(install|update)\b",
+        r"^systemctl (restart|stop)\b",
+        r"^curl .*--output",
+        r"^curl .*--request (PUT|POST) .*(/swarm/join|/v1/acl/|/v1/sys/unseal|/token/create)",
+        r"^docker (swarm init|swarm leave|network (create|rm))",
+        r"^vault (operator init|secrets enable|write)",
+        r"^nomad setup",
+        r"^gpg .*--dearmor",
+    )
+]
+
+
+def mutations(calls: list[list[str]]) -> list[str]:
+    lines = [" ".join(call) for call in calls]
+    return [line for line in lines if any(p.search(line) for p in MUTATING)]
+
+
+def run_host(tmp: Path, host: str, steps: list[Recorded], state: dict[str, Any]) -> Sandbox:
+    sandbox = Sandbox.create(tmp / host, state)
+    for index in range(2):
+        sandbox.clear_calls()
+        for step in steps:
+            sandbox.run(step.inputs["stdin"], ip=host)
+        if index == 1:
+            assert mutations(sandbox.calls()) == [], f"second run on {host} changed things"
+    return sandbox
+
+
+@pytest.fixture(scope="module")
+def ran(
+    stack: ProgramRun, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[ProgramRun, dict[str, Sandbox]]]:
+    tmp = tmp_path_factory.mktemp("hosts")
+    state = world(stack)
+    sandboxes = {
+        host: run_host(tmp, host, steps, state) for host, steps in steps_by_host(stack).items()
+    }
+    yield stack, sandboxes
+    for sandbox in sandboxes.values():
+        sandbox.remove()
+
+
+def test_every_step_runs_twice_and_the_second_run_changes_nothing(
+    ran: tuple[ProgramRun, dict[str, Sandbox]],
+) -> None:
+    run, sandboxes = ran
+    hosts = steps_by_host(run)
+    # k8s also forwards the API on the bastion; every other step runs on a cluster node.
+    expected_hosts = {"k8s": 4, "swarm": 3, "nomad": 3}[run.value("orchestrator")]
+    assert len(sandboxes) == expected_hosts
+    assert sum(len(steps) for steps in hosts.values()) == len(
+        run.mocks.of_type("command:remote:Command")
+    )
+
+
+def test_no_secret_on_any_command_line(ran: tuple[ProgramRun, dict[str, Sandbox]]) -> None:
+    run, sandboxes = ran
+    secrets = secrets_of(run)
+    for host, sandbox in sandboxes.items():
+        for call in sandbox.calls():
+            line = " ".join(call)
+            for secret in secrets:
+                assert secret not in line, f"a generated secret is in `{call[0]} ...` on {host}"
+
+
+def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sandbox]]) -> None:
+    run, sandboxes = ran
+    orchestrator = run.value("orchestrator")
+    manager = run.value("nodes.managers")[0]
+    worker = run.value("nodes.workers")[0]
+    if orchestrator == "k8s":
+        config = yaml.safe_load(sandboxes[manager].path("/etc/rancher/k3s/config.yaml").read_text())
+        assert config["node-taint"] == ["faasbench.io/control-plane=true:NoSchedule"]
+        assert config["disable"] == ["traefik", "servicelb"]
+        assert config["flannel-iface"] == "ens5"
+        token = sandboxes[manager].path("/etc/rancher/k3s/token")
+        assert token.stat().st_mode & 0o777 == 0o600
+        assert token.read_text() in secrets_of(run)
+        agent = yaml.safe_load(sandboxes[worker].path("/etc/rancher/k3s/config.yaml").read_text())
+        assert agent["server"] == f"https://{manager}:6443"
+        assert "faasbench.io/role=worker" in agent["node-label"]
+        assert sandboxes[worker].path("/usr/local/bin/k3s").read_text() == K3S_BINARY
+        bastion = str(run.value("bastion.host"))
+        socket = sandboxes[bastion].path("/etc/systemd/system/faasbench-kube-api.socket")
+        assert "ListenStream=6443" in socket.read_text()
+    elif orchestrator == "swarm":
+        manager_state = sandboxes[manager].state()["swarm"]
+        assert manager_state["ingress_mtu"] == "1500"
+        assert manager_state["labels"]["faasbench-aws-worker-0"] == "faasbench.role=worker"
+        assert sandboxes[worker].state()["swarm"]["joined_via"] == [f"{manager}:2377"]
+        daemon = sandboxes[worker].path("/etc/docker/daemon.json").read_text()
+        assert '"mtu": 1500' in daemon
+    else:
+        nomad_hcl = sandboxes[worker].path("/etc/nomad.d/nomad.hcl")
+        assert nomad_hcl.stat().st_mode & 0o777 == 0o600
+        assert 'node_class = "faasbench-worker"' in nomad_hcl.read_text()
+        assert sandboxes[worker].path("/opt/cni/bin/bridge").exists()
+        server_state = sandboxes[manager].state()
+        assert "faasbench-agents" in server_state["consul"]["policies"]
+        assert server_state["nomad"]["bootstrap"] in secrets_of(run)
+        assert server_state["vault"]["sealed"] is False
+        assert "openfaas-fn/" in server_state["vault"]["mounts"]
+        assert "jwt-nomad/" in server_state["vault"]["auth"]
+        assert "nomad-workloads" in server_state["consul"]["auth_methods"]
+    for sandbox in sandboxes.values():
+        held = [c for c in sandbox.calls() if c[:2] == ["apt-mark", "hold"]]
+        installed = sandbox.state().get("packages", {})
+        assert {c[2] for c in held} == set(installed), "every installed package is held"
+
+
+def test_delete_commands_run_twice_cleanly(ran: tuple[ProgramRun, dict[str, Sandbox]]) -> None:
+    """Last of this module's tests on `ran`: deletes undo what the others inspect."""
+    run, sandboxes = ran
+    deletes = [s for s in run.mocks.of_type("command:remote:Command") if s.inputs.get("delete")]
+    assert deletes
+    for step in deletes:
+        host = step.inputs["connection"]["host"]
+        for _ in range(2):
+            sandboxes[host].run(step.inputs["delete"], ip=host)
+
+
+# --- readiness loops fail clearly ---------------------------------------------------------
+
+
+WORKER = "faasbench-aws-worker-0"
+
+
+def short_timeout(script: str) -> str:
+    return re.sub(r"^READY_TIMEOUT_S=\d+$", "READY_TIMEOUT_S=2", script, flags=re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    ("orchestrator", "step", "state", "expected"),
+    [
+        (
+            "k8s",
+            "k3s-node-ready",
+            {"k8s_nodes": {WORKER: "False"}},
+            f"waiting for node {WORKER} to join and be Ready: node {WORKER} Ready=False",
+        ),
+        (
+            "swarm",
+            "swarm-node-ready",
+            {"swarm_nodes": {WORKER: "down"}},
+            f"waiting for swarm node {WORKER} to be Ready: node {WORKER} is down",
+        ),
+        (
+            "nomad",
+            "nomad-node-ready",
+            {"nomad_nodes": {"faasbench-aws-worker-1": "ready"}},
+            f"waiting for Nomad client {WORKER} to be ready: Nomad client {WORKER} is absent",
+        ),
+    ],
+)
+def test_readiness_fails_with_a_clear_message(
+    tmp_path: Path, orchestrator: str, step: str, state: dict[str, Any], expected: str
+) -> None:
+    config = {**stack_file_config("aws"), "orchestrator": orchestrator, **CONFIG_OVERRIDES}
+    run = run_program(config, stack="aws")
+    [ready] = [
+        s
+        for s in run.mocks.of_type("command:remote:Command")
+        if step_of(s.inputs["stdin"]) == step and "worker-0" in s.name
+    ]
+    base = world(run)
+    if orchestrator == "nomad":
+        base["nomad"] = {
+            "bootstrap": next(iter(s for s in secrets_of(run) if s in ready.inputs["stdin"]))
+        }
+    sandbox = Sandbox.create(tmp_path / "host", {**base, **state})
+    result = sandbox.run(short_timeout(ready.inputs["stdin"]), check=False)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- the scripts themselves ---------------------------------------------------------------
+
+
+def all_steps() -> list[str]:
+    return sorted(
+        p.stem for p in SCRIPTS.glob("*.sh") if p.read_text().startswith("#!/usr/bin/env bash")
+    )
+
+
+def test_every_script_file_passes_shellcheck() -> None:
+    files = sorted(str(p) for p in SCRIPTS.glob("*.sh"))
+    result = subprocess.run(
+        ["shellcheck", "--shell=bash", "--external-sources", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=SCRIPTS,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("step", all_steps())
+def test_every_rendered_step_passes_shellcheck(step: str, tmp_path: Path) -> None:
+    rendered = render_step(step, {"EXAMPLE": "value with 'quotes' and spaces"}, {"SECRET": "x"})
+    path = tmp_path / f"{step}.sh"
+    path.write_text(rendered)
+    result = subprocess.run(
+        # Parameters come from the components, not this sample: ignore unassigned names.
+        ["shellcheck", "--shell=bash", "--exclude=SC2034,SC2153,SC2154", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+    assert rendered.count("\nwait_until() {") == 1
+    assert step_sources(step)[0] == "lib"
+
+
+def test_render_step_quotes_parameters_and_refuses_bad_names() -> None:
+    script = render_step("k3s-kubeconfig", {"A": "x'; rm -rf /; '", "LIST": ["a b", "c"]})
+    assert "A='x'\"'\"'; rm -rf /; '\"'\"''" in script
+    assert "LIST='a b c'" in script
+    with pytest.raises(ValueError, match="not an upper-case identifier"):
+        render_step("k3s-kubeconfig", {"lower": "x"})

@@ -1,0 +1,122 @@
+"""Run rendered remote steps for real, on this machine, without touching it.
+
+Each run happens in fresh mount and network namespaces (`unshare`): /etc is a copy (with an
+Ubuntu 24.04 os-release), /usr/local, /opt and /var/lib are empty folders of the sandbox, and
+the machine's private address sits on a veth `ens5` interface. Tools that would change the
+host (apt-get, systemctl, curl, docker, k3s/kubectl, nomad, consul, ...) are fakes from
+`shims/fake_tool.py` first on PATH; everything else (bash, install, awk, sha256sum, ip) is real.
+Folders persist between runs of one sandbox, so a second run sees the first one's files.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FAKES = [
+    "curl", "cloud-init", "systemctl", "kubectl", "apt-get", "apt-mark", "dpkg-query", "gpg",
+    "sleep", "modprobe", "sysctl", "docker", "nomad", "consul", "vault", "sudo",
+]  # fmt: skip
+BOUND = {"etc": "/etc", "usr_local": "/usr/local", "opt": "/opt", "var_lib": "/var/lib"}
+UBUNTU_NOBLE = """PRETTY_NAME="Ubuntu 24.04.3 LTS"
+NAME="Ubuntu"
+VERSION_ID="24.04"
+VERSION="24.04.3 LTS (Noble Numbat)"
+VERSION_CODENAME=noble
+ID=ubuntu
+ID_LIKE=debian
+UBUNTU_CODENAME=noble
+"""
+
+
+@dataclass
+class Sandbox:
+    root: Path
+
+    @classmethod
+    def create(cls, root: Path, state: dict[str, Any] | None = None) -> Sandbox:
+        sandbox = cls(root)
+        shims = root / "shims"
+        shims.mkdir(parents=True)
+        fake = Path(__file__).parent / "shims" / "fake_tool.py"
+        for tool in FAKES:
+            path = shims / tool
+            path.write_text(
+                f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(fake.parent)!r})\n"
+                f"import fake_tool\nfake_tool.main({tool!r})\n"
+            )
+            path.chmod(0o755)
+        for folder in BOUND:
+            (root / folder).mkdir()
+        subprocess.run(["cp", "-a", "/etc/.", str(root / "etc")], check=True)
+        os_release = root / "etc" / "os-release"
+        if os_release.is_symlink() or os_release.exists():
+            os_release.unlink()
+        os_release.write_text(UBUNTU_NOBLE)
+        (root / "etc" / "systemd" / "system").mkdir(parents=True, exist_ok=True)
+        for folder in ("usr_local/bin", "usr_local/sbin", "usr_local/lib", "var_lib/faasbench"):
+            (root / folder).mkdir(parents=True)
+        (root / "var_lib" / "faasbench" / "cloud-init.done").write_text("")
+        (root / "state.json").write_text(json.dumps(state or {}))
+        (root / "calls.jsonl").write_text("")
+        return sandbox
+
+    def path(self, absolute: str) -> Path:
+        """Where a machine path lives in the sandbox (for checking files a step wrote)."""
+        for folder, mount in BOUND.items():
+            if absolute == mount or absolute.startswith(mount + "/"):
+                return self.root / folder / absolute[len(mount) + 1 :]
+        raise ValueError(f"{absolute} is outside the sandbox's writable folders")
+
+    def run(
+        self, script: str, *, ip: str = "10.0.2.10", check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        mounts = " && ".join(
+            f"mount --bind {shlex.quote(str(self.root / folder))} {mount}"
+            for folder, mount in BOUND.items()
+        )
+        setup = (
+            "set -e; "
+            "ip link set lo up; ip link add ens5 type veth peer name ens5-peer; "
+            f"ip addr add {shlex.quote(ip)}/24 dev ens5; ip link set ens5 up; "
+            f"{mounts}; "
+            f"export PATH={shlex.quote(str(self.root / 'shims'))}:/usr/sbin:/usr/bin:/sbin:/bin; "
+            f"export SHIM_STATE={shlex.quote(str(self.root / 'state.json'))} "
+            f"SHIM_LOG={shlex.quote(str(self.root / 'calls.jsonl'))}; "
+            "exec bash -s"
+        )
+        result = subprocess.run(
+            ["unshare", "--mount", "--net", "--propagation", "private", "bash", "-c", setup],
+            input=script,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"step failed ({result.returncode}):\n{result.stderr}")
+        return result
+
+    def calls(self) -> list[list[str]]:
+        text = (self.root / "calls.jsonl").read_text()
+        return [json.loads(line) for line in text.splitlines() if line]
+
+    def clear_calls(self) -> None:
+        (self.root / "calls.jsonl").write_text("")
+
+    def state(self) -> dict[str, Any]:
+        return json.loads((self.root / "state.json").read_text())
+
+    def update_state(self, **values: Any) -> None:
+        data = self.state()
+        data.update(values)
+        (self.root / "state.json").write_text(json.dumps(data))
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
