@@ -108,13 +108,16 @@ apt_get() {
 }
 
 # apt_install_pinned PKG=VERSION...: install exact versions and hold them, so an unattended
-# upgrade cannot change the platform under a running benchmark.
+# upgrade cannot change the platform under a running benchmark. VERSION may end in `*` to pin
+# a release line of a distribution package (its archive keeps only the latest patch).
 apt_install_pinned() {
-  local missing=() spec name version
+  local missing=() spec name version installed
   for spec in "$@"; do
     name=${spec%%=*}
     version=${spec#*=}
-    if [[ "$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null)" != "$version" ]]; then
+    installed=$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null || true)
+    # shellcheck disable=SC2053  # the right side is a glob on purpose
+    if [[ -z "$installed" || "$installed" != $version ]]; then
       missing+=("$spec")
     fi
   done

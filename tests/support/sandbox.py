@@ -1,7 +1,8 @@
 """Run rendered remote steps for real, on this machine, without touching it.
 
 Each run happens in fresh mount and network namespaces (`unshare`): /etc is a copy (with an
-Ubuntu 24.04 os-release), /usr/local, /opt and /var/lib are empty folders of the sandbox, and
+Ubuntu 24.04 os-release), /usr/local, /opt, /var/lib, /srv and /run are empty folders of the
+sandbox, and
 the machine's private address sits on a veth `ens5` interface. Tools that would change the
 host (apt-get, systemctl, curl, docker, k3s/kubectl, nomad, consul, ...) are fakes from
 `shims/fake_tool.py` first on PATH; everything else (bash, install, awk, sha256sum, ip) is real.
@@ -23,7 +24,14 @@ FAKES = [
     "curl", "cloud-init", "systemctl", "kubectl", "apt-get", "apt-mark", "dpkg-query", "gpg",
     "sleep", "modprobe", "sysctl", "docker", "nomad", "consul", "vault", "sudo",
 ]  # fmt: skip
-BOUND = {"etc": "/etc", "usr_local": "/usr/local", "opt": "/opt", "var_lib": "/var/lib"}
+BOUND = {
+    "etc": "/etc",
+    "usr_local": "/usr/local",
+    "opt": "/opt",
+    "var_lib": "/var/lib",
+    "srv": "/srv",
+    "run": "/run",
+}
 UBUNTU_NOBLE = """PRETTY_NAME="Ubuntu 24.04.3 LTS"
 NAME="Ubuntu"
 VERSION_ID="24.04"
@@ -60,7 +68,13 @@ class Sandbox:
             os_release.unlink()
         os_release.write_text(UBUNTU_NOBLE)
         (root / "etc" / "systemd" / "system").mkdir(parents=True, exist_ok=True)
-        for folder in ("usr_local/bin", "usr_local/sbin", "usr_local/lib", "var_lib/faasbench"):
+        for folder in (
+            "usr_local/bin",
+            "usr_local/sbin",
+            "usr_local/lib",
+            "var_lib/faasbench",
+            "run/vsftpd",
+        ):
             (root / folder).mkdir(parents=True)
         (root / "var_lib" / "faasbench" / "cloud-init.done").write_text("")
         (root / "state.json").write_text(json.dumps(state or {}))
@@ -74,25 +88,48 @@ class Sandbox:
                 return self.root / folder / absolute[len(mount) + 1 :]
         raise ValueError(f"{absolute} is outside the sandbox's writable folders")
 
-    def run(
-        self, script: str, *, ip: str = "10.0.2.10", check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
+    def _command(self, ip: str | None) -> list[str]:
+        """unshare + setup, then `bash -s`; without `ip`, the host's network is kept (for
+        real servers a test connects to on 127.0.0.1)."""
         mounts = " && ".join(
             f"mount --bind {shlex.quote(str(self.root / folder))} {mount}"
             for folder, mount in BOUND.items()
         )
+        network = ""
+        if ip:
+            network = (
+                "ip link set lo up; ip link add ens5 type veth peer name ens5-peer; "
+                f"ip addr add {shlex.quote(ip)}/24 dev ens5; ip link set ens5 up; "
+            )
         setup = (
-            "set -e; "
-            "ip link set lo up; ip link add ens5 type veth peer name ens5-peer; "
-            f"ip addr add {shlex.quote(ip)}/24 dev ens5; ip link set ens5 up; "
-            f"{mounts}; "
+            f"set -e; {network}{mounts}; "
             f"export PATH={shlex.quote(str(self.root / 'shims'))}:/usr/sbin:/usr/bin:/sbin:/bin; "
             f"export SHIM_STATE={shlex.quote(str(self.root / 'state.json'))} "
             f"SHIM_LOG={shlex.quote(str(self.root / 'calls.jsonl'))}; "
             "exec bash -s"
         )
+        namespaces = ["--mount", "--net"] if ip else ["--mount"]
+        return ["unshare", *namespaces, "--propagation", "private", "bash", "-c", setup]
+
+    def start(self, script: str) -> subprocess.Popen[str]:
+        """Run `script` in the background, in the sandbox's folders but the host's network."""
+        process = subprocess.Popen(
+            self._command(None),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdin is not None
+        process.stdin.write(script)
+        process.stdin.close()
+        return process
+
+    def run(
+        self, script: str, *, ip: str | None = "10.0.2.10", check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
-            ["unshare", "--mount", "--net", "--propagation", "private", "bash", "-c", setup],
+            self._command(ip),
             input=script,
             capture_output=True,
             text=True,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fcntl
+import fnmatch
 import json
 import os
 import subprocess
@@ -331,9 +332,10 @@ def apt_get(args: list[str]) -> None:
         installed = s.setdefault("packages", {})
         for spec in words[1:]:
             name, _, version = spec.partition("=")
-            if version not in s.get("available", {}).get(name, []):
+            matches = fnmatch.filter(s.get("available", {}).get(name, []), version)
+            if not matches:
                 raise Exit(100, f"E: Version '{version}' for '{name}' was not found")
-            installed[name] = version
+            installed[name] = sorted(matches)[-1]
             if name in PACKAGE_USERS:
                 uid = PACKAGE_USERS[name]
                 with open("/etc/passwd", "a") as passwd:

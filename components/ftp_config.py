@@ -1,0 +1,82 @@
+"""The FTP server the network-bound function downloads from: vsftpd configuration and the
+seeded test file, both from plain values.
+
+The test file's content is deterministic (an AES-128-CTR keystream from a seed), so its size and
+SHA-256 are known to the program without reading anything back from the machine, and the
+function can verify every download. The machine makes the same bytes with `openssl enc`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+FTP_PORT = 21
+PASSIVE_PORTS = (30000, 30019)
+
+
+@dataclass(frozen=True)
+class FtpSettings:
+    listen_address: str
+    passive_address: str
+    user: str
+    port: int = FTP_PORT
+    passive_ports: tuple[int, int] = PASSIVE_PORTS
+    userlist_file: str = "/etc/vsftpd.userlist"
+    max_clients: int = 500
+
+
+def render_vsftpd(settings: FtpSettings) -> str:
+    """vsftpd.conf: local users only (one, listed), read-only, chrooted, passive mode on a
+    small fixed port range, bound to the private address."""
+    low, high = settings.passive_ports
+    if not 1024 <= low <= high <= 65535:
+        raise ValueError(f"vsftpd: bad passive port range {low}-{high}")
+    lines = {
+        "listen": "YES",
+        "listen_ipv6": "NO",
+        "listen_address": settings.listen_address,
+        "listen_port": str(settings.port),
+        "background": "NO",
+        "anonymous_enable": "NO",
+        "local_enable": "YES",
+        "write_enable": "NO",
+        "chroot_local_user": "YES",
+        "allow_writeable_chroot": "NO",
+        "userlist_enable": "YES",
+        "userlist_deny": "NO",
+        "userlist_file": settings.userlist_file,
+        "pam_service_name": "vsftpd",
+        "secure_chroot_dir": "/var/run/vsftpd/empty",
+        "pasv_enable": "YES",
+        "pasv_min_port": str(low),
+        "pasv_max_port": str(high),
+        "pasv_address": settings.passive_address,
+        "port_enable": "NO",
+        "max_clients": str(settings.max_clients),
+        "max_per_ip": str(settings.max_clients),
+        "xferlog_enable": "YES",
+        "xferlog_std_format": "NO",
+        "log_ftp_protocol": "NO",
+        "idle_session_timeout": "300",
+        "data_connection_timeout": "120",
+    }
+    return "".join(f"{key}={value}\n" for key, value in lines.items())
+
+
+def seeded_file_key(seed: str) -> bytes:
+    """The AES-128 key of the test file's keystream."""
+    return hashlib.sha256(seed.encode()).digest()[:16]
+
+
+def seeded_file_bytes(seed: str, size: int) -> bytes:
+    """The test file: `size` bytes of AES-128-CTR keystream (zero IV) keyed from `seed`; equal
+    to `openssl enc -aes-128-ctr -K <key> -iv 0 -nosalt` over `size` zero bytes."""
+    encryptor = Cipher(algorithms.AES(seeded_file_key(seed)), modes.CTR(b"\0" * 16)).encryptor()
+    return encryptor.update(b"\0" * size) + encryptor.finalize()
+
+
+def seeded_file_sha256(seed: str, size: int) -> str:
+    return hashlib.sha256(seeded_file_bytes(seed, size)).hexdigest()

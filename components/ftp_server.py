@@ -1,0 +1,93 @@
+"""The FTP server the network-bound function downloads from: vsftpd on its own machine, one
+user with a generated password, read-only, reachable from inside the network only, serving a
+seeded test file whose size and SHA-256 are exported (the function verifies each download)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+
+from components.cloud_init import node_cloud_config
+from components.ftp_config import (
+    FTP_PORT,
+    FtpSettings,
+    render_vsftpd,
+    seeded_file_key,
+    seeded_file_sha256,
+)
+from components.naming import Naming
+from components.node_pool import NodePoolArgs, PrivateNetwork
+from components.remote_step import remote_step
+
+FTP_USER = "faasbench"
+FTP_HOME = "/srv/ftp"
+TEST_FILE = "testfile.bin"
+
+
+@dataclass(frozen=True)
+class FtpServerArgs:
+    naming: Naming
+    network: PrivateNetwork
+    size: str
+    vsftpd_version: str
+    test_file_bytes: int
+
+
+class FtpServer(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: FtpServerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("faasbench:ftp:FtpServer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        password = random.RandomPassword(f"{name}-password", length=32, special=False, opts=child)
+        pool = args.network.node_pool(
+            f"{name}-machine",
+            NodePoolArgs(
+                role="ftp",
+                count=1,
+                size=args.size,
+                user_data=[node_cloud_config(args.naming.name("ftp"), containers=False)],
+            ),
+            opts=child,
+        )
+        machine = pool.machines[0]
+        # The seed only makes the content reproducible; it is not a secret.
+        seed = args.naming.name("ftp-test-file")
+        sha256 = seeded_file_sha256(seed, args.test_file_bytes)
+        config = machine.private_ip.apply(
+            lambda ip: render_vsftpd(
+                FtpSettings(listen_address=ip, passive_address=ip, user=FTP_USER)
+            )
+        )
+        step = remote_step(
+            f"{name}-install",
+            connection=machine.connection,
+            step="ftp-server",
+            params={
+                "VSFTPD_VERSION": args.vsftpd_version,
+                "FTP_USER": FTP_USER,
+                "FTP_HOME": FTP_HOME,
+                "TEST_FILE": TEST_FILE,
+                "TEST_FILE_BYTES": args.test_file_bytes,
+                "TEST_FILE_KEY": seeded_file_key(seed).hex(),
+                "TEST_FILE_SHA256": sha256,
+                "CONFIG": config,
+            },
+            secrets={"FTP_PASSWORD": password.result},
+            triggers=[machine.instance_id],
+            parent=self,
+        )
+        self.host = pulumi.Output.all(machine.private_ip, step.id).apply(lambda v: v[0])
+        self.password = pulumi.Output.secret(password.result)
+        self.outputs = {
+            "host": self.host,
+            "port": FTP_PORT,
+            "user": FTP_USER,
+            "password": self.password,
+            "test_file": TEST_FILE,
+            "test_file_bytes": args.test_file_bytes,
+            "test_file_sha256": sha256,
+        }
+        self.register_outputs({"host": self.host})
