@@ -10,10 +10,19 @@ import pulumi
 
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
-from components.k8s_cluster import API_PORT, K8sCluster, K8sClusterArgs
+from components.ftp_server import FtpServer, FtpServerArgs
+from components.haproxy import Haproxy, HaproxyArgs, PlatformFront
+from components.k8s_cluster import API_PORT, ROLE_LABEL, SERVER_TAINT, K8sCluster, K8sClusterArgs
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
 from components.nomad_cluster import NomadCluster, NomadClusterArgs
+from components.openfaas_k8s import (
+    BASIC_AUTH_USER,
+    FUNCTION_NAMESPACE,
+    GATEWAY_NODE_PORT,
+    OpenFaasK8s,
+    OpenFaasK8sArgs,
+)
 from components.openstack.network import OpenStackNetwork, OpenStackNetworkArgs
 from components.ssh_key import SshKeyPair
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs
@@ -132,6 +141,73 @@ def build_cluster(
     }
 
 
+def build_platform(
+    config: StackConfig,
+    naming: Naming,
+    network: PrivateNetwork,
+    cluster: K8sCluster | SwarmCluster | NomadCluster,
+) -> tuple[list[Role], dict[str, object]]:
+    """The serverless platform, HAProxy in front of it and the FTP server beside it.
+
+    Returns the machine roles it added and its outputs; combinations whose platform is not
+    built yet get neither (no output is ever filled with a placeholder).
+    """
+    if not (isinstance(cluster, K8sCluster) and config.framework == "openfaas"):
+        return [], {}
+    platform = config.platform
+    openfaas = OpenFaasK8s(
+        "openfaas",
+        OpenFaasK8sArgs(
+            provider=cluster.provider,
+            control_taint=SERVER_TAINT,
+            control_label=f"{ROLE_LABEL}=server",
+            pro_license=platform.openfaas_license,
+            chart_version=platform.openfaas_chart_version,
+        ),
+    )
+    haproxy = Haproxy(
+        "haproxy",
+        HaproxyArgs(
+            naming=naming,
+            network=network,
+            size=config.size("haproxy"),
+            haproxy_version=platform.haproxy_version,
+            platform=PlatformFront("openfaas", GATEWAY_NODE_PORT, "/healthz"),
+            workers=cluster.workers,
+            prometheus=cluster.managers.apply(
+                lambda ips: f"{ips[0]}:{openfaas.prometheus_node_port}"
+            ),
+        ),
+    )
+    ftp = FtpServer(
+        "ftp",
+        FtpServerArgs(
+            naming=naming,
+            network=network,
+            size=config.size("ftp"),
+            vsftpd_version=platform.vsftpd_version,
+            test_file_bytes=platform.ftp_test_file_bytes,
+        ),
+    )
+    # Hand out the URL only once OpenFaaS is installed behind it.
+    gateway_url = pulumi.Output.all(haproxy.gateway_url, *[r.urn for r in openfaas.ready]).apply(
+        lambda values: values[0]
+    )
+    return ["haproxy", "ftp"], {
+        "gateway_url": gateway_url,
+        "openfaas": {
+            "url": gateway_url,
+            "username": BASIC_AUTH_USER,
+            "password": openfaas.password,
+            "namespace": FUNCTION_NAMESPACE,
+            "limits": openfaas.limits,
+            "versions": openfaas.versions,
+        },
+        "prometheus": {"url": haproxy.prometheus_url, "kind": "openfaas-bundled"},
+        "ftp": ftp.outputs,
+    }
+
+
 def compose(config: StackConfig, stack: str) -> dict[str, object]:
     """Create the stack's resources and return its outputs (keys of the output contract)."""
     outputs: dict[str, object] = {
@@ -154,10 +230,12 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
     naming = Naming(env=config.env_name, stack=stack)
     key = SshKeyPair("ssh-key", user_key=config.access.ssh_private_key)
     network = build_network(config, naming, key)
-    _, cluster_outputs = build_cluster(config, naming, network)
-    roles: list[Role] = ["bastion", "manager", "worker"]
+    cluster, cluster_outputs = build_cluster(config, naming, network)
+    platform_roles, platform_outputs = build_platform(config, naming, network, cluster)
+    roles: list[Role] = ["bastion", "manager", "worker", *platform_roles]
     outputs["bastion"] = {"host": network.ssh.bastion_host, "user": network.ssh.user}
     outputs["ssh_private_key"] = key.private_key
     outputs["machines"] = machines_output(config, roles, network.image)
     outputs.update(cluster_outputs)
+    outputs.update(platform_outputs)
     return outputs

@@ -294,6 +294,26 @@ class ClusterConfig(_Section):
         return self
 
 
+class PlatformConfig(_Section):
+    """The serverless platform and what fronts and feeds it (HAProxy, the FTP server)."""
+
+    openfaas_chart_version: str = Field(
+        "15.0.6", alias="openfaasChartVersion", pattern=r"^\d+\.\d+\.\d+$"
+    )
+    openfaas_license: SecretStr | None = Field(
+        None,
+        alias="openfaasLicense",
+        description="an OpenFaaS Pro licence (secret); lifts Community Edition's limits",
+    )
+    haproxy_version: str = Field(
+        "2.8.*", alias="haproxyVersion", pattern=r"^\d+\.\d+(\.\*|[.\w~+-]*)$"
+    )
+    vsftpd_version: str = Field(
+        "3.0.5-*", alias="vsftpdVersion", pattern=r"^\d+\.\d+\.\d+(-\*|[.\w~+-]*)$"
+    )
+    ftp_test_file_bytes: int = Field(1048576, alias="ftpTestFileBytes", ge=1, le=1024 * 1024 * 1024)
+
+
 class StackConfig(_Section):
     """The whole configuration of one stack."""
 
@@ -312,6 +332,7 @@ class StackConfig(_Section):
     access: AccessConfig = AccessConfig()
     machines: MachinesConfig = MachinesConfig()
     cluster: ClusterConfig = ClusterConfig()
+    platform: PlatformConfig = PlatformConfig()
     aws: AwsConfig = AwsConfig()
     openstack: OpenStackConfig = OpenStackConfig()
     existing: ExistingConfig = ExistingConfig()

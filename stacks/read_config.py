@@ -19,12 +19,13 @@ from stacks.config import StackConfig
 NAMESPACE = "faasbench"
 
 #: Keys holding credentials: refused unless stored with `pulumi config set --secret`.
-SECRET_KEYS = ("sshPrivateKey", "kubeconfig")
+SECRET_KEYS = ("sshPrivateKey", "kubeconfig", "openfaasLicense")
 
 SET_HINTS = {
     "cloud": "pulumi config set cloud aws",
     "sshPrivateKey": "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
     "kubeconfig": "pulumi config set --secret kubeconfig < ~/.kube/config",
+    "openfaasLicense": "pulumi config set --secret openfaasLicense < ~/.openfaas/LICENSE",
 }
 
 

@@ -91,6 +91,8 @@ def world(run: ProgramRun) -> dict[str, Any]:
             "nomad": ["1.11.3-1"],
             "consul": ["1.22.6-1"],
             "vault": ["1.21.0-1"],
+            "haproxy": ["2.8.5-1ubuntu3.3"],
+            "vsftpd": ["3.0.5-0ubuntu3.1"],
         },
         "consul_management_token": randoms.get("nomad-consul-management"),
         "expected_swarm_token": STEP_STDOUT["swarm-join-token"].strip(),
@@ -173,8 +175,8 @@ def test_every_step_runs_twice_and_the_second_run_changes_nothing(
 ) -> None:
     run, sandboxes = ran
     hosts = steps_by_host(run)
-    # k8s also forwards the API on the bastion; every other step runs on a cluster node.
-    expected_hosts = {"k8s": 4, "swarm": 3, "nomad": 3}[run.value("orchestrator")]
+    # k8s also forwards the API on the bastion and has the OpenFaaS front (HAProxy) and FTP.
+    expected_hosts = {"k8s": 6, "swarm": 3, "nomad": 3}[run.value("orchestrator")]
     assert len(sandboxes) == expected_hosts
     assert sum(len(steps) for steps in hosts.values()) == len(
         run.mocks.of_type("command:remote:Command")

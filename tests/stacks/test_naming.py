@@ -7,8 +7,11 @@ from support.pulumi_mocks import ProgramRun, run_program
 
 
 def physical_names(run: ProgramRun) -> set[str]:
+    """Names in the cloud account (Kubernetes objects live in each stack's own cluster)."""
     names: set[str] = set()
     for r in run.mocks.resources:
+        if not r.typ.startswith(("aws:", "openstack:")):
+            continue
         for key in ("name", "keyName"):
             value = r.inputs.get(key)
             if isinstance(value, str):

@@ -100,7 +100,13 @@ def test_a_real_export_round_trips_through_the_model(aws_config: dict[str, str])
         "bastion": "t3a.medium",
         "manager": "t3a.large",
         "worker": "t3a.large",
+        "haproxy": "t3a.medium",
+        "ftp": "t3a.medium",
     }
+    assert outputs.openfaas is not None
+    assert outputs.openfaas.limits.max_replicas == 5
+    assert outputs.ftp is not None
+    assert outputs.ftp.password.get_secret_value()
     assert outputs.kubeconfig is not None
     assert outputs.nodes is not None
     assert len(outputs.nodes.workers) == 2

@@ -18,7 +18,8 @@ def run() -> ProgramRun:
 
 
 def test_inventory(run: ProgramRun) -> None:
-    """The cloud side of the example stack (k3s: 1 server + 2 agents, API port on the bastion);
+    """The cloud side of the example stack (k3s: 1 server + 2 agents, API port on the bastion,
+    HAProxy and FTP machines);
     the cluster's own resources are checked in tests/components/test_clusters.py."""
     counts = {t: n for t, n in run.mocks.inventory().items() if t.startswith(CLOUD_SIDE)}
     expected = {
@@ -36,9 +37,9 @@ def test_inventory(run: ProgramRun) -> None:
         f"{EC2}securityGroup:SecurityGroup": 2,
         "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
-        f"{EC2}instance:Instance": 4,
+        f"{EC2}instance:Instance": 6,
         f"{EC2}eipAssociation:EipAssociation": 1,
-        "faasbench:aws:NodePool": 2,
+        "faasbench:aws:NodePool": 4,
     }
     assert counts == expected
 
@@ -111,6 +112,10 @@ def test_outputs_follow_the_contract_with_secrets_marked(run: ProgramRun) -> Non
         "kubeconfig",
         "kube_api_internal",
         "nodes",
+        "gateway_url",
+        "openfaas",
+        "prometheus",
+        "ftp",
     }
     assert run.secret("kubeconfig")
     assert (run.value("cloud"), run.value("orchestrator"), run.value("framework")) == (

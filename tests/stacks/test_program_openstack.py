@@ -20,7 +20,7 @@ def test_inventory(run: ProgramRun) -> None:
     side = ("openstack:", "tls:", "faasbench:openstack:", "faasbench:access:")
     assert {t: n for t, n in run.mocks.inventory().items() if t.startswith(side)} == {
         "faasbench:openstack:Network": 1,
-        "faasbench:openstack:NodePool": 2,
+        "faasbench:openstack:NodePool": 4,
         "faasbench:access:SshKeyPair": 1,
         "tls:index/privateKey:PrivateKey": 1,
         f"{NET}network:Network": 1,
@@ -29,11 +29,11 @@ def test_inventory(run: ProgramRun) -> None:
         f"{NET}routerInterface:RouterInterface": 1,
         f"{NET}secGroup:SecGroup": 2,
         f"{NET}secGroupRule:SecGroupRule": 3,
-        f"{NET}port:Port": 4,
+        f"{NET}port:Port": 6,
         f"{NET}floatingIp:FloatingIp": 1,
         f"{NET}floatingIpAssociate:FloatingIpAssociate": 1,
         "openstack:compute/keypair:Keypair": 1,
-        "openstack:compute/instance:Instance": 4,
+        "openstack:compute/instance:Instance": 6,
     }
 
 
@@ -93,6 +93,10 @@ def test_outputs_and_secrets(run: ProgramRun) -> None:
         "kubeconfig",
         "kube_api_internal",
         "nodes",
+        "gateway_url",
+        "openfaas",
+        "prometheus",
+        "ftp",
     }
     assert run.value("cloud") == "openstack"
     assert run.secret("ssh_private_key")
