@@ -17,7 +17,10 @@ def register(app: typer.Typer) -> None:
 
 def export(
     directory: Annotated[
-        Path, typer.Argument(help="Records directory (hit --out).", show_default=False)
+        Path,
+        typer.Argument(
+            help="Records directory (hit --out).", metavar="DIRECTORY", show_default=False
+        ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="parquet or csv.")] = "parquet",

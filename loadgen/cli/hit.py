@@ -19,6 +19,7 @@ from loadgen.runner.coordinator import OutDirError, RunError, RunResult, execute
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
 THRESHOLD_FAILED_EXIT = 99
+INTERRUPTED_EXIT = 130
 DEFAULT_USERS = 50
 DEFAULT_TOTAL = 200
 
@@ -31,7 +32,8 @@ def register(app: typer.Typer) -> None:
 
 def hit(
     url: Annotated[
-        str, typer.Argument(help="http:// or https:// URL to load.", show_default=False)
+        str,
+        typer.Argument(help="http:// or https:// URL to load.", metavar="URL", show_default=False),
     ],
     method: Annotated[
         str | None,
@@ -147,8 +149,10 @@ def hit(
 ) -> None:
     """Load URL and report latency and throughput.
 
-    Closed loop: -c USERS -n TOTAL (or --duration). Open loop: --rate PER_SECOND with --duration
-    or -n; latency is then timed from each request's intended send instant.
+    Closed loop: -c USERS -n TOTAL (or --duration).
+
+    Open loop: --rate PER_SECOND with --duration or -n; latency is then timed from each
+    request's intended send instant.
     """
     thresholds = _parse_thresholds(threshold or [])
     body = parse_body(data)
@@ -185,6 +189,8 @@ def hit(
     sys.stdout.flush()
     if any(not outcome.passed for outcome in summary.thresholds):
         raise typer.Exit(THRESHOLD_FAILED_EXIT)
+    if summary.interrupted:
+        raise typer.Exit(INTERRUPTED_EXIT)
 
 
 def _run(
@@ -226,7 +232,7 @@ def _run(
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
         typer.echo("loadgen hit: interrupted", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(INTERRUPTED_EXIT) from None
 
 
 def _parse_thresholds(expressions: list[str]) -> list[Threshold]:
@@ -242,7 +248,7 @@ def _request(url: str, method: str, headers: list[str], body: bytes) -> RequestS
         return RequestSpec(url=url, method=method, headers=parsed, body=body)
     except ValidationError as exc:
         error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "url"
+        field = str(error["loc"][0]) if error["loc"] else "headers"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise usage_error(_REQUEST_FIELD_OPTIONS.get(field, "--header"), message) from None
 

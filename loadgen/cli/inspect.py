@@ -17,7 +17,10 @@ def register(app: typer.Typer) -> None:
 
 def inspect(
     directory: Annotated[
-        Path, typer.Argument(help="Records directory (hit --out).", show_default=False)
+        Path,
+        typer.Argument(
+            help="Records directory (hit --out).", metavar="DIRECTORY", show_default=False
+        ),
     ],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: records, complete, ...")

@@ -8,6 +8,7 @@ import asyncio
 import ssl
 
 import aiohttp
+from aiohttp.http_exceptions import ContentLengthError
 
 from loadgen.engine.clock import now_ns
 from loadgen.engine.errors import ErrorKind
@@ -18,6 +19,12 @@ from loadgen.engine.request import USER_AGENT, RequestSpec
 from loadgen.engine.tls import client_context
 
 
+def _closed_early(exc: aiohttp.ClientPayloadError) -> bool:
+    """The body ended because the connection closed (aiohttp wraps ContentLengthError)."""
+    causes = [exc.__cause__, *exc.args]
+    return any(isinstance(cause, ContentLengthError) for cause in causes)
+
+
 def _classify(exc: BaseException) -> ErrorKind:
     """Map aiohttp's exceptions onto the classes the HTTP/1.1 engine reports."""
     if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
@@ -26,6 +33,8 @@ def _classify(exc: BaseException) -> ErrorKind:
         return ErrorKind.CONNECT
     if isinstance(exc, asyncio.TimeoutError):
         return ErrorKind.TIMEOUT
+    if isinstance(exc, aiohttp.ClientPayloadError) and _closed_early(exc):
+        return ErrorKind.RESET
     if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
         return ErrorKind.PROTOCOL
     if isinstance(exc, aiohttp.ClientConnectionError | ConnectionError):

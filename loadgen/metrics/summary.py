@@ -79,6 +79,7 @@ class Summary(BaseModel):
     client_cpu: list[float]
     histogram_overflow: int
     error_rate: float
+    interrupted: bool
     thresholds: list[ThresholdResult] = []
 
 

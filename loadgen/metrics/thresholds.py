@@ -27,7 +27,14 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-_TIME_UNITS_MS = {"": 1.0, "ms": 1.0, "us": 0.001, "µs": 0.001, "s": 1000.0}
+_TIME_UNITS_MS: dict[str, tuple[int, int]] = {
+    "": (1, 1),
+    "ms": (1, 1),
+    "us": (1, 1000),
+    "µs": (1, 1000),
+    "s": (1000, 1),
+}
+"""Milliseconds per unit as (multiplier, divisor), so that 480000us is exactly 480 ms."""
 _LATENCY_KEYS = ("p50", "p90", "p95", "p99", "p999", "max", "mean")
 _LAG_KEYS = ("p50", "p99", "max")
 _COUNTS = ("requests", "ok", "errors", "dropped")
@@ -84,7 +91,8 @@ def parse_threshold(expression: str) -> Threshold:
     if path[-1] in _LATENCY_KEYS and path[0].endswith("_ms"):
         if unit not in _TIME_UNITS_MS:
             raise ThresholdError(f"{expression!r}: unknown time unit {unit!r} (use us, ms or s)")
-        return Threshold(expression, path, op, value * _TIME_UNITS_MS[unit])
+        multiplier, divisor = _TIME_UNITS_MS[unit]
+        return Threshold(expression, path, op, value * multiplier / divisor)
     if metric == "error_rate":
         if unit not in ("", "%"):
             raise ThresholdError(f"{expression!r}: error_rate takes a fraction or a percentage")

@@ -9,8 +9,11 @@ counters, and merges the workers' reports into a `Summary`.
 import json
 import multiprocessing
 import os
+import signal
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
@@ -131,6 +134,20 @@ def _write_summary(path: Path, summary: Summary) -> None:
     partial.replace(path)
 
 
+@contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Start workers with SIGINT ignored (inherited across exec): Ctrl-C reaches the whole
+    process group, and only the coordinator should act on it, by telling workers to stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run_workers(
     plan: RunPlan, on_progress: ProgressCallback | None
 ) -> tuple[list[WorkerReport], int]:
@@ -138,17 +155,18 @@ def _run_workers(
     board = ProgressBoard(plan.processes)
     workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     try:
-        for index in range(plan.processes):
-            parent_end, child_end = context.Pipe(duplex=True)
-            process = context.Process(
-                target=worker_main,
-                args=(plan, index, child_end, board.array),
-                name=f"loadgen-worker-{index}",
-                daemon=True,
-            )
-            process.start()
-            child_end.close()
-            workers.append((process, parent_end))
+        with _children_ignore_sigint():
+            for index in range(plan.processes):
+                parent_end, child_end = context.Pipe(duplex=True)
+                process = context.Process(
+                    target=worker_main,
+                    args=(plan, index, child_end, board.array),
+                    name=f"loadgen-worker-{index}",
+                    daemon=True,
+                )
+                process.start()
+                child_end.close()
+                workers.append((process, parent_end))
         _await_ready(workers)
         t0 = now_ns() + START_LEAD_NS
         for _, conn in workers:

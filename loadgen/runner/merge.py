@@ -51,13 +51,14 @@ def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> S
     lag = lag_stats(lag_hdr, max((r.sched_lag_max_ns for r in reports), default=0), closed)
     cpu = [round(r.cpu_s / r.wall_s, 3) if r.wall_s > 0 else 0.0 for r in reports]
     overflow = sum(r.histogram_overflow for r in reports)
+    interrupted = any(r.reason != "completed" for r in reports)
     warnings = diagnose(
         cpu_share=cpu,
         sched_lag_p99_ms=lag.p99,
         latency_p99_ms=latency.p99,
         dropped=dropped,
         histogram_overflow=overflow,
-        interrupted=any(r.reason != "completed" for r in reports),
+        interrupted=interrupted,
         record_errors=[r.record_error for r in reports if r.record_error],
         requests=requests,
     )
@@ -98,4 +99,5 @@ def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> S
         client_cpu=cpu,
         histogram_overflow=overflow,
         error_rate=round(sum(errors.values()) / requests, 6) if requests else 0.0,
+        interrupted=interrupted,
     )

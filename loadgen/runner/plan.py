@@ -57,3 +57,5 @@ class WorkerReport(BaseModel):
     resolve_error: str | None
     connections_opened: int
     queued_max: int
+    max_rss_kib: int
+    """Peak resident memory of the worker process."""

@@ -9,6 +9,7 @@ the pipe closes and the worker stops the same way, so no orphan keeps sending.
 import asyncio
 import contextlib
 import os
+import resource
 import signal
 import socket
 import time
@@ -36,6 +37,7 @@ from loadgen.workload.open import OpenLoopDriver
 from loadgen.workload.schedule import process_schedule
 from loadgen.workload.spec import ClosedLoop
 from loadgen.workload.split import closed_share, max_inflight_share
+from loadgen.workload.timer import sleep_until
 
 FLUSH_EVERY_S = 0.05
 """Records reach the writer thread at least this often (the contract is 100 ms)."""
@@ -110,9 +112,8 @@ class _Worker:
                 Path(plan.out_dir) / record_file_name(self.index), self._header(t0)
             )
         warmup_ns = round(plan.workload.warmup_s * 1e9)
-        wait_s = (t0 - now_ns()) / 1e9
-        if isinstance(plan.workload, ClosedLoop) and wait_s > 0:
-            await asyncio.sleep(wait_s)
+        if isinstance(plan.workload, ClosedLoop):
+            await sleep_until(t0)
             t0 = max(t0, now_ns())
         self.collector.begin(t0 + warmup_ns, self.writer)
         cpu_start = time.process_time()
@@ -260,4 +261,5 @@ class _Worker:
             resolve_error=resolve_error,
             connections_opened=connections,
             queued_max=getattr(self.driver, "queued_max", 0),
+            max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         )

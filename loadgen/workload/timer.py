@@ -110,6 +110,15 @@ class YieldingTimer:
             self._handle = None
 
 
+async def sleep_until(at_ns: int) -> None:
+    """Return no earlier than CLOCK_MONOTONIC `at_ns` (the loop's own sleep may wake early)."""
+    remaining_s = (at_ns - now_ns()) / 1e9 - _SPIN_MARGIN_S
+    if remaining_s > 0:
+        await asyncio.sleep(remaining_s)
+    while now_ns() < at_ns:
+        await asyncio.sleep(0)
+
+
 def _libc() -> ctypes.CDLL:
     name = ctypes.util.find_library("c")
     return ctypes.CDLL(name, use_errno=True)
