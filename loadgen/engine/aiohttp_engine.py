@@ -75,6 +75,10 @@ class AiohttpEngine:
             skip_auto_headers=("Accept", "Accept-Encoding"),
         )
 
+    async def prewarm(self, count: int) -> int:
+        """aiohttp opens connections on demand; the reference engine does not pre-open any."""
+        return 0
+
     def send(self, intended_ns: int) -> None:
         self.inflight += 1
         task = asyncio.get_running_loop().create_task(self._one(intended_ns, now_ns()))

@@ -5,11 +5,18 @@ bytes it receives to llhttp. No coroutine, future or timer is created per reques
 completes inside `data_received`, the result goes straight to the sink, and the sink may send
 the next request on the same connection before the call returns. Timeouts are enforced by a
 periodic sweep over the open connections instead of one timer per request.
+
+Opening a connection costs far more than reusing one, so the number of connections being
+opened at once is capped: a burst of arrivals that finds no idle connection (a hiccup at the
+target, or the start of a run) would otherwise open hundreds at once, overflow the server's
+accept queue and slow the client down further. Requests beyond the cap wait for the next
+connection that becomes free or opens; that wait counts as scheduling lag, not service time.
 """
 
 import asyncio
 import socket
 import ssl
+from collections import deque
 from typing import Any, cast
 
 from httptools import HttpParserError, HttpResponseParser
@@ -45,6 +52,7 @@ class _Connection(asyncio.Protocol):
         "closed",
         "connect_task",
         "connected",
+        "connecting",
         "deadline",
         "engine",
         "framed",
@@ -55,6 +63,7 @@ class _Connection(asyncio.Protocol):
         "new",
         "parser",
         "send_ns",
+        "spare",
         "transport",
     )
 
@@ -67,6 +76,8 @@ class _Connection(asyncio.Protocol):
         self.busy = False
         self.closed = False
         self.connected = False
+        self.connecting = False
+        self.spare = False
         self.new = True
         self.intended = 0
         self.send_ns = 0
@@ -83,13 +94,7 @@ class _Connection(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
         self.connected = True
-        if not self.busy:
-            self.closed = True
-            transport.abort()
-            return
-        engine = self.engine
-        self.deadline = self.send_ns + engine.timeout_ns
-        transport.write(engine.wire)
+        self.engine.connected(self)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -156,7 +161,7 @@ class _Connection(asyncio.Protocol):
 
 
 class Http1Engine:
-    """Keep-alive HTTP/1.1 client; opens a connection whenever no idle one is available."""
+    """Keep-alive HTTP/1.1 client; reuses idle connections and opens new ones as needed."""
 
     def __init__(
         self,
@@ -174,22 +179,35 @@ class Http1Engine:
         for index, name in enumerate(options.capture_headers):
             slots[name.encode("latin-1")] = index
         self.header_slots = slots
+        self.connections_opened = 0
         self._request = request
         self._ok = tuple(status in options.ok_statuses for status in range(1000))
         self._sink = sink
         self._tls = client_context(options.verify_tls) if request.is_tls else None
+        self._max_connecting = options.max_connecting
         self._idle: list[_Connection] = []
         self._conns: set[_Connection] = set()
+        self._connecting = 0
+        self._waiting: deque[int] = deque()
         self._address: tuple[int, str, int] | None = None
         self._resolve_error: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._sweep_every_s = min(0.1, max(0.005, options.timeout_s / 20))
-        self.connections_opened = 0
 
     @property
     def resolve_error(self) -> str | None:
         return self._resolve_error
+
+    @property
+    def connecting(self) -> int:
+        """Connections being opened right now."""
+        return self._connecting
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a connection because `max_connecting` are being opened."""
+        return len(self._waiting)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -204,36 +222,65 @@ class Http1Engine:
             self._address = (family, str(sockaddr[0]), int(sockaddr[1]))
         self._sweeper = loop.call_later(self._sweep_every_s, self._sweep)
 
+    async def prewarm(self, count: int) -> int:
+        """Open up to `count` idle connections now, so the first requests do not pay for them."""
+        if self._address is None:
+            return 0
+        for _ in range(min(count, self._max_connecting)):
+            self._open(None, now_ns())
+        deadline = now_ns() + self.connect_timeout_ns
+        while self._connecting and now_ns() < deadline:
+            await asyncio.sleep(0.001)
+        return len(self._idle)
+
     def send(self, intended_ns: int) -> None:
-        now = now_ns()
         self.inflight += 1
         idle = self._idle
         while idle:
             conn = idle.pop()
-            if conn.closed:
-                continue
-            conn.busy = True
-            conn.new = False
-            conn.intended = intended_ns
-            conn.send_ns = now
-            conn.deadline = now + self.timeout_ns
-            conn.nbytes = 0
-            conn.body = None
-            conn.captured = None
-            conn.headers_done = False
-            conn.framed = False
-            transport = conn.transport
-            assert transport is not None
-            transport.write(self.wire)
-            return
-        self._open(intended_ns, now)
+            if not conn.closed:
+                self._dispatch(conn, intended_ns)
+                return
+        if self._connecting < self._max_connecting:
+            self._open(intended_ns, now_ns())
+        else:
+            self._waiting.append(intended_ns)
 
-    def _open(self, intended_ns: int, now: int) -> None:
+    def _dispatch(self, conn: _Connection, intended_ns: int) -> None:
+        now = now_ns()
+        conn.busy = True
+        conn.new = False
+        conn.intended = intended_ns
+        conn.send_ns = now
+        conn.deadline = now + self.timeout_ns
+        conn.nbytes = 0
+        conn.body = None
+        conn.captured = None
+        conn.headers_done = False
+        conn.framed = False
+        transport = conn.transport
+        assert transport is not None
+        transport.write(self.wire)
+
+    def _release(self, conn: _Connection) -> None:
+        """A connection is free: serve the oldest waiting request, or keep it idle."""
+        if self._waiting:
+            self._dispatch(conn, self._waiting.popleft())
+        else:
+            self._idle.append(conn)
+
+    def _open(self, intended_ns: int | None, now: int) -> None:
+        """Open a connection, for a request or (intended_ns None) as a spare."""
         loop = self._loop
         assert loop is not None, "start() the engine before sending"
         conn = _Connection(self)
-        conn.busy = True
-        conn.intended = intended_ns
+        conn.connecting = True
+        self._connecting += 1
+        if intended_ns is None:
+            conn.spare = True
+        else:
+            conn.busy = True
+            conn.intended = intended_ns
         conn.send_ns = now
         conn.deadline = now + self.connect_timeout_ns
         self._conns.add(conn)
@@ -255,17 +302,40 @@ class Http1Engine:
         )
         task = loop.create_task(coro)
         conn.connect_task = task
-        task.add_done_callback(lambda done: self._connected(conn, done))
+        task.add_done_callback(lambda done: self._connect_failed(conn, done))
 
-    def _connected(self, conn: _Connection, task: "asyncio.Task[Any]") -> None:
+    def _connect_finished(self, conn: _Connection) -> None:
+        if not conn.connecting:
+            return
+        conn.connecting = False
+        self._connecting -= 1
+        waiting = self._waiting
+        while waiting and self._connecting < self._max_connecting:
+            self._open(waiting.popleft(), now_ns())
+
+    def connected(self, conn: _Connection) -> None:
+        """The connection is up (TLS included): send its request, or offer it as idle."""
+        self._connect_finished(conn)
+        if conn.busy:
+            conn.deadline = conn.send_ns + self.timeout_ns
+            transport = conn.transport
+            assert transport is not None
+            transport.write(self.wire)
+        elif conn.spare and not conn.closed:
+            conn.spare = False
+            self._release(conn)
+        else:
+            conn.closed = True
+            if conn.transport is not None:
+                conn.transport.abort()
+
+    def _connect_failed(self, conn: _Connection, task: "asyncio.Task[Any]") -> None:
         conn.connect_task = None
         if task.cancelled():
             return
         exc = task.exception()
         if exc is None:
             return
-        self._conns.discard(conn)
-        conn.closed = True
         kind = _TLS if isinstance(exc, ssl.SSLError) else _CONNECT
         self.fail(conn, kind, now_ns())
 
@@ -276,23 +346,18 @@ class Http1Engine:
         error = _OK if self._ok[status] else _HTTP
         body = conn.body
         meta = extract_meta(body) if body is not None and _META_MARKER in body else None
+        intended = conn.intended
+        send = conn.send_ns
+        nbytes = conn.nbytes
+        new = conn.new
+        captured = conn.captured
         if keep_alive and not conn.closed:
-            self._idle.append(conn)
+            self._release(conn)
         else:
             conn.closed = True
             if conn.transport is not None:
                 conn.transport.close()
-        self._sink.on_result(
-            conn.intended,
-            conn.send_ns,
-            end,
-            status,
-            conn.nbytes,
-            error,
-            conn.new,
-            conn.captured,
-            meta,
-        )
+        self._sink.on_result(intended, send, end, status, nbytes, error, new, captured, meta)
 
     def fail(self, conn: _Connection, kind: int, end: int) -> None:
         """A request ended without a usable response: report it and drop the connection."""
@@ -302,6 +367,7 @@ class Http1Engine:
         elif conn.connect_task is not None:
             conn.connect_task.cancel()
         self._conns.discard(conn)
+        self._connect_finished(conn)
         if not conn.busy:
             return
         conn.busy = False
@@ -333,7 +399,9 @@ class Http1Engine:
 
     def _sweep(self) -> None:
         now = now_ns()
-        expired = [conn for conn in self._conns if conn.busy and conn.deadline <= now]
+        expired = [
+            conn for conn in self._conns if (conn.busy or conn.connecting) and conn.deadline <= now
+        ]
         for conn in expired:
             self.fail(conn, _TIMEOUT if conn.connected else _CONNECT, now)
         loop = self._loop
@@ -353,5 +421,7 @@ class Http1Engine:
                 conn.connect_task.cancel()
         self._conns.clear()
         self._idle.clear()
+        self._waiting.clear()
+        self._connecting = 0
         self.inflight = 0
         await asyncio.sleep(0)

@@ -38,6 +38,9 @@ class Engine(Protocol):
     async def start(self) -> None:
         """Resolve the target and get ready; no request is sent."""
 
+    async def prewarm(self, count: int) -> int:
+        """Open up to `count` idle connections ahead of the run; returns how many are open."""
+
     def send(self, intended_ns: int) -> None:
         """Send one request now; `intended_ns` is when the schedule wanted it sent."""
 

@@ -34,6 +34,8 @@ class EngineOptions(BaseModel):
     ok_statuses: frozenset[int] = Field(default_factory=lambda: ok_statuses(is_2xx))
     capture_headers: tuple[str, ...] = CORRELATION_HEADERS
     parse_meta: bool = True
+    max_connecting: int = Field(default=256, ge=1)
+    """Connections being opened at once; further requests wait for a free or new connection."""
 
     @field_validator("capture_headers")
     @classmethod

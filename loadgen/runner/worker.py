@@ -8,6 +8,7 @@ the pipe closes and the worker stops the same way, so no orphan keeps sending.
 
 import asyncio
 import contextlib
+import math
 import os
 import resource
 import signal
@@ -42,6 +43,8 @@ from loadgen.workload.timer import sleep_until
 FLUSH_EVERY_S = 0.05
 """Records reach the writer thread at least this often (the contract is 100 ms)."""
 LIVE_PERCENTILE_EVERY_S = 1.0
+PREWARM_ARRIVALS_S = 0.002
+PREWARM_MAX = 256
 
 
 def loadgen_version() -> str:
@@ -99,9 +102,20 @@ class _Worker:
             drop_when_saturated=workload.on_saturation == "drop",
         )
 
+    def _prewarm_count(self) -> int:
+        """Connections to open before the start: one per user, or ~2 ms of arrivals."""
+        workload = self.plan.workload
+        processes = self.plan.processes
+        if isinstance(workload, ClosedLoop):
+            return closed_share(workload, self.index, processes)[0]
+        arrivals = math.ceil(workload.rate / processes * PREWARM_ARRIVALS_S)
+        limit = min(max_inflight_share(workload, self.index, processes), PREWARM_MAX)
+        return max(1, min(arrivals, limit))
+
     async def run(self) -> WorkerReport:
         loop = asyncio.get_running_loop()
         await self.engine.start()
+        await self.engine.prewarm(self._prewarm_count())
         self._go = loop.create_future()
         loop.add_reader(self.control.fileno(), self._on_control)
         self.control.send(("ready", None))

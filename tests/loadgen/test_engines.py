@@ -1,12 +1,23 @@
 """Both engines against the same real servers: they must agree, and classify errors alike."""
 
+import asyncio
 import json
 from collections import Counter
 
 import pytest
-from conftest import ENGINES, META_BODY, ScriptedServer, Target, free_port, run_closed_loop
+import uvloop
+from conftest import (
+    ENGINES,
+    META_BODY,
+    ListSink,
+    ScriptedServer,
+    Target,
+    free_port,
+    run_closed_loop,
+)
 
-from loadgen.engine import EngineOptions, ErrorKind
+from loadgen.engine import EngineOptions, ErrorKind, Http1Engine, RequestSpec
+from loadgen.engine.clock import now_ns
 from loadgen.engine.options import CORRELATION_HEADERS, ok_statuses
 
 
@@ -170,3 +181,52 @@ def test_timestamps_are_ordered(haproxy: Target) -> None:
     run = run_closed_loop("http1", haproxy.url("/"), total=200, users=4)
     for result in run.results:
         assert result.intended_ns <= result.send_ns < result.end_ns
+
+
+def test_connection_opening_is_capped_and_waiting_requests_still_complete(
+    scripted_server: ScriptedServer,
+) -> None:
+    async def scenario() -> tuple[int, int, list]:
+        sink = ListSink()
+        engine = Http1Engine(
+            RequestSpec(url=scripted_server.url("/delay/20")), EngineOptions(max_connecting=3), sink
+        )
+        await engine.start()
+        for _ in range(12):
+            engine.send(now_ns())
+        connecting, waiting = engine.connecting, engine.waiting
+        deadline = now_ns() + 10**10
+        while len(sink.results) < 12 and now_ns() < deadline:
+            await asyncio.sleep(0.005)
+        await engine.aclose()
+        return connecting, waiting, sink.results
+
+    connecting, waiting, results = uvloop.run(scenario())
+    assert (connecting, waiting) == (3, 9)
+    assert [result.error for result in results] == [ErrorKind.NONE] * 12
+    # Waiting for a connection is scheduling lag: send is stamped when the request really starts.
+    lags = sorted(result.send_ns - result.intended_ns for result in results)
+    assert lags[0] < 1_000_000
+    assert lags[-1] > 0
+
+
+def test_prewarmed_connections_carry_the_first_requests(scripted_server: ScriptedServer) -> None:
+    async def scenario() -> tuple[int, int, list]:
+        sink = ListSink()
+        engine = Http1Engine(RequestSpec(url=scripted_server.url("/ok")), EngineOptions(), sink)
+        await engine.start()
+        opened = await engine.prewarm(5)
+        for _ in range(5):
+            engine.send(now_ns())
+        while len(sink.results) < 5:
+            await asyncio.sleep(0.002)
+        await engine.aclose()
+        return opened, engine.connections_opened, sink.results
+
+    before = scripted_server.connections
+    opened, total_opened, results = uvloop.run(scenario())
+    assert (opened, total_opened) == (5, 5)
+    assert scripted_server.connections - before == 5
+    assert [(result.error, result.new_connection) for result in results] == [
+        (ErrorKind.NONE, False)
+    ] * 5
