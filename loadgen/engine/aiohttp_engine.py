@@ -47,6 +47,9 @@ class AiohttpEngine:
 
     def __init__(self, request: RequestSpec, options: EngineOptions, sink: ResultSink) -> None:
         self.inflight = 0
+        # aiohttp's pool opens connections and resolves names out of sight: neither is tracked.
+        self.connections_opened = 0
+        self.resolve_error: str | None = None
         self._request = request
         self._options = options
         self._sink = sink

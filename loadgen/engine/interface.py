@@ -35,6 +35,13 @@ class Engine(Protocol):
     inflight: int
     """Requests sent whose result has not been reported yet."""
 
+    connections_opened: int
+    """Connections opened so far (0 where the engine cannot tell)."""
+
+    @property
+    def resolve_error(self) -> str | None:
+        """Why the target's name could not be resolved, if it could not."""
+
     async def start(self) -> None:
         """Resolve the target and get ready; no request is sent."""
 

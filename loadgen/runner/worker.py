@@ -137,8 +137,8 @@ class _Worker:
         await done
         wall_s = (now_ns() - wall_start) / 1e9
         cpu_s = time.process_time() - cpu_start
-        connections = getattr(self.engine, "connections_opened", 0)
-        resolve_error = getattr(self.engine, "resolve_error", None)
+        connections = self.engine.connections_opened
+        resolve_error = self.engine.resolve_error
         await self.engine.aclose()
         loop.remove_reader(self.control.fileno())
         if self._ticker is not None:
@@ -274,6 +274,6 @@ class _Worker:
             record_error=record_error,
             resolve_error=resolve_error,
             connections_opened=connections,
-            queued_max=getattr(self.driver, "queued_max", 0),
+            queued_max=self.driver.queued_max,
             max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         )

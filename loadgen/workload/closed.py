@@ -24,6 +24,7 @@ class ClosedLoopDriver:
     ) -> None:
         self.sent = 0
         self.dropped = 0
+        self.queued_max = 0
         self._recorder = recorder
         self._users = users
         self._remaining = total

@@ -22,6 +22,10 @@ class Driver(ResultSink, Protocol):
     """Requests handed to the engine so far."""
 
     dropped: int
+    """Arrivals not sent because `max_inflight` requests were outstanding."""
+
+    queued_max: int
+    """Most arrivals ever waiting for a free slot at once (open loop, `queue`)."""
 
     def bind(self, engine: Engine) -> None:
         """Attach the engine this driver sends through (the engine reports back to it)."""
