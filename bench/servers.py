@@ -11,13 +11,15 @@ python bench/servers.py sleep --port P [--delay-ms MS]
 
 import argparse
 import asyncio
-import socket
+import heapq
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import cast
 
 import uvloop
 from httptools import HttpParserError, HttpRequestParser
+
+from loadgen.workload.timer import TimerfdTimer
 
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -52,9 +54,37 @@ class StallWindow:
                 transport.write(RESPONSE)
 
 
-class StallProtocol(asyncio.Protocol):
-    def __init__(self, window: StallWindow) -> None:
-        self.window = window
+class DelayedResponses:
+    """Answers each request `delay_ns` after it arrived, in due order."""
+
+    def __init__(self, delay_ms: float) -> None:
+        self.delay_ns = int(delay_ms * 1e6)
+        self.due: list[tuple[int, int, asyncio.Transport]] = []
+        self.sequence = 0
+        self.timer = TimerfdTimer(asyncio.get_running_loop(), self.fire)
+
+    def handle(self, transport: asyncio.Transport) -> None:
+        due_ns = time.monotonic_ns() + self.delay_ns
+        self.sequence += 1
+        heapq.heappush(self.due, (due_ns, self.sequence, transport))
+        if self.due[0][1] == self.sequence:
+            self.timer.arm(due_ns)
+
+    def fire(self) -> None:
+        now = time.monotonic_ns()
+        while self.due and self.due[0][0] <= now:
+            _, _, transport = heapq.heappop(self.due)
+            if not transport.is_closing():
+                transport.write(RESPONSE)
+        if self.due:
+            self.timer.arm(self.due[0][0])
+
+
+class RequestProtocol(asyncio.Protocol):
+    """Parses requests and hands each complete one to `on_request`."""
+
+    def __init__(self, on_request: Callable[[asyncio.Transport], None]) -> None:
+        self.on_request = on_request
         self.parser = HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
 
@@ -70,38 +100,24 @@ class StallProtocol(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         if self.transport is not None:
-            self.window.handle(self.transport)
+            self.on_request(self.transport)
 
 
-async def serve_stall(port: int, after_s: float, length_s: float) -> None:
-    window = StallWindow(after_s, length_s)
+async def serve(port: int, on_request: Callable[[asyncio.Transport], None]) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(
-        lambda: StallProtocol(window), "127.0.0.1", port, backlog=4096
+        lambda: RequestProtocol(on_request), "127.0.0.1", port, backlog=4096
     )
     async with server:
         await server.serve_forever()
 
 
-class SleepHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    delay_s = 0.010
-
-    def do_GET(self) -> None:
-        time.sleep(self.delay_s)
-        self.wfile.write(RESPONSE)
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
+async def serve_stall(port: int, after_s: float, length_s: float) -> None:
+    await serve(port, StallWindow(after_s, length_s).handle)
 
 
-def serve_sleep(port: int, delay_ms: float) -> None:
-    SleepHandler.delay_s = delay_ms / 1000
-    server = ThreadingHTTPServer(("127.0.0.1", port), SleepHandler)
-    server.daemon_threads = True
-    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    server.serve_forever()
+async def serve_sleep(port: int, delay_ms: float) -> None:
+    await serve(port, DelayedResponses(delay_ms).handle)
 
 
 def main() -> None:
@@ -120,7 +136,7 @@ def main() -> None:
     if args.kind == "stall":
         uvloop.run(serve_stall(args.port, args.stall_after, args.stall_for))
     else:
-        serve_sleep(args.port, args.delay_ms)
+        uvloop.run(serve_sleep(args.port, args.delay_ms))
 
 
 if __name__ == "__main__":

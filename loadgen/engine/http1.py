@@ -62,6 +62,7 @@ class _Connection(asyncio.Protocol):
         "nbytes",
         "new",
         "parser",
+        "received_ns",
         "send_ns",
         "spare",
         "transport",
@@ -81,6 +82,7 @@ class _Connection(asyncio.Protocol):
         self.new = True
         self.intended = 0
         self.send_ns = 0
+        self.received_ns = 0
         self.deadline = 0
         self.nbytes = 0
         self.body: bytes | None = None
@@ -97,10 +99,12 @@ class _Connection(asyncio.Protocol):
         self.engine.connected(self)
 
     def data_received(self, data: bytes) -> None:
+        # A response ends when its last bytes arrive, not when parsing them is done.
+        self.received_ns = now_ns()
         try:
             self.parser.feed_data(data)
         except HttpParserError:
-            self.engine.fail(self, _PROTOCOL, now_ns())
+            self.engine.fail(self, _PROTOCOL, self.received_ns)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.engine.lost(self, exc)
@@ -132,7 +136,7 @@ class _Connection(asyncio.Protocol):
             keep_alive = self.parser.should_keep_alive()
             # The parser expects a body the server will not send after a HEAD: start afresh.
             self.parser = HttpResponseParser(self)
-            engine.complete(self, now_ns(), status, keep_alive)
+            engine.complete(self, self.received_ns, status, keep_alive)
 
     def on_body(self, body: bytes) -> None:
         self.nbytes += len(body)
@@ -144,7 +148,7 @@ class _Connection(asyncio.Protocol):
                 self.body = kept + body
 
     def on_message_complete(self) -> None:
-        end = now_ns()
+        end = self.received_ns
         engine = self.engine
         if engine.is_head:
             return
