@@ -87,10 +87,12 @@ def _ms(value_us: int) -> float:
     return round(value_us / 1000, 3)
 
 
-def latency_stats(hdr: HdrHistogram, sum_ns: int, max_ns: int) -> LatencyStats:
-    """Percentiles from the histogram (never above the exact max), exact max and mean."""
-    count = hdr.get_total_count()
-    if count == 0:
+def latency_stats(hdr: HdrHistogram, sum_ns: int, max_ns: int, count: int) -> LatencyStats:
+    """Percentiles from the histogram (never above the exact max), exact max and mean.
+
+    `count` is every value summed in `sum_ns`, including any the histogram could not hold.
+    """
+    if count == 0 or hdr.get_total_count() == 0:
         return LatencyStats(p50=None, p90=None, p95=None, p99=None, p999=None, max=None, mean=None)
     exact_max = round(max_ns / NS_PER_MS, 3)
     values = {

@@ -48,7 +48,6 @@ class RecordWriter:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         header_json = header.model_dump_json().encode()
         _write_all(fd, PREAMBLE.pack(MAGIC, header.format_version, len(header_json)) + header_json)
-        os.fsync(fd)
         self._fd = fd
         self._queue: queue.SimpleQueue[_Block | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._drain, name="record-writer", daemon=True)
@@ -140,7 +139,7 @@ class RecordWriter:
     def _drain(self) -> None:
         fd = self._fd
         last_sync = time.monotonic()
-        dirty = False
+        dirty = True  # the header: synced within a second like everything else
         while True:
             try:
                 item = self._queue.get(timeout=_IDLE_WAKE_S)

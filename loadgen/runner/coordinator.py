@@ -6,6 +6,7 @@ ready, gives them one common start instant a little in the future, shows progres
 counters, and merges the workers' reports into a `Summary`.
 """
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -173,6 +174,10 @@ def _run_workers(
             conn.send(("go", t0))
         reports = _collect_reports(workers, board, t0, on_progress)
     finally:
+        for process, conn in workers:
+            if process.is_alive():
+                with contextlib.suppress(OSError):
+                    conn.send(("stop", None))
         for process, conn in workers:
             process.join(timeout=5)
             if process.is_alive():

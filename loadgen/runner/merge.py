@@ -42,11 +42,13 @@ def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> S
         latency_hdr,
         sum(r.latency_sum_ns for r in reports),
         max((r.latency_max_ns for r in reports), default=0),
+        ok,
     )
     service = latency_stats(
         service_hdr,
         sum(r.service_sum_ns for r in reports),
         max((r.service_max_ns for r in reports), default=0),
+        ok,
     )
     lag = lag_stats(lag_hdr, max((r.sched_lag_max_ns for r in reports), default=0), closed)
     cpu = [round(r.cpu_s / r.wall_s, 3) if r.wall_s > 0 else 0.0 for r in reports]

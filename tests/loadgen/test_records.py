@@ -195,7 +195,7 @@ def test_fsync_runs_at_least_every_second(tmp_path: Path, monkeypatch: pytest.Mo
     stop.set()
     writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
     during = [moment - started for moment in synced if moment - started < 2.6]
-    assert len(during) >= 3
+    assert len(during) >= 2
     gaps = [b - a for a, b in itertools.pairwise(during)]
     assert max([during[0], *gaps]) <= 1.3
 
