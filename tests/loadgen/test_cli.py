@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedServer, Target, parse_json_stdout
+from loadgen_support import ScriptedServer, Target, parse_json_stdout
 from typer.testing import CliRunner
 
 from loadgen.cli import app

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Target, parse_json_stdout
+from loadgen_support import Target, parse_json_stdout
 
 from loadgen.engine import RequestSpec
 from loadgen.record import RecordFile, inspect_run, record_files

@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 import uvloop
-from conftest import (
+from loadgen_support import (
     ENGINES,
     META_BODY,
     ListSink,

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import ScriptedServer, Target
+from loadgen_support import ScriptedServer, Target
 
 from loadgen.engine import EngineOptions, RequestSpec
 from loadgen.metrics.histogram import FastHistogram
