@@ -21,10 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from sections import write_section  # noqa: E402
 from support.pulumi_mocks import run_program, stack_file_config  # noqa: E402
-
-START = "<!-- bench/program_scale.py: start -->"
-END = "<!-- bench/program_scale.py: end -->"
 
 
 def measure(orchestrator: str, workers: int, repeat: int, collect: bool) -> tuple[float, int]:
@@ -48,19 +46,6 @@ def cpu_model() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
-
-
-def write_section(text: str) -> None:
-    path = ROOT / "docs" / "performance.md"
-    current = path.read_text() if path.exists() else "# Performance\n"
-    section = f"{START}\n{text}\n{END}"
-    if START in current:
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1]
-        current = before + section + after
-    else:
-        current = current.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(current)
 
 
 def main() -> int:
@@ -105,7 +90,7 @@ def main() -> int:
             *rows,
         ]
     )
-    write_section(text)
+    write_section(ROOT / "docs" / "performance.md", "bench/program_scale.py", text)
     return 0
 
 

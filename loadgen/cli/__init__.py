@@ -1,0 +1,23 @@
+"""The `loadgen` command line: one module per command, registered on one Typer app."""
+
+import typer
+
+from loadgen.cli import export, hit, inspect
+
+app = typer.Typer(
+    name="loadgen",
+    help="Load generator for benchmarking serverless platforms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+hit.register(app)
+inspect.register(app)
+export.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

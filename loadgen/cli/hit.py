@@ -1,0 +1,320 @@
+"""`loadgen hit`: load one URL, closed or open loop, and report what it measured."""
+
+import json
+import secrets
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from loadgen.cli.live import LiveProgress
+from loadgen.cli.params import parse_body, parse_header, parse_seconds, usage_error
+from loadgen.cli.render import render_report
+from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
+from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
+from loadgen.runner.coordinator import OutDirError, RunError, RunResult, execute, prepare_out_dir
+from loadgen.workload.spec import ClosedLoop, OpenLoop
+
+THRESHOLD_FAILED_EXIT = 99
+INTERRUPTED_EXIT = 130
+DEFAULT_USERS = 50
+DEFAULT_TOTAL = 200
+
+_REQUEST_FIELD_OPTIONS = {"url": "URL", "method": "--method", "headers": "--header"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("hit", no_args_is_help=True)(hit)
+
+
+def hit(
+    url: Annotated[
+        str,
+        typer.Argument(help="http:// or https:// URL to load.", metavar="URL", show_default=False),
+    ],
+    method: Annotated[
+        str | None,
+        typer.Option("-m", "--method", help="HTTP method [default: GET, or POST with --data]."),
+    ] = None,
+    data: Annotated[
+        str | None, typer.Option("-d", "--data", help="Request body, or @FILE to read it from.")
+    ] = None,
+    header: Annotated[
+        list[str] | None, typer.Option("-H", "--header", help="Request header 'Name: value'.")
+    ] = None,
+    timeout: Annotated[
+        str, typer.Option("--timeout", help="Per-request limit in seconds (500ms, 10s, 2m).")
+    ] = "30",
+    connect_timeout: Annotated[
+        str | None,
+        typer.Option("--connect-timeout", help="Limit on opening a connection [default: timeout]."),
+    ] = None,
+    users: Annotated[
+        int | None,
+        typer.Option(
+            "-c",
+            "--users",
+            min=1,
+            help=f"Closed loop: concurrent users [default: {DEFAULT_USERS}].",
+        ),
+    ] = None,
+    total: Annotated[
+        int | None,
+        typer.Option(
+            "-n",
+            "--requests",
+            min=1,
+            help=f"Requests to measure [closed loop default: {DEFAULT_TOTAL}].",
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option("--rate", help="Open loop: arrivals per second."),
+    ] = None,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", help="Measure for this long instead of -n (10s, 2m)."),
+    ] = None,
+    arrival: Annotated[
+        Literal["constant", "poisson"] | None,
+        typer.Option("--arrival", help="Open loop: arrival process [default: constant]."),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="Open loop: schedule seed [default: random, reported]."),
+    ] = None,
+    max_inflight: Annotated[
+        int | None,
+        typer.Option(
+            "--max-inflight",
+            min=1,
+            help="Open loop: limit on outstanding requests [default: 10000].",
+        ),
+    ] = None,
+    on_saturation: Annotated[
+        Literal["queue", "drop"] | None,
+        typer.Option(
+            "--on-saturation",
+            help="Open loop: at max-inflight, queue or drop arrivals [default: queue].",
+        ),
+    ] = None,
+    processes: Annotated[
+        int | None,
+        typer.Option("--processes", min=1, help="Worker processes [default: one per core]."),
+    ] = None,
+    warmup: Annotated[
+        str | None,
+        typer.Option(
+            "--warmup", help="Leading seconds excluded from the statistics, kept in records."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Directory for per-request records (created; must hold none)."),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            help="Condition such as 'p99<500ms', 'error_rate<1%', 'dropped==0'; "
+            "exit 99 if any fails.",
+        ),
+    ] = None,
+    capture_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--capture-header",
+            help="Response header to store in the records "
+            "(X-Call-Id and X-Openwhisk-Activation-Id always are).",
+        ),
+    ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "-k", "--insecure", help="Accept any TLS certificate (self-signed endpoints)."
+        ),
+    ] = False,
+    engine: Annotated[
+        Literal["http1", "aiohttp"],
+        typer.Option(
+            "--engine", help="http1 measures; aiohttp is the slower reference implementation."
+        ),
+    ] = "http1",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
+    ] = False,
+) -> None:
+    """Load URL and report latency and throughput.
+
+    Closed loop: -c USERS -n TOTAL (or --duration).
+
+    Open loop: --rate PER_SECOND with --duration or -n; latency is then timed from each
+    request's intended send instant.
+    """
+    thresholds = _parse_thresholds(threshold or [])
+    body = parse_body(data)
+    request = _request(url, method or ("POST" if data is not None else "GET"), header or [], body)
+    workload = _workload(
+        users=users,
+        total=total,
+        rate=rate,
+        duration=parse_seconds(duration, "--duration"),
+        warmup=parse_seconds(warmup, "--warmup") or 0.0,
+        arrival=arrival,
+        seed=seed,
+        max_inflight=max_inflight,
+        on_saturation=on_saturation,
+    )
+    options = _options(
+        timeout=parse_seconds(timeout, "--timeout"),
+        connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
+        insecure=insecure,
+        capture=capture_header or [],
+    )
+    out_dir = None
+    if out is not None:
+        try:
+            out_dir = prepare_out_dir(out)
+        except (OutDirError, OSError) as exc:
+            raise usage_error("--out", str(exc)) from None
+    result = _run(request, workload, options, processes, engine, out_dir, thresholds, json_output)
+    summary = result.summary
+    if json_output:
+        sys.stdout.write(json.dumps(summary.model_dump()) + "\n")
+    else:
+        sys.stdout.write(render_report(summary, result.latency_histogram) + "\n")
+    sys.stdout.flush()
+    if any(not outcome.passed for outcome in summary.thresholds):
+        raise typer.Exit(THRESHOLD_FAILED_EXIT)
+    if summary.interrupted:
+        raise typer.Exit(INTERRUPTED_EXIT)
+
+
+def _run(
+    request: RequestSpec,
+    workload: ClosedLoop | OpenLoop,
+    options: EngineOptions,
+    processes: int | None,
+    engine: Literal["http1", "aiohttp"],
+    out_dir: str | None,
+    thresholds: list[Threshold],
+    json_output: bool,
+) -> RunResult:
+    live = not json_output and sys.stdout.isatty()
+    try:
+        if not live:
+            return execute(
+                request,
+                workload,
+                options=options,
+                processes=processes,
+                engine=engine,
+                out_dir=out_dir,
+                thresholds=thresholds,
+            )
+        with LiveProgress(Console()) as progress:
+            return execute(
+                request,
+                workload,
+                options=options,
+                processes=processes,
+                engine=engine,
+                out_dir=out_dir,
+                thresholds=thresholds,
+                on_progress=progress.update,
+                live_percentiles=True,
+            )
+    except RunError as exc:
+        typer.echo(f"loadgen hit: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("loadgen hit: interrupted", err=True)
+        raise typer.Exit(INTERRUPTED_EXIT) from None
+
+
+def _parse_thresholds(expressions: list[str]) -> list[Threshold]:
+    try:
+        return [parse_threshold(expression) for expression in expressions]
+    except ThresholdError as exc:
+        raise usage_error("--threshold", str(exc)) from None
+
+
+def _request(url: str, method: str, headers: list[str], body: bytes) -> RequestSpec:
+    parsed = tuple(parse_header(text) for text in headers)
+    try:
+        return RequestSpec(url=url, method=method, headers=parsed, body=body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "headers"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise usage_error(_REQUEST_FIELD_OPTIONS.get(field, "--header"), message) from None
+
+
+def _workload(
+    *,
+    users: int | None,
+    total: int | None,
+    rate: float | None,
+    duration: float | None,
+    warmup: float,
+    arrival: Literal["constant", "poisson"] | None,
+    seed: int | None,
+    max_inflight: int | None,
+    on_saturation: Literal["queue", "drop"] | None,
+) -> ClosedLoop | OpenLoop:
+    if total is not None and duration is not None:
+        raise usage_error("--duration", "give either -n/--requests or --duration, not both")
+    if duration is not None and duration <= 0:
+        raise usage_error("--duration", "must be more than zero")
+    if rate is not None and not rate > 0:
+        raise usage_error("--rate", "must be more than zero")
+    if rate is None:
+        open_only = {
+            "--arrival": arrival,
+            "--seed": seed,
+            "--max-inflight": max_inflight,
+            "--on-saturation": on_saturation,
+        }
+        for option, value in open_only.items():
+            if value is not None:
+                raise usage_error(option, "applies to the open loop only; add --rate")
+        if total is None and duration is None:
+            total = DEFAULT_TOTAL
+        return ClosedLoop(
+            users=users or DEFAULT_USERS, total=total, duration_s=duration, warmup_s=warmup
+        )
+    if users is not None:
+        raise usage_error("--users", "is for the closed loop; --rate selects the open loop")
+    if total is None and duration is None:
+        raise usage_error("--rate", "needs --duration or -n/--requests to know when to stop")
+    return OpenLoop(
+        rate=rate,
+        total=total,
+        duration_s=duration,
+        arrival=arrival or "constant",
+        seed=seed if seed is not None else secrets.randbelow(2**31),
+        max_inflight=max_inflight or OpenLoop.model_fields["max_inflight"].default,
+        on_saturation=on_saturation or "queue",
+        warmup_s=warmup,
+    )
+
+
+def _options(
+    *, timeout: float | None, connect_timeout: float | None, insecure: bool, capture: list[str]
+) -> EngineOptions:
+    if timeout is None or timeout <= 0:
+        raise usage_error("--timeout", "must be more than zero")
+    if connect_timeout is not None and connect_timeout <= 0:
+        raise usage_error("--connect-timeout", "must be more than zero")
+    for name in capture:
+        if not name.strip() or ":" in name:
+            raise usage_error("--capture-header", f"expected a header name, got {name!r}")
+    return EngineOptions(
+        timeout_s=timeout,
+        connect_timeout_s=connect_timeout,
+        verify_tls=not insecure,
+        capture_headers=(*CORRELATION_HEADERS, *capture),
+    )

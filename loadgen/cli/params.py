@@ -1,0 +1,57 @@
+"""Turning command-line text into validated values, with errors that name the option.
+
+Every problem with what the user typed becomes a `typer.BadParameter` (exit status 2, one
+message, no traceback).
+"""
+
+import re
+from pathlib import Path
+
+import typer
+
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|s|m|h)?\s*$")
+_DURATION_UNITS_S = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
+
+
+def usage_error(option: str, message: str) -> typer.BadParameter:
+    return typer.BadParameter(message, param_hint=f"'{option}'")
+
+
+def parse_header(text: str, option: str = "--header") -> tuple[str, str]:
+    """'Name: value' -> (name, value); the value may be empty, the name may not."""
+    name, colon, value = text.partition(":")
+    name = name.strip()
+    if not colon or not name:
+        raise usage_error(option, f"expected 'Name: value', got {text!r}")
+    return name, value.strip()
+
+
+def parse_body(text: str | None, option: str = "--data") -> bytes:
+    """The body itself, or the contents of FILE when written as @FILE."""
+    if text is None:
+        return b""
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not text[1:]:
+            raise usage_error(option, "expected a file name after '@'")
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise usage_error(option, f"file not found: {path}") from None
+        except IsADirectoryError:
+            raise usage_error(option, f"is a directory, not a file: {path}") from None
+        except OSError as exc:
+            raise usage_error(option, f"cannot read {path}: {exc.strerror}") from None
+    return text.encode()
+
+
+def parse_seconds(text: str | None, option: str) -> float | None:
+    """Seconds as a number, or with a unit: 500ms, 10s, 2m, 1h."""
+    if text is None:
+        return None
+    match = _DURATION.match(text)
+    if match is None:
+        raise usage_error(
+            option, f"expected seconds such as 10, 2.5, 500ms, 10s or 2m; got {text!r}"
+        )
+    return float(match.group(1)) * _DURATION_UNITS_S[match.group(2)]

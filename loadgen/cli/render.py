@@ -1,0 +1,103 @@
+"""The human-readable report of a run, in the spirit of hey's: summary, histogram, percentiles."""
+
+import math
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.metrics.summary import LagStats, LatencyStats, Summary
+
+HISTOGRAM_BINS = 12
+BAR_WIDTH = 40
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+def _stats_line(label: str, stats: LatencyStats) -> str:
+    return (
+        f"  {label:<14} p50 {_ms(stats.p50)}  p90 {_ms(stats.p90)}  p95 {_ms(stats.p95)}  "
+        f"p99 {_ms(stats.p99)}  p99.9 {_ms(stats.p999)}  max {_ms(stats.max)}  "
+        f"mean {_ms(stats.mean)}"
+    )
+
+
+def _lag_line(stats: LagStats) -> str:
+    return f"  {'sched lag':<14} p50 {_ms(stats.p50)}  p99 {_ms(stats.p99)}  max {_ms(stats.max)}"
+
+
+def histogram_bins(hdr: HdrHistogram, bins: int = HISTOGRAM_BINS) -> list[tuple[float, int]]:
+    """(upper edge in ms, count) for log-spaced bins from the fastest to the slowest value."""
+    if hdr.get_total_count() == 0:
+        return []
+    low = max(hdr.get_min_value(), 1)
+    high = max(hdr.get_max_value(), low + 1)
+    ratio = (high / low) ** (1 / bins)
+    edges = [low * ratio ** (i + 1) for i in range(bins)]
+    edges[-1] = math.inf
+    counts = [0] * bins
+    for index in range(hdr.counts_len):
+        count = hdr.get_count_at_index(index)
+        if count:
+            value = hdr.get_value_from_index(index)
+            slot = next(i for i, edge in enumerate(edges) if value < edge)
+            counts[slot] += count
+    uppers = [edge / 1000 for edge in edges[:-1]] + [hdr.get_max_value() / 1000]
+    return list(zip(uppers, counts, strict=True))
+
+
+def render_report(summary: Summary, latency: HdrHistogram) -> str:
+    lines: list[str] = []
+    if summary.mode == "closed":
+        shape = f"closed loop, {summary.users} users"
+    else:
+        shape = f"open loop, {summary.target_rps:g}/s {summary.arrival}, seed {summary.seed}"
+    plural = "es" if summary.processes != 1 else ""
+    lines.append("Summary:")
+    lines.append(f"  Target:        {summary.method} {summary.url}")
+    lines.append(f"  Workload:      {shape}, {summary.processes} process{plural}")
+    lines.append(f"  Duration:      {summary.duration_s:.4f} s")
+    lines.append(
+        f"  Requests:      {summary.requests:,}  (ok {summary.ok:,}, "
+        f"errors {sum(summary.errors.values()):,}, dropped {summary.dropped:,})"
+    )
+    lines.append(
+        f"  Requests/sec:  {summary.rps:,.1f} ok/s  (send rate {summary.send_rate:,.1f}/s)"
+    )
+    if summary.warmup_requests:
+        lines.append(f"  Warm-up:       {summary.warmup_requests:,} requests not counted")
+    lines.append("")
+    lines.append("Latency (ms):")
+    lines.append(_stats_line("latency", summary.latency_ms))
+    if summary.mode == "open":
+        lines.append(_stats_line("service", summary.service_ms))
+        lines.append(_lag_line(summary.sched_lag_ms))
+    bins = histogram_bins(latency)
+    if bins:
+        lines.append("")
+        lines.append("Latency histogram (ms, ok responses):")
+        peak = max(count for _, count in bins) or 1
+        for upper, count in bins:
+            bar = "■" * round(BAR_WIDTH * count / peak)
+            lines.append(f"  {upper:>10.3f} [{count:>9,}] |{bar}")
+    if summary.errors:
+        lines.append("")
+        lines.append("Errors:")
+        lines.extend(f"  {name:<14} {count:,}" for name, count in summary.errors.items())
+    if summary.records_dir is not None:
+        lines.append("")
+        lines.append(f"Records: {summary.records:,} in {summary.records_dir}")
+    if summary.thresholds:
+        lines.append("")
+        lines.append("Thresholds:")
+        for result in summary.thresholds:
+            verdict = "pass" if result.passed else "FAIL"
+            actual = "no data" if result.actual is None else f"{result.actual:g}"
+            lines.append(f"  {verdict}  {result.expression}  (actual {actual})")
+    lines.append("")
+    if summary.valid:
+        lines.append("Valid: yes")
+    else:
+        lines.append("Valid: NO")
+        lines.extend(f"  - {warning}" for warning in summary.warnings)
+    return "\n".join(lines)

@@ -1,0 +1,243 @@
+"""Running a workload across worker processes and merging what they measured.
+
+The coordinator fixes the run-wide monotonic epoch and its wall-clock anchor, starts one
+worker per process (spawned, so nothing of the parent's state leaks in), waits until all are
+ready, gives them one common start instant a little in the future, shows progress from shared
+counters, and merges the workers' reports into a `Summary`.
+"""
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from loadgen.engine import EngineName, EngineOptions, RequestSpec
+from loadgen.engine.clock import now_ns, wall_anchor_ns
+from loadgen.metrics.histogram import merge
+from loadgen.metrics.summary import Summary
+from loadgen.metrics.thresholds import Threshold, evaluate_all
+from loadgen.record.format import RECORD_FILE_SUFFIX
+from loadgen.runner.merge import build_summary
+from loadgen.runner.plan import RunPlan, WorkerReport
+from loadgen.runner.progress import ProgressBoard, ProgressSnapshot
+from loadgen.runner.worker import worker_main
+from loadgen.workload.spec import ClosedLoop, OpenLoop
+from loadgen.workload.split import usable_processes
+
+START_LEAD_NS = 50_000_000
+"""Workers receive the start instant this far ahead, so all of them start on time."""
+READY_TIMEOUT_S = 60.0
+PROGRESS_EVERY_S = 0.25
+SUMMARY_FILE = "summary.json"
+
+ProgressCallback = Callable[[ProgressSnapshot, float], None]
+
+
+class RunError(RuntimeError):
+    """A worker failed, or could not be started."""
+
+
+class OutDirError(ValueError):
+    """The records directory cannot be used."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    summary: Summary
+    reports: list[WorkerReport]
+    plan: RunPlan
+    latency_histogram: HdrHistogram
+    """All processes' latency histograms merged (ok responses, microseconds)."""
+
+
+def default_processes() -> int:
+    """One process per core this process may run on (respects taskset and cgroups' cpusets)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def prepare_out_dir(path: str | os.PathLike[str]) -> str:
+    directory = Path(path)
+    if directory.exists() and not directory.is_dir():
+        raise OutDirError(f"{directory} exists and is not a directory")
+    directory.mkdir(parents=True, exist_ok=True)
+    if any(directory.glob(f"*{RECORD_FILE_SUFFIX}")):
+        raise OutDirError(f"{directory} already holds records; choose an empty directory")
+    return str(directory.resolve())
+
+
+def iso_utc(epoch_ns: int) -> str:
+    moment = datetime.fromtimestamp(epoch_ns / 1e9, tz=UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def execute(
+    request: RequestSpec,
+    workload: ClosedLoop | OpenLoop,
+    *,
+    options: EngineOptions | None = None,
+    processes: int | None = None,
+    engine: EngineName = "http1",
+    out_dir: str | os.PathLike[str] | None = None,
+    thresholds: list[Threshold] | None = None,
+    on_progress: ProgressCallback | None = None,
+    live_percentiles: bool = False,
+) -> RunResult:
+    """Run `workload` against `request` and return the merged summary."""
+    count = usable_processes(workload, processes or default_processes())
+    records_dir = prepare_out_dir(out_dir) if out_dir is not None else None
+    epoch = now_ns()
+    plan = RunPlan(
+        run_id=uuid.uuid4().hex,
+        request=request,
+        options=options or EngineOptions(),
+        workload=workload,
+        engine=engine,
+        processes=count,
+        out_dir=records_dir,
+        monotonic_epoch_ns=epoch,
+        wall_anchor_ns=wall_anchor_ns(epoch),
+        live_percentiles=live_percentiles,
+    )
+    reports, t0 = _run_workers(plan, on_progress)
+    started = iso_utc(plan.wall_anchor_ns + (t0 - epoch))
+    summary = build_summary(plan, reports, started)
+    if thresholds:
+        results = evaluate_all(thresholds, summary.model_dump())
+        summary = summary.model_copy(update={"thresholds": results})
+    if records_dir is not None:
+        _write_summary(Path(records_dir) / SUMMARY_FILE, summary)
+    return RunResult(
+        summary=summary,
+        reports=reports,
+        plan=plan,
+        latency_histogram=merge([report.latency_hdr for report in reports]),
+    )
+
+
+def _write_summary(path: Path, summary: Summary) -> None:
+    partial = path.with_suffix(".json.partial")
+    partial.write_text(json.dumps(summary.model_dump(), indent=2) + "\n")
+    partial.replace(path)
+
+
+@contextmanager
+def _children_ignore_sigint() -> Iterator[None]:
+    """Start workers with SIGINT ignored (inherited across exec): Ctrl-C reaches the whole
+    process group, and only the coordinator should act on it, by telling workers to stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _run_workers(
+    plan: RunPlan, on_progress: ProgressCallback | None
+) -> tuple[list[WorkerReport], int]:
+    context = multiprocessing.get_context("spawn")
+    board = ProgressBoard(plan.processes)
+    workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
+    try:
+        with _children_ignore_sigint():
+            for index in range(plan.processes):
+                parent_end, child_end = context.Pipe(duplex=True)
+                process = context.Process(
+                    target=worker_main,
+                    args=(plan, index, child_end, board.array),
+                    name=f"loadgen-worker-{index}",
+                    daemon=True,
+                )
+                process.start()
+                child_end.close()
+                workers.append((process, parent_end))
+        _await_ready(workers)
+        t0 = now_ns() + START_LEAD_NS
+        for _, conn in workers:
+            conn.send(("go", t0))
+        reports = _collect_reports(workers, board, t0, on_progress)
+    finally:
+        for process, conn in workers:
+            if process.is_alive():
+                with contextlib.suppress(OSError):
+                    conn.send(("stop", None))
+        for process, conn in workers:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+            conn.close()
+    return sorted(reports, key=lambda report: report.index), t0
+
+
+def _receive(conn: Connection, index: int) -> tuple[str, Any]:
+    try:
+        kind, value = conn.recv()
+    except (EOFError, OSError) as exc:
+        raise RunError(f"worker process {index} exited before reporting") from exc
+    if kind == "error":
+        raise RunError(str(value))
+    return kind, value
+
+
+def _await_ready(workers: list[tuple[multiprocessing.process.BaseProcess, Connection]]) -> None:
+    waiting = {conn: index for index, (_, conn) in enumerate(workers)}
+    deadline = now_ns() + int(READY_TIMEOUT_S * 1e9)
+    while waiting:
+        remaining = (deadline - now_ns()) / 1e9
+        if remaining <= 0:
+            raise RunError(f"worker processes {sorted(waiting.values())} did not start in time")
+        for conn in wait(list(waiting), timeout=remaining):
+            assert isinstance(conn, Connection)
+            kind, _ = _receive(conn, waiting[conn])
+            if kind == "ready":
+                del waiting[conn]
+
+
+def _collect_reports(
+    workers: list[tuple[multiprocessing.process.BaseProcess, Connection]],
+    board: ProgressBoard,
+    t0: int,
+    on_progress: ProgressCallback | None,
+) -> list[WorkerReport]:
+    waiting = {conn: index for index, (_, conn) in enumerate(workers)}
+    reports: list[WorkerReport] = []
+    stopping = False
+    while waiting:
+        try:
+            ready = wait(list(waiting), timeout=PROGRESS_EVERY_S)
+            for conn in ready:
+                assert isinstance(conn, Connection)
+                kind, value = _receive(conn, waiting[conn])
+                if kind == "report":
+                    reports.append(WorkerReport.model_validate(value))
+                    del waiting[conn]
+            if on_progress is not None:
+                on_progress(board.snapshot(), max(0.0, (now_ns() - t0) / 1e9))
+        except KeyboardInterrupt:
+            if stopping:
+                raise
+            stopping = True
+            for conn in waiting:
+                try:
+                    conn.send(("stop", None))
+                except OSError:
+                    continue
+    return reports

@@ -1,0 +1,220 @@
+"""The `loadgen` command line: user errors, help, JSON output, thresholds, interrupts."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.loadgen_servers import ScriptedServer, Target, parse_json_stdout
+from typer.testing import CliRunner
+
+from loadgen.cli import app
+
+LOADGEN = [sys.executable, "-m", "loadgen"]
+SUMMARY_KEYS = {
+    "requests",
+    "ok",
+    "errors",
+    "dropped",
+    "duration_s",
+    "rps",
+    "send_rate",
+    "target_rps",
+    "latency_ms",
+    "service_ms",
+    "sched_lag_ms",
+    "processes",
+    "valid",
+    "warnings",
+}
+LATENCY_KEYS = {"p50", "p90", "p95", "p99", "p999", "max", "mean"}
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*LOADGEN, *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["hit", "ftp://127.0.0.1/"], "URL"),
+        (["hit", "http://"], "URL"),
+        (["hit", "127.0.0.1:8080"], "URL"),
+        (["hit", "http://127.0.0.1:99999/"], "URL"),
+        (["hit", "http://127.0.0.1/", "--threshold", "p99<<5"], "--threshold"),
+        (["hit", "http://127.0.0.1/", "--threshold", "p98<5ms"], "--threshold"),
+        (["hit", "http://127.0.0.1/", "-H", "NoColonHere"], "--header"),
+        (["hit", "http://127.0.0.1/", "-H", "Bad Name: x"], "--header"),
+        (["hit", "http://127.0.0.1/", "-H", "Content-Length: 5"], "--header"),
+        (["hit", "http://127.0.0.1/", "-d", "@/nonexistent/body.json"], "--data"),
+        (["hit", "http://127.0.0.1/", "-c", "5", "--rate", "10", "--duration", "1"], "--users"),
+        (["hit", "http://127.0.0.1/", "--seed", "3"], "--seed"),
+        (["hit", "http://127.0.0.1/", "--on-saturation", "drop"], "--on-saturation"),
+        (["hit", "http://127.0.0.1/", "--max-inflight", "5"], "--max-inflight"),
+        (["hit", "http://127.0.0.1/", "--arrival", "poisson"], "--arrival"),
+        (["hit", "http://127.0.0.1/", "-n", "10", "--duration", "1"], "--duration"),
+        (["hit", "http://127.0.0.1/", "--rate", "10"], "--rate"),
+        (["hit", "http://127.0.0.1/", "--rate", "0", "-n", "5"], "--rate"),
+        (
+            ["hit", "http://127.0.0.1/", "--rate", "10", "-n", "5", "--arrival", "burst"],
+            "--arrival",
+        ),
+        (["hit", "http://127.0.0.1/", "--timeout", "0"], "--timeout"),
+        (["hit", "http://127.0.0.1/", "--duration", "soon"], "--duration"),
+        (["hit", "http://127.0.0.1/", "--warmup", "-1"], "--warmup"),
+        (["hit", "http://127.0.0.1/", "-c", "0"], "--users"),
+        (["hit", "http://127.0.0.1/", "--processes", "0"], "--processes"),
+        (["hit", "http://127.0.0.1/", "--capture-header", "X-A: b"], "--capture-header"),
+        (["hit", "http://127.0.0.1/", "-m", "GE T"], "--method"),
+        (["inspect", "/nonexistent-dir"], "DIRECTORY"),
+        (["export", "/nonexistent-dir", "-o", "x.csv"], "DIRECTORY"),
+    ],
+)
+def test_user_errors_exit_2_with_one_clear_message(args: list[str], option: str) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert option in result.output
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_out_must_be_a_usable_directory(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    result = CliRunner().invoke(app, ["hit", "http://127.0.0.1/", "--out", str(a_file)])
+    assert result.exit_code == 2
+    assert "--out" in result.output
+
+
+def test_errors_from_a_real_process_have_no_traceback() -> None:
+    result = run_cli("hit", "http://127.0.0.1/", "--threshold", "p99 is small")
+    assert result.returncode == 2
+    assert "--threshold" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("command", [[], ["hit"], ["inspect"], ["export"]])
+def test_help_everywhere(command: list[str]) -> None:
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0
+    assert "Usage" in result.stdout
+
+
+def test_console_script_is_installed() -> None:
+    script = Path(sys.executable).with_name("loadgen")
+    result = subprocess.run(
+        [str(script), "hit", "--help"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0
+    assert "--rate" in result.stdout
+
+
+def test_json_run_then_inspect_and_export(haproxy: Target, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli(
+        "hit",
+        haproxy.url("/meta"),
+        "-c",
+        "5",
+        "-n",
+        "300",
+        "--processes",
+        "2",
+        "--out",
+        str(out),
+        "--json",
+        "--threshold",
+        "p99<10s",
+        "--threshold",
+        "requests==300",
+        "--capture-header",
+        "X-Custom",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = parse_json_stdout(result.stdout)
+    assert set(summary) >= SUMMARY_KEYS
+    assert set(summary["latency_ms"]) == LATENCY_KEYS
+    assert set(summary["service_ms"]) == LATENCY_KEYS
+    assert set(summary["sched_lag_ms"]) == {"p50", "p99", "max"}
+    assert (summary["requests"], summary["ok"], summary["processes"]) == (300, 300, 2)
+    assert summary["target_rps"] is None
+    assert [t["passed"] for t in summary["thresholds"]] == [True, True]
+    assert json.loads((out / "summary.json").read_text()) == summary
+
+    inspected = run_cli("inspect", str(out), "--json")
+    assert inspected.returncode == 0
+    report = parse_json_stdout(inspected.stdout)
+    assert {key: report[key] for key in ("records", "complete", "processes")} == {
+        "records": 300,
+        "complete": True,
+        "processes": 2,
+    }
+    assert report["started"] <= report["ended"]
+
+    exported = run_cli("export", str(out), "--format", "csv", "-o", str(tmp_path / "r.csv"))
+    assert exported.returncode == 0, exported.stderr
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert len(lines) == 301
+    assert '"header_x_custom"' in lines[0]
+    assert lines[1].count('"custom-1"') == 1
+    assert '"i-7"' in lines[1]
+
+
+def test_failed_threshold_exits_99(haproxy: Target) -> None:
+    result = run_cli(
+        "hit", haproxy.url("/503"), "-n", "50", "--processes", "1", "--json",
+        "--threshold", "error_rate<1%",
+    )  # fmt: skip
+    assert result.returncode == 99
+    summary = parse_json_stdout(result.stdout)
+    assert summary["errors"] == {"http_503": 50}
+    assert summary["thresholds"][0]["passed"] is False
+
+
+def test_human_report(haproxy: Target) -> None:
+    result = run_cli("hit", haproxy.url("/"), "-n", "500", "-c", "4", "--processes", "1")
+    assert result.returncode == 0, result.stderr
+    assert "Latency histogram" in result.stdout
+    assert "Requests/sec" in result.stdout
+    assert "p99" in result.stdout
+
+
+def test_open_loop_json(scripted_server: ScriptedServer) -> None:
+    result = run_cli(
+        "hit", scripted_server.url("/ok"), "--rate", "400", "-n", "200", "--arrival", "poisson",
+        "--seed", "11", "--processes", "2", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = parse_json_stdout(result.stdout)
+    assert (summary["requests"], summary["target_rps"], summary["seed"]) == (200, 400.0, 11)
+    assert summary["arrival"] == "poisson"
+
+
+def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = subprocess.Popen(
+        [*LOADGEN, "hit", haproxy.url("/"), "--rate", "300", "--duration", "60",
+         "--processes", "2", "--out", str(out), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    time.sleep(3)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    summary = parse_json_stdout(stdout)
+    assert summary["interrupted"] is True
+    assert summary["valid"] is False
+    assert 100 < summary["requests"] < 60 * 300
+    inspected = parse_json_stdout(run_cli("inspect", str(out), "--json").stdout)
+    assert inspected["records"] == summary["requests"]
+    assert {file["reason"] for file in inspected["files"]} == {"interrupted"}

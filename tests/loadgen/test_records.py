@@ -1,0 +1,264 @@
+"""Record files: round trip, torn tails, flush and fsync cadence, inspect, export."""
+
+import itertools
+import os
+import random
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
+
+from loadgen.engine.errors import ErrorKind
+from loadgen.record import (
+    RecordFile,
+    RecordFormatError,
+    RecordHeader,
+    RecordWriter,
+    export_run,
+    inspect_run,
+)
+from loadgen.record import writer as writer_module
+from loadgen.record.format import FLAG_NEW_CONNECTION, FLAG_WARMUP, PREAMBLE, record_file_name
+
+EPOCH = 1_000_000_000_000
+
+
+def header(index: int = 0, processes: int = 1, run_id: str = "run-1") -> RecordHeader:
+    return RecordHeader(
+        run_id=run_id,
+        process_index=index,
+        processes=processes,
+        monotonic_epoch_ns=EPOCH,
+        wall_anchor_ns=1_700_000_000_000_000_000,
+        start_ns=5_000,
+        hostname="test",
+        pid=1,
+        loadgen_version="0",
+        engine="http1",
+        method="GET",
+        url="http://127.0.0.1/",
+        workload={"kind": "open", "rate": 10.0},
+        capture_headers=["x-call-id", "x-openwhisk-activation-id"],
+        error_classes={0: "ok"},
+    )
+
+
+def sample_rows(count: int, seed: int = 1) -> list[tuple]:
+    rng = random.Random(seed)
+    rows = []
+    for i in range(count):
+        intended = EPOCH + i * 1_000_000
+        send = intended + rng.randrange(0, 50_000)
+        end = send + rng.randrange(10_000, 5_000_000)
+        error = rng.choice([0, 0, 0, int(ErrorKind.HTTP), int(ErrorKind.TIMEOUT)])
+        status = 0 if error == ErrorKind.TIMEOUT else (503 if error else 200)
+        captured = [(0, f"call-{i}".encode())] if i % 3 == 0 else None
+        meta = b'{"instance":"i-%d","cold":false}' % i if i % 5 == 0 else None
+        flags = (FLAG_WARMUP if i < 10 else 0) | (FLAG_NEW_CONNECTION if i % 7 == 0 else 0)
+        rows.append((intended, send, end, status, i * 3, error, flags, captured, meta))
+    return rows
+
+
+def write_file(path: Path, rows: list[tuple], flush_every: int = 100, close: bool = True) -> None:
+    writer = RecordWriter(path, header())
+    for position, row in enumerate(rows, start=1):
+        writer.append(*row)
+        if position % flush_every == 0:
+            writer.flush()
+    if close:
+        writer.close(warmup_records=10, dropped=0, end_ns=EPOCH + 10**12, reason="completed")
+    else:
+        writer.flush()
+        time.sleep(0.3)
+
+
+def as_tuple(record) -> tuple:
+    return (
+        record.intended_ns + EPOCH,
+        record.send_ns + EPOCH,
+        record.end_ns + EPOCH,
+        record.status,
+        record.bytes,
+        record.error,
+        record.flags,
+        list(record.captured) or None,
+        record.meta,
+    )
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    rows = sample_rows(1234)
+    path = tmp_path / "r.lgrec"
+    write_file(path, rows)
+    with RecordFile(path) as record_file:
+        assert [as_tuple(record) for record in record_file.records()] == rows
+        assert record_file.complete
+        assert record_file.footer is not None
+        assert record_file.footer.records == 1234
+        assert record_file.record_count == 1234
+        assert record_file.header.capture_headers == ["x-call-id", "x-openwhisk-activation-id"]
+        assert record_file.last_end_ns == max(row[2] for row in rows) - EPOCH
+
+
+def test_reader_keeps_everything_before_a_torn_tail(tmp_path: Path) -> None:
+    rows = sample_rows(500)
+    whole = tmp_path / "whole.lgrec"
+    write_file(whole, rows, flush_every=50)
+    data = whole.read_bytes()
+    _, _, header_length = PREAMBLE.unpack_from(data)
+    blocks_start = PREAMBLE.size + header_length
+    rng = random.Random(9)
+    cuts = {rng.randrange(blocks_start, len(data)) for _ in range(60)}
+    cuts = sorted(cuts | {blocks_start, blocks_start + 1, len(data) - 1})
+    for cut in cuts:
+        torn = tmp_path / "torn.lgrec"
+        torn.write_bytes(data[:cut])
+        with RecordFile(torn) as record_file:
+            got = [as_tuple(record) for record in record_file.records()]
+            assert got == rows[: len(got)]
+            assert len(got) % 50 == 0
+            assert not record_file.complete
+        torn.unlink()
+    torn.write_bytes(data[: blocks_start - 1])
+    with pytest.raises(RecordFormatError):
+        RecordFile(torn)
+
+
+def test_reader_stops_at_a_corrupt_block(tmp_path: Path) -> None:
+    rows = sample_rows(300)
+    path = tmp_path / "r.lgrec"
+    write_file(path, rows, flush_every=100)
+    data = bytearray(path.read_bytes())
+    with RecordFile(path) as record_file:
+        second = record_file.blocks()[1]
+    data[second.offset + 5] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with RecordFile(path) as record_file:
+        assert [as_tuple(record) for record in record_file.records()] == rows[:100]
+        assert record_file.torn
+        assert not record_file.complete
+
+
+def test_not_a_record_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.lgrec"
+    path.write_bytes(b"hello world, not records at all")
+    with pytest.raises(RecordFormatError):
+        RecordFile(path)
+    path.write_bytes(b"")
+    with pytest.raises(RecordFormatError):
+        RecordFile(path)
+
+
+def test_flushed_records_reach_the_file_promptly(tmp_path: Path) -> None:
+    path = tmp_path / "live.lgrec"
+    writer = RecordWriter(path, header())
+    for row in sample_rows(40):
+        writer.append(*row)
+    writer.flush()
+    deadline = time.monotonic() + 0.1
+    seen = 0
+    while time.monotonic() < deadline and seen < 40:
+        with RecordFile(path) as record_file:
+            seen = record_file.record_count
+        time.sleep(0.005)
+    assert seen == 40
+    with RecordFile(path) as record_file:
+        assert not record_file.complete
+    writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
+    with RecordFile(path) as record_file:
+        assert record_file.complete
+
+
+def test_fsync_runs_at_least_every_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[float] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(time.monotonic())
+        real_fsync(fd)
+
+    monkeypatch.setattr(writer_module.os, "fsync", recording_fsync)
+    writer = RecordWriter(tmp_path / "sync.lgrec", header())
+    started = time.monotonic()
+    rows = sample_rows(5000)
+    stop = threading.Event()
+    position = 0
+    while time.monotonic() - started < 2.6:
+        writer.append(*rows[position % len(rows)])
+        position += 1
+        if position % 20 == 0:
+            writer.flush()
+            time.sleep(0.01)
+    stop.set()
+    writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
+    during = [moment - started for moment in synced if moment - started < 2.6]
+    assert len(during) >= 2
+    gaps = [b - a for a, b in itertools.pairwise(during)]
+    assert max([during[0], *gaps]) <= 1.3
+
+
+def test_inspect_reports_complete_and_incomplete_runs(tmp_path: Path) -> None:
+    done = tmp_path / "done"
+    done.mkdir()
+    for index in range(2):
+        writer = RecordWriter(done / record_file_name(index), header(index, 2))
+        for row in sample_rows(30, seed=index):
+            writer.append(*row)
+        writer.close(warmup_records=0, dropped=0, end_ns=EPOCH + 10**9, reason="completed")
+    report = inspect_run(done)
+    assert (report.records, report.complete, report.processes) == (60, True, 2)
+    assert report.started == "2023-11-14T22:13:20.000005Z"
+    assert report.ended is not None
+    assert report.ended > report.started
+
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    write_file(crashed / record_file_name(0), sample_rows(30), flush_every=10, close=False)
+    report = inspect_run(crashed)
+    assert (report.records, report.complete) == (30, False)
+
+    missing = tmp_path / "missing"
+    missing.mkdir()
+    writer = RecordWriter(missing / record_file_name(0), header(0, 2))
+    writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
+    report = inspect_run(missing)
+    assert not report.complete
+    assert any("missing" in problem for problem in report.problems)
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_export_round_trip(tmp_path: Path, fmt: str) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    rows = sample_rows(70_000)
+    write_file(run / record_file_name(0), rows, flush_every=5000)
+    output = tmp_path / f"records.{fmt}"
+    assert export_run(run, output, fmt) == len(rows)  # type: ignore[arg-type]
+    if fmt == "parquet":
+        table = pq.read_table(output)
+    else:
+        nullable = pa_csv.ConvertOptions(strings_can_be_null=True)
+        table = pa_csv.read_csv(output, convert_options=nullable)
+    columns = table.to_pydict()
+    assert columns["intended_ns"] == [row[0] - EPOCH for row in rows]
+    assert columns["end_ns"] == [row[2] - EPOCH for row in rows]
+    assert columns["status"] == [row[3] for row in rows]
+    assert columns["latency_ns"] == [row[2] - row[0] for row in rows]
+    assert columns["service_ns"] == [row[2] - row[1] for row in rows]
+    expected_errors = [
+        None if row[5] == 0 else ("http_503" if row[5] == ErrorKind.HTTP else "timeout")
+        for row in rows
+    ]
+    assert columns["error"] == expected_errors
+    assert columns["ok"] == [row[5] == 0 for row in rows]
+    assert columns["warmup"] == [bool(row[6] & FLAG_WARMUP) for row in rows]
+    assert columns["header_x_call_id"] == [
+        row[7][0][1].decode() if row[7] else None for row in rows
+    ]
+    assert columns["meta"] == [row[8].decode() if row[8] else None for row in rows]
+    if fmt == "parquet":
+        metadata = pq.read_schema(output).metadata
+        assert metadata[b"loadgen.wall_anchor_ns"] == b"1700000000000000000"

@@ -1,0 +1,230 @@
+"""Whole runs across worker processes: exact totals, schedules, saturation, self-diagnosis."""
+
+from pathlib import Path
+
+import pytest
+from support.loadgen_servers import ScriptedServer, Target
+
+from loadgen.engine import EngineOptions, RequestSpec
+from loadgen.metrics.histogram import FastHistogram
+from loadgen.record import RecordFile, inspect_run, record_files
+from loadgen.record.format import FLAG_WARMUP
+from loadgen.runner.coordinator import execute
+from loadgen.runner.progress import ProgressSnapshot
+from loadgen.workload.schedule import constant_offset
+from loadgen.workload.spec import ClosedLoop, OpenLoop
+
+
+def read_records(directory: Path) -> dict[int, list]:
+    by_process = {}
+    for path in record_files(directory):
+        with RecordFile(path) as record_file:
+            by_process[record_file.header.process_index] = (
+                record_file.header,
+                list(record_file.records()),
+            )
+    return by_process
+
+
+def test_closed_loop_sends_exactly_total_across_processes(haproxy: Target, tmp_path: Path) -> None:
+    result = execute(
+        RequestSpec(url=haproxy.url("/")),
+        ClosedLoop(users=7, total=1001),
+        processes=3,
+        out_dir=tmp_path / "run",
+    )
+    summary = result.summary
+    assert (summary.requests, summary.ok, summary.processes) == (1001, 1001, 3)
+    assert summary.records == 1001
+    assert [report.requests for report in result.reports] == [334, 334, 333]
+    inspection = inspect_run(tmp_path / "run")
+    assert (inspection.records, inspection.complete, inspection.processes) == (1001, True, 3)
+    assert (tmp_path / "run" / "summary.json").is_file()
+
+
+def test_percentiles_are_exact_merges_of_every_process(haproxy: Target, tmp_path: Path) -> None:
+    result = execute(
+        RequestSpec(url=haproxy.url("/")),
+        ClosedLoop(users=6, total=3000),
+        processes=2,
+        out_dir=tmp_path / "run",
+    )
+    histogram = FastHistogram()
+    total_ns = 0
+    for _, records in read_records(tmp_path / "run").values():
+        for record in records:
+            histogram.record((record.end_ns - record.send_ns) // 1000)
+            total_ns += record.end_ns - record.send_ns
+    hdr = histogram.to_hdr()
+    latency = result.summary.latency_ms
+    assert latency.p50 == pytest.approx(hdr.get_value_at_percentile(50) / 1000)
+    assert latency.p99 == min(hdr.get_value_at_percentile(99) / 1000, latency.max)
+    assert latency.mean == pytest.approx(total_ns / 3000 / 1e6, abs=0.001)
+    assert result.latency_histogram.get_total_count() == 3000
+
+
+def test_closed_loop_with_duration(haproxy: Target) -> None:
+    summary = execute(
+        RequestSpec(url=haproxy.url("/")), ClosedLoop(users=4, duration_s=1.0), processes=2
+    ).summary
+    assert summary.requests > 100
+    assert 0.95 <= summary.duration_s <= 1.2
+
+
+def test_loopback_service_times_resolve_below_a_millisecond(
+    haproxy: Target, tmp_path: Path
+) -> None:
+    summary = execute(
+        RequestSpec(url=haproxy.url("/")),
+        ClosedLoop(users=2, total=2000),
+        processes=1,
+        out_dir=tmp_path / "run",
+    ).summary
+    assert summary.service_ms.p50 is not None
+    assert summary.service_ms.p50 < 1.0
+    services = [
+        r.end_ns - r.send_ns
+        for _, records in read_records(tmp_path / "run").values()
+        for r in records
+    ]
+    below_ms = [service for service in services if service < 1_000_000]
+    assert len(below_ms) > 1000
+    # Timestamps come from a nanosecond clock: sub-microsecond digits are present, sub-millisecond
+    # times spread over many microseconds, and none is quantised to whole milliseconds (as the
+    # event loop's clock would be).
+    assert sum(service % 1000 != 0 for service in below_ms) > len(below_ms) // 2
+    assert len({service // 1000 for service in below_ms}) > 20
+    assert sum(service % 1_000_000 == 0 for service in services) == 0
+
+
+def test_open_loop_follows_its_schedule_and_is_valid(haproxy: Target, tmp_path: Path) -> None:
+    summary = execute(
+        RequestSpec(url=haproxy.url("/")),
+        OpenLoop(rate=2000, duration_s=3.0),
+        processes=2,
+        out_dir=tmp_path / "run",
+    ).summary
+    assert summary.valid, summary.warnings
+    assert summary.warnings == []
+    assert (summary.requests, summary.ok, summary.dropped) == (6000, 6000, 0)
+    assert summary.target_rps == 2000
+    assert summary.rps == pytest.approx(2000, rel=0.01)
+    assert summary.sched_lag_ms.p99 is not None
+    assert summary.sched_lag_ms.p99 < 1.0
+    intended = []
+    for header, records in read_records(tmp_path / "run").values():
+        intended.extend(record.intended_ns - header.start_ns for record in records)
+        assert all(record.send_ns >= record.intended_ns for record in records)
+    assert sorted(intended) == [constant_offset(2000, k) for k in range(6000)]
+
+
+def test_overloaded_client_is_reported_invalid(haproxy: Target) -> None:
+    summary = execute(
+        RequestSpec(url=haproxy.url("/")),
+        OpenLoop(rate=150_000, duration_s=1.0, max_inflight=200),
+        processes=1,
+    ).summary
+    assert summary.valid is False
+    assert any("sched_lag" in warning or "CPU" in warning for warning in summary.warnings)
+    assert summary.sched_lag_ms.p99 is not None
+    assert summary.sched_lag_ms.p99 > 2.0
+
+
+def test_saturation_drop_counts_what_was_not_sent(scripted_server: ScriptedServer) -> None:
+    summary = execute(
+        RequestSpec(url=scripted_server.url("/delay/50")),
+        OpenLoop(rate=200, total=100, max_inflight=2, on_saturation="drop"),
+        processes=1,
+    ).summary
+    assert summary.requests + summary.dropped == 100
+    # Two slots, each busy 50 ms, over the 0.5 s the arrivals last: about 20 can be sent.
+    assert 12 <= summary.requests <= 30
+    assert summary.valid is False
+    assert any("dropped" in warning for warning in summary.warnings)
+    # Sent requests never waited: latency is the service time.
+    assert summary.latency_ms.p99 is not None
+    assert summary.latency_ms.p99 < 100
+
+
+def test_saturation_queue_times_latency_from_the_intended_instant(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    summary = execute(
+        RequestSpec(url=scripted_server.url("/delay/50")),
+        OpenLoop(rate=200, total=100, max_inflight=2, on_saturation="queue"),
+        processes=1,
+        out_dir=tmp_path / "run",
+    ).summary
+    assert (summary.requests, summary.ok, summary.dropped) == (100, 100, 0)
+    assert summary.service_ms.p50 is not None
+    assert 49 <= summary.service_ms.p50 < 80
+    # 100 arrivals in 0.5 s drain at 2 per 50 ms: the last waits about 2 s in the queue.
+    assert summary.latency_ms.max is not None
+    assert summary.latency_ms.max > 1800
+    assert summary.sched_lag_ms.p99 is not None
+    assert summary.sched_lag_ms.p99 > 1000
+    ((_header, records),) = read_records(tmp_path / "run").values()
+    assert max(record.end_ns - record.intended_ns for record in records) / 1e6 == pytest.approx(
+        summary.latency_ms.max, abs=0.001
+    )
+
+
+def test_timeouts_are_errors_with_their_elapsed_time(
+    scripted_server: ScriptedServer, tmp_path: Path
+) -> None:
+    summary = execute(
+        RequestSpec(url=scripted_server.url("/stall")),
+        OpenLoop(rate=50, total=10),
+        options=EngineOptions(timeout_s=0.4),
+        processes=1,
+        out_dir=tmp_path / "run",
+    ).summary
+    assert summary.errors == {"timeout": 10}
+    assert summary.ok == 0
+    assert summary.latency_ms.p50 is None
+    ((_, records),) = read_records(tmp_path / "run").values()
+    assert all(0.4 <= (record.end_ns - record.send_ns) / 1e9 < 0.6 for record in records)
+
+
+def test_warmup_is_recorded_but_not_counted(haproxy: Target, tmp_path: Path) -> None:
+    summary = execute(
+        RequestSpec(url=haproxy.url("/")),
+        OpenLoop(rate=1000, duration_s=1.0, warmup_s=0.5),
+        processes=2,
+        out_dir=tmp_path / "run",
+    ).summary
+    assert (summary.requests, summary.warmup_requests) == (1000, 500)
+    records = [r for _, rs in read_records(tmp_path / "run").values() for r in rs]
+    assert len(records) == 1500
+    assert sum(bool(record.flags & FLAG_WARMUP) for record in records) == 500
+    assert summary.duration_s == pytest.approx(1.0, abs=0.05)
+
+
+def test_progress_is_reported_while_running(haproxy: Target) -> None:
+    seen: list[tuple[ProgressSnapshot, float]] = []
+    summary = execute(
+        RequestSpec(url=haproxy.url("/")),
+        OpenLoop(rate=500, duration_s=1.5),
+        processes=2,
+        on_progress=lambda snapshot, elapsed: seen.append((snapshot, elapsed)),
+        live_percentiles=True,
+    ).summary
+    assert len(seen) >= 4
+    completed = [snapshot.completed for snapshot, _ in seen]
+    assert completed == sorted(completed)
+    assert 0 < completed[len(completed) // 2] < summary.requests
+    assert seen[-1][0].completed == summary.requests
+    assert max(snapshot.p99_us for snapshot, _ in seen) > 0
+
+
+def test_engines_agree_through_the_runner(haproxy: Target) -> None:
+    summaries = [
+        execute(
+            RequestSpec(url=haproxy.url("/503")),
+            OpenLoop(rate=500, total=300),
+            processes=2,
+            engine=engine,
+        ).summary
+        for engine in ("http1", "aiohttp")
+    ]
+    assert [(s.requests, s.ok, s.errors) for s in summaries] == [(300, 0, {"http_503": 300})] * 2
