@@ -129,6 +129,8 @@ class SwarmCluster(pulumi.ComponentResource):
                 )
             )
         self.manager_connection = manager.connection
+        self.manager_instance_id = manager.instance_id
+        self.mtu = network.mtu
         self.manager_ip = manager.private_ip
         self.managers = managers.private_ips
         self.workers = workers.private_ips

@@ -6,6 +6,8 @@ resulting `PrivateNetwork` (its node pool factory and SSH access) and stay cloud
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 
 from components.aws.network import AwsNetwork, AwsNetworkArgs
@@ -23,6 +25,9 @@ from components.openfaas_k8s import (
     OpenFaasK8s,
     OpenFaasK8sArgs,
 )
+from components.openfaas_swarm import GATEWAY_PORT as SWARM_GATEWAY_PORT
+from components.openfaas_swarm import PROMETHEUS_PORT as SWARM_PROMETHEUS_PORT
+from components.openfaas_swarm import OpenFaasSwarm, OpenFaasSwarmArgs
 from components.openstack.network import OpenStackNetwork, OpenStackNetworkArgs
 from components.ssh_key import SshKeyPair
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs
@@ -141,6 +146,68 @@ def build_cluster(
     }
 
 
+@dataclass(frozen=True)
+class Platform:
+    """What HAProxy fronts and what the stack exports about the framework."""
+
+    front: PlatformFront
+    prometheus: pulumi.Input[str]
+    outputs: dict[str, object]
+    ready: list[pulumi.Resource]
+
+
+def openfaas_on(
+    config: StackConfig, cluster: K8sCluster | SwarmCluster | NomadCluster
+) -> Platform | None:
+    """OpenFaaS on the stack's orchestrator, or None where faasbench does not deploy it yet."""
+    platform = config.platform
+    if isinstance(cluster, K8sCluster):
+        k8s = OpenFaasK8s(
+            "openfaas",
+            OpenFaasK8sArgs(
+                provider=cluster.provider,
+                control_taint=SERVER_TAINT,
+                control_label=f"{ROLE_LABEL}=server",
+                pro_license=platform.openfaas_license,
+                chart_version=platform.openfaas_chart_version,
+            ),
+        )
+        return Platform(
+            front=PlatformFront("openfaas", GATEWAY_NODE_PORT, "/healthz"),
+            prometheus=cluster.managers.apply(lambda ips: f"{ips[0]}:{k8s.prometheus_node_port}"),
+            outputs={
+                "password": k8s.password,
+                "namespace": FUNCTION_NAMESPACE,
+                "limits": k8s.limits,
+                "versions": k8s.versions,
+            },
+            ready=k8s.ready,
+        )
+    if isinstance(cluster, SwarmCluster):
+        swarm = OpenFaasSwarm(
+            "openfaas",
+            OpenFaasSwarmArgs(
+                manager_connection=cluster.manager_connection,
+                manager_instance_id=cluster.manager_instance_id,
+                mtu=cluster.mtu,
+                cluster_ready=cluster.ready,
+            ),
+        )
+        return Platform(
+            front=PlatformFront("openfaas", SWARM_GATEWAY_PORT, "/healthz"),
+            prometheus=cluster.manager_ip.apply(lambda ip: f"{ip}:{SWARM_PROMETHEUS_PORT}"),
+            outputs={
+                "password": swarm.password,
+                # Swarm has no namespaces (faas-swarm lists none): null in the contract.
+                "namespace": None,
+                "limits": swarm.limits,
+                "versions": swarm.versions,
+            },
+            ready=swarm.ready,
+        )
+    return None
+
+
 def build_platform(
     config: StackConfig,
     naming: Naming,
@@ -152,31 +219,20 @@ def build_platform(
     Returns the machine roles it added and its outputs; combinations whose platform is not
     built yet get neither (no output is ever filled with a placeholder).
     """
-    if not (isinstance(cluster, K8sCluster) and config.framework == "openfaas"):
+    platform = openfaas_on(config, cluster) if config.framework == "openfaas" else None
+    if platform is None:
         return [], {}
-    platform = config.platform
-    openfaas = OpenFaasK8s(
-        "openfaas",
-        OpenFaasK8sArgs(
-            provider=cluster.provider,
-            control_taint=SERVER_TAINT,
-            control_label=f"{ROLE_LABEL}=server",
-            pro_license=platform.openfaas_license,
-            chart_version=platform.openfaas_chart_version,
-        ),
-    )
+    versions = config.platform
     haproxy = Haproxy(
         "haproxy",
         HaproxyArgs(
             naming=naming,
             network=network,
             size=config.size("haproxy"),
-            haproxy_version=platform.haproxy_version,
-            platform=PlatformFront("openfaas", GATEWAY_NODE_PORT, "/healthz"),
+            haproxy_version=versions.haproxy_version,
+            platform=platform.front,
             workers=cluster.workers,
-            prometheus=cluster.managers.apply(
-                lambda ips: f"{ips[0]}:{openfaas.prometheus_node_port}"
-            ),
+            prometheus=platform.prometheus,
         ),
     )
     ftp = FtpServer(
@@ -185,24 +241,17 @@ def build_platform(
             naming=naming,
             network=network,
             size=config.size("ftp"),
-            vsftpd_version=platform.vsftpd_version,
-            test_file_bytes=platform.ftp_test_file_bytes,
+            vsftpd_version=versions.vsftpd_version,
+            test_file_bytes=versions.ftp_test_file_bytes,
         ),
     )
-    # Hand out the URL only once OpenFaaS is installed behind it.
-    gateway_url = pulumi.Output.all(haproxy.gateway_url, *[r.urn for r in openfaas.ready]).apply(
+    # Hand out the URL only once the platform behind it is installed.
+    gateway_url = pulumi.Output.all(haproxy.gateway_url, *[r.urn for r in platform.ready]).apply(
         lambda values: values[0]
     )
     return ["haproxy", "ftp"], {
         "gateway_url": gateway_url,
-        "openfaas": {
-            "url": gateway_url,
-            "username": BASIC_AUTH_USER,
-            "password": openfaas.password,
-            "namespace": FUNCTION_NAMESPACE,
-            "limits": openfaas.limits,
-            "versions": openfaas.versions,
-        },
+        "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
         "prometheus": {"url": haproxy.prometheus_url, "kind": "openfaas-bundled"},
         "ftp": ftp.outputs,
     }

@@ -60,7 +60,7 @@ class OpenFaas(_Section):
     url: str
     username: str
     password: SecretStr
-    namespace: str
+    namespace: str | None = Field(description="function namespace; null where there are none")
     limits: OpenFaasLimits
     versions: OpenFaasVersions
 

@@ -87,7 +87,7 @@ def test_machines_per_role_with_their_hostnames(
         f"faasbench-{stack}-worker-0",
         f"faasbench-{stack}-worker-1",
     ]
-    if orchestrator == "k8s":  # the platform (OpenFaaS) exists there: its front and FTP too
+    if orchestrator in ("k8s", "swarm"):  # OpenFaaS is deployed there: its front and FTP too
         expected += [f"faasbench-{stack}-ftp", f"faasbench-{stack}-haproxy"]
     hostnames = sorted(
         yaml.safe_load(m.inputs["userData"]).get("hostname", "bastion") for m in machines

@@ -79,6 +79,7 @@ def world(run: ProgramRun) -> dict[str, Any]:
             "https://download.docker.com/linux/ubuntu/gpg": DOCKER_KEY,
             "https://apt.releases.hashicorp.com/gpg": HASHICORP_KEY,
             cni_url: {"base64": base64.b64encode(CNI_TGZ).decode()},
+            "http://127.0.0.1:8080/healthz": "OK",
         },
         "gpg_keys": {
             DOCKER_KEY: "9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
@@ -133,6 +134,7 @@ MUTATING = [
         r"^curl .*--output",
         r"^curl .*--request (PUT|POST) .*(/swarm/join|/v1/acl/|/v1/sys/unseal|/token/create)",
         r"^docker (swarm init|swarm leave|network (create|rm))",
+        r"^docker (stack (deploy|rm)|secret (create|rm))",
         r"^vault (operator init|secrets enable|write)",
         r"^nomad setup",
         r"^gpg .*--dearmor",
@@ -176,7 +178,7 @@ def test_every_step_runs_twice_and_the_second_run_changes_nothing(
     run, sandboxes = ran
     hosts = steps_by_host(run)
     # k8s also forwards the API on the bastion and has the OpenFaaS front (HAProxy) and FTP.
-    expected_hosts = {"k8s": 6, "swarm": 3, "nomad": 3}[run.value("orchestrator")]
+    expected_hosts = {"k8s": 6, "swarm": 5, "nomad": 3}[run.value("orchestrator")]
     assert len(sandboxes) == expected_hosts
     assert sum(len(steps) for steps in hosts.values()) == len(
         run.mocks.of_type("command:remote:Command")
@@ -220,6 +222,12 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
         assert sandboxes[worker].state()["swarm"]["joined_via"] == [f"{manager}:2377"]
         daemon = sandboxes[worker].path("/etc/docker/daemon.json").read_text()
         assert '"mtu": 1500' in daemon
+        openfaas = sandboxes[manager].state()["swarm"]
+        assert openfaas["stacks"] == ["func"]
+        assert openfaas["secrets"]["basic-auth-user"] == "admin"
+        assert openfaas["secrets"]["basic-auth-password"] in secrets_of(run)
+        compose = sandboxes[manager].path("/opt/faasbench/openfaas/docker-compose.yml")
+        assert "com.docker.network.driver.mtu: '1500'" in compose.read_text()
     else:
         nomad_hcl = sandboxes[worker].path("/etc/nomad.d/nomad.hcl")
         assert nomad_hcl.stat().st_mode & 0o777 == 0o600

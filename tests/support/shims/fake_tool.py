@@ -30,7 +30,7 @@ VALUED = {
     "--output", "-o", "--format", "-f", "--retry", "--advertise-addr", "--listen-addr", "--token",
     "--label-add", "--availability", "--filter", "--opt", "--driver", "-d", "--request", "-X",
     "--header", "-H", "--data-binary", "--unix-socket", "-jwks-url", "-path", "-version",
-    "-key-shares", "-key-threshold", "--data",
+    "-key-shares", "-key-threshold", "--data", "--compose-file", "-c",
 }  # fmt: skip
 
 
@@ -404,6 +404,31 @@ def docker(args: list[str]) -> None:
             print(status)
         elif words[:2] == ["node", "rm"]:
             s.setdefault("swarm_nodes", {})[words[2]] = "absent"
+        elif words[:2] == ["stack", "ls"]:
+            print("\n".join(swarm.get("stacks", [])))
+        elif words[:2] == ["stack", "deploy"]:
+            compose = Path(option(args, "--compose-file") or "").read_text()
+            missing = [n for n in ("basic-auth-user", "basic-auth-password") if n in compose
+                       and n not in swarm.get("secrets", {})]  # fmt: skip
+            if missing:
+                raise Exit(1, f"secret not found: {missing[0]}")
+            swarm["stacks"] = sorted({*swarm.get("stacks", []), words[2]})
+        elif words[:2] == ["stack", "rm"]:
+            swarm["stacks"] = [n for n in swarm.get("stacks", []) if n != words[2]]
+        elif words[:2] == ["service", "ls"]:
+            print("\n".join(f"svc-{n}" for n in swarm.get("stacks", [])))
+        elif words[:2] == ["secret", "inspect"]:
+            if words[2] not in swarm.get("secrets", {}):
+                raise Exit(1, f"Error: no such secret: {words[2]}")
+            print("[{}]")
+        elif words[:2] == ["secret", "create"]:
+            secrets = swarm.setdefault("secrets", {})
+            if words[2] in secrets:
+                raise Exit(1, f"Error response from daemon: secret {words[2]} already exists")
+            secrets[words[2]] = sys.stdin.read()
+        elif words[:2] == ["secret", "rm"]:
+            for name in words[2:]:
+                swarm.setdefault("secrets", {}).pop(name, None)
         else:
             raise Exit(1, f"fake docker: unsupported {args}")
 
