@@ -45,20 +45,22 @@ class HaproxyArgs:
     haproxy_version: str
     platform: PlatformFront
     workers: pulumi.Input[list[str]]
-    #: host:port of the Prometheus to expose on port 9090, if any.
-    prometheus: pulumi.Input[str] | None = None
+    #: host:port of the Prometheus to expose on port 9090 (several: whichever answers its
+    #: readiness check, e.g. the worker Nomad placed it on), if any.
+    prometheus: pulumi.Input[list[str]] | None = None
 
 
 def haproxy_settings(
-    platform: PlatformFront, workers: list[str], prometheus: str | None
+    platform: PlatformFront, workers: list[str], prometheus: list[str] | None
 ) -> HaproxySettings:
     """The stack's HAProxy settings from plain values (tested without Pulumi)."""
     prometheus_backend = None
     if prometheus:
-        host, _, port = prometheus.rpartition(":")
-        prometheus_backend = HaproxyBackend(
-            "prometheus", [HaproxyServer("prometheus", host, int(port))], health_path="/-/ready"
-        )
+        servers = []
+        for index, address in enumerate(prometheus):
+            host, _, port = address.rpartition(":")
+            servers.append(HaproxyServer(f"prometheus-{index}", host, int(port)))
+        prometheus_backend = HaproxyBackend("prometheus", servers, health_path="/-/ready")
     return HaproxySettings(
         backends=[
             HaproxyBackend(

@@ -304,6 +304,9 @@ class NomadCluster(pulumi.ComponentResource):
                 )
             )
 
+        self.server_connection = first.connection
+        self.server_instance_id = first.instance_id
+        self.server_ip = first.private_ip
         self.address = first.private_ip.apply(lambda ip: f"http://{ip}:{NOMAD_HTTP}")
         self.token = nomad_management
         self.consul_address = first.private_ip.apply(lambda ip: f"http://{ip}:8500")

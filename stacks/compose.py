@@ -25,6 +25,9 @@ from components.openfaas_k8s import (
     OpenFaasK8s,
     OpenFaasK8sArgs,
 )
+from components.openfaas_nomad import OpenFaasNomad, OpenFaasNomadArgs
+from components.openfaas_nomad_config import GATEWAY_PORT as NOMAD_GATEWAY_PORT
+from components.openfaas_nomad_config import PROMETHEUS_PORT as NOMAD_PROMETHEUS_PORT
 from components.openfaas_swarm import GATEWAY_PORT as SWARM_GATEWAY_PORT
 from components.openfaas_swarm import PROMETHEUS_PORT as SWARM_PROMETHEUS_PORT
 from components.openfaas_swarm import OpenFaasSwarm, OpenFaasSwarmArgs
@@ -151,7 +154,7 @@ class Platform:
     """What HAProxy fronts and what the stack exports about the framework."""
 
     front: PlatformFront
-    prometheus: pulumi.Input[str]
+    prometheus: pulumi.Input[list[str]]
     outputs: dict[str, object]
     ready: list[pulumi.Resource]
 
@@ -174,7 +177,7 @@ def openfaas_on(
         )
         return Platform(
             front=PlatformFront("openfaas", GATEWAY_NODE_PORT, "/healthz"),
-            prometheus=cluster.managers.apply(lambda ips: f"{ips[0]}:{k8s.prometheus_node_port}"),
+            prometheus=cluster.managers.apply(lambda ips: [f"{ips[0]}:{k8s.prometheus_node_port}"]),
             outputs={
                 "password": k8s.password,
                 "namespace": FUNCTION_NAMESPACE,
@@ -195,7 +198,7 @@ def openfaas_on(
         )
         return Platform(
             front=PlatformFront("openfaas", SWARM_GATEWAY_PORT, "/healthz"),
-            prometheus=cluster.manager_ip.apply(lambda ip: f"{ip}:{SWARM_PROMETHEUS_PORT}"),
+            prometheus=cluster.manager_ip.apply(lambda ip: [f"{ip}:{SWARM_PROMETHEUS_PORT}"]),
             outputs={
                 "password": swarm.password,
                 # Swarm has no namespaces (faas-swarm lists none): null in the contract.
@@ -204,6 +207,35 @@ def openfaas_on(
                 "versions": swarm.versions,
             },
             ready=swarm.ready,
+        )
+    if isinstance(cluster, NomadCluster):
+        nomad = OpenFaasNomad(
+            "openfaas",
+            OpenFaasNomadArgs(
+                server_connection=cluster.server_connection,
+                server_instance_id=cluster.server_instance_id,
+                server_ip=cluster.server_ip,
+                managers=cluster.managers,
+                workers=cluster.workers,
+                nomad_token=cluster.token,
+                consul_token=cluster.consul_token,
+                vault_token=cluster.vault_token,
+                cluster_ready=cluster.ready,
+            ),
+        )
+        # Nomad servers are not clients: the OpenFaaS job runs on a worker; HAProxy finds it.
+        return Platform(
+            front=PlatformFront("openfaas", NOMAD_GATEWAY_PORT, "/healthz"),
+            prometheus=cluster.workers.apply(
+                lambda ips: [f"{ip}:{NOMAD_PROMETHEUS_PORT}" for ip in ips]
+            ),
+            outputs={
+                "password": nomad.password,
+                "namespace": nomad.namespace,
+                "limits": nomad.limits,
+                "versions": nomad.versions,
+            },
+            ready=nomad.ready,
         )
     return None
 

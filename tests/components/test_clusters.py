@@ -87,8 +87,8 @@ def test_machines_per_role_with_their_hostnames(
         f"faasbench-{stack}-worker-0",
         f"faasbench-{stack}-worker-1",
     ]
-    if orchestrator in ("k8s", "swarm"):  # OpenFaaS is deployed there: its front and FTP too
-        expected += [f"faasbench-{stack}-ftp", f"faasbench-{stack}-haproxy"]
+    # OpenFaaS, its front (HAProxy) and the FTP server.
+    expected += [f"faasbench-{stack}-ftp", f"faasbench-{stack}-haproxy"]
     hostnames = sorted(
         yaml.safe_load(m.inputs["userData"]).get("hostname", "bastion") for m in machines
     )
@@ -162,6 +162,7 @@ ORDER = {
         ("swarm-worker-0-join", "swarm-worker-0-docker"),
         ("swarm-worker-0-join", "swarm-join-token"),
         ("swarm-worker-1-ready", "swarm-worker-1-join"),
+        ("openfaas-deploy", "swarm-worker-1-ready"),
     ],
     "nomad": [
         ("nomad-manager-0-consul", "nomad-manager-0-install"),
@@ -178,6 +179,8 @@ ORDER = {
         ("nomad-worker-0-nomad", "nomad-manager-0-nomad"),
         ("nomad-worker-0-ready", "nomad-worker-0-nomad"),
         ("nomad-worker-0-ready", "nomad-nomad-acl"),
+        ("openfaas-deploy", "nomad-worker-1-ready"),
+        ("openfaas-deploy", "nomad-workload-identity"),
     ],
 }
 

@@ -244,7 +244,7 @@ def test_haproxy_component_renders_the_workers_and_prometheus(tmp_path: Path) ->
                 haproxy_version="2.8.*",
                 platform=PlatformFront("openwhisk", 31001, "/api/v1", tls=True),
                 workers=["192.168.0.21", "192.168.0.22"],
-                prometheus="192.168.0.20:31090",
+                prometheus=["192.168.0.20:31090"],
             ),
         )
         return {

