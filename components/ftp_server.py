@@ -19,7 +19,7 @@ from components.ftp_config import (
 )
 from components.naming import Naming
 from components.node_pool import NodePoolArgs, PrivateNetwork
-from components.remote_step import remote_step
+from components.remote_step import machine_step
 
 FTP_USER = "faasbench"
 FTP_HOME = "/srv/ftp"
@@ -61,10 +61,10 @@ class FtpServer(pulumi.ComponentResource):
                 FtpSettings(listen_address=ip, passive_address=ip, user=FTP_USER)
             )
         )
-        step = remote_step(
+        step = machine_step(
             f"{name}-install",
-            connection=machine.connection,
-            step="ftp-server",
+            machine,
+            "ftp-server",
             params={
                 "VSFTPD_VERSION": args.vsftpd_version,
                 "FTP_USER": FTP_USER,
@@ -76,7 +76,6 @@ class FtpServer(pulumi.ComponentResource):
                 "CONFIG": config,
             },
             secrets={"FTP_PASSWORD": password.result},
-            triggers=[machine.instance_id],
             parent=self,
         )
         self.host = pulumi.Output.all(machine.private_ip, step.id).apply(lambda v: v[0])

@@ -20,7 +20,7 @@ from components.haproxy_config import (
 )
 from components.naming import Naming
 from components.node_pool import NodePoolArgs, PrivateNetwork
-from components.remote_step import remote_step
+from components.remote_step import machine_step
 
 GATEWAY_PORT = 8080
 STATS_PORT = 8404
@@ -98,12 +98,11 @@ class Haproxy(pulumi.ComponentResource):
         config = pulumi.Output.all(args.workers, args.prometheus).apply(
             lambda v: render_haproxy(haproxy_settings(args.platform, v[0], v[1]))
         )
-        step = remote_step(
+        step = machine_step(
             f"{name}-install",
-            connection=machine.connection,
-            step="haproxy-server",
+            machine,
+            "haproxy-server",
             params={"HAPROXY_VERSION": args.haproxy_version, "CONFIG": config},
-            triggers=[machine.instance_id],
             parent=self,
         )
         ready = pulumi.Output.all(machine.private_ip, step.id).apply(lambda v: v[0])

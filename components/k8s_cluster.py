@@ -17,10 +17,10 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 import yaml
 
-from components.cloud_init import node_cloud_config
+from components.cluster_nodes import named_pool
 from components.naming import Naming
-from components.node_pool import NodePoolArgs, PrivateNetwork
-from components.remote_step import remote_step
+from components.node_pool import PrivateNetwork
+from components.remote_step import machine_step, remote_step
 
 API_PORT = 6443
 #: Keeps function pods off the server, so every platform runs functions on the same hosts.
@@ -71,34 +71,32 @@ class K8sCluster(pulumi.ComponentResource):
         network = args.network
         token = random.RandomPassword(f"{name}-token", length=48, special=False, opts=child)
 
-        server_name = naming.name("manager-0")
-        servers = network.node_pool(
+        servers, [server_name] = named_pool(
+            network,
+            naming,
             f"{name}-server",
-            NodePoolArgs(
-                role="manager",
-                count=1,
-                size=args.server_size,
-                user_data=[node_cloud_config(server_name, containers=True)],
-            ),
-            opts=child,
+            role="manager",
+            count=1,
+            size=args.server_size,
+            containers=True,
+            parent=self,
         )
-        worker_names = [naming.name(f"worker-{i}") for i in range(args.worker_count)]
-        workers = network.node_pool(
+        workers, worker_names = named_pool(
+            network,
+            naming,
             f"{name}-agent",
-            NodePoolArgs(
-                role="worker",
-                count=args.worker_count,
-                size=args.worker_size,
-                user_data=[node_cloud_config(n, containers=True) for n in worker_names],
-            ),
-            opts=child,
+            role="worker",
+            count=args.worker_count,
+            size=args.worker_size,
+            containers=True,
+            parent=self,
         )
         server = servers.machines[0]
         k3s = {"K3S_VERSION": args.k3s_version, "K3S_SHA256": args.k3s_sha256 or ""}
-        server_step = remote_step(
+        server_step = machine_step(
             f"{name}-server-install",
-            connection=server.connection,
-            step="k3s-server",
+            server,
+            "k3s-server",
             params={
                 **k3s,
                 "NODE_NAME": server_name,
@@ -109,7 +107,6 @@ class K8sCluster(pulumi.ComponentResource):
                 "READY_TIMEOUT_S": READY_TIMEOUT_S,
             },
             secrets={"K3S_TOKEN": token.result},
-            triggers=[server.instance_id],
             parent=self,
         )
         forward = remote_step(
@@ -130,10 +127,10 @@ class K8sCluster(pulumi.ComponentResource):
         server_url = server.private_ip.apply(lambda ip: f"https://{ip}:{API_PORT}")
         node_steps = []
         for machine, node_name in zip(workers.machines, worker_names, strict=True):
-            agent_step = remote_step(
+            agent_step = machine_step(
                 f"{name}-{machine.name}-install",
-                connection=machine.connection,
-                step="k3s-agent",
+                machine,
+                "k3s-agent",
                 params={
                     **k3s,
                     "SERVER_URL": server_url,
@@ -143,7 +140,6 @@ class K8sCluster(pulumi.ComponentResource):
                     "NODE_TAINTS": [],
                 },
                 secrets={"K3S_TOKEN": token.result},
-                triggers=[machine.instance_id],
                 parent=self,
                 depends_on=[server_step],
             )
@@ -160,12 +156,11 @@ class K8sCluster(pulumi.ComponentResource):
                     depends_on=[agent_step],
                 )
             )
-        admin = remote_step(
+        admin = machine_step(
             f"{name}-kubeconfig",
-            connection=server.connection,
-            step="k3s-kubeconfig",
+            server,
+            "k3s-kubeconfig",
             secret_stdout=True,
-            triggers=[server.instance_id],
             parent=self,
             depends_on=[server_step, *node_steps],
         )

@@ -13,6 +13,7 @@ from typing import Protocol
 import pulumi
 from pulumi_command import remote
 
+from components.naming import Naming
 from components.ssh_access import SshAccess
 
 
@@ -64,6 +65,23 @@ class NodePool(pulumi.ComponentResource):
                 "instance_ids": [m.instance_id for m in machines],
             }
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class BastionNetworkArgs:
+    """What every cloud's network + bastion takes; each cloud adds its own section."""
+
+    naming: Naming
+    allowed_ssh_cidrs: Sequence[str]
+    ssh_user: str
+    public_key_openssh: pulumi.Input[str]
+    private_key: pulumi.Output[str]
+    bastion_size: str
+    volume_size_gb: int
+    mtu: int | None = None
+    #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
+    #: `allowed_ssh_cidrs` as SSH.
+    bastion_forwarded_ports: Sequence[int] = ()
 
 
 class NodePoolFactory(Protocol):

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
-from components.cloud_init import node_cloud_config
+from components.cluster_nodes import named_pool
 from components.naming import Naming
-from components.node_pool import NodePoolArgs, PrivateNetwork
+from components.node_pool import PrivateNetwork
 from components.nomad_config import (
     CONSUL_AGENT_POLICY,
     NOMAD_HTTP,
@@ -27,7 +27,7 @@ from components.nomad_config import (
     nomad_config,
     vault_config,
 )
-from components.remote_step import remote_step
+from components.remote_step import machine_step, remote_step
 
 READY_TIMEOUT_S = 600
 
@@ -80,27 +80,25 @@ class NomadCluster(pulumi.ComponentResource):
             consul_agent_secret,
         ).apply(lambda v: AgentSecrets(v[0], v[1], v[2], v[3]))
 
-        server_names = [naming.name(f"manager-{i}") for i in range(args.server_count)]
-        servers = network.node_pool(
+        servers, server_names = named_pool(
+            network,
+            naming,
             f"{name}-server",
-            NodePoolArgs(
-                role="manager",
-                count=args.server_count,
-                size=args.server_size,
-                user_data=[node_cloud_config(n, containers=False) for n in server_names],
-            ),
-            opts=child,
+            role="manager",
+            count=args.server_count,
+            size=args.server_size,
+            containers=False,
+            parent=self,
         )
-        worker_names = [naming.name(f"worker-{i}") for i in range(args.worker_count)]
-        workers = network.node_pool(
+        workers, worker_names = named_pool(
+            network,
+            naming,
             f"{name}-client",
-            NodePoolArgs(
-                role="worker",
-                count=args.worker_count,
-                size=args.worker_size,
-                user_data=[node_cloud_config(n, containers=True) for n in worker_names],
-            ),
-            opts=child,
+            role="worker",
+            count=args.worker_count,
+            size=args.worker_size,
+            containers=True,
+            parent=self,
         )
         server_ips = servers.private_ips
         first = servers.machines[0]
@@ -133,36 +131,34 @@ class NomadCluster(pulumi.ComponentResource):
         for index, (machine, node_name) in enumerate(
             zip(servers.machines, server_names, strict=True)
         ):
-            install = remote_step(
+            install = machine_step(
                 f"{name}-{machine.name}-install",
-                connection=machine.connection,
-                step="hashicorp-install",
+                machine,
+                "hashicorp-install",
                 params={
                     "PACKAGES": [*packages, f"vault={args.vault_version}"]
                     if index == 0
                     else packages
                 },
-                triggers=[machine.instance_id],
                 parent=self,
             )
             server_installs.append(install)
             consul_hcl, _ = agent_configs(node_name, machine.private_ip, server=True)
             consul_servers.append(
-                remote_step(
+                machine_step(
                     f"{name}-{machine.name}-consul",
-                    connection=machine.connection,
-                    step="consul-agent",
+                    machine,
+                    "consul-agent",
                     params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
                     secrets={"CONFIG": consul_hcl},
-                    triggers=[machine.instance_id],
                     parent=self,
                     depends_on=[install],
                 )
             )
-        consul_acl = remote_step(
+        consul_acl = machine_step(
             f"{name}-consul-acl",
-            connection=first.connection,
-            step="consul-acl",
+            first,
+            "consul-acl",
             params={
                 "NODE_IP": first.private_ip,
                 "POLICY_RULES": CONSUL_AGENT_POLICY,
@@ -173,21 +169,19 @@ class NomadCluster(pulumi.ComponentResource):
                 "AGENT_ACCESSOR": consul_agent_accessor,
                 "AGENT_SECRET": consul_agent_secret,
             },
-            triggers=[first.instance_id],
             parent=self,
             depends_on=consul_servers,
         )
-        vault = remote_step(
+        vault = machine_step(
             f"{name}-vault",
-            connection=first.connection,
-            step="vault-server",
+            first,
+            "vault-server",
             params={"NODE_IP": first.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
             secrets={
                 "CONFIG": first.private_ip.apply(vault_config),
                 "OPENFAAS_TOKEN": vault_openfaas_token,
                 "POLICY": OPENFAAS_VAULT_POLICY,
             },
-            triggers=[first.instance_id],
             parent=self,
             depends_on=[server_installs[0]],
         )
@@ -195,34 +189,31 @@ class NomadCluster(pulumi.ComponentResource):
         for machine, node_name in zip(servers.machines, server_names, strict=True):
             _, nomad_hcl = agent_configs(node_name, machine.private_ip, server=True)
             nomad_servers.append(
-                remote_step(
+                machine_step(
                     f"{name}-{machine.name}-nomad",
-                    connection=machine.connection,
-                    step="nomad-agent",
+                    machine,
+                    "nomad-agent",
                     params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
                     secrets={"CONFIG": nomad_hcl},
-                    triggers=[machine.instance_id],
                     parent=self,
                     depends_on=[consul_acl, vault],
                 )
             )
-        bootstrap = remote_step(
+        bootstrap = machine_step(
             f"{name}-nomad-acl",
-            connection=first.connection,
-            step="nomad-acl-bootstrap",
+            first,
+            "nomad-acl-bootstrap",
             params={"NODE_IP": first.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
             secrets={"BOOTSTRAP_SECRET": nomad_management},
-            triggers=[first.instance_id],
             parent=self,
             depends_on=nomad_servers,
         )
-        identities = remote_step(
+        identities = machine_step(
             f"{name}-workload-identity",
-            connection=first.connection,
-            step="nomad-workload-identity",
+            first,
+            "nomad-workload-identity",
             params={"NODE_IP": first.private_ip},
             secrets={"CONSUL_TOKEN": consul_management},
-            triggers=[first.instance_id],
             parent=self,
             depends_on=[bootstrap, vault],
         )
@@ -230,54 +221,49 @@ class NomadCluster(pulumi.ComponentResource):
         # --- clients: Docker, CNI, Consul client, Nomad client; readiness from a server ---
         ready_steps = []
         for machine, node_name in zip(workers.machines, worker_names, strict=True):
-            install = remote_step(
+            install = machine_step(
                 f"{name}-{machine.name}-install",
-                connection=machine.connection,
-                step="hashicorp-install",
+                machine,
+                "hashicorp-install",
                 params={"PACKAGES": packages},
-                triggers=[machine.instance_id],
                 parent=self,
             )
-            docker = remote_step(
+            docker = machine_step(
                 f"{name}-{machine.name}-docker",
-                connection=machine.connection,
-                step="docker-install",
+                machine,
+                "docker-install",
                 params={
                     "DOCKER_VERSION": args.docker_version,
                     "CONTAINERD_VERSION": args.containerd_version,
                     "MTU": network.mtu,
                 },
-                triggers=[machine.instance_id],
                 parent=self,
                 depends_on=[install],
             )
-            cni = remote_step(
+            cni = machine_step(
                 f"{name}-{machine.name}-cni",
-                connection=machine.connection,
-                step="cni-install",
+                machine,
+                "cni-install",
                 params={"CNI_VERSION": args.cni_version, "CNI_SHA256": args.cni_sha256},
-                triggers=[machine.instance_id],
                 parent=self,
                 depends_on=[install],
             )
             consul_hcl, nomad_hcl = agent_configs(node_name, machine.private_ip, server=False)
-            consul_client = remote_step(
+            consul_client = machine_step(
                 f"{name}-{machine.name}-consul",
-                connection=machine.connection,
-                step="consul-agent",
+                machine,
+                "consul-agent",
                 params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
                 secrets={"CONFIG": consul_hcl},
-                triggers=[machine.instance_id],
                 parent=self,
                 depends_on=[install, consul_acl],
             )
-            nomad_client = remote_step(
+            nomad_client = machine_step(
                 f"{name}-{machine.name}-nomad",
-                connection=machine.connection,
-                step="nomad-agent",
+                machine,
+                "nomad-agent",
                 params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
                 secrets={"CONFIG": nomad_hcl},
-                triggers=[machine.instance_id],
                 parent=self,
                 depends_on=[docker, cni, consul_client, *nomad_servers],
             )

@@ -17,9 +17,12 @@ import re
 import shlex
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi_command import remote
+
+from components.node_pool import Machine
 
 SCRIPTS = Path(__file__).parent / "scripts"
 RUN_SCRIPT = "sudo bash -s"
@@ -131,4 +134,24 @@ def remote_step(
             depends_on=list(depends_on),
             additional_secret_outputs=["stdout"] if secret_stdout else None,
         ),
+    )
+
+
+def machine_step(
+    name: str,
+    machine: Machine,
+    step: str,
+    *,
+    parent: pulumi.Resource,
+    also_triggered_by: Sequence[pulumi.Input[str]] = (),
+    **options: Any,
+) -> remote.Command:
+    """`remote_step` on `machine`, re-run when the machine (or `also_triggered_by`) is replaced."""
+    return remote_step(
+        name,
+        connection=machine.connection,
+        step=step,
+        triggers=[machine.instance_id, *also_triggered_by],
+        parent=parent,
+        **options,
     )

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.cloud_init import node_cloud_config
+from components.cluster_nodes import named_pool
 from components.naming import Naming
-from components.node_pool import NodePoolArgs, PrivateNetwork
-from components.remote_step import remote_step
+from components.node_pool import PrivateNetwork
+from components.remote_step import machine_step, remote_step
 
 READY_TIMEOUT_S = 600
 WORKER_CONSTRAINT = "node.labels.faasbench.role == worker"
@@ -36,30 +36,27 @@ class SwarmCluster(pulumi.ComponentResource):
         self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("faasbench:swarm:SwarmCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         naming = args.naming
         network = args.network
-        manager_name = naming.name("manager-0")
-        managers = network.node_pool(
+        managers, [manager_name] = named_pool(
+            network,
+            naming,
             f"{name}-manager",
-            NodePoolArgs(
-                role="manager",
-                count=1,
-                size=args.manager_size,
-                user_data=[node_cloud_config(manager_name, containers=True)],
-            ),
-            opts=child,
+            role="manager",
+            count=1,
+            size=args.manager_size,
+            containers=True,
+            parent=self,
         )
-        worker_names = [naming.name(f"worker-{i}") for i in range(args.worker_count)]
-        workers = network.node_pool(
+        workers, worker_names = named_pool(
+            network,
+            naming,
             f"{name}-worker",
-            NodePoolArgs(
-                role="worker",
-                count=args.worker_count,
-                size=args.worker_size,
-                user_data=[node_cloud_config(n, containers=True) for n in worker_names],
-            ),
-            opts=child,
+            role="worker",
+            count=args.worker_count,
+            size=args.worker_size,
+            containers=True,
+            parent=self,
         )
         docker = {
             "DOCKER_VERSION": args.docker_version,
@@ -67,51 +64,47 @@ class SwarmCluster(pulumi.ComponentResource):
             "MTU": network.mtu,
         }
         manager = managers.machines[0]
-        manager_docker = remote_step(
+        manager_docker = machine_step(
             f"{name}-{manager.name}-docker",
-            connection=manager.connection,
-            step="docker-install",
+            manager,
+            "docker-install",
             params=docker,
-            triggers=[manager.instance_id],
             parent=self,
         )
-        init = remote_step(
+        init = machine_step(
             f"{name}-init",
-            connection=manager.connection,
-            step="swarm-init",
+            manager,
+            "swarm-init",
             params={"NODE_NAME": manager_name, "NODE_IP": manager.private_ip, "MTU": network.mtu},
-            triggers=[manager.instance_id],
             parent=self,
             depends_on=[manager_docker],
         )
-        join_token = remote_step(
+        join_token = machine_step(
             f"{name}-join-token",
-            connection=manager.connection,
-            step="swarm-join-token",
+            manager,
+            "swarm-join-token",
             secret_stdout=True,
-            triggers=[manager.instance_id],
             parent=self,
             depends_on=[init],
         )
         token = pulumi.Output.secret(join_token.stdout.apply(str.strip))
         ready_steps = []
         for machine, node_name in zip(workers.machines, worker_names, strict=True):
-            worker_docker = remote_step(
+            worker_docker = machine_step(
                 f"{name}-{machine.name}-docker",
-                connection=machine.connection,
-                step="docker-install",
+                machine,
+                "docker-install",
                 params=docker,
-                triggers=[machine.instance_id],
                 parent=self,
             )
-            join = remote_step(
+            join = machine_step(
                 f"{name}-{machine.name}-join",
-                connection=machine.connection,
-                step="swarm-join",
+                machine,
+                "swarm-join",
                 params={"NODE_IP": machine.private_ip, "MANAGER_IP": manager.private_ip},
                 secrets={"SWARM_TOKEN": token},
                 delete_step="swarm-leave",
-                triggers=[machine.instance_id, manager.instance_id],
+                also_triggered_by=[manager.instance_id],
                 parent=self,
                 depends_on=[worker_docker, init],
             )

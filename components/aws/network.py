@@ -8,7 +8,6 @@ gateway (package installs, image pulls).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -17,8 +16,7 @@ import pulumi_aws as aws
 from components.aws.instance import AwsImage, AwsMachineSettings, create_instance
 from components.aws.node_pool import AwsNodePool, AwsPrivatePlacement
 from components.cloud_init import bastion_cloud_config
-from components.naming import Naming
-from components.node_pool import NodePool, NodePoolArgs
+from components.node_pool import BastionNetworkArgs, NodePool, NodePoolArgs
 from components.ssh_access import SshAccess
 from stacks.config import AwsConfig, CpuCredits
 
@@ -27,21 +25,10 @@ from stacks.config import AwsConfig, CpuCredits
 AWS_DEFAULT_MTU = 1500
 
 
-@dataclass(frozen=True)
-class AwsNetworkArgs:
-    naming: Naming
+@dataclass(frozen=True, kw_only=True)
+class AwsNetworkArgs(BastionNetworkArgs):
     aws: AwsConfig
-    allowed_ssh_cidrs: Sequence[str]
-    ssh_user: str
-    public_key_openssh: pulumi.Input[str]
-    private_key: pulumi.Output[str]
-    bastion_size: str
-    volume_size_gb: int
     cpu_credits: CpuCredits
-    mtu: int | None = None
-    #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
-    #: `allowed_ssh_cidrs` as SSH.
-    bastion_forwarded_ports: Sequence[int] = ()
 
 
 class AwsNetwork(pulumi.ComponentResource):

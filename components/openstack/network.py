@@ -9,15 +9,13 @@ rules (all outbound), which is what package installs and image pulls need.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_openstack as openstack
 
 from components.cloud_init import bastion_cloud_config
-from components.naming import Naming
-from components.node_pool import NodePool, NodePoolArgs
+from components.node_pool import BastionNetworkArgs, NodePool, NodePoolArgs
 from components.openstack.instance import (
     OpenStackImage,
     OpenStackMachineSettings,
@@ -28,20 +26,9 @@ from components.ssh_access import SshAccess
 from stacks.config import OpenStackConfig
 
 
-@dataclass(frozen=True)
-class OpenStackNetworkArgs:
-    naming: Naming
+@dataclass(frozen=True, kw_only=True)
+class OpenStackNetworkArgs(BastionNetworkArgs):
     openstack: OpenStackConfig
-    allowed_ssh_cidrs: Sequence[str]
-    ssh_user: str
-    public_key_openssh: pulumi.Input[str]
-    private_key: pulumi.Output[str]
-    bastion_size: str
-    volume_size_gb: int
-    mtu: int | None = None
-    #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
-    #: `allowed_ssh_cidrs` as SSH.
-    bastion_forwarded_ports: Sequence[int] = ()
 
 
 class OpenStackNetwork(pulumi.ComponentResource):
