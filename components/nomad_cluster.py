@@ -16,7 +16,7 @@ import pulumi_random as random
 
 from components.cluster_nodes import named_pool
 from components.naming import Naming
-from components.node_pool import PrivateNetwork
+from components.node_pool import Machine, PrivateNetwork
 from components.nomad_config import (
     CONSUL_AGENT_POLICY,
     NOMAD_HTTP,
@@ -125,6 +125,23 @@ class NomadCluster(pulumi.ComponentResource):
             )
             return pulumi.Output.secret(consul), pulumi.Output.secret(nomad)
 
+        def agent_step(
+            machine: Machine,
+            agent: str,
+            config: pulumi.Output[str],
+            depends_on: list[pulumi.Resource],
+        ) -> pulumi.Resource:
+            """The Consul or Nomad agent on `machine`, from its rendered (secret) config."""
+            return machine_step(
+                f"{name}-{machine.name}-{agent}",
+                machine,
+                f"{agent}-agent",
+                params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
+                secrets={"CONFIG": config},
+                parent=self,
+                depends_on=depends_on,
+            )
+
         # --- servers: Consul, then (first server) ACLs and Vault, then Nomad --------------
         consul_servers = []
         server_installs = []
@@ -144,17 +161,7 @@ class NomadCluster(pulumi.ComponentResource):
             )
             server_installs.append(install)
             consul_hcl, _ = agent_configs(node_name, machine.private_ip, server=True)
-            consul_servers.append(
-                machine_step(
-                    f"{name}-{machine.name}-consul",
-                    machine,
-                    "consul-agent",
-                    params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
-                    secrets={"CONFIG": consul_hcl},
-                    parent=self,
-                    depends_on=[install],
-                )
-            )
+            consul_servers.append(agent_step(machine, "consul", consul_hcl, [install]))
         consul_acl = machine_step(
             f"{name}-consul-acl",
             first,
@@ -188,17 +195,7 @@ class NomadCluster(pulumi.ComponentResource):
         nomad_servers = []
         for machine, node_name in zip(servers.machines, server_names, strict=True):
             _, nomad_hcl = agent_configs(node_name, machine.private_ip, server=True)
-            nomad_servers.append(
-                machine_step(
-                    f"{name}-{machine.name}-nomad",
-                    machine,
-                    "nomad-agent",
-                    params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
-                    secrets={"CONFIG": nomad_hcl},
-                    parent=self,
-                    depends_on=[consul_acl, vault],
-                )
-            )
+            nomad_servers.append(agent_step(machine, "nomad", nomad_hcl, [consul_acl, vault]))
         bootstrap = machine_step(
             f"{name}-nomad-acl",
             first,
@@ -249,23 +246,9 @@ class NomadCluster(pulumi.ComponentResource):
                 depends_on=[install],
             )
             consul_hcl, nomad_hcl = agent_configs(node_name, machine.private_ip, server=False)
-            consul_client = machine_step(
-                f"{name}-{machine.name}-consul",
-                machine,
-                "consul-agent",
-                params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
-                secrets={"CONFIG": consul_hcl},
-                parent=self,
-                depends_on=[install, consul_acl],
-            )
-            nomad_client = machine_step(
-                f"{name}-{machine.name}-nomad",
-                machine,
-                "nomad-agent",
-                params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
-                secrets={"CONFIG": nomad_hcl},
-                parent=self,
-                depends_on=[docker, cni, consul_client, *nomad_servers],
+            consul_client = agent_step(machine, "consul", consul_hcl, [install, consul_acl])
+            nomad_client = agent_step(
+                machine, "nomad", nomad_hcl, [docker, cni, consul_client, *nomad_servers]
             )
             ready_steps.append(
                 remote_step(
