@@ -109,5 +109,4 @@ class Haproxy(pulumi.ComponentResource):
         self.address = machine.private_ip
         self.gateway_url = ready.apply(lambda ip: f"http://{ip}:{GATEWAY_PORT}")
         self.prometheus_url = ready.apply(lambda ip: f"http://{ip}:{PROMETHEUS_PORT}")
-        self.stats_url = ready.apply(lambda ip: f"http://{ip}:{STATS_PORT}/stats")
         self.register_outputs({"gateway_url": self.gateway_url, "address": self.address})

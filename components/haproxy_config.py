@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]+$")
 _PATH = re.compile(r"^/[A-Za-z0-9_./-]*$")
@@ -57,8 +57,6 @@ class HaproxySettings:
     #: limit allows it; the local target passes less).
     maxconn: int = 50000
     log_target: str = "stdout format raw local0"
-    stats_socket: str | None = None
-    extra_globals: Sequence[str] = field(default_factory=tuple)
 
 
 def _check(condition: bool, message: str) -> None:
@@ -121,9 +119,6 @@ def render_haproxy(settings: HaproxySettings) -> str:
         f"    maxconn {settings.maxconn}",
         "    ssl-default-server-options ssl-min-ver TLSv1.2",
     ]
-    if settings.stats_socket:
-        globals_.append(f"    stats socket {settings.stats_socket} mode 600 level operator")
-    globals_ += [f"    {line}" for line in settings.extra_globals]
     defaults = [
         "defaults",
         "    mode http",

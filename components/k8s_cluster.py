@@ -182,7 +182,6 @@ class K8sCluster(pulumi.ComponentResource):
         self.storage_class = "local-path"
         self.managers = servers.private_ips
         self.workers = workers.private_ips
-        self.worker_node_names = worker_names
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,

@@ -159,8 +159,6 @@ class OpenFaasK8s(pulumi.ComponentResource):
             ),
         )
         self.password = pulumi.Output.secret(password.result)
-        self.release_status = release.status
-        self.gateway_node_port = GATEWAY_NODE_PORT
         self.prometheus_node_port = PROMETHEUS_NODE_PORT
         #: Depend on these to act once OpenFaaS is installed.
         self.ready: list[pulumi.Resource] = [release, prometheus]

@@ -150,10 +150,5 @@ class Sandbox:
     def state(self) -> dict[str, Any]:
         return json.loads((self.root / "state.json").read_text())
 
-    def update_state(self, **values: Any) -> None:
-        data = self.state()
-        data.update(values)
-        (self.root / "state.json").write_text(json.dumps(data))
-
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
