@@ -1,9 +1,11 @@
 """An existing Kubernetes cluster from the user's kubeconfig: no machines, the same interface
-as `K8sCluster` (provider, kubeconfig, API endpoint, storage class) for later components."""
+as `K8sCluster` (provider, kubeconfig, API endpoint, storage class) for later components, plus
+the node address NodePort services are reached at (there is no HAProxy machine)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +17,8 @@ from pydantic import SecretStr
 class ExistingClusterArgs:
     kubeconfig: SecretStr
     storage_class: str | None
+    node_address: str | None = None
+    """Where NodePorts are reached; None: the API server's host."""
 
 
 def current_server(kubeconfig: str) -> str:
@@ -26,6 +30,14 @@ def current_server(kubeconfig: str) -> str:
     return str(cluster["cluster"]["server"])
 
 
+def url_host(url: str) -> str:
+    """The host of a URL as it goes back into one (IPv6 in brackets)."""
+    host = urlsplit(url).hostname
+    if not host:
+        raise ValueError(f"{url!r} has no host")
+    return f"[{host}]" if ":" in host else host
+
+
 class ExistingCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -33,7 +45,10 @@ class ExistingCluster(pulumi.ComponentResource):
         super().__init__("faasbench:k8s:ExistingCluster", name, None, opts)
         text = args.kubeconfig.get_secret_value()
         self.kubeconfig = pulumi.Output.secret(text)
-        self.api_internal = pulumi.Output.from_input(current_server(text))
+        server = current_server(text)
+        self.api_internal = pulumi.Output.from_input(server)
+        #: A node address for NodePort services (gateway, Prometheus) from the user's side.
+        self.node_address = args.node_address or url_host(server)
         self.provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=self.kubeconfig,

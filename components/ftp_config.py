@@ -15,17 +15,26 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 FTP_PORT = 21
 PASSIVE_PORTS = (30000, 30019)
+FTP_USER = "faasbench"
+FTP_HOME = "/srv/ftp"
+TEST_FILE = "testfile.bin"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FtpSettings:
-    listen_address: str
-    passive_address: str
     user: str
+    listen_address: str | None = None
+    """None: every address (a pod, whose address is not known in advance)."""
+    passive_address: str | None = None
+    """None: the address the client reached the server on (right inside a cluster)."""
     port: int = FTP_PORT
     passive_ports: tuple[int, int] = PASSIVE_PORTS
     userlist_file: str = "/etc/vsftpd.userlist"
     max_clients: int = 500
+    in_container: bool = False
+    """vsftpd's own sandboxes need what a container lacks: its seccomp filter fails under the
+    runtime's seccomp profile ("500 OOPS: child died") and `isolate` makes namespaces, which
+    needs CAP_SYS_ADMIN. The container is the sandbox there, so they are off."""
 
 
 def render_vsftpd(settings: FtpSettings) -> str:
@@ -34,7 +43,7 @@ def render_vsftpd(settings: FtpSettings) -> str:
     low, high = settings.passive_ports
     if not 1024 <= low <= high <= 65535:
         raise ValueError(f"vsftpd: bad passive port range {low}-{high}")
-    lines = {
+    lines: dict[str, str | None] = {
         "listen": "YES",
         "listen_ipv6": "NO",
         "listen_address": settings.listen_address,
@@ -63,7 +72,9 @@ def render_vsftpd(settings: FtpSettings) -> str:
         "idle_session_timeout": "300",
         "data_connection_timeout": "120",
     }
-    return "".join(f"{key}={value}\n" for key, value in lines.items())
+    if settings.in_container:
+        lines |= {"seccomp_sandbox": "NO", "isolate": "NO", "isolate_network": "NO"}
+    return "".join(f"{key}={value}\n" for key, value in lines.items() if value is not None)
 
 
 def seeded_file_key(seed: str) -> bytes:

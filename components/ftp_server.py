@@ -11,7 +11,10 @@ import pulumi_random as random
 
 from components.cloud_init import node_cloud_config
 from components.ftp_config import (
+    FTP_HOME,
     FTP_PORT,
+    FTP_USER,
+    TEST_FILE,
     FtpSettings,
     render_vsftpd,
     seeded_file_key,
@@ -20,10 +23,6 @@ from components.ftp_config import (
 from components.naming import Naming
 from components.node_pool import NodePoolArgs, PrivateNetwork
 from components.remote_step import machine_step
-
-FTP_USER = "faasbench"
-FTP_HOME = "/srv/ftp"
-TEST_FILE = "testfile.bin"
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class FtpServer(pulumi.ComponentResource):
         sha256 = seeded_file_sha256(seed, args.test_file_bytes)
         config = machine.private_ip.apply(
             lambda ip: render_vsftpd(
-                FtpSettings(listen_address=ip, passive_address=ip, user=FTP_USER)
+                FtpSettings(user=FTP_USER, listen_address=ip, passive_address=ip)
             )
         )
         step = machine_step(

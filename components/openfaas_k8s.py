@@ -5,7 +5,8 @@ The chart's own `generateBasicAuth` makes the password in a pre-install hook who
 Pulumi cannot read back, so it is off and the `basic-auth` secret is ours. OpenFaaS's control
 components (gateway, provider, NATS, Prometheus) run on the k3s server next to the other
 platforms' control planes (the chart's global nodeSelector and tolerations); functions run on
-the agents. Gateway timeouts allow 5-minute functions.
+the agents (on an existing cluster, wherever its scheduler puts them). Gateway timeouts allow
+5-minute functions.
 """
 
 from __future__ import annotations
@@ -37,13 +38,13 @@ CE_LIMITS = {"max_functions": 15, "max_replicas": 5, "scale_to_zero": False, "id
 PRO_LIMITS = {"max_functions": None, "max_replicas": None, "scale_to_zero": True, "idler": False}
 
 
-def openfaas_values(*, pro: bool, control_taint: str, control_label: str) -> dict[str, object]:
+def openfaas_values(
+    *, pro: bool, control_taint: str | None = None, control_label: str | None = None
+) -> dict[str, object]:
     """Chart values (every key exists in chart 15.0.6's values.yaml or is read by its
-    templates: see tests/components/test_openfaas_k8s.py)."""
-    taint_key, _, rest = control_taint.partition("=")
-    taint_value, _, effect = rest.partition(":")
-    label_key, _, label_value = control_label.partition("=")
-    return {
+    templates: see tests/components/test_openfaas_k8s.py). Without a control placement (an
+    existing cluster, whose nodes are not ours to taint), the scheduler places everything."""
+    values: dict[str, object] = {
         "functionNamespace": FUNCTION_NAMESPACE,
         "basic_auth": True,
         "generateBasicAuth": False,
@@ -62,18 +63,24 @@ def openfaas_values(*, pro: bool, control_taint: str, control_label: str) -> dic
         "queueWorker": {"ackWait": "5m5s"},
         "prometheus": {"create": True},
         "alertmanager": {"create": True},
-        "nodeSelector": {label_key: label_value},
-        "tolerations": [
-            {"key": taint_key, "operator": "Equal", "value": taint_value, "effect": effect}
-        ],
     }
+    if control_label is not None:
+        label_key, _, label_value = control_label.partition("=")
+        values["nodeSelector"] = {label_key: label_value}
+    if control_taint is not None:
+        taint_key, _, rest = control_taint.partition("=")
+        taint_value, _, effect = rest.partition(":")
+        values["tolerations"] = [
+            {"key": taint_key, "operator": "Equal", "value": taint_value, "effect": effect}
+        ]
+    return values
 
 
 @dataclass(frozen=True)
 class OpenFaasK8sArgs:
     provider: k8s.Provider
-    control_taint: str
-    control_label: str
+    control_taint: str | None = None
+    control_label: str | None = None
     pro_license: SecretStr | None = None
     chart_version: str = OPENFAAS_CHART_VERSION
 
@@ -159,7 +166,6 @@ class OpenFaasK8s(pulumi.ComponentResource):
             ),
         )
         self.password = pulumi.Output.secret(password.result)
-        self.prometheus_node_port = PROMETHEUS_NODE_PORT
         #: Depend on these to act once OpenFaaS is installed.
         self.ready: list[pulumi.Resource] = [release, prometheus]
         self.limits = PRO_LIMITS if pro else CE_LIMITS

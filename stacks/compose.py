@@ -12,6 +12,7 @@ import pulumi
 
 from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
+from components.ftp_in_cluster import FtpInCluster, FtpInClusterArgs
 from components.ftp_server import FtpServer, FtpServerArgs
 from components.haproxy import Haproxy, HaproxyArgs, PlatformFront
 from components.k8s_cluster import API_PORT, ROLE_LABEL, SERVER_TAINT, K8sCluster, K8sClusterArgs
@@ -22,6 +23,7 @@ from components.openfaas_k8s import (
     BASIC_AUTH_USER,
     FUNCTION_NAMESPACE,
     GATEWAY_NODE_PORT,
+    PROMETHEUS_NODE_PORT,
     OpenFaasK8s,
     OpenFaasK8sArgs,
 )
@@ -159,25 +161,33 @@ class Platform:
     ready: list[pulumi.Resource]
 
 
-def openfaas_on(
-    config: StackConfig, cluster: K8sCluster | SwarmCluster | NomadCluster
-) -> Platform | None:
+Cluster = K8sCluster | ExistingCluster | SwarmCluster | NomadCluster
+
+
+def openfaas_on(config: StackConfig, cluster: Cluster) -> Platform | None:
     """OpenFaaS on the stack's orchestrator, or None where faasbench does not deploy it yet."""
     platform = config.platform
-    if isinstance(cluster, K8sCluster):
+    if isinstance(cluster, K8sCluster | ExistingCluster):
+        # Control components go on the k3s server; an existing cluster's nodes are not ours.
+        ours = isinstance(cluster, K8sCluster)
         k8s = OpenFaasK8s(
             "openfaas",
             OpenFaasK8sArgs(
                 provider=cluster.provider,
-                control_taint=SERVER_TAINT,
-                control_label=f"{ROLE_LABEL}=server",
+                control_taint=SERVER_TAINT if ours else None,
+                control_label=f"{ROLE_LABEL}=server" if ours else None,
                 pro_license=platform.openfaas_license,
                 chart_version=platform.openfaas_chart_version,
             ),
         )
+        prometheus: pulumi.Input[list[str]] = (
+            cluster.managers.apply(lambda ips: [f"{ips[0]}:{PROMETHEUS_NODE_PORT}"])
+            if isinstance(cluster, K8sCluster)
+            else [f"{cluster.node_address}:{PROMETHEUS_NODE_PORT}"]
+        )
         return Platform(
             front=PlatformFront("openfaas", GATEWAY_NODE_PORT, "/healthz"),
-            prometheus=cluster.managers.apply(lambda ips: [f"{ips[0]}:{k8s.prometheus_node_port}"]),
+            prometheus=prometheus,
             outputs={
                 "password": k8s.password,
                 "namespace": FUNCTION_NAMESPACE,
@@ -240,6 +250,41 @@ def openfaas_on(
     return None
 
 
+def once_ready(url: pulumi.Input[str], ready: list[pulumi.Resource]) -> pulumi.Output[str]:
+    """`url`, handed out only once the platform behind it is installed."""
+    return pulumi.Output.all(url, *[r.urn for r in ready]).apply(lambda values: values[0])
+
+
+def build_in_cluster_platform(
+    config: StackConfig, naming: Naming, cluster: ExistingCluster
+) -> dict[str, object]:
+    """The platform on an existing cluster, which has no machines of ours: the gateway and
+    Prometheus are reached at their NodePorts on a node, and the FTP server runs in the
+    cluster."""
+    platform = openfaas_on(config, cluster) if config.framework == "openfaas" else None
+    if platform is None:
+        return {}
+    ftp = FtpInCluster(
+        "ftp",
+        FtpInClusterArgs(
+            provider=cluster.provider,
+            seed=naming.name("ftp-test-file"),
+            test_file_bytes=config.platform.ftp_test_file_bytes,
+        ),
+    )
+    node = cluster.node_address
+    gateway_url = once_ready(f"http://{node}:{platform.front.port}", platform.ready)
+    return {
+        "gateway_url": gateway_url,
+        "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
+        "prometheus": {
+            "url": once_ready(f"http://{node}:{PROMETHEUS_NODE_PORT}", platform.ready),
+            "kind": "openfaas-bundled",
+        },
+        "ftp": ftp.outputs,
+    }
+
+
 def build_platform(
     config: StackConfig,
     naming: Naming,
@@ -277,10 +322,7 @@ def build_platform(
             test_file_bytes=versions.ftp_test_file_bytes,
         ),
     )
-    # Hand out the URL only once the platform behind it is installed.
-    gateway_url = pulumi.Output.all(haproxy.gateway_url, *[r.urn for r in platform.ready]).apply(
-        lambda values: values[0]
-    )
+    gateway_url = once_ready(haproxy.gateway_url, platform.ready)
     return ["haproxy", "ftp"], {
         "gateway_url": gateway_url,
         "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
@@ -296,6 +338,7 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
         "orchestrator": config.orchestrator,
         "framework": config.framework,
     }
+    naming = Naming(env=config.env_name, stack=stack)
     if config.cloud == "existing":
         assert config.existing.kubeconfig is not None  # enforced by StackConfig
         existing = ExistingCluster(
@@ -303,12 +346,13 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
             ExistingClusterArgs(
                 kubeconfig=config.existing.kubeconfig,
                 storage_class=config.cluster.storage_class,
+                node_address=config.existing.node_address,
             ),
         )
         outputs["kubeconfig"] = existing.kubeconfig
         outputs["kube_api_internal"] = existing.api_internal
+        outputs.update(build_in_cluster_platform(config, naming, existing))
         return outputs
-    naming = Naming(env=config.env_name, stack=stack)
     key = SshKeyPair("ssh-key", user_key=config.access.ssh_private_key)
     network = build_network(config, naming, key)
     cluster, cluster_outputs = build_cluster(config, naming, network)

@@ -146,6 +146,12 @@ class ExistingConfig(_Section):
     """An existing Kubernetes cluster (no machines are created)."""
 
     kubeconfig: SecretStr | None = Field(None, alias="kubeconfig")
+    node_address: str | None = Field(
+        None,
+        alias="existingNodeAddress",
+        pattern=r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$",
+        description="a node address (DNS name or IPv4) where NodePorts are reachable",
+    )
 
     @field_validator("kubeconfig")
     @classmethod

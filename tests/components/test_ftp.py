@@ -143,7 +143,7 @@ def test_writes_are_refused_and_the_user_is_chrooted(ftp_server: tuple[int, Sand
 
 def test_vsftpd_config_refuses_a_bad_passive_range() -> None:
     with pytest.raises(ValueError, match="passive port range"):
-        render_vsftpd(FtpSettings("10.0.2.9", "10.0.2.9", USER, passive_ports=(30010, 30000)))
+        render_vsftpd(FtpSettings(user=USER, passive_ports=(30010, 30000)))
 
 
 def test_ftp_server_component_under_mocks() -> None:

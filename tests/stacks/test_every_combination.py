@@ -4,7 +4,7 @@ as docs/outputs.md lists them, and every credential among them marked secret."""
 from __future__ import annotations
 
 import pytest
-from support.pulumi_mocks import FAKE_KUBECONFIG, run_program, stack_file_config
+from support.pulumi_mocks import FAKE_KUBECONFIG, ProgramRun, run_program, stack_file_config
 
 from stacks.outputs import StackOutputs, secret_paths
 
@@ -31,6 +31,12 @@ def test_keys_and_secrets_of_each_combination(
     config = {**stack_file_config(cloud), "orchestrator": orchestrator, "framework": framework}
     run = run_program(config, stack=f"{cloud}-{orchestrator}-{framework}")
     assert set(run.outputs) == EXPECTED[(orchestrator, framework)]
+    check_secrets_and_contract(run)
+
+
+def check_secrets_and_contract(run: ProgramRun) -> StackOutputs:
+    """Every credential exported is secret, nothing else is, and the outputs parse as the
+    contract."""
     exported_secrets = 0
     for path in secret_paths():
         dotted = ".".join(path)
@@ -50,18 +56,41 @@ def test_keys_and_secrets_of_each_combination(
         for part in parents:
             node = node.setdefault(part, {})  # type: ignore[assignment]
         node[last] = leaf.value
-    StackOutputs.model_validate(plain)
+    return StackOutputs.model_validate(plain)
 
 
-@pytest.mark.parametrize("framework", ["openfaas", "openwhisk"])
-def test_existing_cluster(framework: str) -> None:
+def existing_config(**extra: str) -> dict[str, object]:
     config = {
         **stack_file_config("aws"),
         "cloud": "existing",
-        "framework": framework,
         "kubeconfig": FAKE_KUBECONFIG,
+        **extra,
     }
-    config = {k: v for k, v in config.items() if k != "allowedSshCidrs"}
-    run = run_program(config, ("kubeconfig",), stack="lab")
+    return {k: v for k, v in config.items() if k != "allowedSshCidrs"}
+
+
+def test_existing_cluster_with_openwhisk_exports_the_cluster_only() -> None:
+    run = run_program(existing_config(framework="openwhisk"), ("kubeconfig",), stack="lab")
     assert set(run.outputs) == BASE | {"kubeconfig", "kube_api_internal"}
     assert run.secret("kubeconfig")
+
+
+def test_existing_cluster_with_openfaas_uses_node_ports_and_an_in_cluster_ftp_server() -> None:
+    run = run_program(existing_config(framework="openfaas"), ("kubeconfig",), stack="lab")
+    assert set(run.outputs) == BASE | {"kubeconfig", "kube_api_internal"} | OPENFAAS
+    outputs = check_secrets_and_contract(run)
+    # No HAProxy machine: the gateway's NodePort on the API server's host (the kubeconfig's).
+    assert outputs.gateway_url == "http://127.0.0.1:31112"
+    assert outputs.prometheus is not None
+    assert outputs.prometheus.url == "http://127.0.0.1:31090"
+    assert outputs.ftp is not None
+    assert outputs.ftp.host == "ftp.faasbench.svc"
+    types = [r.typ for r in run.mocks.resources]
+    assert "faasbench:ftp:FtpInCluster" in types
+    assert not [t for t in types if t.startswith(("aws:", "openstack:", "command:"))]
+
+
+def test_existing_cluster_node_address_can_be_set() -> None:
+    config = existing_config(framework="openfaas", existingNodeAddress="node-1.lab.example")
+    run = run_program(config, ("kubeconfig",), stack="lab")
+    assert run.leaves["gateway_url"].value == "http://node-1.lab.example:31112"

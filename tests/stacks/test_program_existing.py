@@ -1,26 +1,32 @@
-"""cloud: existing creates no machines: a provider for the user's cluster, and its outputs."""
+"""cloud: existing creates no machines: a provider for the user's cluster, the platform on it
+(OpenFaaS and the in-cluster FTP server), and its outputs."""
 
 from __future__ import annotations
 
 from support.pulumi_mocks import FAKE_KUBECONFIG, project_defaults, run_program
 
 
-def test_existing_cluster_creates_only_a_provider() -> None:
+def test_existing_cluster_creates_kubernetes_objects_only() -> None:
     config = {**project_defaults(), "cloud": "existing", "kubeconfig": FAKE_KUBECONFIG}
     run = run_program(config, ("kubeconfig",), stack="lab")
     assert dict(run.mocks.inventory()) == {
         "faasbench:k8s:ExistingCluster": 1,
+        "faasbench:openfaas:OpenFaasK8s": 1,
+        "faasbench:ftp:FtpInCluster": 1,
         "pulumi:providers:kubernetes": 1,
+        "random:index/randomPassword:RandomPassword": 2,
+        "kubernetes:core/v1:Namespace": 3,
+        "kubernetes:core/v1:Secret": 2,
+        "kubernetes:yaml/v2:ConfigGroup": 1,
+        "kubernetes:helm.sh/v3:Release": 1,
+        "kubernetes:core/v1:Service": 1,
     }
     provider = run.mocks.one("pulumi:providers:kubernetes")
     assert provider.inputs["kubeconfig"] == FAKE_KUBECONFIG
-    assert set(run.outputs) == {
-        "cloud",
-        "orchestrator",
-        "framework",
-        "kubeconfig",
-        "kube_api_internal",
-    }
+    release = run.mocks.one("kubernetes:helm.sh/v3:Release")
+    # The nodes are not ours: no control placement on an existing cluster.
+    assert "nodeSelector" not in release.inputs["values"]
+    assert "tolerations" not in release.inputs["values"]
     assert run.value("cloud") == "existing"
     assert run.secret("kubeconfig")
     assert run.value("kube_api_internal") == "https://127.0.0.1:6443"
