@@ -40,6 +40,8 @@ class K8sClusterArgs:
     worker_count: int
     server_labels: Sequence[str]
     worker_labels: Sequence[str]
+    server_taint: str = SERVER_TAINT
+    """Keeps functions off the server; OpenWhisk stacks use the taint its chart tolerates."""
 
 
 def rewrite_kubeconfig(kubeconfig: str, server_url: str, name: str) -> str:
@@ -103,7 +105,7 @@ class K8sCluster(pulumi.ComponentResource):
                 "NODE_IP": server.private_ip,
                 "TLS_SANS": [network.ssh.bastion_host, server.private_ip],
                 "NODE_LABELS": [f"{ROLE_LABEL}=server", *args.server_labels],
-                "NODE_TAINTS": [SERVER_TAINT],
+                "NODE_TAINTS": [args.server_taint],
                 "READY_TIMEOUT_S": READY_TIMEOUT_S,
             },
             secrets={"K3S_TOKEN": token.result},
@@ -182,6 +184,7 @@ class K8sCluster(pulumi.ComponentResource):
         self.storage_class = "local-path"
         self.managers = servers.private_ips
         self.workers = workers.private_ips
+        self.server_taint = args.server_taint
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,

@@ -34,6 +34,14 @@ from components.openfaas_swarm import GATEWAY_PORT as SWARM_GATEWAY_PORT
 from components.openfaas_swarm import PROMETHEUS_PORT as SWARM_PROMETHEUS_PORT
 from components.openfaas_swarm import OpenFaasSwarm, OpenFaasSwarmArgs
 from components.openstack.network import OpenStackNetwork, OpenStackNetworkArgs
+from components.openwhisk import OpenWhisk, OpenWhiskArgs
+from components.openwhisk_config import (
+    API_NODE_PORT,
+    GUEST_NAMESPACE,
+    ROLE_LABEL_KEY,
+    OpenWhiskSettings,
+    Prewarm,
+)
 from components.ssh_key import SshKeyPair
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs
 from stacks.config import Role, StackConfig
@@ -77,6 +85,15 @@ def machines_output(
     }
 
 
+def server_taint(config: StackConfig) -> str:
+    """The k3s server's taint: OpenWhisk's chart tolerates only `openwhisk-role=<core>`, so its
+    stacks use that one to put OpenWhisk's core on the server."""
+    core = role_label(config.cluster.server_node_labels)
+    if config.framework == "openwhisk" and core is not None:
+        return f"{ROLE_LABEL_KEY}={core}:NoSchedule"
+    return SERVER_TAINT
+
+
 def build_cluster(
     config: StackConfig, naming: Naming, network: PrivateNetwork
 ) -> tuple[K8sCluster | SwarmCluster | NomadCluster, dict[str, object]]:
@@ -96,6 +113,7 @@ def build_cluster(
                 worker_count=machines.worker_count,
                 server_labels=cluster_config.server_node_labels,
                 worker_labels=cluster_config.worker_node_labels,
+                server_taint=server_taint(config),
             ),
         )
         return k8s, {
@@ -250,6 +268,64 @@ def openfaas_on(config: StackConfig, cluster: Cluster) -> Platform | None:
     return None
 
 
+OPENWHISK_FRONT = PlatformFront("openwhisk", API_NODE_PORT, "/api/v1", tls=True)
+
+
+def role_label(labels: list[str]) -> str | None:
+    """The value of the `openwhisk-role` label among node labels, if any."""
+    for label in labels:
+        key, _, value = label.partition("=")
+        if key == ROLE_LABEL_KEY:
+            return value
+    return None
+
+
+def openwhisk_on(
+    config: StackConfig, cluster: K8sCluster | ExistingCluster, api_host: pulumi.Input[str]
+) -> OpenWhisk:
+    """OpenWhisk on a Kubernetes cluster; `api_host` is how clients name it."""
+    ow = config.openwhisk
+    invoker_label = role_label(config.cluster.worker_node_labels)
+    assert invoker_label is not None  # enforced by StackConfig
+    ours = isinstance(cluster, K8sCluster)
+    settings = OpenWhiskSettings(
+        invokers=ow.invokers or (config.machines.worker_count if ours else 1),
+        invoker_label=invoker_label,
+        core_label=role_label(config.cluster.server_node_labels) if ours else None,
+        scheduler=ow.scheduler,
+        container_factory=ow.container_factory,
+        idle_timeout_s=ow.idle_timeout_s,
+        action_time_max_s=ow.action_time_max_s,
+        action_memory_max_mb=ow.action_memory_max_mb,
+        action_concurrency_max=ow.action_concurrency_max,
+        invokes_per_minute=ow.invokes_per_minute,
+        concurrent_invokes=ow.concurrent_invokes,
+        user_memory_mb=ow.user_memory_mb,
+        storage_class=cluster.storage_class if not ours else None,
+    )
+    prewarm = None if ow.prewarm is None else [Prewarm.parse(p) for p in ow.prewarm]
+    return OpenWhisk(
+        "openwhisk",
+        OpenWhiskArgs(
+            provider=cluster.provider, api_host=api_host, settings=settings, prewarm=prewarm
+        ),
+    )
+
+
+def openwhisk_outputs(
+    config: StackConfig, openwhisk: OpenWhisk, api_host: pulumi.Input[str], *, insecure_tls: bool
+) -> dict[str, object]:
+    """The `openwhisk` output: the guest subject's API access."""
+    return {
+        "api_host": api_host,
+        "auth": openwhisk.guest_auth,
+        "namespace": GUEST_NAMESPACE,
+        "insecure_tls": insecure_tls,
+        "idle_timeout_s": config.openwhisk.idle_timeout_s,
+        "versions": openwhisk.versions,
+    }
+
+
 def once_ready(url: pulumi.Input[str], ready: list[pulumi.Resource]) -> pulumi.Output[str]:
     """`url`, handed out only once the platform behind it is installed."""
     return pulumi.Output.all(url, *[r.urn for r in ready]).apply(lambda values: values[0])
@@ -258,12 +334,10 @@ def once_ready(url: pulumi.Input[str], ready: list[pulumi.Resource]) -> pulumi.O
 def build_in_cluster_platform(
     config: StackConfig, naming: Naming, cluster: ExistingCluster
 ) -> dict[str, object]:
-    """The platform on an existing cluster, which has no machines of ours: the gateway and
-    Prometheus are reached at their NodePorts on a node, and the FTP server runs in the
-    cluster."""
-    platform = openfaas_on(config, cluster) if config.framework == "openfaas" else None
-    if platform is None:
-        return {}
+    """The platform on an existing cluster, which has no machines of ours: the gateway (or
+    OpenWhisk's API) and Prometheus are reached at their NodePorts on a node, and the FTP server
+    runs in the cluster."""
+    node = cluster.node_address
     ftp = FtpInCluster(
         "ftp",
         FtpInClusterArgs(
@@ -272,7 +346,17 @@ def build_in_cluster_platform(
             test_file_bytes=config.platform.ftp_test_file_bytes,
         ),
     )
-    node = cluster.node_address
+    if config.framework == "openwhisk":
+        openwhisk = openwhisk_on(config, cluster, node)
+        # The chart's nginx serves TLS with its self-signed certificate on the NodePort.
+        api_url = once_ready(f"https://{node}:{API_NODE_PORT}", openwhisk.ready)
+        return {
+            "gateway_url": api_url,
+            "openwhisk": openwhisk_outputs(config, openwhisk, api_url, insecure_tls=True),
+            "ftp": ftp.outputs,
+        }
+    platform = openfaas_on(config, cluster)
+    assert platform is not None  # OpenFaaS runs on every orchestrator
     gateway_url = once_ready(f"http://{node}:{platform.front.port}", platform.ready)
     return {
         "gateway_url": gateway_url,
@@ -293,25 +377,46 @@ def build_platform(
 ) -> tuple[list[Role], dict[str, object]]:
     """The serverless platform, HAProxy in front of it and the FTP server beside it.
 
-    Returns the machine roles it added and its outputs; combinations whose platform is not
-    built yet get neither (no output is ever filled with a placeholder).
+    Returns the machine roles it added and its outputs (no output is ever filled with a
+    placeholder).
     """
-    platform = openfaas_on(config, cluster) if config.framework == "openfaas" else None
-    if platform is None:
-        return [], {}
     versions = config.platform
-    haproxy = Haproxy(
-        "haproxy",
-        HaproxyArgs(
-            naming=naming,
-            network=network,
-            size=config.size("haproxy"),
-            haproxy_version=versions.haproxy_version,
-            platform=platform.front,
-            workers=cluster.workers,
-            prometheus=platform.prometheus,
-        ),
-    )
+
+    def front(platform: PlatformFront, prometheus: pulumi.Input[list[str]] | None) -> Haproxy:
+        return Haproxy(
+            "haproxy",
+            HaproxyArgs(
+                naming=naming,
+                network=network,
+                size=config.size("haproxy"),
+                haproxy_version=versions.haproxy_version,
+                platform=platform,
+                workers=cluster.workers,
+                prometheus=prometheus,
+            ),
+        )
+
+    outputs: dict[str, object]
+    if config.framework == "openwhisk":
+        assert isinstance(cluster, K8sCluster)  # enforced by StackConfig
+        # OpenWhisk names its API host in its own configuration: HAProxy comes first.
+        haproxy = front(OPENWHISK_FRONT, None)
+        openwhisk = openwhisk_on(config, cluster, haproxy.address)
+        gateway_url = once_ready(haproxy.gateway_url, openwhisk.ready)
+        outputs = {
+            "gateway_url": gateway_url,
+            "openwhisk": openwhisk_outputs(config, openwhisk, gateway_url, insecure_tls=False),
+        }
+    else:
+        platform = openfaas_on(config, cluster)
+        assert platform is not None  # every orchestrator has OpenFaaS
+        haproxy = front(platform.front, platform.prometheus)
+        gateway_url = once_ready(haproxy.gateway_url, platform.ready)
+        outputs = {
+            "gateway_url": gateway_url,
+            "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
+            "prometheus": {"url": haproxy.prometheus_url, "kind": "openfaas-bundled"},
+        }
     ftp = FtpServer(
         "ftp",
         FtpServerArgs(
@@ -322,13 +427,7 @@ def build_platform(
             test_file_bytes=versions.ftp_test_file_bytes,
         ),
     )
-    gateway_url = once_ready(haproxy.gateway_url, platform.ready)
-    return ["haproxy", "ftp"], {
-        "gateway_url": gateway_url,
-        "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
-        "prometheus": {"url": haproxy.prometheus_url, "kind": "openfaas-bundled"},
-        "ftp": ftp.outputs,
-    }
+    return ["haproxy", "ftp"], {**outputs, "ftp": ftp.outputs}
 
 
 def compose(config: StackConfig, stack: str) -> dict[str, object]:

@@ -320,6 +320,65 @@ class PlatformConfig(_Section):
     ftp_test_file_bytes: int = Field(1048576, alias="ftpTestFileBytes", ge=1, le=1024 * 1024 * 1024)
 
 
+PREWARM = re.compile(r"([a-z][a-z0-9.-]*:[A-Za-z0-9.-]+):(\d+):(\d+)")
+
+
+def _prewarm(value: str) -> str:
+    match = PREWARM.fullmatch(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not KIND:MEMORY_MB:COUNT (a runtime kind with its version, e.g. "
+            "python:3:256:2)"
+        )
+    if not 128 <= int(match[2]) <= 4096 or not 0 <= int(match[3]) <= 100:
+        raise ValueError(f"{value!r}: memory must be 128..4096 MB and count 0..100")
+    return value
+
+
+Prewarm = Annotated[str, AfterValidator(_prewarm)]
+#: The chart quotes numbers through float64: from 1,000,000 on they render as 1e+06, which
+#: OpenWhisk cannot parse. Every number we hand it stays below.
+_HELM_NUMBER_MAX = 999_999
+
+
+class OpenWhiskConfig(_Section):
+    """Apache OpenWhisk (Kubernetes only): the seeds' switches and benchmark-sized limits."""
+
+    scheduler: Literal["default", "new"] = Field(
+        "default",
+        alias="openwhiskScheduler",
+        description="new: the function-pull scheduler (adds etcd and ElasticSearch)",
+    )
+    container_factory: Literal["kubernetes", "docker"] = Field(
+        "kubernetes", alias="openwhiskContainerFactory"
+    )
+    prewarm: list[Prewarm] | None = Field(
+        None,
+        alias="openwhiskPrewarm",
+        description="stem cells KIND:MEMORY_MB:COUNT; default: the chart's own",
+    )
+    idle_timeout_s: int = Field(600, alias="openwhiskIdleTimeoutS", ge=10, le=86_400)
+    action_time_max_s: int = Field(300, alias="openwhiskActionTimeMaxS", ge=1, le=3_600)
+    action_memory_max_mb: int = Field(2048, alias="openwhiskActionMemoryMaxMb", ge=256, le=65_536)
+    action_concurrency_max: int = Field(1, alias="openwhiskActionConcurrencyMax", ge=1, le=500)
+    invokes_per_minute: int = Field(
+        _HELM_NUMBER_MAX, alias="openwhiskInvokesPerMinute", ge=1, le=_HELM_NUMBER_MAX
+    )
+    concurrent_invokes: int = Field(
+        _HELM_NUMBER_MAX, alias="openwhiskConcurrentInvokes", ge=1, le=_HELM_NUMBER_MAX
+    )
+    user_memory_mb: int = Field(
+        2048,
+        alias="openwhiskUserMemoryMb",
+        ge=256,
+        le=_HELM_NUMBER_MAX,
+        description="memory for action containers per invoker",
+    )
+    invokers: int | None = Field(
+        None, alias="openwhiskInvokers", ge=1, le=100, description="default: one per worker"
+    )
+
+
 class StackConfig(_Section):
     """The whole configuration of one stack."""
 
@@ -342,12 +401,29 @@ class StackConfig(_Section):
     aws: AwsConfig = AwsConfig()
     openstack: OpenStackConfig = OpenStackConfig()
     existing: ExistingConfig = ExistingConfig()
+    openwhisk: OpenWhiskConfig = OpenWhiskConfig()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> StackConfig:
         if self.framework == "openwhisk" and self.orchestrator != "k8s":
             raise ValueError(
                 f"framework openwhisk runs only on orchestrator k8s, not {self.orchestrator}"
+            )
+        if (
+            self.framework == "openwhisk"
+            and self.cloud != "existing"
+            and self.openwhisk.container_factory == "docker"
+        ):
+            raise ValueError(
+                "openwhiskContainerFactory docker needs Docker on the nodes, and k3s runs "
+                "containerd: use kubernetes"
+            )
+        if self.framework == "openwhisk" and not any(
+            label.startswith("openwhisk-role=") for label in self.cluster.worker_node_labels
+        ):
+            raise ValueError(
+                "framework openwhisk places invokers by the label openwhisk-role: "
+                "workerNodeLabels must include one, e.g. openwhisk-role=invoker"
             )
         if self.cluster.storage_class is not None and self.cloud != "existing":
             raise ValueError(

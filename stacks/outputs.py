@@ -71,6 +71,9 @@ class OpenWhisk(_Section):
     namespace: str
     insecure_tls: bool
     idle_timeout_s: float
+    versions: dict[str, str] | None = Field(
+        None, description="images tag and chart commit, for reports"
+    )
 
 
 class Prometheus(_Section):

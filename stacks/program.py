@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.openwhisk_chart import ChartError
 from stacks.compose import compose
 from stacks.export import export_outputs
 from stacks.read_config import ConfigError, load_stack_config, read_pulumi_config
@@ -16,4 +17,8 @@ def main() -> None:
     except ConfigError as err:
         # RunError: the CLI shows the message alone, no traceback, and exits non-zero.
         raise pulumi.RunError(str(err)) from None
-    export_outputs(compose(config, pulumi.get_stack()))
+    try:
+        outputs = compose(config, pulumi.get_stack())
+    except ChartError as err:
+        raise pulumi.RunError(str(err)) from None
+    export_outputs(outputs)

@@ -11,9 +11,10 @@ from stacks.outputs import StackOutputs, secret_paths
 BASE = {"cloud", "orchestrator", "framework"}
 VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes"}
 OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
+OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
 EXPECTED = {
     ("k8s", "openfaas"): VM | {"kubeconfig", "kube_api_internal"} | OPENFAAS,
-    ("k8s", "openwhisk"): VM | {"kubeconfig", "kube_api_internal"},
+    ("k8s", "openwhisk"): VM | {"kubeconfig", "kube_api_internal"} | OPENWHISK,
     ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
     ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
 }
@@ -69,10 +70,20 @@ def existing_config(**extra: str) -> dict[str, object]:
     return {k: v for k, v in config.items() if k != "allowedSshCidrs"}
 
 
-def test_existing_cluster_with_openwhisk_exports_the_cluster_only() -> None:
+def test_existing_cluster_with_openwhisk_uses_its_tls_node_port() -> None:
     run = run_program(existing_config(framework="openwhisk"), ("kubeconfig",), stack="lab")
-    assert set(run.outputs) == BASE | {"kubeconfig", "kube_api_internal"}
-    assert run.secret("kubeconfig")
+    assert set(run.outputs) == BASE | {"kubeconfig", "kube_api_internal"} | OPENWHISK
+    outputs = check_secrets_and_contract(run)
+    assert outputs.openwhisk is not None
+    assert outputs.openwhisk.api_host == "https://127.0.0.1:31001"
+    assert outputs.openwhisk.insecure_tls is True
+    assert outputs.openwhisk.namespace == "guest"
+    release = run.mocks.one("kubernetes:helm.sh/v3:Release")
+    # No core node of ours: no toleration, invokers by the workers' label, one by default.
+    assert release.inputs["values"]["toleration"] == {"enabled": False}
+    assert release.inputs["values"]["invoker"]["containerFactory"]["kubernetes"] == {
+        "replicaCount": 1
+    }
 
 
 def test_existing_cluster_with_openfaas_uses_node_ports_and_an_in_cluster_ftp_server() -> None:

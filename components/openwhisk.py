@@ -1,0 +1,103 @@
+"""Apache OpenWhisk on Kubernetes: the openwhisk-deploy-kube chart, fetched pinned at program
+start (see `components.openwhisk_chart`), as a Helm release with generated auth keys.
+
+The chart's system and guest keys are public defaults, so both are generated here (a UUID and
+a 64-character key each) and the guest key is exported as a secret. The release gets a long
+timeout: its init jobs clone repositories and install the catalog, which takes many minutes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from components import openwhisk_chart
+from components.openwhisk_chart import (
+    ChartSource,
+    chart_with_runtimes,
+    fetch_chart,
+)
+from components.openwhisk_config import (
+    IMAGE_TAG,
+    NAMESPACE,
+    RELEASE,
+    OpenWhiskSettings,
+    Prewarm,
+    openwhisk_values,
+    runtimes_with_prewarm,
+)
+
+#: The chart installs CouchDB, Kafka/ZooKeeper (or etcd and ElasticSearch), the controller,
+#: invokers and the catalog; 30 minutes covers slow image pulls on fresh nodes.
+RELEASE_TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class OpenWhiskArgs:
+    provider: k8s.Provider
+    api_host: pulumi.Input[str]
+    settings: OpenWhiskSettings
+    prewarm: list[Prewarm] | None = None
+    source: ChartSource | None = None
+    """None: the pinned chart (`components.openwhisk_chart.OPENWHISK_CHART`)."""
+    depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+def _auth_key(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """A `uuid:key` pair as OpenWhisk's subjects use (64 alphanumeric characters of key)."""
+    child = pulumi.ResourceOptions(parent=parent)
+    uuid = random.RandomUuid(f"{name}-uuid", opts=child)
+    key = random.RandomPassword(f"{name}-key", length=64, special=False, opts=child)
+    return pulumi.Output.secret(pulumi.Output.concat(uuid.result, ":", key.result))
+
+
+class OpenWhisk(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: OpenWhiskArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("faasbench:openwhisk:OpenWhisk", name, None, opts)
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        source = args.source or openwhisk_chart.OPENWHISK_CHART
+        chart = fetch_chart(source)
+        runtimes = runtimes_with_prewarm(
+            json.loads((chart / "runtimes.json").read_text()), args.prewarm
+        )
+        chart_copy, runtimes_file = chart_with_runtimes(chart, runtimes)
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-namespace",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=NAMESPACE),
+            opts=on_cluster,
+        )
+        system_auth = _auth_key(f"{name}-system", self)
+        guest_auth = _auth_key(f"{name}-guest", self)
+        values = pulumi.Output.all(args.api_host, system_auth, guest_auth).apply(
+            lambda v: openwhisk_values(
+                args.settings,
+                api_host=v[0],
+                runtimes_file=runtimes_file,
+                system_auth=v[1],
+                guest_auth=v[2],
+            )
+        )
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=RELEASE,
+            chart=str(chart_copy),
+            namespace=NAMESPACE,
+            values=pulumi.Output.secret(values),
+            timeout=RELEASE_TIMEOUT_S,
+            opts=pulumi.ResourceOptions.merge(
+                on_cluster,
+                pulumi.ResourceOptions(depends_on=[namespace, *args.depends_on]),
+            ),
+        )
+        self.guest_auth = guest_auth
+        self.runtimes_file = runtimes_file
+        #: Depend on these to act once OpenWhisk is installed.
+        self.ready: list[pulumi.Resource] = [release]
+        self.versions = {"images": IMAGE_TAG, "chart_commit": source.commit}
+        self.register_outputs({"status": release.status})

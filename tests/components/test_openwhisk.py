@@ -1,0 +1,280 @@
+"""OpenWhisk: the chart fetched and verified by its git tree hash, the values checked against
+the chart's own defaults and schema, the runtimes manifest, and the stacks under mocks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pulumi
+import pytest
+import yaml
+from support.openwhisk_chart import (
+    SPECS,
+    archive_path,
+    pack_archive,
+    serve_archives,
+    write_chart,
+)
+from support.pulumi_mocks import FAKE_KUBECONFIG, run_program, stack_file_config
+
+from components.openwhisk_chart import (
+    ChartError,
+    ChartFetchError,
+    ChartSource,
+    chart_with_runtimes,
+    fetch_chart,
+    git_tree_hash,
+)
+from components.openwhisk_config import (
+    OpenWhiskSettings,
+    Prewarm,
+    go_float_string,
+    openwhisk_values,
+    runtimes_with_prewarm,
+)
+
+needs_specs = pytest.mark.skipif(not SPECS.is_dir(), reason="../shared/specs is absent")
+
+# --- the chart: fetch and verify ------------------------------------------------------------
+
+
+def test_tree_hash_is_the_one_git_computes(tmp_path: Path) -> None:
+    folder = tmp_path / "chart"
+    write_chart(folder)
+    (folder / "templates" / "b").mkdir()
+    (folder / "templates" / "b" / "x.yaml").write_text("a: 1\n")
+    (folder / "templates" / "b.yaml").write_text("b: 2\n")  # sorts before the folder b/
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run(["git", "-C", str(folder), "add", "-A"], check=True)
+    expected = subprocess.run(
+        ["git", "-C", str(folder), "write-tree"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    (folder / ".git").rename(tmp_path / "git-dir")
+    assert git_tree_hash(folder) == expected
+    (folder / "configMapFiles" / "init.sh").chmod(0o644)  # the executable bit counts
+    assert git_tree_hash(folder) != expected
+
+
+def source_for(folder: Path, url: str = "") -> ChartSource:
+    return ChartSource("apache/openwhisk-deploy-kube", "a" * 40, git_tree_hash(folder), host=url)
+
+
+def test_fetch_downloads_verifies_and_caches(tmp_path: Path) -> None:
+    folder = tmp_path / "chart"
+    write_chart(folder)
+    source = source_for(folder)
+    with serve_archives({archive_path(source): pack_archive(folder, source)}) as url:
+        served = dataclasses.replace(source, host=url)
+        chart = fetch_chart(served, cache=tmp_path / "cache")
+    assert git_tree_hash(chart) == source.tree
+    assert (chart / "configMapFiles" / "init.sh").stat().st_mode & 0o100
+    assert not (chart / "README.md").exists()  # only the chart folder is extracted
+    # The server is gone: the verified copy in the cache is used.
+    assert fetch_chart(served, cache=tmp_path / "cache") == chart
+
+
+def test_fetch_refuses_an_archive_that_is_not_the_pinned_tree(tmp_path: Path) -> None:
+    folder = tmp_path / "chart"
+    write_chart(folder)
+    source = source_for(folder)
+    (folder / "templates" / "NOTES.txt").write_text("tampered\n")
+    archives = {archive_path(source): pack_archive(folder, source)}
+    with serve_archives(archives) as url, pytest.raises(ChartFetchError, match=source.tree):
+        fetch_chart(dataclasses.replace(source, host=url), cache=tmp_path / "cache")
+    assert not list((tmp_path / "cache" / "charts").iterdir())  # nothing half-written is kept
+
+
+def test_fetch_names_the_url_when_the_download_fails(tmp_path: Path) -> None:
+    folder = tmp_path / "chart"
+    write_chart(folder)
+    with serve_archives({}) as url:
+        source = source_for(folder, url)
+        with pytest.raises(ChartFetchError, match=r"could not download .*404"):
+            fetch_chart(source, cache=tmp_path / "cache")
+
+
+def test_fetch_refuses_links_in_the_archive(tmp_path: Path) -> None:
+    folder = tmp_path / "chart"
+    write_chart(folder)
+    (folder / "templates" / "link.yaml").symlink_to("/etc/passwd")
+    source = ChartSource("apache/openwhisk-deploy-kube", "b" * 40, "0" * 40)
+    archives = {archive_path(source): pack_archive(folder, source)}
+    with serve_archives(archives) as url, pytest.raises(ChartFetchError, match="not a file"):
+        fetch_chart(dataclasses.replace(source, host=url), cache=tmp_path / "cache")
+
+
+def test_each_runtimes_manifest_gets_its_own_named_copy(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    write_chart(chart)
+    runtimes = json.loads((chart / "runtimes.json").read_text())
+    first, name = chart_with_runtimes(chart, runtimes)
+    assert json.loads((first / name).read_text()) == runtimes
+    assert (first / "Chart.yaml").is_file()
+    changed = runtimes_with_prewarm(runtimes, [Prewarm("python:3", 256, 1)])
+    second, other = chart_with_runtimes(chart, changed)
+    assert other != name
+    assert second != first
+    assert chart_with_runtimes(chart, runtimes) == (first, name)
+
+
+# --- values ----------------------------------------------------------------------------------
+
+SETTINGS = OpenWhiskSettings(invokers=3, invoker_label="invoker", core_label="core")
+
+
+def values_for(settings: OpenWhiskSettings = SETTINGS) -> dict[str, Any]:
+    return openwhisk_values(
+        settings,
+        api_host="10.0.2.40",
+        runtimes_file="runtimes-0123456789abcdef.json",
+        system_auth="00000000-0000-4000-8000-000000000001:" + "s" * 64,
+        guest_auth="00000000-0000-4000-8000-000000000002:" + "g" * 64,
+    )
+
+
+def key_paths(tree: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            paths += key_paths(value, (*prefix, key))
+        else:
+            paths.append((*prefix, key))
+    return paths
+
+
+def merged(defaults: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
+    result = dict(defaults)
+    for key, value in ours.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+@needs_specs
+@pytest.mark.parametrize("scheduler", ["default", "new"])
+def test_every_key_we_set_is_a_chart_default_and_the_result_passes_its_schema(
+    scheduler: str,
+) -> None:
+    defaults = yaml.safe_load((SPECS / "values.yaml").read_text())
+    settings = dataclasses.replace(SETTINGS, scheduler=scheduler, storage_class="fast")  # type: ignore[arg-type]
+    values = values_for(settings)
+    for path in key_paths(values):
+        node: Any = defaults
+        for part in path:
+            assert isinstance(node, dict), f"{'.'.join(path)}: parent is not a map"
+            assert part in node, f"{'.'.join(path)} is not in the chart's values.yaml"
+            node = node[part]
+    schema = json.loads((SPECS / "values.schema.json").read_text())
+    # The schema names a draft jsonschema does not ship; Draft 7 is what Helm validates with.
+    jsonschema.Draft7Validator(schema).validate(merged(defaults, values))
+
+
+def test_values_raise_throttles_and_turn_off_what_a_benchmark_does_not_use() -> None:
+    values = values_for()
+    limits = values["whisk"]["limits"]
+    assert limits["actionsInvokesPerminute"] == 999_999
+    assert limits["actionsInvokesConcurrent"] == 999_999
+    assert values["whisk"]["auth"]["guest"].startswith("00000000-0000-4000-8000-000000000002:")
+    assert values["whisk"]["runtimes"] == "runtimes-0123456789abcdef.json"
+    assert values["whisk"]["ingress"]["apiHostName"] == "10.0.2.40"
+    assert values["nginx"]["httpsNodePort"] == 31001
+    assert values["pdb"] == {"enable": False}
+    assert values["elasticsearch"] == {"podSecurityPolicy": {"create": False}}
+    assert values["providers"] == {"alarm": {"enabled": False}, "kafka": {"enabled": False}}
+    assert values["metrics"]["prometheusEnabled"] is True
+    assert values["scheduler"]["enabled"] is False
+    assert values["invoker"]["containerFactory"]["kubernetes"]["replicaCount"] == 3
+    assert "idle-container=600s" in values["invoker"]["options"]
+    assert values["toleration"]["coreValue"] == "core"
+    assert values["affinity"]["invokerNodeLabel"] == "invoker"
+
+
+def test_numbers_reach_openwhisk_as_plain_integers() -> None:
+    # Seed 002's failure: a limit of 50,000,000 rendered by Helm's quote as "5e+07".
+    assert go_float_string(50_000_000) == "5e+07"
+    assert go_float_string(1_000_000) == "1e+06"
+    assert go_float_string(999_999) == "999999"
+    values = values_for()
+    for path in key_paths(values["whisk"]["limits"]):
+        node: Any = values["whisk"]["limits"]
+        for part in path:
+            node = node[part]
+        if isinstance(node, int | float):
+            assert go_float_string(node).isdigit(), path
+    with pytest.raises(ValueError, match="5e\\+07"):
+        values_for(dataclasses.replace(SETTINGS, invokes_per_minute=50_000_000))
+
+
+def test_prewarm_sets_exactly_the_stem_cells_asked_for(tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    write_chart(chart)
+    runtimes = json.loads((chart / "runtimes.json").read_text())
+    prewarmed = runtimes_with_prewarm(
+        runtimes, [Prewarm.parse("python:3:256:2"), Prewarm.parse("python:3:512:1")]
+    )
+    by_kind = {r["kind"]: r for family in prewarmed["runtimes"].values() for r in family}
+    assert by_kind["python:3"]["stemCells"] == [
+        {"initialCount": 2, "memory": "256 MB"},
+        {"initialCount": 1, "memory": "512 MB"},
+    ]
+    assert [k for k, r in by_kind.items() if "stemCells" in r] == ["python:3"]
+    assert runtimes_with_prewarm(runtimes, None) == runtimes
+    with pytest.raises(ChartError, match="python:2"):
+        runtimes_with_prewarm(runtimes, [Prewarm("python:2", 256, 1)])
+
+
+# --- stacks ----------------------------------------------------------------------------------
+
+
+def test_a_k3s_stack_puts_openwhisk_behind_haproxy_over_tls() -> None:
+    config = {
+        **stack_file_config("aws"),
+        "framework": "openwhisk",
+        "openwhiskPrewarm": '["python:3:256:2"]',
+        "openwhiskScheduler": "new",
+    }
+    run = run_program(config, stack="ow")
+    release = run.mocks.one("kubernetes:helm.sh/v3:Release")
+    assert release.inputs["timeout"] >= 1200
+    assert "values" in release.secret_inputs
+    values = release.inputs["values"]
+    haproxy = next(r for r in run.mocks.of_type("aws:ec2/instance:Instance") if "haproxy" in r.name)
+    assert values["whisk"]["ingress"]["apiHostName"] == haproxy.outputs["privateIp"]
+    assert values["scheduler"]["enabled"] is True
+    assert values["invoker"]["containerFactory"]["kubernetes"]["replicaCount"] == 2
+    runtimes = Path(release.inputs["chart"]) / values["whisk"]["runtimes"]
+    assert '"initialCount": 2' in runtimes.read_text()
+    server_step = next(
+        r for r in run.mocks.of_type("command:remote:Command") if r.name == "k8s-server-install"
+    )
+    assert "NODE_TAINTS=openwhisk-role=core:NoSchedule" in server_step.inputs["stdin"]
+    haproxy_step = next(
+        r for r in run.mocks.of_type("command:remote:Command") if r.name == "haproxy-install"
+    )
+    config_text = haproxy_step.inputs["stdin"]
+    assert "default-server check inter 2000 fall 2 rise 2 ssl verify none" in config_text
+    assert "http-check send meth GET uri /api/v1" in config_text
+    for worker in run.value("nodes.workers"):
+        assert f"{worker}:31001" in config_text
+    assert run.value("openwhisk.api_host") == run.value("gateway_url")
+    assert run.secret("openwhisk.auth")
+    assert run.value("openwhisk.auth") in str(values["whisk"]["auth"]["guest"])
+
+
+def test_an_unknown_prewarm_kind_stops_the_program_with_a_message() -> None:
+    # RunError: the language host prints its message alone, no traceback (test_program_errors).
+    config = {
+        "cloud": "existing",
+        "framework": "openwhisk",
+        "kubeconfig": FAKE_KUBECONFIG,
+        "openwhiskPrewarm": '["cobol:85:256:1"]',
+    }
+    with pytest.raises(pulumi.RunError, match=r"runtime kinds the chart does not have: cobol:85"):
+        run_program(config, ("kubeconfig",), stack="lab")
