@@ -5,10 +5,10 @@ or the image's own server) and as the local target runs it on loopback.
 
 A long-lived HTTP/1.1 server with keep-alive and a thread per connection (stdlib
 `ThreadingHTTPServer`), so concurrent requests run concurrently, as behind a real gateway, and a
-blocking handler (`sleep`, `ftp`, `chain`) never holds up the others. Any method other than HEAD
-on any path outside `/_/` runs the handler: the JSON object in the body (empty body: `{}`) over
-the query parameters. `/_/health` and `/_/ready` answer without running it, so probes never take
-the instance's cold flag. Responses are JSON with Content-Length, written in one send; an
+blocking handler (`sleep`, `ftp`, `chain`) never holds up the others. GET, POST, PUT, PATCH or
+DELETE on any path outside `/_/` runs the handler: the JSON object in the body (empty body: `{}`)
+over the query parameters. `/_/health` and `/_/ready` answer without running it, so probes never
+take the instance's cold flag. Responses are JSON with Content-Length, written in one send; an
 `X-Call-Id` request header is echoed back. No per-request logging.
 
 Measured on `echo` with `wrk -t1 -c8 -d3s` (keep-alive, GET and small JSON POSTs) on a shared
