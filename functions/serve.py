@@ -122,7 +122,7 @@ def request_params(query: str, body: bytes) -> Any:
         return params
     try:
         document = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BadRequest(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {exc}") from None
     if not isinstance(document, dict):
         return document  # the runtime answers 400 with meta: parameters must be an object
@@ -211,7 +211,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _send(self, status: HTTPStatus, document: dict[str, Any]) -> None:
         try:
             body = json.dumps(document, separators=(",", ":")).encode()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             status = HTTPStatus.INTERNAL_SERVER_ERROR
             body = json.dumps({"error": f"the result is not JSON: {exc}"}).encode()
         if self.server.draining:

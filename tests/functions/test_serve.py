@@ -107,6 +107,8 @@ def test_a_chunked_body_is_read(serve: Serve) -> None:
         ({"n": 100_000}, 400, "n must be between 1 and 400, got 100000"),
         ([1, 2], 400, "parameters must be a JSON object, got list"),
         (b"{not json", 400, "the body is not valid JSON"),
+        (b"[" * 100_000, 400, "the body is not valid JSON"),
+        (b'{"n": "\xff"}', 400, "the body is not valid JSON"),
     ],
 )
 def test_bad_parameters_are_400_without_traceback(

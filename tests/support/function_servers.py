@@ -90,7 +90,8 @@ def wait_healthy(process: subprocess.Popen[bytes], port: int, timeout: float = 1
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"functions.serve exited with {process.returncode}")
+            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"functions.serve exited with {process.returncode}: {stderr}")
         try:
             if request(port, "GET", "/_/health", timeout=1.0).status == 200:
                 return
