@@ -1,0 +1,41 @@
+"""The suite's function names and how to load one by name.
+
+Functions are imported lazily so that a packaged OpenWhisk action, which carries only its own
+module, never tries to import the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Handler = Callable[[Mapping[str, Any]], Any]
+
+#: Every function of the suite; each is the module `functions.<name>` with a `main(params)`.
+FUNCTION_NAMES: tuple[str, ...] = (
+    "echo",
+    "sleep",
+    "matrix",
+    "ftp",
+    "chain",
+    "b64",
+    "jsonserde",
+    "floatops",
+)
+
+
+class UnknownFunction(LookupError):
+    """A function name that is not part of the suite."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown function {name!r}; known: {', '.join(FUNCTION_NAMES)}")
+
+
+def load(name: str) -> Handler:
+    """The `main` of function `name`; `UnknownFunction` for any other name."""
+    if name not in FUNCTION_NAMES:
+        raise UnknownFunction(name)
+    module = importlib.import_module(f"{__package__}.{name}")
+    handler: Handler = module.main
+    return handler

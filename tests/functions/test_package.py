@@ -1,0 +1,158 @@
+"""OpenWhisk zip actions: deterministic bytes, only the modules needed, and each one runs for
+real when extracted the way the python:3 runtime does (an isolated interpreter, the action's
+directory on sys.path, `main(args)` from `__main__.py`)."""
+
+from __future__ import annotations
+
+import ast
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.function_servers import ROOT, FtpServer
+
+from functions import package
+from functions._registry import FUNCTION_NAMES
+
+_RUN_ACTION = """
+import importlib.util, json, sys
+directory = sys.argv[1]
+sys.path.insert(0, directory)
+spec = importlib.util.spec_from_file_location("action", directory + "/__main__.py")
+action = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(action)
+args = json.loads(sys.argv[2])
+documents = [action.main(dict(args)) for _ in range(2)]
+print(json.dumps({"documents": documents, "package": sys.modules["functions"].__file__}))
+"""
+
+
+def run_action(tmp_path: Path, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    directory = tmp_path / name
+    with zipfile.ZipFile(io.BytesIO(package.openwhisk_zip(name))) as archive:
+        archive.extractall(directory)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FTP_", "GATEWAY_"))}
+    completed = subprocess.run(
+        [sys.executable, "-I", "-c", _RUN_ACTION, str(directory), json.dumps(args)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(completed.stdout)
+    assert report["package"] == str(directory / "functions" / "__init__.py")
+    return report
+
+
+def test_function_names_are_the_suite_and_shadow_nothing() -> None:
+    names = package.function_names()
+    assert names == list(FUNCTION_NAMES)
+    assert len(set(names)) == len(names) == 8
+    for module in [*names, "functions", "serve", "package", *package.RUNTIME_MODULES]:
+        assert module not in sys.stdlib_module_names
+    for name in names:
+        assert (ROOT / "functions" / f"{name}.py").is_file()
+
+
+@pytest.mark.parametrize("name", FUNCTION_NAMES)
+def test_zip_is_byte_identical_across_builds_with_fixed_metadata(name: str) -> None:
+    first, second = package.openwhisk_zip(name), package.openwhisk_zip(name)
+    assert first == second
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
+        infos = archive.infolist()
+        assert [info.filename for info in infos] == [
+            "__main__.py",
+            "functions/__init__.py",
+            "functions/_openwhisk.py",
+            "functions/_params.py",
+            "functions/_registry.py",
+            "functions/_runtime.py",
+            f"functions/{name}.py",
+        ]
+        assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+        source = (ROOT / "functions" / f"{name}.py").read_bytes()
+        assert archive.read(f"functions/{name}.py") == source
+    assert package.openwhisk_zip("echo") != package.openwhisk_zip("sleep")
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "check"),
+    [
+        ("echo", {"x": [1, "é"]}, {"x": [1, "é"]}),
+        ("sleep", {"ms": 2}, {"ms": 2.0}),
+        ("matrix", {"n": 3, "seed": 1}, {"n": 3, "seed": 1}),
+        ("b64", {"size": 12, "rounds": 2}, {"size": 12, "encoded_bytes": 16}),
+        ("jsonserde", {"items": 3, "rounds": 1}, {"items": 3}),
+        ("floatops", {"n": 5}, {"n": 5}),
+    ],
+)
+def test_zip_runs_in_a_clean_interpreter(
+    tmp_path: Path, name: str, args: dict[str, Any], check: dict[str, Any]
+) -> None:
+    first, second = run_action(tmp_path, name, {**args, "__ow_method": "post"})["documents"]
+    for key, value in check.items():
+        assert first["result"][key] == value
+    assert first["meta"]["function"] == name
+    assert first["meta"]["adapter"] == "openwhisk"
+    assert (first["meta"]["cold"], second["meta"]["cold"]) == (True, False)
+    assert first["meta"]["instance"] == second["meta"]["instance"]
+
+
+def test_ftp_zip_downloads_and_chain_zip_reports_a_missing_gateway(
+    tmp_path: Path, ftp_server: FtpServer
+) -> None:
+    ftp_document = run_action(tmp_path, "ftp", ftp_server.params())["documents"][0]
+    assert ftp_document["result"]["verified_sha256"] is True
+    chain_document = run_action(tmp_path, "chain", {})["documents"][0]
+    assert chain_document["error"] == (
+        "missing parameter 'gateway' or environment variable GATEWAY_URL"
+    )
+    assert chain_document["meta"]["cold"] is True
+
+
+def test_command_line_writes_the_same_zip(tmp_path: Path) -> None:
+    output = tmp_path / "matrix.zip"
+    subprocess.run(
+        [sys.executable, "-m", "functions.package", "matrix", str(output)],
+        cwd=ROOT,
+        check=True,
+        timeout=30,
+    )
+    assert output.read_bytes() == package.openwhisk_zip("matrix")
+    refused = subprocess.run(
+        [sys.executable, "-m", "functions.package", "nope", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "invalid choice: 'nope'" in refused.stderr
+
+
+def test_action_sources_keep_to_python_3_9_syntax() -> None:
+    """OpenWhisk's python:3 kind may be an older interpreter than the image's: what an action
+    carries keeps to 3.9 grammar, with annotations postponed so `X | None` is never evaluated."""
+    files = {
+        path: content
+        for name in FUNCTION_NAMES
+        for path, content in package.action_files(name).items()
+    }
+    for path, content in sorted(files.items()):
+        tree = ast.parse(content, filename=path, feature_version=(3, 9))
+        future = [
+            node
+            for node in tree.body
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        ]
+        if path.startswith("functions/") and not path.endswith("__init__.py"):
+            assert future, f"{path} lacks from __future__ import annotations"
