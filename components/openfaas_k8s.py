@@ -3,7 +3,8 @@ namespaces and basic-auth secret created here from a generated password.
 
 The chart's own `generateBasicAuth` makes the password in a pre-install hook whose value
 Pulumi cannot read back, so it is off and the `basic-auth` secret is ours. OpenFaaS's control
-components (gateway, provider, NATS, Prometheus) run on the k3s server next to the other
+components (gateway, provider, NATS, its own Prometheus for autoscaling alerts) run on the k3s
+server next to the other
 platforms' control planes (the chart's global nodeSelector and tolerations); functions run on
 the agents (on an existing cluster, wherever its scheduler puts them). Gateway timeouts allow
 5-minute functions.
@@ -25,7 +26,6 @@ OPENFAAS_CHART_VERSION = "15.0.6"
 GATEWAY_IMAGE = "ghcr.io/openfaas/gateway:0.27.13"
 PROVIDER_IMAGE = "ghcr.io/openfaas/faas-netes:0.18.17"
 GATEWAY_NODE_PORT = 31112
-PROMETHEUS_NODE_PORT = 31090
 NAMESPACE = "openfaas"
 FUNCTION_NAMESPACE = "openfaas-fn"
 BASIC_AUTH_USER = "admin"
@@ -148,26 +148,9 @@ class OpenFaasK8s(pulumi.ComponentResource):
                 on_cluster, pulumi.ResourceOptions(depends_on=[*namespaces, *secrets])
             ),
         )
-        # The chart's Prometheus is ClusterIP only; HAProxy reaches it through this NodePort.
-        prometheus = k8s.core.v1.Service(
-            f"{name}-prometheus-external",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name="prometheus-external", namespace=NAMESPACE),
-            spec=k8s.core.v1.ServiceSpecArgs(
-                type="NodePort",
-                selector={"app": "prometheus"},
-                ports=[
-                    k8s.core.v1.ServicePortArgs(
-                        name="web", port=9090, target_port=9090, node_port=PROMETHEUS_NODE_PORT
-                    )
-                ],
-            ),
-            opts=pulumi.ResourceOptions.merge(
-                on_cluster, pulumi.ResourceOptions(depends_on=[release])
-            ),
-        )
         self.password = pulumi.Output.secret(password.result)
         #: Depend on these to act once OpenFaaS is installed.
-        self.ready: list[pulumi.Resource] = [release, prometheus]
+        self.ready: list[pulumi.Resource] = [release]
         self.limits = PRO_LIMITS if pro else CE_LIMITS
         self.versions = {
             "gateway": GATEWAY_IMAGE.rsplit(":", 1)[1],

@@ -16,6 +16,8 @@ from components.ftp_in_cluster import FtpInCluster, FtpInClusterArgs
 from components.ftp_server import FtpServer, FtpServerArgs
 from components.haproxy import Haproxy, HaproxyArgs, PlatformFront
 from components.k8s_cluster import API_PORT, ROLE_LABEL, SERVER_TAINT, K8sCluster, K8sClusterArgs
+from components.monitoring import GRAFANA_NODE_PORT, Monitoring, MonitoringArgs
+from components.monitoring import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
 from components.nomad_cluster import NomadCluster, NomadClusterArgs
@@ -23,7 +25,6 @@ from components.openfaas_k8s import (
     BASIC_AUTH_USER,
     FUNCTION_NAMESPACE,
     GATEWAY_NODE_PORT,
-    PROMETHEUS_NODE_PORT,
     OpenFaasK8s,
     OpenFaasK8sArgs,
 )
@@ -42,6 +43,8 @@ from components.openwhisk_config import (
     OpenWhiskSettings,
     Prewarm,
 )
+from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
+from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
 from components.ssh_key import SshKeyPair
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs
 from stacks.config import Role, StackConfig
@@ -174,7 +177,9 @@ class Platform:
     """What HAProxy fronts and what the stack exports about the framework."""
 
     front: PlatformFront
-    prometheus: pulumi.Input[list[str]]
+    #: The platform's own Prometheus (host:port list for HAProxy); None where the stack's
+    #: monitoring is kube-prometheus-stack.
+    prometheus: pulumi.Input[list[str]] | None
     outputs: dict[str, object]
     ready: list[pulumi.Resource]
 
@@ -192,20 +197,16 @@ def openfaas_on(config: StackConfig, cluster: Cluster) -> Platform | None:
             "openfaas",
             OpenFaasK8sArgs(
                 provider=cluster.provider,
-                control_taint=SERVER_TAINT if ours else None,
+                control_taint=cluster.server_taint if ours else None,
                 control_label=f"{ROLE_LABEL}=server" if ours else None,
                 pro_license=platform.openfaas_license,
                 chart_version=platform.openfaas_chart_version,
             ),
         )
-        prometheus: pulumi.Input[list[str]] = (
-            cluster.managers.apply(lambda ips: [f"{ips[0]}:{PROMETHEUS_NODE_PORT}"])
-            if isinstance(cluster, K8sCluster)
-            else [f"{cluster.node_address}:{PROMETHEUS_NODE_PORT}"]
-        )
+        # Kubernetes stacks are monitored by kube-prometheus-stack (`monitoring_on`).
         return Platform(
             front=PlatformFront("openfaas", GATEWAY_NODE_PORT, "/healthz"),
-            prometheus=prometheus,
+            prometheus=None,
             outputs={
                 "password": k8s.password,
                 "namespace": FUNCTION_NAMESPACE,
@@ -326,6 +327,41 @@ def openwhisk_outputs(
     }
 
 
+def monitoring_on(config: StackConfig, cluster: K8sCluster | ExistingCluster) -> Monitoring:
+    """kube-prometheus-stack on a Kubernetes stack, scraping the stack's framework."""
+    ours = isinstance(cluster, K8sCluster)
+    return Monitoring(
+        "monitoring",
+        MonitoringArgs(
+            provider=cluster.provider,
+            openfaas=config.framework == "openfaas",
+            openwhisk_namespace=OPENWHISK_NAMESPACE if config.framework == "openwhisk" else None,
+            openwhisk_release=OPENWHISK_RELEASE,
+            k3s=ours,
+            control_taint=cluster.server_taint if isinstance(cluster, K8sCluster) else None,
+            control_label=f"{ROLE_LABEL}=server" if ours else None,
+            storage_class=cluster.storage_class,
+        ),
+    )
+
+
+def monitoring_outputs(
+    monitoring: Monitoring, prometheus_url: pulumi.Input[str], node: pulumi.Input[str]
+) -> dict[str, object]:
+    """`prometheus` (kube-prometheus-stack's), `grafana_url` and `grafana_password`."""
+    grafana = pulumi.Output.from_input(node).apply(
+        lambda host: f"http://{host}:{GRAFANA_NODE_PORT}"
+    )
+    return {
+        "prometheus": {
+            "url": once_ready(prometheus_url, monitoring.ready),
+            "kind": "kube-prometheus-stack",
+        },
+        "grafana_url": once_ready(grafana, monitoring.ready),
+        "grafana_password": monitoring.grafana_password,
+    }
+
+
 def once_ready(url: pulumi.Input[str], ready: list[pulumi.Resource]) -> pulumi.Output[str]:
     """`url`, handed out only once the platform behind it is installed."""
     return pulumi.Output.all(url, *[r.urn for r in ready]).apply(lambda values: values[0])
@@ -346,6 +382,11 @@ def build_in_cluster_platform(
             test_file_bytes=config.platform.ftp_test_file_bytes,
         ),
     )
+    monitoring = monitoring_on(config, cluster)
+    common = {
+        "ftp": ftp.outputs,
+        **monitoring_outputs(monitoring, f"http://{node}:{MONITORING_PROMETHEUS_PORT}", node),
+    }
     if config.framework == "openwhisk":
         openwhisk = openwhisk_on(config, cluster, node)
         # The chart's nginx serves TLS with its self-signed certificate on the NodePort.
@@ -353,7 +394,7 @@ def build_in_cluster_platform(
         return {
             "gateway_url": api_url,
             "openwhisk": openwhisk_outputs(config, openwhisk, api_url, insecure_tls=True),
-            "ftp": ftp.outputs,
+            **common,
         }
     platform = openfaas_on(config, cluster)
     assert platform is not None  # OpenFaaS runs on every orchestrator
@@ -361,11 +402,7 @@ def build_in_cluster_platform(
     return {
         "gateway_url": gateway_url,
         "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
-        "prometheus": {
-            "url": once_ready(f"http://{node}:{PROMETHEUS_NODE_PORT}", platform.ready),
-            "kind": "openfaas-bundled",
-        },
-        "ftp": ftp.outputs,
+        **common,
     }
 
 
@@ -397,10 +434,14 @@ def build_platform(
         )
 
     outputs: dict[str, object]
+    monitoring = monitoring_on(config, cluster) if isinstance(cluster, K8sCluster) else None
+    # kube-prometheus-stack's Prometheus runs on the k3s server, behind HAProxy's 9090.
+    server = cluster.managers.apply(lambda ips: ips[0])
+    monitored = server.apply(lambda ip: [f"{ip}:{MONITORING_PROMETHEUS_PORT}"])
     if config.framework == "openwhisk":
         assert isinstance(cluster, K8sCluster)  # enforced by StackConfig
         # OpenWhisk names its API host in its own configuration: HAProxy comes first.
-        haproxy = front(OPENWHISK_FRONT, None)
+        haproxy = front(OPENWHISK_FRONT, monitored)
         openwhisk = openwhisk_on(config, cluster, haproxy.address)
         gateway_url = once_ready(haproxy.gateway_url, openwhisk.ready)
         outputs = {
@@ -410,13 +451,15 @@ def build_platform(
     else:
         platform = openfaas_on(config, cluster)
         assert platform is not None  # every orchestrator has OpenFaaS
-        haproxy = front(platform.front, platform.prometheus)
+        haproxy = front(platform.front, monitored if monitoring else platform.prometheus)
         gateway_url = once_ready(haproxy.gateway_url, platform.ready)
         outputs = {
             "gateway_url": gateway_url,
             "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
             "prometheus": {"url": haproxy.prometheus_url, "kind": "openfaas-bundled"},
         }
+    if monitoring is not None:
+        outputs.update(monitoring_outputs(monitoring, haproxy.prometheus_url, server))
     ftp = FtpServer(
         "ftp",
         FtpServerArgs(

@@ -241,7 +241,7 @@ def test_a_k3s_stack_puts_openwhisk_behind_haproxy_over_tls() -> None:
         "openwhiskScheduler": "new",
     }
     run = run_program(config, stack="ow")
-    release = run.mocks.one("kubernetes:helm.sh/v3:Release")
+    release = run.mocks.one("kubernetes:helm.sh/v3:Release", "openwhisk")
     assert release.inputs["timeout"] >= 1200
     assert "values" in release.secret_inputs
     values = release.inputs["values"]

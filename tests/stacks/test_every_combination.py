@@ -12,9 +12,12 @@ BASE = {"cloud", "orchestrator", "framework"}
 VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes"}
 OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
 OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
+#: kube-prometheus-stack on every Kubernetes stack.
+MONITORING = {"prometheus", "grafana_url", "grafana_password"}
+K8S = {"kubeconfig", "kube_api_internal"} | MONITORING
 EXPECTED = {
-    ("k8s", "openfaas"): VM | {"kubeconfig", "kube_api_internal"} | OPENFAAS,
-    ("k8s", "openwhisk"): VM | {"kubeconfig", "kube_api_internal"} | OPENWHISK,
+    ("k8s", "openfaas"): VM | K8S | OPENFAAS,
+    ("k8s", "openwhisk"): VM | K8S | OPENWHISK,
     ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
     ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
 }
@@ -72,13 +75,13 @@ def existing_config(**extra: str) -> dict[str, object]:
 
 def test_existing_cluster_with_openwhisk_uses_its_tls_node_port() -> None:
     run = run_program(existing_config(framework="openwhisk"), ("kubeconfig",), stack="lab")
-    assert set(run.outputs) == BASE | {"kubeconfig", "kube_api_internal"} | OPENWHISK
+    assert set(run.outputs) == BASE | K8S | OPENWHISK
     outputs = check_secrets_and_contract(run)
     assert outputs.openwhisk is not None
     assert outputs.openwhisk.api_host == "https://127.0.0.1:31001"
     assert outputs.openwhisk.insecure_tls is True
     assert outputs.openwhisk.namespace == "guest"
-    release = run.mocks.one("kubernetes:helm.sh/v3:Release")
+    release = run.mocks.one("kubernetes:helm.sh/v3:Release", "openwhisk")
     # No core node of ours: no toleration, invokers by the workers' label, one by default.
     assert release.inputs["values"]["toleration"] == {"enabled": False}
     assert release.inputs["values"]["invoker"]["containerFactory"]["kubernetes"] == {
@@ -88,12 +91,14 @@ def test_existing_cluster_with_openwhisk_uses_its_tls_node_port() -> None:
 
 def test_existing_cluster_with_openfaas_uses_node_ports_and_an_in_cluster_ftp_server() -> None:
     run = run_program(existing_config(framework="openfaas"), ("kubeconfig",), stack="lab")
-    assert set(run.outputs) == BASE | {"kubeconfig", "kube_api_internal"} | OPENFAAS
+    assert set(run.outputs) == BASE | K8S | OPENFAAS
     outputs = check_secrets_and_contract(run)
     # No HAProxy machine: the gateway's NodePort on the API server's host (the kubeconfig's).
     assert outputs.gateway_url == "http://127.0.0.1:31112"
     assert outputs.prometheus is not None
-    assert outputs.prometheus.url == "http://127.0.0.1:31090"
+    assert outputs.prometheus.url == "http://127.0.0.1:30900"
+    assert outputs.prometheus.kind == "kube-prometheus-stack"
+    assert outputs.grafana_url == "http://127.0.0.1:30300"
     assert outputs.ftp is not None
     assert outputs.ftp.host == "ftp.faasbench.svc"
     types = [r.typ for r in run.mocks.resources]

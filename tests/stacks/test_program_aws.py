@@ -111,6 +111,8 @@ def test_outputs_follow_the_contract_with_secrets_marked(run: ProgramRun) -> Non
         "machines",
         "kubeconfig",
         "kube_api_internal",
+        "grafana_url",
+        "grafana_password",
         "nodes",
         "gateway_url",
         "openfaas",

@@ -1,5 +1,5 @@
 """cloud: existing creates no machines: a provider for the user's cluster, the platform on it
-(OpenFaaS and the in-cluster FTP server), and its outputs."""
+(OpenFaaS, monitoring and the in-cluster FTP server), and its outputs."""
 
 from __future__ import annotations
 
@@ -13,17 +13,18 @@ def test_existing_cluster_creates_kubernetes_objects_only() -> None:
         "faasbench:k8s:ExistingCluster": 1,
         "faasbench:openfaas:OpenFaasK8s": 1,
         "faasbench:ftp:FtpInCluster": 1,
+        "faasbench:monitoring:Monitoring": 1,
         "pulumi:providers:kubernetes": 1,
-        "random:index/randomPassword:RandomPassword": 2,
-        "kubernetes:core/v1:Namespace": 3,
-        "kubernetes:core/v1:Secret": 2,
+        "random:index/randomPassword:RandomPassword": 3,
+        "kubernetes:core/v1:Namespace": 4,
+        "kubernetes:core/v1:Secret": 3,
+        "kubernetes:core/v1:ConfigMap": 1,
         "kubernetes:yaml/v2:ConfigGroup": 1,
-        "kubernetes:helm.sh/v3:Release": 1,
-        "kubernetes:core/v1:Service": 1,
+        "kubernetes:helm.sh/v3:Release": 2,
     }
     provider = run.mocks.one("pulumi:providers:kubernetes")
     assert provider.inputs["kubeconfig"] == FAKE_KUBECONFIG
-    release = run.mocks.one("kubernetes:helm.sh/v3:Release")
+    release = run.mocks.one("kubernetes:helm.sh/v3:Release", "openfaas")
     # The nodes are not ours: no control placement on an existing cluster.
     assert "nodeSelector" not in release.inputs["values"]
     assert "tolerations" not in release.inputs["values"]

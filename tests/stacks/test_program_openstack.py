@@ -92,6 +92,8 @@ def test_outputs_and_secrets(run: ProgramRun) -> None:
         "machines",
         "kubeconfig",
         "kube_api_internal",
+        "grafana_url",
+        "grafana_password",
         "nodes",
         "gateway_url",
         "openfaas",
