@@ -2,7 +2,7 @@
 
 import typer
 
-from loadgen.cli import aggregate, export, hit, inspect
+from loadgen.cli import aggregate, compare, export, hit, inspect
 
 app = typer.Typer(
     name="loadgen",
@@ -17,6 +17,7 @@ hit.register(app)
 inspect.register(app)
 export.register(app)
 aggregate.register(app)
+compare.register(app)
 
 
 def main() -> None:

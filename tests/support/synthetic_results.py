@@ -306,11 +306,11 @@ def grid(
 
 def demo(out: Path) -> list[Path]:
     """Two campaigns (OpenFaaS on k8s, OpenWhisk on Nomad) with cold starts and a bad cell."""
-    fast = grid(functions=("echo", "thumbnail"), users=(1, 10, 50), runs=5, cold_starts=3)
+    fast = grid(functions=("echo", "thumbnail"), users=(1, 10, 50), runs=8, cold_starts=3)
     slow = grid(
         functions=("echo", "thumbnail"),
         users=(1, 10, 50),
-        runs=5,
+        runs=8,
         p50_ms=28.0,
         p99_ms=140.0,
         cold_starts=3,
