@@ -245,11 +245,29 @@ def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
 
 
 COLUMNS = [
-    "baseline", "campaign", "function", "mode", "sweep_name", "sweep_value", "cold_method",
-    "metric", "runs_baseline", "runs", "median_baseline", "ci_low_baseline", "ci_high_baseline",
-    "median", "ci_low", "ci_high", "u", "p_value", "p_holm", "cliffs_delta", "magnitude",
+    "baseline",
+    "campaign",
+    "function",
+    "mode",
+    "sweep_name",
+    "sweep_value",
+    "cold_method",
+    "metric",
+    "runs_baseline",
+    "runs",
+    "median_baseline",
+    "ci_low_baseline",
+    "ci_high_baseline",
+    "median",
+    "ci_low",
+    "ci_high",
+    "u",
+    "p_value",
+    "p_holm",
+    "cliffs_delta",
+    "magnitude",
     "verdict",
-]  # fmt: skip
+]
 
 
 def test_rows(comparison: Comparison) -> list[dict[str, object]]:
@@ -307,9 +325,17 @@ def verdict_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
 
 
 _LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-}  # fmt: skip
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 _LATEX_VERDICTS = {"+": "$+$", "o": "$\\circ$", "-": "$-$", "": ""}
 
 

@@ -2,7 +2,7 @@
 
 import typer
 
-from loadgen.cli import aggregate, compare, export, hit, inspect
+from loadgen.cli import aggregate, compare, export, hit, inspect, report
 
 app = typer.Typer(
     name="loadgen",
@@ -18,6 +18,7 @@ inspect.register(app)
 export.register(app)
 aggregate.register(app)
 compare.register(app)
+report.register(app)
 
 
 def main() -> None:

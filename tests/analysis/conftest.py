@@ -5,6 +5,10 @@ from pathlib import Path
 import pytest
 from support.synthetic_results import CampaignSpec, CellSpec, grid, write_campaign
 
+from loadgen.analysis.aggregate import Settings, aggregate
+from loadgen.report.build import build_report
+from loadgen.results import open_results
+
 
 @pytest.fixture(scope="session")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -39,3 +43,26 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     root = tmp_path_factory.mktemp("campaign")
     return write_campaign(root, CampaignSpec(name="k8s", cells=cells + extra))
+
+
+@pytest.fixture(scope="session")
+def second(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = CampaignSpec(
+        name="nomad",
+        orchestrator="nomad",
+        cells=grid(users=(1, 10), runs=4, requests=100, p50_ms=30.0, seed=9, cold_starts=1),
+    )
+    return write_campaign(tmp_path_factory.mktemp("second"), spec)
+
+
+@pytest.fixture(scope="session")
+def report(campaign: Path, second: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    build_report(
+        [
+            aggregate(open_results(root), Settings(resamples=200), keep_requests=True)
+            for root in (campaign, second)
+        ],
+        out,
+    )
+    return out

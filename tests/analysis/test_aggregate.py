@@ -134,7 +134,7 @@ def test_single_run_group_uses_block_bootstrap(result: Aggregate) -> None:
 
 
 def test_cold_starts_split_and_agreement(result: Aggregate, campaign: Path) -> None:
-    cold_cell = {"level": "cell", "cell_id": "echo-cold-nonena-scale-to-zero-r0", "subset": "all"}
+    cold_cell = {"level": "cell", "cell_id": "echo-cold-scale-to-zero-r0", "subset": "all"}
     assert _value(result, metric="cold_start", stat="cold", **cold_cell) == 12
     lines = [
         json.loads(line)

@@ -21,10 +21,16 @@ FAST = Settings(resamples=200)
 
 def _campaign(root: Path, name: str, p50: float, seed: int, **extra: object) -> Aggregate:
     cells = grid(
-        functions=("image_resize",), users=(1, 10), runs=8, requests=60, p50_ms=p50,
-        p99_ms=4 * p50, run_cv=0.05, seed=seed,
-    )  # fmt: skip
-    spec = CampaignSpec(name=name, cells=cells, **extra)  # type: ignore[arg-type]
+        functions=("image_resize",),
+        users=(1, 10),
+        runs=8,
+        requests=60,
+        p50_ms=p50,
+        p99_ms=4 * p50,
+        run_cv=0.05,
+        seed=seed,
+    )
+    spec = CampaignSpec(name=name, cells=cells, **extra)
     return aggregate(open_results(write_campaign(root / name, spec)), FAST)
 
 
@@ -60,9 +66,12 @@ def test_run_values_are_each_runs_statistic(campaigns: dict[str, Aggregate]) -> 
     expected = [
         row["value"]
         for row in sorted(campaigns["fast"].rows, key=lambda r: r["run"] or 0)
-        if row["level"] == "cell" and row["sweep_value"] == 10.0 and row["subset"] == "all"
-        and row["metric"] == "latency_ms" and row["stat"] == "p99"
-    ]  # fmt: skip
+        if row["level"] == "cell"
+        and row["sweep_value"] == 10.0
+        and row["subset"] == "all"
+        and row["metric"] == "latency_ms"
+        and row["stat"] == "p99"
+    ]
     assert values[key] == expected
     assert len(expected) == 8
 

@@ -72,9 +72,9 @@ def lognormal_ms(rng: np.random.Generator, size: int, p50: float, p99: float) ->
 
 
 def cell_id(spec: CellSpec) -> str:
-    value = "na" if spec.sweep_value is None else f"{spec.sweep_value:g}"
+    point = "" if spec.sweep_value is None else f"-{spec.sweep_name}{spec.sweep_value:g}"
     method = f"-{spec.cold_method}" if spec.cold_method else ""
-    return f"{spec.function}-{spec.mode}-{spec.sweep_name}{value}{method}-r{spec.run}"
+    return f"{spec.function}-{spec.mode}{point}{method}-r{spec.run}"
 
 
 def _header(spec: CellSpec, index: int, run_id: str, wall_anchor: int) -> RecordHeader:
@@ -298,7 +298,7 @@ def grid(
                         p99_ms=p99_ms * (1 + 0.02 * value),
                         run_factor=factor,
                         seed=int(rng.integers(2**31)),
-                        **extra,  # type: ignore[arg-type]
+                        **extra,
                     )
                 )
     return tuple(cells)
