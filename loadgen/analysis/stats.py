@@ -29,6 +29,10 @@ Statistic = Callable[..., FloatArray]
 
 BLOCK_CHUNK_ELEMENTS = 20_000_000
 """Bootstrap resamples are drawn in chunks of about this many values to bound memory."""
+BLOCK_BUDGET_ELEMENTS = 200_000_000
+"""A block bootstrap touches at most about this many values (a few seconds)..."""
+MIN_BLOCK_RESAMPLES = 200
+"""...but never uses fewer resamples than this, however long the run."""
 
 
 def exact_percentile(values: npt.ArrayLike, percent: float) -> float:
@@ -112,11 +116,16 @@ def bootstrap_blocks(
     rng: np.random.Generator,
     block: int | None = None,
 ) -> tuple[float, float]:
-    """Moving-block bootstrap interval of one percentile of a single run's ordered values."""
+    """Moving-block bootstrap interval of one percentile of a single run's ordered values.
+
+    Each resample costs a pass over the whole run, so a run of millions of requests gets fewer
+    resamples (`resample_budget`), never fewer than MIN_BLOCK_RESAMPLES.
+    """
     data = np.asarray(values, dtype=np.float64)
     size = data.size
     if size == 0:
         raise ValueError("bootstrap of an empty sample")
+    resamples = resample_budget(size, resamples)
     length = min(block or block_length(size), size)
     blocks = math.ceil(size / length)
     offsets = np.arange(length)
@@ -130,6 +139,11 @@ def bootstrap_blocks(
         estimates.append(np.percentile(data[picks], percent, axis=1, method=PERCENTILE_METHOD))
         remaining -= count
     return _interval(np.concatenate(estimates), level)
+
+
+def resample_budget(size: int, resamples: int) -> int:
+    """Resamples a block bootstrap of `size` values may afford."""
+    return min(resamples, max(MIN_BLOCK_RESAMPLES, BLOCK_BUDGET_ELEMENTS // max(size, 1)))
 
 
 def min_runs(level: float) -> int:

@@ -20,6 +20,7 @@ from loadgen.analysis.stats import (
     exact_percentile,
     holm,
     min_runs,
+    resample_budget,
     runs_for_precision,
     throughput,
 )
@@ -112,6 +113,12 @@ def test_block_bootstrap_widens_for_correlated_runs() -> None:
     iid = bootstrap_blocks(data, 50, level=0.95, resamples=1000, rng=rng, block=1)
     blocks = bootstrap_blocks(data, 50, level=0.95, resamples=1000, rng=rng, block=100)
     assert blocks[1] - blocks[0] > 2 * (iid[1] - iid[0])
+
+
+def test_block_bootstrap_budget_limits_resamples_of_long_runs() -> None:
+    assert resample_budget(1_000, 2000) == 2000
+    assert resample_budget(1_000_000, 2000) == 200
+    assert resample_budget(200_000, 2000) == 1000
 
 
 def test_cliffs_delta_matches_pairwise_definition() -> None:
