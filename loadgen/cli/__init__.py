@@ -2,7 +2,7 @@
 
 import typer
 
-from loadgen.cli import export, hit, inspect
+from loadgen.cli import aggregate, compare, export, hit, inspect, report
 
 app = typer.Typer(
     name="loadgen",
@@ -16,6 +16,9 @@ app = typer.Typer(
 hit.register(app)
 inspect.register(app)
 export.register(app)
+aggregate.register(app)
+compare.register(app)
+report.register(app)
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""Statistics over results trees: per-cell and per-group summaries, platform comparisons."""

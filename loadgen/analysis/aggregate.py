@@ -1,0 +1,532 @@
+"""`loadgen aggregate`: every cell and every group of runs of a campaign, as one tidy table.
+
+A group is one function × mode × sweep value × cold-start method of one campaign (platform);
+its runs are the cells that differ only in `run`. Request-level statistics of a group pool the
+requests of its runs; intervals and the run-to-run coefficient of variation use one value per
+run (see `loadgen.analysis.stats`).
+"""
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from loadgen.analysis.requests import COLD, UNKNOWN, WARM, Requests, load_requests
+from loadgen.analysis.stats import (
+    DISTRIBUTION_KEYS,
+    block_length,
+    bootstrap_blocks,
+    bootstrap_runs,
+    coefficient_of_variation,
+    distribution,
+    duration_s,
+    exact_percentile,
+    min_runs,
+    runs_for_precision,
+    throughput,
+)
+from loadgen.metrics.summary import NS_PER_MS
+from loadgen.metrics.validity import SCHED_LAG_P99_LIMIT_MS, SCHED_LAG_SHARE_LIMIT
+from loadgen.record.reader import RecordFormatError
+from loadgen.results.models import MetricsFile
+from loadgen.results.tree import Cell, ResultsTree
+
+STATS_PARQUET = "stats.parquet"
+STATS_CSV = "stats.csv"
+SUMMARY_JSON = "summary.json"
+
+SCHEMA = pa.schema(
+    [
+        pa.field("campaign", pa.string()),
+        pa.field("platform", pa.string()),
+        pa.field("level", pa.string()),
+        pa.field("function", pa.string()),
+        pa.field("mode", pa.string()),
+        pa.field("sweep_name", pa.string()),
+        pa.field("sweep_value", pa.float64()),
+        pa.field("cold_method", pa.string()),
+        pa.field("cell_id", pa.string()),
+        pa.field("run", pa.int64()),
+        pa.field("runs", pa.int64()),
+        pa.field("subset", pa.string()),
+        pa.field("metric", pa.string()),
+        pa.field("stat", pa.string()),
+        pa.field("unit", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("ci_low", pa.float64()),
+        pa.field("ci_high", pa.float64()),
+        pa.field("ci_method", pa.string()),
+    ]
+)
+"""One row per statistic: `level` is cell or group; `subset` is all, cold or warm."""
+
+Row = dict[str, object]
+GroupKey = tuple[str, str, str, float | None, str | None]
+"""function, mode, sweep name, sweep value, cold-start method."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    level: float = 0.95
+    """Confidence level of every interval."""
+    resamples: int = 2000
+    seed: int = 0
+    precision: float = 0.10
+    """Warn when an interval's half-width exceeds this share of its estimate."""
+    blocks: bool = True
+    """Give single-run groups a moving-block bootstrap interval."""
+
+
+@dataclass(frozen=True)
+class SkippedCell:
+    id: str
+    status: str
+    reason: str | None
+
+
+@dataclass
+class Aggregate:
+    """What `aggregate` computed for one campaign."""
+
+    tree: ResultsTree
+    settings: Settings
+    rows: list[Row] = field(default_factory=list)
+    skipped: list[SkippedCell] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    requests: dict[str, Requests] = field(default_factory=dict)
+    """Each aggregated cell's requests, by cell id (kept for figures)."""
+
+    def table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.rows, schema=SCHEMA)
+
+
+def group_key(cell: Cell) -> GroupKey:
+    info = cell.info
+    value = None if info.sweep.value is None else float(info.sweep.value)
+    return (info.function, info.mode, info.sweep.name, value, info.cold_method)
+
+
+def group_label(key: GroupKey) -> str:
+    function, mode, sweep, value, method = key
+    point = "" if sweep == "none" else f" {sweep}={value:g}"
+    return f"{function} {mode}{point}" + (f" ({method})" if method else "")
+
+
+@dataclass(frozen=True)
+class _Run:
+    cell: Cell
+    requests: Requests
+    latency_ms: npt.NDArray[np.float64]
+    """ok requests only, in intended-send order."""
+    duration_s: float
+
+
+def _ms(values_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    return values_ns.astype(np.float64) / NS_PER_MS
+
+
+class _Rows:
+    """Appends rows that share the identifying columns of one cell or group."""
+
+    def __init__(self, out: list[Row], base: Row) -> None:
+        self._out = out
+        self._base = base
+
+    def add(
+        self,
+        metric: str,
+        stat: str,
+        value: float | None,
+        unit: str,
+        *,
+        subset: str = "all",
+        ci: tuple[float, float] | None = None,
+        ci_method: str | None = None,
+    ) -> None:
+        row = dict(self._base)
+        row.update(
+            subset=subset,
+            metric=metric,
+            stat=stat,
+            unit=unit,
+            value=None if value is None or not math.isfinite(value) else float(value),
+            ci_low=None if ci is None else ci[0],
+            ci_high=None if ci is None else ci[1],
+            ci_method=ci_method,
+        )
+        self._out.append(row)
+
+    def distribution(self, metric: str, values: npt.NDArray[np.float64], subset: str) -> None:
+        stats = distribution(values)
+        for key in DISTRIBUTION_KEYS:
+            self.add(metric, key, stats[key], "ms", subset=subset)
+
+
+def _request_rows(rows: _Rows, runs: Sequence[_Run]) -> None:
+    """Counts, errors, latency, service time, cold starts and platform phases, pooled."""
+    requests = [run.requests for run in runs]
+    total = sum(r.count for r in requests)
+    ok = sum(int(r.ok.sum()) for r in requests)
+    errors: dict[str, int] = {}
+    for r in requests:
+        names, counts = np.unique(r.error[~r.ok].astype(str), return_counts=True)
+        for name, count in zip(names, counts, strict=True):
+            errors[str(name)] = errors.get(str(name), 0) + int(count)
+    rows.add("requests", "count", total, "1")
+    rows.add("requests", "ok", ok, "1")
+    rows.add("requests", "dropped", sum(r.dropped for r in requests), "1")
+    rows.add("requests", "warmup", sum(r.warmup for r in requests), "1")
+    rows.add("errors", "total", total - ok, "1")
+    for name in sorted(errors):
+        rows.add("errors", name, errors[name], "1")
+    rows.add("error_rate", "value", (total - ok) / total if total else 0.0, "1")
+    latency = np.concatenate([run.latency_ms for run in runs])
+    service = np.concatenate([_ms(r.service_ns[r.ok]) for r in requests])
+    rows.distribution("latency_ms", latency, "all")
+    rows.distribution("service_ms", service, "all")
+    cold = np.concatenate([r.cold[r.ok] for r in requests])
+    for subset, flag in (("cold", COLD), ("warm", WARM)):
+        chosen = latency[cold == flag]
+        rows.add("requests", "ok", int(chosen.size), "1", subset=subset)
+        rows.distribution("latency_ms", chosen, subset)
+    _cold_rows(rows, requests)
+    _platform_rows(rows, requests)
+
+
+def _cold_rows(rows: _Rows, requests: Sequence[Requests]) -> None:
+    meta = np.concatenate([r.meta_cold for r in requests])
+    platform = np.concatenate([r.platform_cold for r in requests])
+    combined = np.concatenate([r.cold for r in requests])
+    both = (meta != UNKNOWN) & (platform != UNKNOWN)
+    instances = {i for r in requests for i in r.instance if i is not None}
+    rows.add("cold_start", "cold", int((combined == COLD).sum()), "1")
+    rows.add("cold_start", "warm", int((combined == WARM).sum()), "1")
+    rows.add("cold_start", "unknown", int((combined == UNKNOWN).sum()), "1")
+    rows.add("cold_start", "function_reported", int((meta != UNKNOWN).sum()), "1")
+    rows.add("cold_start", "platform_reported", int((platform != UNKNOWN).sum()), "1")
+    rows.add("cold_start", "both_reported", int(both.sum()), "1")
+    agreement = float((meta[both] == platform[both]).mean()) if both.any() else None
+    rows.add("cold_start", "agreement_rate", agreement, "1")
+    rows.add("cold_start", "instances", len(instances), "1")
+
+
+def _platform_rows(rows: _Rows, requests: Sequence[Requests]) -> None:
+    """OpenWhisk wait/init/run and Kubernetes phases of the requests the platform reported."""
+    components: dict[str, list[tuple[float, int]]] = {}
+    matched = 0
+    reported = 0
+    for r in requests:
+        reported += len(r.platform)
+        cold = r.cold
+        for index in np.flatnonzero(r.platform_index >= 0):
+            matched += 1
+            record = r.platform[int(r.platform_index[index])]
+            values = {"wait": record.wait_ms, "init": record.init_ms, "run": record.run_ms}
+            values.update({f"phase:{name}": ms for name, ms in record.phases.items()})
+            for name, ms in values.items():
+                if ms is not None:
+                    components.setdefault(name, []).append((ms, int(cold[index])))
+    rows.add("platform", "reported", reported, "1")
+    rows.add("platform", "matched", matched, "1")
+    for name in sorted(components):
+        pairs = np.asarray(components[name], dtype=np.float64)
+        for subset, keep in (
+            ("all", np.ones(len(pairs), dtype=bool)),
+            ("cold", pairs[:, 1] == COLD),
+            ("warm", pairs[:, 1] == WARM),
+        ):
+            values = pairs[keep, 0]
+            metric = f"platform_{name}_ms"
+            rows.add(metric, "count", int(values.size), "1", subset=subset)
+            if values.size:
+                rows.add(metric, "mean", float(values.mean()), "ms", subset=subset)
+                rows.add(metric, "p50", exact_percentile(values, 50), "ms", subset=subset)
+                rows.add(metric, "p99", exact_percentile(values, 99), "ms", subset=subset)
+
+
+def _resource_rows(rows: _Rows, metrics: MetricsFile | None) -> None:
+    if metrics is None:
+        return
+    for series in metrics.series:
+        labels = ",".join(f"{k}={v}" for k, v in sorted(series.labels.items()))
+        metric = f"resource:{series.name}" + (f"{{{labels}}}" if labels else "")
+        values = np.asarray([value for _, value in series.points], dtype=np.float64)
+        if values.size:
+            rows.add(metric, "mean", float(values.mean()), series.unit)
+            rows.add(metric, "max", float(values.max()), series.unit)
+
+
+def _load_run(cell: Cell) -> _Run:
+    requests = load_requests(cell.record_paths(), cell.platform_records())
+    latency = _ms(requests.latency_ns[requests.ok])
+    if requests.count:
+        seconds = duration_s(int(requests.intended_ns.min()), int(requests.end_ns.max()))
+    else:
+        seconds = duration_s(None, None)
+    return _Run(cell, requests, latency, seconds)
+
+
+def _cell_warnings(run: _Run) -> list[str]:
+    """Signs that the cell measured the client rather than the platform."""
+    cell_id = run.cell.info.id
+    requests = run.requests
+    found: list[str] = []
+    if requests.torn_files:
+        found.append(f"cell {cell_id}: incomplete record files {', '.join(requests.torn_files)}")
+    if requests.count and not requests.ok.any():
+        found.append(f"cell {cell_id}: every request failed")
+    if requests.open_loop and requests.count and run.latency_ms.size:
+        lag_p99 = exact_percentile(_ms(requests.sched_lag_ns), 99)
+        latency_p99 = exact_percentile(run.latency_ms, 99)
+        if lag_p99 > SCHED_LAG_P99_LIMIT_MS and lag_p99 > SCHED_LAG_SHARE_LIMIT * latency_p99:
+            found.append(
+                f"cell {cell_id}: client-bottlenecked: sched_lag p99 {lag_p99:.3f} ms exceeds "
+                f"{SCHED_LAG_P99_LIMIT_MS:g} ms and {SCHED_LAG_SHARE_LIMIT:.0%} of latency p99 "
+                f"({latency_p99:.3f} ms)"
+            )
+    if requests.dropped:
+        found.append(f"cell {cell_id}: {requests.dropped} open-loop arrivals dropped")
+    return found
+
+
+def _run_level(
+    rows: _Rows,
+    runs: Sequence[_Run],
+    settings: Settings,
+    rng: np.random.Generator,
+    label: str,
+    warnings: list[str],
+) -> None:
+    """Median over runs of per-run p50, p99 and throughput, with bootstrap intervals and CV."""
+    measured = [run for run in runs if run.latency_ms.size]
+    count = len(measured)
+    for name, percent in (("p50", 50.0), ("p99", 99.0)):
+        per_run = np.asarray([exact_percentile(run.latency_ms, percent) for run in measured])
+        if count == 0:
+            rows.add("latency_ms", f"run_median_{name}", None, "ms")
+            continue
+        estimate = float(np.median(per_run))
+        ci: tuple[float, float] | None = None
+        method: str | None = None
+        if count >= 2:
+            ci = bootstrap_runs(
+                per_run, level=settings.level, resamples=settings.resamples, rng=rng
+            )
+            method = "runs"
+        elif settings.blocks and measured[0].latency_ms.size >= 2:
+            ci = bootstrap_blocks(
+                measured[0].latency_ms,
+                percent,
+                level=settings.level,
+                resamples=settings.resamples,
+                rng=rng,
+            )
+            method = f"blocks of {block_length(measured[0].latency_ms.size)}"
+        rows.add("latency_ms", f"run_median_{name}", estimate, "ms", ci=ci, ci_method=method)
+        rows.add("latency_ms", f"run_cv_{name}", coefficient_of_variation(per_run), "1")
+        if ci is not None and estimate > 0:
+            half = (ci[1] - ci[0]) / 2 / estimate
+            if half > settings.precision:
+                needed = runs_for_precision(count, half, settings.precision)
+                warnings.append(
+                    f"{label}: {settings.level:.0%} interval of {name} is ±{half:.0%} with "
+                    f"{count} run(s), wider than ±{settings.precision:.0%}; about {needed} runs "
+                    "would reach it"
+                )
+    rates = np.asarray([throughput(int(r.requests.ok.sum()), r.duration_s) for r in runs])
+    total_ok = sum(int(r.requests.ok.sum()) for r in runs)
+    rows.add(
+        "throughput_rps", "pooled", throughput(total_ok, sum(r.duration_s for r in runs)), "1/s"
+    )
+    if rates.size:
+        ci = None
+        if rates.size >= 2:
+            ci = bootstrap_runs(rates, level=settings.level, resamples=settings.resamples, rng=rng)
+        rows.add(
+            "throughput_rps",
+            "run_median",
+            float(np.median(rates)),
+            "1/s",
+            ci=ci,
+            ci_method="runs" if ci else None,
+        )
+        rows.add("throughput_rps", "run_cv", coefficient_of_variation(rates), "1")
+    rows.add("duration_s", "total", sum(r.duration_s for r in runs), "s")
+    needed_runs = min_runs(settings.level)
+    if len(runs) < needed_runs:
+        kind = "within-run blocks only" if len(runs) == 1 and settings.blocks else "unreliable"
+        warnings.append(
+            f"{label}: {len(runs)} run(s), fewer than the {needed_runs} a "
+            f"{settings.level:.0%} interval needs; intervals are {kind}"
+        )
+
+
+def aggregate(
+    tree: ResultsTree,
+    settings: Settings = Settings(),
+    *,
+    keep_requests: bool = False,
+    on_cell: Callable[[Cell], None] | None = None,
+) -> Aggregate:
+    """Compute every statistic of a campaign; cells that are not complete are only listed."""
+    result = Aggregate(tree, settings)
+    rng = np.random.default_rng(settings.seed)
+    platform = tree.manifest.platform.label
+    groups: dict[GroupKey, list[Cell]] = {}
+    for cell in tree.cells:
+        if cell.info.status != "complete":
+            result.skipped.append(SkippedCell(cell.info.id, cell.info.status, cell.info.reason))
+            if on_cell is not None:
+                on_cell(cell)
+            continue
+        groups.setdefault(group_key(cell), []).append(cell)
+    for key in sorted(groups, key=_sort_key):
+        function, mode, sweep, value, method = key
+        base: Row = {
+            "campaign": tree.manifest.campaign,
+            "platform": platform,
+            "function": function,
+            "mode": mode,
+            "sweep_name": sweep,
+            "sweep_value": value,
+            "cold_method": method,
+        }
+        runs: list[_Run] = []
+        for cell in sorted(groups[key], key=lambda c: c.info.run):
+            try:
+                run = _load_run(cell)
+            except (RecordFormatError, OSError) as exc:
+                result.skipped.append(SkippedCell(cell.info.id, "unreadable", str(exc)))
+                continue
+            finally:
+                if on_cell is not None:
+                    on_cell(cell)
+            if run.requests.count == 0:
+                result.skipped.append(SkippedCell(cell.info.id, "empty", "no measured requests"))
+                continue
+            runs.append(run)
+            result.warnings.extend(_cell_warnings(run))
+            cell_rows = _Rows(
+                result.rows,
+                {**base, "level": "cell", "cell_id": cell.info.id, "run": cell.info.run, "runs": 1},
+            )
+            _request_rows(cell_rows, [run])
+            ok = int(run.requests.ok.sum())
+            cell_rows.add("throughput_rps", "value", throughput(ok, run.duration_s), "1/s")
+            cell_rows.add("duration_s", "value", run.duration_s, "s")
+            _resource_rows(cell_rows, cell.metrics())
+            if keep_requests:
+                result.requests[cell.info.id] = run.requests
+        if not runs:
+            continue
+        group_rows = _Rows(
+            result.rows,
+            {**base, "level": "group", "cell_id": None, "run": None, "runs": len(runs)},
+        )
+        _request_rows(group_rows, runs)
+        _run_level(group_rows, runs, settings, rng, group_label(key), result.warnings)
+    for skipped in result.skipped:
+        result.warnings.insert(
+            0,
+            f"cell {skipped.id} skipped ({skipped.status}): {skipped.reason or 'no reason given'}",
+        )
+    return result
+
+
+def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
+    function, mode, sweep, value, method = key
+    return (function, mode, sweep, -math.inf if value is None else value, method or "")
+
+
+def summary_document(result: Aggregate) -> dict[str, object]:
+    """`summary.json`: settings, skipped cells, warnings and each group's headline figures."""
+    manifest = result.tree.manifest
+    statuses: dict[str, int] = {}
+    for cell in result.tree.cells:
+        statuses[cell.info.status] = statuses.get(cell.info.status, 0) + 1
+    groups: dict[tuple[object, ...], dict[str, object]] = {}
+    headline = {
+        ("requests", "count"): "requests",
+        ("requests", "ok"): "ok",
+        ("error_rate", "value"): "error_rate",
+        ("throughput_rps", "run_median"): "throughput_rps",
+        ("latency_ms", "run_median_p50"): "latency_p50_ms",
+        ("latency_ms", "run_median_p99"): "latency_p99_ms",
+        ("cold_start", "cold"): "cold_starts",
+    }
+    for row in result.rows:
+        if row["level"] != "group" or row["subset"] != "all":
+            continue
+        name = headline.get((str(row["metric"]), str(row["stat"])))
+        if name is None:
+            continue
+        ident = (
+            row["function"],
+            row["mode"],
+            row["sweep_name"],
+            row["sweep_value"],
+            row["cold_method"],
+        )
+        entry = groups.setdefault(
+            ident,
+            {
+                "function": row["function"],
+                "mode": row["mode"],
+                "sweep": {"name": row["sweep_name"], "value": row["sweep_value"]},
+                "cold_method": row["cold_method"],
+                "runs": row["runs"],
+            },
+        )
+        if row["ci_low"] is None and name in {"requests", "ok", "error_rate", "cold_starts"}:
+            entry[name] = row["value"]
+        else:
+            entry[name] = {
+                "value": row["value"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+            }
+    return {
+        "campaign": manifest.campaign,
+        "platform": manifest.platform.label,
+        "manifest": manifest.model_dump(mode="json"),
+        "settings": {
+            "level": result.settings.level,
+            "resamples": result.settings.resamples,
+            "seed": result.settings.seed,
+            "precision": result.settings.precision,
+            "blocks": result.settings.blocks,
+            "percentiles": "exact, nearest rank (numpy inverted_cdf)",
+        },
+        "cells": {
+            "total": len(result.tree.cells),
+            "by_status": statuses,
+            "aggregated": len({r["cell_id"] for r in result.rows if r["level"] == "cell"}),
+            "skipped": [
+                {"id": s.id, "status": s.status, "reason": s.reason} for s in result.skipped
+            ],
+        },
+        "warnings": result.warnings,
+        "groups": list(groups.values()),
+    }
+
+
+def write_outputs(result: Aggregate, directory: str | os.PathLike[str]) -> list[Path]:
+    """stats.parquet, stats.csv and summary.json in `directory`; returns their paths."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    table = result.table()
+    parquet = out / STATS_PARQUET
+    csv = out / STATS_CSV
+    summary = out / SUMMARY_JSON
+    pq.write_table(table, parquet)
+    pa_csv.write_csv(table, csv)
+    summary.write_text(json.dumps(summary_document(result), indent=2) + "\n", encoding="utf-8")
+    return [parquet, csv, summary]

@@ -1,0 +1,403 @@
+"""`loadgen compare`: each campaign against the first, per function and sweep point.
+
+Every test compares run-level values (one per run: its p50, its p99, its throughput), because
+runs, not requests, are independent. Mann–Whitney U (two-sided) tests each pair, Holm's method
+controls the family-wise error over every test of the comparison, and Cliff's delta says how
+large the difference is. A verdict is `+` (better than the baseline), `o` (no significant
+difference) or `-` (worse).
+"""
+
+import csv
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as scipy_stats
+
+from loadgen.analysis.aggregate import Aggregate, GroupKey, Row, group_label
+from loadgen.analysis.stats import bootstrap_runs, cliffs_delta, cliffs_magnitude, holm
+from loadgen.results.models import CampaignManifest
+
+COMPARISON_CSV = "comparison.csv"
+COMPARISON_JSON = "comparison.json"
+TABLE_CSV = "verdicts.csv"
+TABLE_TEX = "verdicts.tex"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    name: str
+    metric: str
+    stat: str
+    lower_is_better: bool
+
+
+METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec("p50", "latency_ms", "p50", lower_is_better=True),
+    MetricSpec("p99", "latency_ms", "p99", lower_is_better=True),
+    MetricSpec("throughput", "throughput_rps", "value", lower_is_better=False),
+)
+"""Run-level statistics compared, read from each cell's rows."""
+
+
+@dataclass(frozen=True)
+class Test:
+    """One campaign against the baseline at one group and one metric."""
+
+    baseline: str
+    campaign: str
+    key: GroupKey
+    metric: str
+    baseline_values: tuple[float, ...]
+    values: tuple[float, ...]
+    baseline_median: float
+    baseline_ci: tuple[float, float] | None
+    median: float
+    ci: tuple[float, float] | None
+    u: float
+    p_value: float
+    p_holm: float
+    delta: float
+    verdict: str
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A test whose p-value awaits Holm's adjustment over the whole family."""
+
+    campaign: str
+    key: GroupKey
+    spec: MetricSpec
+    baseline_values: npt.NDArray[np.float64]
+    values: npt.NDArray[np.float64]
+    u: float
+    p_value: float
+
+
+@dataclass
+class Comparison:
+    baseline: str
+    campaigns: list[str]
+    alpha: float
+    tests: list[Test] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_values(result: Aggregate, spec: MetricSpec) -> dict[GroupKey, list[float]]:
+    """One value per aggregated run (cell) of each group, in run order."""
+    found: dict[GroupKey, list[tuple[int, float]]] = {}
+    for row in result.rows:
+        if (
+            row["level"] != "cell"
+            or row["subset"] != "all"
+            or row["metric"] != spec.metric
+            or row["stat"] != spec.stat
+            or row["value"] is None
+        ):
+            continue
+        found.setdefault(row_key(row), []).append((_int(row["run"]), _float(row["value"])))
+    return {key: [v for _, v in sorted(pairs)] for key, pairs in found.items()}
+
+
+def row_key(row: Row) -> GroupKey:
+    """The group a row of the tidy table belongs to."""
+    value = row["sweep_value"]
+    method = row["cold_method"]
+    return (
+        str(row["function"]),
+        str(row["mode"]),
+        str(row["sweep_name"]),
+        None if value is None else _float(value),
+        None if method is None else str(method),
+    )
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, int | float)
+    return float(value)
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+_MANIFEST_FIELDS = {
+    "gateway version": lambda m: m.platform.versions.gateway,
+    "provider version": lambda m: m.platform.versions.provider,
+    "node roles": lambda m: m.node_roles,
+    "instance types": lambda m: m.instance_types,
+    "cold-start methods": lambda m: sorted(m.cold_start_methods),
+}
+
+
+def manifest_differences(baseline: CampaignManifest, other: CampaignManifest) -> list[str]:
+    """What differs between two campaigns' setups beyond the platform under test."""
+    found = []
+    for label, read in _MANIFEST_FIELDS.items():
+        left, right = read(baseline), read(other)
+        if left != right:
+            found.append(
+                f"{other.campaign} differs from {baseline.campaign} in {label}: "
+                f"{json.dumps(right, sort_keys=True)} vs {json.dumps(left, sort_keys=True)}"
+            )
+    return found
+
+
+def _verdict(p_holm: float, delta: float, alpha: float, lower_is_better: bool) -> str:
+    if p_holm >= alpha or delta == 0:
+        return "o"
+    other_higher = delta > 0
+    return "-" if other_higher == lower_is_better else "+"
+
+
+def compare(
+    results: Sequence[Aggregate], *, alpha: float = 0.05, metrics: Sequence[MetricSpec] = METRICS
+) -> Comparison:
+    """Test every other campaign against `results[0]` wherever both have the group."""
+    if len(results) < 2:
+        raise ValueError("compare needs at least two campaigns")
+    names = [r.tree.manifest.campaign for r in results]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"campaign names must differ; repeated: {', '.join(duplicates)}")
+    base = results[0]
+    settings = base.settings
+    rng = np.random.default_rng(settings.seed)
+    comparison = Comparison(names[0], names[1:], alpha)
+    pending: list[_Pending] = []
+    for other in results[1:]:
+        comparison.warnings.extend(manifest_differences(base.tree.manifest, other.tree.manifest))
+        for spec in metrics:
+            base_values = run_values(base, spec)
+            other_values = run_values(other, spec)
+            for key in sorted(set(base_values) & set(other_values), key=_sort_key):
+                a = np.asarray(base_values[key])
+                b = np.asarray(other_values[key])
+                if a.size < 2 or b.size < 2:
+                    comparison.warnings.append(
+                        f"{group_label(key)} {spec.name}: {a.size} vs {b.size} run(s); "
+                        "not tested (each side needs at least 2)"
+                    )
+                    continue
+                test = scipy_stats.mannwhitneyu(b, a, alternative="two-sided")
+                pending.append(
+                    _Pending(
+                        other.tree.manifest.campaign,
+                        key,
+                        spec,
+                        a,
+                        b,
+                        float(test.statistic),
+                        float(test.pvalue),
+                    )
+                )
+    adjusted = holm([item.p_value for item in pending])
+    for item, p_holm in zip(pending, adjusted, strict=True):
+        delta = cliffs_delta(item.values, item.baseline_values)
+        comparison.tests.append(
+            Test(
+                baseline=comparison.baseline,
+                campaign=item.campaign,
+                key=item.key,
+                metric=item.spec.name,
+                baseline_values=tuple(item.baseline_values.tolist()),
+                values=tuple(item.values.tolist()),
+                baseline_median=float(np.median(item.baseline_values)),
+                baseline_ci=bootstrap_runs(
+                    item.baseline_values,
+                    level=settings.level,
+                    resamples=settings.resamples,
+                    rng=rng,
+                ),
+                median=float(np.median(item.values)),
+                ci=bootstrap_runs(
+                    item.values, level=settings.level, resamples=settings.resamples, rng=rng
+                ),
+                u=item.u,
+                p_value=item.p_value,
+                p_holm=float(p_holm),
+                delta=delta,
+                verdict=_verdict(float(p_holm), delta, alpha, item.spec.lower_is_better),
+            )
+        )
+    if pending:
+        fewest = min(comparison.tests, key=lambda t: min(len(t.values), len(t.baseline_values)))
+        n, m = len(fewest.values), len(fewest.baseline_values)
+        floor = 2 / math.comb(n + m, n)
+        if floor * len(pending) >= alpha:
+            comparison.warnings.append(
+                f"with {n} vs {m} runs the smallest two-sided p-value is {floor:.2g}, "
+                f"{floor * len(pending):.2g} after Holm's correction over {len(pending)} tests: "
+                f"no difference can be significant at {alpha:g}; more runs are needed"
+            )
+    return comparison
+
+
+def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
+    function, mode, sweep, value, method = key
+    return (function, mode, sweep, float("-inf") if value is None else value, method or "")
+
+
+COLUMNS = [
+    "baseline",
+    "campaign",
+    "function",
+    "mode",
+    "sweep_name",
+    "sweep_value",
+    "cold_method",
+    "metric",
+    "runs_baseline",
+    "runs",
+    "median_baseline",
+    "ci_low_baseline",
+    "ci_high_baseline",
+    "median",
+    "ci_low",
+    "ci_high",
+    "u",
+    "p_value",
+    "p_holm",
+    "cliffs_delta",
+    "magnitude",
+    "verdict",
+]
+
+
+def test_rows(comparison: Comparison) -> list[dict[str, object]]:
+    rows = []
+    for t in comparison.tests:
+        function, mode, sweep, value, method = t.key
+        rows.append(
+            {
+                "baseline": t.baseline,
+                "campaign": t.campaign,
+                "function": function,
+                "mode": mode,
+                "sweep_name": sweep,
+                "sweep_value": value,
+                "cold_method": method,
+                "metric": t.metric,
+                "runs_baseline": len(t.baseline_values),
+                "runs": len(t.values),
+                "median_baseline": t.baseline_median,
+                "ci_low_baseline": t.baseline_ci[0] if t.baseline_ci else None,
+                "ci_high_baseline": t.baseline_ci[1] if t.baseline_ci else None,
+                "median": t.median,
+                "ci_low": t.ci[0] if t.ci else None,
+                "ci_high": t.ci[1] if t.ci else None,
+                "u": t.u,
+                "p_value": t.p_value,
+                "p_holm": t.p_holm,
+                "cliffs_delta": t.delta,
+                "magnitude": cliffs_magnitude(t.delta),
+                "verdict": t.verdict,
+            }
+        )
+    return rows
+
+
+def verdict_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
+    """+/o/- per group (rows) and campaign × metric (columns)."""
+    columns = [
+        f"{campaign} {metric}"
+        for campaign in comparison.campaigns
+        for metric in dict.fromkeys(t.metric for t in comparison.tests)
+    ]
+    cells: dict[GroupKey, dict[str, str]] = {}
+    for t in comparison.tests:
+        cells.setdefault(t.key, {})[f"{t.campaign} {t.metric}"] = t.verdict
+    header = ["function", "mode", "sweep", *columns]
+    body = []
+    for key in sorted(cells, key=_sort_key):
+        function, mode, sweep, value, method = key
+        point = "–" if sweep == "none" else f"{sweep}={value:g}"
+        if method:
+            point += f" ({method})"
+        body.append([function, mode, point, *(cells[key].get(c, "") for c in columns)])
+    return header, body
+
+
+_LATEX_ESCAPES = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
+_LATEX_VERDICTS = {"+": "$+$", "o": "$\\circ$", "-": "$-$", "": ""}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX_ESCAPES.get(char, char) for char in text)
+
+
+def latex_table(comparison: Comparison) -> str:
+    """A booktabs tabular of the verdicts, with the baseline and test named in the caption."""
+    header, body = verdict_table(comparison)
+    fixed = 3
+    lines = [
+        "\\begin{table}",
+        "\\centering",
+        f"\\begin{{tabular}}{{{'l' * fixed}{'c' * (len(header) - fixed)}}}",
+        "\\toprule",
+        " & ".join(latex_escape(h) for h in header) + " \\\\",
+        "\\midrule",
+    ]
+    for row in body:
+        cells = [latex_escape(c) for c in row[:fixed]] + [_LATEX_VERDICTS[c] for c in row[fixed:]]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += [
+        "\\bottomrule",
+        "\\end{tabular}",
+        "\\caption{Against "
+        + latex_escape(comparison.baseline)
+        + f": $+$ better, $\\circ$ no significant difference, $-$ worse (Mann--Whitney U on "
+        f"per-run values, Holm-adjusted, $\\alpha = {comparison.alpha:g}$).}}",
+        "\\end{table}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(comparison: Comparison, directory: str | os.PathLike[str]) -> list[Path]:
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = test_rows(comparison)
+    tests = out / COMPARISON_CSV
+    with tests.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    header, body = verdict_table(comparison)
+    table = out / TABLE_CSV
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *body])
+    tex = out / TABLE_TEX
+    tex.write_text(latex_table(comparison), encoding="utf-8")
+    document = out / COMPARISON_JSON
+    document.write_text(
+        json.dumps(
+            {
+                "baseline": comparison.baseline,
+                "campaigns": comparison.campaigns,
+                "alpha": comparison.alpha,
+                "tests": rows,
+                "warnings": comparison.warnings,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    return [tests, table, tex, document]

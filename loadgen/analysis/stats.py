@@ -1,0 +1,196 @@
+"""The statistics behind `aggregate` and `compare`, vectorised with numpy.
+
+Percentiles are exact and nearest-rank (numpy's `inverted_cdf`): the smallest observed value
+with at least p% of the values at or below it, which is what an HdrHistogram reports minus its
+bucket rounding, so `loadgen hit` and `aggregate` agree on what "p99" means.
+
+Uncertainty treats the run as the experimental unit: requests of one run share the run's
+cluster state, so they are not independent and a request-level interval would be far too
+narrow. Intervals are percentile bootstraps over runs; a single run falls back to a moving-block
+bootstrap over its requests, which keeps short-range correlation but cannot see run-to-run
+variation.
+"""
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
+
+from loadgen.metrics.histogram import PERCENTILES
+
+PERCENTILE_METHOD = "inverted_cdf"
+PERCENTILE_KEYS: tuple[str, ...] = (*PERCENTILES, "max")
+"""p50 p90 p95 p99 p999 max: the keys every file format uses."""
+DISTRIBUTION_KEYS: tuple[str, ...] = (*PERCENTILE_KEYS, "mean", "std")
+
+FloatArray = npt.NDArray[np.float64]
+Statistic = Callable[..., FloatArray]
+
+BLOCK_CHUNK_ELEMENTS = 20_000_000
+"""Bootstrap resamples are drawn in chunks of about this many values to bound memory."""
+BLOCK_BUDGET_ELEMENTS = 200_000_000
+"""A block bootstrap touches at most about this many values (a few seconds)..."""
+MIN_BLOCK_RESAMPLES = 200
+"""...but never uses fewer resamples than this, however long the run."""
+
+
+def exact_percentile(values: npt.ArrayLike, percent: float) -> float:
+    return float(
+        np.percentile(np.asarray(values, dtype=np.float64), percent, method=PERCENTILE_METHOD)
+    )
+
+
+def distribution(values: npt.ArrayLike) -> dict[str, float | None]:
+    """p50 … p999, max, mean and sample std (ddof=1); None for what an empty sample lacks."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        return dict.fromkeys(DISTRIBUTION_KEYS)
+    points = np.percentile(data, list(PERCENTILES.values()), method=PERCENTILE_METHOD)
+    result: dict[str, float | None] = {
+        key: float(value) for key, value in zip(PERCENTILES, points, strict=True)
+    }
+    result["max"] = float(data.max())
+    result["mean"] = float(data.mean())
+    result["std"] = float(data.std(ddof=1)) if data.size > 1 else None
+    return result
+
+
+def duration_s(first_intended_ns: int | None, last_end_ns: int | None) -> float:
+    """First intended send to last completion, as `loadgen hit` defines it (0 when empty)."""
+    if first_intended_ns is None or last_end_ns is None:
+        return 0.0
+    return max(last_end_ns - first_intended_ns, 0) / 1e9
+
+
+def throughput(ok: int, seconds: float) -> float:
+    """ok ÷ duration; 0 when the duration is 0, as in `loadgen hit`."""
+    return ok / seconds if seconds > 0 else 0.0
+
+
+def coefficient_of_variation(values: npt.ArrayLike) -> float | None:
+    """Sample std ÷ mean across runs; None with fewer than two runs or a zero mean."""
+    data = np.asarray(values, dtype=np.float64)
+    data = data[np.isfinite(data)]
+    if data.size < 2:
+        return None
+    mean = float(data.mean())
+    if mean == 0:
+        return None
+    return float(data.std(ddof=1) / abs(mean))
+
+
+def _interval(estimates: FloatArray, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2
+    low, high = np.quantile(estimates, [tail, 1 - tail])
+    return float(low), float(high)
+
+
+def bootstrap_runs(
+    values: npt.ArrayLike,
+    *,
+    level: float,
+    resamples: int,
+    rng: np.random.Generator,
+    statistic: Statistic = np.median,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of `statistic` over run-level values (one per run)."""
+    data = np.asarray(values, dtype=np.float64)
+    if data.size == 0:
+        raise ValueError("bootstrap of an empty sample")
+    picks = rng.integers(0, data.size, size=(resamples, data.size))
+    return _interval(statistic(data[picks], axis=1), level)
+
+
+def block_length(size: int) -> int:
+    """n^(1/3), the usual rate for moving-block bootstraps of quantiles."""
+    return max(1, round(size ** (1 / 3)))
+
+
+def bootstrap_blocks(
+    values: npt.ArrayLike,
+    percent: float,
+    *,
+    level: float,
+    resamples: int,
+    rng: np.random.Generator,
+    block: int | None = None,
+) -> tuple[float, float]:
+    """Moving-block bootstrap interval of one percentile of a single run's ordered values.
+
+    Each resample costs a pass over the whole run, so a run of millions of requests gets fewer
+    resamples (`resample_budget`), never fewer than MIN_BLOCK_RESAMPLES.
+    """
+    data = np.asarray(values, dtype=np.float64)
+    size = data.size
+    if size == 0:
+        raise ValueError("bootstrap of an empty sample")
+    resamples = resample_budget(size, resamples)
+    length = min(block or block_length(size), size)
+    blocks = math.ceil(size / length)
+    offsets = np.arange(length)
+    per_chunk = max(1, BLOCK_CHUNK_ELEMENTS // (blocks * length))
+    estimates: list[FloatArray] = []
+    remaining = resamples
+    while remaining > 0:
+        count = min(per_chunk, remaining)
+        starts = rng.integers(0, size - length + 1, size=(count, blocks))
+        picks = (starts[:, :, None] + offsets).reshape(count, blocks * length)[:, :size]
+        estimates.append(np.percentile(data[picks], percent, axis=1, method=PERCENTILE_METHOD))
+        remaining -= count
+    return _interval(np.concatenate(estimates), level)
+
+
+def resample_budget(size: int, resamples: int) -> int:
+    """Resamples a block bootstrap of `size` values may afford."""
+    return min(resamples, max(MIN_BLOCK_RESAMPLES, BLOCK_BUDGET_ELEMENTS // max(size, 1)))
+
+
+def min_runs(level: float) -> int:
+    """Fewest runs for which a distribution-free interval for a median reaches `level`.
+
+    All n runs fall on one side of the true median with probability 2·0.5^n; below this many
+    runs no interval from the runs alone can have the requested coverage.
+    """
+    return max(1, math.ceil(math.log2(2 / (1 - level))))
+
+
+def runs_for_precision(runs: int, half_width: float, target: float) -> int:
+    """Runs needed to shrink a relative half-width to `target` (width falls as 1/sqrt(n))."""
+    return max(runs + 1, math.ceil(runs * (half_width / target) ** 2))
+
+
+def cliffs_delta(first: npt.ArrayLike, second: npt.ArrayLike) -> float:
+    """P(x > y) − P(x < y) for x from `first`, y from `second`; in [-1, 1]."""
+    a = np.asarray(first, dtype=np.float64)
+    b = np.sort(np.asarray(second, dtype=np.float64))
+    if a.size == 0 or b.size == 0:
+        raise ValueError("Cliff's delta needs two non-empty samples")
+    below = np.searchsorted(b, a, side="left")
+    above = b.size - np.searchsorted(b, a, side="right")
+    return float((below.sum() - above.sum()) / (a.size * b.size))
+
+
+def cliffs_magnitude(delta: float) -> str:
+    """Romano et al. (2006) thresholds: negligible, small, medium, large."""
+    size = abs(delta)
+    if size < 0.147:
+        return "negligible"
+    if size < 0.33:
+        return "small"
+    if size < 0.474:
+        return "medium"
+    return "large"
+
+
+def holm(p_values: npt.ArrayLike) -> FloatArray:
+    """Holm–Bonferroni adjusted p-values, in the input order."""
+    p = np.asarray(p_values, dtype=np.float64)
+    if p.size == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    factors = p.size - np.arange(p.size)
+    adjusted = np.minimum(1.0, np.maximum.accumulate(p[order] * factors))
+    result = np.empty_like(adjusted)
+    result[order] = adjusted
+    return result

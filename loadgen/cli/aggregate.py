@@ -1,0 +1,84 @@
+"""`loadgen aggregate`: per-cell and per-group statistics of a campaign into RESULTS_DIR/summary."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loadgen.analysis.aggregate import Settings, aggregate, write_outputs
+from loadgen.cli.params import usage_error
+from loadgen.cli.progress import cell_progress
+from loadgen.results.tree import ResultsError, open_results
+
+
+def register(app: typer.Typer) -> None:
+    app.command("aggregate", no_args_is_help=True)(aggregate_command)
+
+
+def settings_from_options(
+    level: float, resamples: int, seed: int, precision: float, blocks: bool
+) -> Settings:
+    """Validated interval settings; shared with compare and report."""
+    if not 0 < level < 1:
+        raise usage_error("--level", f"expected a confidence level between 0 and 1, got {level}")
+    if resamples < 100:
+        raise usage_error("--resamples", f"expected at least 100 resamples, got {resamples}")
+    if precision <= 0:
+        raise usage_error("--precision", f"expected a positive share such as 0.1, got {precision}")
+    return Settings(level=level, resamples=resamples, seed=seed, precision=precision, blocks=blocks)
+
+
+LevelOption = Annotated[float, typer.Option("--level", help="Confidence level of intervals.")]
+ResamplesOption = Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")]
+PrecisionOption = Annotated[
+    float,
+    typer.Option(
+        "--precision", help="Warn when an interval's half-width exceeds this share of it."
+    ),
+]
+BlocksOption = Annotated[
+    bool,
+    typer.Option(
+        "--blocks/--no-blocks",
+        help="Single-run groups: moving-block bootstrap over the run's requests.",
+    ),
+]
+
+
+def aggregate_command(
+    results_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="Campaign results directory.", metavar="RESULTS_DIR", show_default=False
+        ),
+    ],
+    level: LevelOption = 0.95,
+    resamples: ResamplesOption = 2000,
+    seed: SeedOption = 0,
+    precision: PrecisionOption = 0.10,
+    blocks: BlocksOption = True,
+) -> None:
+    """Summarise every cell and group of runs: counts, errors, throughput, latency, CIs."""
+    settings = settings_from_options(level, resamples, seed, precision, blocks)
+    try:
+        tree = open_results(results_dir)
+    except ResultsError as exc:
+        raise usage_error("RESULTS_DIR", str(exc)) from None
+    try:
+        with cell_progress("aggregating", len(tree.cells)) as advance:
+            result = aggregate(tree, settings, on_cell=advance)
+    except ResultsError as exc:
+        typer.echo(f"loadgen aggregate: {exc}", err=True)
+        raise typer.Exit(1) from None
+    paths = write_outputs(result, tree.summary_dir)
+    for warning in result.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    groups = len(
+        {(r["function"], r["mode"], r["sweep_value"]) for r in result.rows if r["level"] == "group"}
+    )
+    typer.echo(
+        f"{groups} groups from {len(tree.cells) - len(result.skipped)} cells "
+        f"({len(result.skipped)} skipped) written to {paths[0].parent}",
+        err=True,
+    )

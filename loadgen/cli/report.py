@@ -1,0 +1,63 @@
+"""`loadgen report`: one self-contained HTML file with figures, tables and warnings."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from loadgen.cli.aggregate import (
+    BlocksOption,
+    LevelOption,
+    ResamplesOption,
+    SeedOption,
+    settings_from_options,
+)
+from loadgen.cli.campaigns import aggregate_all, open_trees
+from loadgen.cli.params import usage_error
+from loadgen.report.build import build_report, figures_dir
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report", no_args_is_help=True)(report_command)
+
+
+def report_command(
+    results_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Campaign results directories; the first is the comparison baseline.",
+            metavar="RESULTS_DIR...",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path(
+        "report.html"
+    ),
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="Family-wise significance level (Holm).")
+    ] = 0.05,
+    level: LevelOption = 0.95,
+    resamples: ResamplesOption = 2000,
+    seed: SeedOption = 0,
+    blocks: BlocksOption = True,
+) -> None:
+    """Figures (PNG and SVG beside the file), tables, manifests and warnings in one HTML file."""
+    if not 0 < alpha < 1:
+        raise usage_error("--alpha", f"expected a level between 0 and 1, got {alpha}")
+    if output.is_dir():
+        raise usage_error("--output", f"is a directory: {output}")
+    if not output.parent.is_dir():
+        raise usage_error("--output", f"directory does not exist: {output.parent}")
+    settings = settings_from_options(level, resamples, seed, 0.1, blocks)
+    trees = open_trees(results_dirs)
+    names = [tree.manifest.campaign for tree in trees]
+    if len(set(names)) != len(names):
+        raise usage_error("RESULTS_DIR", f"campaign names must differ, got {', '.join(names)}")
+    results = aggregate_all("report", trees, settings, keep_requests=True)
+    with Console(stderr=True).status("comparing and drawing figures"):
+        path, figures, _ = build_report(results, output, alpha=alpha)
+    empty = [f.title for f in figures if f.empty]
+    if empty:
+        typer.echo(f"figures without data: {', '.join(empty)}", err=True)
+    typer.echo(f"report written to {path} (figures in {figures_dir(path)})", err=True)

@@ -1,0 +1,1 @@
+"""The HTML report: matplotlib figures and a self-contained page."""

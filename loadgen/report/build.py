@@ -1,0 +1,31 @@
+"""Putting a report together: aggregate, compare, draw, and write the HTML and figure files."""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from loadgen.analysis.aggregate import Aggregate
+from loadgen.analysis.compare import Comparison, compare
+from loadgen.report.figures import Figure, all_figures
+from loadgen.report.html import render_report
+
+
+def figures_dir(output: Path) -> Path:
+    """Where the PNG and SVG files of `output` go: beside it, `<stem>-figures/`."""
+    return output.with_name(f"{output.stem}-figures")
+
+
+def build_report(
+    results: Sequence[Aggregate], output: str | os.PathLike[str], *, alpha: float = 0.05
+) -> tuple[Path, list[Figure], Comparison | None]:
+    """Write the HTML file and every figure as PNG and SVG; `results` must keep requests."""
+    path = Path(output)
+    comparison = compare(results, alpha=alpha) if len(results) > 1 else None
+    figures = all_figures(results)
+    directory = figures_dir(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    for figure in figures:
+        (directory / f"{figure.id}.png").write_bytes(figure.png)
+        (directory / f"{figure.id}.svg").write_bytes(figure.svg)
+    path.write_text(render_report(results, comparison, figures), encoding="utf-8")
+    return path, figures, comparison

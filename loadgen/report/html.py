@@ -1,0 +1,264 @@
+"""One self-contained HTML report: figures as data URIs, tables, manifests and warnings.
+
+The page loads nothing from anywhere (no scripts, no external stylesheets, fonts or images), so
+it opens offline and can be archived with the results it describes.
+"""
+
+import base64
+import html
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from loadgen.analysis.aggregate import Aggregate, Row, group_label
+from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
+from loadgen.report.figures import Figure
+
+SECRET_KEY = re.compile(
+    r"secret|password|passwd|token|private|credential|kubeconfig|api[_-]?key|access[_-]?key",
+    re.IGNORECASE,
+)
+REDACTED = "[redacted]"
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222;
+       padding: 0 1rem; }
+h1 { margin-bottom: 0.2rem; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.85rem; }
+th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
+th { background: #f0f0f0; }
+td.text, th.text { text-align: left; }
+.warnings { background: #fff4e5; border-left: 4px solid #f0a020; padding: 0.5rem 1rem; }
+.verdict-plus { background: #d9f2d9; } .verdict-minus { background: #f8d7d7; }
+figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.9rem; color: #444; margin-top: 0.3rem; }
+pre { background: #f7f7f7; padding: 0.5rem; overflow-x: auto; font-size: 0.8rem; }
+"""
+
+
+def redact(value: object) -> object:
+    """The value with every entry whose key looks like a secret replaced (defence in depth)."""
+    if isinstance(value, dict):
+        return {k: REDACTED if SECRET_KEY.search(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _number(value: object, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return (
+            f"{value:.{digits}g}"
+            if abs(value) < 1e-2 and value != 0
+            else f"{value:,.{digits}f}".rstrip("0").rstrip(".")
+        )
+    return _e(value)
+
+
+def _table(
+    header: Sequence[str] | None, rows: Sequence[Sequence[str]], text_columns: int = 1
+) -> str:
+    """`rows` hold already-escaped HTML; no header row when `header` is None."""
+    if header is None:
+        head_html = ""
+    else:
+        head_html = "<thead><tr>" + _header_cells(header, text_columns) + "</tr></thead>"
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="text">{cell}</td>' if i < text_columns else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table>{head_html}<tbody>{body}</tbody></table>"
+
+
+def _header_cells(header: Sequence[str], text_columns: int) -> str:
+    return "".join(
+        f'<th class="text">{_e(h)}</th>' if i < text_columns else f"<th>{_e(h)}</th>"
+        for i, h in enumerate(header)
+    )
+
+
+def _with_ci(row: Row | None) -> str:
+    if row is None or row["value"] is None:
+        return "–"
+    text = _number(row["value"])
+    if row["ci_low"] is not None and row["ci_high"] is not None:
+        text += f" [{_number(row['ci_low'])}, {_number(row['ci_high'])}]"
+    return text
+
+
+def _estimate(value: object, low: object, high: object) -> str:
+    return f"{_number(value)} [{_number(low)}, {_number(high)}]"
+
+
+def _group_table(result: Aggregate) -> str:
+    wanted = {
+        ("requests", "count"),
+        ("error_rate", "value"),
+        ("throughput_rps", "run_median"),
+        ("latency_ms", "run_median_p50"),
+        ("latency_ms", "run_median_p99"),
+        ("latency_ms", "run_cv_p50"),
+        ("cold_start", "cold"),
+    }
+    groups: dict[object, dict[tuple[str, str], Row]] = {}
+    for row in result.rows:
+        key = (str(row["metric"]), str(row["stat"]))
+        if row["level"] == "group" and row["subset"] == "all" and key in wanted:
+            groups.setdefault(row_key(row), {})[key] = row
+    rows = []
+    for key, found in groups.items():
+        any_row = next(iter(found.values()))
+        error_rate = found.get(("error_rate", "value"))
+        rows.append(
+            [
+                _e(group_label(key)),
+                _e(any_row["runs"]),
+                _number(found.get(("requests", "count"), {}).get("value")),
+                _number(None if error_rate is None else 100 * float(error_rate["value"] or 0), 2),
+                _with_ci(found.get(("throughput_rps", "run_median"))),
+                _with_ci(found.get(("latency_ms", "run_median_p50"))),
+                _with_ci(found.get(("latency_ms", "run_median_p99"))),
+                _number(found.get(("latency_ms", "run_cv_p50"), {}).get("value")),
+                _number(found.get(("cold_start", "cold"), {}).get("value")),
+            ]
+        )
+    if not rows:
+        return "<p>No group was aggregated.</p>"
+    level = f"{result.settings.level:.0%}"
+    return _table(
+        [
+            "group",
+            "runs",
+            "requests",
+            "errors %",
+            f"throughput /s [{level} CI]",
+            f"p50 ms [{level} CI]",
+            f"p99 ms [{level} CI]",
+            "CV of p50",
+            "cold starts",
+        ],
+        rows,
+    )
+
+
+def _manifest_section(result: Aggregate) -> str:
+    manifest = result.tree.manifest
+    versions, clock = manifest.platform.versions, manifest.clock
+    facts = [
+        ("campaign", manifest.campaign),
+        ("platform", manifest.platform.label),
+        ("gateway / provider", f"{versions.gateway} / {versions.provider}"),
+        ("instance types", json.dumps(manifest.instance_types, sort_keys=True)),
+        ("cold-start methods", ", ".join(manifest.cold_start_methods) or "–"),
+        ("started / ended", f"{manifest.started} / {manifest.ended or '–'}"),
+        ("loader host, clock", f"{manifest.host}, {clock.source} (synced: {clock.synced})"),
+        ("tool version, config hash", f"{manifest.tool_version}, {manifest.config_hash}"),
+        ("cells", f"{len(result.tree.cells)} ({len(result.skipped)} skipped)"),
+    ]
+    document = json.dumps(redact(manifest.model_dump(mode="json")), indent=2, sort_keys=True)
+    return (
+        f"<h3>{_e(manifest.campaign)}</h3>"
+        + _table(None, [[_e(k), _e(v)] for k, v in facts], text_columns=2)
+        + f"<details><summary>Manifest</summary><pre>{_e(document)}</pre></details>"
+        + "<h4>Groups</h4>"
+        + _group_table(result)
+    )
+
+
+def _comparison_section(comparison: Comparison | None) -> str:
+    if comparison is None:
+        return "<p>One campaign: nothing to compare.</p>"
+    header, body = verdict_table(comparison)
+    classes = {"+": "verdict-plus", "-": "verdict-minus"}
+    rows = [
+        [_e(c) for c in row[:3]]
+        + [f'<span class="{classes.get(c, "")}">{_e(c or "–")}</span>' for c in row[3:]]
+        for row in body
+    ]
+    tests = [
+        [
+            _e(r["campaign"]),
+            _e(group_label(row_key(r))),
+            _e(r["metric"]),
+            _estimate(r["median_baseline"], r["ci_low_baseline"], r["ci_high_baseline"]),
+            _estimate(r["median"], r["ci_low"], r["ci_high"]),
+            _number(r["p_value"]),
+            _number(r["p_holm"]),
+            f"{_number(r['cliffs_delta'])} ({_e(r['magnitude'])})",
+            _e(r["verdict"]),
+        ]
+        for r in test_rows(comparison)
+    ]
+    return (
+        f"<p>Baseline <b>{_e(comparison.baseline)}</b>. + better, o no significant difference, "
+        f"− worse: Mann–Whitney U on per-run values, Holm-adjusted, α = {comparison.alpha:g}."
+        "</p>"
+        + (_table(header, rows, text_columns=3) if rows else "<p>No group could be tested.</p>")
+        + "<details><summary>Every test</summary>"
+        + _table(
+            [
+                "campaign",
+                "group",
+                "statistic",
+                "baseline median [CI]",
+                "median [CI]",
+                "p",
+                "Holm p",
+                "Cliff's delta",
+                "verdict",
+            ],
+            tests,
+            text_columns=3,
+        )
+        + "</details>"
+    )
+
+
+def _figure(figure: Figure) -> str:
+    data = base64.b64encode(figure.png).decode("ascii")
+    return (
+        f'<figure id="{_e(figure.id)}"><img alt="{_e(figure.title)}" '
+        f'src="data:image/png;base64,{data}"><figcaption><b>{_e(figure.title)}.</b> '
+        f"{_e(figure.caption)}</figcaption></figure>"
+    )
+
+
+def render_report(
+    results: Sequence[Aggregate], comparison: Comparison | None, figures: Sequence[Figure]
+) -> str:
+    warnings = [f"{r.tree.manifest.campaign}: {w}" for r in results for w in r.warnings]
+    if comparison is not None:
+        warnings.extend(f"compare: {w}" for w in comparison.warnings)
+    warning_html = (
+        '<div class="warnings"><ul>'
+        + "".join(f"<li>{_e(w)}</li>" for w in warnings)
+        + "</ul></div>"
+        if warnings
+        else "<p>None.</p>"
+    )
+    generated = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    names = ", ".join(r.tree.manifest.campaign for r in results)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>faasbench report: {_e(names)}</title><style>{STYLE}</style></head><body>"
+        f"<h1>faasbench report</h1><p>{_e(names)} — generated {_e(generated)}</p>"
+        f"<h2>Warnings</h2>{warning_html}"
+        "<h2>Campaigns</h2>"
+        + "".join(_manifest_section(r) for r in results)
+        + f"<h2>Comparison</h2>{_comparison_section(comparison)}"
+        + "<h2>Figures</h2>"
+        + "".join(_figure(f) for f in figures)
+        + "</body></html>\n"
+    )

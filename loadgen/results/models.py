@@ -1,0 +1,142 @@
+"""The results tree a campaign leaves behind, as validated models.
+
+The campaign runner writes exactly these files; `aggregate`, `compare` and `report` read them.
+Models are frozen and reject unknown keys, so a runner that drifts from the contract fails
+loudly instead of being half-read.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+class ClockInfo(BaseModel):
+    """Where the load generator's wall clock came from and whether it was synchronised."""
+
+    model_config = _STRICT
+
+    source: str
+    synced: bool
+
+
+class PlatformVersions(BaseModel):
+    model_config = _STRICT
+
+    gateway: str | None = None
+    provider: str | None = None
+
+
+class PlatformInfo(BaseModel):
+    """What was benchmarked: the (cloud, orchestrator, framework) combination."""
+
+    model_config = _STRICT
+
+    cloud: str
+    orchestrator: str
+    framework: str
+    versions: PlatformVersions = PlatformVersions()
+
+    @property
+    def label(self) -> str:
+        return f"{self.framework}/{self.orchestrator}/{self.cloud}"
+
+
+class CampaignManifest(BaseModel):
+    """`manifest.json`: one campaign (one platform, many cells)."""
+
+    model_config = _STRICT
+
+    campaign: str
+    config_hash: str
+    config: dict[str, object]
+    tool_version: str
+    started: str
+    ended: str | None = None
+    seed: int | None = None
+    host: str
+    clock: ClockInfo
+    platform: PlatformInfo
+    node_roles: dict[str, object] = {}
+    instance_types: dict[str, str] = {}
+    cpu_credits: str | None = None
+    cold_start_methods: list[str] = []
+    outputs: dict[str, object] = {}
+    """Stack outputs with every secret removed."""
+
+
+Mode = Literal["closed", "open", "cold", "trace"]
+SweepName = Literal["users", "replicas", "rate", "stage", "none"]
+CellStatus = Literal["complete", "invalid", "failed"]
+
+
+class Sweep(BaseModel):
+    """Which swept parameter this cell measured, and at what value."""
+
+    model_config = _STRICT
+
+    name: SweepName
+    value: float | int | None = None
+
+    @model_validator(mode="after")
+    def _value_matches_name(self) -> "Sweep":
+        if self.name == "none" and self.value is not None:
+            raise ValueError("sweep 'none' takes no value")
+        if self.name != "none" and self.value is None:
+            raise ValueError(f"sweep {self.name!r} needs a value")
+        return self
+
+
+class CellInfo(BaseModel):
+    """`cells/<id>/cell.json`: one run of one function at one sweep point."""
+
+    model_config = _STRICT
+
+    id: str
+    function: str
+    mode: Mode
+    sweep: Sweep
+    run: int = Field(ge=0)
+    cold_method: str | None = None
+    status: CellStatus
+    reason: str | None = None
+    started: str
+    ended: str | None = None
+
+
+class PlatformRecord(BaseModel):
+    """One line of `platform.jsonl`: what the platform says about one invocation.
+
+    `id` is the correlation id the engine captured (X-Call-Id, OpenWhisk activation id).
+    `phases` holds named durations (Kubernetes pod phases, OpenWhisk wait/init/run live in
+    their own fields).
+    """
+
+    model_config = _STRICT
+
+    id: str
+    cold: bool | None = None
+    wait_ms: float | None = None
+    init_ms: float | None = None
+    run_ms: float | None = None
+    phases: dict[str, float] = {}
+
+
+class Series(BaseModel):
+    """One resource time series: points are [unix seconds, value]."""
+
+    model_config = _STRICT
+
+    name: str
+    unit: str
+    labels: dict[str, str] = {}
+    points: list[tuple[float, float]]
+
+
+class MetricsFile(BaseModel):
+    """`metrics.json`: resource usage collected while the cell ran."""
+
+    model_config = _STRICT
+
+    series: list[Series]

@@ -1,0 +1,318 @@
+"""`aggregate` checked against references computed another way from the same records."""
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+import pytest
+from support.synthetic_results import EPOCH, CampaignSpec, CellSpec, _header, write_campaign
+from typer.testing import CliRunner
+
+from loadgen.analysis.aggregate import Aggregate, Settings, aggregate, write_outputs
+from loadgen.cli import app
+from loadgen.engine.errors import ErrorKind
+from loadgen.record.export import export_run
+from loadgen.record.format import record_file_name
+from loadgen.record.writer import RecordWriter
+from loadgen.results import open_results
+
+FAST = Settings(resamples=300)
+
+
+def _rows(result: Aggregate, **match: object) -> list[dict[str, object]]:
+    return [r for r in result.rows if all(r[k] == v for k, v in match.items())]
+
+
+def _value(result: Aggregate, **match: object) -> object:
+    rows = _rows(result, **match)
+    assert len(rows) == 1, (match, rows)
+    return rows[0]["value"]
+
+
+def _reference(cell_dir: Path, tmp_path: Path) -> dict[str, np.ndarray]:
+    """Latency and outcome columns via `export_run`, an independent reader of the records."""
+    out = tmp_path / f"{cell_dir.name}.parquet"
+    export_run(cell_dir / "records", out, "parquet")
+    table = pq.read_table(out).to_pydict()
+    measured = [
+        not w and e != "dropped" for w, e in zip(table["warmup"], table["error"], strict=True)
+    ]
+
+    def pick(name: str) -> np.ndarray:
+        return np.asarray([v for v, m in zip(table[name], measured, strict=True) if m])
+
+    return {
+        "latency_ms": pick("latency_ns").astype(float) / 1e6,
+        "service_ms": pick("service_ns").astype(float) / 1e6,
+        "ok": pick("ok").astype(bool),
+        "error": pick("error"),
+        "intended_ns": pick("intended_ns"),
+        "end_ns": pick("end_ns"),
+    }
+
+
+@pytest.fixture(scope="module")
+def result(campaign: Path) -> Aggregate:
+    return aggregate(open_results(campaign), FAST, keep_requests=True)
+
+
+def test_cell_statistics_match_reference(result: Aggregate, campaign: Path, tmp_path: Path) -> None:
+    for cell_id in ("echo-closed-users10-r2", "echo-open-rate50-r0"):
+        ref = _reference(campaign / "cells" / cell_id, tmp_path)
+        ok = ref["ok"]
+        cell = {"level": "cell", "cell_id": cell_id, "subset": "all"}
+        for key, q in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99), ("p999", 99.9)):
+            for metric in ("latency_ms", "service_ms"):
+                expected = np.percentile(ref[metric][ok], q, method="inverted_cdf")
+                assert _value(result, metric=metric, stat=key, **cell) == pytest.approx(expected)
+        assert (
+            _value(result, metric="latency_ms", stat="max", **cell) == ref["latency_ms"][ok].max()
+        )
+        assert _value(result, metric="latency_ms", stat="mean", **cell) == pytest.approx(
+            ref["latency_ms"][ok].mean()
+        )
+        assert _value(result, metric="latency_ms", stat="std", **cell) == pytest.approx(
+            ref["latency_ms"][ok].std(ddof=1)
+        )
+        assert _value(result, metric="requests", stat="count", **cell) == ok.size
+        assert _value(result, metric="requests", stat="ok", **cell) == ok.sum()
+        errors = ref["error"][~ok]
+        for name in set(errors):
+            assert _value(result, metric="errors", stat=name, **cell) == (errors == name).sum()
+        assert _value(result, metric="error_rate", stat="value", **cell) == pytest.approx(
+            (~ok).mean()
+        )
+        seconds = (ref["end_ns"].max() - ref["intended_ns"].min()) / 1e9
+        assert _value(result, metric="throughput_rps", stat="value", **cell) == pytest.approx(
+            ok.sum() / seconds
+        )
+
+
+def test_open_loop_latency_starts_at_the_intended_instant(result: Aggregate) -> None:
+    """With scheduling lag, latency (from intended) must exceed service time (from send)."""
+    cell = {"level": "cell", "cell_id": "echo-open-rate50-r0", "subset": "all"}
+    latency = _value(result, metric="latency_ms", stat="mean", **cell)
+    service = _value(result, metric="service_ms", stat="mean", **cell)
+    assert latency > service
+    assert _value(result, metric="requests", stat="warmup", **cell) == 20
+
+
+def test_group_pools_runs_and_bootstraps_over_them(
+    result: Aggregate, campaign: Path, tmp_path: Path
+) -> None:
+    refs = [
+        _reference(campaign / "cells" / f"echo-closed-users10-r{run}", tmp_path) for run in range(4)
+    ]
+    pooled = np.concatenate([r["latency_ms"][r["ok"]] for r in refs])
+    group = {"level": "group", "sweep_value": 10.0, "mode": "closed", "subset": "all"}
+    assert _value(result, metric="latency_ms", stat="p99", **group) == pytest.approx(
+        np.percentile(pooled, 99, method="inverted_cdf")
+    )
+    per_run = [np.percentile(r["latency_ms"][r["ok"]], 50, method="inverted_cdf") for r in refs]
+    (row,) = _rows(result, metric="latency_ms", stat="run_median_p50", **group)
+    assert row["value"] == pytest.approx(np.median(per_run))
+    assert row["ci_low"] <= row["value"] <= row["ci_high"]
+    assert row["ci_method"] == "runs"
+    assert row["runs"] == 4
+    cv = _value(result, metric="latency_ms", stat="run_cv_p50", **group)
+    assert cv == pytest.approx(np.std(per_run, ddof=1) / np.mean(per_run))
+    oks = sum(r["ok"].sum() for r in refs)
+    seconds = sum((r["end_ns"].max() - r["intended_ns"].min()) / 1e9 for r in refs)
+    assert _value(result, metric="throughput_rps", stat="pooled", **group) == pytest.approx(
+        oks / seconds
+    )
+
+
+def test_single_run_group_uses_block_bootstrap(result: Aggregate) -> None:
+    (row,) = _rows(result, level="group", mode="open", metric="latency_ms", stat="run_median_p99")
+    assert row["ci_method"].startswith("blocks of ")
+    assert row["ci_low"] <= row["value"] <= row["ci_high"]
+    assert any("open rate=50: 1 run(s)" in w for w in result.warnings)
+
+
+def test_cold_starts_split_and_agreement(result: Aggregate, campaign: Path) -> None:
+    cold_cell = {"level": "cell", "cell_id": "echo-cold-scale-to-zero-r0", "subset": "all"}
+    assert _value(result, metric="cold_start", stat="cold", **cold_cell) == 12
+    lines = [
+        json.loads(line)
+        for line in (campaign / "cells" / cold_cell["cell_id"] / "platform.jsonl")
+        .read_text()
+        .splitlines()
+    ]
+    agree = np.mean([line["cold"] is True for line in lines])
+    assert _value(result, metric="cold_start", stat="agreement_rate", **cold_cell) == pytest.approx(
+        agree
+    )
+    assert agree < 1
+    phases = np.array([line["phases"]["image_pull"] for line in lines if line["cold"]])
+    assert _value(
+        result,
+        metric="platform_phase:image_pull_ms",
+        stat="mean",
+        **{**cold_cell, "subset": "cold"},
+    ) == pytest.approx(phases.mean())
+    warm = {"level": "cell", "cell_id": "echo-closed-users1-r0"}
+    cold_ok = _value(result, metric="requests", stat="ok", subset="cold", **warm)
+    warm_ok = _value(result, metric="requests", stat="ok", subset="warm", **warm)
+    assert cold_ok + warm_ok == _value(result, metric="requests", stat="ok", subset="all", **warm)
+    assert cold_ok <= 2
+    assert _value(result, metric="cold_start", stat="agreement_rate", subset="all", **warm) == 1.0
+
+
+def test_openwhisk_breakdown_matches_platform_records(result: Aggregate, campaign: Path) -> None:
+    cell_id = "echo-closed-users1-r1"
+    lines = [
+        json.loads(x)
+        for x in (campaign / "cells" / cell_id / "platform.jsonl").read_text().splitlines()
+    ]
+    cell = {"level": "cell", "cell_id": cell_id, "subset": "all"}
+    for part in ("wait", "init", "run"):
+        values = np.array([line[f"{part}_ms"] for line in lines])
+        assert _value(result, metric=f"platform_{part}_ms", stat="mean", **cell) == pytest.approx(
+            values.mean()
+        )
+        assert _value(result, metric=f"platform_{part}_ms", stat="p99", **cell) == pytest.approx(
+            np.percentile(values, 99, method="inverted_cdf")
+        )
+    assert _value(result, metric="platform", stat="matched", **cell) == len(lines)
+
+
+def test_resource_metrics_per_cell(result: Aggregate, campaign: Path) -> None:
+    cell_id = "echo-closed-users1-r1"
+    series = json.loads((campaign / "cells" / cell_id / "metrics.json").read_text())["series"]
+    cpu = np.array([v for _, v in series[0]["points"]])
+    cell = {"level": "cell", "cell_id": cell_id}
+    assert _value(
+        result, metric="resource:cpu{node=worker-1}", stat="mean", **cell
+    ) == pytest.approx(cpu.mean())
+    (row,) = _rows(result, metric="resource:cpu{node=worker-1}", stat="max", **cell)
+    assert row["value"] == cpu.max()
+    assert row["unit"] == "cores"
+
+
+def test_incomplete_cells_are_skipped_but_reported(
+    result: Aggregate, campaign: Path, tmp_path: Path
+) -> None:
+    ids = {r["cell_id"] for r in result.rows}
+    assert "echo-closed-users100-r0" not in ids
+    assert {(s.id, s.status, s.reason) for s in result.skipped} == {
+        ("echo-closed-users100-r0", "failed", "gateway timeout"),
+        ("echo-closed-users200-r0", "invalid", "client CPU 95%"),
+    }
+    write_outputs(result, tmp_path / "summary")
+    summary = json.loads((tmp_path / "summary" / "summary.json").read_text())
+    assert summary["cells"]["by_status"] == {"complete": 10, "failed": 1, "invalid": 1}
+    assert len(summary["cells"]["skipped"]) == 2
+    assert any("gateway timeout" in w for w in summary["warnings"])
+    assert any("client-bottlenecked" in w for w in summary["warnings"])
+    assert summary["groups"][0]["latency_p50_ms"]["ci_low"] is not None
+
+
+def test_parquet_and_csv_hold_the_same_tidy_rows(result: Aggregate, tmp_path: Path) -> None:
+    parquet, csv, _ = write_outputs(result, tmp_path / "out")
+    from_parquet = pq.read_table(parquet)
+    from_csv = pa_csv.read_csv(csv)
+    assert from_parquet.num_rows == from_csv.num_rows == len(result.rows)
+    assert from_parquet.column_names == from_csv.column_names
+    values = np.array(from_parquet["value"].to_pylist(), dtype=float)
+    assert np.allclose(values, np.array(from_csv["value"].to_pylist(), dtype=float), equal_nan=True)
+
+
+def _write_manual_cell(root: Path, rows: list[tuple[int, int, int, int, int]]) -> Path:
+    """A campaign with one cell written row by row: (intended, send, end, status, error)."""
+    write_campaign(root, CampaignSpec(cells=()))
+    spec = CellSpec(function="edge", requests=len(rows))
+    cell = root / "cells" / "edge"
+    (cell / "records").mkdir(parents=True)
+    writer = RecordWriter(cell / "records" / record_file_name(0), _header(spec, 0, "edge", 10**18))
+    for intended, send, end, status, error in rows:
+        writer.append(EPOCH + intended, EPOCH + send, EPOCH + end, status, 0, error, 0, None, None)
+    writer.close(warmup_records=0, dropped=0, end_ns=EPOCH + 10**9, reason="completed")
+    info = {
+        "id": "edge",
+        "function": "edge",
+        "mode": "closed",
+        "sweep": {"name": "none"},
+        "run": 0,
+        "status": "complete",
+        "started": "2025-01-01T00:00:00Z",
+    }
+    (cell / "cell.json").write_text(json.dumps(info))
+    return root
+
+
+def test_all_errors(tmp_path: Path) -> None:
+    timeout = int(ErrorKind.TIMEOUT)
+    root = _write_manual_cell(
+        tmp_path, [(i * 10, i * 10, i * 10 + 5, 0, timeout) for i in range(5)]
+    )
+    result = aggregate(open_results(root), FAST)
+    cell = {"level": "cell", "subset": "all"}
+    assert _value(result, metric="error_rate", stat="value", **cell) == 1.0
+    assert _value(result, metric="errors", stat="timeout", **cell) == 5
+    assert _value(result, metric="latency_ms", stat="p50", **cell) is None
+    assert _value(result, metric="throughput_rps", stat="value", **cell) == 0.0
+    assert _value(result, metric="latency_ms", stat="run_median_p50", level="group") is None
+    assert any("every request failed" in w for w in result.warnings)
+
+
+def test_one_request_with_zero_duration(tmp_path: Path) -> None:
+    root = _write_manual_cell(tmp_path, [(100, 100, 100, 200, 0)])
+    result = aggregate(open_results(root), FAST)
+    cell = {"level": "cell", "subset": "all"}
+    assert _value(result, metric="duration_s", stat="value", level="cell") == 0.0
+    assert _value(result, metric="throughput_rps", stat="value", **cell) == 0.0
+    assert _value(result, metric="latency_ms", stat="p99", **cell) == 0.0
+    (row,) = _rows(result, level="group", metric="latency_ms", stat="run_median_p50")
+    assert row["value"] == 0.0
+    assert row["ci_low"] is None  # one value: nothing to resample
+
+
+def test_ties_give_exact_percentiles(tmp_path: Path) -> None:
+    ms = 1_000_000
+    latencies = [5 * ms] * 98 + [9 * ms, 9 * ms]
+    root = _write_manual_cell(
+        tmp_path, [(i, i, i + lat, 200, 0) for i, lat in enumerate(latencies)]
+    )
+    result = aggregate(open_results(root), FAST)
+    cell = {"level": "cell", "subset": "all", "metric": "latency_ms"}
+    assert _value(result, stat="p50", **cell) == 5.0
+    assert _value(result, stat="p99", **cell) == 9.0
+    (row,) = _rows(result, level="group", metric="latency_ms", stat="run_median_p50")
+    assert row["ci_low"] == row["ci_high"] == 5.0
+
+
+def test_cli_writes_summary(campaign: Path, tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(app, ["aggregate", str(campaign), "--resamples", "200"])
+    assert outcome.exit_code == 0, outcome.output
+    assert (campaign / "summary" / "stats.parquet").is_file()
+    assert (campaign / "summary" / "stats.csv").is_file()
+    assert json.loads((campaign / "summary" / "summary.json").read_text())["campaign"] == "k8s"
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda root: (root / "manifest.json").unlink(), "manifest.json: missing"),
+        (
+            lambda root: (root / "manifest.json").write_text("{}"),
+            "manifest.json: invalid at campaign",
+        ),
+        (
+            lambda root: (root / "cells" / "edge" / "cell.json").write_text('{"id": "edge"}'),
+            "cell.json: invalid at function",
+        ),
+    ],
+)
+def test_cli_names_the_bad_file(
+    tmp_path: Path, damage: Callable[[Path], object], message: str
+) -> None:
+    root = _write_manual_cell(tmp_path, [(0, 0, 5, 200, 0)])
+    damage(root)
+    outcome = CliRunner().invoke(app, ["aggregate", str(root)])
+    assert outcome.exit_code == 2
+    assert message in outcome.output
+    assert "Traceback" not in outcome.output

@@ -1,0 +1,126 @@
+"""The HTML report: self-contained, every figure present and captioned, nothing secret."""
+
+import base64
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+from support.synthetic_results import CampaignSpec, CellSpec, write_campaign
+from typer.testing import CliRunner
+
+from loadgen.analysis.aggregate import Settings, aggregate
+from loadgen.cli import app
+from loadgen.report.build import build_report, figures_dir
+from loadgen.report.figures import FIGURES
+from loadgen.report.html import REDACTED, redact
+from loadgen.results import open_results
+
+FAST = Settings(resamples=200)
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class _Page(HTMLParser):
+    """Collects the tags and attributes that could load something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.urls: list[tuple[str, str, str]] = []
+        self.images: list[str] = []
+        self.captions = 0
+        self.figure_ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        values = dict(attrs)
+        for name in ("src", "href", "srcset", "poster", "data", "action"):
+            if values.get(name) is not None:
+                self.urls.append((tag, name, values[name] or ""))
+        if tag == "img":
+            self.images.append(values.get("src") or "")
+        if tag == "figcaption":
+            self.captions += 1
+        if tag == "figure":
+            self.figure_ids.append(values.get("id") or "")
+
+
+def test_report_is_self_contained(report: Path) -> None:
+    text = report.read_text()
+    page = _Page()
+    page.feed(text)
+    assert "script" not in page.tags
+    assert "link" not in page.tags
+    assert not re.search(r"url\(\s*['\"]?(?!data:)", text)  # no CSS fetches
+    for tag, attribute, value in page.urls:
+        assert not re.match(r"\s*(https?:)?//", value, re.IGNORECASE), (tag, attribute, value)
+    assert not re.search(r"(src|href)\s*=\s*['\"]?\s*https?://", text, re.IGNORECASE)
+
+
+def test_every_figure_is_embedded_and_captioned(report: Path) -> None:
+    page = _Page()
+    page.feed(report.read_text())
+    assert len(page.images) == len(FIGURES)
+    assert page.captions == len(FIGURES)
+    assert len(set(page.figure_ids)) == len(FIGURES)
+    for src in page.images:
+        prefix = "data:image/png;base64,"
+        assert src.startswith(prefix)
+        assert base64.b64decode(src[len(prefix) :]).startswith(PNG_SIGNATURE)
+    for figure_id in page.figure_ids:
+        assert (figures_dir(report) / f"{figure_id}.png").read_bytes().startswith(PNG_SIGNATURE)
+        assert b"<svg" in (figures_dir(report) / f"{figure_id}.svg").read_bytes()
+
+
+def test_report_holds_tables_warnings_and_manifests(report: Path) -> None:
+    text = report.read_text()
+    assert "echo-closed-users200-r0 skipped (invalid): client CPU 95%" in text
+    assert "echo-closed-users100-r0 skipped (failed): gateway timeout" in text
+    assert "client-bottlenecked" in text
+    assert "differs from k8s in node roles" not in text
+    assert "openfaas/nomad/openstack" in text  # second platform's manifest
+    assert "Baseline <b>k8s</b>" in text
+    assert "p50 ms [95% CI]" in text
+
+
+def test_figures_without_data_say_so(report: Path, tmp_path: Path) -> None:
+    """No campaign sweeps replicas; a campaign without platform records has no breakdown."""
+    text = report.read_text()
+    assert "No data: no cell swept replicas." in text
+    bare = write_campaign(
+        tmp_path / "bare",
+        CampaignSpec(name="bare", cells=(CellSpec(platform=None, metrics=False),)),
+    )
+    _, figures, comparison = build_report(
+        [aggregate(open_results(bare), FAST, keep_requests=True)], tmp_path / "bare.html"
+    )
+    empty = {f.id for f in figures if f.empty}
+    assert {"box-replicas", "cold-breakdown", "resources"} <= empty
+    assert "latency-cdf" not in empty
+    assert comparison is None
+    assert "No data: no platform records for cold starts." in (tmp_path / "bare.html").read_text()
+
+
+def test_secrets_are_redacted(tmp_path: Path) -> None:
+    assert redact({"db_password": "x", "nested": [{"apiKey": "y", "url": "z"}]}) == {
+        "db_password": REDACTED,
+        "nested": [{"apiKey": REDACTED, "url": "z"}],
+    }
+    root = write_campaign(tmp_path / "c", CampaignSpec(name="c", cells=(CellSpec(requests=20),)))
+    manifest = (root / "manifest.json").read_text()
+    (root / "manifest.json").write_text(
+        manifest.replace('"outputs": {', '"outputs": {"admin_password": "hunter2", ')
+    )
+    build_report([aggregate(open_results(root), FAST, keep_requests=True)], tmp_path / "r.html")
+    assert "hunter2" not in (tmp_path / "r.html").read_text()
+
+
+def test_cli(campaign: Path, second: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.html"
+    outcome = CliRunner().invoke(
+        app, ["report", str(campaign), str(second), "-o", str(out), "--resamples", "200"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    assert out.is_file()
+    outcome = CliRunner().invoke(app, ["report", str(campaign), "-o", str(tmp_path / "no" / "x")])
+    assert outcome.exit_code == 2
+    assert "directory does not exist" in outcome.output
