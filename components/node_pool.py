@@ -104,3 +104,7 @@ class PrivateNetwork(Protocol):
     def node_pool(
         self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None
     ) -> NodePool: ...
+
+    def memory_mib(self, size: str) -> pulumi.Output[int]:
+        """The memory of a machine of `size` (instance type, flavor), from the cloud's API."""
+        ...

@@ -25,6 +25,7 @@ from components.openwhisk_config import (
     IMAGE_TAG,
     NAMESPACE,
     RELEASE,
+    Capacity,
     OpenWhiskSettings,
     Prewarm,
     openwhisk_values,
@@ -41,6 +42,8 @@ class OpenWhiskArgs:
     provider: k8s.Provider
     api_host: pulumi.Input[str]
     settings: OpenWhiskSettings
+    capacity: pulumi.Input[Capacity]
+    """Invokers and action memory (`plan_capacity`); its problems stop the deployment."""
     prewarm: list[Prewarm] | None = None
     source: ChartSource | None = None
     """None: the pinned chart (`components.openwhisk_chart.OPENWHISK_CHART`)."""
@@ -53,6 +56,14 @@ def _auth_key(name: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     uuid = random.RandomUuid(f"{name}-uuid", opts=child)
     key = random.RandomPassword(f"{name}-key", length=64, special=False, opts=child)
     return pulumi.Output.secret(pulumi.Output.concat(uuid.result, ":", key.result))
+
+
+def _report_problems(capacity: Capacity) -> Capacity:
+    """A plan that does not fit fails the preview (errors logged there stop `pulumi up` before
+    it creates anything), with the numbers in the message."""
+    for problem in capacity.problems:
+        pulumi.log.error(f"OpenWhisk does not fit: {problem}")
+    return capacity
 
 
 class OpenWhisk(pulumi.ComponentResource):
@@ -74,9 +85,10 @@ class OpenWhisk(pulumi.ComponentResource):
         )
         system_auth = _auth_key(f"{name}-system", self)
         guest_auth = _auth_key(f"{name}-guest", self)
-        values = pulumi.Output.all(args.api_host, system_auth, guest_auth).apply(
+        capacity = pulumi.Output.from_input(args.capacity).apply(_report_problems)
+        values = pulumi.Output.all(args.api_host, system_auth, guest_auth, capacity).apply(
             lambda v: openwhisk_values(
-                args.settings,
+                args.settings.sized(v[3]),
                 api_host=v[0],
                 runtimes_file=runtimes_file,
                 system_auth=v[1],
@@ -96,6 +108,7 @@ class OpenWhisk(pulumi.ComponentResource):
             ),
         )
         self.guest_auth = guest_auth
+        self.capacity = capacity
         self.runtimes_file = runtimes_file
         #: Depend on these to act once OpenWhisk is installed.
         self.ready: list[pulumi.Resource] = [release]

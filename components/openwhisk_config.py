@@ -11,7 +11,7 @@ policy) off. Every key set here exists in the chart's values.yaml (a test checks
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -60,6 +60,9 @@ class OpenWhiskSettings:
     concurrent_invokes: int = 999_999
     user_memory_mb: int = 2048
     storage_class: str | None = None
+
+    def sized(self, capacity: Capacity) -> OpenWhiskSettings:
+        return replace(self, invokers=capacity.invokers, user_memory_mb=capacity.user_memory_mb)
 
 
 def go_float_string(number: float) -> str:
@@ -182,3 +185,79 @@ def runtimes_with_prewarm(
             else:
                 runtime.pop("stemCells", None)
     return result
+
+
+#: What the parts of an OpenWhisk stack need, in MiB: the chart's JVM heaps (controller 1024,
+#: invoker 512, scheduler 1024, ElasticSearch -Xmx1g) plus the JVM's own overhead, and typical
+#: working sets of the rest. Estimates for the pre-flight check, not limits set on pods.
+CORE_MIB = {"controller": 1536, "couchdb": 512, "kafka": 1024, "zookeeper": 384, "nginx": 64,
+            "redis": 128, "apigateway": 256}  # fmt: skip
+NEW_SCHEDULER_MIB = {"scheduler": 1536, "etcd": 256, "elasticsearch": 1536}
+#: kube-prometheus-stack on the server: Prometheus (its 1 GiB request), Grafana, operator,
+#: kube-state-metrics.
+MONITORING_MIB = 1024 + 256 + 128 + 128
+INVOKER_MIB = 768
+#: The operating system, kubelet/containerd and node-exporter on an agent; the k3s server
+#: (API server, etcd/sqlite, controllers) on the server.
+AGENT_RESERVE_MIB = 1024
+SERVER_RESERVE_MIB = 1536
+ACTION_SLOT_MIB = 256
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """How many invokers and how much action memory each, and what does not fit."""
+
+    invokers: int
+    user_memory_mb: int
+    problems: tuple[str, ...] = ()
+
+    @property
+    def containers_per_invoker(self) -> int:
+        """Warm containers of the default 256 MB an invoker holds before queueing."""
+        return self.user_memory_mb // ACTION_SLOT_MIB
+
+
+def plan_capacity(
+    *,
+    scheduler: Literal["default", "new"],
+    workers: int,
+    worker_mib: int,
+    server_mib: int,
+    invokers: int | None,
+    user_memory_mb: int | None,
+) -> Capacity:
+    """Invokers (default: one per worker) and action memory (default: what a worker has left
+    after its invokers), checked against what the machines hold. A user sweep past
+    invokers × containers_per_invoker queues inside OpenWhisk: sizing from the workers keeps
+    that point as far out as the machines allow, and says where it is."""
+    count = invokers or workers
+    per_worker = -(-count // workers)
+    problems: list[str] = []
+    spare = worker_mib - AGENT_RESERVE_MIB - per_worker * INVOKER_MIB
+    if user_memory_mb is None:
+        user_memory_mb = max(0, spare // per_worker // ACTION_SLOT_MIB * ACTION_SLOT_MIB)
+        if user_memory_mb < ACTION_SLOT_MIB:
+            problems.append(
+                f"workers have {worker_mib} MiB: {per_worker} invoker(s) each leave no room for "
+                f"one {ACTION_SLOT_MIB} MB action; use a larger workerSize or fewer "
+                "openwhiskInvokers"
+            )
+    elif per_worker * user_memory_mb > spare:
+        problems.append(
+            f"openwhiskUserMemoryMb {user_memory_mb} × {per_worker} invoker(s) per worker needs "
+            f"{per_worker * (user_memory_mb + INVOKER_MIB) + AGENT_RESERVE_MIB} MiB, workers have "
+            f"{worker_mib} MiB"
+        )
+    core = dict(CORE_MIB)
+    if scheduler == "new":
+        core |= NEW_SCHEDULER_MIB
+    needed = sum(core.values()) + MONITORING_MIB + SERVER_RESERVE_MIB
+    if needed > server_mib:
+        parts = ", ".join(f"{name} {mib}" for name, mib in core.items())
+        problems.append(
+            f"the k3s server has {server_mib} MiB; OpenWhisk's core ({parts}) with monitoring "
+            f"({MONITORING_MIB}) and k3s ({SERVER_RESERVE_MIB}) needs about {needed} MiB: use a "
+            "larger managerSize"
+        )
+    return Capacity(count, user_memory_mb, tuple(problems))

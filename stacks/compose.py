@@ -40,8 +40,10 @@ from components.openwhisk_config import (
     API_NODE_PORT,
     GUEST_NAMESPACE,
     ROLE_LABEL_KEY,
+    Capacity,
     OpenWhiskSettings,
     Prewarm,
+    plan_capacity,
 )
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
 from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
@@ -282,15 +284,36 @@ def role_label(labels: list[str]) -> str | None:
 
 
 def openwhisk_on(
-    config: StackConfig, cluster: K8sCluster | ExistingCluster, api_host: pulumi.Input[str]
+    config: StackConfig,
+    cluster: K8sCluster | ExistingCluster,
+    api_host: pulumi.Input[str],
+    network: PrivateNetwork | None = None,
 ) -> OpenWhisk:
-    """OpenWhisk on a Kubernetes cluster; `api_host` is how clients name it."""
+    """OpenWhisk on a Kubernetes cluster; `api_host` is how clients name it. With the stack's
+    `network`, invokers and action memory are sized from the machines' memory and checked."""
     ow = config.openwhisk
+    capacity: pulumi.Input[Capacity]
+    if network is None:
+        # An existing cluster's nodes are unknown at preview: take the config as it is.
+        capacity = Capacity(ow.invokers or 1, ow.user_memory_mb or 2048)
+    else:
+        capacity = pulumi.Output.all(
+            network.memory_mib(config.size("worker")), network.memory_mib(config.size("manager"))
+        ).apply(
+            lambda memory: plan_capacity(
+                scheduler=ow.scheduler,
+                workers=config.machines.worker_count,
+                worker_mib=memory[0],
+                server_mib=memory[1],
+                invokers=ow.invokers,
+                user_memory_mb=ow.user_memory_mb,
+            )
+        )
     invoker_label = role_label(config.cluster.worker_node_labels)
     assert invoker_label is not None  # enforced by StackConfig
     ours = isinstance(cluster, K8sCluster)
     settings = OpenWhiskSettings(
-        invokers=ow.invokers or (config.machines.worker_count if ours else 1),
+        invokers=ow.invokers or 1,
         invoker_label=invoker_label,
         core_label=role_label(config.cluster.server_node_labels) if ours else None,
         scheduler=ow.scheduler,
@@ -301,14 +324,17 @@ def openwhisk_on(
         action_concurrency_max=ow.action_concurrency_max,
         invokes_per_minute=ow.invokes_per_minute,
         concurrent_invokes=ow.concurrent_invokes,
-        user_memory_mb=ow.user_memory_mb,
         storage_class=cluster.storage_class if not ours else None,
     )
     prewarm = None if ow.prewarm is None else [Prewarm.parse(p) for p in ow.prewarm]
     return OpenWhisk(
         "openwhisk",
         OpenWhiskArgs(
-            provider=cluster.provider, api_host=api_host, settings=settings, prewarm=prewarm
+            provider=cluster.provider,
+            api_host=api_host,
+            settings=settings,
+            capacity=capacity,
+            prewarm=prewarm,
         ),
     )
 
@@ -324,6 +350,13 @@ def openwhisk_outputs(
         "insecure_tls": insecure_tls,
         "idle_timeout_s": config.openwhisk.idle_timeout_s,
         "versions": openwhisk.versions,
+        "capacity": pulumi.Output.from_input(openwhisk.capacity).apply(
+            lambda c: {
+                "invokers": c.invokers,
+                "user_memory_mb": c.user_memory_mb,
+                "containers_per_invoker": c.containers_per_invoker,
+            }
+        ),
     }
 
 
@@ -442,7 +475,7 @@ def build_platform(
         assert isinstance(cluster, K8sCluster)  # enforced by StackConfig
         # OpenWhisk names its API host in its own configuration: HAProxy comes first.
         haproxy = front(OPENWHISK_FRONT, monitored)
-        openwhisk = openwhisk_on(config, cluster, haproxy.address)
+        openwhisk = openwhisk_on(config, cluster, haproxy.address, network)
         gateway_url = once_ready(haproxy.gateway_url, openwhisk.ready)
         outputs = {
             "gateway_url": gateway_url,

@@ -367,12 +367,12 @@ class OpenWhiskConfig(_Section):
     concurrent_invokes: int = Field(
         _HELM_NUMBER_MAX, alias="openwhiskConcurrentInvokes", ge=1, le=_HELM_NUMBER_MAX
     )
-    user_memory_mb: int = Field(
-        2048,
+    user_memory_mb: int | None = Field(
+        None,
         alias="openwhiskUserMemoryMb",
         ge=256,
         le=_HELM_NUMBER_MAX,
-        description="memory for action containers per invoker",
+        description="memory for action containers per invoker; default: sized from the workers",
     )
     invokers: int | None = Field(
         None, alias="openwhiskInvokers", ge=1, le=100, description="default: one per worker"

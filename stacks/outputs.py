@@ -65,6 +65,14 @@ class OpenFaas(_Section):
     versions: OpenFaasVersions
 
 
+class OpenWhiskCapacity(_Section):
+    invokers: int
+    user_memory_mb: int
+    containers_per_invoker: int = Field(
+        description="warm 256 MB containers per invoker; a user sweep past invokers × this queues"
+    )
+
+
 class OpenWhisk(_Section):
     api_host: str
     auth: SecretStr
@@ -74,6 +82,7 @@ class OpenWhisk(_Section):
     versions: dict[str, str] | None = Field(
         None, description="images tag and chart commit, for reports"
     )
+    capacity: OpenWhiskCapacity | None = None
 
 
 class Prometheus(_Section):

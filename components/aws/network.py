@@ -268,3 +268,6 @@ class AwsNetwork(pulumi.ComponentResource):
     ) -> NodePool:
         """A pool in the private subnet, parented by the caller (usually a cluster)."""
         return AwsNodePool(name, args, self._placement, opts=opts)
+
+    def memory_mib(self, size: str) -> pulumi.Output[int]:
+        return aws.ec2.get_instance_type_output(instance_type=size).memory_size

@@ -215,3 +215,6 @@ class OpenStackNetwork(pulumi.ComponentResource):
     ) -> NodePool:
         """A pool on the private network, parented by the caller (usually a cluster)."""
         return OpenStackNodePool(name, args, self._placement, opts=opts)
+
+    def memory_mib(self, size: str) -> pulumi.Output[int]:
+        return openstack.compute.get_flavor_output(name=size).ram

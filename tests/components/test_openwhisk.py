@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import jsonschema
 import pulumi
@@ -35,6 +36,7 @@ from components.openwhisk_config import (
     Prewarm,
     go_float_string,
     openwhisk_values,
+    plan_capacity,
     runtimes_with_prewarm,
 )
 
@@ -278,3 +280,68 @@ def test_an_unknown_prewarm_kind_stops_the_program_with_a_message() -> None:
     }
     with pytest.raises(pulumi.RunError, match=r"runtime kinds the chart does not have: cobol:85"):
         run_program(config, ("kubeconfig",), stack="lab")
+
+
+# --- capacity ---------------------------------------------------------------------------------
+
+
+def test_invokers_and_action_memory_are_sized_from_the_workers() -> None:
+    capacity = plan_capacity(
+        scheduler="default",
+        workers=2,
+        worker_mib=8192,
+        server_mib=8192,
+        invokers=None,
+        user_memory_mb=None,
+    )
+    assert capacity.problems == ()
+    assert capacity.invokers == 2
+    # 8192 - 1024 (OS, kubelet) - 768 (the invoker) = 6400, a multiple of 256.
+    assert capacity.user_memory_mb == 6400
+    assert capacity.containers_per_invoker == 25
+    two_each = plan_capacity(
+        scheduler="default",
+        workers=2,
+        worker_mib=8192,
+        server_mib=8192,
+        invokers=4,
+        user_memory_mb=None,
+    )
+    assert two_each.user_memory_mb == (8192 - 1024 - 2 * 768) // 2 // 256 * 256
+
+
+def test_what_does_not_fit_is_named_with_its_numbers() -> None:
+    small = plan_capacity(
+        scheduler="new",
+        workers=1,
+        worker_mib=2048,
+        server_mib=4096,
+        invokers=None,
+        user_memory_mb=4096,
+    )
+    [workers, server] = small.problems
+    assert "openwhiskUserMemoryMb 4096" in workers
+    assert "workers have 2048 MiB" in workers
+    assert "server has 4096 MiB" in server
+    assert "elasticsearch 1536" in server
+    assert "managerSize" in server
+
+
+def test_an_undersized_server_fails_the_preview_with_the_numbers() -> None:
+    errors: list[str] = []
+    config = {
+        **stack_file_config("aws"),
+        "framework": "openwhisk",
+        "managerSize": "t3a.medium",
+        "openwhiskScheduler": "new",
+    }
+    with mock.patch.object(pulumi.log, "error", side_effect=errors.append):
+        run_program(config, stack="ow")
+    assert len(errors) == 1
+    assert "OpenWhisk does not fit: the k3s server has 4096 MiB" in errors[0]
+    fitting: list[str] = []
+    with mock.patch.object(pulumi.log, "error", side_effect=fitting.append):
+        run = run_program({**stack_file_config("aws"), "framework": "openwhisk"}, stack="ow")
+    assert fitting == []
+    assert run.value("openwhisk.capacity.invokers") == 2
+    assert run.value("openwhisk.capacity.user_memory_mb") == 6400

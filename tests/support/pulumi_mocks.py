@@ -117,6 +117,22 @@ class RecordingMonitor(MockMonitor):
         return super().RegisterResource(request)
 
 
+#: Memory of the machine sizes the example stacks and tests use (AWS: the published sizes).
+MACHINE_MEMORY_MIB = {
+    "t3a.small": 2048,
+    "t3a.medium": 4096,
+    "t3a.large": 8192,
+    "t3a.xlarge": 16384,
+    "m5.large": 8192,
+    "m6i.large": 8192,
+    "c5.large": 4096,
+    "m1.small": 2048,
+    "m1.medium": 4096,
+    "m1.large": 8192,
+    "m1.xlarge": 16384,
+}
+
+
 class RecordingMocks(pulumi.runtime.Mocks):
     """Records every registration and answers with plausible provider outputs."""
 
@@ -177,6 +193,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return {"id": "external-net-id", "name": args.args.get("name")}, []
         if args.token == "openstack:images/getImage:getImage":
             return {"id": "looked-up-image-id", "name": args.args.get("name")}, []
+        if args.token == "aws:ec2/getInstanceType:getInstanceType":
+            size = args.args["instanceType"]
+            return {"instanceType": size, "memorySize": MACHINE_MEMORY_MIB[size]}, []
+        if args.token == "openstack:compute/getFlavor:getFlavor":
+            return {"name": args.args["name"], "ram": MACHINE_MEMORY_MIB[args.args["name"]]}, []
         raise NotImplementedError(f"no mock for invoke {args.token}")
 
     # --- queries used by tests -------------------------------------------------------------
