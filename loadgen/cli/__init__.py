@@ -2,7 +2,7 @@
 
 import typer
 
-from loadgen.cli import aggregate, compare, export, hit, inspect, report
+from loadgen.cli import aggregate, compare, export, hit, inspect, report, validate
 
 app = typer.Typer(
     name="loadgen",
@@ -19,6 +19,7 @@ export.register(app)
 aggregate.register(app)
 compare.register(app)
 report.register(app)
+validate.register(app)
 
 
 def main() -> None:

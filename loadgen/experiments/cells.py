@@ -1,0 +1,240 @@
+"""A campaign expanded into cells: function × experiment sweep value × run.
+
+A cell is the unit the runner resets the platform for, measures, and can redo on resume; its
+id is stable, so a resumed campaign recognises the cells it has. The order is deterministic:
+runs one after another (the delay between runs goes there), and within a run either the file's
+order or a shuffle seeded from the campaign's seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from loadgen.experiments.config import (
+    Autoscaling,
+    ClosedSweep,
+    ColdStarts,
+    ExperimentConfig,
+    OpenRates,
+    RandomInt,
+    ReplicaSweep,
+    Stages,
+    Trace,
+)
+from loadgen.experiments.trace import minute_rates, read_trace
+from loadgen.results.models import Mode, Sweep
+from loadgen.workload.spec import ClosedLoop, OpenLoop
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One engine run inside a cell, and what happens just before it."""
+
+    workload: ClosedLoop | OpenLoop | None
+    """None: nothing is sent (an idle trace minute)."""
+    before: Literal["none", "force_cold", "idle"] = "none"
+    idle_s: float = 0.0
+    duration_s: float = 0.0
+    """For an idle segment: how long nothing is sent."""
+
+
+@dataclass(frozen=True)
+class CellPlan:
+    id: str
+    experiment: str
+    function: str
+    mode: Mode
+    sweep: Sweep
+    run: int
+    replicas: int
+    autoscaling: bool
+    params: dict[str, object]
+    body: bytes
+    segments: tuple[Segment, ...]
+    cold_method: Literal["forced", "natural"] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _seed_for(*parts: object) -> int:
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def resolve_params(
+    config: ExperimentConfig, function: str, experiment: str, sweep: Sweep
+) -> dict[str, object]:
+    """Fixed params as given; random ranges drawn once per cell (same value in every run)."""
+    chooser = random.Random(_seed_for(config.seed, experiment, function, sweep.value))
+    resolved: dict[str, object] = {}
+    for name, value in sorted(config.functions[function].params.items()):
+        if isinstance(value, RandomInt):
+            resolved[name] = chooser.randint(value.min, value.max)
+        else:
+            resolved[name] = value
+    return resolved
+
+
+def cell_id(experiment: str, function: str, sweep: Sweep, run: int) -> str:
+    value = "" if sweep.value is None else f"-{sweep.value:g}"
+    return f"{experiment}--{function}--{sweep.name}{value}--run{run:03d}"
+
+
+def _sweeps(experiment: object, function: str, config: ExperimentConfig, run: int, base: Path):
+    """(mode, sweep, replicas, autoscaling, segments, cold method) for each sweep value."""
+    seed = _seed_for(config.seed, run)
+    if isinstance(experiment, ClosedSweep):
+        for users in experiment.users:
+            workload = ClosedLoop(
+                users=users, total=experiment.requests, warmup_s=experiment.warmup_s
+            )
+            yield (
+                "closed",
+                Sweep(name="users", value=users),
+                experiment.replicas,
+                False,
+                (Segment(workload),),
+                None,
+            )
+    elif isinstance(experiment, ReplicaSweep):
+        for replicas in experiment.replicas:
+            workload = ClosedLoop(users=experiment.users, total=experiment.requests)
+            yield (
+                "closed",
+                Sweep(name="replicas", value=replicas),
+                replicas,
+                False,
+                (Segment(workload),),
+                None,
+            )
+    elif isinstance(experiment, Autoscaling):
+        workload = ClosedLoop(users=experiment.users, duration_s=experiment.duration_s)
+        yield (
+            "closed",
+            Sweep(name="users", value=experiment.users),
+            experiment.replicas,
+            True,
+            (Segment(workload),),
+            None,
+        )
+    elif isinstance(experiment, OpenRates):
+        for rate in experiment.rates:
+            workload = OpenLoop(
+                rate=rate,
+                duration_s=experiment.duration_s,
+                arrival=experiment.arrival,
+                seed=seed,
+            )
+            yield (
+                "open",
+                Sweep(name="rate", value=rate),
+                experiment.replicas,
+                False,
+                (Segment(workload),),
+                None,
+            )
+    elif isinstance(experiment, Stages):
+        for index, stage in enumerate(experiment.stages):
+            workload = OpenLoop(
+                rate=stage.rate, duration_s=stage.duration_s, arrival=experiment.arrival, seed=seed
+            )
+            yield (
+                "open",
+                Sweep(name="stage", value=index),
+                experiment.replicas,
+                False,
+                (Segment(workload),),
+                None,
+            )
+    elif isinstance(experiment, Trace):
+        yield (
+            "trace",
+            Sweep(name="none"),
+            experiment.replicas,
+            True,
+            tuple(_trace_segments(experiment, function, base, seed)),
+            None,
+        )
+    elif isinstance(experiment, ColdStarts):
+        single = ClosedLoop(users=experiment.chunk_requests, total=experiment.chunk_requests)
+        if experiment.method == "forced":
+            segments = tuple(
+                Segment(ClosedLoop(users=1, total=1), before="force_cold")
+                for _ in range(experiment.count)
+            )
+        else:
+            segments = tuple(
+                Segment(single, before="idle", idle_s=experiment.inactivity_s or 0.0)
+                for _ in range(experiment.chunks)
+            )
+        yield "cold", Sweep(name="none"), experiment.replicas, False, segments, experiment.method
+
+
+def _trace_segments(experiment: Trace, function: str, base: Path, seed: int) -> list[Segment]:
+    path = experiment.file if experiment.file.is_absolute() else base / experiment.file
+    hash_function = experiment.mapping[function]
+    row = read_trace(path, {hash_function})[hash_function]
+    segments = []
+    for rate in minute_rates(
+        row,
+        start_minute=experiment.start_minute,
+        minutes=experiment.minutes,
+        scale=experiment.scale,
+        minute_s=experiment.minute_s,
+    ):
+        if rate * experiment.minute_s < 1:
+            segments.append(Segment(None, duration_s=experiment.minute_s))
+        else:
+            segments.append(
+                Segment(
+                    OpenLoop(
+                        rate=rate, duration_s=experiment.minute_s, arrival="poisson", seed=seed
+                    )
+                )
+            )
+    return segments
+
+
+def expand(config: ExperimentConfig, base: Path) -> list[CellPlan]:
+    """Every cell of the campaign, in the order they run. `base` resolves relative paths
+    (trace files) against the experiment file's folder."""
+    cells: list[CellPlan] = []
+    for run in range(config.runs):
+        in_run: list[CellPlan] = []
+        for experiment in config.experiments:
+            for function in experiment.functions:
+                spec = config.functions[function]
+                for mode, sweep, replicas, autoscaling, segments, cold in _sweeps(
+                    experiment, function, config, run, base
+                ):
+                    params = resolve_params(config, function, experiment.name, sweep)
+                    body = (
+                        spec.body.encode()
+                        if spec.body is not None
+                        else json.dumps(params, sort_keys=True).encode()
+                    )
+                    in_run.append(
+                        CellPlan(
+                            id=cell_id(experiment.name, function, sweep, run),
+                            experiment=experiment.name,
+                            function=function,
+                            mode=mode,
+                            sweep=sweep,
+                            run=run,
+                            replicas=replicas,
+                            autoscaling=autoscaling,
+                            params=params,
+                            body=body,
+                            segments=segments,
+                            cold_method=cold,
+                            env=dict(spec.env),
+                        )
+                    )
+        if config.order == "shuffled":
+            random.Random(_seed_for(config.seed, "order", run)).shuffle(in_run)
+        cells.extend(in_run)
+    return cells

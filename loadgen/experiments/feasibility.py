@@ -1,0 +1,115 @@
+"""Whether a campaign can run on a stack, decided before anything is deployed.
+
+Problems name the field of the experiment file and the stack's limit: a 10-replica sweep on
+OpenFaaS Community Edition is refused up front instead of failing an hour into a campaign.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loadgen.experiments.config import (
+    Autoscaling,
+    ColdStarts,
+    ExperimentConfig,
+    ReplicaSweep,
+    Trace,
+)
+from loadgen.experiments.trace import TraceError, read_trace
+from stacks.outputs import StackOutputs
+
+
+def _edition(outputs: StackOutputs) -> str:
+    if outputs.cloud == "local":
+        return "the local target's emulation of OpenFaaS Community Edition"
+    if outputs.orchestrator == "k8s":
+        return "OpenFaaS Community Edition"
+    return f"OpenFaaS on {outputs.orchestrator}"
+
+
+def feasibility_problems(
+    config: ExperimentConfig, outputs: StackOutputs | None, base: Path
+) -> list[str]:
+    """Every reason the campaign cannot run as written (empty: it can). Without outputs only
+    what the file alone decides (trace rows) is checked."""
+    problems: list[str] = []
+    for index, experiment in enumerate(config.experiments):
+        where = f"experiments.{index}"
+        if isinstance(experiment, Trace):
+            path = experiment.file if experiment.file.is_absolute() else base / experiment.file
+            try:
+                read_trace(path, set(experiment.mapping.values()))
+            except TraceError as exc:
+                problems.append(f"{where}.file: {exc}")
+    if outputs is None:
+        return problems
+    for name in config.functions:
+        if name in {"ftp"} and outputs.ftp is None:
+            problems.append(f"functions.{name}: the stack exports no ftp server")
+        if config.dependencies(name) and outputs.gateway_url is None:
+            problems.append(f"functions.{name}: calls other functions, the stack has no gateway")
+    if outputs.framework == "openfaas":
+        problems += _openfaas_problems(config, outputs)
+    else:
+        problems += _openwhisk_problems(config, outputs)
+    return problems
+
+
+def _openfaas_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
+    problems: list[str] = []
+    if outputs.openfaas is None:
+        return ["framework openfaas, but the stack exports no openfaas section"]
+    limits = outputs.openfaas.limits
+    edition = _edition(outputs)
+    for index, experiment in enumerate(config.experiments):
+        where = f"experiments.{index}"
+        replicas = (
+            list(experiment.replicas)
+            if isinstance(experiment, ReplicaSweep)
+            else [experiment.replicas]
+        )
+        if limits.max_replicas is not None:
+            for position, value in enumerate(replicas):
+                if value > limits.max_replicas:
+                    field = (
+                        f"{where}.replicas.{position}"
+                        if isinstance(experiment, ReplicaSweep)
+                        else f"{where}.replicas"
+                    )
+                    problems.append(
+                        f"{field}: {value} replicas > max_replicas {limits.max_replicas} "
+                        f"({edition})"
+                    )
+        if limits.max_functions is not None:
+            for function in experiment.functions:
+                needed = 1 + len(config.dependencies(function))
+                if needed > limits.max_functions:
+                    problems.append(
+                        f"{where}.functions: {function} needs {needed} functions deployed at "
+                        f"once > max_functions {limits.max_functions} ({edition})"
+                    )
+        if (
+            isinstance(experiment, ColdStarts)
+            and experiment.method == "natural"
+            and not limits.idler
+        ):
+            problems.append(
+                f"{where}.method: natural cold starts need something that reaps idle "
+                f"functions, and {edition} runs no idler (use method: forced)"
+            )
+    return problems
+
+
+def _openwhisk_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
+    problems: list[str] = []
+    if outputs.openwhisk is None:
+        return ["framework openwhisk, but the stack exports no openwhisk section"]
+    for index, experiment in enumerate(config.experiments):
+        where = f"experiments.{index}"
+        if isinstance(experiment, ReplicaSweep):
+            problems.append(
+                f"{where}.kind: OpenWhisk has no replicas to sweep (it scales containers itself)"
+            )
+        elif experiment.replicas != 1 and not isinstance(experiment, Autoscaling):
+            problems.append(f"{where}.replicas: OpenWhisk has no replicas; leave it at 1")
+    return problems

@@ -1,0 +1,395 @@
+"""Experiment files: the model, cell expansion, traces, feasibility against a stack's limits,
+and `loadgen validate` (every broken example refused with its field path, never a traceback)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from loadgen.cli import app
+from loadgen.experiments.cells import expand
+from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.feasibility import feasibility_problems
+from loadgen.experiments.load import ExperimentFileError, load_experiment
+from loadgen.experiments.trace import KEY_COLUMNS, MINUTES
+from loadgen.outputs import OutputsError, load_outputs, public_outputs
+from stacks.outputs import StackOutputs
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+runner = CliRunner()
+
+
+def outputs_for(framework: str, orchestrator: str, **limits: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "cloud": "aws",
+        "orchestrator": orchestrator,
+        "framework": framework,
+        "gateway_url": "http://10.0.2.9:8080",
+        "ftp": {
+            "host": "10.0.2.7",
+            "port": 21,
+            "user": "faasbench",
+            "password": "ftp-secret-value",
+            "test_file": "testfile.bin",
+            "test_file_bytes": 1048576,
+            "test_file_sha256": "0" * 64,
+        },
+    }
+    if framework == "openfaas":
+        base["openfaas"] = {
+            "url": "http://10.0.2.9:8080",
+            "username": "admin",
+            "password": "gateway-secret-value",
+            "namespace": "openfaas-fn",
+            "limits": {
+                "max_functions": None,
+                "max_replicas": None,
+                "scale_to_zero": True,
+                "idler": False,
+                **limits,
+            },
+            "versions": {"gateway": "0.27.13", "provider": "faas-netes 0.18.17"},
+        }
+    else:
+        base["openwhisk"] = {
+            "api_host": "http://10.0.2.9:8080",
+            "auth": "uuid:key-secret-value",
+            "namespace": "guest",
+            "insecure_tls": False,
+            "idle_timeout_s": 600,
+        }
+    return base
+
+
+CE = outputs_for("openfaas", "k8s", max_functions=15, max_replicas=5, scale_to_zero=False)
+PRO = outputs_for("openfaas", "k8s")
+SWARM = outputs_for("openfaas", "swarm")
+NOMAD = outputs_for("openfaas", "nomad")
+OPENWHISK = outputs_for("openwhisk", "k8s")
+#: Each shipped example and the stack it is written for.
+EXAMPLE_STACKS = {
+    "aws-k8s.yaml": CE,
+    "aws-k8s-pro.yaml": PRO,
+    "aws-swarm.yaml": SWARM,
+    "aws-nomad.yaml": NOMAD,
+    "openwhisk.yaml": OPENWHISK,
+    "local.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
+}
+
+
+def write(tmp_path: Path, document: object, name: str = "experiment.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(document if isinstance(document, str) else yaml.safe_dump(document))
+    return path
+
+
+def write_outputs(tmp_path: Path, outputs: dict[str, Any]) -> Path:
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs))
+    return path
+
+
+MINIMAL = {
+    "name": "mini",
+    "functions": {"echo": {}},
+    "experiments": [
+        {"name": "u", "kind": "users", "functions": ["echo"], "users": [1], "requests": 5}
+    ],
+}
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLE_STACKS))
+def test_every_shipped_example_is_valid_on_its_stack(example: str, tmp_path: Path) -> None:
+    outputs = write_outputs(tmp_path, EXAMPLE_STACKS[example])
+    result = runner.invoke(app, ["validate", str(EXAMPLES / example), "--outputs", str(outputs)])
+    assert result.exit_code == 0, result.output
+    assert "valid on" in result.output
+
+
+def test_the_ce_example_is_refused_on_community_edition_when_it_asks_for_pro_replicas(
+    tmp_path: Path,
+) -> None:
+    outputs = write_outputs(tmp_path, CE)
+    result = runner.invoke(
+        app, ["validate", str(EXAMPLES / "aws-k8s-pro.yaml"), "--outputs", str(outputs)]
+    )
+    assert result.exit_code == 2
+    assert (
+        "experiments.1.replicas.1: 10 replicas > max_replicas 5 (OpenFaaS Community Edition)"
+        in result.output
+    )
+    assert "experiments.1.replicas.2: 20 replicas" in result.output
+
+
+def test_cells_are_stable_unique_and_shuffled_by_the_seed() -> None:
+    config = load_experiment(EXAMPLES / "local.yaml")
+    cells = expand(config, EXAMPLES)
+    assert len({c.id for c in cells}) == len(cells) == 16
+    assert [c.id for c in cells] == [c.id for c in expand(config, EXAMPLES)]
+    assert [c.run for c in cells] == sorted(c.run for c in cells)  # runs stay in order
+    in_file_order = expand(config.model_copy(update={"order": "sequential"}), EXAMPLES)
+    assert [c.id for c in cells] != [c.id for c in in_file_order]
+    assert {c.id for c in cells} == {c.id for c in in_file_order}
+    matrix = [c for c in cells if c.function == "matrix"]
+    # A random range is drawn per cell, identically in every run.
+    by_sweep: dict[object, set[object]] = {}
+    for cell in matrix:
+        by_sweep.setdefault(cell.sweep.value, set()).add(cell.params["n"])
+    assert all(len(values) == 1 for values in by_sweep.values())
+    assert all(20 <= next(iter(v)) <= 60 for v in by_sweep.values())  # type: ignore[operator]
+    cold = [c for c in cells if c.mode == "cold"]
+    assert all(len(c.segments) == 3 for c in cold)
+    assert all(s.before == "force_cold" for c in cold for s in c.segments)
+
+
+def trace_file(tmp_path: Path, rows: dict[str, list[int]]) -> Path:
+    path = tmp_path / "invocations_per_function_md.anon.d01.csv"
+    header = [*KEY_COLUMNS, *(str(m) for m in range(1, MINUTES + 1))]
+    lines = [",".join(header)]
+    for function, counts in rows.items():
+        padded = counts + [0] * (MINUTES - len(counts))
+        lines.append(",".join(["owner", "app", function, "http", *map(str, padded)]))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_trace_window_becomes_per_minute_open_loop_segments(tmp_path: Path) -> None:
+    trace_file(tmp_path, {"f1": [0, 0, 120, 600, 0, 30], "f2": [5] * 10})
+    document = {
+        "name": "trace",
+        "functions": {"echo": {}},
+        "experiments": [
+            {
+                "name": "t",
+                "kind": "trace",
+                "functions": ["echo"],
+                "file": "invocations_per_function_md.anon.d01.csv",
+                "mapping": {"echo": "f1"},
+                "scale": 0.5,
+                "start_minute": 3,
+                "minutes": 3,
+                "minute_s": 10,
+            }
+        ],
+    }
+    config = load_experiment(write(tmp_path, document))
+    [cell] = expand(config, tmp_path)
+    assert cell.mode == "trace"
+    rates = [s.workload.rate if s.workload else 0 for s in cell.segments]  # type: ignore[union-attr]
+    # Minutes 3..5: 120, 600, 0 invocations, halved, each minute lasting 10 s.
+    assert rates == [6.0, 30.0, 0]
+    assert cell.segments[2].duration_s == 10
+    missing = {
+        **document,
+        "experiments": [{**document["experiments"][0], "mapping": {"echo": "nope"}}],
+    }
+    problems = feasibility_problems(ExperimentConfig.model_validate(missing), None, tmp_path)
+    assert problems == [
+        f"experiments.0.file: {tmp_path / 'invocations_per_function_md.anon.d01.csv'}: "
+        "no row for HashFunction nope"
+    ]
+
+
+BROKEN: list[tuple[object, str]] = [
+    ("name: [unclosed", "not valid YAML"),
+    ("- just\n- a list\n", "expected a mapping"),
+    ({**MINIMAL, "name": "Has Spaces"}, "name: String should match pattern"),
+    ({**MINIMAL, "runs": 3}, "runs: Extra inputs are not permitted"),
+    ({**MINIMAL, "number_of_runs": 0}, "number_of_runs: Input should be greater than or equal"),
+    ({**MINIMAL, "functions": {"base64": {}}}, "unknown function(s) base64"),
+    (
+        {**MINIMAL, "experiments": [{**MINIMAL["experiments"][0], "users": []}]},  # type: ignore[index]
+        "experiments.0.users: List should have at least 1 item",
+    ),
+    (
+        {**MINIMAL, "experiments": [{**MINIMAL["experiments"][0], "kind": "soak"}]},  # type: ignore[index]
+        "experiments.0: Input tag 'soak' found using 'kind' does not match",
+    ),
+    (
+        {**MINIMAL, "experiments": [{**MINIMAL["experiments"][0], "functions": ["matrix"]}]},  # type: ignore[index]
+        "experiment u uses matrix, not listed under functions",
+    ),
+    (
+        {**MINIMAL, "functions": {"matrix": {"params": {"n": {"min": 9, "max": 3}}}},
+         "experiments": [{**MINIMAL["experiments"][0], "functions": ["matrix"]}]},  # type: ignore[index]
+        "functions.matrix.params.n",
+    ),
+    (
+        {**MINIMAL, "experiments": [MINIMAL["experiments"][0], MINIMAL["experiments"][0]]},  # type: ignore[index]
+        "experiment names must be unique: u",
+    ),
+    (
+        {**MINIMAL, "experiments": [
+            {"name": "c", "kind": "cold", "functions": ["echo"], "method": "warm"}
+        ]},
+        "experiments.0.method: Input should be 'forced' or 'natural'",
+    ),
+    (
+        {**MINIMAL, "functions": {"echo": {"params": {"a": 1}, "body": "x"}}},
+        "functions.echo: give params or body, not both",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("document", "expected"), BROKEN)
+def test_every_broken_file_is_refused_with_its_path(
+    document: object, expected: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["validate", str(write(tmp_path, document))])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output
+    assert "Traceback" not in result.output
+
+
+def test_all_problems_are_listed_at_once(tmp_path: Path) -> None:
+    document = {**MINIMAL, "number_of_runs": 0, "seed": "x", "extra": 1}
+    with pytest.raises(ExperimentFileError) as error:
+        load_experiment(write(tmp_path, document))
+    assert len(error.value.problems) == 3
+
+
+def test_feasibility_names_the_field_and_the_limit(tmp_path: Path) -> None:
+    document = {
+        "name": "f",
+        "functions": {"echo": {}, "matrix": {}},
+        "experiments": [
+            {"name": "r", "kind": "replicas", "functions": ["matrix"], "replicas": [1, 10],
+             "users": 2, "requests": 10},
+            {"name": "n", "kind": "cold", "functions": ["echo"], "method": "natural"},
+            {"name": "u", "kind": "users", "functions": ["echo"], "users": [1], "requests": 5,
+             "replicas": 6},
+        ],
+    }  # fmt: skip
+    config = ExperimentConfig.model_validate(document)
+    problems = feasibility_problems(config, StackOutputs.model_validate(CE), tmp_path)
+    assert problems == [
+        "experiments.0.replicas.1: 10 replicas > max_replicas 5 (OpenFaaS Community Edition)",
+        "experiments.1.method: natural cold starts need something that reaps idle functions, "
+        "and OpenFaaS Community Edition runs no idler (use method: forced)",
+        "experiments.2.replicas: 6 replicas > max_replicas 5 (OpenFaaS Community Edition)",
+    ]
+    assert feasibility_problems(config, StackOutputs.model_validate(SWARM), tmp_path) == [
+        "experiments.1.method: natural cold starts need something that reaps idle functions, "
+        "and OpenFaaS on swarm runs no idler (use method: forced)"
+    ]
+    ow = feasibility_problems(config, StackOutputs.model_validate(OPENWHISK), tmp_path)
+    assert ow == [
+        "experiments.0.kind: OpenWhisk has no replicas to sweep (it scales containers itself)",
+        "experiments.2.replicas: OpenWhisk has no replicas; leave it at 1",
+    ]
+
+
+# Random YAML never produces a traceback: only a valid config or an ExperimentFileError.
+yaml_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**6),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+)
+yaml_values = st.recursive(
+    yaml_scalars,
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(
+            ["name", "functions", "experiments", "kind", "users", "requests", "echo", "x",
+             "number_of_runs", "params", "min", "max", "rates", "method", "replicas"]
+        ),
+        children,
+        max_size=5,
+    ),
+    max_leaves=20,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(document=yaml_values)
+def test_random_documents_never_raise_anything_else(document: object, tmp_path: Path) -> None:
+    path = write(tmp_path, yaml.safe_dump(document))
+    problems: list[str] = []
+    try:
+        load_experiment(path)
+    except ExperimentFileError as exc:
+        problems = exc.problems
+        assert problems, "a refusal always says why"
+
+
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=200))
+def test_random_text_never_raises_anything_else(text: str, tmp_path: Path) -> None:
+    path = write(tmp_path, text)
+    problems: list[str] = []
+    try:
+        load_experiment(path)
+    except ExperimentFileError as exc:
+        problems = exc.problems
+        assert problems, "a refusal always says why"
+
+
+# --- where outputs come from ------------------------------------------------------------------
+
+
+def fake_pulumi(tmp_path: Path, stdout: str, status: int = 0) -> Path:
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "pulumi"
+    log = tmp_path / "pulumi-args.json"
+    script.write_text(
+        f"#!{sys.executable}\nimport json, sys\n"
+        f"json.dump(sys.argv[1:], open({str(log)!r}, 'w'))\n"
+        f"sys.stdout.write({stdout!r})\nsys.stderr.write('error: no stack named lab\\n')\n"
+        f"sys.exit({status})\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return folder
+
+
+def test_stack_outputs_come_from_the_pulumi_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = fake_pulumi(tmp_path, json.dumps(CE))
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    outputs = load_outputs(None, "lab")
+    assert outputs.openfaas is not None
+    assert outputs.openfaas.limits.max_replicas == 5
+    args = json.loads((tmp_path / "pulumi-args.json").read_text())
+    assert args == ["stack", "output", "--json", "--show-secrets", "--stack", "lab"]
+    public = json.dumps(public_outputs(outputs))
+    assert "secret-value" not in public
+    assert "10.0.2.9" in public
+
+
+def test_a_failing_pulumi_is_reported_with_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = fake_pulumi(tmp_path, "", status=255)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(OutputsError, match="error: no stack named lab"):
+        load_outputs(None, "lab")
+
+
+def test_without_pulumi_the_user_is_told_how_to_pass_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(OutputsError, match=r"--outputs outputs\.json"):
+        load_outputs(None, "lab")
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"cloud": "azure"}')
+    with pytest.raises(OutputsError, match="cloud"):
+        load_outputs(bad, None)
