@@ -2,7 +2,7 @@
 
 import typer
 
-from loadgen.cli import export, hit, inspect
+from loadgen.cli import export, hit, inspect, local
 
 app = typer.Typer(
     name="loadgen",
@@ -16,6 +16,7 @@ app = typer.Typer(
 hit.register(app)
 inspect.register(app)
 export.register(app)
+local.register(app)
 
 
 def main() -> None:
