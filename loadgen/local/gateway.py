@@ -112,7 +112,8 @@ class Function:
     #: Replaced by PUT: replicas started for an older spec are stopped once they come up.
     generation: int = 0
     deleted: bool = False
-    reconciling: bool = False
+    #: Reconciliations scheduled or running; a held call starts one only when there is none.
+    pending: int = 0
     start_error: str | None = None
     next_replica: int = 0
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -229,7 +230,7 @@ class Gateway:
         function = Function(spec.service, spec, suite_function, desired)
         self.functions[spec.service] = function
         log.info("deployed %s (%s), %d replica(s)", spec.service, suite_function, desired)
-        self._schedule(self._reconcile(function))
+        self._kick(function)
         return web.Response(status=202, text=f"deployed {spec.service}\n")
 
     async def _update(self, request: web.Request) -> web.Response:
@@ -245,7 +246,7 @@ class Gateway:
         for replica in old:
             self._schedule(replica.stop())
         log.info("updated %s: %d new replica(s)", spec.service, desired)
-        self._schedule(self._reconcile(function))
+        self._kick(function)
         return web.Response(status=200, text=f"updated {spec.service}\n")
 
     async def _delete(self, request: web.Request) -> web.Response:
@@ -273,7 +274,7 @@ class Gateway:
         async with function.changed:
             function.desired = replicas
         log.info("scaling %s to %d", function.name, replicas)
-        self._schedule(self._reconcile(function))
+        self._kick(function)
         return web.Response(status=202, text=f"scaling {function.name} to {replicas}\n")
 
     def _get(self, name: str) -> Function:
@@ -369,10 +370,13 @@ class Gateway:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    def _kick(self, function: Function) -> None:
+        function.pending += 1
+        self._schedule(self._reconcile(function))
+
     async def _reconcile(self, function: Function) -> None:
         """Start or stop replicas until the function has `desired` of its current spec."""
         async with function.lock:
-            function.reconciling = True
             try:
                 while not function.deleted:
                     missing = function.desired - len(function.replicas)
@@ -388,7 +392,7 @@ class Gateway:
                     if not await self._start(function, missing):
                         break
             finally:
-                function.reconciling = False
+                function.pending -= 1
                 async with function.changed:
                     function.changed.notify_all()
 
@@ -439,7 +443,7 @@ class Gateway:
             if replica in function.replicas:
                 function.replicas.remove(replica)
         if not function.deleted:
-            self._schedule(self._reconcile(function))
+            self._kick(function)
 
     async def _ready_replica(self, function: Function) -> tuple[Replica, float]:
         """A ready replica, round robin; waits for one (scaling from zero if need be). Returns
@@ -447,17 +451,18 @@ class Gateway:
         started = time.monotonic()
         deadline = started + self.config.hold_timeout_s
         async with function.changed:
-            if not function.replicas and not function.reconciling:
-                if function.desired == 0:
-                    log.info("scaling %s from zero", function.name)
-                    function.desired = 1
-                function.start_error = None
-                self._schedule(self._reconcile(function))
+            if not function.replicas and not function.pending:
+                function.start_error = None  # a new call retries a replica that failed
             while not function.replicas:
                 if function.deleted:
                     raise ApiError(404, f"function {function.name} was deleted")
                 if function.start_error:
                     raise ApiError(502, f"no replica of {function.name}: {function.start_error}")
+                if not function.pending:
+                    if function.desired == 0:
+                        log.info("scaling %s from zero", function.name)
+                        function.desired = 1
+                    self._kick(function)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ApiError(

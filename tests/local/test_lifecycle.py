@@ -39,6 +39,9 @@ def test_scale_to_zero_then_a_call_waits_for_a_new_replica(tmp_path: Path) -> No
         assert meta["instance"] != first["instance"]
         assert float(response.headers["x-hold-seconds"]) > 0
         assert target.status("echo")["replicas"] == 1
+        # A call right behind a scale to zero is held, not lost between the two.
+        assert target.scale("echo", 0).status_code == 202
+        assert target.invoke("echo").status_code == 200
         assert target.scale("echo", 6).status_code == 202
         target.wait_available("echo", 6)
     finally:
