@@ -252,6 +252,14 @@ def up(options: UpOptions, report: Reporter) -> UpResult:
         raise LocalError(f"{directory} exists and is not a directory")
     alive = running(directory) if directory.is_dir() else []
     if alive and not options.force:
+        recorded = [Tracked.from_json(p) for p in _read_state(directory).get("processes", [])]
+        dead = [p.name for p in recorded if not p.alive()]
+        if dead or not (directory / "outputs.json").exists():
+            raise LocalError(
+                f"the local target in {directory} is partly down "
+                f"({', '.join(dead) or 'up did not finish'}): run `loadgen local down` "
+                "or `loadgen local up --force`"
+            )
         outputs_file = directory / "outputs.json"
         outputs = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
         return UpResult(outputs_file, outputs, already_up=True)

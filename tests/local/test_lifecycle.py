@@ -63,6 +63,9 @@ def test_down_after_the_gateway_was_killed_stops_everything(tmp_path: Path) -> N
     os.kill(processes["gateway"], signal.SIGKILL)
     wait_until(lambda: not pid_alive(processes["gateway"]), what="the gateway to die")
     assert all(pid_alive(pid) for pid in replicas)  # orphans: only down can stop them now
+    partly = run_cli("up", "--dir", str(target.directory), cwd=tmp_path)
+    assert partly.returncode == 1
+    assert "partly down (gateway)" in partly.stderr
 
     result = run_cli("down", "--dir", str(target.directory), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
