@@ -7,6 +7,7 @@ packages=(
   make git ca-certificates python3 python3-pip
   haproxy vsftpd wrk hey shellcheck cloud-init iproute2 openssh-server openssh-client jq
   chromium
+  prometheus
 )
 
 missing=()
