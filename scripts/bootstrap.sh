@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   make git ca-certificates python3 python3-pip
   haproxy vsftpd wrk hey shellcheck cloud-init iproute2 openssh-server openssh-client jq
+  prometheus
 )
 
 missing=()
