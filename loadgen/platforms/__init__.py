@@ -14,6 +14,7 @@ from .base import (
     PlatformLimits,
     PlatformRecord,
 )
+from .openfaas import OpenFaasPlatform
 from .openwhisk import OpenWhiskPlatform
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "FunctionSpec",
     "InvokeTarget",
     "LimitExceeded",
+    "OpenFaasPlatform",
     "OpenWhiskPlatform",
     "Platform",
     "PlatformError",
@@ -39,4 +41,8 @@ def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
         if outputs.openwhisk is None:
             raise PlatformError("the stack outputs have framework openwhisk but no openwhisk key")
         return OpenWhiskPlatform(outputs.openwhisk)
-    raise PlatformError(f"no platform for framework {outputs.framework!r}")
+    if outputs.openfaas is None:
+        raise PlatformError("the stack outputs have framework openfaas but no openfaas key")
+    if not image:
+        raise PlatformError("OpenFaaS needs the suite's function image: pass image=...")
+    return OpenFaasPlatform(outputs.openfaas, outputs.orchestrator, image)

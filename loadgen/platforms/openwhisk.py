@@ -96,7 +96,7 @@ class Activation(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    activationId: str
+    activationId: str  # upstream field name
     name: str
     namespace: str
     start: int
