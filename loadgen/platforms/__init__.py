@@ -1,0 +1,48 @@
+"""Serverless platforms behind one interface: deploy, scale, force cold starts, read records."""
+
+from __future__ import annotations
+
+from stacks.outputs import StackOutputs
+
+from .base import (
+    ColdStart,
+    FunctionSpec,
+    InvokeTarget,
+    LimitExceeded,
+    Platform,
+    PlatformError,
+    PlatformLimits,
+    PlatformRecord,
+)
+from .openfaas import OpenFaasPlatform
+from .openwhisk import OpenWhiskPlatform
+
+__all__ = [
+    "ColdStart",
+    "FunctionSpec",
+    "InvokeTarget",
+    "LimitExceeded",
+    "OpenFaasPlatform",
+    "OpenWhiskPlatform",
+    "Platform",
+    "PlatformError",
+    "PlatformLimits",
+    "PlatformRecord",
+    "make_platform",
+]
+
+
+def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
+    """The platform a stack runs, from its `framework` and `orchestrator` outputs.
+
+    `image` is the suite's function image, needed by OpenFaaS only.
+    """
+    if outputs.framework == "openwhisk":
+        if outputs.openwhisk is None:
+            raise PlatformError("the stack outputs have framework openwhisk but no openwhisk key")
+        return OpenWhiskPlatform(outputs.openwhisk)
+    if outputs.openfaas is None:
+        raise PlatformError("the stack outputs have framework openfaas but no openfaas key")
+    if not image:
+        raise PlatformError("OpenFaaS needs the suite's function image: pass image=...")
+    return OpenFaasPlatform(outputs.openfaas, outputs.orchestrator, image)

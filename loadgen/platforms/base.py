@@ -1,0 +1,211 @@
+"""The platform interface: what an experiment needs from a serverless platform.
+
+Every platform (OpenFaaS on k8s, Swarm, Nomad or the local target; Apache OpenWhisk) deploys,
+scales, cold-starts and removes a benchmark function through its control plane, and tells the
+engine what request invokes it. Keeping that behind one interface lets the runner treat
+platforms alike and keeps control-plane HTTP out of the engine's hot path.
+
+Times in this module are wall-clock nanoseconds (`time.time_ns()`): platform records carry
+wall-clock timestamps, so that is the clock they can be joined on.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from functions._registry import FUNCTION_NAMES
+from loadgen.engine.request import RequestSpec
+
+ColdMethod = Literal["scale-to-zero", "redeploy", "action-update"]
+"""How a cold start was forced: scaling to zero (the next request wakes the function), removing
+and redeploying it, or updating an OpenWhisk action (a new revision gets new containers)."""
+
+_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_REDACTED = "<redacted>"
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+class PlatformError(RuntimeError):
+    """A control-plane call failed or was refused; the message names the function and why."""
+
+
+class LimitExceeded(PlatformError):
+    """A request the platform cannot honour, refused before any call is made."""
+
+
+class FunctionSpec(BaseModel):
+    """A benchmark function as deployed: which suite function, under what name, with what size."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    function: str = Field(description="the suite function (functions/<function>.py)")
+    name: str | None = Field(None, description="deployed name; defaults to `function`")
+    memory_mb: int = Field(256, ge=1)
+    timeout_s: float = Field(60.0, gt=0)
+    concurrency: int = Field(1, ge=1, description="OpenWhisk: activations per container")
+    cpu: str | None = Field(None, description="OpenFaaS CPU limit, e.g. '500m' or '0.5'")
+
+    @field_validator("function")
+    @classmethod
+    def _known(cls, function: str) -> str:
+        if function not in FUNCTION_NAMES:
+            raise ValueError(f"unknown function {function!r}; known: {', '.join(FUNCTION_NAMES)}")
+        return function
+
+    @field_validator("name")
+    @classmethod
+    def _dns_label(cls, name: str | None) -> str | None:
+        # Kubernetes object names, Swarm services, Nomad jobs and OpenWhisk actions all accept
+        # a DNS label, so one rule serves every platform.
+        if name is not None and not _NAME.match(name):
+            raise ValueError(f"function name {name!r} is not a DNS label (a-z, 0-9, '-')")
+        return name
+
+    @property
+    def deployed_name(self) -> str:
+        return self.name or self.function
+
+
+class ColdStart(BaseModel):
+    """What forcing a cold start did: the method, when it took effect and what it cost."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: ColdMethod
+    effective_ns: int = Field(description="wall clock when the next request will start cold")
+    cost_s: float = Field(ge=0, description="time the control-plane work took")
+
+
+class InvokeTarget(BaseModel):
+    """The request the engine sends to invoke a function. The repr never shows credentials."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str
+    method: str = "POST"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    def request_spec(self) -> RequestSpec:
+        """The engine's request for this target."""
+        return RequestSpec(url=self.url, method=self.method, headers=self.headers, body=self.body)
+
+    def __repr_args__(self) -> Any:
+        for key, value in super().__repr_args__():
+            if key == "headers":
+                value = tuple(
+                    (name, _REDACTED if name.lower() in _SECRET_HEADERS else v) for name, v in value
+                )
+            yield key, value
+
+
+class PlatformRecord(BaseModel):
+    """One platform-side record, as a line of the results tree's `platform.jsonl`.
+
+    `id` is the correlation id the engine captured (OpenWhisk activation id) or, for Kubernetes
+    pod events, the pod name. Times are milliseconds; null where the platform does not say.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    cold: bool | None = None
+    wait_ms: float | None = None
+    init_ms: float | None = None
+    run_ms: float | None = None
+    phases: dict[str, float] = Field(default_factory=dict)
+
+
+class PlatformLimits(BaseModel):
+    """What a platform allows, and whether cold starts happen on their own (idle timeout)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    platform: str = Field(description="e.g. 'OpenFaaS Community Edition on k8s'")
+    max_functions: int | None = Field(description="null: no limit")
+    max_replicas: int | None = Field(description="per function; null: no limit or no replicas")
+    replicas_supported: bool = True
+    scale_to_zero: bool
+    cold_start_method: ColdMethod
+    natural_cold_start_idle_s: float | None = Field(
+        description="idle time after which the platform itself removes instances; null: never"
+    )
+    natural_cold_start_reason: str = Field(description="why, or why not, cold starts happen")
+    confounds: tuple[str, ...] = Field(
+        (), description="known effects that bias measurements on this platform"
+    )
+
+
+@runtime_checkable
+class Platform(Protocol):
+    """A serverless platform's control plane, as the experiment runner uses it."""
+
+    capture_header: str
+    """Response header the engine captures to join requests with `records()`."""
+
+    async def deploy(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> None:
+        """Create or update the function with `replicas` instances (where replicas exist)."""
+
+    async def scale(self, function: FunctionSpec, n: int) -> None:
+        """Ask for `n` instances; refused where the platform cannot."""
+
+    async def force_cold(self, function: FunctionSpec) -> ColdStart:
+        """Make the next request start a new instance, by the platform's cheapest sure method."""
+
+    async def wait_ready(self, function: FunctionSpec, timeout_s: float) -> None:
+        """Return once the platform reports the function ready; never invokes it."""
+
+    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+        """The request that invokes the function with `params`."""
+
+    async def records(
+        self, function: FunctionSpec, since_ns: int, until_ns: int
+    ) -> list[PlatformRecord]:
+        """Platform-side records of the window, keyed by correlation id."""
+
+    async def remove(self, function: FunctionSpec) -> None:
+        """Delete the function; removing a missing function is not an error."""
+
+    def limits(self) -> PlatformLimits:
+        """What the platform allows and how cold starts come about."""
+
+    def ok(self, status: int, body: bytes) -> bool:
+        """Whether a response is a successful invocation."""
+
+    async def aclose(self) -> None:
+        """Close control-plane connections."""
+
+
+_MEANINGS = {
+    400: "bad request",
+    401: "unauthorized: check the credentials in the stack outputs",
+    403: "forbidden: the credentials lack the permission",
+    404: "not found",
+    408: "timed out",
+    409: "conflict",
+    413: "request too large",
+    429: "too many requests: the platform is throttling",
+}
+
+
+def http_error(
+    platform: str, action: str, function: str, status: int, detail: str = ""
+) -> PlatformError:
+    """A `PlatformError` for an HTTP failure; `detail` must already be free of secrets."""
+    meaning = _MEANINGS.get(status) or ("server error" if status >= 500 else "unexpected status")
+    message = f"{platform}: {action} of function {function!r} failed: HTTP {status} ({meaning})"
+    if detail:
+        message += f": {detail}"
+    return PlatformError(message)
+
+
+def scrub(text: str, secrets: list[str], limit: int = 200) -> str:
+    """Upstream error text, shortened and with any secret replaced, fit for a message."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

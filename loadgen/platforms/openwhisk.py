@@ -1,0 +1,353 @@
+"""Apache OpenWhisk: actions through the controller's REST API (`/api/v1`).
+
+Deploy is `PUT .../actions/{name}?overwrite=true` with the suite's zip action; the engine
+invokes `POST .../actions/{name}?blocking=true&result=true`, whose response carries the
+activation id in the `X-Openwhisk-Activation-Id` header (the controller adds it to every
+invoke response, blocking or not, result-only or not) and the function's own document, `meta`
+included, at the top of the body; `records()` reads the activation records back by id. Forced
+cold starts update the action: a new revision never reuses the old revision's containers.
+
+OpenWhisk has no replicas: containers follow load, so `scale()` is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import importlib
+import json
+import time
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.package import openwhisk_zip
+from stacks.outputs import OpenWhisk
+
+from ._http import call
+from .base import (
+    ColdStart,
+    FunctionSpec,
+    InvokeTarget,
+    LimitExceeded,
+    PlatformError,
+    PlatformLimits,
+    PlatformRecord,
+)
+
+PLATFORM = "OpenWhisk"
+ACTIVATION_HEADER = "X-Openwhisk-Activation-Id"
+#: The controller's largest page of activations (`collectionListLimit`).
+PAGE_LIMIT = 200
+#: The runtime kind of the chart's runtimes.json (openwhisk-deploy-kube 1.0.1): `python:3`.
+DEFAULT_KIND = "python:3"
+_REVISION_ANNOTATION = "faasbench-revision"
+
+
+class _Model(BaseModel):
+    """Request bodies: exactly the fields written, None fields left out when dumped."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+class KeyValue(_Model):
+    """Swagger definition `KeyValue`."""
+
+    key: str
+    value: Any
+
+
+class ActionLimits(_Model):
+    """Swagger definition `ActionLimits`: timeout in ms, memory and logs in MB."""
+
+    timeout: int | None = None
+    memory: int | None = None
+    logs: int | None = None
+    concurrency: int | None = None
+
+
+class ActionExec(_Model):
+    """Swagger definition `ActionExec`; `code` is the base64 zip when `binary` is true."""
+
+    kind: str
+    code: str | None = None
+    main: str | None = None
+    binary: bool | None = None
+
+
+class ActionPut(_Model):
+    """Swagger definition `ActionPut`: the body of create and update."""
+
+    exec_: ActionExec = Field(alias="exec")
+    limits: ActionLimits | None = None
+    annotations: list[KeyValue] | None = None
+    parameters: list[KeyValue] | None = None
+
+
+class Activation(BaseModel):
+    """Swagger definitions `ActivationBrief` / `Activation` (what `docs=true` returns).
+
+    Only the fields records need; others (logs, response, subject) are kept but unused.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    activationId: str  # upstream field name
+    name: str
+    namespace: str
+    start: int
+    end: int | None = None
+    duration: int | None = None
+    annotations: list[KeyValue] = Field(default_factory=list)
+
+    def annotation(self, key: str) -> Any:
+        for item in self.annotations:
+            if item.key == key:
+                return item.value
+        return None
+
+
+def activation_record(activation: Activation) -> PlatformRecord:
+    """The platform record of one activation: `initTime` present means a cold start."""
+    wait = _number(activation.annotation("waitTime"))
+    init = _number(activation.annotation("initTime"))
+    run = float(activation.duration) if activation.duration is not None else None
+    phases = {
+        key: value
+        for key, value in (("wait", wait), ("init", init), ("duration", run))
+        if value is not None
+    }
+    return PlatformRecord(
+        id=activation.activationId,
+        cold=init is not None,
+        wait_ms=wait,
+        init_ms=init,
+        run_ms=run,
+        phases=phases,
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def env_parameters(function: str, env: dict[str, str]) -> list[KeyValue]:
+    """Actions have no environment: the deployment's variables become default parameters.
+
+    A function that maps parameters to environment variables (`ENVIRONMENT`, as `ftp` has)
+    gets them under their parameter names; any other variable is passed under its own name.
+    """
+    module = importlib.import_module(f"functions.{function}")
+    by_env = {env_name: param for param, env_name in getattr(module, "ENVIRONMENT", {}).items()}
+    return [KeyValue(key=by_env.get(name, name), value=value) for name, value in env.items()]
+
+
+class OpenWhiskPlatform:
+    """The `Platform` for Apache OpenWhisk, from the stack's `openwhisk` outputs."""
+
+    capture_header = ACTIVATION_HEADER
+
+    def __init__(
+        self,
+        config: OpenWhisk,
+        *,
+        kind: str = DEFAULT_KIND,
+        poll_interval_s: float = 0.25,
+        timeout_s: float = 70.0,
+    ) -> None:
+        api = config.api_host.rstrip("/")
+        api = api.removesuffix("/api/v1")
+        self._api = api
+        self._base = f"{api}/api/v1/namespaces/_"
+        self._auth = config.auth.get_secret_value()
+        user, _, key = self._auth.partition(":")
+        if not user or not key:
+            raise PlatformError("OpenWhisk: openwhisk.auth is not of the form uuid:key")
+        self._authorization = "Basic " + base64.b64encode(self._auth.encode()).decode()
+        self._kind = kind
+        self._idle_timeout_s = config.idle_timeout_s
+        self._poll_interval_s = poll_interval_s
+        # Each function's deployment variables, so an update (forced cold start) keeps them.
+        self._envs: dict[str, dict[str, str]] = {}
+        # verify=False only where the stack says its certificate is self-signed.
+        self._client = httpx.AsyncClient(
+            auth=httpx.BasicAuth(user, key),
+            verify=not config.insecure_tls,
+            timeout=timeout_s,
+            headers={"Accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenWhiskPlatform(api={self._api!r})"
+
+    async def _call(
+        self, method: str, path: str, action: str, function: str, **kwargs: Any
+    ) -> httpx.Response:
+        return await call(
+            self._client,
+            method,
+            self._base + path,
+            platform=PLATFORM,
+            action=action,
+            function=function,
+            secrets=[self._auth, self._auth.partition(":")[2]],
+            **kwargs,
+        )
+
+    def action_body(self, function: FunctionSpec, env: dict[str, str], revision: str) -> ActionPut:
+        """The `ActionPut` that creates or updates the action at `revision`."""
+        code = base64.b64encode(openwhisk_zip(function.function)).decode()
+        return ActionPut(
+            exec=ActionExec(kind=self._kind, code=code, main="main", binary=True),
+            limits=ActionLimits(
+                timeout=int(function.timeout_s * 1000),
+                memory=function.memory_mb,
+                concurrency=function.concurrency,
+            ),
+            annotations=[KeyValue(key=_REVISION_ANNOTATION, value=revision)],
+            parameters=env_parameters(function.function, env) or None,
+        )
+
+    async def _put(self, function: FunctionSpec, env: dict[str, str], action: str) -> None:
+        body = self.action_body(function, env, revision=str(time.time_ns()))
+        await self._call(
+            "PUT",
+            f"/actions/{function.deployed_name}",
+            action,
+            function.deployed_name,
+            params={"overwrite": "true"},
+            json=body.body(),
+        )
+
+    async def deploy(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> None:
+        if replicas != 1:
+            raise LimitExceeded(
+                f"OpenWhisk: cannot deploy function {function.deployed_name!r} with {replicas} "
+                "replicas: OpenWhisk has no replicas (containers follow load); pass 1"
+            )
+        self._envs[function.deployed_name] = dict(env)
+        await self._put(function, env, "deploy")
+
+    async def scale(self, function: FunctionSpec, n: int) -> None:
+        raise LimitExceeded(
+            f"OpenWhisk: cannot scale function {function.deployed_name!r} to {n}: OpenWhisk has "
+            "no replicas (replicas_supported is false); containers are created per load"
+        )
+
+    async def force_cold(self, function: FunctionSpec) -> ColdStart:
+        """Update the action: the new revision gets new containers, so the next call is cold."""
+        started = time.perf_counter()
+        await self._put(function, self._envs.get(function.deployed_name, {}), "update")
+        return ColdStart(
+            method="action-update",
+            effective_ns=time.time_ns(),
+            cost_s=time.perf_counter() - started,
+        )
+
+    async def wait_ready(self, function: FunctionSpec, timeout_s: float) -> None:
+        """The action exists and can be fetched; OpenWhisk creates containers on demand."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            response = await self._call(
+                "GET",
+                f"/actions/{function.deployed_name}",
+                "readiness check",
+                function.deployed_name,
+                params={"code": "false"},
+                accept=(404,),
+            )
+            if response.status_code == 200:
+                return
+            if time.monotonic() >= deadline:
+                raise PlatformError(
+                    f"OpenWhisk: function {function.deployed_name!r} not ready after "
+                    f"{timeout_s:g} s: the action is not found"
+                )
+            await asyncio.sleep(self._poll_interval_s)
+
+    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+        return InvokeTarget(
+            url=f"{self._base}/actions/{function.deployed_name}?blocking=true&result=true",
+            method="POST",
+            headers=(
+                ("Authorization", self._authorization),
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+            ),
+            body=json.dumps(params, separators=(",", ":")).encode(),
+        )
+
+    async def records(
+        self, function: FunctionSpec, since_ns: int, until_ns: int
+    ) -> list[PlatformRecord]:
+        """Activation records of the window, page by page (the controller caps pages at 200)."""
+        records: list[PlatformRecord] = []
+        skip = 0
+        while True:
+            response = await self._call(
+                "GET",
+                "/activations",
+                "listing activations",
+                function.deployed_name,
+                params={
+                    "name": function.deployed_name,
+                    "since": since_ns // 1_000_000,
+                    "upto": -(-until_ns // 1_000_000),
+                    "docs": "true",
+                    "limit": PAGE_LIMIT,
+                    "skip": skip,
+                },
+            )
+            page = response.json()
+            if not isinstance(page, list):
+                raise PlatformError(
+                    f"OpenWhisk: listing activations of function {function.deployed_name!r} "
+                    "returned something other than a list"
+                )
+            records.extend(activation_record(Activation.model_validate(item)) for item in page)
+            if len(page) < PAGE_LIMIT:
+                return records
+            skip += len(page)
+
+    async def remove(self, function: FunctionSpec) -> None:
+        await self._call(
+            "DELETE",
+            f"/actions/{function.deployed_name}",
+            "remove",
+            function.deployed_name,
+            accept=(404,),
+        )
+        self._envs.pop(function.deployed_name, None)
+
+    def limits(self) -> PlatformLimits:
+        return PlatformLimits(
+            platform="Apache OpenWhisk",
+            max_functions=None,
+            max_replicas=None,
+            replicas_supported=False,
+            scale_to_zero=True,
+            cold_start_method="action-update",
+            natural_cold_start_idle_s=self._idle_timeout_s,
+            natural_cold_start_reason=(
+                f"invokers remove containers idle for {self._idle_timeout_s:g} s "
+                "(openwhisk.idle_timeout_s); the next call after that starts cold"
+            ),
+            confounds=(
+                "prewarmed stem cells of the runtime kind shorten initTime of cold starts",
+                "waitTime includes pod creation under the Kubernetes container factory",
+                "namespace throttles (invocations per minute, concurrent) answer 429",
+            ),
+        )
+
+    def ok(self, status: int, body: bytes) -> bool:
+        """200 only: 202 means the blocking wait ran out, 502 an application error."""
+        return status == 200
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
