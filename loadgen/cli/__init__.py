@@ -2,7 +2,7 @@
 
 import typer
 
-from loadgen.cli import aggregate, compare, export, hit, inspect, local, report, validate
+from loadgen.cli import aggregate, compare, export, hit, inspect, local, report, run, validate
 
 app = typer.Typer(
     name="loadgen",
@@ -20,6 +20,7 @@ aggregate.register(app)
 compare.register(app)
 report.register(app)
 validate.register(app)
+run.register(app)
 local.register(app)
 
 

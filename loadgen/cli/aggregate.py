@@ -1,14 +1,22 @@
-"""`loadgen aggregate`: per-cell and per-group statistics of a campaign into RESULTS_DIR/summary."""
+"""`loadgen aggregate`: per-cell and per-group statistics of a campaign into RESULTS_DIR/summary.
+
+The analysis (numpy, scipy) is imported when a command runs, so `loadgen --help` and every
+other command start fast.
+"""
+
+from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loadgen.analysis.aggregate import Settings, aggregate, write_outputs
 from loadgen.cli.params import usage_error
 from loadgen.cli.progress import cell_progress
 from loadgen.results.tree import ResultsError, open_results
+
+if TYPE_CHECKING:
+    from loadgen.analysis.aggregate import Settings
 
 
 def register(app: typer.Typer) -> None:
@@ -19,6 +27,8 @@ def settings_from_options(
     level: float, resamples: int, seed: int, precision: float, blocks: bool
 ) -> Settings:
     """Validated interval settings; shared with compare and report."""
+    from loadgen.analysis.aggregate import Settings
+
     if not 0 < level < 1:
         raise usage_error("--level", f"expected a confidence level between 0 and 1, got {level}")
     if resamples < 100:
@@ -60,6 +70,8 @@ def aggregate_command(
     blocks: BlocksOption = True,
 ) -> None:
     """Summarise every cell and group of runs: counts, errors, throughput, latency, CIs."""
+    from loadgen.analysis.aggregate import aggregate, write_outputs
+
     settings = settings_from_options(level, resamples, seed, precision, blocks)
     try:
         tree = open_results(results_dir)

@@ -1,14 +1,19 @@
 """Opening and aggregating several results trees for `compare` and `report`."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from loadgen.analysis.aggregate import Aggregate, Settings, aggregate
 from loadgen.cli.params import usage_error
 from loadgen.cli.progress import cell_progress
 from loadgen.results.tree import ResultsError, ResultsTree, open_results
+
+if TYPE_CHECKING:
+    from loadgen.analysis.aggregate import Aggregate, Settings
 
 
 def open_trees(directories: Sequence[Path]) -> list[ResultsTree]:
@@ -26,6 +31,8 @@ def aggregate_all(
     command: str, trees: Sequence[ResultsTree], settings: Settings, *, keep_requests: bool = False
 ) -> list[Aggregate]:
     """Aggregate each tree in memory, with one progress bar over all their cells."""
+    from loadgen.analysis.aggregate import aggregate
+
     total = sum(len(tree.cells) for tree in trees)
     results = []
     try:

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 
-from loadgen.analysis.compare import compare, verdict_table, write_comparison
 from loadgen.cli.aggregate import (
     LevelOption,
     ResamplesOption,
@@ -47,6 +46,8 @@ def compare_command(
     if output.exists() and not output.is_dir():
         raise usage_error("--output", f"not a directory: {output}")
     settings = settings_from_options(level, resamples, seed, 0.1, blocks=False)
+    from loadgen.analysis.compare import compare, verdict_table, write_comparison
+
     trees = open_trees(results_dirs)
     names = [tree.manifest.campaign for tree in trees]
     if len(set(names)) != len(names):

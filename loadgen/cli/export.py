@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from loadgen.cli.params import usage_error
-from loadgen.record.export import ExportFormat, export_run
+from loadgen.record.format import ExportFormat
 from loadgen.record.inspect import NoRecordsError
 from loadgen.record.reader import RecordFormatError
 
@@ -33,6 +33,8 @@ def export(
     if not output.parent.is_dir():
         raise usage_error("--output", f"directory does not exist: {output.parent}")
     try:
+        from loadgen.record.export import export_run
+
         rows = export_run(directory, output, fmt)
     except NoRecordsError as exc:
         raise usage_error("DIRECTORY", str(exc)) from None

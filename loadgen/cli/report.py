@@ -15,7 +15,6 @@ from loadgen.cli.aggregate import (
 )
 from loadgen.cli.campaigns import aggregate_all, open_trees
 from loadgen.cli.params import usage_error
-from loadgen.report.build import build_report, figures_dir
 
 
 def register(app: typer.Typer) -> None:
@@ -50,6 +49,8 @@ def report_command(
     if not output.parent.is_dir():
         raise usage_error("--output", f"directory does not exist: {output.parent}")
     settings = settings_from_options(level, resamples, seed, 0.1, blocks)
+    from loadgen.report.build import build_report, figures_dir
+
     trees = open_trees(results_dirs)
     names = [tree.manifest.campaign for tree in trees]
     if len(set(names)) != len(names):

@@ -42,13 +42,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.package import function_names
 from loadgen.local import metrics
+from loadgen.local.limits import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS
 from loadgen.local.procs import read_stat, resident_bytes, write_json
 from loadgen.local.replicas import Replica, ReplicaError, replica_env, start_replica
 
 log = logging.getLogger("loadgen.local.gateway")
 
-CE_MAX_FUNCTIONS = 15
-CE_MAX_REPLICAS = 5
 #: Names the suite's function when a deployment's envVars do not (`FUNCTION`).
 FUNCTION_LABEL = "com.openfaas.faasbench.function"
 #: OpenFaaS's label for a function's initial (minimum) replica count.

@@ -47,7 +47,7 @@ from components.haproxy_config import (
     HaproxySettings,
     render_haproxy,
 )
-from loadgen.local.gateway import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS
+from loadgen.local.limits import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS
 from loadgen.local.procs import Tracked, stop, write_json, write_private
 from stacks.outputs import StackOutputs
 

@@ -9,18 +9,17 @@ as the `wall_anchor_ns` column).
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from loadgen.engine.errors import ErrorKind, error_class
-from loadgen.record.format import FLAG_NEW_CONNECTION, FLAG_WARMUP
+from loadgen.record.format import FLAG_NEW_CONNECTION, FLAG_WARMUP, ExportFormat
 from loadgen.record.inspect import NoRecordsError
 from loadgen.record.reader import RecordFile, record_files
 
-ExportFormat = Literal["parquet", "csv"]
 BATCH_ROWS = 65_536
 
 _FIXED_FIELDS: list[pa.Field] = [

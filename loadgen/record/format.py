@@ -47,6 +47,8 @@ FLAG_NEW_CONNECTION = 0x02
 
 RECORD_FILE_SUFFIX = ".lgrec"
 
+ExportFormat = Literal["parquet", "csv"]
+
 
 def record_file_name(process_index: int) -> str:
     return f"records-{process_index:03d}{RECORD_FILE_SUFFIX}"

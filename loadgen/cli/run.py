@@ -1,0 +1,157 @@
+"""`loadgen run`: a campaign from an experiment file against a stack, into a results tree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from loadgen.cli.validate import OutputsOption, StackOption
+from loadgen.experiments.cells import CellPlan
+from loadgen.experiments.feasibility import feasibility_problems
+from loadgen.experiments.load import ExperimentFileError, load_experiment
+from loadgen.experiments.runner import Campaign, CampaignError, CellListener, CellOutcome
+from loadgen.experiments.trace import TraceError
+from loadgen.outputs import OutputsError, load_outputs
+from loadgen.platforms.base import PlatformError
+from loadgen.runner.progress import ProgressSnapshot
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run", no_args_is_help=True)(run_command)
+
+
+class ProgressListener(CellListener):
+    """An overall bar of cells and a live line for the cell in progress (rate, p99, errors)."""
+
+    def __init__(self, progress: Progress, total: int) -> None:
+        self.progress = progress
+        self.overall: TaskID = progress.add_task("cells", total=total)
+        self.current: TaskID = progress.add_task("", total=None, start=False)
+        self._done = 0
+        self._last: tuple[int, float] = (0, 0.0)
+
+    def cell_started(self, cell: CellPlan, index: int, total: int) -> None:
+        del index, total
+        self._last = (0, 0.0)
+        self.progress.update(self.current, description=f"{cell.id}: deploying")
+
+    def engine_progress(self, snapshot: ProgressSnapshot, elapsed_s: float) -> None:
+        done, before = self._last
+        rate = (snapshot.completed - done) / (elapsed_s - before) if elapsed_s > before else 0.0
+        if elapsed_s - before >= 0.5:
+            self._last = (snapshot.completed, elapsed_s)
+        p99 = f"{snapshot.p99_us / 1000:.1f} ms" if snapshot.p99_us else "–"
+        line = f"{snapshot.completed:,} done, {rate:,.0f}/s, p99 {p99}, errors {snapshot.errors:,}"
+        description = self.progress.tasks[self.current].description.split(":")[0]
+        self.progress.update(self.current, description=f"{description}: {line}")
+
+    def cell_finished(self, outcome: CellOutcome) -> None:
+        self.progress.advance(self.overall)
+        if outcome.status != "complete":
+            self.progress.console.print(f"[red]cell {outcome.cell.id} failed:[/] {outcome.reason}")
+
+    def note(self, message: str) -> None:
+        self.progress.console.print(message)
+
+
+def run_command(
+    experiment: Annotated[
+        Path, typer.Argument(help="Experiment file (YAML).", metavar="EXPERIMENT.yaml")
+    ],
+    outputs: OutputsOption = None,
+    stack: StackOption = None,
+    results: Annotated[
+        Path | None,
+        typer.Option("--results", help="Results directory (overrides the file's results_dir)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip completed cells, redo an interrupted one.")
+    ] = False,
+    image: Annotated[
+        str | None,
+        typer.Option(
+            "--image", help="OpenFaaS: the suite's image (default: the stack's registry.image)."
+        ),
+    ] = None,
+) -> None:
+    """Run every cell of EXPERIMENT.yaml against the stack and write a results tree."""
+    try:
+        config = load_experiment(experiment)
+    except ExperimentFileError as exc:
+        _fail_problems(experiment, exc.problems)
+    try:
+        stack_outputs = load_outputs(outputs, stack)
+    except OutputsError as exc:
+        typer.echo(f"loadgen run: {exc}", err=True)
+        raise typer.Exit(2) from None
+    problems = feasibility_problems(config, stack_outputs, experiment.parent)
+    if problems:
+        _fail_problems(experiment, problems)
+    results_dir = results or config.results_dir
+    if results_dir is None:
+        typer.echo("loadgen run: give --results DIR (the file sets no results_dir)", err=True)
+        raise typer.Exit(2)
+    if image is None and stack_outputs.registry is not None:
+        image = stack_outputs.registry.image
+    if image is None and stack_outputs.cloud == "local":
+        # The local gateway runs the suite's code directly; the reference only names it.
+        image = "faasbench-functions:local"
+    console = Console(stderr=True)
+    try:
+        campaign = Campaign(
+            config,
+            stack_outputs,
+            results_dir,
+            base=experiment.parent,
+            image=image,
+            resume=resume,
+        )
+    except (PlatformError, TraceError) as exc:
+        typer.echo(f"loadgen run: {exc}", err=True)
+        raise typer.Exit(2) from None
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    try:
+        with Progress(*columns, console=console, transient=False) as progress:
+            campaign.listener = ProgressListener(progress, len(campaign.cells))
+            report = campaign.run()
+    except CampaignError as exc:
+        typer.echo(f"loadgen run: {exc}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        campaign.close()
+    failed = [o for o in report.outcomes if o.status != "complete"]
+    done = len(report.outcomes) - len(failed)
+    summary = (
+        f"{results_dir}: {done} cells done, {len(failed)} failed, {report.skipped} already done"
+    )
+    if report.interrupted:
+        typer.echo(f"{summary}; interrupted: run again with --resume to finish", err=True)
+        raise typer.Exit(130)
+    typer.echo(summary)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _fail_problems(path: Path, problems: list[str]) -> None:
+    typer.echo(f"{path}: {len(problems)} problem(s):", err=True)
+    for problem in problems:
+        typer.echo(f"  - {problem}", err=True)
+    raise typer.Exit(2)

@@ -1,0 +1,463 @@
+"""The campaign runner: every cell of an experiment file against one stack, into a results tree.
+
+Per cell: the platform is reset (functions of earlier cells removed, so no dependency leaks into
+a later one; the cell's function and its dependencies deployed fresh with the cell's replicas;
+ready by the platform's own readiness, never by an invocation), then each segment runs (a forced
+cold start or an idle wait first where the cell asks), then the platform's records and the
+resource metrics of the cell's window are saved.
+
+A cell is written in `.incomplete/<id>/` and moved into `cells/<id>/` only when done, so a
+crash loses at most the cell in progress and `--resume` redoes exactly that one. Ctrl-C stops
+the engine (it flushes its records), leaves the interrupted cell incomplete and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from loadgen.engine.options import EngineOptions
+from loadgen.experiments.cells import CellPlan, Segment, expand
+from loadgen.experiments.config import ExperimentConfig
+from loadgen.outputs import public_outputs
+from loadgen.platforms import make_platform
+from loadgen.platforms.base import FunctionSpec, Platform, PlatformError
+from loadgen.platforms.metrics import PrometheusMetrics
+from loadgen.record.format import RECORD_FILE_SUFFIX
+from loadgen.results.models import (
+    CampaignManifest,
+    CellInfo,
+    ClockInfo,
+    PlatformInfo,
+    PlatformVersions,
+)
+from loadgen.runner.coordinator import RunError, default_processes, execute
+from loadgen.runner.progress import ProgressSnapshot
+from loadgen.runner.worker import loadgen_version
+from stacks.outputs import StackOutputs
+
+T = TypeVar("T")
+CELLS = "cells"
+INCOMPLETE = ".incomplete"
+MANIFEST = "manifest.json"
+#: Natural cold starts wait this much past the platform's idle timeout.
+IDLE_MARGIN_S = 30.0
+#: Requests sent to each replica before a measured cell, so it does not start cold.
+PRIMING_ROUNDS = 3
+#: A campaign whose cells keep failing stops: the stack is likely down.
+MAX_CONSECUTIVE_FAILURES = 3
+
+
+class CampaignError(RuntimeError):
+    """The campaign cannot start or go on (the message says why)."""
+
+
+@dataclass
+class CellOutcome:
+    cell: CellPlan
+    status: str
+    reason: str | None = None
+    requests: int = 0
+    errors: int = 0
+    p99_ms: float | None = None
+
+
+@dataclass
+class CampaignReport:
+    results_dir: Path
+    outcomes: list[CellOutcome] = field(default_factory=list)
+    skipped: int = 0
+    interrupted: bool = False
+
+
+class CellListener:
+    """What the CLI shows: cells done, and the engine's live counters of the current cell."""
+
+    def cell_started(self, cell: CellPlan, index: int, total: int) -> None:
+        del cell, index, total
+
+    def cell_finished(self, outcome: CellOutcome) -> None:
+        del outcome
+
+    def engine_progress(self, snapshot: ProgressSnapshot, elapsed_s: float) -> None:
+        del snapshot, elapsed_s
+
+    def note(self, message: str) -> None:
+        del message
+
+
+def config_hash(config: ExperimentConfig) -> str:
+    canonical = json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def clock_info() -> ClockInfo:
+    """The wall clock's source and whether NTP says it is synchronised (records carry wall
+    anchors, so campaigns from different machines compare only with synced clocks)."""
+    try:
+        result = subprocess.run(
+            ["timedatectl", "show", "--property=NTPSynchronized", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+        if result.returncode == 0 and result.stdout.strip() in {"yes", "no"}:
+            synced = result.stdout.strip() == "yes"
+            return ClockInfo(source="CLOCK_REALTIME (timedatectl)", synced=synced)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return ClockInfo(source="CLOCK_REALTIME (sync state unknown)", synced=False)
+
+
+def build_manifest(
+    config: ExperimentConfig, outputs: StackOutputs, platform: Platform, started: str
+) -> CampaignManifest:
+    limits = platform.limits()
+    versions = PlatformVersions()
+    if outputs.openfaas is not None:
+        versions = PlatformVersions(
+            gateway=outputs.openfaas.versions.gateway, provider=outputs.openfaas.versions.provider
+        )
+    elif outputs.openwhisk is not None and outputs.openwhisk.versions:
+        versions = PlatformVersions(
+            gateway=outputs.openwhisk.versions.get("images"),
+            provider=outputs.openwhisk.versions.get("chart_commit"),
+        )
+    credits = None
+    if outputs.machines is not None:
+        modes = {mode for mode in outputs.machines.cpu_credits.values() if mode}
+        credits = ",".join(sorted(modes)) or None
+    return CampaignManifest(
+        campaign=config.name,
+        config_hash=config_hash(config),
+        config=config.model_dump(mode="json", by_alias=True),
+        tool_version=loadgen_version(),
+        started=started,
+        seed=config.seed,
+        host=socket.gethostname(),
+        clock=clock_info(),
+        platform=PlatformInfo(
+            cloud=outputs.cloud,
+            orchestrator=outputs.orchestrator,
+            framework=outputs.framework,
+            versions=versions,
+        ),
+        node_roles=outputs.nodes.model_dump() if outputs.nodes is not None else {},
+        instance_types=dict(outputs.machines.sizes) if outputs.machines is not None else {},
+        cpu_credits=credits,
+        cold_start_methods=[limits.cold_start_method],
+        outputs=public_outputs(outputs),
+    )
+
+
+def _write_json(path: Path, document: Any) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    partial.replace(path)
+
+
+class Campaign:
+    """One campaign: an experiment file, a stack, a results directory."""
+
+    def __init__(
+        self,
+        config: ExperimentConfig,
+        outputs: StackOutputs,
+        results_dir: Path,
+        *,
+        base: Path,
+        image: str | None = None,
+        resume: bool = False,
+        listener: CellListener | None = None,
+        platform_factory: Callable[[StackOutputs, str | None], Platform] = make_platform,
+    ) -> None:
+        self.config = config
+        self.outputs = outputs
+        self.results_dir = results_dir
+        self.cells = expand(config, base)
+        self.resume = resume
+        self.listener = listener or CellListener()
+        self._loop = asyncio.new_event_loop()
+        self.platform = platform_factory(outputs, image)
+        self._deployed: set[str] = set()
+
+    # --- control plane ---------------------------------------------------------------------
+    def _await(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        try:
+            self._await(self.platform.aclose())
+        finally:
+            self._loop.close()
+
+    def _spec(self, function: str) -> FunctionSpec:
+        return FunctionSpec(function=function, timeout_s=self.config.timeouts.request_s)
+
+    def _env(self, function: str) -> dict[str, str]:
+        """The function's configured environment plus what the suite needs from the stack."""
+        configured = self.config.functions.get(function)
+        env = dict(configured.env) if configured is not None else {}
+        ftp = self.outputs.ftp
+        if ftp is not None:
+            env.setdefault("FTP_HOST", ftp.host)
+            env.setdefault("FTP_PORT", str(ftp.port))
+            env.setdefault("FTP_USER", ftp.user)
+            env.setdefault("FTP_PASSWORD", ftp.password.get_secret_value())
+            env.setdefault("FTP_TEST_FILE", ftp.test_file)
+            env.setdefault("FTP_TEST_FILE_BYTES", str(ftp.test_file_bytes))
+            env.setdefault("FTP_TEST_FILE_SHA256", ftp.test_file_sha256)
+        if self.outputs.gateway_url and self.outputs.cloud != "local":
+            env.setdefault("GATEWAY_URL", self.outputs.gateway_url)
+        return env
+
+    def _reset(self, cell: CellPlan) -> None:
+        """Only the cell's function and its dependencies, deployed fresh, ready and warm."""
+        wanted = [cell.function, *self.config.dependencies(cell.function)]
+        for name in sorted(self._deployed | set(wanted)):
+            self._await(self.platform.remove(self._spec(name)))
+            self._deployed.discard(name)
+        timeouts = self.config.timeouts
+        for name in wanted:
+            replicas = cell.replicas if name == cell.function else 1
+            spec = self._spec(name)
+            self._await(self.platform.deploy(spec, replicas, self._env(name)))
+            self._deployed.add(name)
+            self._await(self.platform.wait_ready(spec, timeouts.ready_s))
+        if cell.mode != "cold":
+            self._prime(cell)
+
+    def _prime(self, cell: CellPlan) -> None:
+        """Warm every replica (and dependency) so a warm cell does not open with cold starts;
+        these requests are not recorded."""
+        import httpx
+
+        target = self.platform.invoke_target(self._spec(cell.function), cell.params)
+        verify = not (self.outputs.openwhisk is not None and self.outputs.openwhisk.insecure_tls)
+
+        async def prime() -> None:
+            timeout = self.config.timeouts.request_s
+            async with httpx.AsyncClient(verify=verify, timeout=timeout) as client:
+                for _ in range(PRIMING_ROUNDS):
+                    calls = [
+                        client.request(
+                            target.method,
+                            target.url,
+                            headers=dict(target.headers),
+                            content=target.body,
+                        )
+                        for _ in range(cell.replicas)
+                    ]
+                    await asyncio.gather(*calls)
+
+        self._await(prime())
+
+    # --- cells ---------------------------------------------------------------------------------
+    def _engine_options(self) -> EngineOptions:
+        openwhisk = self.outputs.openwhisk
+        return EngineOptions(
+            timeout_s=self.config.timeouts.request_s,
+            capture_headers=(self.platform.capture_header,),
+            verify_tls=not (openwhisk is not None and openwhisk.insecure_tls),
+            # OpenWhisk answers 202 when a blocking wait runs out: that is not a result.
+            ok_statuses=frozenset({200}) if openwhisk is not None else EngineOptions().ok_statuses,
+        )
+
+    def _run_segment(
+        self, cell: CellPlan, segment: Segment, index: int, records: Path
+    ) -> dict[str, Any]:
+        spec = self._spec(cell.function)
+        event: dict[str, Any] = {"segment": index}
+        if segment.before == "force_cold":
+            cold = self._await(self.platform.force_cold(spec))
+            event["cold_start"] = cold.model_dump()
+        elif segment.before == "idle":
+            platform_idle = self.platform.limits().natural_cold_start_idle_s or 0.0
+            idle = segment.idle_s or platform_idle + IDLE_MARGIN_S
+            self.listener.note(f"{cell.id}: idle {idle:.0f} s for a natural cold start")
+            time.sleep(idle)
+            event["idle_s"] = idle
+        if segment.workload is None:
+            time.sleep(segment.duration_s)
+            event["idle_s"] = segment.duration_s
+            return event
+        target = self.platform.invoke_target(spec, cell.params)
+        out = records / f".segment-{index:03d}"
+        result = execute(
+            target.request_spec(),
+            segment.workload,
+            options=self._engine_options(),
+            processes=self.config.processes or default_processes(),
+            out_dir=out,
+            on_progress=self.listener.engine_progress,
+        )
+        for path in sorted(out.glob(f"*{RECORD_FILE_SUFFIX}")):
+            path.replace(records / f"s{index:03d}-{path.name}")
+        shutil.rmtree(out, ignore_errors=True)
+        event["summary"] = result.summary.model_dump(mode="json")
+        if any(report.reason == "interrupted" for report in result.reports):
+            # Ctrl-C: the engine stopped and flushed its records; the cell stays incomplete.
+            raise KeyboardInterrupt
+        return event
+
+    def _measure(self, cell: CellPlan, work: Path) -> CellOutcome:
+        records = work / "records"
+        records.mkdir(parents=True)
+        self._reset(cell)
+        start_ns = time.time_ns()
+        events = [
+            self._run_segment(cell, segment, index, records)
+            for index, segment in enumerate(cell.segments)
+        ]
+        end_ns = time.time_ns()
+        spec = self._spec(cell.function)
+        platform_rows = self._await(self.platform.records(spec, start_ns, end_ns))
+        with (work / "platform.jsonl").open("w", encoding="utf-8") as handle:
+            for row in platform_rows:
+                handle.write(row.model_dump_json() + "\n")
+        self._save_metrics(cell, work, start_ns, end_ns)
+        _write_json(work / "summary.json", {"segments": events})
+        summaries = [e["summary"] for e in events if "summary" in e]
+        return CellOutcome(
+            cell,
+            "complete",
+            requests=sum(s["requests"] for s in summaries),
+            errors=sum(sum(s["errors"].values()) for s in summaries),
+            p99_ms=max((s["latency_ms"]["p99"] or 0 for s in summaries), default=None),
+        )
+
+    def _save_metrics(self, cell: CellPlan, work: Path, start_ns: int, end_ns: int) -> None:
+        prometheus = self.outputs.prometheus
+        if prometheus is None:
+            return
+        namespace = self.outputs.openfaas.namespace if self.outputs.openfaas else None
+        metrics = PrometheusMetrics(prometheus, self.outputs.orchestrator, namespace)
+        try:
+            document = self._await(
+                metrics.fetch(cell.function, start_ns / 1e9, max(end_ns / 1e9, start_ns / 1e9 + 1))
+            )
+        except (PlatformError, OSError) as exc:
+            self.listener.note(f"{cell.id}: no resource metrics ({exc})")
+            return
+        finally:
+            self._await(metrics.aclose())
+        _write_json(work / "metrics.json", document.model_dump(mode="json"))
+
+    # --- the campaign ---------------------------------------------------------------------------
+    def _prepare_results(self, started: str) -> CampaignManifest:
+        manifest_path = self.results_dir / MANIFEST
+        manifest = build_manifest(self.config, self.outputs, self.platform, started)
+        if manifest_path.exists():
+            existing = CampaignManifest.model_validate_json(manifest_path.read_text())
+            if not self.resume:
+                raise CampaignError(
+                    f"{self.results_dir} already holds campaign {existing.campaign!r}: pass "
+                    "--resume to continue it, or choose another --results directory"
+                )
+            if existing.config_hash != manifest.config_hash:
+                raise CampaignError(
+                    f"{self.results_dir} holds campaign {existing.campaign!r} of a different "
+                    "experiment file (its hash differs): resume only with the same file"
+                )
+            manifest = existing.model_copy(update={"ended": None})
+        (self.results_dir / CELLS).mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self.results_dir / INCOMPLETE, ignore_errors=True)
+        _write_json(manifest_path, manifest.model_dump(mode="json"))
+        return manifest
+
+    def _done(self, cell: CellPlan) -> bool:
+        info = self.results_dir / CELLS / cell.id / "cell.json"
+        return info.is_file()
+
+    def run(self) -> CampaignReport:
+        started = now_iso()
+        manifest = self._prepare_results(started)
+        report = CampaignReport(self.results_dir)
+        failures = 0
+        previous_run: int | None = None
+        try:
+            for index, cell in enumerate(self.cells):
+                if self._done(cell):
+                    report.skipped += 1
+                    continue
+                if previous_run is not None and cell.run != previous_run:
+                    time.sleep(self.config.delay_between_runs_s)
+                previous_run = cell.run
+                self.listener.cell_started(cell, index, len(self.cells))
+                outcome = self._run_cell(cell)
+                report.outcomes.append(outcome)
+                self.listener.cell_finished(outcome)
+                failures = failures + 1 if outcome.status == "failed" else 0
+                if failures >= MAX_CONSECUTIVE_FAILURES:
+                    raise CampaignError(
+                        f"{failures} cells failed in a row (last: {outcome.reason}); stopping "
+                        "the campaign: check the stack (`loadgen doctor`) and --resume"
+                    )
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            self._cleanup()
+            ended = None if report.interrupted else now_iso()
+            _write_json(
+                self.results_dir / MANIFEST,
+                manifest.model_copy(update={"ended": ended}).model_dump(mode="json"),
+            )
+        return report
+
+    def _run_cell(self, cell: CellPlan) -> CellOutcome:
+        work = self.results_dir / INCOMPLETE / cell.id
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        started = now_iso()
+        try:
+            outcome = self._measure(cell, work)
+        except (PlatformError, RunError, OSError) as exc:
+            outcome = CellOutcome(cell, "failed", reason=str(exc))
+        info = CellInfo(
+            id=cell.id,
+            function=cell.function,
+            mode=cell.mode,
+            sweep=cell.sweep,
+            run=cell.run,
+            cold_method=self._cold_method(cell),
+            status="complete" if outcome.status == "complete" else "failed",
+            reason=outcome.reason,
+            started=started,
+            ended=now_iso(),
+        )
+        _write_json(work / "cell.json", info.model_dump(mode="json"))
+        final = self.results_dir / CELLS / cell.id
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(work, final)
+        return outcome
+
+    def _cold_method(self, cell: CellPlan) -> str | None:
+        """How the cell's cold starts came about: the adapter's method, or `natural`."""
+        if cell.cold_method == "forced":
+            return self.platform.limits().cold_start_method
+        return cell.cold_method
+
+    def _cleanup(self) -> None:
+        """Remove what the campaign deployed; a stack is left as the campaign found it."""
+        for name in sorted(self._deployed):
+            try:
+                self._await(self.platform.remove(self._spec(name)))
+            except PlatformError as exc:
+                self.listener.note(f"could not remove {name}: {exc}")
+        self._deployed.clear()
