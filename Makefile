@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: help bootstrap sync lint test
+.PHONY: help bootstrap sync lint test demo
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -20,3 +20,6 @@ lint: sync ## ruff
 
 test: lint ## lint, then the whole test suite
 	uv run --frozen pytest
+
+demo: sync ## the local target, a short campaign (examples/local.yaml), its report
+	./scripts/demo.sh

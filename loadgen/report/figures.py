@@ -5,6 +5,7 @@ image and in its caption, so a reader never mistakes a missing plot for a blank 
 """
 
 import io
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,8 +51,11 @@ def _f(value: object) -> float:
 
 def _render(figure: MplFigure) -> tuple[bytes, bytes]:
     png, svg = io.BytesIO(), io.BytesIO()
-    figure.savefig(png, format="png", dpi=DPI, bbox_inches="tight")
-    figure.savefig(svg, format="svg", bbox_inches="tight")
+    with warnings.catch_warnings():
+        # An empty "no data" panel has nothing for constrained layout to arrange; harmless.
+        warnings.filterwarnings("ignore", message="constrained_layout not applied")
+        figure.savefig(png, format="png", dpi=DPI, bbox_inches="tight")
+        figure.savefig(svg, format="svg", bbox_inches="tight")
     plt.close(figure)
     return png.getvalue(), svg.getvalue()
 

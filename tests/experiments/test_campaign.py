@@ -1,0 +1,204 @@
+"""`loadgen run` end to end on the local target: the results tree, forced cold starts, the
+manifest without secrets, resume after a kill, and what the CLI refuses."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from support.local_target import LocalTarget, start_target, stop_target
+
+from loadgen.analysis.requests import load_requests
+from loadgen.experiments.cells import expand
+from loadgen.experiments.load import load_experiment
+from loadgen.results.tree import open_results
+
+SMALL = {
+    "name": "ci-demo",
+    "number_of_runs": 2,
+    "seed": 3,
+    "order": "shuffled",
+    "processes": 1,
+    "timeouts": {"deploy_s": 60, "ready_s": 60, "request_s": 30},
+    "functions": {
+        "echo": {"params": {"message": "hi"}},
+        "matrix": {"params": {"n": {"min": 10, "max": 30}}},
+        "ftp": {},
+        "chain": {"params": {"depth": 1, "n": 10}},
+    },
+    "experiments": [
+        {"name": "users", "kind": "users", "functions": ["echo", "matrix"], "users": [1, 3],
+         "requests": 30},
+        {"name": "io", "kind": "users", "functions": ["ftp", "chain"], "users": [2],
+         "requests": 6},
+        {"name": "open", "kind": "rates", "functions": ["echo"], "rates": [40], "duration_s": 1,
+         "arrival": "constant"},
+        {"name": "cold", "kind": "cold", "functions": ["echo"], "method": "forced", "count": 2},
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
+    running = start_target(tmp_path_factory.mktemp("campaign-target"))
+    try:
+        yield running
+    finally:
+        stop_target(running)
+
+
+def loadgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "loadgen", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def experiment_file(tmp_path: Path, document: dict[str, object] = SMALL) -> Path:
+    path = tmp_path / "experiment.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def test_a_campaign_writes_a_results_tree_the_analysis_reads(
+    target: LocalTarget, tmp_path: Path
+) -> None:
+    experiment = experiment_file(tmp_path)
+    outputs = target.directory / "outputs.json"
+    results = tmp_path / "results"
+    run = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
+                  cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "16 cells done, 0 failed" in run.stdout
+    tree = open_results(results)
+    planned = [c.id for c in expand(load_experiment(experiment), tmp_path)]
+    assert sorted(c.info.id for c in tree.cells) == sorted(planned)
+    assert {c.info.status for c in tree.cells} == {"complete"}
+    # Nothing left deployed, and no incomplete cell left behind.
+    assert target.system("GET", "functions").json() == []
+    assert not (results / ".incomplete").exists() or not any((results / ".incomplete").iterdir())
+
+    for cell in tree.cells:
+        requests = load_requests(cell.record_paths(), cell.platform_records())
+        expected = {"users": 30, "io": 6, "open": 40, "cold": 2}[cell.info.id.split("--")[0]]
+        assert requests.count == expected, cell.info.id
+        assert requests.ok.all(), cell.info.id
+        if cell.info.mode == "cold":
+            # Every forced cold start is one: cold flag set, each on a new instance.
+            assert cell.info.cold_method == "redeploy"
+            assert list(requests.meta_cold) == [1, 1]
+            assert len(set(requests.instance)) == 2
+        else:
+            # Replicas are primed: a warm cell never opens with a cold start.
+            assert not (requests.meta_cold == 1).any(), cell.info.id
+    manifest_text = (results / "manifest.json").read_text()
+    manifest = json.loads(manifest_text)
+    secrets = [
+        target.outputs["openfaas"]["password"],
+        target.outputs["ftp"]["password"],
+    ]
+    assert not [s for s in secrets if s in manifest_text]
+    assert manifest["platform"] == {
+        "cloud": "local",
+        "orchestrator": "local",
+        "framework": "openfaas",
+        "versions": manifest["platform"]["versions"],
+    }
+    assert manifest["ended"] is not None
+    assert manifest["cold_start_methods"] == ["redeploy"]
+    assert any(path.name == "metrics.json" for path in results.rglob("metrics.json"))
+
+    aggregate = loadgen("aggregate", str(results), cwd=tmp_path)
+    assert aggregate.returncode == 0, aggregate.stderr
+    again = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
+                    cwd=tmp_path)  # fmt: skip
+    assert again.returncode == 1
+    assert "pass --resume to continue it" in again.stderr
+
+
+def cell_ids(results: Path) -> list[str]:
+    return sorted(p.name for p in (results / "cells").iterdir() if (p / "cell.json").is_file())
+
+
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGINT])
+def test_a_stopped_campaign_resumes_to_the_same_cells(
+    target: LocalTarget, tmp_path: Path, stop: signal.Signals
+) -> None:
+    document = {
+        **SMALL,
+        "number_of_runs": 1,
+        "experiments": [
+            {"name": "users", "kind": "users", "functions": ["echo"], "users": [1, 2, 3],
+             "requests": 400},
+            {"name": "open", "kind": "rates", "functions": ["echo"], "rates": [20],
+             "duration_s": 2},
+        ],
+    }  # fmt: skip
+    experiment = experiment_file(tmp_path, document)
+    outputs = target.directory / "outputs.json"
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "loadgen", "run", str(experiment), "--outputs",
+               str(outputs), "--results", str(results)]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    # Stop it once one cell is done and the next is being measured.
+    while time.monotonic() < deadline:
+        incomplete = results / ".incomplete"
+        if (
+            (results / "cells").is_dir()
+            and cell_ids(results)
+            and incomplete.is_dir()
+            and any((d / "records").is_dir() for d in incomplete.iterdir())
+        ):
+            break
+        time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("the campaign never reached its second cell")
+    os.killpg(process.pid, stop)
+    _, stderr = process.communicate(timeout=60)
+    done_before = cell_ids(results)
+    assert 1 <= len(done_before) < 4
+    if stop == signal.SIGINT:
+        assert process.returncode == 130, stderr
+        assert "--resume" in stderr
+    resumed = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
+                      "--resume", cwd=tmp_path)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(done_before)} already done" in resumed.stdout
+    planned = sorted(c.id for c in expand(load_experiment(experiment), tmp_path))
+    assert cell_ids(results) == planned
+    tree = open_results(results)
+    assert {c.info.status for c in tree.cells} == {"complete"}
+    # Leftovers of the stopped run are gone from the platform.
+    assert target.system("GET", "functions").json() == []
+
+
+def test_resume_refuses_another_experiment_file(target: LocalTarget, tmp_path: Path) -> None:
+    outputs = target.directory / "outputs.json"
+    results = tmp_path / "results"
+    small = {**SMALL, "number_of_runs": 1, "experiments": [SMALL["experiments"][2]]}  # type: ignore[index]
+    first = loadgen("run", str(experiment_file(tmp_path, small)), "--outputs", str(outputs),
+                    "--results", str(results), cwd=tmp_path)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    changed = {**small, "seed": 4}
+    other = loadgen("run", str(experiment_file(tmp_path, changed)), "--outputs", str(outputs),
+                    "--results", str(results), "--resume", cwd=tmp_path)  # fmt: skip
+    assert other.returncode == 1
+    assert "of a different experiment file" in other.stderr
+    assert "Traceback" not in other.stderr
