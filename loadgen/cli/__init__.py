@@ -2,7 +2,18 @@
 
 import typer
 
-from loadgen.cli import aggregate, compare, export, hit, inspect, local, report, run, validate
+from loadgen.cli import (
+    aggregate,
+    compare,
+    doctor,
+    export,
+    hit,
+    inspect,
+    local,
+    report,
+    run,
+    validate,
+)
 
 app = typer.Typer(
     name="loadgen",
@@ -21,6 +32,7 @@ compare.register(app)
 report.register(app)
 validate.register(app)
 run.register(app)
+doctor.register(app)
 local.register(app)
 
 

@@ -1,0 +1,39 @@
+"""`loadgen doctor`: is every endpoint of the stack reachable and answering as it should?"""
+
+import asyncio
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from loadgen.cli.validate import OutputsOption, StackOption
+from loadgen.outputs import OutputsError, load_outputs
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor_command)
+
+
+def doctor_command(outputs: OutputsOption = None, stack: StackOption = None) -> None:
+    """Probe the gateway, its auth, the platform API, Prometheus, Grafana, FTP, Nomad and the
+    Kubernetes API named in the stack's outputs; exit 1 if any is not right."""
+    from loadgen.doctor import run_checks
+
+    try:
+        stack_outputs = load_outputs(outputs, stack)
+    except OutputsError as exc:
+        typer.echo(f"loadgen doctor: {exc}", err=True)
+        raise typer.Exit(2) from None
+    results = asyncio.run(run_checks(stack_outputs))
+    table = Table(title=f"{stack_outputs.framework} on {stack_outputs.orchestrator} "
+                  f"({stack_outputs.cloud})")  # fmt: skip
+    for column in ("check", "target", "result"):
+        table.add_column(column)
+    for check in results:
+        mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+        table.add_row(check.name, check.target, f"{mark} {check.detail}")
+    Console().print(table)
+    failed = [check.name for check in results if not check.ok]
+    if failed:
+        typer.echo(f"not right: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
