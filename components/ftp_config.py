@@ -91,3 +91,16 @@ def seeded_file_bytes(seed: str, size: int) -> bytes:
 
 def seeded_file_sha256(seed: str, size: int) -> str:
     return hashlib.sha256(seeded_file_bytes(seed, size)).hexdigest()
+
+
+def ftp_outputs(host: object, password: object, seed: str, size: int) -> dict[str, object]:
+    """The `ftp` output of the contract, wherever the server runs (machine or pod)."""
+    return {
+        "host": host,
+        "port": FTP_PORT,
+        "user": FTP_USER,
+        "password": password,
+        "test_file": TEST_FILE,
+        "test_file_bytes": size,
+        "test_file_sha256": seeded_file_sha256(seed, size),
+    }

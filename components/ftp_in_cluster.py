@@ -26,6 +26,7 @@ from components.ftp_config import (
     PASSIVE_PORTS,
     TEST_FILE,
     FtpSettings,
+    ftp_outputs,
     render_vsftpd,
     seeded_file_key,
     seeded_file_sha256,
@@ -243,13 +244,5 @@ class FtpInCluster(pulumi.ComponentResource):
         )
         self.host = pulumi.Output.all(server.urn).apply(lambda _: ftp_host(pod.namespace))
         self.password = pulumi.Output.secret(password.result)
-        self.outputs = {
-            "host": self.host,
-            "port": FTP_PORT,
-            "user": FTP_USER,
-            "password": self.password,
-            "test_file": TEST_FILE,
-            "test_file_bytes": args.test_file_bytes,
-            "test_file_sha256": seeded_file_sha256(args.seed, args.test_file_bytes),
-        }
+        self.outputs = ftp_outputs(self.host, self.password, args.seed, args.test_file_bytes)
         self.register_outputs({"host": self.host})

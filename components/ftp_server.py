@@ -12,10 +12,10 @@ import pulumi_random as random
 from components.cloud_init import node_cloud_config
 from components.ftp_config import (
     FTP_HOME,
-    FTP_PORT,
     FTP_USER,
     TEST_FILE,
     FtpSettings,
+    ftp_outputs,
     render_vsftpd,
     seeded_file_key,
     seeded_file_sha256,
@@ -79,13 +79,5 @@ class FtpServer(pulumi.ComponentResource):
         )
         self.host = pulumi.Output.all(machine.private_ip, step.id).apply(lambda v: v[0])
         self.password = pulumi.Output.secret(password.result)
-        self.outputs = {
-            "host": self.host,
-            "port": FTP_PORT,
-            "user": FTP_USER,
-            "password": self.password,
-            "test_file": TEST_FILE,
-            "test_file_bytes": args.test_file_bytes,
-            "test_file_sha256": sha256,
-        }
+        self.outputs = ftp_outputs(self.host, self.password, seed, args.test_file_bytes)
         self.register_outputs({"host": self.host})

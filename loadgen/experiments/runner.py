@@ -32,7 +32,7 @@ from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.outputs import public_outputs
 from loadgen.platforms import make_platform
-from loadgen.platforms.base import FunctionSpec, Platform, PlatformError
+from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.metrics import PrometheusMetrics
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results.models import (
@@ -248,7 +248,7 @@ class Campaign:
         these requests are not recorded."""
         import httpx
 
-        target = self.platform.invoke_target(self._spec(cell.function), cell.params)
+        target = self._target(cell)
         verify = not (self.outputs.openwhisk is not None and self.outputs.openwhisk.insecure_tls)
 
         async def prime() -> None:
@@ -267,6 +267,13 @@ class Campaign:
                     await asyncio.gather(*calls)
 
         self._await(prime())
+
+    def _target(self, cell: CellPlan) -> InvokeTarget:
+        """The platform's request for the cell's params, or the file's raw body instead."""
+        target = self.platform.invoke_target(self._spec(cell.function), cell.params)
+        if self.config.functions[cell.function].body is not None:
+            target = target.model_copy(update={"body": cell.body})
+        return target
 
     # --- cells ---------------------------------------------------------------------------------
     def _engine_options(self) -> EngineOptions:
@@ -297,7 +304,7 @@ class Campaign:
             time.sleep(segment.duration_s)
             event["idle_s"] = segment.duration_s
             return event
-        target = self.platform.invoke_target(spec, cell.params)
+        target = self._target(cell)
         out = records / f".segment-{index:03d}"
         result = execute(
             target.request_spec(),

@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from support.local_target import LocalTarget, start_target, stop_target
+from support.local_target import LocalTarget
 
 from loadgen.analysis.requests import load_requests
 from loadgen.experiments.cells import expand
@@ -44,15 +43,6 @@ SMALL = {
         {"name": "cold", "kind": "cold", "functions": ["echo"], "method": "forced", "count": 2},
     ],
 }  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
-    running = start_target(tmp_path_factory.mktemp("campaign-target"))
-    try:
-        yield running
-    finally:
-        stop_target(running)
 
 
 def loadgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -7,21 +7,10 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from support.local_target import LocalTarget, start_target, stop_target
-
-
-@pytest.fixture(scope="module")
-def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
-    running = start_target(tmp_path_factory.mktemp("doctor-target"))
-    try:
-        yield running
-    finally:
-        stop_target(running)
+from support.local_target import LocalTarget
 
 
 def doctor(outputs: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
