@@ -42,6 +42,8 @@ from loadgen.results.tree import Cell, ResultsTree
 STATS_PARQUET = "stats.parquet"
 STATS_CSV = "stats.csv"
 SUMMARY_JSON = "summary.json"
+#: Ok requests per run under which tail percentiles get a warning.
+TAIL_REQUESTS = 1000
 
 SCHEMA = pa.schema(
     [
@@ -360,6 +362,14 @@ def _run_level(
         )
         rows.add("throughput_rps", "run_cv", coefficient_of_variation(rates), "1")
     rows.add("duration_s", "total", sum(r.duration_s for r in runs), "s")
+    fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
+    if 0 < fewest < TAIL_REQUESTS:
+        # Nearest-rank p99 of n values is the ceil(0.99 n)-th: with few values it is one of the
+        # last handful, and it reads low (about 5% at 400). Say so beside the number.
+        warnings.append(
+            f"{label}: p99 from as few as {fewest} ok requests in a run; below "
+            f"{TAIL_REQUESTS} a tail percentile rests on a handful of requests and reads low"
+        )
     needed_runs = min_runs(settings.level)
     if len(runs) < needed_runs:
         kind = "within-run blocks only" if len(runs) == 1 and settings.blocks else "unreliable"

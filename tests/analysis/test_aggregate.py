@@ -316,3 +316,17 @@ def test_cli_names_the_bad_file(
     assert outcome.exit_code == 2
     assert message in outcome.output
     assert "Traceback" not in outcome.output
+
+
+def test_tail_percentiles_from_few_requests_are_flagged(tmp_path: Path) -> None:
+    from support.synthetic_results import CampaignSpec, grid, write_campaign
+
+    few = write_campaign(
+        tmp_path / "few", CampaignSpec(cells=grid(users=(1,), runs=2, requests=200))
+    )
+    many = write_campaign(
+        tmp_path / "many", CampaignSpec(cells=grid(users=(1,), runs=2, requests=1200))
+    )
+    flagged = aggregate(open_results(few), FAST).warnings
+    assert any("p99 from as few as 200 ok requests in a run" in w for w in flagged)
+    assert not any("p99 from as few as" in w for w in aggregate(open_results(many), FAST).warnings)
