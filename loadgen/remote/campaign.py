@@ -270,7 +270,13 @@ def run_remote(
                 echo(f"{target.name}: reusing {state.directory}/venv-{wheel.content_hash}")
             else:
                 _install(target, state.directory, wheel, options.wheelhouse is not None, echo)
-            args = ["experiment.yaml", "--outputs", "outputs.json", "--results", "results"]
+            args = [
+                "experiment.yaml",
+                "--outputs",
+                "outputs.json",
+                "--results",
+                f"{campaign}/results",
+            ]
             args += ["--plain", *(["--resume"] if resume else [])]
             args += ["--image", image] if image is not None else []
             echo(f"{target.name}: running {config.name} in {campaign}")
