@@ -4,15 +4,19 @@ trace files beside the experiment), the wheel's content hash, ssh's failures in 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from support.sshd import FROM_WHEELHOUSE, repack_wheel
 
 from loadgen.experiments.load import load_experiment
-from loadgen.remote.campaign import campaign_files, loader_of, remote_outputs
+from loadgen.remote.campaign import _INSTALL, campaign_files, loader_of, remote_outputs
 from loadgen.remote.ssh import RemoteError, SshTarget, describe_ssh_failure
-from loadgen.remote.wheel import content_hash, project_root, wheel_packages
+from loadgen.remote.wheel import bundled_pip, content_hash, project_root, wheel_packages
 from stacks.outputs import StackOutputs
 
 OUTPUTS = {
@@ -91,3 +95,44 @@ def test_the_content_hash_covers_the_wheel_packages() -> None:
 def test_ssh_failures_name_user_and_host(stderr: str, expected: str) -> None:
     target = SshTarget("203.0.113.7", "ubuntu", 22, Path("key"), Path("known_hosts"))
     assert expected in describe_ssh_failure(target, stderr)
+
+
+def test_a_python3_without_ensurepip_gets_pip_from_the_bundled_wheel(tmp_path: Path) -> None:
+    """Ubuntu's python3 without python3-venv: `python3 -m venv` fails, so the install script
+    makes the venv without pip and bootstraps pip from the wheel this Python ships."""
+    pip_wheel = bundled_pip()
+    if pip_wheel is None:
+        pytest.skip("this Python ships no pip wheel")
+    real = Path(sys._base_executable).resolve()  # type: ignore[attr-defined]
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    (shims / "python3").write_text(
+        "#!/bin/sh\n"
+        'if [ "$1 $2" = "-m venv" ] && [ "$3" != "--without-pip" ]; then\n'
+        '  echo "The virtual environment was not created successfully because ensurepip is '
+        'not available." >&2; exit 1\n'
+        "fi\n"
+        f'exec {real} "$@"\n'
+    )
+    (shims / "python3").chmod(0o755)
+    remote = tmp_path / "loader"
+    (remote / "bootstrap").mkdir(parents=True)
+    shutil.copy(pip_wheel, remote / "bootstrap")
+    # A stand-in for faasbench's wheel: the script installs whatever wheel it is given.
+    wheel = repack_wheel(FROM_WHEELHOUSE, remote / "wheels" / "h")
+    (remote / "wheelhouse").mkdir()
+    # The stand-in has no loadgen to check: check that its module imports instead.
+    script = _INSTALL.replace(
+        '"$venv/bin/loadgen" --help', f'"$venv/bin/python" -c "import {FROM_WHEELHOUSE}"'
+    )
+    result = subprocess.run(
+        ["sh", "-c", script,
+         "sh", str(remote), "h", str(wheel.relative_to(remote)), "offline"],
+        env={"PATH": f"{shims}:/usr/bin:/bin", "HOME": str(tmp_path)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "bootstrapping pip" in result.stdout
+    venv = remote / "venv-h"
+    assert (venv / ".faasbench-installed").is_file()
+    assert list(venv.glob(f"lib/python3*/site-packages/{FROM_WHEELHOUSE}-*.dist-info"))
