@@ -338,12 +338,17 @@ def _upload(
 ) -> None:
     """One tar stream through ssh: the loader needs nothing but sh and tar."""
     with tempfile.TemporaryFile() as archive:
-        with tarfile.open(fileobj=archive, mode="w") as tar:
+        with tarfile.open(fileobj=archive, mode="w", dereference=True) as tar:
             for arcname, content, mode in members:
-                data = content.read_bytes() if isinstance(content, Path) else content
-                info = tarfile.TarInfo(arcname)
-                info.size, info.mode = len(data), mode
-                tar.addfile(info, io.BytesIO(data))
+                if isinstance(content, Path):
+                    info = tar.gettarinfo(str(content), arcname=arcname)
+                    info.mode, info.uid, info.gid, info.uname, info.gname = mode, 0, 0, "", ""
+                    with content.open("rb") as source:
+                        tar.addfile(info, source)
+                else:
+                    info = tarfile.TarInfo(arcname)
+                    info.size, info.mode = len(content), mode
+                    tar.addfile(info, io.BytesIO(content))
         archive.seek(0)
         result = target.run(_UPLOAD, directory, name, "fresh" if fresh else "keep", stdin=archive)
     if result.returncode != 0:
