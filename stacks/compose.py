@@ -534,6 +534,9 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
     platform_roles, platform_outputs = build_platform(config, naming, network, cluster)
     roles: list[Role] = ["bastion", "manager", "worker", *platform_roles]
     outputs["bastion"] = {"host": network.ssh.bastion_host, "user": network.ssh.user}
+    # Campaigns run on the bastion by default (`loadgen run --remote`): it is inside the
+    # network next to HAProxy and reachable by its public address.
+    outputs["loader"] = {"host": network.ssh.bastion_host, "user": network.ssh.user}
     outputs["ssh_private_key"] = key.private_key
     outputs["machines"] = machines_output(config, roles, network.image)
     outputs.update(cluster_outputs)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +21,7 @@ from rich.progress import (
 
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.cells import CellPlan
+from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility import feasibility_problems
 from loadgen.experiments.load import ExperimentFileError, load_experiment
 from loadgen.experiments.runner import Campaign, CampaignError, CellListener, CellOutcome
@@ -26,6 +29,7 @@ from loadgen.experiments.trace import TraceError
 from loadgen.outputs import OutputsError, load_outputs
 from loadgen.platforms.base import PlatformError
 from loadgen.runner.progress import ProgressSnapshot
+from stacks.outputs import StackOutputs
 
 
 def register(app: typer.Typer) -> None:
@@ -66,6 +70,54 @@ class ProgressListener(CellListener):
         self.progress.console.print(message)
 
 
+class PlainListener(CellListener):
+    """Progress as plain lines on stderr: a live bar needs a terminal, and a log or a remote
+    run streamed over ssh (`--remote` runs the loader's campaign with `--plain`) has none."""
+
+    def __init__(self, total: int, interval_s: float = 5.0) -> None:
+        self.total = total
+        self.interval_s = interval_s
+        self._cell = ""
+        self._last_line = 0.0
+        self._last: tuple[int, float] = (0, 0.0)
+
+    @staticmethod
+    def _print(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def cell_started(self, cell: CellPlan, index: int, total: int) -> None:
+        self._cell = cell.id
+        self._last = (0, 0.0)
+        self._last_line = time.monotonic()
+        self._print(f"[{index + 1}/{total}] {cell.id}: deploying")
+
+    def engine_progress(self, snapshot: ProgressSnapshot, elapsed_s: float) -> None:
+        now = time.monotonic()
+        if now - self._last_line < self.interval_s:
+            return
+        done, before = self._last
+        rate = (snapshot.completed - done) / (elapsed_s - before) if elapsed_s > before else 0.0
+        self._last, self._last_line = (snapshot.completed, elapsed_s), now
+        p99 = f"{snapshot.p99_us / 1000:.1f} ms" if snapshot.p99_us else "-"
+        self._print(
+            f"  {self._cell}: {snapshot.completed:,} done, {rate:,.0f}/s, p99 {p99}, "
+            f"errors {snapshot.errors:,}"
+        )
+
+    def cell_finished(self, outcome: CellOutcome) -> None:
+        if outcome.status == "complete":
+            p99 = f"{outcome.p99_ms:.1f} ms" if outcome.p99_ms is not None else "-"
+            self._print(
+                f"  {outcome.cell.id}: complete, {outcome.requests:,} requests, "
+                f"{outcome.errors:,} errors, p99 {p99}"
+            )
+        else:
+            self._print(f"  {outcome.cell.id}: failed: {outcome.reason}")
+
+    def note(self, message: str) -> None:
+        self._print(message)
+
+
 def run_command(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment file (YAML).", metavar="EXPERIMENT.yaml")
@@ -83,6 +135,31 @@ def run_command(
         str | None,
         typer.Option(
             "--image", help="OpenFaaS: the suite's image (default: the stack's registry.image)."
+        ),
+    ] = None,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Progress as plain lines (for logs), not a live bar.")
+    ] = False,
+    remote: Annotated[
+        bool,
+        typer.Option(
+            "--remote",
+            help="Run on the stack's loader (else its bastion) over SSH, inside the network, "
+            "and copy the results back.",
+        ),
+    ] = False,
+    ssh_port: Annotated[
+        int, typer.Option("--ssh-port", help="--remote: the loader's SSH port.", min=1, max=65535)
+    ] = 22,
+    remote_dir: Annotated[
+        str, typer.Option("--remote-dir", help="--remote: faasbench's directory on the loader.")
+    ] = "~/faasbench",
+    wheelhouse: Annotated[
+        Path | None,
+        typer.Option(
+            "--wheelhouse",
+            help="--remote: install the dependencies from these wheels (a loader without "
+            "internet access).",
         ),
     ] = None,
 ) -> None:
@@ -103,6 +180,17 @@ def run_command(
     if results_dir is None:
         typer.echo("loadgen run: give --results DIR (the file sets no results_dir)", err=True)
         raise typer.Exit(2)
+    if remote:
+        _run_remote(
+            experiment,
+            config,
+            stack_outputs,
+            results_dir,
+            resume=resume,
+            image=image,
+            options=(ssh_port, remote_dir, wheelhouse),
+        )
+        return
     if image is None and stack_outputs.registry is not None:
         image = stack_outputs.registry.image
     if image is None and stack_outputs.cloud == "local":
@@ -129,9 +217,13 @@ def run_command(
         TimeRemainingColumn(),
     )
     try:
-        with Progress(*columns, console=console, transient=False) as progress:
-            campaign.listener = ProgressListener(progress, len(campaign.cells))
+        if plain:
+            campaign.listener = PlainListener(len(campaign.cells))
             report = campaign.run()
+        else:
+            with Progress(*columns, console=console, transient=False) as progress:
+                campaign.listener = ProgressListener(progress, len(campaign.cells))
+                report = campaign.run()
     except CampaignError as exc:
         typer.echo(f"loadgen run: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -148,6 +240,43 @@ def run_command(
     typer.echo(summary)
     if failed:
         raise typer.Exit(1)
+
+
+def _run_remote(
+    experiment: Path,
+    config: ExperimentConfig,
+    outputs: StackOutputs,
+    results: Path,
+    *,
+    resume: bool,
+    image: str | None,
+    options: tuple[int, str, Path | None],
+) -> None:
+    """`--remote`: the same campaign on the loader; the exit status is the remote run's."""
+    from loadgen.remote.campaign import RemoteOptions, run_remote
+    from loadgen.remote.ssh import RemoteError
+
+    port, directory, wheelhouse = options
+    try:
+        status = run_remote(
+            experiment,
+            config,
+            outputs,
+            results,
+            resume=resume,
+            image=image,
+            options=RemoteOptions(ssh_port=port, remote_dir=directory, wheelhouse=wheelhouse),
+            echo=lambda line: typer.echo(line, err=True),
+        )
+    except RemoteError as exc:
+        typer.echo(f"loadgen run: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        typer.echo("loadgen run: interrupted before the campaign started", err=True)
+        raise typer.Exit(130) from None
+    if status == 130:
+        typer.echo(f"{results}: interrupted: run again with --remote --resume to finish", err=True)
+    raise typer.Exit(status)
 
 
 def _fail_problems(path: Path, problems: list[str]) -> None:

@@ -9,7 +9,7 @@ from support.pulumi_mocks import FAKE_KUBECONFIG, ProgramRun, run_program, stack
 from stacks.outputs import StackOutputs, secret_paths
 
 BASE = {"cloud", "orchestrator", "framework"}
-VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes"}
+VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes", "loader"}
 OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
 OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
 #: kube-prometheus-stack on every Kubernetes stack.
