@@ -52,6 +52,10 @@ class FunctionConfig(BaseModel):
     depends_on: list[str] | None = Field(
         None, description="functions deployed with this one (chain: matrix by default)"
     )
+    sequence: bool = Field(
+        False,
+        description="chain on OpenWhisk: a native sequence of depends_on instead of nested calls",
+    )
 
     @model_validator(mode="after")
     def _params_or_body(self) -> FunctionConfig:
@@ -210,7 +214,9 @@ class ExperimentConfig(BaseModel):
                     f"experiment {experiment.name} uses {', '.join(missing)}, not listed under "
                     "functions"
                 )
-        for name in self.functions:
+        for name, function in self.functions.items():
+            if function.sequence and name != "chain":
+                raise ValueError(f"functions.{name}.sequence: only chain can be a sequence")
             for dependency in self.dependencies(name):
                 if dependency not in FUNCTION_NAMES:
                     raise ValueError(f"function {name} depends on unknown {dependency}")

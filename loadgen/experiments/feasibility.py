@@ -48,6 +48,12 @@ def feasibility_problems(
             problems.append(f"functions.{name}: the stack exports no ftp server")
         if config.dependencies(name) and outputs.gateway_url is None:
             problems.append(f"functions.{name}: calls other functions, the stack has no gateway")
+    for name, function in config.functions.items():
+        if function.sequence and outputs.framework != "openwhisk":
+            problems.append(
+                f"functions.{name}.sequence: native sequences exist on OpenWhisk only "
+                "(OpenFaaS chains by nested calls)"
+            )
     if outputs.framework == "openfaas":
         problems += _openfaas_problems(config, outputs)
     else:

@@ -34,6 +34,7 @@ from loadgen.outputs import public_outputs
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.metrics import PrometheusMetrics
+from loadgen.platforms.openwhisk import OpenWhiskPlatform
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results.models import (
     CampaignManifest,
@@ -211,11 +212,13 @@ class Campaign:
         return FunctionSpec(function=function, timeout_s=self.config.timeouts.request_s)
 
     def _env(self, function: str) -> dict[str, str]:
-        """The function's configured environment plus what the suite needs from the stack."""
+        """The function's configured environment plus what it needs from the stack: the FTP
+        server for `ftp`, the gateway (and OpenWhisk's key) for `chain`; no function gets
+        credentials it does not use."""
         configured = self.config.functions.get(function)
         env = dict(configured.env) if configured is not None else {}
         ftp = self.outputs.ftp
-        if ftp is not None:
+        if function == "ftp" and ftp is not None:
             env.setdefault("FTP_HOST", ftp.host)
             env.setdefault("FTP_PORT", str(ftp.port))
             env.setdefault("FTP_USER", ftp.user)
@@ -223,7 +226,17 @@ class Campaign:
             env.setdefault("FTP_TEST_FILE", ftp.test_file)
             env.setdefault("FTP_TEST_FILE_BYTES", str(ftp.test_file_bytes))
             env.setdefault("FTP_TEST_FILE_SHA256", ftp.test_file_sha256)
-        if self.outputs.gateway_url and self.outputs.cloud != "local":
+        if function != "chain":
+            return env
+        openwhisk = self.outputs.openwhisk
+        if openwhisk is not None:
+            # chain calls its callee through OpenWhisk's API with the subject's key.
+            env.setdefault("GATEWAY_URL", openwhisk.api_host)
+            env.setdefault("CHAIN_API", "openwhisk")
+            env.setdefault("OPENWHISK_AUTH", openwhisk.auth.get_secret_value())
+            if openwhisk.insecure_tls:
+                env.setdefault("OPENWHISK_INSECURE_TLS", "true")
+        elif self.outputs.gateway_url and self.outputs.cloud != "local":
             env.setdefault("GATEWAY_URL", self.outputs.gateway_url)
         return env
 
@@ -234,10 +247,16 @@ class Campaign:
             self._await(self.platform.remove(self._spec(name)))
             self._deployed.discard(name)
         timeouts = self.config.timeouts
-        for name in wanted:
+        sequence = self.config.functions[cell.function].sequence
+        for name in reversed(wanted) if sequence else wanted:
             replicas = cell.replicas if name == cell.function else 1
             spec = self._spec(name)
-            self._await(self.platform.deploy(spec, replicas, self._env(name)))
+            if sequence and name == cell.function:
+                assert isinstance(self.platform, OpenWhiskPlatform)  # checked by feasibility
+                components = [self._spec(d) for d in self.config.dependencies(name)]
+                self._await(self.platform.deploy_sequence(spec, components))
+            else:
+                self._await(self.platform.deploy(spec, replicas, self._env(name)))
             self._deployed.add(name)
             self._await(self.platform.wait_ready(spec, timeouts.ready_s))
         if cell.mode != "cold":

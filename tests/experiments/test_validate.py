@@ -84,6 +84,7 @@ EXAMPLE_STACKS = {
     "aws-swarm.yaml": SWARM,
     "aws-nomad.yaml": NOMAD,
     "openwhisk.yaml": OPENWHISK,
+    "openwhisk-sequence.yaml": OPENWHISK,
     "local.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
 }
 
@@ -239,6 +240,10 @@ BROKEN: list[tuple[object, str]] = [
         {**MINIMAL, "functions": {"echo": {"params": {"a": 1}, "body": "x"}}},
         "functions.echo: give params or body, not both",
     ),
+    (
+        {**MINIMAL, "functions": {"echo": {"sequence": True}}},
+        "functions.echo.sequence: only chain can be a sequence",
+    ),
 ]  # fmt: skip
 
 
@@ -283,6 +288,14 @@ def test_feasibility_names_the_field_and_the_limit(tmp_path: Path) -> None:
         "experiments.1.method: natural cold starts need something that reaps idle functions, "
         "and OpenFaaS on swarm runs no idler (use method: forced)"
     ]
+    sequence = ExperimentConfig.model_validate(
+        {**MINIMAL, "functions": {"echo": {}, "chain": {"sequence": True}}}
+    )
+    assert feasibility_problems(sequence, StackOutputs.model_validate(SWARM), tmp_path) == [
+        "functions.chain.sequence: native sequences exist on OpenWhisk only (OpenFaaS chains "
+        "by nested calls)"
+    ]
+    assert feasibility_problems(sequence, StackOutputs.model_validate(OPENWHISK), tmp_path) == []
     ow = feasibility_problems(config, StackOutputs.model_validate(OPENWHISK), tmp_path)
     assert ow == [
         "experiments.0.kind: OpenWhisk has no replicas to sweep (it scales containers itself)",

@@ -342,3 +342,71 @@ def test_make_platform_picks_openwhisk() -> None:
     target = platform.invoke_target(FunctionSpec(function="echo"), {})
     assert target.url.startswith("https://h:31001/api/v1/namespaces/_/actions/echo?")
     run(platform.aclose())
+
+
+def test_chain_calls_its_callee_through_openwhisks_api(fake: Any) -> None:
+    """Nested calls on OpenWhisk: chain invokes matrix by a blocking call with the subject's
+    key, taken from the default parameters the deployment's environment became."""
+    matrix = FunctionSpec(function="matrix", timeout_s=30)
+    chain = FunctionSpec(function="chain", timeout_s=30)
+    env = {"GATEWAY_URL": fake.url, "CHAIN_API": "openwhisk", "OPENWHISK_AUTH": AUTH}
+
+    async def scenario() -> dict[str, Any]:
+        platform = OpenWhiskPlatform(config(fake.url), poll_interval_s=0.05)
+        for function in (matrix, chain):
+            await platform.deploy(function, 1, env)
+            await platform.wait_ready(function, 5)
+        target = platform.invoke_target(chain, {"n": 4, "seed": 1})
+        async with httpx.AsyncClient(timeout=30) as client:
+            response = await client.request(
+                target.method, target.url, headers=list(target.headers), content=target.body
+            )
+        await platform.aclose()
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    document = run(scenario())
+    result = document["result"]
+    assert result["callee"] == "matrix"
+    assert result["url"].endswith("/actions/matrix?blocking=true&result=true")
+    assert result["response"]["result"]["n"] == 4
+    assert result["response"]["meta"]["function"] == "matrix"
+    # The key went in as a default parameter under chain's own name, never on a command line.
+    keys = {kv["key"] for kv in fake.actions["chain"]["parameters"]}
+    assert keys == {"gateway", "api", "auth"}
+    nested = "/api/v1/namespaces/_/actions/matrix?blocking=true&result=true"
+    assert [path for method, path in fake.requests if method == "POST"].count(nested) == 1
+
+
+def test_a_native_sequence_runs_its_components_and_cold_starts_them(fake: Any) -> None:
+    """Seed 000's other composition: `chain` as an OpenWhisk sequence of matrix."""
+    matrix = FunctionSpec(function="matrix", timeout_s=30)
+    chain = FunctionSpec(function="chain", timeout_s=30)
+
+    async def scenario() -> list[dict[str, Any]]:
+        platform = OpenWhiskPlatform(config(fake.url), poll_interval_s=0.05)
+        await platform.deploy(matrix, 1, {})
+        await platform.deploy_sequence(chain, [matrix])
+        await platform.wait_ready(chain, 5)
+        target = platform.invoke_target(chain, {"n": 3})
+        documents = []
+        async with httpx.AsyncClient(timeout=30) as client:
+            for force in (False, False, True):
+                if force:
+                    cold = await platform.force_cold(chain)
+                    assert cold.method == "action-update"
+                response = await client.request(
+                    target.method, target.url, headers=list(target.headers), content=target.body
+                )
+                assert response.status_code == 200, response.text
+                assert platform.capture_header in response.headers
+                documents.append(response.json())
+        await platform.remove(chain)
+        await platform.aclose()
+        return documents
+
+    documents = run(scenario())
+    assert fake.actions["matrix"]["revision"] == 2  # forcing a cold start updated the component
+    assert [d["meta"]["function"] for d in documents] == ["matrix"] * 3
+    assert [d["meta"]["cold"] for d in documents] == [True, False, True]
+    assert documents[0]["result"]["n"] == 3

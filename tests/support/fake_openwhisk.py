@@ -139,7 +139,7 @@ class FakeOpenWhisk:
             "name": name,
             "version": f"0.0.{action['revision']}",
             "publish": False,
-            "exec": {**exec_, "binary": True},
+            "exec": {**exec_, "binary": exec_["kind"] != "sequence"},
             "annotations": [*action.get("annotations", []), {"key": "exec", "value": "python:3"}],
             "parameters": action.get("parameters", []),
             "limits": {
@@ -159,7 +159,8 @@ class FakeOpenWhisk:
             return _error(409, "resource already exists")
         revision = self.actions[name]["revision"] + 1 if name in self.actions else 1
         zip_path = self.workdir / f"{name}-{revision}.zip"
-        zip_path.write_bytes(base64.b64decode(body["exec"]["code"]))
+        if body["exec"]["kind"] != "sequence":
+            zip_path.write_bytes(base64.b64decode(body["exec"]["code"]))
         self.actions[name] = {
             **body,
             "revision": revision,
@@ -189,6 +190,8 @@ class FakeOpenWhisk:
             return _error(404, "The requested resource does not exist.")
         action = self.actions[name]
         payload = await request.json() if await request.read() else {}
+        if action["exec"]["kind"] == "sequence":
+            return await self._invoke_sequence(request, name, action, payload)
         args = {kv["key"]: kv["value"] for kv in action.get("parameters", [])} | payload
         key = (name, action["revision"])
         annotations: list[dict[str, Any]] = [{"key": "path", "value": f"guest/{name}"}]
@@ -229,6 +232,51 @@ class FakeOpenWhisk:
         document = result if request.query.get("result") == "true" else activation
         response = web.json_response(document, status=200 if success else 502)
         response.headers["X-Openwhisk-Activation-Id"] = activation["activationId"]
+        return response
+
+    async def _invoke_sequence(
+        self, request: web.Request, name: str, action: dict[str, Any], payload: dict[str, Any]
+    ) -> web.Response:
+        """A sequence as the controller runs one: each component's result is the next one's
+        input; the sequence's own activation lists its components' activation ids."""
+        received = time.time()
+        result: Any = payload
+        component_ids = []
+        for component in action["exec"]["components"]:
+            component_name = component.rsplit("/", 1)[-1]
+            inner = self.actions[component_name]
+            key = (component_name, inner["revision"])
+            if key not in self.containers:
+                self.containers[key] = await Container.start(inner["zip"])
+            args = {kv["key"]: kv["value"] for kv in inner.get("parameters", [])} | result
+            async with self.containers[key].lock:
+                result = await self.containers[key].run(args)
+            component_ids.append(uuid.uuid4().hex)
+        end = time.time()
+        activation_id = uuid.uuid4().hex
+        self.activations.append(
+            {
+                "namespace": self.namespace,
+                "name": name,
+                "version": f"0.0.{action['revision']}",
+                "publish": False,
+                "subject": self.namespace,
+                "activationId": activation_id,
+                "start": int(received * 1000),
+                "end": int(end * 1000),
+                "duration": int((end - received) * 1000),
+                "response": {"status": "success", "success": True, "result": result},
+                "logs": component_ids,
+                "annotations": [
+                    {"key": "topmost", "value": True},
+                    {"key": "kind", "value": "sequence"},
+                ],
+                "statusCode": 0,
+            }
+        )
+        document = result if request.query.get("result") == "true" else self.activations[-1]
+        response = web.json_response(document)
+        response.headers["X-Openwhisk-Activation-Id"] = activation_id
         return response
 
     async def list_activations(self, request: web.Request) -> web.Response:
