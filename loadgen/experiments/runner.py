@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import os
+import platform as platform_module
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -126,6 +128,21 @@ def clock_info() -> ClockInfo:
     return ClockInfo(source="CLOCK_REALTIME (sync state unknown)", synced=False)
 
 
+#: The packages whose versions a result depends on (engine, control plane, statistics).
+RECORDED_PACKAGES = ("uvloop", "httptools", "aiohttp", "httpx", "hdrhistogram", "pydantic",
+                     "numpy", "scipy", "pyarrow")  # fmt: skip
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform_module.python_version()}
+    for name in RECORDED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
 def build_manifest(
     config: ExperimentConfig, outputs: StackOutputs, platform: Platform, started: str
 ) -> CampaignManifest:
@@ -149,6 +166,7 @@ def build_manifest(
         config_hash=config_hash(config),
         config=config.model_dump(mode="json", by_alias=True),
         tool_version=loadgen_version(),
+        packages=package_versions(),
         started=started,
         seed=config.seed,
         host=socket.gethostname(),

@@ -52,6 +52,8 @@ class CampaignManifest(BaseModel):
     config_hash: str
     config: dict[str, object]
     tool_version: str
+    packages: dict[str, str] = {}
+    """Python and the packages on the measurement path, with their versions."""
     started: str
     ended: str | None = None
     seed: int | None = None

@@ -108,6 +108,8 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
     }
     assert manifest["ended"] is not None
     assert manifest["cold_start_methods"] == ["redeploy"]
+    assert {"python", "uvloop", "httptools", "numpy"} <= set(manifest["packages"])
+    assert "absent" not in manifest["packages"].values()
     assert any(path.name == "metrics.json" for path in results.rglob("metrics.json"))
 
     aggregate = loadgen("aggregate", str(results), cwd=tmp_path)
