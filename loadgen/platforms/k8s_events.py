@@ -97,14 +97,20 @@ def parse_kubeconfig(text: str) -> KubeAccess:
         raise PlatformError(
             "kubeconfig: not a kubeconfig with a current-context, its cluster's server and user"
         ) from None
-    return KubeAccess(
-        server=server,
-        ca_pem=_material(cluster, "certificate-authority"),
-        client_cert_pem=_material(user, "client-certificate"),
-        client_key_pem=_material(user, "client-key"),
-        token=user.get("token"),
-        insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
-    )
+    try:
+        return KubeAccess(
+            server=server,
+            ca_pem=_material(cluster, "certificate-authority"),
+            client_cert_pem=_material(user, "client-certificate"),
+            client_key_pem=_material(user, "client-key"),
+            token=user.get("token"),
+            insecure=bool(cluster.get("insecure-skip-tls-verify", False)),
+        )
+    except (OSError, ValueError) as exc:  # unreadable file or bad base64; never the content
+        raise PlatformError(
+            f"kubeconfig: a certificate or key of the current context is unreadable "
+            f"({type(exc).__name__})"
+        ) from None
 
 
 def tls_context(access: KubeAccess) -> ssl.SSLContext:

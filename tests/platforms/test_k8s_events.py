@@ -371,6 +371,15 @@ def test_bad_kubeconfigs_are_refused_without_echoing_them() -> None:
     assert "s3cr3t" not in str(caught.value)
 
 
+def test_unreadable_key_material_is_refused(tmp_path: Path) -> None:
+    document = yaml.safe_load(
+        kubeconfig("https://127.0.0.1:1", make_pki(tmp_path, require_client_cert=False))
+    )
+    document["users"][0]["user"] = {"client-certificate": str(tmp_path / "absent.crt")}
+    with pytest.raises(PlatformError, match="unreadable \\(FileNotFoundError\\)"):
+        parse_kubeconfig(yaml.safe_dump(document))
+
+
 def test_conditions_fill_in_only_where_events_say_nothing() -> None:
     phases = pod_phases(
         pod("p", 0, {"PodScheduled": 1, "Ready": 5}),
