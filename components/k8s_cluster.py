@@ -20,6 +20,7 @@ import yaml
 from components.cluster_nodes import named_pool
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
+from components.registry_config import k3s_registries
 from components.remote_step import machine_step, remote_step
 
 API_PORT = 6443
@@ -42,6 +43,8 @@ class K8sClusterArgs:
     worker_labels: Sequence[str]
     server_taint: str = SERVER_TAINT
     """Keeps functions off the server; OpenWhisk stacks use the taint its chart tolerates."""
+    private_registry: pulumi.Input[str] | None = None
+    """host:port of the stack's plain-HTTP registry, which every node's containerd must trust."""
 
 
 def rewrite_kubeconfig(kubeconfig: str, server_url: str, name: str) -> str:
@@ -94,7 +97,16 @@ class K8sCluster(pulumi.ComponentResource):
             parent=self,
         )
         server = servers.machines[0]
-        k3s = {"K3S_VERSION": args.k3s_version, "K3S_SHA256": args.k3s_sha256 or ""}
+        registries: pulumi.Input[str] = (
+            pulumi.Output.from_input(args.private_registry).apply(k3s_registries)
+            if args.private_registry is not None
+            else ""
+        )
+        k3s = {
+            "K3S_VERSION": args.k3s_version,
+            "K3S_SHA256": args.k3s_sha256 or "",
+            "REGISTRIES_YAML": registries,
+        }
         server_step = machine_step(
             f"{name}-server-install",
             server,

@@ -82,6 +82,9 @@ class BastionNetworkArgs:
     #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
     #: `allowed_ssh_cidrs` as SSH.
     bastion_forwarded_ports: Sequence[int] = ()
+    #: TCP ports of services on the bastion itself that the private machines use (the stack's
+    #: registry), open to the network's own range only.
+    bastion_private_ports: Sequence[int] = ()
 
 
 class NodePoolFactory(Protocol):
@@ -96,6 +99,7 @@ class PrivateNetwork(Protocol):
     """What later components need from a cloud's network + bastion."""
 
     ssh: SshAccess
+    bastion_instance_id: pulumi.Output[str]
     bastion_private_ip: pulumi.Output[str]
     private_cidr: pulumi.Output[str]
     mtu: pulumi.Output[int]

@@ -27,6 +27,7 @@ from components.nomad_config import (
     nomad_config,
     vault_config,
 )
+from components.registry_config import insecure_registries
 from components.remote_step import machine_step, remote_step
 
 READY_TIMEOUT_S = 600
@@ -47,6 +48,8 @@ class NomadClusterArgs:
     server_count: int
     worker_size: str
     worker_count: int
+    #: host:port of the stack's plain-HTTP registry, which every node's Docker must trust.
+    private_registry: pulumi.Input[str] | None = None
 
 
 class NomadCluster(pulumi.ComponentResource):
@@ -233,6 +236,7 @@ class NomadCluster(pulumi.ComponentResource):
                     "DOCKER_VERSION": args.docker_version,
                     "CONTAINERD_VERSION": args.containerd_version,
                     "MTU": network.mtu,
+                    "INSECURE_REGISTRIES": insecure_registries(args.private_registry),
                 },
                 parent=self,
                 depends_on=[install],

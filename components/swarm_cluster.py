@@ -14,6 +14,7 @@ import pulumi
 from components.cluster_nodes import named_pool
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
+from components.registry_config import insecure_registries
 from components.remote_step import machine_step, remote_step
 
 READY_TIMEOUT_S = 600
@@ -29,6 +30,8 @@ class SwarmClusterArgs:
     manager_size: str
     worker_size: str
     worker_count: int
+    #: host:port of the stack's plain-HTTP registry, which every node's Docker must trust.
+    private_registry: pulumi.Input[str] | None = None
 
 
 class SwarmCluster(pulumi.ComponentResource):
@@ -62,6 +65,7 @@ class SwarmCluster(pulumi.ComponentResource):
             "DOCKER_VERSION": args.docker_version,
             "CONTAINERD_VERSION": args.containerd_version,
             "MTU": network.mtu,
+            "INSECURE_REGISTRIES": insecure_registries(args.private_registry),
         }
         manager = managers.machines[0]
         manager_docker = machine_step(

@@ -14,6 +14,7 @@ from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
 from components.ftp_in_cluster import FtpInCluster, FtpInClusterArgs
 from components.ftp_server import FtpServer, FtpServerArgs
+from components.function_image import FunctionImage, FunctionImageArgs
 from components.haproxy import Haproxy, HaproxyArgs, PlatformFront
 from components.k8s_cluster import API_PORT, ROLE_LABEL, SERVER_TAINT, K8sCluster, K8sClusterArgs
 from components.monitoring import GRAFANA_NODE_PORT, Monitoring, MonitoringArgs
@@ -47,6 +48,7 @@ from components.openwhisk_config import (
 )
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
 from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
+from components.registry_config import REGISTRY_PORT
 from components.ssh_key import SshKeyPair
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs
 from stacks.config import Role, StackConfig
@@ -66,6 +68,8 @@ def build_network(config: StackConfig, naming: Naming, key: SshKeyPair) -> Priva
         "mtu": config.network_mtu,
         # The Pulumi CLI on the user's machine reaches the Kubernetes API through the bastion.
         "bastion_forwarded_ports": (API_PORT,) if config.orchestrator == "k8s" else (),
+        # The private registry on the bastion, for the cluster's nodes.
+        "bastion_private_ports": (REGISTRY_PORT,) if config.images.mode == "private" else (),
     }
     if config.cloud == "aws":
         return AwsNetwork(
@@ -99,12 +103,21 @@ def server_taint(config: StackConfig) -> str:
     return SERVER_TAINT
 
 
+def private_registry(config: StackConfig, network: PrivateNetwork) -> pulumi.Output[str] | None:
+    """host:port of the stack's own registry (on the bastion), or None without one."""
+    if config.images.mode != "private":
+        return None
+    return network.bastion_private_ip.apply(lambda ip: f"{ip}:{REGISTRY_PORT}")
+
+
 def build_cluster(
     config: StackConfig, naming: Naming, network: PrivateNetwork
 ) -> tuple[K8sCluster | SwarmCluster | NomadCluster, dict[str, object]]:
-    """The orchestrator cluster on the network's node pools, and its outputs."""
+    """The orchestrator cluster on the network's node pools, and its outputs. With a private
+    registry, every node trusts it before the cluster counts as ready."""
     cluster_config = config.cluster
     machines = config.machines
+    registry = private_registry(config, network)
     if config.orchestrator == "k8s":
         k8s = K8sCluster(
             "k8s",
@@ -119,6 +132,7 @@ def build_cluster(
                 server_labels=cluster_config.server_node_labels,
                 worker_labels=cluster_config.worker_node_labels,
                 server_taint=server_taint(config),
+                private_registry=registry,
             ),
         )
         return k8s, {
@@ -137,6 +151,7 @@ def build_cluster(
                 manager_size=config.size("manager"),
                 worker_size=config.size("worker"),
                 worker_count=machines.worker_count,
+                private_registry=registry,
             ),
         )
         return swarm, {
@@ -159,6 +174,7 @@ def build_cluster(
             server_count=machines.manager_count,
             worker_size=config.size("worker"),
             worker_count=machines.worker_count,
+            private_registry=registry,
         ),
     )
     return nomad, {
@@ -444,8 +460,10 @@ def build_platform(
     naming: Naming,
     network: PrivateNetwork,
     cluster: K8sCluster | SwarmCluster | NomadCluster,
+    image: FunctionImage | None = None,
 ) -> tuple[list[Role], dict[str, object]]:
-    """The serverless platform, HAProxy in front of it and the FTP server beside it.
+    """The serverless platform, HAProxy in front of it and the FTP server beside it; with the
+    suite's `image`, the `registry` output, handed out once OpenFaaS can deploy from it.
 
     Returns the machine roles it added and its outputs (no output is ever filled with a
     placeholder).
@@ -491,6 +509,11 @@ def build_platform(
             "openfaas": {"url": gateway_url, "username": BASIC_AUTH_USER, **platform.outputs},
             "prometheus": {"url": haproxy.prometheus_url, "kind": "openfaas-bundled"},
         }
+        if image is not None:
+            outputs["registry"] = {
+                "url": image.url,
+                "image": once_ready(image.image, platform.ready),
+            }
     if monitoring is not None:
         outputs.update(monitoring_outputs(monitoring, haproxy.prometheus_url, server))
     ftp = FtpServer(
@@ -504,6 +527,35 @@ def build_platform(
         ),
     )
     return ["haproxy", "ftp"], {**outputs, "ftp": ftp.outputs}
+
+
+def function_image(config: StackConfig, network: PrivateNetwork) -> FunctionImage | None:
+    """The suite's image, built on the bastion and pushed, when a registry is configured."""
+    images = config.images
+    mode = images.mode
+    if mode == "none":
+        return None
+    cluster = config.cluster
+    return FunctionImage(
+        "functions",
+        FunctionImageArgs(
+            mode=mode,
+            bastion=network.ssh.bastion(),
+            bastion_instance_id=network.bastion_instance_id,
+            bastion_private_ip=network.bastion_private_ip,
+            mtu=network.mtu,
+            docker_version=cluster.docker_version,
+            containerd_version=cluster.containerd_version,
+            server=images.server,
+            namespace=images.namespace,
+            username=images.username,
+            token=(
+                pulumi.Output.secret(images.token.get_secret_value())
+                if images.token is not None
+                else None
+            ),
+        ),
+    )
 
 
 def compose(config: StackConfig, stack: str) -> dict[str, object]:
@@ -531,7 +583,8 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
     key = SshKeyPair("ssh-key", user_key=config.access.ssh_private_key)
     network = build_network(config, naming, key)
     cluster, cluster_outputs = build_cluster(config, naming, network)
-    platform_roles, platform_outputs = build_platform(config, naming, network, cluster)
+    image = function_image(config, network)
+    platform_roles, platform_outputs = build_platform(config, naming, network, cluster, image)
     roles: list[Role] = ["bastion", "manager", "worker", *platform_roles]
     outputs["bastion"] = {"host": network.ssh.bastion_host, "user": network.ssh.user}
     # Campaigns run on the bastion by default (`loadgen run --remote`): it is inside the

@@ -320,6 +320,82 @@ class PlatformConfig(_Section):
     ftp_test_file_bytes: int = Field(1048576, alias="ftpTestFileBytes", ge=1, le=1024 * 1024 * 1024)
 
 
+RegistryKind = Literal["none", "public", "private"]
+#: A registry host with an optional port (`docker.io`, `ghcr.io`, `registry.example.com:5000`).
+_REGISTRY_SERVER = r"^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:\d{1,5})?$"
+#: Docker's repository path components: lower-case words joined by `.`, `_`, `-`, nested by `/`.
+_REGISTRY_NAMESPACE = r"^[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$"
+
+
+class RegistryConfig(_Section):
+    """Where the suite's function image is built to (OpenFaaS on machines of ours).
+
+    OpenFaaS Community Edition only runs images it can pull anonymously, so `public` needs an
+    image anyone may pull, and `private` is a registry nobody needs credentials for, reachable
+    only inside the network.
+    """
+
+    kind: RegistryKind | None = Field(
+        None,
+        alias="registry",
+        description="default: public when registryNamespace is set, else none",
+    )
+    server: str = Field("docker.io", alias="registryServer", pattern=_REGISTRY_SERVER)
+    namespace: str | None = Field(
+        None,
+        alias="registryNamespace",
+        pattern=_REGISTRY_NAMESPACE,
+        max_length=200,
+        description="public: your user or organisation; private: default faasbench",
+    )
+    username: str | None = Field(None, alias="registryUsername", pattern=r"^\S{1,255}$")
+    token: SecretStr | None = Field(None, alias="registryToken")
+
+    @property
+    def mode(self) -> RegistryKind:
+        """The registry in use: the explicit `registry`, else public once a namespace is set."""
+        if self.kind is not None:
+            return self.kind
+        return "public" if self.namespace is not None else "none"
+
+    @model_validator(mode="after")
+    def _keys_fit_the_registry(self) -> RegistryConfig:
+        mode = self.mode
+        if mode == "public":
+            missing = [
+                key
+                for key, value in (
+                    ("registryNamespace", self.namespace),
+                    ("registryUsername", self.username),
+                    ("registryToken", self.token),
+                )
+                if value is None
+            ]
+            if missing:
+                raise ValueError(
+                    f"registry public pushes the suite's image with your credentials: set "
+                    f"{', '.join(missing)} (registryToken with pulumi config set --secret)"
+                )
+            return self
+        # Pulumi hands the program registryServer's default too: only another value counts.
+        extra = [
+            key
+            for key, given in (
+                ("registryServer", self.server != RegistryConfig.model_fields["server"].default),
+                ("registryUsername", self.username is not None),
+                ("registryToken", self.token is not None),
+            )
+            if given
+        ]
+        if mode == "none" and self.namespace is not None:
+            extra.insert(0, "registryNamespace")
+        if extra:
+            raise ValueError(
+                f"{', '.join(extra)} apply to registry public only; registry is {mode}"
+            )
+        return self
+
+
 PREWARM = re.compile(r"([a-z][a-z0-9.-]*:[A-Za-z0-9.-]+):(\d+):(\d+)")
 
 
@@ -402,6 +478,7 @@ class StackConfig(_Section):
     openstack: OpenStackConfig = OpenStackConfig()
     existing: ExistingConfig = ExistingConfig()
     openwhisk: OpenWhiskConfig = OpenWhiskConfig()
+    images: RegistryConfig = RegistryConfig()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> StackConfig:
@@ -424,6 +501,16 @@ class StackConfig(_Section):
             raise ValueError(
                 "framework openwhisk places invokers by the label openwhisk-role: "
                 "workerNodeLabels must include one, e.g. openwhisk-role=invoker"
+            )
+        if self.images.mode != "none" and self.framework != "openfaas":
+            raise ValueError(
+                f"registry {self.images.mode} holds OpenFaaS's function image; framework "
+                f"{self.framework} takes the functions as zip actions: leave registry unset"
+            )
+        if self.images.mode != "none" and self.cloud == "existing":
+            raise ValueError(
+                f"registry {self.images.mode} builds the image on the stack's bastion, and cloud "
+                "existing has none: push the image yourself and run loadgen run --image IMAGE"
             )
         if self.cluster.storage_class is not None and self.cloud != "existing":
             raise ValueError(

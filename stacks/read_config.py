@@ -19,13 +19,14 @@ from stacks.config import StackConfig
 NAMESPACE = "faasbench"
 
 #: Keys holding credentials: refused unless stored with `pulumi config set --secret`.
-SECRET_KEYS = ("sshPrivateKey", "kubeconfig", "openfaasLicense")
+SECRET_KEYS = ("sshPrivateKey", "kubeconfig", "openfaasLicense", "registryToken")
 
 SET_HINTS = {
     "cloud": "pulumi config set cloud aws",
     "sshPrivateKey": "pulumi config set --secret sshPrivateKey < ~/.ssh/id_ed25519",
     "kubeconfig": "pulumi config set --secret kubeconfig < ~/.kube/config",
     "openfaasLicense": "pulumi config set --secret openfaasLicense < ~/.openfaas/LICENSE",
+    "registryToken": "pulumi config set --secret registryToken < ~/.docker-hub-token",
 }
 
 

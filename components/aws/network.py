@@ -138,6 +138,18 @@ class AwsNetwork(pulumi.ComponentResource):
                     tags=naming.tags("bastion"),
                     opts=child,
                 )
+        for port in args.bastion_private_ports:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-bastion-{port}-from-vpc",
+                security_group_id=bastion_sg.id,
+                description=f"port {port} from inside the VPC",
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=cfg.vpc_cidr,
+                tags=naming.tags("bastion"),
+                opts=child,
+            )
         self._open_egress(f"{name}-bastion", bastion_sg, naming.tags("bastion"))
 
         private_sg = aws.ec2.SecurityGroup(

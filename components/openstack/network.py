@@ -104,6 +104,19 @@ class OpenStackNetwork(pulumi.ComponentResource):
                     remote_ip_prefix=cidr,
                     opts=child,
                 )
+        for port in args.bastion_private_ports:
+            openstack.networking.SecGroupRule(
+                f"{name}-bastion-{port}-from-subnet",
+                security_group_id=bastion_sg.id,
+                description=f"port {port} from inside the subnet",
+                direction="ingress",
+                ethertype="IPv4",
+                protocol="tcp",
+                port_range_min=port,
+                port_range_max=port,
+                remote_ip_prefix=cfg.subnet_cidr,
+                opts=child,
+            )
         private_sg = openstack.networking.SecGroup(
             f"{name}-private-sg",
             name=naming.name("private"),

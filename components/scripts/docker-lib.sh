@@ -18,14 +18,20 @@ install_docker() {
     "docker-ce-cli=5:${DOCKER_VERSION}-1${distro}"
 }
 
-# configure_docker MTU: daemon.json with the network's MTU for bridges and overlays, bounded
-# logs; restarts Docker only when the file changed.
+# configure_docker MTU [REGISTRY...]: daemon.json with the network's MTU for bridges and
+# overlays, bounded logs, and the plain-HTTP registries (host:port) Docker may pull from and push
+# to; restarts Docker only when the file changed.
 configure_docker() {
-  local mtu=$1
+  local mtu=$1 insecure="" registry
+  shift
+  for registry in "$@"; do
+    insecure+="${insecure:+, }\"${registry}\""
+  done
   install -d -m 0755 /etc/docker
   if write_if_changed /etc/docker/daemon.json 0644 <<JSON; then
 {
-  "mtu": ${mtu},
+  "mtu": ${mtu},${insecure:+
+  \"insecure-registries\": [${insecure}],}
   "default-network-opts": {
     "overlay": {"com.docker.network.driver.mtu": "${mtu}"},
     "bridge": {"com.docker.network.driver.mtu": "${mtu}"}

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # include: k3s-lib
 # A k3s agent joining the server. Parameters: K3S_VERSION, K3S_SHA256, SERVER_URL, NODE_NAME,
-# NODE_IP, NODE_LABELS, NODE_TAINTS; secret: K3S_TOKEN. Readiness is checked from the server.
+# NODE_IP, NODE_LABELS, NODE_TAINTS, REGISTRIES_YAML (optional); secret: K3S_TOKEN. Readiness
+# is checked from the server.
 
 wait_for_cloud_init
 install_k3s
 changed=false
 write_token && changed=true
+write_registries && changed=true
 iface=$(interface_of "$NODE_IP")
 [[ -n "$iface" ]] || die "no network interface carries ${NODE_IP}"
 # shellcheck disable=SC2086  # word lists on purpose

@@ -87,6 +87,20 @@ write_token() {
   printf '%s' "$K3S_TOKEN" | write_if_changed "${K3S_CONFIG_DIR}/token" 0600
 }
 
+# write_registries: containerd's registry settings (REGISTRIES_YAML, rendered by the component:
+# the stack's plain-HTTP registry) to registries.yaml, or no file when there are none. Returns 0
+# when that changed (k3s reads the file on start only).
+write_registries() {
+  local path="${K3S_CONFIG_DIR}/registries.yaml"
+  install -d -m 0755 "$K3S_CONFIG_DIR"
+  if [[ -z "${REGISTRIES_YAML:-}" ]]; then
+    [[ -f "$path" ]] || return 1
+    rm -f "$path"
+    return 0
+  fi
+  printf '%s' "$REGISTRIES_YAML" | write_if_changed "$path" 0644
+}
+
 # node_ready NAME: succeeds when the node's Ready condition is True.
 node_ready() {
   local status

@@ -2,12 +2,13 @@
 # include: k3s-lib
 # The k3s server: API, scheduler, the local-path storage class. Parameters: K3S_VERSION,
 # K3S_SHA256, NODE_NAME, NODE_IP, TLS_SANS, NODE_LABELS, NODE_TAINTS, READY_TIMEOUT_S;
-# secret: K3S_TOKEN.
+# REGISTRIES_YAML (optional); secret: K3S_TOKEN.
 
 wait_for_cloud_init
 install_k3s
 changed=false
 write_token && changed=true
+write_registries && changed=true
 iface=$(interface_of "$NODE_IP")
 [[ -n "$iface" ]] || die "no network interface carries ${NODE_IP}"
 # shellcheck disable=SC2086  # word lists on purpose

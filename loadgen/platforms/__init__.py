@@ -14,6 +14,7 @@ from .base import (
     PlatformLimits,
     PlatformRecord,
 )
+from .k8s_events import PodEvents, parse_kubeconfig
 from .openfaas import OpenFaasPlatform
 from .openwhisk import OpenWhiskPlatform
 
@@ -35,7 +36,8 @@ __all__ = [
 def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
     """The platform a stack runs, from its `framework` and `orchestrator` outputs.
 
-    `image` is the suite's function image, needed by OpenFaaS only.
+    `image` is the suite's function image, needed by OpenFaaS only. OpenFaaS on Kubernetes
+    with a `kubeconfig` also reads its new pods' events as platform records.
     """
     if outputs.framework == "openwhisk":
         if outputs.openwhisk is None:
@@ -45,4 +47,8 @@ def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
         raise PlatformError("the stack outputs have framework openfaas but no openfaas key")
     if not image:
         raise PlatformError("OpenFaaS needs the suite's function image: pass image=...")
-    return OpenFaasPlatform(outputs.openfaas, outputs.orchestrator, image)
+    records = None
+    if outputs.orchestrator == "k8s" and outputs.kubeconfig is not None:
+        access = parse_kubeconfig(outputs.kubeconfig.get_secret_value())
+        records = PodEvents(access, outputs.openfaas.namespace or "openfaas-fn")
+    return OpenFaasPlatform(outputs.openfaas, outputs.orchestrator, image, record_source=records)

@@ -114,6 +114,8 @@ class RecordingMonitor(MockMonitor):
         name = request.name
         self.recording.dependencies[name] = [urn.rsplit("::", 1)[1] for urn in request.dependencies]
         self.recording.secret_outputs[name] = list(request.additionalSecretOutputs)
+        if request.provider:  # "<provider urn>::<provider id>"
+            self.recording.providers[name] = request.provider.rsplit("::", 2)[1]
         return super().RegisterResource(request)
 
 
@@ -140,6 +142,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources: list[Recorded] = []
         self.dependencies: dict[str, list[str]] = {}
         self.secret_outputs: dict[str, list[str]] = {}
+        #: Resource name -> the name of the provider it was registered with (explicit ones).
+        self.providers: dict[str, str] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._host = itertools.count(10)
 
@@ -213,6 +217,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
         found = [r for r in self.resources if r.id == resource_id]
         assert len(found) == 1, f"no single resource with id {resource_id}"
         return found[0]
+
+    def upstream(self, name: str) -> set[str]:
+        """Every resource `name` waits for, directly or not: dependencies and providers."""
+        seen: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            before = [*self.dependencies.get(current, [])]
+            if current in self.providers:
+                before.append(self.providers[current])
+            for other in before:
+                if other not in seen:
+                    seen.add(other)
+                    pending.append(other)
+        return seen
 
     def inventory(self) -> Counter[str]:
         return Counter(r.typ for r in self.resources)

@@ -30,7 +30,8 @@ VALUED = {
     "--output", "-o", "--format", "-f", "--retry", "--advertise-addr", "--listen-addr", "--token",
     "--label-add", "--availability", "--filter", "--opt", "--driver", "-d", "--request", "-X",
     "--header", "-H", "--data-binary", "--unix-socket", "-jwks-url", "-path", "-version",
-    "-key-shares", "-key-threshold", "--data", "--compose-file", "-c",
+    "-key-shares", "-key-threshold", "--data", "--compose-file", "-c", "--name", "--restart",
+    "--label", "--publish", "--volume", "--tag", "--file", "--username",
 }  # fmt: skip
 
 
@@ -49,6 +50,11 @@ def state() -> Iterator[dict[str, Any]]:
         handle.seek(0)
         handle.truncate()
         json.dump(data, handle, indent=1)
+
+
+def read_state() -> dict[str, Any]:
+    with state() as s:
+        return s
 
 
 def option(args: list[str], *names: str) -> str | None:
@@ -99,6 +105,8 @@ def curl(args: list[str]) -> None:
         status, text = nomad_api(method, url.split(":4646", 1)[1], headers, body)
     elif ":8200/" in url:
         status, text = vault_api(method, url.split(":8200", 1)[1], headers, body)
+    elif url.endswith("/v2/") and registry_serving(read_state(), url.split("/")[2]):
+        status, text = 200, "{}"
     else:
         status, text = download(url)
     if status >= 400 and fail:
@@ -386,9 +394,100 @@ def gpg(args: list[str]) -> None:
         Path(option(args, "--output") or "").write_text(Path(source).read_text())
 
 
+def registry_serving(s: dict[str, Any], address: str) -> bool:
+    """Whether a running registry container of the fake Docker publishes `address`."""
+    containers = s.get("docker", {}).get("containers", {}).values()
+    return any(c["running"] and c["publish"].startswith(address + ":") for c in containers)
+
+
+def insecure_registries() -> list[str]:
+    """What the real daemon would read from /etc/docker/daemon.json (at its last restart; the
+    steps restart it whenever the file changes)."""
+    path = Path("/etc/docker/daemon.json")
+    return json.loads(path.read_text()).get("insecure-registries", []) if path.exists() else []
+
+
+def registry_of(image: str) -> str:
+    """The registry host of an image reference (Docker's rule: a first component with a dot or
+    a colon names one; otherwise Docker Hub)."""
+    first = image.split("/", 1)[0]
+    return first if "/" in image and ("." in first or ":" in first) else "docker.io"
+
+
+def docker_images(args: list[str], words: list[str], s: dict[str, Any]) -> bool:
+    """Containers, builds, logins and pushes; False when the command is not one of those."""
+    engine = s.setdefault("docker", {})
+    containers = engine.setdefault("containers", {})
+    fmt = option(args, "--format", "-f") or ""
+    if words[:2] == ["container", "inspect"]:
+        container = containers.get(words[2])
+        if container is None:
+            raise Exit(1, f"Error: No such container: {words[2]}")
+        if "faasbench.spec" in fmt:
+            print(container["labels"].get("faasbench.spec", ""))
+        else:
+            print("true" if container["running"] else "false")
+    elif words[:2] == ["container", "rm"]:
+        containers.pop(words[2], None)
+    elif words[:2] == ["container", "start"]:
+        containers[words[2]]["running"] = True
+    elif words[:2] == ["container", "run"]:
+        name = option(args, "--name") or ""
+        if name in containers:
+            raise Exit(125, f'Error response from daemon: Conflict. "/{name}" is already in use')
+        labels = dict(label.split("=", 1) for label in options(args, "--label"))
+        containers[name] = {
+            "image": words[2],
+            "labels": labels,
+            "publish": option(args, "--publish"),
+            "volume": option(args, "--volume"),
+            "restart": option(args, "--restart"),
+            "running": True,
+        }
+    elif words[:1] == ["build"]:
+        dockerfile = Path(option(args, "--file") or "")
+        context = Path(words[1])
+        if not dockerfile.is_file() or not (context / "functions").is_dir():
+            raise Exit(1, "ERROR: failed to solve: the Dockerfile or its sources are missing")
+        tag = option(args, "--tag") or ""
+        labels = dict(label.split("=", 1) for label in options(args, "--label"))
+        engine.setdefault("images", {})[tag] = labels
+        engine["builds"] = engine.get("builds", 0) + 1
+    elif words[:1] == ["login"]:
+        if "--password-stdin" not in args:
+            raise Exit(1, "fake docker: a password on the command line")
+        server = words[1]
+        password = sys.stdin.read()
+        accounts = s.get("registry_accounts", {}).get(server, {})
+        user = option(args, "--username") or ""
+        if accounts.get(user) != password:
+            raise Exit(1, "Error response from daemon: unauthorized: incorrect username/password")
+        engine.setdefault("logins", {})[server] = user
+    elif words[:1] == ["logout"]:
+        engine.setdefault("logins", {}).pop(words[1], None)
+    elif words[:1] == ["push"]:
+        image = words[1]
+        if image not in engine.get("images", {}):
+            raise Exit(1, f"An image does not exist locally with the tag: {image}")
+        host = registry_of(image)
+        if registry_serving(s, host):
+            if host not in insecure_registries():
+                raise Exit(1, "http: server gave HTTP response to HTTPS client")
+        elif host not in engine.get("logins", {}):
+            raise Exit(1, "denied: requested access to the resource is denied")
+        s.setdefault("registries", {}).setdefault(host, []).append(image)
+    else:
+        return False
+    return True
+
+
 def docker(args: list[str]) -> None:
     words = positional(args)
     fmt = option(args, "--format", "-f") or ""
+    if words[:1] in (["container"], ["build"], ["login"], ["logout"], ["push"]):
+        with state() as s:
+            if docker_images(args, words, s):
+                return
     with state() as s:
         swarm = s.setdefault("swarm", {})
         local = swarm.get("local", "inactive")

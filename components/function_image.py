@@ -1,0 +1,196 @@
+"""The suite's function image, built on the bastion from this checkout and pushed to a registry.
+
+OpenFaaS runs every function from one image (`functions/Dockerfile`; `FUNCTION` picks the
+function). Building it by hand was the one manual step between `pulumi up` and a benchmark, so
+the stack builds it: Docker on the bastion (pinned, the same step the cluster nodes use), the
+sources sent on the step's stdin as a reproducible tarball, the tag derived from their content.
+A changed `functions/` is a changed tarball, so a changed tag and stdin: the step re-runs and
+builds; unchanged sources leave the step alone, and a re-run of the same tag pushes nothing.
+
+Two registries:
+
+- `public`: the user's namespace on a public registry (Docker Hub by default), logged in with a
+  token passed on stdin (never on a command line) and logged out again. OpenFaaS CE pulls
+  anonymously, so the repository must be public.
+- `private`: `registry:2` on the bastion, bound to its private address, plain HTTP; the cluster
+  nodes trust it as an insecure registry (`components.registry_config`). Pulls need no
+  credentials, as CE requires.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import tarfile
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pulumi
+from pulumi_command import remote
+
+from components.registry_config import REGISTRY_IMAGE, REGISTRY_PORT, insecure_registries
+from components.remote_step import remote_step
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTIONS = ROOT / "functions"
+REPOSITORY = "faasbench-functions"
+#: The namespace of the private registry when registryNamespace is not set.
+PRIVATE_NAMESPACE = "faasbench"
+READY_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The build context: `functions/` as the Dockerfile uses it, packed reproducibly."""
+
+    tar_gz: bytes
+    #: sha256 of the uncompressed tar: the content, whatever gzip does on this machine.
+    sha256: str
+
+    @property
+    def base64(self) -> str:
+        return base64.b64encode(self.tar_gz).decode()
+
+
+def source_files(root: Path = ROOT) -> list[Path]:
+    """What enters the image: the Dockerfile, its ignore file and `functions/*.py` (what
+    `functions/Dockerfile.dockerignore` lets through)."""
+    functions = root / "functions"
+    return [
+        functions / "Dockerfile",
+        functions / "Dockerfile.dockerignore",
+        *sorted(functions.glob("*.py")),
+    ]
+
+
+def pack_sources(root: Path = ROOT) -> Sources:
+    """A tar of the build context with fixed owners, modes, times and order, so the same
+    sources give the same bytes (and tag) on any machine."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for path in source_files(root):
+            data = path.read_bytes()
+            info = tarfile.TarInfo(path.relative_to(root).as_posix())
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = 0
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            archive.addfile(info, io.BytesIO(data))
+    content = raw.getvalue()
+    packed = io.BytesIO()
+    with gzip.GzipFile(fileobj=packed, mode="wb", mtime=0) as stream:
+        stream.write(content)
+    return Sources(tar_gz=packed.getvalue(), sha256=hashlib.sha256(content).hexdigest())
+
+
+def suite_version(root: Path = ROOT) -> str:
+    """faasbench's own version (pyproject.toml), the readable half of the tag."""
+    return tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+
+
+def image_tag(sources: Sources, version: str) -> str:
+    return f"{version}-{sources.sha256[:12]}"
+
+
+RegistryMode = Literal["public", "private"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionImageArgs:
+    """`mode` public: `server`, `namespace`, `username`, `token` (secret) are the user's.
+    `mode` private: the registry runs on the bastion at `bastion_private_ip`."""
+
+    mode: RegistryMode
+    bastion: remote.ConnectionArgs
+    bastion_instance_id: pulumi.Input[str]
+    bastion_private_ip: pulumi.Input[str]
+    mtu: pulumi.Input[int]
+    docker_version: str
+    containerd_version: str
+    server: str = "docker.io"
+    namespace: str | None = None
+    username: str | None = None
+    token: pulumi.Input[str] | None = None
+    #: The build context; default: this checkout's `functions/`.
+    sources: Sources | None = None
+
+
+class FunctionImage(pulumi.ComponentResource):
+    """`image` (the pushed reference) and `url` (the registry), known once the push is done."""
+
+    def __init__(
+        self, name: str, args: FunctionImageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("faasbench:functions:FunctionImage", name, None, opts)
+        sources = args.sources or pack_sources()
+        tag = image_tag(sources, suite_version())
+        private = args.mode == "private"
+        if not private and (args.namespace is None or args.username is None or args.token is None):
+            raise ValueError("a public registry needs a namespace, a username and a token")
+        address = pulumi.Output.from_input(args.bastion_private_ip).apply(
+            lambda ip: f"{ip}:{REGISTRY_PORT}"
+        )
+        server: pulumi.Output[str] = address if private else pulumi.Output.from_input(args.server)
+        namespace = args.namespace or PRIVATE_NAMESPACE
+        reference = server.apply(lambda host: f"{host}/{namespace}/{REPOSITORY}:{tag}")
+        triggers = [args.bastion_instance_id]
+
+        docker = remote_step(
+            f"{name}-docker",
+            connection=args.bastion,
+            step="docker-install",
+            params={
+                "DOCKER_VERSION": args.docker_version,
+                "CONTAINERD_VERSION": args.containerd_version,
+                "MTU": args.mtu,
+                # The bastion pushes to its own plain-HTTP registry by its private address.
+                "INSECURE_REGISTRIES": insecure_registries(address if private else None),
+            },
+            triggers=triggers,
+            parent=self,
+        )
+        before_build: list[pulumi.Resource] = [docker]
+        if private:
+            before_build.append(
+                remote_step(
+                    f"{name}-registry",
+                    connection=args.bastion,
+                    step="registry-server",
+                    params={
+                        "REGISTRY_IMAGE": REGISTRY_IMAGE,
+                        "LISTEN_ADDRESS": args.bastion_private_ip,
+                        "PORT": REGISTRY_PORT,
+                        "READY_TIMEOUT_S": READY_TIMEOUT_S,
+                    },
+                    triggers=triggers,
+                    parent=self,
+                    depends_on=[docker],
+                )
+            )
+        push = remote_step(
+            f"{name}-push",
+            connection=args.bastion,
+            step="function-image",
+            params={
+                "IMAGE": reference,
+                "REGISTRY_SERVER": server,
+                "REGISTRY_USERNAME": "" if private else (args.username or ""),
+                "SOURCES": sources.base64,
+                "SOURCES_SHA256": sources.sha256,
+            },
+            secrets=None if private else {"REGISTRY_TOKEN": args.token or ""},
+            triggers=triggers,
+            parent=self,
+            depends_on=before_build,
+        )
+        self.steps: list[pulumi.Resource] = [*before_build, push]
+        self.image = pulumi.Output.all(reference, push.id).apply(lambda v: v[0])
+        self.url = server.apply(lambda host: f"{'http' if private else 'https'}://{host}")
+        self.tag = tag
+        self.outputs = {"url": self.url, "image": self.image}
+        self.register_outputs({"url": self.url, "image": self.image})
