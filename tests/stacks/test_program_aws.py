@@ -108,6 +108,7 @@ def test_outputs_follow_the_contract_with_secrets_marked(run: ProgramRun) -> Non
         "framework",
         "bastion",
         "ssh_private_key",
+        "loader",
         "machines",
         "kubeconfig",
         "kube_api_internal",

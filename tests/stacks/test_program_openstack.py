@@ -89,6 +89,7 @@ def test_outputs_and_secrets(run: ProgramRun) -> None:
         "framework",
         "bastion",
         "ssh_private_key",
+        "loader",
         "machines",
         "kubeconfig",
         "kube_api_internal",
