@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from support.local_target import LocalTarget
+from support.servers import free_port
 
 
 def doctor(outputs: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -26,12 +26,6 @@ def doctor(outputs: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProce
     )
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_healthy_local_target_passes_every_check(target: LocalTarget, tmp_path: Path) -> None:
     result = doctor(target.outputs, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -45,7 +39,7 @@ def test_each_broken_endpoint_is_named_with_the_reason(target: LocalTarget, tmp_
     broken = copy.deepcopy(target.outputs)
     broken["openfaas"]["password"] = "not-the-password"
     broken["ftp"]["password"] = "not-the-ftp-password"
-    broken["prometheus"]["url"] = f"http://127.0.0.1:{closed_port()}"
+    broken["prometheus"]["url"] = f"http://127.0.0.1:{free_port()}"
     result = doctor(broken, tmp_path)
     assert result.returncode == 1
     lines = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if "│" in line}

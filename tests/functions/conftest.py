@@ -18,10 +18,10 @@ from support.function_servers import (
     ROOT,
     FtpServer,
     ServeProcess,
-    free_port,
     serve_env,
     wait_healthy,
 )
+from support.servers import free_port
 
 from components.ftp_config import seeded_file_bytes
 

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from support.function_servers import ServeProcess, free_port
+from support.function_servers import ServeProcess
+from support.servers import free_port
 
 from functions import chain, matrix
 from functions._params import FunctionError, ParamError

@@ -11,7 +11,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 
-from support.function_servers import ROOT, ServeProcess, free_port
+from support.function_servers import ROOT, ServeProcess
+from support.servers import free_port
 
 DOCKERFILE = ROOT / "functions" / "Dockerfile"
 DOCKERIGNORE = ROOT / "functions" / "Dockerfile.dockerignore"

@@ -9,7 +9,8 @@ import os
 import warnings
 
 import pytest
-from support.function_servers import FtpServer, free_port
+from support.function_servers import FtpServer
+from support.servers import free_port
 
 from functions import ftp
 from functions._params import FunctionError, ParamError

@@ -14,7 +14,8 @@ from collections.abc import Callable
 from typing import Any, BinaryIO
 
 import pytest
-from support.function_servers import ROOT, Response, ServeProcess, free_port, request, serve_env
+from support.function_servers import ROOT, Response, ServeProcess, request, serve_env
+from support.servers import free_port
 
 Serve = Callable[..., ServeProcess]
 

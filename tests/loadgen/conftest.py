@@ -16,10 +16,9 @@ from support.loadgen_servers import (
     META_BODY,
     ScriptedServer,
     Target,
-    free_port,
-    self_signed_context,
     wait_for_port,
 )
+from support.servers import free_port, self_signed_context
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import http.server
+import ipaddress
 import socket
 import ssl
 import subprocess
@@ -22,6 +23,7 @@ from cryptography.x509.oid import NameOID
 
 
 def free_port() -> int:
+    """A port nothing listens on right now (bound once, then released)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -65,10 +67,11 @@ class Backend:
         self.server.server_close()
 
 
-def self_signed_context(tmp: Path) -> ssl.SSLContext:
-    """A server TLS context with a fresh self-signed certificate for 127.0.0.1."""
+def self_signed_context(directory: Path) -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 (files in
+    `directory`)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "openwhisk.test")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "faasbench-test")])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -78,9 +81,13 @@ def self_signed_context(tmp: Path) -> ssl.SSLContext:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
         .sign(key, hashes.SHA256())
     )
-    cert_path, key_path = tmp / "cert.pem", tmp / "key.pem"
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(
@@ -89,7 +96,7 @@ def self_signed_context(tmp: Path) -> ssl.SSLContext:
             serialization.NoEncryption(),
         )
     )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return context
 

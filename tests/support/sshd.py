@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from importlib.metadata import distribution
 from pathlib import Path
 
+from support.servers import free_port
+
 SSHD = Path("/usr/sbin/sshd")
 #: Served from the wheelhouse, so the offline install has something real to install.
 FROM_WHEELHOUSE = "pyftpdlib"
@@ -51,12 +53,6 @@ def generate_key(path: Path) -> str:
         check=True,
     )
     return path.read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def dependency_site(directory: Path) -> Path:
