@@ -4,23 +4,11 @@ as docs/outputs.md lists them, and every credential among them marked secret."""
 from __future__ import annotations
 
 import pytest
+from support.expected_outputs import BASE, EXPECTED, K8S, OPENFAAS, OPENWHISK
 from support.pulumi_mocks import FAKE_KUBECONFIG, ProgramRun, run_program, stack_file_config
 
 from stacks.outputs import StackOutputs, secret_paths
 
-BASE = {"cloud", "orchestrator", "framework"}
-VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes", "loader"}
-OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
-OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
-#: kube-prometheus-stack on every Kubernetes stack.
-MONITORING = {"prometheus", "grafana_url", "grafana_password"}
-K8S = {"kubeconfig", "kube_api_internal"} | MONITORING
-EXPECTED = {
-    ("k8s", "openfaas"): VM | K8S | OPENFAAS,
-    ("k8s", "openwhisk"): VM | K8S | OPENWHISK,
-    ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
-    ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
-}
 CASES = [
     (cloud, orchestrator, framework)
     for cloud in ("aws", "openstack")

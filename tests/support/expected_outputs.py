@@ -1,0 +1,18 @@
+"""The output keys each (orchestrator, framework) of a VM stack exports, as docs/outputs.md
+lists them: one table for every test that checks a program's exported keys."""
+
+from __future__ import annotations
+
+BASE = {"cloud", "orchestrator", "framework"}
+VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes", "loader"}
+OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
+OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
+#: kube-prometheus-stack on every Kubernetes stack.
+MONITORING = {"prometheus", "grafana_url", "grafana_password"}
+K8S = {"kubeconfig", "kube_api_internal"} | MONITORING
+EXPECTED = {
+    ("k8s", "openfaas"): VM | K8S | OPENFAAS,
+    ("k8s", "openwhisk"): VM | K8S | OPENWHISK,
+    ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
+    ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
+}
