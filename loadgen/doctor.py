@@ -7,17 +7,15 @@ Nothing secret is printed: credentials are used, never shown.
 from __future__ import annotations
 
 import asyncio
-import base64
 import ftplib
 import ssl
-import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import yaml
 
+from loadgen.platforms.base import PlatformError
+from loadgen.platforms.k8s_events import parse_kubeconfig, tls_context
 from stacks.outputs import StackOutputs
 
 TIMEOUT_S = 8.0
@@ -93,47 +91,15 @@ def _ftp_check(outputs: StackOutputs) -> Check:
     return Check("ftp", target, True, f"login ok, test file {size} bytes")
 
 
-def _kube_context(
-    kubeconfig: str, workdir: Path
-) -> tuple[str, ssl.SSLContext | bool, dict[str, str]]:
-    """Server URL, TLS context (CA and client certificate) and headers of a kubeconfig's
-    current context; certificate data goes to files in `workdir` only for the TLS library."""
-    document = yaml.safe_load(kubeconfig)
-    context_name = document["current-context"]
-    context = next(c for c in document["contexts"] if c["name"] == context_name)["context"]
-    cluster = next(c for c in document["clusters"] if c["name"] == context["cluster"])["cluster"]
-    user = next(u for u in document.get("users", []) if u["name"] == context["user"])["user"]
-    tls = ssl.create_default_context()
-    if "certificate-authority-data" in cluster:
-        tls = ssl.create_default_context(
-            cadata=base64.b64decode(cluster["certificate-authority-data"]).decode()
-        )
-    if cluster.get("insecure-skip-tls-verify"):
-        tls.check_hostname = False
-        tls.verify_mode = ssl.CERT_NONE
-    headers: dict[str, str] = {}
-    if "client-certificate-data" in user and "client-key-data" in user:
-        cert = workdir / "client.crt"
-        key = workdir / "client.key"
-        cert.write_bytes(base64.b64decode(user["client-certificate-data"]))
-        key.write_bytes(base64.b64decode(user["client-key-data"]))
-        key.chmod(0o600)
-        tls.load_cert_chain(cert, key)
-    if "token" in user:
-        headers["Authorization"] = f"Bearer {user['token']}"
-    return str(cluster["server"]).rstrip("/"), tls, headers
-
-
 async def _kubernetes_check(outputs: StackOutputs) -> Check:
     assert outputs.kubeconfig is not None
-    with tempfile.TemporaryDirectory() as workdir:
-        try:
-            server, tls, headers = _kube_context(
-                outputs.kubeconfig.get_secret_value(), Path(workdir)
-            )
-        except (KeyError, StopIteration, TypeError, ValueError, ssl.SSLError, yaml.YAMLError):
-            return Check("kubernetes", "kubeconfig", False, "the kubeconfig cannot be read")
-        return await _http("kubernetes", f"{server}/version", headers=headers, verify=tls)
+    try:
+        access = parse_kubeconfig(outputs.kubeconfig.get_secret_value())
+        tls = tls_context(access)
+    except (PlatformError, ssl.SSLError):
+        return Check("kubernetes", "kubeconfig", False, "the kubeconfig cannot be read")
+    headers = {"Authorization": f"Bearer {access.token}"} if access.token else {}
+    return await _http("kubernetes", f"{access.server}/version", headers=headers, verify=tls)
 
 
 def _prometheus_answers(response: httpx.Response) -> str | None:

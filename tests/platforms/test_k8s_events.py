@@ -233,6 +233,8 @@ class ApiServer:
                     return self._send(
                         200, {"kind": "EventList", "apiVersion": "v1", "items": items}
                     )
+                if url.path == "/version":
+                    return self._send(200, {"major": "1", "minor": "31", "gitVersion": "v1.31.4"})
                 return self._send(404, {"kind": "Status", "reason": "NotFound"})
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
@@ -417,3 +419,26 @@ def test_make_platform_reads_pod_events_on_kubernetes(cert_server: tuple[ApiServ
             await platform.aclose()
 
     assert [r.id for r in asyncio.run(go())] == ["echo-7d9-a", "echo-7d9-b"]
+
+
+def test_doctor_reaches_the_api_with_the_kubeconfigs_ca_and_client_certificate(
+    cert_server: tuple[ApiServer, Pki],
+) -> None:
+    from loadgen.doctor import run_checks
+    from stacks.outputs import StackOutputs
+
+    server, pki = cert_server
+
+    def check(text: str) -> Any:
+        outputs = StackOutputs.model_validate(
+            {"cloud": "existing", "orchestrator": "k8s", "framework": "openfaas",
+             "kubeconfig": text}
+        )  # fmt: skip
+        [result] = asyncio.run(run_checks(outputs))
+        return result
+
+    ok = check(kubeconfig(server.url, pki))
+    assert (ok.name, ok.ok, ok.detail) == ("kubernetes", True, "HTTP 200")
+    assert server.requests[-1] == "/version"
+    unreadable = check("current-context: nowhere\n")
+    assert (unreadable.ok, unreadable.detail) == (False, "the kubeconfig cannot be read")
