@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -53,11 +53,11 @@ class CellPlan:
     run: int
     replicas: int
     autoscaling: bool
+    """False pins the function's replicas: the platform's autoscaler may not change them."""
     params: dict[str, object]
     body: bytes
     segments: tuple[Segment, ...]
     cold_method: Literal["forced", "natural"] | None = None
-    env: dict[str, str] = field(default_factory=dict)
 
 
 def _seed_for(*parts: object) -> int:
@@ -231,7 +231,6 @@ def expand(config: ExperimentConfig, base: Path) -> list[CellPlan]:
                             body=body,
                             segments=segments,
                             cold_method=cold,
-                            env=dict(spec.env),
                         )
                     )
         if config.order == "shuffled":

@@ -226,8 +226,10 @@ class Campaign:
         finally:
             self._loop.close()
 
-    def _spec(self, function: str) -> FunctionSpec:
-        return FunctionSpec(function=function, timeout_s=self.config.timeouts.request_s)
+    def _spec(self, function: str, *, autoscaling: bool = True) -> FunctionSpec:
+        return FunctionSpec(
+            function=function, timeout_s=self.config.timeouts.request_s, autoscaling=autoscaling
+        )
 
     def _env(self, function: str) -> dict[str, str]:
         """The function's configured environment plus what it needs from the stack: the FTP
@@ -268,7 +270,7 @@ class Campaign:
         sequence = self.config.functions[cell.function].sequence
         for name in reversed(wanted) if sequence else wanted:
             replicas = cell.replicas if name == cell.function else 1
-            spec = self._spec(name)
+            spec = self._spec(name, autoscaling=cell.autoscaling or name != cell.function)
             if sequence and name == cell.function:
                 assert isinstance(self.platform, OpenWhiskPlatform)  # checked by feasibility
                 components = [self._spec(d) for d in self.config.dependencies(name)]

@@ -47,6 +47,9 @@ class FunctionSpec(BaseModel):
     timeout_s: float = Field(60.0, gt=0)
     concurrency: int = Field(1, ge=1, description="OpenWhisk: activations per container")
     cpu: str | None = Field(None, description="OpenFaaS CPU limit, e.g. '500m' or '0.5'")
+    autoscaling: bool = Field(
+        True, description="false pins the replicas deployed: the autoscaler may not change them"
+    )
 
     @field_validator("function")
     @classmethod

@@ -42,6 +42,8 @@ PLATFORM = "OpenFaaS"
 CALL_ID_HEADER = "X-Call-Id"
 #: faas-netes, faas-swarm and faas-nomad read the initial replica count from this label.
 SCALE_MIN_LABEL = "com.openfaas.scale.min"
+#: With min = max the autoscaler has nothing to change: fixed replicas for a sweep.
+SCALE_MAX_LABEL = "com.openfaas.scale.max"
 FUNCTION_LABEL = "faasbench.function"
 #: With the OpenFaaS Pro idler, functions opt in with these labels; 15 minutes is its default.
 SCALE_ZERO_LABEL = "com.openfaas.scale.zero"
@@ -159,6 +161,8 @@ class OpenFaasPlatform:
     ) -> FunctionDeployment:
         """The `FunctionDeployment` of a function: the suite image, `FUNCTION` choosing it."""
         labels = {SCALE_MIN_LABEL: str(max(replicas, 1)), FUNCTION_LABEL: function.function}
+        if not function.autoscaling:
+            labels[SCALE_MAX_LABEL] = str(max(replicas, 1))
         if self._config.limits.idler:
             labels |= {SCALE_ZERO_LABEL: "true", SCALE_ZERO_DURATION_LABEL: f"{IDLE_DURATION_S}s"}
         return FunctionDeployment(

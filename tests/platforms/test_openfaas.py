@@ -237,3 +237,13 @@ def test_make_platform_needs_the_image_and_picks_openfaas() -> None:
     assert target.url == "http://10.0.0.5:8080/function/e"
     assert target.body == b'{"a":1}'
     asyncio.run(platform.aclose())
+
+
+def test_fixed_replicas_pin_the_autoscaler_with_equal_min_and_max() -> None:
+    platform = OpenFaasPlatform(config("http://127.0.0.1:9", OPEN_LIMITS, None), "swarm", IMAGE)
+    pinned = FunctionSpec(function="matrix", autoscaling=False)
+    labels = platform.deployment(pinned, 3, {}).labels
+    assert labels["com.openfaas.scale.min"] == labels["com.openfaas.scale.max"] == "3"
+    free = platform.deployment(FunctionSpec(function="matrix"), 3, {}).labels
+    assert "com.openfaas.scale.max" not in free
+    asyncio.run(platform.aclose())
