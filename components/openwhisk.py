@@ -16,11 +16,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import openwhisk_chart
-from components.openwhisk_chart import (
-    ChartSource,
-    chart_with_runtimes,
-    fetch_chart,
-)
+from components.openwhisk_chart import chart_with_runtimes, fetch_chart
 from components.openwhisk_config import (
     IMAGE_TAG,
     NAMESPACE,
@@ -31,6 +27,7 @@ from components.openwhisk_config import (
     openwhisk_values,
     runtimes_with_prewarm,
 )
+from components.pinned_source import PinnedTree
 
 #: The chart installs CouchDB, Kafka/ZooKeeper (or etcd and ElasticSearch), the controller,
 #: invokers and the catalog; 30 minutes covers slow image pulls on fresh nodes.
@@ -45,7 +42,7 @@ class OpenWhiskArgs:
     capacity: pulumi.Input[Capacity]
     """Invokers and action memory (`plan_capacity`); its problems stop the deployment."""
     prewarm: list[Prewarm] | None = None
-    source: ChartSource | None = None
+    source: PinnedTree | None = None
     """None: the pinned chart (`components.openwhisk_chart.OPENWHISK_CHART`)."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 

@@ -12,7 +12,6 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 from support.pulumi_mocks import (
-    ROOT,
     RecordingMocks,
     RecordingMonitor,
     generated_secret,
@@ -20,6 +19,7 @@ from support.pulumi_mocks import (
     resolve,
     run_under_mocks,
 )
+from support.specs import KUBE_PROMETHEUS_STACK_SPEC, require_tree
 
 from components.k8s_cluster import ROLE_LABEL, SERVER_TAINT
 from components.monitoring import (
@@ -36,7 +36,6 @@ from components.monitoring import (
     monitoring_values,
 )
 
-CHART_DIR = ROOT / ".." / "shared" / "specs" / "charts" / "kube-prometheus-stack"
 K3S: dict[str, Any] = {
     "k3s": True,
     "control_taint": SERVER_TAINT,
@@ -68,9 +67,7 @@ ENDPOINT_KEYS = {"port", "path", "interval", "scrapeTimeout", "scheme"}
 
 @pytest.fixture(scope="module")
 def chart_values() -> dict[str, Any]:
-    path = CHART_DIR / "values.yaml"
-    if not path.exists():
-        pytest.skip("the chart's values.yaml (shared/specs) is not beside the repository")
+    path = require_tree(KUBE_PROMETHEUS_STACK_SPEC) / "values.yaml"
     return yaml.safe_load(path.read_text())
 
 
@@ -309,9 +306,7 @@ def test_datasource_uid_is_the_charts(chart_values: dict[str, Any]) -> None:
 
 
 def test_chart_version_and_app_version_match_chart_yaml() -> None:
-    path = CHART_DIR / "Chart.yaml"
-    if not path.exists():
-        pytest.skip("the chart's Chart.yaml (shared/specs) is not beside the repository")
+    path = require_tree(KUBE_PROMETHEUS_STACK_SPEC) / "Chart.yaml"
     chart = yaml.safe_load(path.read_text())
     assert (chart["name"], chart["version"], chart["appVersion"]) == (
         "kube-prometheus-stack",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -15,21 +14,20 @@ import pulumi
 import pytest
 import yaml
 from support.openwhisk_chart import (
-    SPECS,
     archive_path,
     pack_archive,
     serve_archives,
     write_chart,
 )
 from support.pulumi_mocks import FAKE_KUBECONFIG, run_program, stack_file_config
+from support.specs import OPENWHISK_CHART_SPEC, require_tree
 
 from components.openwhisk_chart import (
+    OPENWHISK_CHART,
     ChartError,
     ChartFetchError,
-    ChartSource,
     chart_with_runtimes,
     fetch_chart,
-    git_tree_hash,
 )
 from components.openwhisk_config import (
     OpenWhiskSettings,
@@ -39,89 +37,36 @@ from components.openwhisk_config import (
     plan_capacity,
     runtimes_with_prewarm,
 )
+from components.pinned_source import git_tree_hash
 
-needs_specs = pytest.mark.skipif(not SPECS.is_dir(), reason="../shared/specs is absent")
-
-# --- the chart: fetch and verify ------------------------------------------------------------
+# --- the chart: fetched pinned, one copy per runtimes manifest ------------------------------
 
 
-def test_tree_hash_is_the_one_git_computes(tmp_path: Path) -> None:
+def test_the_chart_is_fetched_through_the_pinned_cache(tmp_path: Path) -> None:
     folder = tmp_path / "chart"
     write_chart(folder)
-    (folder / "templates" / "b").mkdir()
-    (folder / "templates" / "b" / "x.yaml").write_text("a: 1\n")
-    (folder / "templates" / "b.yaml").write_text("b: 2\n")  # sorts before the folder b/
-    subprocess.run(["git", "init", "-q", str(folder)], check=True)
-    subprocess.run(["git", "-C", str(folder), "add", "-A"], check=True)
-    expected = subprocess.run(
-        ["git", "-C", str(folder), "write-tree"], check=True, capture_output=True, text=True
-    ).stdout.strip()
-    (folder / ".git").rename(tmp_path / "git-dir")
-    assert git_tree_hash(folder) == expected
-    (folder / "configMapFiles" / "init.sh").chmod(0o644)  # the executable bit counts
-    assert git_tree_hash(folder) != expected
-
-
-def source_for(folder: Path, url: str = "") -> ChartSource:
-    return ChartSource("apache/openwhisk-deploy-kube", "a" * 40, git_tree_hash(folder), host=url)
-
-
-def test_fetch_downloads_verifies_and_caches(tmp_path: Path) -> None:
-    folder = tmp_path / "chart"
-    write_chart(folder)
-    source = source_for(folder)
+    source = dataclasses.replace(OPENWHISK_CHART, tree=git_tree_hash(folder))
     with serve_archives({archive_path(source): pack_archive(folder, source)}) as url:
-        served = dataclasses.replace(source, host=url)
-        chart = fetch_chart(served, cache=tmp_path / "cache")
+        chart = fetch_chart(dataclasses.replace(source, host=url), cache=tmp_path / "cache")
     assert git_tree_hash(chart) == source.tree
-    assert (chart / "configMapFiles" / "init.sh").stat().st_mode & 0o100
-    assert not (chart / "README.md").exists()  # only the chart folder is extracted
-    # The server is gone: the verified copy in the cache is used.
-    assert fetch_chart(served, cache=tmp_path / "cache") == chart
-
-
-def test_fetch_refuses_an_archive_that_is_not_the_pinned_tree(tmp_path: Path) -> None:
-    folder = tmp_path / "chart"
-    write_chart(folder)
-    source = source_for(folder)
-    (folder / "templates" / "NOTES.txt").write_text("tampered\n")
-    archives = {archive_path(source): pack_archive(folder, source)}
-    with serve_archives(archives) as url, pytest.raises(ChartFetchError, match=source.tree):
-        fetch_chart(dataclasses.replace(source, host=url), cache=tmp_path / "cache")
-    assert not list((tmp_path / "cache" / "charts").iterdir())  # nothing half-written is kept
-
-
-def test_fetch_names_the_url_when_the_download_fails(tmp_path: Path) -> None:
-    folder = tmp_path / "chart"
-    write_chart(folder)
-    with serve_archives({}) as url:
-        source = source_for(folder, url)
-        with pytest.raises(ChartFetchError, match=r"could not download .*404"):
-            fetch_chart(source, cache=tmp_path / "cache")
-
-
-def test_fetch_refuses_links_in_the_archive(tmp_path: Path) -> None:
-    folder = tmp_path / "chart"
-    write_chart(folder)
-    (folder / "templates" / "link.yaml").symlink_to("/etc/passwd")
-    source = ChartSource("apache/openwhisk-deploy-kube", "b" * 40, "0" * 40)
-    archives = {archive_path(source): pack_archive(folder, source)}
-    with serve_archives(archives) as url, pytest.raises(ChartFetchError, match="not a file"):
-        fetch_chart(dataclasses.replace(source, host=url), cache=tmp_path / "cache")
+    with serve_archives({}) as url, pytest.raises(ChartFetchError, match=r"OpenWhisk chart.*404"):
+        fetch_chart(dataclasses.replace(source, host=url, tree="0" * 40), cache=tmp_path / "c2")
 
 
 def test_each_runtimes_manifest_gets_its_own_named_copy(tmp_path: Path) -> None:
     chart = tmp_path / "chart"
     write_chart(chart)
     runtimes = json.loads((chart / "runtimes.json").read_text())
-    first, name = chart_with_runtimes(chart, runtimes)
+    copies = tmp_path / "copies"
+    first, name = chart_with_runtimes(chart, runtimes, into=copies)
     assert json.loads((first / name).read_text()) == runtimes
     assert (first / "Chart.yaml").is_file()
+    assert first.parent == copies
     changed = runtimes_with_prewarm(runtimes, [Prewarm("python:3", 256, 1)])
-    second, other = chart_with_runtimes(chart, changed)
+    second, other = chart_with_runtimes(chart, changed, into=copies)
     assert other != name
     assert second != first
-    assert chart_with_runtimes(chart, runtimes) == (first, name)
+    assert chart_with_runtimes(chart, runtimes, into=copies) == (first, name)
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -159,12 +104,12 @@ def merged(defaults: dict[str, Any], ours: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-@needs_specs
 @pytest.mark.parametrize("scheduler", ["default", "new"])
 def test_every_key_we_set_is_a_chart_default_and_the_result_passes_its_schema(
     scheduler: str,
 ) -> None:
-    defaults = yaml.safe_load((SPECS / "values.yaml").read_text())
+    chart = require_tree(OPENWHISK_CHART_SPEC)
+    defaults = yaml.safe_load((chart / "values.yaml").read_text())
     settings = dataclasses.replace(SETTINGS, scheduler=scheduler, storage_class="fast")  # type: ignore[arg-type]
     values = values_for(settings)
     for path in key_paths(values):
@@ -173,7 +118,7 @@ def test_every_key_we_set_is_a_chart_default_and_the_result_passes_its_schema(
             assert isinstance(node, dict), f"{'.'.join(path)}: parent is not a map"
             assert part in node, f"{'.'.join(path)} is not in the chart's values.yaml"
             node = node[part]
-    schema = json.loads((SPECS / "values.schema.json").read_text())
+    schema = json.loads((chart / "values.schema.json").read_text())
     # The schema names a draft jsonschema does not ship; Draft 7 is what Helm validates with.
     jsonschema.Draft7Validator(schema).validate(merged(defaults, values))
 

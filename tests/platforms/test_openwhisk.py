@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.openwhisk_spec import SWAGGER, SwaggerSpec, chart_kinds
+from support.openwhisk_spec import SwaggerSpec, chart_kinds, swagger_path
 
 from loadgen.platforms import (
     FunctionSpec,
@@ -29,8 +29,6 @@ from loadgen.platforms.openwhisk import (
     activation_record,
 )
 from stacks.outputs import OpenWhisk, StackOutputs
-
-pytestmark = pytest.mark.skipif(not SWAGGER.exists(), reason="OpenWhisk swagger spec absent")
 
 AUTH = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:" + "k" * 64
 KEY = AUTH.split(":")[1]
@@ -61,7 +59,7 @@ def run(coro: Any) -> Any:
 
 
 def test_the_chart_kind_is_missing_from_the_spec_enum_and_added_from_runtimes_json() -> None:
-    raw = json.loads(SWAGGER.read_text())
+    raw = json.loads(swagger_path().read_text())
     assert "python:3" not in raw["definitions"]["ActionExec"]["properties"]["kind"]["enum"]
     assert "python:3" in chart_kinds()
 

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from components.openwhisk_chart import OPENWHISK_CHART, ChartSource, git_tree_hash
+from components.openwhisk_chart import OPENWHISK_CHART
+from components.pinned_source import PinnedTree, git_tree_hash
+from support.specs import OPENWHISK_CHART_SPEC, SpecMissing, tree_path
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs" / "charts" / "openwhisk"
-#: Used when ../shared/specs is absent: one runtime family, enough for prewarm tests.
+#: Used when the pinned chart cannot be had: one runtime family, enough for prewarm tests.
 MINIMAL_RUNTIMES = {
     "runtimes": {
         "python": [
@@ -39,10 +40,13 @@ def write_chart(folder: Path) -> None:
     """A chart folder: Chart.yaml, values.yaml, runtimes.json, a template and a script."""
     (folder / "templates").mkdir(parents=True)
     (folder / "configMapFiles").mkdir()
+    try:
+        real: Path | None = tree_path(OPENWHISK_CHART_SPEC)
+    except SpecMissing:
+        real = None
     for name in ("Chart.yaml", "values.yaml", "runtimes.json"):
-        source = SPECS / name
-        if source.is_file():
-            (folder / name).write_bytes(source.read_bytes())
+        if real is not None:
+            (folder / name).write_bytes((real / name).read_bytes())
     if not (folder / "runtimes.json").is_file():
         (folder / "runtimes.json").write_text(json.dumps(MINIMAL_RUNTIMES, indent=2))
     if not (folder / "Chart.yaml").is_file():
@@ -53,7 +57,7 @@ def write_chart(folder: Path) -> None:
     script.chmod(0o755)
 
 
-def pack_archive(folder: Path, source: ChartSource) -> bytes:
+def pack_archive(folder: Path, source: PinnedTree) -> bytes:
     """A .tar.gz laid out as GitHub's archive of a commit (`<repo>-<commit>/<path>/...`)."""
     top = f"{source.repository.split('/')[1]}-{source.commit}"
     buffer = io.BytesIO()
@@ -90,12 +94,12 @@ def serve_archives(archives: dict[str, bytes]) -> Iterator[str]:
         server.server_close()
 
 
-def archive_path(source: ChartSource) -> str:
+def archive_path(source: PinnedTree) -> str:
     return f"/{source.repository}/archive/{source.commit}.tar.gz"
 
 
 @contextmanager
-def local_chart(work: Path) -> Iterator[ChartSource]:
+def local_chart(work: Path) -> Iterator[PinnedTree]:
     """A served stand-in chart and the source that names it (same repository and commit)."""
     folder = work / "chart-src"
     write_chart(folder)

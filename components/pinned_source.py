@@ -1,0 +1,191 @@
+"""Upstream files and folders pinned by commit and content hash, kept in the user's cache.
+
+One helper for everything faasbench takes from a public repository at a fixed commit: the
+OpenWhisk chart the program installs, and the specs and charts the tests render and validate
+against. Each is fetched once, verified every time it is used, and reused from the cache, so
+only the first use needs the network (`pulumi preview` after the first is offline).
+
+- A folder (`PinnedTree`) comes from GitHub's archive of the commit; only its path is
+  extracted (regular files and folders only, no links, nothing outside it), and its git tree
+  hash must equal the pinned one, computed exactly as git does (blobs, modes, sorted entries):
+  every byte and executable bit is checked against the commit, not against a tarball whose
+  compression GitHub may change.
+- A file (`PinnedFile`) comes from raw.githubusercontent.com at the commit, checked by sha256.
+- The cache is content-addressed (`<cache>/trees/<tree hash>`, `<cache>/files/<sha256>`):
+  a cached copy that no longer matches its hash is fetched again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import tarfile
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import httpx
+
+DOWNLOAD_TIMEOUT_S = 120
+
+
+class PinnedFetchError(RuntimeError):
+    """A pinned source could not be fetched, or is not what was pinned (the message says)."""
+
+
+@dataclass(frozen=True)
+class PinnedTree:
+    """One commit of a repository's folder, and the git tree hash of that folder."""
+
+    repository: str
+    commit: str
+    tree: str
+    path: str
+    host: str = "https://github.com"
+
+    @property
+    def archive_url(self) -> str:
+        return f"{self.host}/{self.repository}/archive/{self.commit}.tar.gz"
+
+    @property
+    def label(self) -> str:
+        return f"{self.repository}@{self.commit[:7]}:{self.path}"
+
+
+@dataclass(frozen=True)
+class PinnedFile:
+    """One commit of a repository's file, and the sha256 of its bytes."""
+
+    repository: str
+    commit: str
+    path: str
+    sha256: str
+    host: str = "https://raw.githubusercontent.com"
+
+    @property
+    def url(self) -> str:
+        return f"{self.host}/{self.repository}/{self.commit}/{self.path}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.repository}@{self.commit[:7]}:{self.path}"
+
+
+def cache_dir() -> Path:
+    """Where verified sources are kept: $FAASBENCH_CACHE_DIR, else the user's cache folder."""
+    configured = os.environ.get("FAASBENCH_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "faasbench"
+
+
+def git_tree_hash(folder: Path) -> str:
+    """The hash git gives `folder` as a tree (files 100644 or 100755, sub-folders as trees)."""
+    entries: list[tuple[str, bytes]] = []
+    for child in folder.iterdir():
+        if child.is_symlink():
+            raise PinnedFetchError(f"{child} is a link; pinned folders have none")
+        if child.is_dir():
+            mode, digest = "40000", git_tree_hash(child)
+            sort_key = child.name + "/"
+        elif child.is_file():
+            data = child.read_bytes()
+            mode = "100755" if child.stat().st_mode & 0o100 else "100644"
+            blob = b"blob %d\0" % len(data) + data
+            digest = hashlib.sha1(blob, usedforsecurity=False).hexdigest()
+            sort_key = child.name
+        else:
+            raise PinnedFetchError(f"{child} is not a regular file or folder")
+        entries.append((sort_key, f"{mode} {child.name}".encode() + b"\0" + bytes.fromhex(digest)))
+    body = b"".join(entry for _, entry in sorted(entries, key=lambda e: e[0].encode()))
+    return hashlib.sha1(b"tree %d\0" % len(body) + body, usedforsecurity=False).hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _download(url: str, what: str) -> bytes:
+    try:
+        response = httpx.get(url, follow_redirects=True, timeout=DOWNLOAD_TIMEOUT_S)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise PinnedFetchError(f"could not download {what} from {url}: {exc}") from None
+    return response.content
+
+
+def _extract_folder(archive: bytes, source: PinnedTree, into: Path) -> None:
+    """The pinned folder of a GitHub archive (`<repo>-<commit>/<path>/...`) into `into`."""
+    prefix = PurePosixPath(f"{source.repository.split('/')[1]}-{source.commit}") / source.path
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            name = PurePosixPath(member.name)
+            if name != prefix and prefix not in name.parents:
+                continue
+            relative = name.relative_to(prefix)
+            if name.is_absolute() or ".." in relative.parts:
+                raise PinnedFetchError(f"archive member {member.name!r} escapes {source.path}")
+            target = into / relative
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+            elif member.isfile():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                handle = tar.extractfile(member)
+                assert handle is not None  # a regular file always has content
+                target.write_bytes(handle.read())
+                target.chmod(0o755 if member.mode & 0o100 else 0o644)
+            else:
+                raise PinnedFetchError(f"archive member {member.name!r} is not a file or folder")
+
+
+def fetch_tree(source: PinnedTree, *, cache: Path | None = None) -> Path:
+    """The verified folder of `source`, downloaded once and kept in the cache."""
+    root = (cache or cache_dir()) / "trees"
+    final = root / source.tree
+    if final.is_dir() and git_tree_hash(final) == source.tree:
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    archive = _download(source.archive_url, source.label)
+    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=root))
+    try:
+        try:
+            _extract_folder(archive, source, staging)
+        except tarfile.TarError as exc:
+            raise PinnedFetchError(
+                f"{source.archive_url} is not a readable archive: {exc}"
+            ) from None
+        found = git_tree_hash(staging)
+        if found != source.tree:
+            raise PinnedFetchError(
+                f"{source.label} from {source.archive_url} has git tree {found}, "
+                f"expected {source.tree}: refusing to use it"
+            )
+        shutil.rmtree(final, ignore_errors=True)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def fetch_file(source: PinnedFile, *, cache: Path | None = None) -> Path:
+    """The verified file of `source`, downloaded once and kept in the cache."""
+    root = (cache or cache_dir()) / "files"
+    final = root / source.sha256
+    if final.is_file() and file_sha256(final) == source.sha256:
+        return final
+    root.mkdir(parents=True, exist_ok=True)
+    data = _download(source.url, source.label)
+    found = hashlib.sha256(data).hexdigest()
+    if found != source.sha256:
+        raise PinnedFetchError(
+            f"{source.label} from {source.url} has sha256 {found}, expected {source.sha256}: "
+            "refusing to use it"
+        )
+    handle, staging = tempfile.mkstemp(prefix=".fetch-", dir=root)
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    Path(staging).replace(final)
+    return final
