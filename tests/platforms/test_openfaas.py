@@ -20,7 +20,7 @@ from loadgen.platforms import (
     PlatformError,
     make_platform,
 )
-from loadgen.platforms.openfaas import CE_IMAGE_PULL, SWARM_PROXY, flavour
+from loadgen.platforms.openfaas import CE_IMAGE_PULL, SWARM_IMAGE_PULL, SWARM_PROXY, flavour
 from loadgen.platforms.openfaas_types import FunctionStatus
 from stacks.outputs import OpenFaas, StackOutputs
 
@@ -78,7 +78,7 @@ def test_flavours_pick_the_cold_start_method() -> None:
     for orchestrator in ("swarm", "nomad", "local"):
         assert flavour(orchestrator, True).cold_start_method == "scale-to-zero"
         assert flavour(orchestrator, False).cold_start_method == "redeploy"
-    assert flavour("swarm", False).confounds == (SWARM_PROXY,)
+    assert flavour("swarm", False).confounds == (SWARM_PROXY, SWARM_IMAGE_PULL)
     assert flavour("nomad", False).confounds == ()
 
 
