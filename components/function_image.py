@@ -12,9 +12,9 @@ Two registries:
 - `public`: the user's namespace on a public registry (Docker Hub by default), logged in with a
   token passed on stdin (never on a command line) and logged out again. OpenFaaS CE pulls
   anonymously, so the repository must be public.
-- `private`: `registry:2` on the bastion, bound to its private address, plain HTTP; the cluster
-  nodes trust it as an insecure registry (`components.registry_config`). Pulls need no
-  credentials, as CE requires.
+- `private`: distribution's registry on the bastion, bound to its private address, plain
+  HTTP; the cluster nodes trust it as an insecure registry (`components.registry_config`).
+  Pulls need no credentials, as CE requires.
 """
 
 from __future__ import annotations

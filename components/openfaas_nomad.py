@@ -10,18 +10,21 @@ import pulumi
 import pulumi_random as random
 from pulumi_command import remote
 
+from components.openfaas_images import CE_GATEWAY_LIMITS, GATEWAY_IMAGE, image_tag
 from components.openfaas_nomad_config import (
     FUNCTION_NAMESPACE,
-    GATEWAY_IMAGE,
     PROVIDER_IMAGE,
     VARIABLE_PATH,
     render_job,
 )
 from components.remote_step import remote_step
 
-#: jsiebens/faas-nomad has no function or replica caps; scale to zero goes through the
-#: gateway's scale API; no idler is deployed.
-NOMAD_LIMITS = {"max_functions": None, "max_replicas": None, "scale_to_zero": True, "idler": False}
+#: jsiebens/faas-nomad itself has no caps, but it cannot be shown to scale from zero reliably
+#: (v0.5.0 counts healthy allocations, not registered instances; the fix a240dd08 is in no
+#: release), and the Community Edition gateway in front of it clamps every scale request to
+#: 1..5 replicas (`components.openfaas_images`). So: no scale to zero (forced cold starts remove
+#: and redeploy the function), at most 5 replicas, no idler.
+NOMAD_LIMITS = dict(CE_GATEWAY_LIMITS)
 READY_TIMEOUT_S = 900
 
 
@@ -86,8 +89,8 @@ class OpenFaasNomad(pulumi.ComponentResource):
         self.namespace = FUNCTION_NAMESPACE
         self.limits = NOMAD_LIMITS
         self.versions = {
-            "gateway": GATEWAY_IMAGE.rsplit(":", 1)[1],
-            "provider": f"faas-nomad {PROVIDER_IMAGE.rsplit(':', 1)[1]}",
+            "gateway": image_tag(GATEWAY_IMAGE),
+            "provider": f"faas-nomad {image_tag(PROVIDER_IMAGE)}",
         }
         self.ready: list[pulumi.Resource] = [deploy]
         self.register_outputs({"deploy": deploy.id})

@@ -3,12 +3,12 @@ rendered from plain values (pure functions; field names are those of Nomad's `ap
 
 One job, one group on a worker, bridge networking (the tasks share localhost): NATS Streaming,
 the queue worker, the gateway, jsiebens/faas-nomad (the maintained Nomad provider) on :8081,
-Prometheus and Alertmanager with the invocation-rate scaling rule. Images match the Kubernetes
-chart's where the component is the same (gateway 0.27.13, queue worker, NATS, Prometheus,
-Alertmanager), so platforms differ by their provider. Credentials come from a Nomad Variable
-(`nomad/jobs/openfaas`, readable by this job's tasks only) through templates: none is in the
-job specification. Prometheus also scrapes every Nomad agent's metrics, which include CPU and
-memory per allocation (function containers).
+Prometheus and Alertmanager with the invocation-rate scaling rule. Images are the Kubernetes
+chart's where the component is the same (`components.openfaas_images`: gateway 0.27.13, queue
+worker, NATS, Prometheus, Alertmanager), so platforms differ by their provider. Credentials
+come from a Nomad Variable (`nomad/jobs/openfaas`, readable by this job's tasks only) through
+templates: none is in the job specification. Prometheus also scrapes every Nomad agent's
+metrics, which include CPU and memory per allocation (function containers).
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ from collections.abc import Sequence
 import yaml
 
 from components.nomad_config import CONSUL_HTTP, DATACENTER, NOMAD_HTTP, VAULT_HTTP
+from components.openfaas_images import (
+    ALERTMANAGER_IMAGE,
+    GATEWAY_IMAGE,
+    NATS_IMAGE,
+    PROMETHEUS_IMAGE,
+    QUEUE_WORKER_IMAGE,
+)
 
 JOB_ID = "openfaas"
 VARIABLE_PATH = f"nomad/jobs/{JOB_ID}"
@@ -27,12 +34,11 @@ GATEWAY_PORT = 8080
 PROMETHEUS_PORT = 9090
 PROVIDER_PORT = 8081
 
-GATEWAY_IMAGE = "ghcr.io/openfaas/gateway:0.27.13"
+#: jsiebens/faas-nomad v0.5.0 (90febaa7, 2021-09-24), its last tag; its release workflow pushes
+#: ghcr.io/jsiebens/faas-nomad:<tag> (evidence and its limits: docs/versions.md). Its
+#: scale-from-zero fix (a240dd08, counting healthy Consul instances) is in no release; the
+#: stack never scales a function to zero anyway (`components.openfaas_nomad.NOMAD_LIMITS`).
 PROVIDER_IMAGE = "ghcr.io/jsiebens/faas-nomad:v0.5.0"
-QUEUE_WORKER_IMAGE = "ghcr.io/openfaas/queue-worker:0.14.2"
-NATS_IMAGE = "nats-streaming:0.25.6"
-PROMETHEUS_IMAGE = "prom/prometheus:v3.11.3"
-ALERTMANAGER_IMAGE = "prom/alertmanager:v0.32.1"
 
 SECOND_NS = 1_000_000_000
 TIMEOUTS = {"read_timeout": "5m5s", "write_timeout": "5m5s"}

@@ -1,6 +1,6 @@
-"""OpenFaaS on Docker Swarm: the rendered stack deployed on the manager, basic auth from a
-generated password. Functions are deployed with the worker constraint by the load generator's
-adapter (`components.swarm_cluster.WORKER_CONSTRAINT`)."""
+"""OpenFaaS on Docker Swarm: the faas-swarm image built on the manager, then the rendered stack
+deployed there, basic auth from a generated password. Functions are deployed with the worker
+constraint by the load generator's adapter (`components.swarm_cluster.WORKER_CONSTRAINT`)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,17 @@ import pulumi
 import pulumi_random as random
 from pulumi_command import remote
 
-from components.openfaas_swarm_config import (
-    GATEWAY_IMAGE,
-    PROVIDER_IMAGE,
-    config_files,
-    render_compose,
-)
+from components import faas_swarm_image
+from components.openfaas_images import CE_GATEWAY_LIMITS, GATEWAY_IMAGE, image_tag
+from components.openfaas_swarm_config import config_files, render_compose
 from components.remote_step import remote_step
 
 GATEWAY_PORT = 8080
 PROMETHEUS_PORT = 9090
-#: faas-swarm has no function or replica caps; scale to zero works through the gateway's
-#: scale API (scale_from_zero wakes a function); no idler is deployed.
-SWARM_LIMITS = {"max_functions": None, "max_replicas": None, "scale_to_zero": True, "idler": False}
+#: faas-swarm itself has no caps, but the Community Edition gateway in front of it clamps every
+#: scale request to 1..5 replicas (`components.openfaas_images`): no scale to zero, at most 5
+#: replicas; no idler is deployed.
+SWARM_LIMITS = dict(CE_GATEWAY_LIMITS)
 READY_TIMEOUT_S = 900
 
 
@@ -43,6 +41,17 @@ class OpenFaasSwarm(pulumi.ComponentResource):
             f"{name}-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         files = config_files()
+        # The control services run on the manager only, so the provider image built there is
+        # the one they use (its name resolves nowhere else; see components.faas_swarm_image).
+        provider_image = remote_step(
+            f"{name}-provider-image",
+            connection=args.manager_connection,
+            step="faas-swarm-image",
+            params=faas_swarm_image.step_params(),
+            triggers=[args.manager_instance_id],
+            parent=self,
+            depends_on=args.cluster_ready,
+        )
         deploy = remote_step(
             f"{name}-deploy",
             connection=args.manager_connection,
@@ -57,13 +66,16 @@ class OpenFaasSwarm(pulumi.ComponentResource):
             secrets={"BASIC_AUTH_PASSWORD": password.result},
             triggers=[args.manager_instance_id],
             parent=self,
-            depends_on=args.cluster_ready,
+            depends_on=[*args.cluster_ready, provider_image],
         )
         self.password = pulumi.Output.secret(password.result)
         self.limits = SWARM_LIMITS
         self.versions = {
-            "gateway": GATEWAY_IMAGE.rsplit(":", 1)[1],
-            "provider": f"faas-swarm {PROVIDER_IMAGE.rsplit(':', 1)[1]}",
+            "gateway": image_tag(GATEWAY_IMAGE),
+            "provider": (
+                f"faas-swarm {faas_swarm_image.SOURCE_VERSION} "
+                f"(built from {faas_swarm_image.SOURCE_COMMIT[:12]})"
+            ),
         }
         self.ready: list[pulumi.Resource] = [deploy]
-        self.register_outputs({"deploy": deploy.id})
+        self.register_outputs({"provider_image": provider_image.id, "deploy": deploy.id})

@@ -1,13 +1,23 @@
 """OpenFaaS on Docker Swarm as a compose file and its Prometheus/Alertmanager configuration,
 rendered from plain values (pure functions; `docker stack config` validates the result).
 
-This is the last OpenFaaS Swarm stack (openfaas/faas 802461dd, September 2020; faas-swarm is
-archived): gateway, basic-auth plugin, faas-swarm provider, NATS Streaming, queue worker,
-Prometheus and Alertmanager with the rule that scales functions on invocation rate, images
-pinned as that stack pinned them. Added here: cAdvisor and node-exporter on every node (the
-stack's Prometheus only scraped the gateway), every control service placed on the manager
-(functions run on workers, by constraint), basic auth on, 5-minute timeouts, and the network
-MTU on the `functions` overlay.
+The control plane is the one chart `openfaas` 15.0.6 runs on Kubernetes
+(`components.openfaas_images`: gateway 0.27.13 with basic auth built in, NATS Streaming, queue
+worker 0.14.2, Prometheus, Alertmanager with the rule that scales functions on invocation rate),
+so the three OpenFaaS stacks differ only in their provider. The provider is faas-swarm 0.9.1,
+the last release of the archived Swarm provider, built on the manager from its pinned source
+(`components.faas_swarm_image`): no image of it can be shown to exist any more. OpenFaaS's last
+Swarm stack (openfaas/faas 802461dd, 2020) is the model for the rest: the `functions` overlay,
+the external basic-auth secrets, the Docker socket for the provider. Added here: cAdvisor and
+node-exporter on every node, every control service placed on the manager (functions run on
+workers, by constraint), 5-minute timeouts, and the network MTU on the `functions` overlay.
+
+What gateway 0.27 changes against that old stack: it has no `direct_functions` mode any more
+(removed in openfaas/faas a7d486ee, 2023), so every `/function/*` call goes through faas-swarm's
+proxy, which looks the function's service up with a Docker API call per request (`dnsrr` stays
+off: its random task pick reseeds with the current second, so one second's calls all land on
+one task); basic auth is the gateway's own (no plugin); and the Community Edition gateway clamps
+scale requests to 1..5 replicas (`components.openfaas_images`).
 """
 
 from __future__ import annotations
@@ -16,15 +26,24 @@ import hashlib
 
 import yaml
 
-GATEWAY_IMAGE = "openfaas/gateway:0.18.18"
-BASIC_AUTH_IMAGE = "openfaas/basic-auth-plugin:0.18.18"
-PROVIDER_IMAGE = "openfaas/faas-swarm:0.9.0"
-NATS_IMAGE = "nats-streaming:0.17.0"
-QUEUE_WORKER_IMAGE = "openfaas/queue-worker:0.11.2"
-PROMETHEUS_IMAGE = "prom/prometheus:v2.11.0"
-ALERTMANAGER_IMAGE = "prom/alertmanager:v0.18.0"
+from components.faas_swarm_image import image_reference
+from components.openfaas_images import (
+    ALERTMANAGER_IMAGE,
+    GATEWAY_IMAGE,
+    NATS_IMAGE,
+    PROMETHEUS_IMAGE,
+    QUEUE_WORKER_IMAGE,
+)
+
+#: cAdvisor v0.60.5 is published on ghcr.io only (google/cadvisor publish-container.yml).
 CADVISOR_IMAGE = "ghcr.io/google/cadvisor:v0.60.5"
 NODE_EXPORTER_IMAGE = "prom/node-exporter:v1.12.1"
+PROVIDER_IMAGE = image_reference()
+#: The Docker Engine API version faas-swarm speaks: its vendored client's own default
+#: (vendor/github.com/docker/docker/api/common.go at 0.9.1: DefaultVersion "1.39"; it does not
+#: negotiate), which Docker 28 serves (its minimum is 1.24). Docker 29 raised the minimum to
+#: 1.44 (moby/moby#51186), which is why the Swarm stack pins Docker 28.
+DOCKER_API_VERSION = "1.39"
 STACK = "func"
 SECRETS = ("basic-auth-user", "basic-auth-password")
 ON_MANAGER = ["node.labels.faasbench.role == manager", "node.platform.os == linux"]
@@ -110,16 +129,12 @@ def alertmanager_config() -> str:
                 "repeat_interval": "30s",
                 "receiver": "scale-up",
                 "routes": [
-                    {"match": {"service": "gateway", "receiver": "scale-up", "severity": "major"}}
+                    {
+                        "receiver": "scale-up",
+                        "matchers": ['service="gateway"', 'severity="major"'],
+                    }
                 ],
             },
-            "inhibit_rules": [
-                {
-                    "source_match": {"severity": "critical"},
-                    "target_match": {"severity": "warning"},
-                    "equal": ["alertname", "cluster", "service"],
-                }
-            ],
             "receivers": [
                 {
                     "name": "scale-up",
@@ -157,9 +172,10 @@ def _versioned(name: str, content: str) -> str:
 
 
 def _service(image: str, *, manager: bool = True, **extra: object) -> dict[str, object]:
-    deploy: dict[str, object] = {"restart_policy": RESTART}
+    # Fresh copies: a caller changing one service must not change the module's constants.
+    deploy: dict[str, object] = {"restart_policy": dict(RESTART)}
     if manager:
-        deploy["placement"] = {"constraints": ON_MANAGER}
+        deploy["placement"] = {"constraints": list(ON_MANAGER)}
     return {"image": image, "networks": ["functions"], "deploy": deploy, **extra}
 
 
@@ -167,64 +183,54 @@ def openfaas_swarm_compose(mtu: int) -> dict[str, object]:
     """The compose file (format 3.8) for `docker stack deploy -c - func`."""
     files = config_files()
     auth_env = {"basic_auth": "true", "secret_mount_path": "/run/secrets/"}
-    secrets = list(SECRETS)
+    timeouts = {"read_timeout": "5m5s", "write_timeout": "5m5s"}
+    # Only what gateway 0.27 reads (openfaas/faas gateway/types/readconfig.go); no
+    # function_namespace: Swarm has none, and faas-swarm lists none.
     gateway = _service(
         GATEWAY_IMAGE,
         ports=["8080:8080"],
         environment={
             "functions_provider_url": "http://faas-swarm:8080/",
-            "read_timeout": "5m5s",
-            "write_timeout": "5m5s",
+            **timeouts,
             "upstream_timeout": "5m",
-            "dnsrr": "true",
+            # Asynchronous calls need both (UseNATS: address and port set).
             "faas_nats_address": "nats",
             "faas_nats_port": "4222",
-            "direct_functions": "true",
-            "direct_functions_suffix": "",
+            "faas_prometheus_host": "prometheus",
+            "faas_prometheus_port": "9090",
             "scale_from_zero": "true",
             "max_idle_conns": "1024",
             "max_idle_conns_per_host": "1024",
-            "auth_proxy_url": "http://basic-auth-plugin:8080/validate",
-            "auth_proxy_pass_body": "false",
             **auth_env,
         },
-        secrets=secrets,
+        secrets=list(SECRETS),
     )
     return {
         "version": "3.8",
         "services": {
             "gateway": gateway,
-            "basic-auth-plugin": _service(
-                BASIC_AUTH_IMAGE,
-                environment={
-                    "secret_mount_path": "/run/secrets/",
-                    "user_filename": "basic-auth-user",
-                    "pass_filename": "basic-auth-password",
-                },
-                secrets=secrets,
-            ),
             "faas-swarm": _service(
                 PROVIDER_IMAGE,
                 volumes=["/var/run/docker.sock:/var/run/docker.sock"],
                 environment={
-                    "read_timeout": "5m5s",
-                    "write_timeout": "5m5s",
-                    "DOCKER_API_VERSION": "1.30",
+                    **timeouts,
+                    "DOCKER_API_VERSION": DOCKER_API_VERSION,
                     **auth_env,
                 },
-                secrets=secrets,
+                secrets=list(SECRETS),
             ),
             "nats": _service(NATS_IMAGE, command="--store memory --cluster_id faas-cluster"),
+            # Queue worker 0.14 reads only these (nats-queue-worker readconfig.go); it calls
+            # /function/*, which is open, so it needs no credentials.
             "queue-worker": _service(
                 QUEUE_WORKER_IMAGE,
                 environment={
-                    "max_inflight": "1",
-                    "ack_wait": "5m5s",
-                    "gateway_invoke": "true",
+                    "faas_nats_address": "nats",
+                    "faas_nats_port": "4222",
                     "faas_gateway_address": "gateway",
-                    **auth_env,
+                    "faas_gateway_port": "8080",
+                    "ack_wait": "5m5s",
                 },
-                secrets=secrets,
             ),
             "prometheus": _service(
                 PROMETHEUS_IMAGE,
@@ -254,14 +260,14 @@ def openfaas_swarm_compose(mtu: int) -> dict[str, object]:
                     "/dev/disk/:/dev/disk:ro",
                 ],
                 "command": ["--docker_only=true", "--housekeeping_interval=5s"],
-                "deploy": {"mode": "global", "restart_policy": RESTART},
+                "deploy": {"mode": "global", "restart_policy": dict(RESTART)},
             },
             "node-exporter": {
                 "image": NODE_EXPORTER_IMAGE,
                 "networks": ["functions"],
                 "volumes": ["/:/host:ro,rslave"],
                 "command": ["--path.rootfs=/host"],
-                "deploy": {"mode": "global", "restart_policy": RESTART},
+                "deploy": {"mode": "global", "restart_policy": dict(RESTART)},
             },
         },
         "networks": {

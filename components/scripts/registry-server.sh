@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The stack's private registry on the bastion: distribution's registry:2 (REGISTRY_IMAGE, an
+# The stack's private registry on the bastion: distribution's registry (REGISTRY_IMAGE, an
 # exact tag) as a Docker container, published on the bastion's private address only
 # (LISTEN_ADDRESS:PORT), plain HTTP, no credentials (OpenFaaS CE pulls anonymously). Images live
 # in ${FAASBENCH_STATE}/registry, so a re-created container keeps them. READY_TIMEOUT_S bounds

@@ -24,7 +24,8 @@ def _edition(outputs: StackOutputs) -> str:
         return "the local target's emulation of OpenFaaS Community Edition"
     if outputs.orchestrator == "k8s":
         return "OpenFaaS Community Edition"
-    return f"OpenFaaS on {outputs.orchestrator}"
+    # Swarm and Nomad run the Community Edition gateway, whose scale API sets their limits.
+    return f"OpenFaaS on {outputs.orchestrator} behind the Community Edition gateway"
 
 
 def feasibility_problems(

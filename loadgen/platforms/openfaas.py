@@ -53,6 +53,14 @@ CE_IMAGE_PULL = (
     "OpenFaaS CE pulls function images with imagePullPolicy Always: every new pod, forced cold "
     "starts included, pays a registry round trip (manifest check) before starting"
 )
+SWARM_PROXY = (
+    "every function call passes through faas-swarm's proxy (gateway 0.27 has no direct mode), "
+    "which looks the function's service up with a Docker API call per request"
+)
+SWARM_IMAGE_PULL = (
+    "Swarm nodes try to pull a task's image by its tag before starting it (faas-swarm does not "
+    "pin functions by digest): new replicas and forced cold starts include a registry round trip"
+)
 
 
 class RecordSource(Protocol):
@@ -81,7 +89,9 @@ def flavour(orchestrator: Orchestrator, scale_to_zero: bool) -> Flavour:
         if scale_to_zero:
             return Flavour("OpenFaaS Pro on Kubernetes", method)
         return Flavour("OpenFaaS Community Edition", method, (CE_IMAGE_PULL,))
-    editions = {"swarm": "faas-swarm", "nomad": "faas-nomad", "local": "the local target"}
+    if orchestrator == "swarm":
+        return Flavour("faas-swarm", method, (SWARM_PROXY, SWARM_IMAGE_PULL))
+    editions = {"nomad": "faas-nomad", "local": "the local target"}
     return Flavour(editions[orchestrator], method)
 
 

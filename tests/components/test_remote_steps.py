@@ -27,6 +27,7 @@ from support.stack_hosts import (
     world,
 )
 
+from components import faas_swarm_image
 from components.remote_step import SCRIPTS, render_step, step_sources
 
 
@@ -104,8 +105,21 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
         assert openfaas["stacks"] == ["func"]
         assert openfaas["secrets"]["basic-auth-user"] == "admin"
         assert openfaas["secrets"]["basic-auth-password"] in secrets_of(run)
-        compose = sandboxes[manager].path("/opt/faasbench/openfaas/docker-compose.yml")
-        assert "com.docker.network.driver.mtu: '1500'" in compose.read_text()
+        compose = yaml.safe_load(
+            sandboxes[manager].path("/opt/faasbench/openfaas/docker-compose.yml").read_text()
+        )
+        assert compose["networks"]["functions"]["driver_opts"] == {
+            "com.docker.network.driver.mtu": "1500"
+        }
+        # The provider the stack runs is the image built on the manager from the pinned commit.
+        images = sandboxes[manager].state()["docker"]["images"]
+        provider = compose["services"]["faas-swarm"]["image"]
+        assert list(images) == [provider]
+        assert images[provider]["dockerfile"].strip() == faas_swarm_image.dockerfile().strip()
+        assert ".git" not in images[provider]["context"]
+        assert "main.go" in images[provider]["context"]
+        assert sandboxes[manager].state()["docker"]["builds"] == 1
+        assert "images" not in sandboxes[worker].state().get("docker", {}), "workers build none"
     else:
         nomad_hcl = sandboxes[worker].path("/etc/nomad.d/nomad.hcl")
         assert nomad_hcl.stat().st_mode & 0o777 == 0o600

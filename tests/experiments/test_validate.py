@@ -16,6 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from components.openfaas_nomad import NOMAD_LIMITS
+from components.openfaas_swarm import SWARM_LIMITS
 from loadgen.cli import app
 from loadgen.experiments.cells import expand
 from loadgen.experiments.config import ExperimentConfig
@@ -74,8 +76,9 @@ def outputs_for(framework: str, orchestrator: str, **limits: Any) -> dict[str, A
 
 CE = outputs_for("openfaas", "k8s", max_functions=15, max_replicas=5, scale_to_zero=False)
 PRO = outputs_for("openfaas", "k8s")
-SWARM = outputs_for("openfaas", "swarm")
-NOMAD = outputs_for("openfaas", "nomad")
+#: The limits the Swarm and Nomad stacks really export (their Community Edition gateway's).
+SWARM = outputs_for("openfaas", "swarm", **SWARM_LIMITS)
+NOMAD = outputs_for("openfaas", "nomad", **NOMAD_LIMITS)
 OPENWHISK = outputs_for("openwhisk", "k8s")
 #: Each shipped example and the stack it is written for.
 EXAMPLE_STACKS = {
@@ -284,9 +287,12 @@ def test_feasibility_names_the_field_and_the_limit(tmp_path: Path) -> None:
         "and OpenFaaS Community Edition runs no idler (use method: forced)",
         "experiments.2.replicas: 6 replicas > max_replicas 5 (OpenFaaS Community Edition)",
     ]
+    swarm = "OpenFaaS on swarm behind the Community Edition gateway"
     assert feasibility_problems(config, StackOutputs.model_validate(SWARM), tmp_path) == [
+        f"experiments.0.replicas.1: 10 replicas > max_replicas 5 ({swarm})",
         "experiments.1.method: natural cold starts need something that reaps idle functions, "
-        "and OpenFaaS on swarm runs no idler (use method: forced)"
+        f"and {swarm} runs no idler (use method: forced)",
+        f"experiments.2.replicas: 6 replicas > max_replicas 5 ({swarm})",
     ]
     sequence = ExperimentConfig.model_validate(
         {**MINIMAL, "functions": {"echo": {}, "chain": {"sequence": True}}}

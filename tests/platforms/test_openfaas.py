@@ -11,6 +11,8 @@ import httpx
 import pytest
 from support.fake_openfaas import FakeGateway, running_gateway
 
+from components.openfaas_nomad import NOMAD_LIMITS
+from components.openfaas_swarm import SWARM_LIMITS
 from loadgen.platforms import (
     FunctionSpec,
     LimitExceeded,
@@ -18,7 +20,7 @@ from loadgen.platforms import (
     PlatformError,
     make_platform,
 )
-from loadgen.platforms.openfaas import CE_IMAGE_PULL, flavour
+from loadgen.platforms.openfaas import CE_IMAGE_PULL, SWARM_IMAGE_PULL, SWARM_PROXY, flavour
 from loadgen.platforms.openfaas_types import FunctionStatus
 from stacks.outputs import OpenFaas, StackOutputs
 
@@ -75,7 +77,9 @@ def test_flavours_pick_the_cold_start_method() -> None:
     assert flavour("k8s", True).cold_start_method == "scale-to-zero"
     for orchestrator in ("swarm", "nomad", "local"):
         assert flavour(orchestrator, True).cold_start_method == "scale-to-zero"
-    assert flavour("local", False).cold_start_method == "redeploy"
+        assert flavour(orchestrator, False).cold_start_method == "redeploy"
+    assert flavour("swarm", False).confounds == (SWARM_PROXY, SWARM_IMAGE_PULL)
+    assert flavour("nomad", False).confounds == ()
 
 
 def test_status_parses_omitted_zero_counts() -> None:
@@ -84,12 +88,12 @@ def test_status_parses_omitted_zero_counts() -> None:
     assert status.replicas == 0
 
 
-def test_scale_to_zero_cold_start_on_swarm(swarm: FakeGateway) -> None:
+def test_scale_to_zero_cold_start_where_the_provider_allows_it(swarm: FakeGateway) -> None:
     function = FunctionSpec(function="echo", name="fb-echo", memory_mb=128)
 
     async def scenario() -> None:
         platform = OpenFaasPlatform(
-            config(swarm.url, OPEN_LIMITS, None), "swarm", IMAGE, poll_interval_s=0.05
+            config(swarm.url, OPEN_LIMITS, None), "local", IMAGE, poll_interval_s=0.05
         )
         await platform.deploy(function, 2, {"GREETING": "hi"})
         await platform.wait_ready(function, 20)
@@ -145,6 +149,38 @@ def test_community_edition_redeploys_and_refuses_limits(ce: FakeGateway) -> None
         assert limits.natural_cold_start_idle_s is None
         assert "no idler" in limits.natural_cold_start_reason
         assert CE_IMAGE_PULL in limits.confounds
+        await platform.remove(function)
+        await platform.aclose()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("orchestrator", "limits", "namespace"),
+    [("swarm", SWARM_LIMITS, None), ("nomad", NOMAD_LIMITS, "openfaas-fn")],
+)
+def test_swarm_and_nomad_stay_within_their_community_edition_gateway(
+    ce: FakeGateway, orchestrator: str, limits: dict[str, Any], namespace: str | None
+) -> None:
+    """The limits these stacks export: the gateway clamps scale requests to 1..5, so the
+    adapter refuses 0 and 6 up front and forces cold starts by removing and redeploying."""
+    function = FunctionSpec(function="echo", name="fb-echo")
+
+    async def scenario() -> None:
+        platform = OpenFaasPlatform(
+            config(ce.url, limits, namespace), orchestrator, IMAGE, poll_interval_s=0.05
+        )
+        with pytest.raises(LimitExceeded, match="replicas 6 > max_replicas 5"):
+            await platform.deploy(function, 6, {})
+        with pytest.raises(LimitExceeded, match="replicas 0 needs scale to zero"):
+            await platform.deploy(function, 0, {})
+        await platform.deploy(function, 5, {})
+        await platform.wait_ready(function, 30)
+        started = ce.started
+        cold = await platform.force_cold(function)
+        assert cold.method == "redeploy"
+        assert ce.started == started + 5, "the redeployed function came back with 5 replicas"
+        assert platform.limits().scale_to_zero is False
         await platform.remove(function)
         await platform.aclose()
 
@@ -226,13 +262,13 @@ def test_make_platform_needs_the_image_and_picks_openfaas() -> None:
         cloud="aws",
         orchestrator="nomad",
         framework="openfaas",
-        openfaas=config("http://10.0.0.5:8080/", OPEN_LIMITS),
+        openfaas=config("http://10.0.0.5:8080/", NOMAD_LIMITS),
     )
     with pytest.raises(PlatformError, match="image"):
         make_platform(outputs, None)
     platform = make_platform(outputs, IMAGE)
     assert isinstance(platform, OpenFaasPlatform)
-    assert platform.limits().cold_start_method == "scale-to-zero"
+    assert platform.limits().cold_start_method == "redeploy"
     target = platform.invoke_target(FunctionSpec(function="echo", name="e"), {"a": 1})
     assert target.url == "http://10.0.0.5:8080/function/e"
     assert target.body == b'{"a":1}'

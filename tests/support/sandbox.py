@@ -2,10 +2,10 @@
 
 Each run happens in fresh mount and network namespaces (`unshare`): /etc is a copy (with an
 Ubuntu 24.04 os-release), /usr/local, /opt, /var/lib, /srv and /run are empty folders of the
-sandbox, and
-the machine's private address sits on a veth `ens5` interface. Tools that would change the
-host (apt-get, systemctl, curl, docker, k3s/kubectl, nomad, consul, ...) are fakes from
-`shims/fake_tool.py` first on PATH; everything else (bash, install, awk, sha256sum, ip) is real.
+sandbox, and the machine's private address sits on a veth `ens5` interface. Tools that would
+change the host or reach the network (apt-get, systemctl, curl, docker, git, k3s/kubectl, nomad,
+consul, ...) are fakes from `shims/fake_tool.py` first on PATH; everything else (bash, install,
+awk, sha256sum, ip) is real.
 Folders persist between runs of one sandbox, so a second run sees the first one's files.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 FAKES = [
     "curl", "cloud-init", "systemctl", "kubectl", "apt-get", "apt-mark", "dpkg-query", "gpg",
-    "sleep", "modprobe", "sysctl", "docker", "nomad", "consul", "vault", "sudo",
+    "sleep", "modprobe", "sysctl", "docker", "nomad", "consul", "vault", "sudo", "git",
 ]  # fmt: skip
 BOUND = {
     "etc": "/etc",

@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from components import faas_swarm_image
 from support.pulumi_mocks import STEP_STDOUT, ProgramRun, Recorded
 from support.sandbox import Sandbox
 
@@ -36,6 +37,12 @@ def cni_tarball() -> bytes:
 
 
 CNI_TGZ = cni_tarball()
+#: What the fake GitHub serves for the pinned faas-swarm commit (a Go package's shape).
+FAAS_SWARM_SOURCE = {
+    "main.go": "package main\n",
+    "vendor/modules.txt": "# github.com/docker/docker\n",
+    "handlers/deploy.go": "package handlers\n",
+}
 CONFIG_OVERRIDES = {
     "workerCount": "2",
     "cniPluginsVersion": CNI_VERSION,
@@ -78,6 +85,9 @@ def world(run: ProgramRun) -> dict[str, Any]:
             "haproxy": ["2.8.5-1ubuntu3.3"],
             "vsftpd": ["3.0.5-0ubuntu3.1"],
         },
+        "git_remotes": {
+            faas_swarm_image.SOURCE_URL: {faas_swarm_image.SOURCE_COMMIT: FAAS_SWARM_SOURCE}
+        },
         "consul_management_token": randoms.get("nomad-consul-management"),
         "expected_swarm_token": STEP_STDOUT["swarm-join-token"].strip(),
         "nomad_nodes": dict.fromkeys(workers, "ready"),
@@ -116,6 +126,7 @@ MUTATING = [
         r"^nomad setup",
         r"^gpg .*--dearmor",
         r"^docker (build|push|login|container (run|rm|start))\b",
+        r"^git (-C \S+ )?(init|fetch|clone)\b",
     )
 ]
 

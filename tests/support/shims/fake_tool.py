@@ -444,14 +444,28 @@ def docker_images(args: list[str], words: list[str], s: dict[str, Any]) -> bool:
             "restart": option(args, "--restart"),
             "running": True,
         }
+    elif words[:2] == ["image", "inspect"]:
+        if words[2] not in engine.get("images", {}):
+            raise Exit(1, f"Error response from daemon: No such image: {words[2]}")
+        print(f"sha256:{words[2]}")
     elif words[:1] == ["build"]:
         dockerfile = Path(option(args, "--file") or "")
         context = Path(words[1])
-        if not dockerfile.is_file() or not (context / "functions").is_dir():
-            raise Exit(1, "ERROR: failed to solve: the Dockerfile or its sources are missing")
+        if not dockerfile.is_file() or not context.is_dir():
+            raise Exit(1, "ERROR: the Dockerfile or the build context is missing")
+        missing = copied_sources(dockerfile.read_text()) - {
+            "." if p == context else str(p.relative_to(context)).rstrip("/")
+            for p in [context, *context.rglob("*")]
+        }
+        if missing:
+            raise Exit(1, f"COPY failed: {sorted(missing)[0]} is not in the build context")
         tag = option(args, "--tag") or ""
         labels = dict(label.split("=", 1) for label in options(args, "--label"))
-        engine.setdefault("images", {})[tag] = labels
+        engine.setdefault("images", {})[tag] = {
+            "labels": labels,
+            "dockerfile": dockerfile.read_text(),
+            "context": sorted(str(p.relative_to(context)) for p in context.rglob("*")),
+        }
         engine["builds"] = engine.get("builds", 0) + 1
     elif words[:1] == ["login"]:
         if "--password-stdin" not in args:
@@ -481,10 +495,23 @@ def docker_images(args: list[str], words: list[str], s: dict[str, Any]) -> bool:
     return True
 
 
+def copied_sources(dockerfile: str) -> set[str]:
+    """The build-context paths a Dockerfile's `COPY` lines read (not `COPY --from=stage`)."""
+    sources: set[str] = set()
+    for line in dockerfile.splitlines():
+        words = line.split()
+        if words[:1] == ["COPY"] and not any(w.startswith("--from=") for w in words):
+            sources |= {w.rstrip("/") or "." for w in words[1:-1] if not w.startswith("--")}
+    return sources
+
+
 def docker(args: list[str]) -> None:
     words = positional(args)
     fmt = option(args, "--format", "-f") or ""
-    if words[:1] in (["container"], ["build"], ["login"], ["logout"], ["push"]):
+    if words[:1] in (["container"], ["build"], ["login"], ["logout"], ["push"]) or words[:2] == [
+        "image",
+        "inspect",
+    ]:
         with state() as s:
             if docker_images(args, words, s):
                 return
@@ -550,6 +577,40 @@ def docker(args: list[str]) -> None:
                 swarm.setdefault("secrets", {}).pop(name, None)
         else:
             raise Exit(1, f"fake docker: unsupported {args}")
+
+
+def git(args: list[str]) -> None:
+    """`git init DIR`, `git -C DIR fetch --depth 1 URL COMMIT`, `git -C DIR checkout --detach
+    FETCH_HEAD`, `git -C DIR rev-parse HEAD`: the remotes are `git_remotes` in the state, URL ->
+    {commit: {path: content}}; `git_heads` (commit -> commit) makes a remote hand out another
+    commit than the one asked for."""
+    directory = Path(".")
+    if args[:1] == ["-C"]:
+        directory, args = Path(args[1]), args[2:]
+    while args and args[0] == "-c":
+        args = args[2:]
+    words = [a for i, a in enumerate(args) if not a.startswith("-") and args[i - 1] != "--depth"]
+    meta = directory / ".git"
+    with state() as s:
+        if words[:1] == ["init"]:
+            (Path(words[1]) / ".git").mkdir(parents=True, exist_ok=True)
+        elif words[:1] == ["fetch"]:
+            url, commit = words[1], words[2]
+            if commit not in s.get("git_remotes", {}).get(url, {}):
+                raise Exit(128, f"fatal: remote error: upload-pack: not our ref {commit}")
+            (meta / "FETCH_HEAD").write_text(s.get("git_heads", {}).get(commit, commit))
+            (meta / "remote").write_text(url)
+        elif words[:1] == ["checkout"]:
+            commit = (meta / "FETCH_HEAD").read_text()
+            files = s["git_remotes"][(meta / "remote").read_text()][commit]
+            for name, content in files.items():
+                (directory / name).parent.mkdir(parents=True, exist_ok=True)
+                (directory / name).write_text(content)
+            (meta / "HEAD").write_text(commit)
+        elif words[:2] == ["rev-parse", "HEAD"]:
+            print((meta / "HEAD").read_text())
+        else:
+            raise Exit(1, f"fake git: unsupported {args}")
 
 
 def vault(args: list[str]) -> None:
@@ -633,6 +694,7 @@ TOOLS: dict[str, Callable[[list[str]], None]] = {
     "dpkg-query": dpkg_query,
     "gpg": gpg,
     "docker": docker,
+    "git": git,
     "vault": vault,
     "nomad": nomad,
     "sleep": sleep,
