@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -145,22 +144,22 @@ class RecordingMocks(pulumi.runtime.Mocks):
         #: Resource name -> the name of the provider it was registered with (explicit ones).
         self.providers: dict[str, str] = {}
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self._host = itertools.count(10)
+        #: Addresses handed out, by network prefix: resource name -> host part.
+        self._addresses: dict[str, dict[str, int]] = {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         resource_id = f"{args.name}-id"
         outputs = dict(args.inputs)
         typ = args.typ
         if typ == "aws:ec2/instance:Instance":
-            outputs["privateIp"] = (
-                f"10.0.{2 if 'bastion' not in args.name else 1}.{next(self._host)}"
-            )
+            subnet = "10.1" if "bastion" in args.name else "10.2"
+            outputs["privateIp"] = self.address(subnet, args.name)
         elif typ == "aws:ec2/eip:Eip":
-            outputs["publicIp"] = f"198.51.100.{next(self._host)}"
+            outputs["publicIp"] = self.address("198.51.100", args.name)
         elif typ == "openstack:networking/port:Port":
-            outputs["allFixedIps"] = [f"192.168.0.{next(self._host)}"]
+            outputs["allFixedIps"] = [self.address("192.168.0", args.name)]
         elif typ == "openstack:networking/floatingIp:FloatingIp":
-            outputs["address"] = f"203.0.113.{next(self._host)}"
+            outputs["address"] = self.address("203.0.113", args.name)
         elif typ == "openstack:networking/network:Network":
             outputs["mtu"] = 1450
         elif typ == "random:index/randomPassword:RandomPassword":
@@ -186,6 +185,25 @@ class RecordingMocks(pulumi.runtime.Mocks):
         outputs = {k: unwrap(v)[0] for k, v in outputs.items()}
         self.resources.append(Recorded(typ, args.name, resource_id, plain, outputs, secret_inputs))
         return resource_id, outputs
+
+    def address(self, prefix: str, name: str) -> str:
+        """A distinct address under `prefix` (two octets: a /16, one: a /24) that depends on
+        the resource's name, not on the order in which the engine happens to register
+        resources, since golden files hold some. In a /16 names practically never collide; a
+        collision takes the next free address."""
+        octets = 4 - len(prefix.split("."))
+        size = 240 if octets == 1 else 250 * 256
+        taken = self._addresses.setdefault(prefix, {})
+        if name not in taken:
+            host = int(hashlib.sha256(name.encode()).hexdigest(), 16) % size
+            used = set(taken.values())
+            while host in used:
+                host = (host + 1) % size
+            taken[name] = host
+        host = taken[name]
+        if octets == 1:
+            return f"{prefix}.{10 + host}"
+        return f"{prefix}.{host // 250}.{host % 250 + 1}"
 
     def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append((args.token, dict(args.args)))
