@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.cloud_init import node_cloud_config
+from components.endpoint import Endpoint
 from components.haproxy_config import (
     HaproxyBackend,
     HaproxyServer,
@@ -107,6 +108,11 @@ class Haproxy(pulumi.ComponentResource):
         )
         ready = pulumi.Output.all(machine.private_ip, step.id).apply(lambda v: v[0])
         self.address = machine.private_ip
-        self.gateway_url = ready.apply(lambda ip: f"http://{ip}:{GATEWAY_PORT}")
+        #: The front for function traffic (known before HAProxy is installed: platforms that
+        #: announce their own URL take it from here); `gateway_url` once it serves.
+        self.gateway: pulumi.Output[Endpoint] = machine.private_ip.apply(
+            lambda ip: Endpoint("http", ip, GATEWAY_PORT)
+        )
+        self.gateway_url = pulumi.Output.all(self.gateway, step.id).apply(lambda v: v[0].url)
         self.prometheus_url = ready.apply(lambda ip: f"http://{ip}:{PROMETHEUS_PORT}")
         self.register_outputs({"gateway_url": self.gateway_url, "address": self.address})

@@ -38,6 +38,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
+from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
+from components.openwhisk_config import Scraper, metrics_components
+
 CHART_REPO = "https://prometheus-community.github.io/helm-charts"
 CHART_NAME = "kube-prometheus-stack"
 CHART_VERSION = "88.5.3"
@@ -66,11 +69,17 @@ STORAGE_SIZE = "10Gi"
 #: `app: gateway` and name the metrics port `gw-metrics` (8082); the gateway serves `/metrics`.
 OPENFAAS_NAMESPACE = "openfaas"
 OPENFAAS_FUNCTION_NAMESPACE = "openfaas-fn"
-#: OpenWhisk (openwhisk-deploy-kube templates/controller-pod.yaml, invoker-pod.yaml): pods are
-#: labelled `name: <release>-controller` / `<release>-invoker` and name their ports `controller`
-#: and `invoker`; with `metrics.prometheusEnabled` they serve Kamon's Prometheus `/metrics` there.
-OPENWHISK_RELEASE = "owdev"
-OPENWHISK_COMPONENTS = ("controller", "invoker")
+#: OpenWhisk (openwhisk-deploy-kube templates/controller-pod.yaml, invoker-pod.yaml,
+#: scheduler-pod.yaml): pods are labelled `name: <release>-<component>` and name their HTTP port
+#: after the component; they serve Kamon's Prometheus `/metrics` there
+#: (`components.openwhisk_config.metrics_components`).
+OPENWHISK_COMPONENTS = metrics_components("default")
+
+#: The pods of the chart's Prometheus: the Prometheus Operator labels them
+#: `app.kubernetes.io/name: prometheus` (prometheus-operator v0.93.0,
+#: pkg/prometheus/server/operator.go `makeSelectorLabels`). Namespaces that restrict ingress let
+#: these in for metrics.
+SCRAPER = Scraper(NAMESPACE, {"app.kubernetes.io/name": "prometheus"})
 
 #: k3s runs these inside its own binary without exposing their metrics to the pod network.
 K3S_HIDDEN_COMPONENTS = ("kubeEtcd", "kubeControllerManager", "kubeScheduler", "kubeProxy")
@@ -94,7 +103,11 @@ def toleration(control_taint: str | None) -> list[dict[str, str]] | None:
 
 
 def pod_monitors(
-    *, openfaas: bool, openwhisk_namespace: str | None, openwhisk_release: str = OPENWHISK_RELEASE
+    *,
+    openfaas: bool,
+    openwhisk_namespace: str | None,
+    openwhisk_release: str = OPENWHISK_RELEASE,
+    openwhisk_components: tuple[str, ...] = OPENWHISK_COMPONENTS,
 ) -> list[dict[str, object]]:
     """PodMonitors (in the chart's `additionalPodMonitors` form) for the frameworks present."""
     endpoint = {"path": "/metrics", "interval": PLATFORM_SCRAPE_INTERVAL}
@@ -116,7 +129,7 @@ def pod_monitors(
                 "namespaceSelector": {"matchNames": [openwhisk_namespace]},
                 "podMetricsEndpoints": [{"port": component, **endpoint}],
             }
-            for component in OPENWHISK_COMPONENTS
+            for component in openwhisk_components
         )
     return monitors
 
@@ -126,6 +139,7 @@ def monitoring_values(
     openfaas: bool,
     openwhisk_namespace: str | None,
     openwhisk_release: str = OPENWHISK_RELEASE,
+    openwhisk_components: tuple[str, ...] = OPENWHISK_COMPONENTS,
     k3s: bool = False,
     control_taint: str | None = None,
     control_label: str | None = None,
@@ -172,6 +186,7 @@ def monitoring_values(
                 openfaas=openfaas,
                 openwhisk_namespace=openwhisk_namespace,
                 openwhisk_release=openwhisk_release,
+                openwhisk_components=openwhisk_components,
             ),
         },
         "grafana": {
@@ -341,6 +356,8 @@ class MonitoringArgs:
     #: The OpenWhisk release's namespace; None where the stack has no OpenWhisk.
     openwhisk_namespace: str | None = None
     openwhisk_release: str = OPENWHISK_RELEASE
+    #: The OpenWhisk components that serve metrics (each gets a PodMonitor).
+    openwhisk_components: tuple[str, ...] = OPENWHISK_COMPONENTS
     #: A k3s cluster of faasbench's (its scheduler, controller manager, etcd and proxy hide
     #: their metrics); False for existing clusters, whatever they run.
     k3s: bool = False
@@ -402,6 +419,7 @@ class Monitoring(pulumi.ComponentResource):
                 openfaas=args.openfaas,
                 openwhisk_namespace=args.openwhisk_namespace,
                 openwhisk_release=args.openwhisk_release,
+                openwhisk_components=args.openwhisk_components,
                 k3s=args.k3s,
                 control_taint=args.control_taint,
                 control_label=args.control_label,
@@ -415,6 +433,7 @@ class Monitoring(pulumi.ComponentResource):
         self.prometheus_node_port = PROMETHEUS_NODE_PORT
         self.grafana_node_port = GRAFANA_NODE_PORT
         self.grafana_user = GRAFANA_ADMIN_USER
+        self.scraper = SCRAPER
         self.grafana_password = pulumi.Output.secret(password.result)
         self.versions = {"chart": CHART_VERSION, "prometheus_operator": APP_VERSION}
         #: Depend on these to act once Prometheus and Grafana are installed.

@@ -4,6 +4,8 @@ start (see `components.openwhisk_chart`), as a Helm release with generated auth 
 The chart's system and guest keys are public defaults, so both are generated here (a UUID and
 a 64-character key each) and the guest key is exported as a secret. The release gets a long
 timeout: its init jobs clone repositories and install the catalog, which takes many minutes.
+Beside the release, one NetworkPolicy lets the stack's Prometheus read the components'
+`/metrics` (`components.openwhisk_config.metrics_network_policy`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components import openwhisk_chart
+from components.endpoint import Endpoint
 from components.openwhisk_chart import chart_with_runtimes, fetch_chart
 from components.openwhisk_config import (
     IMAGE_TAG,
@@ -24,26 +27,31 @@ from components.openwhisk_config import (
     Capacity,
     OpenWhiskSettings,
     Prewarm,
+    Scraper,
+    metrics_network_policy,
     openwhisk_values,
     runtimes_with_prewarm,
 )
 from components.pinned_source import PinnedTree
 
-#: The chart installs CouchDB, Kafka/ZooKeeper (or etcd and ElasticSearch), the controller,
-#: invokers and the catalog; 30 minutes covers slow image pulls on fresh nodes.
+#: The chart installs CouchDB, Kafka/ZooKeeper (and etcd with the new scheduler), the
+#: controller, invokers and the catalog; 30 minutes covers slow image pulls on fresh nodes.
 RELEASE_TIMEOUT_S = 1800
 
 
 @dataclass(frozen=True)
 class OpenWhiskArgs:
     provider: k8s.Provider
-    api_host: pulumi.Input[str]
+    api: pulumi.Input[Endpoint]
+    """The endpoint clients use, exactly as the stack exports it."""
     settings: OpenWhiskSettings
     capacity: pulumi.Input[Capacity]
     """Invokers and action memory (`plan_capacity`); its problems stop the deployment."""
     prewarm: list[Prewarm] | None = None
     source: PinnedTree | None = None
     """None: the pinned chart (`components.openwhisk_chart.OPENWHISK_CHART`)."""
+    scraper: Scraper | None = None
+    """The Prometheus pods that scrape the components' metrics; None: no one is let in."""
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
 
@@ -83,10 +91,10 @@ class OpenWhisk(pulumi.ComponentResource):
         system_auth = _auth_key(f"{name}-system", self)
         guest_auth = _auth_key(f"{name}-guest", self)
         capacity = pulumi.Output.from_input(args.capacity).apply(_report_problems)
-        values = pulumi.Output.all(args.api_host, system_auth, guest_auth, capacity).apply(
+        values = pulumi.Output.all(args.api, system_auth, guest_auth, capacity).apply(
             lambda v: openwhisk_values(
                 args.settings.sized(v[3]),
-                api_host=v[0],
+                api=v[0],
                 runtimes_file=runtimes_file,
                 system_auth=v[1],
                 guest_auth=v[2],
@@ -104,6 +112,16 @@ class OpenWhisk(pulumi.ComponentResource):
                 pulumi.ResourceOptions(depends_on=[namespace, *args.depends_on]),
             ),
         )
+        if args.scraper is not None:
+            policy = metrics_network_policy(args.settings.scheduler, args.scraper)
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-metrics-scrape",
+                metadata=policy["metadata"],
+                spec=policy["spec"],
+                opts=pulumi.ResourceOptions.merge(
+                    on_cluster, pulumi.ResourceOptions(depends_on=[namespace])
+                ),
+            )
         self.guest_auth = guest_auth
         self.capacity = capacity
         self.runtimes_file = runtimes_file

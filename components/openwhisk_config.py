@@ -2,10 +2,21 @@
 
 What the seeds switched (scheduler, container factory, prewarm, idle timeout) plus what a load
 test needs: the namespace throttles (60 invocations a minute and 30 concurrent by default) and
-action limits raised, the container pool and the number of invokers sized by the stack,
-Prometheus metrics on, and the parts a benchmark does not use (alarm and kafka providers) or
-that use APIs removed in Kubernetes 1.25 (pod disruption budgets, ElasticSearch's pod security
-policy) off. Every key set here exists in the chart's values.yaml (a test checks it).
+action limits raised, the container pool and the number of invokers sized by the stack, the
+controller's, invokers' (and scheduler's) Prometheus `/metrics` on without the chart's own
+Prometheus and Grafana, the external API URL the stack exports, and the parts a benchmark does
+not use (alarm and kafka providers) or that use APIs removed in Kubernetes 1.25 (pod disruption
+budgets) off. Every key set here exists in the chart's values.yaml, and the chart reads each
+(tests render it with a real Helm engine).
+
+Metrics (apache/openwhisk ef725a6, the chart's images): `GET /metrics` on a component's HTTP
+port needs both `whisk.metrics.kamon-enabled` (the chart's `metrics.kamonEnabled` sets
+`METRICS_KAMON`, nothing else) and `whisk.metrics.prometheus-enabled` (no environment fallback
+in application.conf: a `-D` flag through the chart's `<component>.options`). The chart's
+`metrics.prometheusEnabled` would do the same through a config file but also deploys a
+Prometheus 2.14 and a Grafana 6.3 (admin/admin, anonymous access, served at `/monitoring` of the
+API): the stack's kube-prometheus-stack scrapes the components instead (PodMonitors), allowed in
+by `metrics_network_policy` where the chart's policies stop other namespaces.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Literal
 
+from components.endpoint import Endpoint
 from components.openwhisk_chart import ChartError
 
 API_NODE_PORT = 31001
@@ -28,6 +40,67 @@ ROLE_LABEL_KEY = "openwhisk-role"
 #: Action logs are read from the container runtime's log driver instead of being pulled from
 #: every container after each activation, which would cost the benchmark its throughput.
 LOG_STORE = "org.apache.openwhisk.core.containerpool.logging.LogDriverLogStoreProvider"
+#: Turns on `/metrics` (with METRICS_KAMON); see the module docstring.
+METRICS_OPTION = "-Dwhisk.metrics.prometheus-enabled=true"
+
+
+def metrics_components(scheduler: Literal["default", "new"]) -> tuple[str, ...]:
+    """The components serving `/metrics`. Each one's pods are labelled `name: <release>-<it>`
+    and name their HTTP port after it (chart templates controller-pod.yaml, invoker-pod.yaml,
+    scheduler-pod.yaml)."""
+    return ("controller", "invoker", *(("scheduler",) if scheduler == "new" else ()))
+
+
+@dataclass(frozen=True)
+class Scraper:
+    """The pods that read the metrics ports: their namespace and labels."""
+
+    namespace: str
+    labels: dict[str, str]
+
+
+def metrics_network_policy(
+    scheduler: Literal["default", "new"], scraper: Scraper
+) -> dict[str, Any]:
+    """The one NetworkPolicy the stack adds to OpenWhisk's namespace: `scraper`'s pods may
+    reach the metrics port of the metrics components, nothing more.
+
+    The chart's own policies (`isolateUserActions`, on by default: templates/network-policy.yaml)
+    deny every other namespace, except the frontends (controller, nginx, API gateway), so a
+    Prometheus outside the namespace could not reach an invoker or the scheduler. Ports are the
+    named container ports, so each pod opens only its own."""
+    components = metrics_components(scheduler)
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"{RELEASE}-allow-metrics-scrape", "namespace": NAMESPACE},
+        "spec": {
+            "podSelector": {
+                "matchExpressions": [
+                    {
+                        "key": "name",
+                        "operator": "In",
+                        "values": [f"{RELEASE}-{component}" for component in components],
+                    }
+                ]
+            },
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    # One peer with both selectors: those pods of that namespace only.
+                    "from": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": scraper.namespace}
+                            },
+                            "podSelector": {"matchLabels": dict(scraper.labels)},
+                        }
+                    ],
+                    "ports": [{"protocol": "TCP", "port": component} for component in components],
+                }
+            ],
+        },
+    }
 
 
 @dataclass(frozen=True)
@@ -77,11 +150,13 @@ def go_float_string(number: float) -> str:
 
 
 def invoker_options(settings: OpenWhiskSettings) -> str:
-    """JVM -D flags for the invoker (the chart's `invoker.options`)."""
+    """JVM -D flags for the invoker (the chart's `invoker.options`). They sit in a
+    double-quoted environment value and pass the start script's `eval`: no quotes, no `$`."""
     return " ".join(
         [
             f"-Dwhisk.container-proxy.timeouts.idle-container={settings.idle_timeout_s}s",
             f"-Dwhisk.spi.LogStoreProvider={LOG_STORE}",
+            METRICS_OPTION,
         ]
     )
 
@@ -89,14 +164,16 @@ def invoker_options(settings: OpenWhiskSettings) -> str:
 def openwhisk_values(
     settings: OpenWhiskSettings,
     *,
-    api_host: str,
+    api: Endpoint,
     runtimes_file: str,
     system_auth: str,
     guest_auth: str,
 ) -> dict[str, Any]:
-    """The chart values. `api_host` is the name clients use (HAProxy, or a node of an existing
-    cluster); `runtimes_file` the manifest written into the chart; the auth keys are the
-    `uuid:key` pairs generated by the stack (the chart's defaults are public)."""
+    """The chart values. `api` is the endpoint clients use and the stack exports (HAProxy's
+    front, or the API's NodePort on a node of an existing cluster): the chart only announces it
+    (API gateway URLs, its certificate's name, NOTES), actions keep the in-cluster nginx.
+    `runtimes_file` is the manifest written into the chart; the auth keys are the `uuid:key`
+    pairs generated by the stack (the chart's defaults are public)."""
     limits = {
         "actionsInvokesPerminute": settings.invokes_per_minute,
         "actionsInvokesConcurrent": settings.concurrent_invokes,
@@ -114,9 +191,9 @@ def openwhisk_values(
     values: dict[str, Any] = {
         "whisk": {
             "ingress": {
-                "apiHostName": api_host,
-                "apiHostPort": API_NODE_PORT,
-                "apiHostProto": "https",
+                "apiHostName": api.host,
+                "apiHostPort": api.port,
+                "apiHostProto": api.scheme,
                 "type": "NodePort",
             },
             "auth": {"system": system_auth, "guest": guest_auth},
@@ -125,6 +202,7 @@ def openwhisk_values(
             "runtimes": runtimes_file,
         },
         "nginx": {"httpsNodePort": API_NODE_PORT},
+        "controller": {"options": METRICS_OPTION},
         "invoker": {
             "options": invoker_options(settings),
             "containerFactory": {
@@ -134,17 +212,20 @@ def openwhisk_values(
             },
         },
         "scheduler": {"enabled": settings.scheduler == "new"},
-        "metrics": {"prometheusEnabled": True},
+        # kamonEnabled deploys nothing; prometheusEnabled would deploy a second Prometheus and
+        # Grafana (see the module docstring).
+        "metrics": {"kamonEnabled": True, "prometheusEnabled": False},
         "providers": {"alarm": {"enabled": False}, "kafka": {"enabled": False}},
+        # The chart's PDBs are policy/v1beta1, which Kubernetes no longer serves.
         "pdb": {"enable": False},
-        "elasticsearch": {"podSecurityPolicy": {"create": False}},
         "affinity": {"enabled": True, "invokerNodeLabel": settings.invoker_label},
         "toleration": {"enabled": settings.core_label is not None},
     }
+    if settings.scheduler == "new":
+        values["scheduler"]["options"] = METRICS_OPTION
     if settings.core_label is not None:
         values["affinity"]["coreNodeLabel"] = settings.core_label
         values["affinity"]["edgeNodeLabel"] = settings.core_label
-        values["affinity"]["providerNodeLabel"] = settings.core_label
         values["toleration"]["coreValue"] = settings.core_label
         values["toleration"]["edgeValue"] = settings.core_label
     if settings.storage_class is not None:
@@ -187,12 +268,19 @@ def runtimes_with_prewarm(
     return result
 
 
-#: What the parts of an OpenWhisk stack need, in MiB: the chart's JVM heaps (controller 1024,
-#: invoker 512, scheduler 1024, ElasticSearch -Xmx1g) plus the JVM's own overhead, and typical
-#: working sets of the rest. Estimates for the pre-flight check, not limits set on pods.
+#: What the long-running parts of the release need, in MiB, by their name in the chart (its
+#: workloads are `<release>-<part>`; a test renders the chart and compares): the JVM heaps
+#: (controller 1024, invoker 512, scheduler 1024) plus the JVM's own overhead, and typical
+#: working sets of the rest. Estimates for the pre-flight check, not limits set on pods. The
+#: core parts run on the server (the chart's core/edge affinity and toleration); `scheduler:
+#: new` adds the scheduler and etcd (ElasticSearch comes only with the ElasticSearch activation
+#: store, which the stack does not use).
 CORE_MIB = {"controller": 1536, "couchdb": 512, "kafka": 1024, "zookeeper": 384, "nginx": 64,
             "redis": 128, "apigateway": 256}  # fmt: skip
-NEW_SCHEDULER_MIB = {"scheduler": 1536, "etcd": 256, "elasticsearch": 1536}
+NEW_SCHEDULER_MIB = {"scheduler": 1536, "etcd": 256}
+#: Parts without a placement: the idle `wskadmin` shell (`tail -f /dev/null`) lands on a worker,
+#: within AGENT_RESERVE_MIB.
+UNPLACED_PARTS = ("wskadmin",)
 #: kube-prometheus-stack on the server: Prometheus (its 1 GiB request), Grafana, operator,
 #: kube-state-metrics.
 MONITORING_MIB = 1024 + 256 + 128 + 128
@@ -202,6 +290,11 @@ INVOKER_MIB = 768
 AGENT_RESERVE_MIB = 1024
 SERVER_RESERVE_MIB = 1536
 ACTION_SLOT_MIB = 256
+
+
+def server_parts(scheduler: Literal["default", "new"]) -> dict[str, int]:
+    """MiB of each long-running part of the release on the server, by its name in the chart."""
+    return CORE_MIB | (NEW_SCHEDULER_MIB if scheduler == "new" else {})
 
 
 @dataclass(frozen=True)
@@ -249,9 +342,7 @@ def plan_capacity(
             f"{per_worker * (user_memory_mb + INVOKER_MIB) + AGENT_RESERVE_MIB} MiB, workers have "
             f"{worker_mib} MiB"
         )
-    core = dict(CORE_MIB)
-    if scheduler == "new":
-        core |= NEW_SCHEDULER_MIB
+    core = server_parts(scheduler)
     needed = sum(core.values()) + MONITORING_MIB + SERVER_RESERVE_MIB
     if needed > server_mib:
         parts = ", ".join(f"{name} {mib}" for name, mib in core.items())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.aws.network import AwsNetwork, AwsNetworkArgs
+from components.endpoint import Endpoint
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
 from components.ftp_in_cluster import FtpInCluster, FtpInClusterArgs
 from components.ftp_server import FtpServer, FtpServerArgs
@@ -44,6 +45,8 @@ from components.openwhisk_config import (
     Capacity,
     OpenWhiskSettings,
     Prewarm,
+    Scraper,
+    metrics_components,
     plan_capacity,
 )
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
@@ -302,11 +305,13 @@ def role_label(labels: list[str]) -> str | None:
 def openwhisk_on(
     config: StackConfig,
     cluster: K8sCluster | ExistingCluster,
-    api_host: pulumi.Input[str],
+    api: pulumi.Input[Endpoint],
+    scraper: Scraper,
     network: PrivateNetwork | None = None,
 ) -> OpenWhisk:
-    """OpenWhisk on a Kubernetes cluster; `api_host` is how clients name it. With the stack's
-    `network`, invokers and action memory are sized from the machines' memory and checked."""
+    """OpenWhisk on a Kubernetes cluster; `api` is the endpoint clients use (the one the stack
+    exports), `scraper` the Prometheus let in to its metrics. With the stack's `network`,
+    invokers and action memory are sized from the machines' memory and checked."""
     ow = config.openwhisk
     capacity: pulumi.Input[Capacity]
     if network is None:
@@ -347,10 +352,11 @@ def openwhisk_on(
         "openwhisk",
         OpenWhiskArgs(
             provider=cluster.provider,
-            api_host=api_host,
+            api=api,
             settings=settings,
             capacity=capacity,
             prewarm=prewarm,
+            scraper=scraper,
         ),
     )
 
@@ -386,6 +392,7 @@ def monitoring_on(config: StackConfig, cluster: K8sCluster | ExistingCluster) ->
             openfaas=config.framework == "openfaas",
             openwhisk_namespace=OPENWHISK_NAMESPACE if config.framework == "openwhisk" else None,
             openwhisk_release=OPENWHISK_RELEASE,
+            openwhisk_components=metrics_components(config.openwhisk.scheduler),
             k3s=ours,
             control_taint=cluster.server_taint if isinstance(cluster, K8sCluster) else None,
             control_label=f"{ROLE_LABEL}=server" if ours else None,
@@ -437,9 +444,10 @@ def build_in_cluster_platform(
         **monitoring_outputs(monitoring, f"http://{node}:{MONITORING_PROMETHEUS_PORT}", node),
     }
     if config.framework == "openwhisk":
-        openwhisk = openwhisk_on(config, cluster, node)
         # The chart's nginx serves TLS with its self-signed certificate on the NodePort.
-        api_url = once_ready(f"https://{node}:{API_NODE_PORT}", openwhisk.ready)
+        api = Endpoint("https", node, API_NODE_PORT)
+        openwhisk = openwhisk_on(config, cluster, api, monitoring.scraper)
+        api_url = once_ready(api.url, openwhisk.ready)
         return {
             "gateway_url": api_url,
             "openwhisk": openwhisk_outputs(config, openwhisk, api_url, insecure_tls=True),
@@ -491,9 +499,11 @@ def build_platform(
     monitored = server.apply(lambda ip: [f"{ip}:{MONITORING_PROMETHEUS_PORT}"])
     if config.framework == "openwhisk":
         assert isinstance(cluster, K8sCluster)  # enforced by StackConfig
-        # OpenWhisk names its API host in its own configuration: HAProxy comes first.
+        assert monitoring is not None
+        # OpenWhisk announces its API URL in its own configuration: HAProxy's front, the URL
+        # the stack exports, so HAProxy comes first.
         haproxy = front(OPENWHISK_FRONT, monitored)
-        openwhisk = openwhisk_on(config, cluster, haproxy.address, network)
+        openwhisk = openwhisk_on(config, cluster, haproxy.gateway, monitoring.scraper, network)
         gateway_url = once_ready(haproxy.gateway_url, openwhisk.ready)
         outputs = {
             "gateway_url": gateway_url,

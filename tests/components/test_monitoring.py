@@ -255,6 +255,18 @@ def test_pod_monitors_only_for_the_frameworks_present(
             assert monitor["podMetricsEndpoints"][0]["port"] == component
 
 
+def test_the_new_scheduler_gets_its_own_pod_monitor() -> None:
+    values: dict[str, Any] = monitoring_values(
+        openfaas=False,
+        openwhisk_namespace="ow",
+        openwhisk_components=("controller", "invoker", "scheduler"),
+    )
+    monitors = {m["name"]: m for m in values["prometheus"]["additionalPodMonitors"]}
+    scheduler = monitors["openwhisk-scheduler"]
+    assert scheduler["selector"] == {"matchLabels": {"name": "owdev-scheduler"}}
+    assert scheduler["podMetricsEndpoints"][0]["port"] == "scheduler"
+
+
 def exprs(board: dict[str, Any]) -> list[str]:
     return [t["expr"] for p in board["panels"] for t in p["targets"]]
 

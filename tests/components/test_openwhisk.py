@@ -13,6 +13,7 @@ import jsonschema
 import pulumi
 import pytest
 import yaml
+from support.k8s_objects import plain
 from support.openwhisk_chart import (
     archive_path,
     pack_archive,
@@ -22,6 +23,8 @@ from support.openwhisk_chart import (
 from support.pulumi_mocks import FAKE_KUBECONFIG, run_program, stack_file_config
 from support.specs import OPENWHISK_CHART_SPEC, require_tree
 
+from components.endpoint import Endpoint
+from components.monitoring import SCRAPER
 from components.openwhisk_chart import (
     OPENWHISK_CHART,
     ChartError,
@@ -30,9 +33,13 @@ from components.openwhisk_chart import (
     fetch_chart,
 )
 from components.openwhisk_config import (
+    METRICS_OPTION,
+    NEW_SCHEDULER_MIB,
     OpenWhiskSettings,
     Prewarm,
+    Scraper,
     go_float_string,
+    metrics_network_policy,
     openwhisk_values,
     plan_capacity,
     runtimes_with_prewarm,
@@ -77,7 +84,7 @@ SETTINGS = OpenWhiskSettings(invokers=3, invoker_label="invoker", core_label="co
 def values_for(settings: OpenWhiskSettings = SETTINGS) -> dict[str, Any]:
     return openwhisk_values(
         settings,
-        api_host="10.0.2.40",
+        api=Endpoint("http", "10.0.2.40", 8080),
         runtimes_file="runtimes-0123456789abcdef.json",
         system_auth="00000000-0000-4000-8000-000000000001:" + "s" * 64,
         guest_auth="00000000-0000-4000-8000-000000000002:" + "g" * 64,
@@ -130,13 +137,22 @@ def test_values_raise_throttles_and_turn_off_what_a_benchmark_does_not_use() -> 
     assert limits["actionsInvokesConcurrent"] == 999_999
     assert values["whisk"]["auth"]["guest"].startswith("00000000-0000-4000-8000-000000000002:")
     assert values["whisk"]["runtimes"] == "runtimes-0123456789abcdef.json"
-    assert values["whisk"]["ingress"]["apiHostName"] == "10.0.2.40"
+    assert values["whisk"]["ingress"] == {
+        "apiHostName": "10.0.2.40",
+        "apiHostPort": 8080,
+        "apiHostProto": "http",
+        "type": "NodePort",
+    }
     assert values["nginx"]["httpsNodePort"] == 31001
     assert values["pdb"] == {"enable": False}
-    assert values["elasticsearch"] == {"podSecurityPolicy": {"create": False}}
     assert values["providers"] == {"alarm": {"enabled": False}, "kafka": {"enabled": False}}
-    assert values["metrics"]["prometheusEnabled"] is True
-    assert values["scheduler"]["enabled"] is False
+    # /metrics without the chart's own Prometheus and Grafana.
+    assert values["metrics"] == {"kamonEnabled": True, "prometheusEnabled": False}
+    assert values["controller"]["options"] == METRICS_OPTION
+    assert METRICS_OPTION in values["invoker"]["options"].split()
+    assert values["scheduler"] == {"enabled": False}
+    new = values_for(dataclasses.replace(SETTINGS, scheduler="new"))
+    assert new["scheduler"] == {"enabled": True, "options": METRICS_OPTION}
     assert values["invoker"]["containerFactory"]["kubernetes"]["replicaCount"] == 3
     assert "idle-container=600s" in values["invoker"]["options"]
     assert values["toleration"]["coreValue"] == "core"
@@ -193,7 +209,15 @@ def test_a_k3s_stack_puts_openwhisk_behind_haproxy_over_tls() -> None:
     assert "values" in release.secret_inputs
     values = release.inputs["values"]
     haproxy = next(r for r in run.mocks.of_type("aws:ec2/instance:Instance") if "haproxy" in r.name)
-    assert values["whisk"]["ingress"]["apiHostName"] == haproxy.outputs["privateIp"]
+    ingress = values["whisk"]["ingress"]
+    assert ingress["apiHostName"] == haproxy.outputs["privateIp"]
+    # The API URL OpenWhisk announces is the one the stack exports: HAProxy's plain HTTP front.
+    announced = f"{ingress['apiHostProto']}://{ingress['apiHostName']}:{ingress['apiHostPort']:.0f}"
+    assert (
+        announced
+        == run.value("openwhisk.api_host")
+        == f"http://{haproxy.outputs['privateIp']}:8080"
+    )
     assert values["scheduler"]["enabled"] is True
     assert values["invoker"]["containerFactory"]["kubernetes"]["replicaCount"] == 2
     runtimes = Path(release.inputs["chart"]) / values["whisk"]["runtimes"]
@@ -213,6 +237,28 @@ def test_a_k3s_stack_puts_openwhisk_behind_haproxy_over_tls() -> None:
     assert run.value("openwhisk.api_host") == run.value("gateway_url")
     assert run.secret("openwhisk.auth")
     assert run.value("openwhisk.auth") in str(values["whisk"]["auth"]["guest"])
+
+
+def test_the_stack_lets_its_prometheus_in_to_the_metrics_ports_only() -> None:
+    config = {**stack_file_config("aws"), "framework": "openwhisk", "openwhiskScheduler": "new"}
+    run = run_program(config, stack="ow")
+    [policy] = run.mocks.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    assert plain(policy.inputs) == metrics_network_policy("new", SCRAPER)
+    assert "openwhisk-namespace" in run.mocks.dependencies[policy.name]
+    spec = metrics_network_policy("default", Scraper("mon", {"app": "p"}))["spec"]
+    [selector] = spec["podSelector"]["matchExpressions"]
+    assert selector["values"] == ["owdev-controller", "owdev-invoker"]
+    [rule] = spec["ingress"]
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "mon"}},
+            "podSelector": {"matchLabels": {"app": "p"}},
+        }
+    ]
+    assert rule["ports"] == [
+        {"protocol": "TCP", "port": "controller"},
+        {"protocol": "TCP", "port": "invoker"},
+    ]
 
 
 def test_an_unknown_prewarm_kind_stops_the_program_with_a_message() -> None:
@@ -268,8 +314,11 @@ def test_what_does_not_fit_is_named_with_its_numbers() -> None:
     assert "openwhiskUserMemoryMb 4096" in workers
     assert "workers have 2048 MiB" in workers
     assert "server has 4096 MiB" in server
-    assert "elasticsearch 1536" in server
+    assert "scheduler 1536, etcd 256" in server
     assert "managerSize" in server
+    # The new scheduler brings the scheduler and etcd; ElasticSearch only comes with the
+    # ElasticSearch activation store.
+    assert set(NEW_SCHEDULER_MIB) == {"scheduler", "etcd"}
 
 
 def test_an_undersized_server_fails_the_preview_with_the_numbers() -> None:
