@@ -36,6 +36,9 @@ RELEASE = "owdev"
 GUEST_NAMESPACE = "guest"
 #: The images the pinned chart ships (whisk.versions.openwhisk.gitTag, short form).
 IMAGE_TAG = "ef725a6"
+#: busybox for the chart's init containers, pinned instead of the chart's `latest`
+#: (docker-library/official-images 06e240455e77 lists 1.37.0).
+BUSYBOX_TAG = "1.37.0"
 ROLE_LABEL_KEY = "openwhisk-role"
 #: Action logs are read from the container runtime's log driver instead of being pulled from
 #: every container after each activation, which would cost the benchmark its throughput.
@@ -216,6 +219,8 @@ def openwhisk_values(
         # Grafana (see the module docstring).
         "metrics": {"kamonEnabled": True, "prometheusEnabled": False},
         "providers": {"alarm": {"enabled": False}, "kafka": {"enabled": False}},
+        # The chart's readiness init containers default to busybox:latest (docs/versions.md).
+        "busybox": {"imageTag": BUSYBOX_TAG},
         # The chart's PDBs are policy/v1beta1, which Kubernetes no longer serves.
         "pdb": {"enable": False},
         "affinity": {"enabled": True, "invokerNodeLabel": settings.invoker_label},

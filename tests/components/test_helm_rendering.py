@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from support.helm import ReleaseInputs, ignored_keys, manifests, render
+from support.images import VERSIONS, is_pinned
 from support.k8s_objects import CrdValidators, problems
 from support.stack_manifests import CASES, StackManifests, stack_manifests
 
@@ -185,3 +186,30 @@ def test_capacity_counts_exactly_the_long_running_pods_of_the_release(
     }
     scheduler = "new" if case.endswith("-new") else "default"
     assert running == {*server_parts(scheduler), "invoker", *UNPLACED_PARTS}
+
+
+# --- every image a rendered release runs is pinned and documented ---------------------------
+
+
+def images_in(node: Any) -> set[str]:
+    """Every `image:` string anywhere in an object (pods, workloads, operator resources)."""
+    if isinstance(node, dict):
+        found = {v for k, v in node.items() if k == "image" and isinstance(v, str)}
+        return found.union(*(images_in(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(images_in(v) for v in node))
+    return set()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_image_the_releases_run_is_pinned_and_documented(case: str, stacks: Stacks) -> None:
+    documented = VERSIONS.read_text()
+    stack = stacks(case)
+    images = images_in([o for r in stack.releases.values() for o in r.objects] + stack.own)
+    assert len(images) > 5, images
+    problems = [
+        f"{image}: " + ("not pinned" if not is_pinned(image) else "not in docs/versions.md")
+        for image in sorted(images)
+        if not is_pinned(image) or f"`{image}`" not in documented
+    ]
+    assert problems == []
