@@ -19,11 +19,12 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import SecretStr
 
+from components.openfaas_images import GATEWAY_IMAGE, image_tag
+
 OPENFAAS_CHART_REPO = "https://openfaas.github.io/faas-netes/"
 #: Chart 15.0.6 (faas-netes master 662ce9ce, 2026-05-13); it has no appVersion, so the images
 #: it ships are recorded here for the reports.
 OPENFAAS_CHART_VERSION = "15.0.6"
-GATEWAY_IMAGE = "ghcr.io/openfaas/gateway:0.27.13"
 PROVIDER_IMAGE = "ghcr.io/openfaas/faas-netes:0.18.17"
 GATEWAY_NODE_PORT = 31112
 NAMESPACE = "openfaas"
@@ -153,8 +154,8 @@ class OpenFaasK8s(pulumi.ComponentResource):
         self.ready: list[pulumi.Resource] = [release]
         self.limits = PRO_LIMITS if pro else CE_LIMITS
         self.versions = {
-            "gateway": GATEWAY_IMAGE.rsplit(":", 1)[1],
-            "provider": f"faas-netes {PROVIDER_IMAGE.rsplit(':', 1)[1]}",
+            "gateway": image_tag(GATEWAY_IMAGE),
+            "provider": f"faas-netes {image_tag(PROVIDER_IMAGE)}",
             "chart": args.chart_version,
         }
         self.register_outputs({"status": release.status})
