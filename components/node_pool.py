@@ -42,12 +42,17 @@ class NodePoolArgs:
 
 @dataclass(frozen=True)
 class Machine:
-    """One machine of a pool, and how remote steps reach it."""
+    """One machine of a pool, and how remote steps reach it.
+
+    `instance` is the cloud's instance resource: steps that run on the machine are
+    `deleted_with` it (nothing to undo on a machine that is itself being deleted).
+    """
 
     name: str
     instance_id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     connection: remote.ConnectionArgs
+    instance: pulumi.CustomResource
 
 
 class NodePool(pulumi.ComponentResource):
@@ -100,6 +105,8 @@ class PrivateNetwork(Protocol):
 
     ssh: SshAccess
     bastion_instance_id: pulumi.Output[str]
+    #: The bastion's instance resource (steps on the bastion are `deleted_with` it).
+    bastion_instance: pulumi.CustomResource
     bastion_private_ip: pulumi.Output[str]
     private_cidr: pulumi.Output[str]
     mtu: pulumi.Output[int]

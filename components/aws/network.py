@@ -239,6 +239,7 @@ class AwsNetwork(pulumi.ComponentResource):
         self.private_security_group_id = private_sg.id
         self.bastion_security_group_id = bastion_sg.id
         self.bastion_instance_id = bastion.id
+        self.bastion_instance = bastion
         self.bastion_public_ip = bastion_host
         self.bastion_private_ip = bastion.private_ip
         self.private_cidr = pulumi.Output.from_input(cfg.vpc_cidr)
@@ -253,6 +254,7 @@ class AwsNetwork(pulumi.ComponentResource):
             security_group_id=private_sg.id,
             settings=settings,
             ssh=self.ssh,
+            egress=[nat, private_routes, private_association],
         )
         self.register_outputs(
             {

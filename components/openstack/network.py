@@ -194,6 +194,7 @@ class OpenStackNetwork(pulumi.ComponentResource):
         self.private_security_group_id = private_sg.id
         self.bastion_security_group_id = bastion_sg.id
         self.bastion_instance_id = bastion.instance.id
+        self.bastion_instance = bastion.instance
         self.bastion_public_ip = bastion_host
         self.bastion_private_ip = bastion.private_ip
         self.private_cidr = pulumi.Output.from_input(cfg.subnet_cidr)
@@ -211,7 +212,7 @@ class OpenStackNetwork(pulumi.ComponentResource):
             user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
         )
         self._placement = OpenStackPrivatePlacement(
-            security_group_id=private_sg.id, settings=settings, ssh=self.ssh
+            security_group_id=private_sg.id, settings=settings, ssh=self.ssh, egress=[interface]
         )
         self.register_outputs(
             {
