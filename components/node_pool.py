@@ -72,6 +72,16 @@ class NodePool(pulumi.ComponentResource):
         )
 
 
+@dataclass(frozen=True)
+class ForwardedPort:
+    """A TCP port the bastion forwards (e.g. the Kubernetes API), open to `cidrs` only;
+    `source_key` is the configuration key those ranges come from (named in rule descriptions)."""
+
+    port: int
+    cidrs: Sequence[str]
+    source_key: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class BastionNetworkArgs:
     """What every cloud's network + bastion takes; each cloud adds its own section."""
@@ -84,9 +94,8 @@ class BastionNetworkArgs:
     bastion_size: str
     volume_size_gb: int
     mtu: int | None = None
-    #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
-    #: `allowed_ssh_cidrs` as SSH.
-    bastion_forwarded_ports: Sequence[int] = ()
+    #: Further TCP ports the bastion forwards, each open to its own ranges.
+    bastion_forwarded_ports: Sequence[ForwardedPort] = ()
     #: TCP ports of services on the bastion itself that the private machines use (the stack's
     #: registry), open to the network's own range only.
     bastion_private_ports: Sequence[int] = ()
