@@ -434,6 +434,7 @@ def build_in_cluster_platform(
             provider=cluster.provider,
             seed=naming.name("ftp-test-file"),
             test_file_bytes=config.platform.ftp_test_file_bytes,
+            max_clients=config.platform.ftp_max_clients,
         ),
     )
     monitoring = monitoring_on(config, cluster)
@@ -529,6 +530,7 @@ def build_platform(
             size=config.size("ftp"),
             vsftpd_version=versions.vsftpd_version,
             test_file_bytes=versions.ftp_test_file_bytes,
+            max_clients=versions.ftp_max_clients,
         ),
     )
     return ["haproxy", "ftp"], {**outputs, "ftp": ftp.outputs}

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.ftp_config import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
 from stacks.ssh_keys import ParsedPrivateKey, parse_private_key
 
 Cloud = Literal["aws", "openstack", "existing"]
@@ -351,6 +352,13 @@ class PlatformConfig(_Section):
         "3.0.5-*", alias="vsftpdVersion", pattern=r"^\d+\.\d+\.\d+(-\*|[.\w~+-]*)$"
     )
     ftp_test_file_bytes: int = Field(1048576, alias="ftpTestFileBytes", ge=1, le=1024 * 1024 * 1024)
+    ftp_max_clients: int = Field(
+        DEFAULT_MAX_CLIENTS,
+        alias="ftpMaxClients",
+        ge=1,
+        le=MAX_CLIENTS_LIMIT,
+        description="concurrent FTP sessions; sizes the passive port range (4 ports each)",
+    )
 
 
 RegistryKind = Literal["none", "public", "private"]
