@@ -50,6 +50,9 @@ class AwsNodePool(NodePool):
                 settings=placement.settings,
                 parent=self,
                 depends_on=placement.egress,
+                # The machine's name is reused by its replacement (hostname = cluster node
+                # name): the old machine, and its node in the cluster, go first.
+                delete_before_replace=True,
             )
             machines.append(
                 Machine(

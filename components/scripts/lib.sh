@@ -12,6 +12,50 @@ die() {
   exit 1
 }
 
+warn() {
+  log "WARNING: $*"
+}
+
+# bounded COMMAND...: COMMAND (a program), killed when it runs longer than REQUEST_TIMEOUT_S
+# (default 15) seconds: a delete must not hang on an API that never answers.
+bounded() {
+  timeout --kill-after=5 "${REQUEST_TIMEOUT_S:-15}" "$@"
+}
+
+# with_retries COMMAND...: `bounded COMMAND` up to ATTEMPTS (default 3) times, 2 s apart. Its
+# standard output is the successful attempt's; when every attempt fails, the last one's error
+# (or the timeout) is logged and its status returned.
+with_retries() {
+  local attempt=1 status errors
+  errors=$(mktemp)
+  while true; do
+    if bounded "$@" 2>"$errors"; then
+      rm -f "$errors"
+      return 0
+    else
+      status=$?
+    fi
+    if ((attempt >= ${ATTEMPTS:-3})); then
+      if ((status == 124 || status == 137)); then
+        log "$1 did not answer within ${REQUEST_TIMEOUT_S:-15}s (${attempt} attempts)"
+      else
+        log "$1 failed (exit ${status}, ${attempt} attempts): $(tail -c 400 "$errors" | tr '\n' ' ')"
+      fi
+      rm -f "$errors"
+      return "$status"
+    fi
+    attempt=$((attempt + 1))
+    sleep 2
+  done
+}
+
+# print_node_id ID: the node's ID as this step's result (on stdout, where the component reads
+# it: later steps address the node by it, never by its reusable name).
+print_node_id() {
+  [[ -n "$1" ]] || die "no node ID to report"
+  printf 'FAASBENCH_NODE_ID=%s\n' "$1"
+}
+
 # wait_until TIMEOUT_S INTERVAL_S DESCRIPTION COMMAND...
 # Re-runs COMMAND until it succeeds; fails naming DESCRIPTION (and COMMAND's last output).
 wait_until() {
