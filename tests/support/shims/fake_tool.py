@@ -276,8 +276,12 @@ def vault_api(method: str, path: str, headers: dict[str, str], body: str) -> tup
 
 
 def cloud_init(args: list[str]) -> None:
+    """State `cloud_init`: {status, exit} of `cloud-init status` (default done, 0)."""
     if args[:1] == ["status"]:
-        print("status: done")
+        answer = read_state().get("cloud_init", {})
+        print(f"status: {answer.get('status', 'done')}")
+        if answer.get("exit"):
+            raise Exit(answer["exit"])
 
 
 def systemctl(args: list[str]) -> None:
@@ -415,7 +419,8 @@ def apt_get(args: list[str]) -> None:
         installed = s.setdefault("packages", {})
         for spec in words[1:]:
             name, _, version = spec.partition("=")
-            matches = fnmatch.filter(s.get("available", {}).get(name, []), version)
+            # No version: the candidate (the newest available).
+            matches = fnmatch.filter(s.get("available", {}).get(name, []), version or "*")
             if not matches:
                 raise Exit(100, f"E: Version '{version}' for '{name}' was not found")
             installed[name] = sorted(matches)[-1]
@@ -714,6 +719,9 @@ UNREACHABLE = {
     "kubectl": (1, "The connection to the server 127.0.0.1:6443 was refused"),
     "docker": (1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
     "systemctl": (1, "Failed to connect to bus: No such file or directory"),
+    "apt-get": (100, "E: Failed to fetch http://archive.ubuntu.com/ubuntu/dists/noble/InRelease"),
+    "modprobe": (1, "modprobe: FATAL: Module br_netfilter not found in directory /lib/modules"),
+    "sysctl": (255, "sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables"),
 }
 
 
