@@ -1,6 +1,17 @@
-"""Cloud-init documents rendered from validated values (pure functions, validated in tests)."""
+"""Cloud-init documents rendered from validated values (pure functions, validated in tests).
+
+Cloud-init itself only writes files and sets the hostname; everything that can fail (packages,
+services, kernel modules, sysctls) is one setup script (`scripts/machine-setup.sh`) written by
+`write_files` and run as the only `runcmd`, in bash strict mode with named steps. It writes the
+"done" sentinel only when every step succeeded, and otherwise a failure marker naming the step;
+the remote steps' `wait_for_cloud_init` (scripts/lib.sh) reports either.
+"""
 
 from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from pathlib import Path
 
 import yaml
 
@@ -41,8 +52,17 @@ def render_cloud_config(document: dict[str, object]) -> str:
     return "#cloud-config\n" + body
 
 
-#: Written last by every machine's cloud-init; remote steps wait for it (see scripts/lib.sh).
+#: Written last by every machine's setup script, only when it succeeded; remote steps wait for
+#: it (see scripts/lib.sh).
 CLOUD_INIT_SENTINEL = "/var/lib/faasbench/cloud-init.done"
+#: Written instead when a setup step failed: `step=<name>`, `exit=<status>`, `log=<path>`.
+CLOUD_INIT_FAILED = "/var/lib/faasbench/cloud-init.failed"
+SETUP_LOG = "/var/log/faasbench-setup.log"
+SETUP_SCRIPT = "/usr/local/sbin/faasbench-setup"
+SETUP_SOURCE = Path(__file__).parent / "scripts" / "machine-setup.sh"
+#: What every private machine installs at first boot (the remote steps need curl, gpg, jq).
+NODE_PACKAGES = ("chrony", "curl", "gnupg", "ca-certificates", "jq")
+BASTION_PACKAGES = ("chrony",)
 
 #: Kernel settings container networking needs (bridge traffic through iptables, forwarding).
 CONTAINER_SYSCTLS = """\
@@ -54,12 +74,34 @@ net.ipv4.ip_forward = 1
 CONTAINER_MODULES = "overlay\nbr_netfilter\n"
 
 
+def render_setup_script(packages: Sequence[str], *, container_kernel: bool) -> str:
+    """The setup script: its parameters, then `scripts/machine-setup.sh` (shebang first)."""
+    shebang, body = SETUP_SOURCE.read_text().split("\n", 1)
+    header = [
+        shebang,
+        f"PACKAGES={shlex.quote(' '.join(packages))}",
+        f"CONTAINER_KERNEL={'true' if container_kernel else 'false'}",
+    ]
+    return "\n".join(header) + "\n" + body
+
+
+def _setup_file(packages: Sequence[str], *, container_kernel: bool) -> dict[str, str]:
+    return {
+        "path": SETUP_SCRIPT,
+        "owner": "root:root",
+        "permissions": "0755",
+        "content": render_setup_script(packages, container_kernel=container_kernel),
+    }
+
+
 def node_cloud_config(hostname: str, *, containers: bool) -> str:
     """A private machine: its hostname (cluster node names), time sync, hardened sshd, and
     with `containers` the modules and sysctls Docker, k3s and Nomad's bridge mode need.
 
     Kept small on purpose (AWS caps user data at 16 KB): software is installed by remote
-    steps, which can be ordered across machines and re-run.
+    steps, which can be ordered across machines and re-run. What runs at boot is the setup
+    script (`render_setup_script`), not cloud-init's own `packages`/`runcmd` lists, whose
+    failures cloud-init would log and carry on past.
     """
     files: list[dict[str, str]] = [
         {
@@ -68,10 +110,6 @@ def node_cloud_config(hostname: str, *, containers: bool) -> str:
             "permissions": "0644",
             "content": SSHD_HARDENING,
         }
-    ]
-    commands: list[list[str]] = [
-        ["systemctl", "try-reload-or-restart", "ssh.service"],
-        ["systemctl", "enable", "--now", "chrony.service"],
     ]
     if containers:
         files += [
@@ -88,27 +126,17 @@ def node_cloud_config(hostname: str, *, containers: bool) -> str:
                 "content": CONTAINER_SYSCTLS,
             },
         ]
-        commands += [
-            ["modprobe", "overlay"],
-            ["modprobe", "br_netfilter"],
-            ["sysctl", "--system"],
-        ]
-    commands += [
-        ["install", "-d", "-m", "0755", "/var/lib/faasbench"],
-        ["touch", CLOUD_INIT_SENTINEL],
-    ]
+    files.append(_setup_file(NODE_PACKAGES, container_kernel=containers))
     return render_cloud_config(
         {
             "hostname": hostname,
             "fqdn": hostname,
             "prefer_fqdn_over_hostname": False,
             "manage_etc_hosts": True,
-            "package_update": True,
-            "packages": ["chrony", "curl", "gnupg", "ca-certificates", "jq"],
             "ssh_pwauth": False,
             "disable_root": True,
             "write_files": files,
-            "runcmd": commands,
+            "runcmd": [[SETUP_SCRIPT]],
         }
     )
 
@@ -117,8 +145,6 @@ def bastion_cloud_config() -> str:
     """The bastion: time sync, no passwords, and an sshd that proxies many connections."""
     return render_cloud_config(
         {
-            "package_update": True,
-            "packages": ["chrony"],
             "ssh_pwauth": False,
             "disable_root": True,
             "write_files": [
@@ -127,13 +153,9 @@ def bastion_cloud_config() -> str:
                     "owner": "root:root",
                     "permissions": "0644",
                     "content": BASTION_SSHD,
-                }
+                },
+                _setup_file(BASTION_PACKAGES, container_kernel=False),
             ],
-            "runcmd": [
-                ["systemctl", "try-reload-or-restart", "ssh.service"],
-                ["systemctl", "enable", "--now", "chrony.service"],
-                ["install", "-d", "-m", "0755", "/var/lib/faasbench"],
-                ["touch", CLOUD_INIT_SENTINEL],
-            ],
+            "runcmd": [[SETUP_SCRIPT]],
         }
     )

@@ -14,7 +14,17 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 FTP_PORT = 21
-PASSIVE_PORTS = (30000, 30019)
+#: The first passive data port; the range grows from here with the concurrency allowed.
+PASSIVE_BASE = 20000
+#: Passive ports per allowed client. vsftpd 3.0 picks a passive port at random and tries 9
+#: of them before the session dies (privops.c, vsf_privop_pasv_listen: `bind_retries = 10`,
+#: `while (--bind_retries)`): with the range 4x the sessions, a session that finds every one of
+#: its 9 picks taken has a chance below 0.25**9 (4e-6) even at full concurrency.
+PASSIVE_PORTS_PER_CLIENT = 4
+#: The default `ftpMaxClients`, and the most: the range stays below Linux's ephemeral ports
+#: (32768 and up), which the machine's own outgoing connections use.
+DEFAULT_MAX_CLIENTS = 500
+MAX_CLIENTS_LIMIT = 3000
 FTP_USER = "faasbench"
 FTP_HOME = "/srv/ftp"
 TEST_FILE = "testfile.bin"
@@ -28,21 +38,35 @@ class FtpSettings:
     passive_address: str | None = None
     """None: the address the client reached the server on (right inside a cluster)."""
     port: int = FTP_PORT
-    passive_ports: tuple[int, int] = PASSIVE_PORTS
+    max_clients: int = DEFAULT_MAX_CLIENTS
+    """Concurrent sessions (and per client address) the server accepts."""
+    passive_ports: tuple[int, int] | None = None
+    """None: sized from `max_clients` (`passive_range`)."""
     userlist_file: str = "/etc/vsftpd.userlist"
-    max_clients: int = 500
     in_container: bool = False
     """vsftpd's own sandboxes need what a container lacks: its seccomp filter fails under the
     runtime's seccomp profile ("500 OOPS: child died") and `isolate` makes namespaces, which
     needs CAP_SYS_ADMIN. The container is the sandbox there, so they are off."""
 
 
+def passive_range(max_clients: int) -> tuple[int, int]:
+    """The passive data ports for `max_clients` concurrent sessions (first, last)."""
+    if not 1 <= max_clients <= MAX_CLIENTS_LIMIT:
+        raise ValueError(f"vsftpd: max_clients {max_clients} is not within 1..{MAX_CLIENTS_LIMIT}")
+    return PASSIVE_BASE, PASSIVE_BASE + PASSIVE_PORTS_PER_CLIENT * max_clients - 1
+
+
 def render_vsftpd(settings: FtpSettings) -> str:
     """vsftpd.conf: local users only (one, listed), read-only, chrooted, passive mode on a
-    small fixed port range, bound to the private address."""
-    low, high = settings.passive_ports
+    port range sized for `max_clients` sessions, bound to the private address."""
+    low, high = settings.passive_ports or passive_range(settings.max_clients)
     if not 1024 <= low <= high <= 65535:
         raise ValueError(f"vsftpd: bad passive port range {low}-{high}")
+    if high - low + 1 < settings.max_clients:
+        raise ValueError(
+            f"vsftpd: passive port range {low}-{high} has fewer ports than max_clients "
+            f"{settings.max_clients}: sessions beyond it would fail their transfers"
+        )
     lines: dict[str, str | None] = {
         "listen": "YES",
         "listen_ipv6": "NO",
@@ -93,7 +117,9 @@ def seeded_file_sha256(seed: str, size: int) -> str:
     return hashlib.sha256(seeded_file_bytes(seed, size)).hexdigest()
 
 
-def ftp_outputs(host: object, password: object, seed: str, size: int) -> dict[str, object]:
+def ftp_outputs(
+    host: object, password: object, seed: str, size: int, max_clients: int
+) -> dict[str, object]:
     """The `ftp` output of the contract, wherever the server runs (machine or pod)."""
     return {
         "host": host,
@@ -103,4 +129,5 @@ def ftp_outputs(host: object, password: object, seed: str, size: int) -> dict[st
         "test_file": TEST_FILE,
         "test_file_bytes": size,
         "test_file_sha256": seeded_file_sha256(seed, size),
+        "max_clients": max_clients,
     }

@@ -20,13 +20,14 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.ftp_config import (
+    DEFAULT_MAX_CLIENTS,
     FTP_HOME,
     FTP_PORT,
     FTP_USER,
-    PASSIVE_PORTS,
     TEST_FILE,
     FtpSettings,
     ftp_outputs,
+    passive_range,
     render_vsftpd,
     seeded_file_key,
     seeded_file_sha256,
@@ -58,8 +59,15 @@ class FtpPod:
     vsftpd_version: str = VSFTPD_VERSION
     policy_rc_d: str = "/usr/sbin/policy-rc.d"
     port: int = FTP_PORT
-    passive_ports: tuple[int, int] = PASSIVE_PORTS
+    max_clients: int = DEFAULT_MAX_CLIENTS
+    passive_ports: tuple[int, int] | None = None
+    """None: sized from `max_clients`."""
     listen_address: str | None = None
+
+    @property
+    def passive(self) -> tuple[int, int]:
+        """The passive data ports vsftpd uses and the network policy admits."""
+        return self.passive_ports or passive_range(self.max_clients)
 
 
 def ftp_host(namespace: str = NAMESPACE) -> str:
@@ -74,7 +82,8 @@ def ftp_container_script(pod: FtpPod) -> str:
             user=FTP_USER,
             listen_address=pod.listen_address,
             port=pod.port,
-            passive_ports=pod.passive_ports,
+            max_clients=pod.max_clients,
+            passive_ports=pod.passive,
             in_container=True,
         )
     )
@@ -99,7 +108,7 @@ def ftp_manifests(pod: FtpPod) -> list[dict[str, Any]]:
     """ConfigMap (the script), Deployment, headless Service and NetworkPolicy; the credentials
     Secret is made separately because its value is generated."""
     script = ftp_container_script(pod)
-    low, high = pod.passive_ports
+    low, high = pod.passive
     metadata = {"namespace": pod.namespace, "labels": LABELS}
     ports = [{"name": "ftp", "containerPort": pod.port, "protocol": "TCP"}]
     return [
@@ -208,6 +217,8 @@ class FtpInClusterArgs:
     provider: k8s.Provider
     seed: str
     test_file_bytes: int
+    #: Concurrent sessions the server accepts; its passive port range is sized from it.
+    max_clients: int = DEFAULT_MAX_CLIENTS
 
 
 class FtpInCluster(pulumi.ComponentResource):
@@ -217,7 +228,9 @@ class FtpInCluster(pulumi.ComponentResource):
         super().__init__("faasbench:ftp:FtpInCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        pod = FtpPod(seed=args.seed, test_file_bytes=args.test_file_bytes)
+        pod = FtpPod(
+            seed=args.seed, test_file_bytes=args.test_file_bytes, max_clients=args.max_clients
+        )
         password = random.RandomPassword(f"{name}-password", length=32, special=False, opts=child)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
@@ -244,5 +257,7 @@ class FtpInCluster(pulumi.ComponentResource):
         )
         self.host = pulumi.Output.all(server.urn).apply(lambda _: ftp_host(pod.namespace))
         self.password = pulumi.Output.secret(password.result)
-        self.outputs = ftp_outputs(self.host, self.password, args.seed, args.test_file_bytes)
+        self.outputs = ftp_outputs(
+            self.host, self.password, args.seed, args.test_file_bytes, pod.max_clients
+        )
         self.register_outputs({"host": self.host})

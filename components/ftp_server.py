@@ -11,6 +11,7 @@ import pulumi_random as random
 
 from components.cloud_init import node_cloud_config
 from components.ftp_config import (
+    DEFAULT_MAX_CLIENTS,
     FTP_HOME,
     FTP_USER,
     TEST_FILE,
@@ -32,6 +33,8 @@ class FtpServerArgs:
     size: str
     vsftpd_version: str
     test_file_bytes: int
+    #: Concurrent sessions the server accepts; its passive port range is sized from it.
+    max_clients: int = DEFAULT_MAX_CLIENTS
 
 
 class FtpServer(pulumi.ComponentResource):
@@ -57,7 +60,12 @@ class FtpServer(pulumi.ComponentResource):
         sha256 = seeded_file_sha256(seed, args.test_file_bytes)
         config = machine.private_ip.apply(
             lambda ip: render_vsftpd(
-                FtpSettings(user=FTP_USER, listen_address=ip, passive_address=ip)
+                FtpSettings(
+                    user=FTP_USER,
+                    listen_address=ip,
+                    passive_address=ip,
+                    max_clients=args.max_clients,
+                )
             )
         )
         step = machine_step(
@@ -79,5 +87,7 @@ class FtpServer(pulumi.ComponentResource):
         )
         self.host = pulumi.Output.all(machine.private_ip, step.id).apply(lambda v: v[0])
         self.password = pulumi.Output.secret(password.result)
-        self.outputs = ftp_outputs(self.host, self.password, seed, args.test_file_bytes)
+        self.outputs = ftp_outputs(
+            self.host, self.password, seed, args.test_file_bytes, args.max_clients
+        )
         self.register_outputs({"host": self.host})

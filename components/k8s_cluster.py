@@ -21,7 +21,7 @@ from components.cluster_nodes import named_pool
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
 from components.registry_config import k3s_registries
-from components.remote_step import machine_step, remote_step
+from components.remote_step import machine_step, node_id_of, remote_step
 
 API_PORT = 6443
 #: Keeps function pods off the server, so every platform runs functions on the same hosts.
@@ -137,6 +137,10 @@ class K8sCluster(pulumi.ComponentResource):
             triggers=[server.instance_id],
             parent=self,
             depends_on=[server_step],
+            # Replaced (a new server): the old forward's removal must not follow the new one's
+            # creation, which writes the same unit. Gone with the bastion on destroy.
+            delete_before_replace=True,
+            deleted_with=network.bastion_instance,
         )
         server_url = server.private_ip.apply(lambda ip: f"https://{ip}:{API_PORT}")
         node_steps = []
@@ -152,22 +156,32 @@ class K8sCluster(pulumi.ComponentResource):
                     "NODE_IP": machine.private_ip,
                     "NODE_LABELS": [f"{ROLE_LABEL}=worker", *args.worker_labels],
                     "NODE_TAINTS": [],
+                    "READY_TIMEOUT_S": READY_TIMEOUT_S,
                 },
                 secrets={"K3S_TOKEN": token.result},
                 parent=self,
                 depends_on=[server_step],
             )
+            # The Node's uid, as the agent registered it: readiness and removal address it.
+            node_uid = agent_step.stdout.apply(node_id_of)
             node_steps.append(
                 remote_step(
                     f"{name}-{machine.name}-ready",
                     connection=server.connection,
                     step="k3s-node-ready",
-                    params={"NODE_NAME": node_name, "READY_TIMEOUT_S": READY_TIMEOUT_S},
+                    params={
+                        "NODE_NAME": node_name,
+                        "NODE_UID": node_uid,
+                        "READY_TIMEOUT_S": READY_TIMEOUT_S,
+                    },
                     delete_step="k3s-node-remove",
-                    delete_params={"NODE_NAME": node_name},
+                    delete_params={"NODE_NAME": node_name, "NODE_UID": node_uid},
                     triggers=[machine.instance_id],
                     parent=self,
                     depends_on=[agent_step],
+                    # A replaced worker's node goes (delete) before its successor joins.
+                    delete_before_replace=True,
+                    deleted_with=server.instance,
                 )
             )
         admin = machine_step(

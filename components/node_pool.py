@@ -42,12 +42,17 @@ class NodePoolArgs:
 
 @dataclass(frozen=True)
 class Machine:
-    """One machine of a pool, and how remote steps reach it."""
+    """One machine of a pool, and how remote steps reach it.
+
+    `instance` is the cloud's instance resource: steps that run on the machine are
+    `deleted_with` it (nothing to undo on a machine that is itself being deleted).
+    """
 
     name: str
     instance_id: pulumi.Output[str]
     private_ip: pulumi.Output[str]
     connection: remote.ConnectionArgs
+    instance: pulumi.CustomResource
 
 
 class NodePool(pulumi.ComponentResource):
@@ -67,6 +72,16 @@ class NodePool(pulumi.ComponentResource):
         )
 
 
+@dataclass(frozen=True)
+class ForwardedPort:
+    """A TCP port the bastion forwards (e.g. the Kubernetes API), open to `cidrs` only;
+    `source_key` is the configuration key those ranges come from (named in rule descriptions)."""
+
+    port: int
+    cidrs: Sequence[str]
+    source_key: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class BastionNetworkArgs:
     """What every cloud's network + bastion takes; each cloud adds its own section."""
@@ -79,9 +94,8 @@ class BastionNetworkArgs:
     bastion_size: str
     volume_size_gb: int
     mtu: int | None = None
-    #: Further TCP ports the bastion forwards (e.g. the Kubernetes API), open to the same
-    #: `allowed_ssh_cidrs` as SSH.
-    bastion_forwarded_ports: Sequence[int] = ()
+    #: Further TCP ports the bastion forwards, each open to its own ranges.
+    bastion_forwarded_ports: Sequence[ForwardedPort] = ()
     #: TCP ports of services on the bastion itself that the private machines use (the stack's
     #: registry), open to the network's own range only.
     bastion_private_ports: Sequence[int] = ()
@@ -100,6 +114,8 @@ class PrivateNetwork(Protocol):
 
     ssh: SshAccess
     bastion_instance_id: pulumi.Output[str]
+    #: The bastion's instance resource (steps on the bastion are `deleted_with` it).
+    bastion_instance: pulumi.CustomResource
     bastion_private_ip: pulumi.Output[str]
     private_cidr: pulumi.Output[str]
     mtu: pulumi.Output[int]

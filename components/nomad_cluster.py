@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_random as random
+from pulumi_command import remote
 
 from components.cluster_nodes import named_pool
 from components.naming import Naming
@@ -28,9 +29,12 @@ from components.nomad_config import (
     vault_config,
 )
 from components.registry_config import insecure_registries
-from components.remote_step import machine_step, remote_step
+from components.remote_step import machine_step, node_id_of, remote_step
 
 READY_TIMEOUT_S = 600
+#: Where a client keeps its node ID: <data_dir>/client/client-id (hashicorp/nomad
+#: client/client.go, nodeID; data_dir is nomad_config's /opt/nomad/data).
+NOMAD_CLIENT_ID_FILE = "/opt/nomad/data/client/client-id"
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,18 @@ class NomadCluster(pulumi.ComponentResource):
             agent: str,
             config: pulumi.Output[str],
             depends_on: list[pulumi.Resource],
-        ) -> pulumi.Resource:
+            extra: dict[str, str] | None = None,
+        ) -> remote.Command:
             """The Consul or Nomad agent on `machine`, from its rendered (secret) config."""
             return machine_step(
                 f"{name}-{machine.name}-{agent}",
                 machine,
                 f"{agent}-agent",
-                params={"NODE_IP": machine.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
+                params={
+                    "NODE_IP": machine.private_ip,
+                    "READY_TIMEOUT_S": READY_TIMEOUT_S,
+                    **(extra or {}),
+                },
                 secrets={"CONFIG": config},
                 parent=self,
                 depends_on=depends_on,
@@ -198,7 +207,15 @@ class NomadCluster(pulumi.ComponentResource):
         nomad_servers = []
         for machine, node_name in zip(servers.machines, server_names, strict=True):
             _, nomad_hcl = agent_configs(node_name, machine.private_ip, server=True)
-            nomad_servers.append(agent_step(machine, "nomad", nomad_hcl, [consul_acl, vault]))
+            nomad_servers.append(
+                agent_step(
+                    machine,
+                    "nomad",
+                    nomad_hcl,
+                    [consul_acl, vault],
+                    {"NODE_NAME": node_name, "NODE_ID_FILE": ""},
+                )
+            )
         bootstrap = machine_step(
             f"{name}-nomad-acl",
             first,
@@ -252,28 +269,40 @@ class NomadCluster(pulumi.ComponentResource):
             consul_hcl, nomad_hcl = agent_configs(node_name, machine.private_ip, server=False)
             consul_client = agent_step(machine, "consul", consul_hcl, [install, consul_acl])
             nomad_client = agent_step(
-                machine, "nomad", nomad_hcl, [docker, cni, consul_client, *nomad_servers]
+                machine,
+                "nomad",
+                nomad_hcl,
+                [docker, cni, consul_client, *nomad_servers],
+                {"NODE_NAME": node_name, "NODE_ID_FILE": NOMAD_CLIENT_ID_FILE},
             )
+            # The node ID the client registered with: a replaced machine's old node stays
+            # listed (down) under the same name, so readiness and purging go by ID.
+            node_id = nomad_client.stdout.apply(node_id_of)
             ready_steps.append(
                 remote_step(
                     f"{name}-{machine.name}-ready",
                     connection=first.connection,
                     step="nomad-node-ready",
                     params={
-                        "NODE_IP": first.private_ip,
+                        "SERVER_IP": first.private_ip,
+                        "NODE_ID": node_id,
                         "NODE_NAME": node_name,
                         "READY_TIMEOUT_S": READY_TIMEOUT_S,
                     },
                     secrets={"NOMAD_TOKEN": nomad_management},
                     delete_step="nomad-node-remove",
                     delete_params={
-                        "NODE_IP": first.private_ip,
+                        "SERVER_IP": first.private_ip,
+                        "NODE_ID": node_id,
                         "NODE_NAME": node_name,
                         "TOKEN_FILE": "/etc/nomad.d/faasbench-management.token",
                     },
                     triggers=[machine.instance_id],
                     parent=self,
                     depends_on=[nomad_client, bootstrap],
+                    # A replaced client's node goes (purge) before its successor registers.
+                    delete_before_replace=True,
+                    deleted_with=first.instance,
                 )
             )
 

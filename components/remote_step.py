@@ -9,6 +9,16 @@ script (strict mode, its parameters, the shared `lib.sh`, the step body) and run
 - the command line Pulumi records is always `sudo bash -s`, and a changed script is a changed
   `stdin`, which re-runs the (idempotent) step;
 - every script is a real file that shellcheck reads and the tests run, twice, under shims.
+
+Replacement and destroy (docs/architecture.md, "Replacing machines, destroying stacks"):
+
+- a step that runs on a machine is `deleted_with` it: when the machine itself is deleted, the
+  step's delete command is skipped instead of dialling a host that is going away;
+- steps tied to a machine are delete-before-replace, like the machines (a name is reused);
+- delete commands are bounded (each call `REQUEST_TIMEOUT_S`, `DELETE_ATTEMPTS` tries) and exit 0
+  with a warning when their API does not answer;
+- a step that makes a node (a join) prints its ID (`FAASBENCH_NODE_ID=...`, `node_id_of`), and
+  the node's readiness and removal address that ID, never the reusable name.
 """
 
 from __future__ import annotations
@@ -27,6 +37,11 @@ from components.node_pool import Machine
 SCRIPTS = Path(__file__).parent / "scripts"
 RUN_SCRIPT = "sudo bash -s"
 _NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+#: Each call a delete command makes (kubectl, docker, curl, systemctl) is killed after this
+#: many seconds, and tried this many times: a delete against an API that is gone ends.
+DELETE_REQUEST_TIMEOUT_S = 15
+DELETE_ATTEMPTS = 3
+_NODE_ID = re.compile(r"^FAASBENCH_NODE_ID=(\S+)$", re.MULTILINE)
 
 ParamValue = str | int | bool | Sequence[str]
 
@@ -86,8 +101,17 @@ def render_step(
 
 
 def render_delete(step: str, params: Mapping[str, ParamValue]) -> str:
-    """A delete command (no stdin on delete): `sudo bash -c '<script>'`, no secrets allowed."""
-    return f"sudo bash -c {shlex.quote(render_step(step, params))}"
+    """A delete command (no stdin on delete): `sudo bash -c '<script>'`, no secrets allowed,
+    each call bounded (`REQUEST_TIMEOUT_S`, `ATTEMPTS`: see lib.sh's `with_retries`)."""
+    bounds = {"REQUEST_TIMEOUT_S": DELETE_REQUEST_TIMEOUT_S, "ATTEMPTS": DELETE_ATTEMPTS}
+    return f"sudo bash -c {shlex.quote(render_step(step, {**bounds, **params}))}"
+
+
+def node_id_of(stdout: str) -> str:
+    """The node ID a step reported (its last `FAASBENCH_NODE_ID=` line; lib.sh's
+    `print_node_id`), or '' when it reported none."""
+    found = _NODE_ID.findall(stdout or "")
+    return found[-1] if found else ""
 
 
 def remote_step(
@@ -103,11 +127,16 @@ def remote_step(
     secret_stdout: bool = False,
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
+    deleted_with: pulumi.Resource | None = None,
+    delete_before_replace: bool = False,
 ) -> remote.Command:
     """Run `step` on the machine behind `connection` as a Pulumi resource.
 
     `triggers` are typically the machine's instance id: a replaced machine re-runs its steps.
     `secret_stdout` hides and encrypts the step's output (tokens, kubeconfigs).
+    `deleted_with` is the machine the step runs on: when that machine is being deleted too, the
+    engine skips this step's delete command. `delete_before_replace`: a replaced step's delete
+    runs before its replacement's create (a node is removed before its successor joins).
     """
     resolved = pulumi.Output.all(
         pulumi.Output.from_input(dict(params or {})), pulumi.Output.from_input(dict(secrets or {}))
@@ -133,6 +162,8 @@ def remote_step(
             parent=parent,
             depends_on=list(depends_on),
             additional_secret_outputs=["stdout"] if secret_stdout else None,
+            deleted_with=deleted_with,
+            delete_before_replace=delete_before_replace,
         ),
     )
 
@@ -146,12 +177,15 @@ def machine_step(
     also_triggered_by: Sequence[pulumi.Input[str]] = (),
     **options: Any,
 ) -> remote.Command:
-    """`remote_step` on `machine`, re-run when the machine (or `also_triggered_by`) is replaced."""
+    """`remote_step` on `machine`, re-run when the machine (or `also_triggered_by`) is replaced:
+    deleted with the machine, and, like the machine, deleted before it is replaced."""
     return remote_step(
         name,
         connection=machine.connection,
         step=step,
         triggers=[machine.instance_id, *also_triggered_by],
         parent=parent,
+        deleted_with=machine.instance,
+        delete_before_replace=True,
         **options,
     )

@@ -15,7 +15,7 @@ from components.cluster_nodes import named_pool
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
 from components.registry_config import insecure_registries
-from components.remote_step import machine_step, remote_step
+from components.remote_step import machine_step, node_id_of, remote_step
 
 READY_TIMEOUT_S = 600
 WORKER_CONSTRAINT = "node.labels.faasbench.role == worker"
@@ -105,24 +105,39 @@ class SwarmCluster(pulumi.ComponentResource):
                 f"{name}-{machine.name}-join",
                 machine,
                 "swarm-join",
-                params={"NODE_IP": machine.private_ip, "MANAGER_IP": manager.private_ip},
+                params={
+                    "NODE_NAME": node_name,
+                    "NODE_IP": machine.private_ip,
+                    "MANAGER_IP": manager.private_ip,
+                    "READY_TIMEOUT_S": READY_TIMEOUT_S,
+                },
                 secrets={"SWARM_TOKEN": token},
                 delete_step="swarm-leave",
                 also_triggered_by=[manager.instance_id],
                 parent=self,
                 depends_on=[worker_docker, init],
             )
+            # The swarm ID the worker joined as: a replaced machine's old node stays listed
+            # (Down) under the same name, so readiness, labels and removal go by ID.
+            node_id = join.stdout.apply(node_id_of)
             ready_steps.append(
                 remote_step(
                     f"{name}-{machine.name}-ready",
                     connection=manager.connection,
                     step="swarm-node-ready",
-                    params={"NODE_NAME": node_name, "READY_TIMEOUT_S": READY_TIMEOUT_S},
+                    params={
+                        "NODE_ID": node_id,
+                        "NODE_NAME": node_name,
+                        "READY_TIMEOUT_S": READY_TIMEOUT_S,
+                    },
                     delete_step="swarm-node-remove",
-                    delete_params={"NODE_NAME": node_name},
+                    delete_params={"NODE_ID": node_id, "NODE_NAME": node_name},
                     triggers=[machine.instance_id],
                     parent=self,
                     depends_on=[join],
+                    # A replaced worker's node goes (delete) before its successor joins.
+                    delete_before_replace=True,
+                    deleted_with=manager.instance,
                 )
             )
         self.manager_connection = manager.connection

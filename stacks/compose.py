@@ -21,7 +21,7 @@ from components.k8s_cluster import API_PORT, ROLE_LABEL, SERVER_TAINT, K8sCluste
 from components.monitoring import GRAFANA_NODE_PORT, Monitoring, MonitoringArgs
 from components.monitoring import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
 from components.naming import Naming
-from components.node_pool import PrivateNetwork
+from components.node_pool import ForwardedPort, PrivateNetwork
 from components.nomad_cluster import NomadCluster, NomadClusterArgs
 from components.openfaas_k8s import (
     BASIC_AUTH_USER,
@@ -69,8 +69,13 @@ def build_network(config: StackConfig, naming: Naming, key: SshKeyPair) -> Priva
         "bastion_size": config.size("bastion"),
         "volume_size_gb": config.machines.volume_size_gb,
         "mtu": config.network_mtu,
-        # The Pulumi CLI on the user's machine reaches the Kubernetes API through the bastion.
-        "bastion_forwarded_ports": (API_PORT,) if config.orchestrator == "k8s" else (),
+        # The Pulumi CLI on the user's machine reaches the Kubernetes API through the bastion,
+        # from kubeApiCidrs (default: allowedSshCidrs).
+        "bastion_forwarded_ports": (
+            (ForwardedPort(API_PORT, access.kube_api_sources, "kubeApiCidrs"),)
+            if config.orchestrator == "k8s"
+            else ()
+        ),
         # The private registry on the bastion, for the cluster's nodes.
         "bastion_private_ports": (REGISTRY_PORT,) if config.images.mode == "private" else (),
     }
@@ -436,6 +441,7 @@ def build_in_cluster_platform(
             provider=cluster.provider,
             seed=naming.name("ftp-test-file"),
             test_file_bytes=config.platform.ftp_test_file_bytes,
+            max_clients=config.platform.ftp_max_clients,
         ),
     )
     monitoring = monitoring_on(config, cluster)
@@ -534,6 +540,7 @@ def build_platform(
             size=config.size("ftp"),
             vsftpd_version=versions.vsftpd_version,
             test_file_bytes=versions.ftp_test_file_bytes,
+            max_clients=versions.ftp_max_clients,
         ),
     )
     return ["haproxy", "ftp"], {**outputs, "ftp": ftp.outputs}

@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from components.ftp_config import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
 from stacks.ssh_keys import ParsedPrivateKey, parse_private_key
 
 Cloud = Literal["aws", "openstack", "existing"]
@@ -169,11 +170,23 @@ class ExistingConfig(_Section):
         return value
 
 
+def _world_open(cidrs: list[str] | None) -> list[str]:
+    """The ranges of `cidrs` that are the whole internet (0.0.0.0/0, ::/0)."""
+    return [cidr for cidr in cidrs or () if ipaddress.ip_network(cidr).prefixlen == 0]
+
+
 class AccessConfig(_Section):
-    """Who may reach the bastion, and with which key."""
+    """Who may reach the bastion (SSH) and the Kubernetes API it forwards, and with which key."""
 
     allowed_ssh_cidrs: list[Cidr] | None = Field(None, alias="allowedSshCidrs", min_length=1)
     allow_public_ssh: bool = Field(False, alias="allowPublicSsh")
+    kube_api_cidrs: list[Cidr] | None = Field(
+        None,
+        alias="kubeApiCidrs",
+        min_length=1,
+        description="who may reach the Kubernetes API on the bastion; default: allowedSshCidrs",
+    )
+    allow_public_kube_api: bool = Field(False, alias="allowPublicKubeApi")
     ssh_user: str = Field("ubuntu", alias="sshUser", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
     ssh_private_key: SecretStr | None = Field(None, alias="sshPrivateKey")
 
@@ -188,13 +201,34 @@ class AccessConfig(_Section):
     def _no_world_open_ssh(self) -> AccessConfig:
         if self.allow_public_ssh:
             return self
-        for cidr in self.allowed_ssh_cidrs or ():
-            if ipaddress.ip_network(cidr).prefixlen == 0:
-                raise ValueError(
-                    f"allowedSshCidrs contains {cidr}, which opens SSH to the whole internet; "
-                    "list your own address ranges, or set allowPublicSsh: true to accept that"
-                )
+        for cidr in _world_open(self.allowed_ssh_cidrs):
+            raise ValueError(
+                f"allowedSshCidrs contains {cidr}, which opens SSH to the whole internet; "
+                "list your own address ranges, or set allowPublicSsh: true to accept that"
+            )
         return self
+
+    @property
+    def kube_api_sources(self) -> list[str]:
+        """Who may reach the Kubernetes API forwarded on the bastion: `kubeApiCidrs`, else the
+        SSH ranges."""
+        return list(self.kube_api_cidrs or self.allowed_ssh_cidrs or [])
+
+    def kube_api_problem(self) -> str | None:
+        """Why the Kubernetes API's sources are refused (a world-open range without its own
+        opt-in, even when allowPublicSsh accepted one for SSH), or None."""
+        if self.allow_public_kube_api:
+            return None
+        for cidr in _world_open(self.kube_api_sources):
+            key = (
+                "kubeApiCidrs" if self.kube_api_cidrs else "kubeApiCidrs (default: allowedSshCidrs)"
+            )
+            return (
+                f"{key} contains {cidr}, which opens the Kubernetes API (port 6443 on the "
+                "bastion) to the whole internet; set kubeApiCidrs to your own address ranges, "
+                "or set allowPublicKubeApi: true to accept that"
+            )
+        return None
 
     @cached_property
     def ssh_key(self) -> ParsedPrivateKey | None:
@@ -318,6 +352,13 @@ class PlatformConfig(_Section):
         "3.0.5-*", alias="vsftpdVersion", pattern=r"^\d+\.\d+\.\d+(-\*|[.\w~+-]*)$"
     )
     ftp_test_file_bytes: int = Field(1048576, alias="ftpTestFileBytes", ge=1, le=1024 * 1024 * 1024)
+    ftp_max_clients: int = Field(
+        DEFAULT_MAX_CLIENTS,
+        alias="ftpMaxClients",
+        ge=1,
+        le=MAX_CLIENTS_LIMIT,
+        description="concurrent FTP sessions; sizes the passive port range (4 ports each)",
+    )
 
 
 RegistryKind = Literal["none", "public", "private"]
@@ -517,6 +558,11 @@ class StackConfig(_Section):
                 "storageClass applies to cloud existing only (k3s clusters use local-path)"
             )
         if self.cloud == "existing":
+            if self.access.kube_api_cidrs is not None:
+                raise ValueError(
+                    "kubeApiCidrs applies to clouds aws and openstack (cloud existing has no "
+                    "bastion; your cluster's API is reached as your kubeconfig says)"
+                )
             if self.orchestrator != "k8s":
                 raise ValueError(
                     f"cloud existing is an existing Kubernetes cluster: orchestrator must be k8s, "
@@ -533,6 +579,15 @@ class StackConfig(_Section):
                 f"cloud {self.cloud} requires allowedSshCidrs, the address ranges allowed to reach "
                 "the bastion's SSH, e.g. pulumi config set allowedSshCidrs 203.0.113.7/32"
             )
+        if self.orchestrator != "k8s" and self.access.kube_api_cidrs is not None:
+            raise ValueError(
+                f"kubeApiCidrs applies to orchestrator k8s only (the bastion forwards no "
+                f"Kubernetes API for {self.orchestrator})"
+            )
+        if self.orchestrator == "k8s":
+            problem = self.access.kube_api_problem()
+            if problem is not None:
+                raise ValueError(problem)
         if self.orchestrator == "k8s" and self.machines.manager_count != 1:
             raise ValueError(
                 f"managerCount {self.machines.manager_count}: the k8s orchestrator (k3s) runs "

@@ -98,6 +98,9 @@ class Ftp(_Section):
     test_file: str
     test_file_bytes: int
     test_file_sha256: str
+    max_clients: int | None = Field(
+        None, description="concurrent sessions the server accepts (absent: an older stack)"
+    )
 
 
 class Nomad(_Section):

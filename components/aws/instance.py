@@ -41,7 +41,12 @@ def create_instance(
     user_data: pulumi.Input[str],
     settings: AwsMachineSettings,
     parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    delete_before_replace: bool = False,
 ) -> aws.ec2.Instance:
+    """`depends_on`: what must exist before the machine boots (its egress route: cloud-init
+    installs packages at first boot). `delete_before_replace`: the machine's name (hostname,
+    cluster node name) is reused by its replacement, so the two must never coexist."""
     credit = (
         aws.ec2.InstanceCreditSpecificationArgs(cpu_credits=settings.cpu_credits)
         if is_burstable(size)
@@ -72,6 +77,8 @@ def create_instance(
         volume_tags=settings.naming.tags(role),
         opts=pulumi.ResourceOptions(
             parent=parent,
+            depends_on=list(depends_on),
+            delete_before_replace=delete_before_replace,
             ignore_changes=[] if settings.image.pinned else ["ami"],
         ),
     )

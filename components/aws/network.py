@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from components.aws.instance import AwsImage, AwsMachineSettings, create_instance
 from components.aws.node_pool import AwsNodePool, AwsPrivatePlacement
 from components.cloud_init import bastion_cloud_config
-from components.node_pool import BastionNetworkArgs, NodePool, NodePoolArgs
+from components.node_pool import BastionNetworkArgs, ForwardedPort, NodePool, NodePoolArgs
 from components.ssh_access import SshAccess
 from stacks.config import AwsConfig, CpuCredits
 
@@ -118,18 +118,20 @@ class AwsNetwork(pulumi.ComponentResource):
         bastion_sg = aws.ec2.SecurityGroup(
             f"{name}-bastion-sg",
             name=naming.name("bastion"),
-            description="faasbench bastion: SSH (and forwarded APIs) from allowedSshCidrs only",
+            description="faasbench bastion: SSH and forwarded APIs from the configured ranges only",
             vpc_id=vpc.id,
             tags=naming.tags("bastion"),
             opts=child,
         )
-        for port in (22, *args.bastion_forwarded_ports):
-            for index, cidr in enumerate(args.allowed_ssh_cidrs):
+        ssh = ForwardedPort(22, args.allowed_ssh_cidrs, "allowedSshCidrs")
+        for opened in (ssh, *args.bastion_forwarded_ports):
+            port = opened.port
+            for index, cidr in enumerate(opened.cidrs):
                 v6 = ipaddress.ip_network(cidr).version == 6
                 aws.vpc.SecurityGroupIngressRule(
                     f"{name}-bastion-{'ssh' if port == 22 else port}-{index}",
                     security_group_id=bastion_sg.id,
-                    description=f"port {port} from allowedSshCidrs",
+                    description=f"port {port} from {opened.source_key}",
                     ip_protocol="tcp",
                     from_port=port,
                     to_port=port,
@@ -239,6 +241,7 @@ class AwsNetwork(pulumi.ComponentResource):
         self.private_security_group_id = private_sg.id
         self.bastion_security_group_id = bastion_sg.id
         self.bastion_instance_id = bastion.id
+        self.bastion_instance = bastion
         self.bastion_public_ip = bastion_host
         self.bastion_private_ip = bastion.private_ip
         self.private_cidr = pulumi.Output.from_input(cfg.vpc_cidr)
@@ -253,6 +256,7 @@ class AwsNetwork(pulumi.ComponentResource):
             security_group_id=private_sg.id,
             settings=settings,
             ssh=self.ssh,
+            egress=[nat, private_routes, private_association],
         )
         self.register_outputs(
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -13,12 +14,18 @@ from components.ssh_access import SshAccess
 
 @dataclass(frozen=True)
 class AwsPrivatePlacement:
-    """Where private machines go: built by `AwsNetwork`, shared by all its pools."""
+    """Where private machines go: built by `AwsNetwork`, shared by all its pools.
+
+    `egress` is the private subnet's way out (NAT gateway, the route table whose default route
+    is the NAT, the subnet's association with it): every machine waits for it, since cloud-init
+    installs packages at first boot and a machine booted earlier fails that for good.
+    """
 
     subnet_id: pulumi.Input[str]
     security_group_id: pulumi.Input[str]
     settings: AwsMachineSettings
     ssh: SshAccess
+    egress: Sequence[pulumi.Resource]
 
 
 class AwsNodePool(NodePool):
@@ -42,6 +49,10 @@ class AwsNodePool(NodePool):
                 user_data=args.user_data_for(index),
                 settings=placement.settings,
                 parent=self,
+                depends_on=placement.egress,
+                # The machine's name is reused by its replacement (hostname = cluster node
+                # name): the old machine, and its node in the cluster, go first.
+                delete_before_replace=True,
             )
             machines.append(
                 Machine(
@@ -49,6 +60,7 @@ class AwsNodePool(NodePool):
                     instance_id=instance.id,
                     private_ip=instance.private_ip,
                     connection=placement.ssh.via_bastion(instance.private_ip),
+                    instance=instance,
                 )
             )
         self._publish(machines)

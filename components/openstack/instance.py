@@ -56,7 +56,12 @@ def create_instance(
     user_data: pulumi.Input[str],
     settings: OpenStackMachineSettings,
     parent: pulumi.Resource,
+    depends_on: Sequence[pulumi.Resource] = (),
+    delete_before_replace: bool = False,
 ) -> OpenStackMachine:
+    """`depends_on`: what must exist before the machine boots (the router interface that gives
+    its subnet a way out: cloud-init installs packages at first boot). `delete_before_replace`:
+    the machine's name is reused by its replacement, so the two must never coexist."""
     child = pulumi.ResourceOptions(parent=parent)
     naming = settings.naming
     port = openstack.networking.Port(
@@ -100,6 +105,11 @@ def create_instance(
         user_data=user_data,
         availability_zone=settings.availability_zone,
         tags=naming.labels(role),
-        opts=pulumi.ResourceOptions(parent=parent, ignore_changes=ignored),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=list(depends_on),
+            delete_before_replace=delete_before_replace,
+            ignore_changes=ignored,
+        ),
     )
     return OpenStackMachine(port=port, instance=instance)

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_openstack as openstack
 
 from components.cloud_init import bastion_cloud_config
-from components.node_pool import BastionNetworkArgs, NodePool, NodePoolArgs
+from components.node_pool import BastionNetworkArgs, ForwardedPort, NodePool, NodePoolArgs
 from components.openstack.instance import (
     OpenStackImage,
     OpenStackMachineSettings,
@@ -85,17 +85,19 @@ class OpenStackNetwork(pulumi.ComponentResource):
         bastion_sg = openstack.networking.SecGroup(
             f"{name}-bastion-sg",
             name=naming.name("bastion"),
-            description="faasbench bastion: SSH (and forwarded APIs) from allowedSshCidrs only",
+            description="faasbench bastion: SSH and forwarded APIs from the configured ranges only",
             tags=naming.labels("bastion"),
             opts=child,
         )
-        for port in (22, *args.bastion_forwarded_ports):
-            for index, cidr in enumerate(args.allowed_ssh_cidrs):
+        ssh = ForwardedPort(22, args.allowed_ssh_cidrs, "allowedSshCidrs")
+        for opened in (ssh, *args.bastion_forwarded_ports):
+            port = opened.port
+            for index, cidr in enumerate(opened.cidrs):
                 v6 = ipaddress.ip_network(cidr).version == 6
                 openstack.networking.SecGroupRule(
                     f"{name}-bastion-{'ssh' if port == 22 else port}-{index}",
                     security_group_id=bastion_sg.id,
-                    description=f"port {port} from allowedSshCidrs",
+                    description=f"port {port} from {opened.source_key}",
                     direction="ingress",
                     ethertype="IPv6" if v6 else "IPv4",
                     protocol="tcp",
@@ -194,6 +196,7 @@ class OpenStackNetwork(pulumi.ComponentResource):
         self.private_security_group_id = private_sg.id
         self.bastion_security_group_id = bastion_sg.id
         self.bastion_instance_id = bastion.instance.id
+        self.bastion_instance = bastion.instance
         self.bastion_public_ip = bastion_host
         self.bastion_private_ip = bastion.private_ip
         self.private_cidr = pulumi.Output.from_input(cfg.subnet_cidr)
@@ -211,7 +214,7 @@ class OpenStackNetwork(pulumi.ComponentResource):
             user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
         )
         self._placement = OpenStackPrivatePlacement(
-            security_group_id=private_sg.id, settings=settings, ssh=self.ssh
+            security_group_id=private_sg.id, settings=settings, ssh=self.ssh, egress=[interface]
         )
         self.register_outputs(
             {

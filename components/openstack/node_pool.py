@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -13,11 +14,16 @@ from components.ssh_access import SshAccess
 
 @dataclass(frozen=True)
 class OpenStackPrivatePlacement:
-    """Where private machines go: built by `OpenStackNetwork`, shared by all its pools."""
+    """Where private machines go: built by `OpenStackNetwork`, shared by all its pools.
+
+    `egress` is the subnet's way out (the router interface): every machine waits for it, since
+    cloud-init installs packages at first boot.
+    """
 
     security_group_id: pulumi.Input[str]
     settings: OpenStackMachineSettings
     ssh: SshAccess
+    egress: Sequence[pulumi.Resource]
 
 
 class OpenStackNodePool(NodePool):
@@ -40,6 +46,10 @@ class OpenStackNodePool(NodePool):
                 user_data=args.user_data_for(index),
                 settings=placement.settings,
                 parent=self,
+                depends_on=placement.egress,
+                # The machine's name is reused by its replacement (hostname = cluster node
+                # name): the old machine, and its node in the cluster, go first.
+                delete_before_replace=True,
             )
             machines.append(
                 Machine(
@@ -47,6 +57,7 @@ class OpenStackNodePool(NodePool):
                     instance_id=created.instance.id,
                     private_ip=created.private_ip,
                     connection=placement.ssh.via_bastion(created.private_ip),
+                    instance=created.instance,
                 )
             )
         self._publish(machines)

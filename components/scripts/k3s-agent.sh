@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # include: k3s-lib
 # A k3s agent joining the server. Parameters: K3S_VERSION, K3S_SHA256, SERVER_URL, NODE_NAME,
-# NODE_IP, NODE_LABELS, NODE_TAINTS, REGISTRIES_YAML (optional); secret: K3S_TOKEN. Readiness
-# is checked from the server.
+# NODE_IP, NODE_LABELS, NODE_TAINTS, READY_TIMEOUT_S, REGISTRIES_YAML (optional); secret:
+# K3S_TOKEN. Prints the uid of the Node object it registered (the server's readiness check and
+# the node's removal address that uid, never the name a replacement machine reuses).
 
 wait_for_cloud_init
 install_k3s
@@ -24,4 +25,15 @@ if {
   changed=true
 fi
 install_k3s_unit k3s-agent agent "$changed"
-log "k3s agent ${NODE_NAME} started; it retries until the server accepts it"
+log "k3s agent ${NODE_NAME} started; waiting for the server to register it"
+# The kubelet's own credentials may read Node objects (Kubernetes' Node authorizer). A node of
+# this name left by an earlier machine makes the server refuse this one (node password).
+own_uid() {
+  kubectl --kubeconfig "$KUBELET_KUBECONFIG" get node "$NODE_NAME" -o 'jsonpath={.metadata.uid}'
+}
+wait_until "$READY_TIMEOUT_S" 5 \
+  "node ${NODE_NAME} to register with ${SERVER_URL} (if an earlier machine of this name is still listed, remove it on the server: kubectl delete node ${NODE_NAME}; kubectl -n kube-system delete secret ${NODE_NAME}.node-password.k3s)" \
+  own_uid
+uid=$(own_uid)
+log "node ${NODE_NAME} registered as ${uid}"
+print_node_id "$uid"

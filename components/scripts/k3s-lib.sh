@@ -4,6 +4,9 @@
 
 K3S_BIN=/usr/local/bin/k3s
 K3S_CONFIG_DIR=/etc/rancher/k3s
+# Written by the agent when it bootstraps (k3s-io/k3s pkg/agent/config: <data-dir>/agent/).
+# shellcheck disable=SC2034  # used by the steps that include this file
+KUBELET_KUBECONFIG=/var/lib/rancher/k3s/agent/kubelet.kubeconfig
 
 # install_k3s: K3S_VERSION (e.g. v1.33.5+k3s1); K3S_SHA256 pins the binary, or, when empty,
 # the release's own sha256sum-amd64.txt (fetched over HTTPS from the same tag) is used.

@@ -12,6 +12,50 @@ die() {
   exit 1
 }
 
+warn() {
+  log "WARNING: $*"
+}
+
+# bounded COMMAND...: COMMAND (a program), killed when it runs longer than REQUEST_TIMEOUT_S
+# (default 15) seconds: a delete must not hang on an API that never answers.
+bounded() {
+  timeout --kill-after=5 "${REQUEST_TIMEOUT_S:-15}" "$@"
+}
+
+# with_retries COMMAND...: `bounded COMMAND` up to ATTEMPTS (default 3) times, 2 s apart. Its
+# standard output is the successful attempt's; when every attempt fails, the last one's error
+# (or the timeout) is logged and its status returned.
+with_retries() {
+  local attempt=1 status errors
+  errors=$(mktemp)
+  while true; do
+    if bounded "$@" 2>"$errors"; then
+      rm -f "$errors"
+      return 0
+    else
+      status=$?
+    fi
+    if ((attempt >= ${ATTEMPTS:-3})); then
+      if ((status == 124 || status == 137)); then
+        log "$1 did not answer within ${REQUEST_TIMEOUT_S:-15}s (${attempt} attempts)"
+      else
+        log "$1 failed (exit ${status}, ${attempt} attempts): $(tail -c 400 "$errors" | tr '\n' ' ')"
+      fi
+      rm -f "$errors"
+      return "$status"
+    fi
+    attempt=$((attempt + 1))
+    sleep 2
+  done
+}
+
+# print_node_id ID: the node's ID as this step's result (on stdout, where the component reads
+# it: later steps address the node by it, never by its reusable name).
+print_node_id() {
+  [[ -n "$1" ]] || die "no node ID to report"
+  printf 'FAASBENCH_NODE_ID=%s\n' "$1"
+}
+
 # wait_until TIMEOUT_S INTERVAL_S DESCRIPTION COMMAND...
 # Re-runs COMMAND until it succeeds; fails naming DESCRIPTION (and COMMAND's last output).
 wait_until() {
@@ -29,20 +73,45 @@ wait_until() {
   done
 }
 
-# Cloud-init must be done before a step installs anything (apt locks, sshd, sysctls).
-# Newer cloud-init exits 2 on recoverable errors, so the sentinel written by our last
-# runcmd is the real signal; the status output is only shown when it never appears.
+# Cloud-init must be done before a step installs anything (apt locks, sshd, sysctls). The
+# machine's setup script (machine-setup.sh, cloud-init's only runcmd) writes the sentinel only
+# when every one of its steps succeeded, and a failure marker naming the failed step otherwise;
+# `cloud-init status --wait` alone is no signal (newer releases exit 2 on recoverable errors).
+# A failure stops the step with the setup step's name and its log's last lines, instead of
+# leaving later steps to time out. CLOUD_INIT_TIMEOUT_S (default 1800) bounds the wait.
 wait_for_cloud_init() {
-  local sentinel="${FAASBENCH_STATE}/cloud-init.done"
-  if [[ -f "$sentinel" ]]; then
+  local done="${FAASBENCH_STATE}/cloud-init.done" failed="${FAASBENCH_STATE}/cloud-init.failed"
+  if [[ -f "$done" ]]; then
     return 0
   fi
   local status=0
-  cloud-init status --wait >/dev/null 2>&1 || status=$?
-  if [[ -f "$sentinel" ]]; then
+  timeout "${CLOUD_INIT_TIMEOUT_S:-1800}" cloud-init status --wait >/dev/null 2>&1 || status=$?
+  if [[ -f "$done" ]]; then
     return 0
   fi
-  die "cloud-init finished (exit ${status}) without writing ${sentinel}: $(cloud-init status --long 2>&1 | tr '\n' ' ')"
+  if [[ -f "$failed" ]]; then
+    local step setup_log
+    step=$(sed -n 's/^step=//p' "$failed")
+    setup_log=$(sed -n 's/^log=//p' "$failed")
+    die "the machine's setup failed at step ${step:-unknown} ($(sed -n 's/^exit=/exit /p' "$failed")); last lines of ${setup_log:-its log}:
+$(last_lines "${setup_log:-/var/log/faasbench-setup.log}")"
+  fi
+  if ((status == 124)); then
+    die "cloud-init still running after ${CLOUD_INIT_TIMEOUT_S:-1800}s; last lines of /var/log/cloud-init-output.log:
+$(last_lines /var/log/cloud-init-output.log)"
+  fi
+  die "cloud-init finished (exit ${status}) without the machine's setup completing (no ${done}): $(cloud-init status --long 2>&1 | tr '\n' ' ')
+last lines of /var/log/cloud-init-output.log:
+$(last_lines /var/log/cloud-init-output.log)"
+}
+
+# last_lines FILE: its last 20 lines, indented (for error messages), or why there are none.
+last_lines() {
+  if [[ -r "$1" ]]; then
+    tail -n 20 "$1" | sed 's/^/  | /'
+  else
+    echo "  ($1 is missing)"
+  fi
 }
 
 # write_if_changed PATH MODE: writes stdin to PATH (atomically) only if the content differs.

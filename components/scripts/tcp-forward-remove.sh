@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# On the bastion: remove the forward made by tcp-forward.sh. Parameter: NAME.
+# On the bastion: remove the forward made by tcp-forward.sh. Parameters: NAME,
+# REQUEST_TIMEOUT_S, ATTEMPTS. Skipped when the bastion itself is being deleted (deleted_with);
+# bounded: a systemd that does not answer leaves a warning, not a failed destroy.
 
-systemctl disable --now "faasbench-${NAME}.socket" 2>/dev/null || true
-systemctl stop "faasbench-${NAME}.service" 2>/dev/null || true
-rm -f "/etc/systemd/system/faasbench-${NAME}.socket" "/etc/systemd/system/faasbench-${NAME}.service"
-systemctl daemon-reload
+unit="faasbench-${NAME}"
+if [[ ! -f "/etc/systemd/system/${unit}.socket" && ! -f "/etc/systemd/system/${unit}.service" ]]; then
+  log "no forward ${NAME} here"
+  exit 0
+fi
+with_retries systemctl disable --now "${unit}.socket" >/dev/null ||
+  warn "could not stop ${unit}.socket"
+with_retries systemctl stop "${unit}.service" >/dev/null || warn "could not stop ${unit}.service"
+rm -f "/etc/systemd/system/${unit}.socket" "/etc/systemd/system/${unit}.service"
+with_retries systemctl daemon-reload || warn "systemctl daemon-reload failed"
+log "forward ${NAME} removed"

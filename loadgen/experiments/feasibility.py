@@ -10,7 +10,9 @@ from pathlib import Path
 
 from loadgen.experiments.config import (
     Autoscaling,
+    ClosedSweep,
     ColdStarts,
+    Experiment,
     ExperimentConfig,
     ReplicaSweep,
     Trace,
@@ -55,10 +57,44 @@ def feasibility_problems(
                 f"functions.{name}.sequence: native sequences exist on OpenWhisk only "
                 "(OpenFaaS chains by nested calls)"
             )
+    problems += _ftp_problems(config, outputs)
     if outputs.framework == "openfaas":
         problems += _openfaas_problems(config, outputs)
     else:
         problems += _openwhisk_problems(config, outputs)
+    return problems
+
+
+def _users(experiment: Experiment) -> list[tuple[str, int]]:
+    """The closed-loop user counts of an experiment, each with its field's path suffix."""
+    if isinstance(experiment, ClosedSweep):
+        return [(f"users.{position}", value) for position, value in enumerate(experiment.users)]
+    if isinstance(experiment, ReplicaSweep | Autoscaling):
+        return [("users", experiment.users)]
+    return []
+
+
+def _ftp_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
+    """Closed-loop users of the ftp function beyond what the stack's FTP server accepts at once
+    (each in-flight call holds one FTP session): the calls past the limit would fail."""
+    if outputs.ftp is None or outputs.ftp.max_clients is None:
+        return []
+    limit = outputs.ftp.max_clients
+    problems = []
+    for index, experiment in enumerate(config.experiments):
+        uses_ftp = any(
+            function == "ftp" or "ftp" in config.dependencies(function)
+            for function in experiment.functions
+        )
+        if not uses_ftp:
+            continue
+        for field, users in _users(experiment):
+            if users > limit:
+                problems.append(
+                    f"experiments.{index}.{field}: {users} users calling ftp > ftp.max_clients "
+                    f"{limit} (the stack's FTP server accepts {limit} sessions at once; raise "
+                    "ftpMaxClients and pulumi up)"
+                )
     return problems
 
 

@@ -58,6 +58,9 @@ FTP_USER = "faasbench"
 #: The seed makes the test file reproducible; it is not a secret.
 FTP_SEED = "faasbench-local-ftp-test-file"
 FTP_FILE_BYTES = 1024 * 1024
+#: Concurrent sessions the local FTP server accepts (exported as `ftp.max_clients`, which
+#: `loadgen validate` compares with the users of ftp experiments).
+FTP_MAX_CLIENTS = 512
 #: Seconds each process gets to become ready.
 READY_TIMEOUT_S = 60.0
 #: What `down` removes; anything else in the directory (results/ above all) is left alone.
@@ -330,6 +333,7 @@ def _start(
         "user": FTP_USER,
         "password": ftp_password,
         "addr_file": str(directory / "ftp.addr"),
+        "max_connections": FTP_MAX_CLIENTS,
     }
     write_json(directory / "ftp.json", ftp_config)
     ftp = _spawn(
@@ -486,6 +490,7 @@ def _outputs(
             "test_file": TEST_FILE,
             "test_file_bytes": len(content),
             "test_file_sha256": hashlib.sha256(content).hexdigest(),
+            "max_clients": FTP_MAX_CLIENTS,
         },
     }
     if prometheus_url:

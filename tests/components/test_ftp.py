@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.sandbox import Sandbox
-from support.servers import free_port
+from support.servers import free_port, free_port_range
 
 from components.ftp_config import (
     FtpSettings,
@@ -51,14 +51,13 @@ def test_seeded_file_is_what_openssl_makes_on_the_machine(tmp_path: Path) -> Non
 @pytest.fixture
 def ftp_server(tmp_path: Path) -> Iterator[tuple[int, Sandbox]]:
     port = free_port()
-    passive = (free_port(), 0)
-    low = passive[0]
     settings = FtpSettings(
         listen_address="127.0.0.1",
         passive_address="127.0.0.1",
         user=USER,
         port=port,
-        passive_ports=(low, low),
+        max_clients=4,
+        passive_ports=free_port_range(4),
     )
     script = render_step(
         "ftp-server",
@@ -144,6 +143,23 @@ def test_writes_are_refused_and_the_user_is_chrooted(ftp_server: tuple[int, Sand
 def test_vsftpd_config_refuses_a_bad_passive_range() -> None:
     with pytest.raises(ValueError, match="passive port range"):
         render_vsftpd(FtpSettings(user=USER, passive_ports=(30010, 30000)))
+    with pytest.raises(ValueError, match="fewer ports than max_clients 500"):
+        render_vsftpd(FtpSettings(user=USER, passive_ports=(30000, 30019)))
+
+
+def vsftpd_settings(config: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in config.splitlines())
+
+
+@pytest.mark.parametrize("max_clients", [1, 20, 500, 3000])
+def test_the_passive_range_has_room_for_every_session(max_clients: int) -> None:
+    settings = vsftpd_settings(render_vsftpd(FtpSettings(user=USER, max_clients=max_clients)))
+    low, high = int(settings["pasv_min_port"]), int(settings["pasv_max_port"])
+    # Each session holds one passive port while it transfers; vsftpd tries 9 random ports of
+    # the range, so the range is several times the sessions, below the ephemeral ports.
+    assert high - low + 1 >= 4 * max_clients
+    assert 1024 <= low <= high < 32768
+    assert settings["max_clients"] == settings["max_per_ip"] == str(max_clients)
 
 
 def test_ftp_server_component_under_mocks() -> None:
@@ -168,6 +184,7 @@ def test_ftp_server_component_under_mocks() -> None:
                 size="t3a.medium",
                 vsftpd_version="3.0.5-*",
                 test_file_bytes=SIZE,
+                max_clients=800,
             ),
         )
         return {k: resolve(v) for k, v in server.outputs.items()}
@@ -184,3 +201,6 @@ def test_ftp_server_component_under_mocks() -> None:
     [machine] = [r for r in mocks.of_type("aws:ec2/instance:Instance") if "ftp" in r.name]
     assert f"listen_address={machine.outputs['privateIp']}" in step.inputs["stdin"]
     assert outputs["host"] == machine.outputs["privateIp"]
+    assert outputs["max_clients"] == 800
+    assert "max_clients=800\n" in step.inputs["stdin"]
+    assert "pasv_max_port=23199\n" in step.inputs["stdin"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import kubernetes_validate
 import pytest
 from support.sandbox import Sandbox
-from support.servers import free_port
+from support.servers import free_port, free_port_range
 
 from components.ftp_config import seeded_file_sha256
 from components.ftp_in_cluster import (
@@ -65,7 +65,7 @@ def test_the_pod_is_pinned_private_and_gets_its_password_from_a_secret() -> None
             "from": [{"namespaceSelector": {}}],
             "ports": [
                 {"protocol": "TCP", "port": 21},
-                {"protocol": "TCP", "port": 30000, "endPort": 30019},
+                {"protocol": "TCP", "port": 20000, "endPort": 21999},
             ],
         }
     ]
@@ -77,6 +77,18 @@ def test_the_pod_is_pinned_private_and_gets_its_password_from_a_secret() -> None
     annotations = manifests["Deployment"]["spec"]["template"]["metadata"]["annotations"]
     assert annotations["faasbench/script-sha256"] == hashlib.sha256(script.encode()).hexdigest()
     assert ftp_host() == "ftp.faasbench.svc"
+
+
+def test_the_passive_range_and_its_policy_follow_the_sessions_allowed() -> None:
+    manifests = {
+        m["kind"]: m for m in ftp_manifests(FtpPod(seed=SEED, test_file_bytes=SIZE, max_clients=50))
+    }
+    [rule] = manifests["NetworkPolicy"]["spec"]["ingress"]
+    assert rule["ports"][1] == {"protocol": "TCP", "port": 20000, "endPort": 20199}
+    script = manifests["ConfigMap"]["data"]["ftp.sh"]
+    assert "pasv_min_port=20000" in script
+    assert "pasv_max_port=20199" in script
+    assert "max_clients=50" in script
 
 
 def test_a_changed_test_file_changes_the_pod_template() -> None:
@@ -103,12 +115,12 @@ def wait_for_ftp(port: int, server: object) -> None:
 @pytest.fixture
 def container(tmp_path: Path) -> Iterator[tuple[int, Sandbox]]:
     port = free_port()
-    passive = free_port()
     pod = FtpPod(
         seed=SEED,
         test_file_bytes=SIZE,
         port=port,
-        passive_ports=(passive, passive),
+        max_clients=4,
+        passive_ports=free_port_range(4),
         listen_address="127.0.0.1",
         policy_rc_d="/usr/local/sbin/policy-rc.d",
     )

@@ -154,3 +154,40 @@ def test_network_exposes_the_mtu_for_docker_and_cni(
     args = NodePoolArgs(role="worker", count=1, size="s", user_data="#cloud-config\n{}\n")
     _, pool = build_pool(cloud, args, extra)
     assert pool["mtu"] == mtu
+
+
+#: The private network's way out, per cloud: cloud-init installs packages at first boot, so a
+#: machine that boots before these exist fails its setup for good.
+EGRESS = {
+    "aws": {
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+    },
+    "openstack": {"openstack:networking/routerInterface:RouterInterface"},
+}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_every_pool_machine_waits_for_the_private_egress(cloud: str) -> None:
+    args = NodePoolArgs(role="worker", count=2, size="m1.large", user_data="#cloud-config\n{}\n")
+    mocks, _ = build_pool(cloud, args)
+    private_egress = {
+        r.name
+        for r in mocks.resources
+        if r.typ in EGRESS[cloud] and "public" not in r.name and "bastion" not in r.name
+    }
+    if cloud == "aws":
+        nat = mocks.one("aws:ec2/natGateway:NatGateway")
+        table = mocks.one("aws:ec2/routeTable:RouteTable", "private")
+        association = mocks.one("aws:ec2/routeTableAssociation:RouteTableAssociation", "private")
+        assert table.inputs["routes"][0]["natGatewayId"] == nat.id
+        assert association.inputs["routeTableId"] == table.id
+        assert private_egress == {nat.name, table.name, association.name}
+    else:
+        assert len(private_egress) == 1
+    workers = [r for r in mocks.of_type(INSTANCE[cloud]) if "workers" in r.name]
+    assert len(workers) == 2
+    for worker in workers:
+        missing = private_egress - mocks.upstream(worker.name)
+        assert not missing, f"{worker.name} may boot before {sorted(missing)} exist"

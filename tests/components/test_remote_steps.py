@@ -8,6 +8,7 @@ fail with a message naming the node; no generated secret may appear in any comma
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -16,7 +17,13 @@ from typing import Any
 
 import pytest
 import yaml
-from support.pulumi_mocks import ProgramRun, run_program, stack_file_config, step_of
+from support.pulumi_mocks import (
+    ProgramRun,
+    run_program,
+    stack_file_config,
+    step_of,
+    swarm_node_id,
+)
 from support.sandbox import Sandbox
 from support.stack_hosts import (
     CONFIG_OVERRIDES,
@@ -28,7 +35,7 @@ from support.stack_hosts import (
 )
 
 from components import faas_swarm_image
-from components.remote_step import SCRIPTS, render_step, step_sources
+from components.remote_step import SCRIPTS, node_id_of, render_step, step_sources
 
 
 @pytest.fixture(scope="module", params=["k8s", "swarm", "nomad"])
@@ -97,7 +104,8 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
     elif orchestrator == "swarm":
         manager_state = sandboxes[manager].state()["swarm"]
         assert manager_state["ingress_mtu"] == "1500"
-        assert manager_state["labels"]["faasbench-aws-worker-0"] == "faasbench.role=worker"
+        # Labelled by the swarm ID the worker's join reported, never by its reusable name.
+        assert manager_state["labels"][swarm_node_id(worker)] == "faasbench.role=worker"
         assert sandboxes[worker].state()["swarm"]["joined_via"] == [f"{manager}:2377"]
         daemon = sandboxes[worker].path("/etc/docker/daemon.json").read_text()
         assert '"mtu": 1500' in daemon
@@ -174,19 +182,30 @@ def short_timeout(script: str) -> str:
             "k8s",
             "k3s-node-ready",
             {"k8s_nodes": {WORKER: "False"}},
-            f"waiting for node {WORKER} to join and be Ready: node {WORKER} Ready=False",
+            f"waiting for node {WORKER} (uid-{WORKER}) to join and be Ready: node {WORKER} "
+            "Ready=False",
+        ),
+        (
+            "k8s",
+            "k3s-node-ready",
+            {"k8s_uids": {WORKER: "uid-of-an-earlier-machine"}},
+            f"waiting for node {WORKER} (uid-{WORKER}) to join and be Ready: node {WORKER} is "
+            f"uid-of-an-earlier-machine, not uid-{WORKER}",
         ),
         (
             "swarm",
             "swarm-node-ready",
-            {"swarm_nodes": {WORKER: "down"}},
-            f"waiting for swarm node {WORKER} to be Ready: node {WORKER} is down",
+            # The worker's own ID is down; another node of the same name does not count.
+            {"swarm_nodes": {"swarm-WORKER_IP": "down", "an-earlier-machine": "ready"}},
+            f"waiting for swarm node {WORKER} (swarm-WORKER_IP) to be Ready: node {WORKER} "
+            "(swarm-WORKER_IP) is down",
         ),
         (
             "nomad",
             "nomad-node-ready",
             {"nomad_nodes": {"faasbench-aws-worker-1": "ready"}},
-            f"waiting for Nomad client {WORKER} to be ready: Nomad client {WORKER} is absent",
+            f"waiting for Nomad client {WORKER} (id-{WORKER}) to be ready: Nomad client {WORKER} "
+            f"(id-{WORKER}) is not registered",
         ),
     ],
 )
@@ -205,10 +224,13 @@ def test_readiness_fails_with_a_clear_message(
         base["nomad"] = {
             "bootstrap": next(iter(s for s in secrets_of(run) if s in ready.inputs["stdin"]))
         }
+    # WORKER_IP: the worker's address, which its swarm ID is made of.
+    worker_ip = run.value("nodes.workers")[0]
+    state = json.loads(json.dumps(state).replace("WORKER_IP", worker_ip))
     sandbox = Sandbox.create(tmp_path / "host", {**base, **state})
     result = sandbox.run(short_timeout(ready.inputs["stdin"]), check=False)
     assert result.returncode == 1
-    assert expected in result.stderr
+    assert expected.replace("WORKER_IP", worker_ip) in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -256,3 +278,93 @@ def test_render_step_quotes_parameters_and_refuses_bad_names() -> None:
     assert "LIST='a b c'" in script
     with pytest.raises(ValueError, match="not an upper-case identifier"):
         render_step("k3s-kubeconfig", {"lower": "x"})
+
+
+# --- a swarm join decides on a settled state ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def swarm_join() -> tuple[str, dict[str, Any]]:
+    """worker-0's join step (its script) and the world its machine sees."""
+    config = {**stack_file_config("aws"), "orchestrator": "swarm", **CONFIG_OVERRIDES}
+    run = run_program(config, stack="aws")
+    [join] = [
+        s
+        for s in run.mocks.of_type("command:remote:Command")
+        if step_of(s.inputs["stdin"]) == "swarm-join" and "worker-0" in s.name
+    ]
+    return short_timeout(join.inputs["stdin"]), world(run)
+
+
+def joins(sandbox: Sandbox) -> list[list[str]]:
+    return [c for c in sandbox.calls() if c[0] == "curl" and "/swarm/join" in c[-1]]
+
+
+@pytest.mark.parametrize(
+    ("settles_to", "joined"),
+    [("active", False), ("inactive", True)],
+    ids=["join-already-done", "join-failed-before"],
+)
+def test_swarm_join_waits_out_a_pending_state(
+    tmp_path: Path, swarm_join: tuple[str, dict[str, Any]], settles_to: str, joined: bool
+) -> None:
+    script, base = swarm_join
+    pending = {"local": "pending", "pending_reads": 2, "settles_to": settles_to}
+    if settles_to == "active":
+        pending["node_id"] = "swarm-id-of-the-earlier-join"
+    sandbox = Sandbox.create(tmp_path / "worker", {**base, "swarm": pending})
+    result = sandbox.run(script)
+    assert bool(joins(sandbox)) is joined
+    assert sandbox.state()["swarm"]["local"] == "active"
+    expected = sandbox.state()["swarm"]["node_id"]
+    assert f"FAASBENCH_NODE_ID={expected}\n" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("swarm", "message"),
+    [
+        (
+            {"local": "pending", "pending_reads": 10**6},
+            "timed out after 2s waiting for this node's swarm state to settle: "
+            "this node's swarm state is pending",
+        ),
+        ({"local": "error"}, "swarm state is error: expected inactive or active"),
+    ],
+    ids=["pending-forever", "error"],
+)
+def test_swarm_join_refuses_a_state_it_cannot_join_from(
+    tmp_path: Path, swarm_join: tuple[str, dict[str, Any]], swarm: dict[str, Any], message: str
+) -> None:
+    script, base = swarm_join
+    sandbox = Sandbox.create(tmp_path / "worker", {**base, "swarm": swarm})
+    result = sandbox.run(script, check=False)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert joins(sandbox) == []
+
+
+JOIN_STEPS = {"k8s": "k3s-agent", "swarm": "swarm-join", "nomad": "nomad-agent"}
+
+
+@pytest.mark.parametrize("orchestrator", ["k8s", "swarm", "nomad"])
+def test_a_join_reports_the_node_id_the_cluster_steps_are_given(
+    tmp_path: Path, orchestrator: str
+) -> None:
+    """What a worker's join step prints is what its readiness and removal steps address."""
+    config = {**stack_file_config("aws"), "orchestrator": orchestrator, **CONFIG_OVERRIDES}
+    run = run_program(config, stack="aws")
+    commands = run.mocks.of_type("command:remote:Command")
+    worker = run.value("nodes.workers")[0]
+    [join] = [
+        c
+        for c in commands
+        if step_of(c.inputs["stdin"]) == JOIN_STEPS[orchestrator]
+        and c.inputs["connection"]["host"] == worker
+    ]
+    sandbox = Sandbox.create(tmp_path / worker, world(run))
+    printed = node_id_of(sandbox.run(join.inputs["stdin"], ip=worker).stdout)
+    assert printed
+    assert printed == node_id_of(join.outputs["stdout"])
+    [ready] = [c for c in commands if c.name == join.name.rsplit("-", 1)[0] + "-ready"]
+    assert printed in ready.inputs["stdin"]
+    assert printed in ready.inputs["delete"]

@@ -46,6 +46,7 @@ def outputs_for(framework: str, orchestrator: str, **limits: Any) -> dict[str, A
             "test_file": "testfile.bin",
             "test_file_bytes": 1048576,
             "test_file_sha256": "0" * 64,
+            "max_clients": 500,
         },
     }
     if framework == "openfaas":
@@ -307,6 +308,32 @@ def test_feasibility_names_the_field_and_the_limit(tmp_path: Path) -> None:
         "experiments.0.kind: OpenWhisk has no replicas to sweep (it scales containers itself)",
         "experiments.2.replicas: OpenWhisk has no replicas; leave it at 1",
     ]
+
+
+def test_ftp_users_beyond_the_ftp_servers_sessions_are_refused(tmp_path: Path) -> None:
+    document = {
+        "name": "f",
+        "functions": {"ftp": {}, "echo": {}, "chain": {"depends_on": ["ftp"]}},
+        "experiments": [
+            {"name": "sweep", "kind": "users", "functions": ["ftp"], "users": [100, 500, 501],
+             "requests": 10},
+            {"name": "echo", "kind": "users", "functions": ["echo"], "users": [5000],
+             "requests": 10},
+            {"name": "via", "kind": "autoscaling", "functions": ["chain"], "users": 600,
+             "duration_s": 10},
+            {"name": "fixed", "kind": "replicas", "functions": ["ftp"], "replicas": [1],
+             "users": 800, "requests": 10},
+        ],
+    }  # fmt: skip
+    config = ExperimentConfig.model_validate(document)
+    problems = feasibility_problems(config, StackOutputs.model_validate(SWARM), tmp_path)
+    assert problems == [
+        f"experiments.{where}: {users} users calling ftp > ftp.max_clients 500 (the stack's FTP "
+        "server accepts 500 sessions at once; raise ftpMaxClients and pulumi up)"
+        for where, users in (("0.users.2", 501), ("2.users", 600), ("3.users", 800))
+    ]
+    older = {**SWARM, "ftp": {k: v for k, v in SWARM["ftp"].items() if k != "max_clients"}}
+    assert feasibility_problems(config, StackOutputs.model_validate(older), tmp_path) == []
 
 
 # Random YAML never produces a traceback: only a valid config or an ExperimentFileError.

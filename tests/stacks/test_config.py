@@ -103,6 +103,26 @@ BAD_CONFIGS: list[tuple[str, dict[str, str], list[str]]] = [
         ["0.0.0.0/0", "allowPublicSsh: true"],
     ),
     ("world SSH v6", {**MINIMAL_AWS, "allowedSshCidrs": "::/0"}, ["::/0", "allowPublicSsh"]),
+    (
+        "public SSH does not open the API",
+        {**MINIMAL_AWS, "allowedSshCidrs": "0.0.0.0/0", "allowPublicSsh": "true"},
+        ["kubeApiCidrs (default: allowedSshCidrs) contains 0.0.0.0/0", "allowPublicKubeApi: true"],
+    ),
+    (
+        "world API",
+        {**MINIMAL_AWS, "kubeApiCidrs": '["192.0.2.0/24", "::/0"]'},
+        ["kubeApiCidrs contains ::/0", "Kubernetes API", "allowPublicKubeApi: true"],
+    ),
+    (
+        "bad API CIDR",
+        {**MINIMAL_AWS, "kubeApiCidrs": "192.0.2.0/33"},
+        ["faasbench:kubeApiCidrs[0] = '192.0.2.0/33'", "not a valid CIDR"],
+    ),
+    (
+        "API CIDRs without Kubernetes",
+        {**MINIMAL_AWS, "orchestrator": "swarm", "kubeApiCidrs": "192.0.2.0/24"},
+        ["kubeApiCidrs applies to orchestrator k8s only"],
+    ),
     ("no SSH CIDRs", {"cloud": "aws"}, ["requires allowedSshCidrs"]),
     (
         "empty SSH CIDRs",
@@ -231,8 +251,22 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_public_ssh_needs_explicit_opt_in() -> None:
     config = load_stack_config(
         {**MINIMAL_AWS, "allowedSshCidrs": "0.0.0.0/0", "allowPublicSsh": "true"}
+        | {"orchestrator": "swarm"}
     )
     assert config.access.allowed_ssh_cidrs == ["0.0.0.0/0"]
+
+
+def test_the_kubernetes_api_sources_default_to_the_ssh_ranges() -> None:
+    assert load_stack_config(MINIMAL_AWS).access.kube_api_sources == ["203.0.113.7/32"]
+    config = load_stack_config(
+        {
+            **MINIMAL_AWS,
+            "allowedSshCidrs": "0.0.0.0/0",
+            "allowPublicSsh": "true",
+            "kubeApiCidrs": "192.0.2.7",
+        }
+    )
+    assert config.access.kube_api_sources == ["192.0.2.7/32"]
 
 
 def test_credentials_must_be_secret_and_are_never_echoed() -> None:

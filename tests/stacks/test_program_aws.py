@@ -168,3 +168,13 @@ def test_standard_credits_and_non_burstable_types(aws_config: dict[str, str]) ->
     bastion = result.mocks.one("aws:ec2/instance:Instance", "network-bastion")
     assert bastion.inputs.get("creditSpecification") is None
     assert result.value("machines.cpu_credits.bastion") is None
+
+
+def test_ftp_max_clients_sizes_the_server_and_is_exported(aws_config: dict[str, str]) -> None:
+    run = run_program({**aws_config, "ftpMaxClients": "1200"}, stack="aws")
+    assert run.value("ftp.max_clients") == 1200
+    [install] = [s for s in run.mocks.of_type("command:remote:Command") if s.name == "ftp-install"]
+    stdin = install.inputs["stdin"]
+    assert "max_clients=1200\n" in stdin
+    assert "pasv_min_port=20000\n" in stdin
+    assert "pasv_max_port=24799\n" in stdin

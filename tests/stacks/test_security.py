@@ -58,17 +58,53 @@ def test_no_ingress_open_to_the_world_by_default(
 
 
 @pytest.mark.parametrize("cloud", ["aws", "openstack"])
-def test_public_ssh_only_with_allow_public_ssh(cloud: str, request: pytest.FixtureRequest) -> None:
+def test_public_ssh_opens_ssh_only_and_the_api_to_its_own_ranges(
+    cloud: str, request: pytest.FixtureRequest
+) -> None:
     config = request.getfixturevalue(f"{cloud}_config")
     run = run_program(
-        {**config, "allowedSshCidrs": '["0.0.0.0/0", "::/0"]', "allowPublicSsh": "true"},
+        {
+            **config,
+            "allowedSshCidrs": '["0.0.0.0/0", "::/0"]',
+            "allowPublicSsh": "true",
+            "kubeApiCidrs": '["198.51.100.0/24", "2001:db8::/32"]',
+        },
+        stack=cloud,
+    )
+    bastion = [r for r in ingress_rules(run) if "bastion" in r["group"]]
+    world = [r for r in ingress_rules(run) if r["cidr"] in WORLD]
+    assert {r["cidr"] for r in world} == WORLD
+    assert {(r["from_port"], r["to_port"]) for r in world} == {(22, 22)}, "SSH only"
+    assert all("bastion" in r["group"] for r in world)
+    api = {r["cidr"] for r in bastion if r["from_port"] == 6443}
+    assert api == {"198.51.100.0/24", "2001:db8::/32"}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_the_api_follows_kube_api_cidrs_and_ssh_keeps_its_own(
+    cloud: str, request: pytest.FixtureRequest
+) -> None:
+    config = request.getfixturevalue(f"{cloud}_config")
+    run = run_program({**config, "kubeApiCidrs": "192.0.2.7/32"}, stack=cloud)
+    bastion = [r for r in ingress_rules(run) if "bastion" in r["group"]]
+    by_port = {port: {r["cidr"] for r in bastion if r["from_port"] == port} for port in (22, 6443)}
+    assert by_port == {22: {"203.0.113.0/24"}, 6443: {"192.0.2.7/32"}}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_a_world_open_api_needs_its_own_opt_in(cloud: str, request: pytest.FixtureRequest) -> None:
+    config = request.getfixturevalue(f"{cloud}_config")
+    run = run_program(
+        {
+            **config,
+            "allowedSshCidrs": "0.0.0.0/0",
+            "allowPublicSsh": "true",
+            "allowPublicKubeApi": "true",
+        },
         stack=cloud,
     )
     world = [r for r in ingress_rules(run) if r["cidr"] in WORLD]
-    assert {r["cidr"] for r in world} == WORLD
-    ports = {(r["from_port"], r["to_port"]) for r in world}
-    assert ports == {(22, 22), (6443, 6443)}, "only SSH and the forwarded API"
-    assert all("bastion" in r["group"] for r in world)
+    assert {(r["from_port"], r["to_port"]) for r in world} == {(22, 22), (6443, 6443)}
 
 
 @pytest.mark.parametrize("orchestrator", ["swarm", "nomad"])

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
+import shlex
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +64,45 @@ def step_of(stdin: str) -> str | None:
     return None
 
 
+def param_of(script: str, name: str) -> str | None:
+    """A one-line parameter of a rendered step (`NAME=value`, shell-quoted), or None."""
+    found = re.search(rf"^{name}=(.*)$", script, flags=re.MULTILINE)
+    if found is None:
+        return None
+    words = shlex.split(found[1])
+    return words[0] if words else ""
+
+
+#: The node IDs the fake tools give (tests/support/shims/fake_tool.py): a k3s Node's uid from
+#: its name, a Swarm node's ID from the address it advertises, a Nomad client's ID from its name.
+def k3s_uid(node_name: str) -> str:
+    return f"uid-{node_name}"
+
+
+def swarm_node_id(node_ip: str) -> str:
+    return f"swarm-{node_ip}"
+
+
+def nomad_node_id(node_name: str) -> str:
+    return f"id-{node_name}"
+
+
+def mock_stdout(stdin: str) -> str:
+    """What a step prints, from its rendered script (the mock runs nothing: the steps run in
+    the sandbox). Join steps print the node ID the fake tools would give that node."""
+    step = step_of(stdin) or ""
+    if step in STEP_STDOUT:
+        return STEP_STDOUT[step]
+    node_id = None
+    if step == "k3s-agent":
+        node_id = k3s_uid(param_of(stdin, "NODE_NAME") or "")
+    elif step == "swarm-join":
+        node_id = swarm_node_id(param_of(stdin, "NODE_IP") or "")
+    elif step == "nomad-agent" and param_of(stdin, "NODE_ID_FILE"):
+        node_id = nomad_node_id(param_of(stdin, "NODE_NAME") or "")
+    return f"FAASBENCH_NODE_ID={node_id}\n" if node_id else ""
+
+
 def generated_secret(name: str, kind: str) -> str:
     """Distinct, recognisable values for generated secrets, so tests can look for leaks."""
     digest = hashlib.sha256(f"{kind}:{name}".encode()).hexdigest()
@@ -101,9 +142,27 @@ class Recorded:
     secret_inputs: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True)
+class Options:
+    """The resource options the engine acts on when it replaces or deletes a resource."""
+
+    custom: bool
+    delete_before_replace: bool
+    #: The name of the resource this one is deleted with (None: none).
+    deleted_with: str | None
+    ignore_changes: tuple[str, ...]
+    replace_on_changes: tuple[str, ...]
+    #: Input property -> the names of the resources its value came from.
+    property_dependencies: dict[str, frozenset[str]]
+
+
+def _name_of(urn: str) -> str:
+    return urn.rsplit("::", 1)[1]
+
+
 class RecordingMonitor(MockMonitor):
-    """The mock monitor, also keeping what `new_resource` is not told: explicit dependencies
-    and additional secret outputs."""
+    """The mock monitor, also keeping what `new_resource` is not told: explicit dependencies,
+    additional secret outputs and the options that decide replacement and deletion."""
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
@@ -111,10 +170,22 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         name = request.name
-        self.recording.dependencies[name] = [urn.rsplit("::", 1)[1] for urn in request.dependencies]
+        self.recording.dependencies[name] = [_name_of(urn) for urn in request.dependencies]
         self.recording.secret_outputs[name] = list(request.additionalSecretOutputs)
         if request.provider:  # "<provider urn>::<provider id>"
             self.recording.providers[name] = request.provider.rsplit("::", 2)[1]
+        self.recording.options[name] = Options(
+            custom=request.custom,
+            delete_before_replace=request.deleteBeforeReplace,
+            deleted_with=_name_of(request.deletedWith) if request.deletedWith else None,
+            ignore_changes=tuple(request.ignoreChanges),
+            replace_on_changes=tuple(request.replaceOnChanges),
+            property_dependencies={
+                key: frozenset(_name_of(urn) for urn in deps.urns)
+                for key, deps in request.propertyDependencies.items()
+            },
+        )
+        self.recording.order.append(name)
         return super().RegisterResource(request)
 
 
@@ -143,6 +214,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.secret_outputs: dict[str, list[str]] = {}
         #: Resource name -> the name of the provider it was registered with (explicit ones).
         self.providers: dict[str, str] = {}
+        #: Resource name -> its replacement and deletion options (RecordingMonitor).
+        self.options: dict[str, Options] = {}
+        #: Resource names in registration order (a resource registers after its dependencies).
+        self.order: list[str] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         #: Addresses handed out, by network prefix: resource name -> host part.
         self._addresses: dict[str, dict[str, int]] = {}
@@ -171,7 +246,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["hex"] = base64.b64decode(outputs["base64"]).hex()
         elif typ == "command:remote:Command":
             stdin = unwrap(args.inputs.get("stdin", ""))[0]
-            outputs["stdout"] = STEP_STDOUT.get(step_of(stdin) or "", "")
+            outputs["stdout"] = mock_stdout(stdin)
             outputs["stderr"] = ""
         elif typ == "tls:index/privateKey:PrivateKey":
             outputs["privateKeyOpenssh"] = FAKE_PRIVATE_KEY

@@ -1,11 +1,11 @@
 """Run rendered remote steps for real, on this machine, without touching it.
 
 Each run happens in fresh mount and network namespaces (`unshare`): /etc is a copy (with an
-Ubuntu 24.04 os-release), /usr/local, /opt, /var/lib, /srv and /run are empty folders of the
-sandbox, and the machine's private address sits on a veth `ens5` interface. Tools that would
-change the host or reach the network (apt-get, systemctl, curl, docker, git, k3s/kubectl, nomad,
-consul, ...) are fakes from `shims/fake_tool.py` first on PATH; everything else (bash, install,
-awk, sha256sum, ip) is real.
+Ubuntu 24.04 os-release), /usr/local, /opt, /var/lib, /var/log, /srv and /run are empty folders
+of the sandbox, and the machine's private address sits on a veth `ens5` interface. Tools that
+would change the host or reach the network (apt-get, systemctl, curl, docker, git, k3s/kubectl,
+nomad, consul, ...) are fakes from `shims/fake_tool.py` first on PATH; everything else (bash,
+install, awk, sha256sum, ip) is real.
 Folders persist between runs of one sandbox, so a second run sees the first one's files.
 """
 
@@ -31,6 +31,7 @@ BOUND = {
     "var_lib": "/var/lib",
     "srv": "/srv",
     "run": "/run",
+    "var_log": "/var/log",
 }
 UBUNTU_NOBLE = """PRETTY_NAME="Ubuntu 24.04.3 LTS"
 NAME="Ubuntu"

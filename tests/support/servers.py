@@ -29,6 +29,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_port_range(count: int) -> tuple[int, int]:
+    """`count` consecutive ports nothing listens on right now (first, last)."""
+    for _ in range(50):
+        first = free_port()
+        if first + count - 1 > 65535:
+            continue
+        with contextlib.ExitStack() as stack:
+            try:
+                for port in range(first, first + count):
+                    sock = stack.enter_context(socket.socket())
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return first, first + count - 1
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
 class Backend:
     """An HTTP server answering `name` on every path (and 200 on its health path), optionally
     after `delay_s`, optionally over TLS. `stop()` closes it like a crashed process would."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from components import faas_swarm_image
-from support.pulumi_mocks import STEP_STDOUT, ProgramRun, Recorded
+from support.pulumi_mocks import STEP_STDOUT, ProgramRun, Recorded, swarm_node_id
 from support.sandbox import Sandbox
 
 K3S_BINARY = "#!/bin/sh\necho fake k3s\n"
@@ -91,6 +91,7 @@ def world(run: ProgramRun) -> dict[str, Any]:
         "consul_management_token": randoms.get("nomad-consul-management"),
         "expected_swarm_token": STEP_STDOUT["swarm-join-token"].strip(),
         "nomad_nodes": dict.fromkeys(workers, "ready"),
+        "swarm_nodes": {swarm_node_id(ip): "ready" for ip in run.value("nodes.workers")},
     }
 
 

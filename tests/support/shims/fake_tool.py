@@ -15,6 +15,7 @@ import fcntl
 import fnmatch
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,7 +32,8 @@ VALUED = {
     "--label-add", "--availability", "--filter", "--opt", "--driver", "-d", "--request", "-X",
     "--header", "-H", "--data-binary", "--unix-socket", "-jwks-url", "-path", "-version",
     "-key-shares", "-key-threshold", "--data", "--compose-file", "-c", "--name", "--restart",
-    "--label", "--publish", "--volume", "--tag", "--file", "--username",
+    "--label", "--publish", "--volume", "--tag", "--file", "--username", "--kubeconfig",
+    "--namespace", "-n", "--write-out", "-w", "--max-time", "--request-timeout",
 }  # fmt: skip
 
 
@@ -114,11 +116,16 @@ def curl(args: list[str]) -> None:
             sys.stdout.write(text)
         raise Exit(22, f"curl: (22) The requested URL returned error: {status}")
     target = option(args, "--output", "-o")
-    if target:
+    if target == "/dev/null":
+        pass
+    elif target:
         data = text.encode("latin-1")
         Path(target).write_bytes(data)
     else:
         sys.stdout.write(text)
+    write_out = option(args, "--write-out", "-w")
+    if write_out:
+        sys.stdout.write(write_out.replace("%{http_code}", str(status)))
 
 
 def download(url: str) -> tuple[int, str]:
@@ -137,9 +144,17 @@ def docker_api(method: str, path: str, body: str) -> tuple[int, str]:
         request = json.loads(body)
         with state() as s:
             swarm = s.setdefault("swarm", {})
+            if swarm.get("local", "inactive") != "inactive":
+                return 503, '{"message": "This node is already part of a swarm."}'
             if request["JoinToken"] != s.get("expected_swarm_token", request["JoinToken"]):
                 return 400, '{"message": "invalid join token"}'
-            swarm.update(local="active", manager=False, joined_via=request["RemoteAddrs"])
+            # The node's ID: the mocks predict it from the advertised address (swarm_node_id).
+            swarm.update(
+                local="active",
+                manager=False,
+                joined_via=request["RemoteAddrs"],
+                node_id=f"swarm-{request['AdvertiseAddr']}",
+            )
         return 200, ""
     return 404, '{"message": "page not found"}'
 
@@ -205,6 +220,15 @@ def nomad_api(method: str, path: str, headers: dict[str, str], body: str) -> tup
                     for name, status in nodes.items()
                 ]
             )
+        if path.startswith("/v1/node/") and path.count("/") == 3 and method == "GET":
+            node_id = path.rsplit("/", 1)[1]
+            name = node_id.removeprefix("id-")
+            status = s.get("nomad_nodes", {}).get(name)
+            if not node_id.startswith("id-") or status is None:
+                return 404, "node not found"
+            return 200, json.dumps(
+                {"ID": node_id, "Name": name, "Status": status, "SchedulingEligibility": "eligible"}
+            )
         if path.startswith("/v1/namespace/"):
             spaces = nomad.setdefault("namespaces", ["default"])
             name = path.rsplit("/", 1)[1]
@@ -252,8 +276,12 @@ def vault_api(method: str, path: str, headers: dict[str, str], body: str) -> tup
 
 
 def cloud_init(args: list[str]) -> None:
+    """State `cloud_init`: {status, exit} of `cloud-init status` (default done, 0)."""
     if args[:1] == ["status"]:
-        print("status: done")
+        answer = read_state().get("cloud_init", {})
+        print(f"status: {answer.get('status', 'done')}")
+        if answer.get("exit"):
+            raise Exit(answer["exit"])
 
 
 def systemctl(args: list[str]) -> None:
@@ -319,6 +347,8 @@ def started(unit: str) -> None:
         path = Path("/etc/rancher/k3s/k3s.yaml")
         path.write_text(K3S_KUBECONFIG)
         path.chmod(0o600)
+    if unit == "nomad.service":
+        nomad_client_started()
     unit_file = Path("/etc/systemd/system") / unit
     if unit_file.exists() and "Type=oneshot" in unit_file.read_text():
         [command] = [
@@ -331,8 +361,26 @@ def started(unit: str) -> None:
             raise Exit(1, f"Job for {unit} failed (exit {result.returncode})")
 
 
+def nomad_client_started() -> None:
+    """A Nomad client makes its node ID at its first start, in <data_dir>/client/client-id
+    (id-<name>: what the fake API and the mocks use) and keeps it."""
+    config = Path("/etc/nomad.d/nomad.hcl").read_text()
+    client = re.search(r"^client \{\n  enabled = true$", config, flags=re.MULTILINE)
+    data_dir = re.search(r'^data_dir = "([^"]+)"$', config, flags=re.MULTILINE)
+    name = re.search(r'^name = "([^"]+)"$', config, flags=re.MULTILINE)
+    if client is None or data_dir is None or name is None:
+        return
+    path = Path(data_dir[1]) / "client" / "client-id"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"id-{name[1]}")
+
+
 def kubectl(args: list[str]) -> None:
+    """Nodes have a Ready status (`k8s_nodes`, default `k8s_default_ready`) and a uid
+    (`k8s_uids`, default uid-<name>, as the mocks predict: k3s_uid)."""
     words = positional(args)
+    fmt = option(args, "-o", "--output") or ""
     with state() as s:
         nodes = s.setdefault("k8s_nodes", {})
         if words[:1] == ["get"] and "--raw" in args:
@@ -340,10 +388,21 @@ def kubectl(args: list[str]) -> None:
         elif words[:2] == ["get", "node"] and len(words) > 2:
             status = nodes.get(words[2], s.get("k8s_default_ready", "True"))
             if status == "absent":
+                if "--ignore-not-found" in args:
+                    return
                 raise Exit(1, f'Error from server (NotFound): nodes "{words[2]}" not found')
-            print(status, end="")
+            uid = s.get("k8s_uids", {}).get(words[2], f"uid-{words[2]}")
+            if "metadata.uid" in fmt and "Ready" in fmt:
+                print(f"{uid} {status}", end="")
+            elif "metadata.uid" in fmt:
+                print(uid, end="")
+            else:
+                print(status, end="")
         elif words[:2] == ["delete", "node"]:
             nodes[words[2]] = "absent"
+        elif words[:2] == ["delete", "secret"]:
+            namespace = option(args, "--namespace", "-n") or "default"
+            s.setdefault("k8s_deleted_secrets", []).append(f"{namespace}/{words[2]}")
         else:
             raise Exit(1, f"fake kubectl: unsupported {args}")
 
@@ -360,7 +419,8 @@ def apt_get(args: list[str]) -> None:
         installed = s.setdefault("packages", {})
         for spec in words[1:]:
             name, _, version = spec.partition("=")
-            matches = fnmatch.filter(s.get("available", {}).get(name, []), version)
+            # No version: the candidate (the newest available).
+            matches = fnmatch.filter(s.get("available", {}).get(name, []), version or "*")
             if not matches:
                 raise Exit(100, f"E: Version '{version}' for '{name}' was not found")
             installed[name] = sorted(matches)[-1]
@@ -518,9 +578,16 @@ def docker(args: list[str]) -> None:
     with state() as s:
         swarm = s.setdefault("swarm", {})
         local = swarm.get("local", "inactive")
+        if local == "pending" and "LocalNodeState" in fmt:
+            # A join under way: `pending` for `pending_reads` more reads, then `settles_to`.
+            swarm["pending_reads"] = swarm.get("pending_reads", 0) - 1
+            if swarm["pending_reads"] < 0:
+                local = swarm["local"] = swarm.get("settles_to", "active")
         if words[:1] in (["info"], ["version"]):
             if "LocalNodeState" in fmt:
                 print(local)
+            elif "Swarm.NodeID" in fmt:
+                print(swarm.get("node_id", "") if local == "active" else "")
             elif "ControlAvailable" in fmt:
                 print("true" if swarm.get("manager") else "false")
             else:
@@ -549,7 +616,13 @@ def docker(args: list[str]) -> None:
                 raise Exit(1, f"Error: No such node: {words[2]}")
             print(status)
         elif words[:2] == ["node", "rm"]:
-            s.setdefault("swarm_nodes", {})[words[2]] = "absent"
+            nodes = s.setdefault("swarm_nodes", {})
+            if nodes.get(words[2], "ready") == "absent":
+                raise Exit(1, f"Error response from daemon: node {words[2]} not found")
+            nodes[words[2]] = "absent"
+        elif words[:2] == ["node", "ls"]:
+            listed = s.get("swarm_nodes", {})
+            print("\n".join(n for n, status in listed.items() if status != "absent"))
         elif words[:2] == ["stack", "ls"]:
             print("\n".join(swarm.get("stacks", [])))
         elif words[:2] == ["stack", "deploy"]:
@@ -702,11 +775,35 @@ TOOLS: dict[str, Callable[[list[str]], None]] = {
 }
 
 
+#: What a tool says when the service it talks to is gone (state `broken`: {tool: "fail"}).
+UNREACHABLE = {
+    "curl": (7, "curl: (7) Failed to connect to 10.0.2.10 port 4646: Connection refused"),
+    "kubectl": (1, "The connection to the server 127.0.0.1:6443 was refused"),
+    "docker": (1, "Cannot connect to the Docker daemon at unix:///var/run/docker.sock."),
+    "systemctl": (1, "Failed to connect to bus: No such file or directory"),
+    "apt-get": (100, "E: Failed to fetch http://archive.ubuntu.com/ubuntu/dists/noble/InRelease"),
+    "modprobe": (1, "modprobe: FATAL: Module br_netfilter not found in directory /lib/modules"),
+    "sysctl": (255, "sysctl: cannot stat /proc/sys/net/bridge/bridge-nf-call-iptables"),
+}
+
+
+def broken(tool: str) -> None:
+    """State `broken` {tool: "fail" | "hang"}: the tool cannot reach its service, or waits for
+    one that never answers (until something kills it)."""
+    mode = read_state().get("broken", {}).get(tool)
+    if mode == "hang":
+        time.sleep(3600)
+    if mode == "fail":
+        code, message = UNREACHABLE.get(tool, (1, f"{tool}: failed"))
+        raise Exit(code, message)
+
+
 def main(tool: str) -> None:
     args = sys.argv[1:]
     with open(LOG, "a") as handle:
         handle.write(json.dumps([tool, *args]) + "\n")
     try:
+        broken(tool)
         TOOLS.get(tool, record_only)(args)
     except Exit as stop:
         if stop.message:
