@@ -401,7 +401,7 @@ def _run_level(
                         f"{settings.level:.0%} interval wider than ±{settings.precision:.0%} of "
                         "its estimate",
                         label,
-                        f"{name} ±{half:.0%} with {count} run(s); about {needed} runs would reach "
+                        f"{name} ±{half:.0%} from {count} run(s), about {needed} would reach "
                         f"±{settings.precision:.0%}",
                     )
                 )

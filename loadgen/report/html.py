@@ -265,8 +265,8 @@ def _warnings_section(
     count = len(items)
     summary = f"{count} warning{'s' if count != 1 else ''}"
     return count, (
-        f'<h2 id="warnings">Warnings</h2><details class="warnings"><summary>{summary} '
-        f"(click to open)</summary><ul>{''.join(items)}</ul></details>"
+        f'<h2 id="warnings">Warnings</h2><details class="warnings"><summary>{summary}'
+        f"</summary><ul>{''.join(items)}</ul></details>"
     )
 
 
