@@ -79,7 +79,13 @@ def aggregate_command(
     blocks: BlocksOption = True,
 ) -> None:
     """Summarise every cell and group of runs: counts, errors, throughput, latency, CIs."""
-    from loadgen.analysis.aggregate import aggregate, complete_groups, write_outputs
+    from loadgen.heartbeat import heartbeat
+
+    with heartbeat(
+        lambda s: f"aggregate: loading numpy, scipy and pyarrow ({s:.0f} s)",
+        lambda line: typer.echo(line, err=True),
+    ):
+        from loadgen.analysis.aggregate import aggregate, complete_groups, write_outputs
 
     settings = settings_from_options(level, resamples, seed, precision, blocks)
     try:

@@ -49,12 +49,17 @@ def report_command(
     if not output.parent.is_dir():
         raise usage_error("--output", f"directory does not exist: {output.parent}")
     settings = settings_from_options(level, resamples, seed, 0.1, blocks)
+    from loadgen.heartbeat import heartbeat
     from loadgen.report.fonts import build_font_cache
 
+    def say(line: str) -> None:
+        typer.echo(line, err=True)
+
     # matplotlib's first import may scan every font for a minute: say so rather than hang.
-    build_font_cache(lambda line: typer.echo(line, err=True))
-    from loadgen.report.build import build_report, figures_dir
-    from loadgen.report.figures import FIGURES
+    build_font_cache(say)
+    with heartbeat(lambda s: f"report: loading numpy, scipy and pyarrow ({s:.0f} s)", say):
+        from loadgen.report.build import build_report, figures_dir
+        from loadgen.report.figures import FIGURES
 
     trees = open_trees(results_dirs)
     names = [tree.manifest.campaign for tree in trees]

@@ -196,8 +196,7 @@ def test_the_font_cache_is_built_ahead_and_its_scan_is_announced(tmp_path: Path)
     """In a fresh matplotlib cache directory the first call scans the fonts and says so while
     it runs; the second finds the cache and has nothing to announce about a scan."""
     probe = (
-        "from loadgen.report.fonts import build_font_cache; "
-        "build_font_cache(print, heartbeat_s=0.01)"
+        "from loadgen.report.fonts import build_font_cache; build_font_cache(print, every_s=0.01)"
     )
     env = {**os.environ, "MPLCONFIGDIR": str(tmp_path)}
 
