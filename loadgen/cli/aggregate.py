@@ -24,10 +24,10 @@ def register(app: typer.Typer) -> None:
     app.command("aggregate", no_args_is_help=True)(aggregate_command)
 
 
-def echo_warnings(warnings: Sequence[GroupedWarning], prefix: str = "") -> None:
+def _echo_warnings(warnings: Sequence[GroupedWarning]) -> None:
     """Each warning once on stderr, then the cells or groups it concerns, one per line."""
     for warning in warnings:
-        typer.echo(f"warning: {prefix}{warning.message}", err=True)
+        typer.echo(f"warning: {warning.message}", err=True)
         for subject, detail in warning.subjects:
             typer.echo(f"  {subject}" + (f": {detail}" if detail else ""), err=True)
 
@@ -99,7 +99,7 @@ def aggregate_command(
         typer.echo(f"loadgen aggregate: {exc}", err=True)
         raise typer.Exit(1) from None
     paths = write_outputs(result, tree.summary_dir)
-    echo_warnings(result.warnings)
+    _echo_warnings(result.warnings)
     groups = len(
         {(r["function"], r["mode"], r["sweep_value"]) for r in result.rows if r["level"] == "group"}
     )
