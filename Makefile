@@ -11,8 +11,9 @@ help: ## list the targets
 bootstrap: ## install system packages and uv (Debian, root)
 	./scripts/bootstrap.sh
 
-sync: bootstrap ## create .venv from uv.lock
+sync: bootstrap ## create .venv from uv.lock (and matplotlib's font cache, for reports)
 	uv sync --frozen
+	uv run --frozen python -m loadgen.report.fonts
 
 lint: sync ## ruff
 	uv run --frozen ruff check .

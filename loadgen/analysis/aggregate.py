@@ -9,7 +9,7 @@ run (see `loadgen.analysis.stats`).
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,6 +94,55 @@ class SkippedCell:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class Caveat:
+    """One warning about one cell or group.
+
+    `message` says what is wrong in words shared by every cell or group it concerns, so equal
+    messages make one warning; `detail` holds this subject's own figures.
+    """
+
+    message: str
+    subject: str
+    """A cell id or a group label."""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class GroupedWarning:
+    """One warning, once, with every cell or group it concerns and their figures."""
+
+    message: str
+    subjects: tuple[tuple[str, str], ...]
+    """(cell id or group label, its figures), in the order they were found."""
+
+    def text(self) -> str:
+        """One line: the message, then each subject with its figures."""
+        return f"{self.message}: " + "; ".join(
+            f"{subject} ({detail})" if detail else subject for subject, detail in self.subjects
+        )
+
+    def document(self) -> dict[str, object]:
+        return {
+            "message": self.message,
+            "subjects": [{"subject": s, "detail": d} for s, d in self.subjects],
+        }
+
+
+def group_caveats(caveats: Iterable[Caveat]) -> list[GroupedWarning]:
+    """Equal messages merged, in order of first appearance; a subject named twice under one
+    message (p50 and p99 of one group) keeps one entry with both details."""
+    merged: dict[str, dict[str, list[str]]] = {}
+    for caveat in caveats:
+        details = merged.setdefault(caveat.message, {}).setdefault(caveat.subject, [])
+        if caveat.detail:
+            details.append(caveat.detail)
+    return [
+        GroupedWarning(message, tuple((s, "; ".join(d)) for s, d in subjects.items()))
+        for message, subjects in merged.items()
+    ]
+
+
 @dataclass
 class Aggregate:
     """What `aggregate` computed for one campaign."""
@@ -102,12 +151,18 @@ class Aggregate:
     settings: Settings
     rows: list[Row] = field(default_factory=list)
     skipped: list[SkippedCell] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    caveats: list[Caveat] = field(default_factory=list)
+    """Every warning about one cell or group; `warnings` groups them."""
     requests: dict[str, Requests] = field(default_factory=dict)
     """Each aggregated cell's requests, by cell id (kept for figures)."""
 
     def table(self) -> pa.Table:
         return pa.Table.from_pylist(self.rows, schema=SCHEMA)
+
+    @property
+    def warnings(self) -> list[GroupedWarning]:
+        """Each warning once, with the cells or groups it concerns."""
+        return group_caveats(self.caveats)
 
 
 def group_key(cell: Cell) -> GroupKey:
@@ -276,26 +331,29 @@ def _load_run(cell: Cell) -> _Run:
     return _Run(cell, requests, latency, seconds)
 
 
-def _cell_warnings(run: _Run) -> list[str]:
+def _cell_warnings(run: _Run) -> list[Caveat]:
     """Signs that the cell measured the client rather than the platform."""
     cell_id = run.cell.info.id
     requests = run.requests
-    found: list[str] = []
+    found: list[Caveat] = []
     if requests.torn_files:
-        found.append(f"cell {cell_id}: incomplete record files {', '.join(requests.torn_files)}")
+        found.append(Caveat("incomplete record files", cell_id, ", ".join(requests.torn_files)))
     if requests.count and not requests.ok.any():
-        found.append(f"cell {cell_id}: every request failed")
+        found.append(Caveat("every request failed", cell_id, f"{requests.count} requests"))
     if requests.open_loop and requests.count and run.latency_ms.size:
         lag_p99 = exact_percentile(_ms(requests.sched_lag_ns), 99)
         latency_p99 = exact_percentile(run.latency_ms, 99)
         if lag_p99 > SCHED_LAG_P99_LIMIT_MS and lag_p99 > SCHED_LAG_SHARE_LIMIT * latency_p99:
             found.append(
-                f"cell {cell_id}: client-bottlenecked: sched_lag p99 {lag_p99:.3f} ms exceeds "
-                f"{SCHED_LAG_P99_LIMIT_MS:g} ms and {SCHED_LAG_SHARE_LIMIT:.0%} of latency p99 "
-                f"({latency_p99:.3f} ms)"
+                Caveat(
+                    f"client-bottlenecked: sched_lag p99 exceeds {SCHED_LAG_P99_LIMIT_MS:g} ms "
+                    f"and {SCHED_LAG_SHARE_LIMIT:.0%} of latency p99",
+                    cell_id,
+                    f"sched_lag p99 {lag_p99:.3f} ms, latency p99 {latency_p99:.3f} ms",
+                )
             )
     if requests.dropped:
-        found.append(f"cell {cell_id}: {requests.dropped} open-loop arrivals dropped")
+        found.append(Caveat("open-loop arrivals dropped", cell_id, f"{requests.dropped} dropped"))
     return found
 
 
@@ -305,7 +363,7 @@ def _run_level(
     settings: Settings,
     rng: np.random.Generator,
     label: str,
-    warnings: list[str],
+    warnings: list[Caveat],
 ) -> None:
     """Median over runs of per-run p50, p99 and throughput, with bootstrap intervals and CV."""
     measured = [run for run in runs if run.latency_ms.size]
@@ -339,9 +397,13 @@ def _run_level(
             if half > settings.precision:
                 needed = runs_for_precision(count, half, settings.precision)
                 warnings.append(
-                    f"{label}: {settings.level:.0%} interval of {name} is ±{half:.0%} with "
-                    f"{count} run(s), wider than ±{settings.precision:.0%}; about {needed} runs "
-                    "would reach it"
+                    Caveat(
+                        f"{settings.level:.0%} interval wider than ±{settings.precision:.0%} of "
+                        "its estimate",
+                        label,
+                        f"{name} ±{half:.0%} from {count} run(s), about {needed} would reach "
+                        f"±{settings.precision:.0%}",
+                    )
                 )
     rates = np.asarray([throughput(int(r.requests.ok.sum()), r.duration_s) for r in runs])
     total_ok = sum(int(r.requests.ok.sum()) for r in runs)
@@ -367,16 +429,36 @@ def _run_level(
         # Nearest-rank p99 of n values is the ceil(0.99 n)-th: with few values it is one of the
         # last handful, and it reads low (about 5% at 400). Say so beside the number.
         warnings.append(
-            f"{label}: p99 from as few as {fewest} ok requests in a run; below "
-            f"{TAIL_REQUESTS} a tail percentile rests on a handful of requests and reads low"
+            Caveat(
+                f"p99 from fewer than {TAIL_REQUESTS} ok requests in a run: a tail percentile "
+                "then rests on a handful of requests and reads low",
+                label,
+                f"as few as {fewest}",
+            )
         )
     needed_runs = min_runs(settings.level)
     if len(runs) < needed_runs:
         kind = "within-run blocks only" if len(runs) == 1 and settings.blocks else "unreliable"
         warnings.append(
-            f"{label}: {len(runs)} run(s), fewer than the {needed_runs} a "
-            f"{settings.level:.0%} interval needs; intervals are {kind}"
+            Caveat(
+                f"fewer runs than the {needed_runs} a {settings.level:.0%} interval needs; "
+                f"intervals are {kind}",
+                label,
+                f"{len(runs)} run(s)",
+            )
         )
+
+
+def complete_groups(tree: ResultsTree) -> dict[GroupKey, list[Cell]]:
+    """The campaign's complete cells by group, in the order `aggregate` takes the groups."""
+    groups: dict[GroupKey, list[Cell]] = {}
+    for cell in tree.cells:
+        if cell.info.status == "complete":
+            groups.setdefault(group_key(cell), []).append(cell)
+    return {key: groups[key] for key in sorted(groups, key=_sort_key)}
+
+
+SKIPPED = "cells skipped, left out of every statistic"
 
 
 def aggregate(
@@ -384,21 +466,23 @@ def aggregate(
     settings: Settings = Settings(),
     *,
     keep_requests: bool = False,
-    on_cell: Callable[[Cell], None] | None = None,
+    on_group: Callable[[str], None] | None = None,
 ) -> Aggregate:
-    """Compute every statistic of a campaign; cells that are not complete are only listed."""
+    """Compute every statistic of a campaign; cells that are not complete are only listed.
+
+    `on_group` is called with each group's label as its work starts (for progress).
+    """
     result = Aggregate(tree, settings)
     rng = np.random.default_rng(settings.seed)
     platform = tree.manifest.platform.label
-    groups: dict[GroupKey, list[Cell]] = {}
     for cell in tree.cells:
         if cell.info.status != "complete":
             result.skipped.append(SkippedCell(cell.info.id, cell.info.status, cell.info.reason))
-            if on_cell is not None:
-                on_cell(cell)
-            continue
-        groups.setdefault(group_key(cell), []).append(cell)
-    for key in sorted(groups, key=_sort_key):
+    caveats: list[Caveat] = []
+    for key, cells in complete_groups(tree).items():
+        label = group_label(key)
+        if on_group is not None:
+            on_group(label)
         function, mode, sweep, value, method = key
         base: Row = {
             "campaign": tree.manifest.campaign,
@@ -410,20 +494,17 @@ def aggregate(
             "cold_method": method,
         }
         runs: list[_Run] = []
-        for cell in sorted(groups[key], key=lambda c: c.info.run):
+        for cell in sorted(cells, key=lambda c: c.info.run):
             try:
                 run = _load_run(cell)
             except (RecordFormatError, OSError) as exc:
                 result.skipped.append(SkippedCell(cell.info.id, "unreadable", str(exc)))
                 continue
-            finally:
-                if on_cell is not None:
-                    on_cell(cell)
             if run.requests.count == 0:
                 result.skipped.append(SkippedCell(cell.info.id, "empty", "no measured requests"))
                 continue
             runs.append(run)
-            result.warnings.extend(_cell_warnings(run))
+            caveats.extend(_cell_warnings(run))
             cell_rows = _Rows(
                 result.rows,
                 {**base, "level": "cell", "cell_id": cell.info.id, "run": cell.info.run, "runs": 1},
@@ -442,12 +523,11 @@ def aggregate(
             {**base, "level": "group", "cell_id": None, "run": None, "runs": len(runs)},
         )
         _request_rows(group_rows, runs)
-        _run_level(group_rows, runs, settings, rng, group_label(key), result.warnings)
-    for skipped in result.skipped:
-        result.warnings.insert(
-            0,
-            f"cell {skipped.id} skipped ({skipped.status}): {skipped.reason or 'no reason given'}",
-        )
+        _run_level(group_rows, runs, settings, rng, label, caveats)
+    result.caveats = [
+        Caveat(SKIPPED, s.id, f"{s.status}: {s.reason or 'no reason given'}")
+        for s in result.skipped
+    ] + caveats
     return result
 
 
@@ -523,7 +603,7 @@ def summary_document(result: Aggregate) -> dict[str, object]:
                 {"id": s.id, "status": s.status, "reason": s.reason} for s in result.skipped
             ],
         },
-        "warnings": result.warnings,
+        "warnings": [warning.document() for warning in result.warnings],
         "groups": list(groups.values()),
     }
 

@@ -1,41 +1,27 @@
-"""The `loadgen` command line: one module per command, registered on one Typer app."""
+"""The `loadgen` command line: one module per command, registered on one Typer app.
 
-import typer
+The app is built in `loadgen.cli.application` on first use, not when this package is imported:
+the console script imports `main` from here, and every worker process the runner spawns
+re-imports the parent's main module (multiprocessing's spawn start method), so a heavy import
+here would be paid again before every measured segment.
+"""
 
-from loadgen.cli import (
-    aggregate,
-    compare,
-    doctor,
-    export,
-    hit,
-    inspect,
-    local,
-    report,
-    run,
-    validate,
-)
+from typing import TYPE_CHECKING, Any
 
-app = typer.Typer(
-    name="loadgen",
-    help="Load generator for benchmarking serverless platforms.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-hit.register(app)
-inspect.register(app)
-export.register(app)
-aggregate.register(app)
-compare.register(app)
-report.register(app)
-validate.register(app)
-run.register(app)
-doctor.register(app)
-local.register(app)
+if TYPE_CHECKING:
+    from loadgen.cli.application import app as app
 
 
 def main() -> None:
     """Console-script entry point."""
+    from loadgen.cli.application import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from loadgen.cli.application import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

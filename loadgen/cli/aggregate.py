@@ -6,21 +6,30 @@ other command start fast.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from loadgen.cli.params import usage_error
-from loadgen.cli.progress import cell_progress
+from loadgen.cli.progress import step_progress
 from loadgen.results.tree import ResultsError, open_results
 
 if TYPE_CHECKING:
-    from loadgen.analysis.aggregate import Settings
+    from loadgen.analysis.aggregate import GroupedWarning, Settings
 
 
 def register(app: typer.Typer) -> None:
     app.command("aggregate", no_args_is_help=True)(aggregate_command)
+
+
+def _echo_warnings(warnings: Sequence[GroupedWarning]) -> None:
+    """Each warning once on stderr, then the cells or groups it concerns, one per line."""
+    for warning in warnings:
+        typer.echo(f"warning: {warning.message}", err=True)
+        for subject, detail in warning.subjects:
+            typer.echo(f"  {subject}" + (f": {detail}" if detail else ""), err=True)
 
 
 def settings_from_options(
@@ -70,7 +79,13 @@ def aggregate_command(
     blocks: BlocksOption = True,
 ) -> None:
     """Summarise every cell and group of runs: counts, errors, throughput, latency, CIs."""
-    from loadgen.analysis.aggregate import aggregate, write_outputs
+    from loadgen.heartbeat import heartbeat
+
+    with heartbeat(
+        lambda s: f"aggregate: loading numpy, scipy and pyarrow ({s:.0f} s)",
+        lambda line: typer.echo(line, err=True),
+    ):
+        from loadgen.analysis.aggregate import aggregate, complete_groups, write_outputs
 
     settings = settings_from_options(level, resamples, seed, precision, blocks)
     try:
@@ -78,14 +93,13 @@ def aggregate_command(
     except ResultsError as exc:
         raise usage_error("RESULTS_DIR", str(exc)) from None
     try:
-        with cell_progress("aggregating", len(tree.cells)) as advance:
-            result = aggregate(tree, settings, on_cell=advance)
+        with step_progress("aggregate: group", len(complete_groups(tree))) as step:
+            result = aggregate(tree, settings, on_group=step)
     except ResultsError as exc:
         typer.echo(f"loadgen aggregate: {exc}", err=True)
         raise typer.Exit(1) from None
     paths = write_outputs(result, tree.summary_dir)
-    for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+    _echo_warnings(result.warnings)
     groups = len(
         {(r["function"], r["mode"], r["sweep_value"]) for r in result.rows if r["level"] == "group"}
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from loadgen.cli.params import usage_error
-from loadgen.cli.progress import cell_progress
+from loadgen.cli.progress import step_progress
 from loadgen.results.tree import ResultsError, ResultsTree, open_results
 
 if TYPE_CHECKING:
@@ -30,16 +30,22 @@ def open_trees(directories: Sequence[Path]) -> list[ResultsTree]:
 def aggregate_all(
     command: str, trees: Sequence[ResultsTree], settings: Settings, *, keep_requests: bool = False
 ) -> list[Aggregate]:
-    """Aggregate each tree in memory, with one progress bar over all their cells."""
-    from loadgen.analysis.aggregate import aggregate
+    """Aggregate each tree in memory, with progress over the groups of all of them."""
+    from loadgen.analysis.aggregate import aggregate, complete_groups
 
-    total = sum(len(tree.cells) for tree in trees)
+    total = sum(len(complete_groups(tree)) for tree in trees)
     results = []
     try:
-        with cell_progress("reading cells", total) as advance:
+        with step_progress(f"{command}: group", total) as step:
             for tree in trees:
+                campaign = tree.manifest.campaign
                 results.append(
-                    aggregate(tree, settings, keep_requests=keep_requests, on_cell=advance)
+                    aggregate(
+                        tree,
+                        settings,
+                        keep_requests=keep_requests,
+                        on_group=lambda label, c=campaign: step(f"{c}: {label}"),
+                    )
                 )
     except ResultsError as exc:
         typer.echo(f"loadgen {command}: {exc}", err=True)

@@ -1,29 +1,48 @@
-"""A rich progress bar over the cells of a results tree, on stderr."""
+"""Progress over named steps (the groups of `aggregate`, the figures of `report`), on stderr."""
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from loadgen.results.tree import Cell
-
 
 @contextmanager
-def cell_progress(description: str, total: int) -> Iterator[Callable[[Cell], None]]:
-    """Yields a callback that advances the bar by one cell; the bar vanishes when done."""
+def step_progress(what: str, total: int) -> Iterator[Callable[[str], None]]:
+    """Yields `step(name)`, to call as each of `total` steps starts.
+
+    On a terminal a bar shows how many steps are done, the time so far and the step under way,
+    and vanishes when done; elsewhere (a pipe, a log file) each step prints one line,
+    `what i/total: name`, so a slow step never looks like a hang either way.
+    """
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        started = 0
+
+        def line(name: str) -> None:
+            nonlocal started
+            started += 1
+            print(f"{what} {started}/{total}: {name}", file=sys.stderr, flush=True)
+
+        yield line
+        return
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        TextColumn("{task.fields[step]}"),
+        console=console,
         transient=True,
     )
     with progress:
-        task = progress.add_task(description, total=total)
+        task = progress.add_task(what, total=total, step="")
+        started = 0
 
-        def advance(_cell: Cell) -> None:
-            progress.advance(task)
+        def advance(name: str) -> None:
+            nonlocal started
+            progress.update(task, completed=started, step=name)
+            started += 1
 
         yield advance

@@ -4,7 +4,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from loadgen.cli.aggregate import (
     BlocksOption,
@@ -15,6 +14,7 @@ from loadgen.cli.aggregate import (
 )
 from loadgen.cli.campaigns import aggregate_all, open_trees
 from loadgen.cli.params import usage_error
+from loadgen.cli.progress import step_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -49,15 +49,25 @@ def report_command(
     if not output.parent.is_dir():
         raise usage_error("--output", f"directory does not exist: {output.parent}")
     settings = settings_from_options(level, resamples, seed, 0.1, blocks)
-    from loadgen.report.build import build_report, figures_dir
+    from loadgen.heartbeat import heartbeat
+    from loadgen.report.fonts import build_font_cache
+
+    def say(line: str) -> None:
+        typer.echo(line, err=True)
+
+    # matplotlib's first import may scan every font for a minute: say so rather than hang.
+    build_font_cache(say)
+    with heartbeat(lambda s: f"report: loading numpy, scipy and pyarrow ({s:.0f} s)", say):
+        from loadgen.report.build import build_report, figures_dir
+        from loadgen.report.figures import FIGURES
 
     trees = open_trees(results_dirs)
     names = [tree.manifest.campaign for tree in trees]
     if len(set(names)) != len(names):
         raise usage_error("RESULTS_DIR", f"campaign names must differ, got {', '.join(names)}")
     results = aggregate_all("report", trees, settings, keep_requests=True)
-    with Console(stderr=True).status("comparing and drawing figures"):
-        path, figures, _ = build_report(results, output, alpha=alpha)
+    with step_progress("report: figure", len(FIGURES)) as step:
+        path, figures, _ = build_report(results, output, alpha=alpha, on_figure=step)
     empty = [f.title for f in figures if f.empty]
     if empty:
         typer.echo(f"figures without data: {', '.join(empty)}", err=True)

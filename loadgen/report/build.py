@@ -1,7 +1,7 @@
 """Putting a report together: aggregate, compare, draw, and write the HTML and figure files."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from loadgen.analysis.aggregate import Aggregate
@@ -16,12 +16,17 @@ def figures_dir(output: Path) -> Path:
 
 
 def build_report(
-    results: Sequence[Aggregate], output: str | os.PathLike[str], *, alpha: float = 0.05
+    results: Sequence[Aggregate],
+    output: str | os.PathLike[str],
+    *,
+    alpha: float = 0.05,
+    on_figure: Callable[[str], None] | None = None,
 ) -> tuple[Path, list[Figure], Comparison | None]:
-    """Write the HTML file and every figure as PNG and SVG; `results` must keep requests."""
+    """Write the HTML file and every figure as PNG and SVG; `results` must keep requests.
+    `on_figure` gets each figure's function name as it starts (for progress)."""
     path = Path(output)
     comparison = compare(results, alpha=alpha) if len(results) > 1 else None
-    figures = all_figures(results)
+    figures = all_figures(results, on_figure)
     directory = figures_dir(path)
     directory.mkdir(parents=True, exist_ok=True)
     for figure in figures:

@@ -1,7 +1,9 @@
 """One self-contained HTML report: figures as data URIs, tables, manifests and warnings.
 
-The page loads nothing from anywhere (no scripts, no external stylesheets, fonts or images), so
-it opens offline and can be archived with the results it describes.
+The page leads with results (groups, comparison, figures); the warnings follow, each once with
+the cells or groups it concerns, collapsed; then what was run (facts and manifests). It loads
+nothing from anywhere (no scripts, no external stylesheets, fonts or images), so it opens
+offline and can be archived with the results it describes.
 """
 
 import base64
@@ -11,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from loadgen.analysis.aggregate import Aggregate, Row, group_label
+from loadgen.analysis.aggregate import Aggregate, GroupedWarning, Row, group_label
 from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
 from loadgen.report.figures import Figure
 
@@ -30,6 +32,7 @@ th, td { border: 1px solid #ccc; padding: 0.2rem 0.5rem; text-align: right; }
 th { background: #f0f0f0; }
 td.text, th.text { text-align: left; }
 .warnings { background: #fff4e5; border-left: 4px solid #f0a020; padding: 0.5rem 1rem; }
+.warnings summary { cursor: pointer; }
 .verdict-plus { background: #d9f2d9; } .verdict-minus { background: #f8d7d7; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.9rem; color: #444; margin-top: 0.3rem; }
@@ -153,7 +156,11 @@ def _group_table(result: Aggregate) -> str:
     )
 
 
-def _manifest_section(result: Aggregate) -> str:
+def _results_section(result: Aggregate) -> str:
+    return f"<h3>{_e(result.tree.manifest.campaign)}</h3>" + _group_table(result)
+
+
+def _setup_section(result: Aggregate) -> str:
     manifest = result.tree.manifest
     versions, clock = manifest.platform.versions, manifest.clock
     facts = [
@@ -172,8 +179,6 @@ def _manifest_section(result: Aggregate) -> str:
         f"<h3>{_e(manifest.campaign)}</h3>"
         + _table(None, [[_e(k), _e(v)] for k, v in facts], text_columns=2)
         + f"<details><summary>Manifest</summary><pre>{_e(document)}</pre></details>"
-        + "<h4>Groups</h4>"
-        + _group_table(result)
     )
 
 
@@ -235,30 +240,59 @@ def _figure(figure: Figure) -> str:
     )
 
 
+def _warning(warning: GroupedWarning, prefix: str) -> str:
+    subjects = "".join(
+        f"<li>{_e(subject)}" + (f": {_e(detail)}" if detail else "") + "</li>"
+        for subject, detail in warning.subjects
+    )
+    return f"<li>{_e(prefix + warning.message)}<ul>{subjects}</ul></li>"
+
+
+def _warnings_section(
+    results: Sequence[Aggregate], comparison: Comparison | None
+) -> tuple[int, str]:
+    """How many warnings there are, and the section: collapsed, each warning once."""
+    prefix = len(results) > 1
+    items = [
+        _warning(w, f"{r.tree.manifest.campaign}: " if prefix else "")
+        for r in results
+        for w in r.warnings
+    ]
+    if comparison is not None:
+        items.extend(f"<li>compare: {_e(w)}</li>" for w in comparison.warnings)
+    if not items:
+        return 0, '<h2 id="warnings">Warnings</h2><p>None.</p>'
+    count = len(items)
+    summary = f"{count} warning{'s' if count != 1 else ''}"
+    return count, (
+        f'<h2 id="warnings">Warnings</h2><details class="warnings"><summary>{summary}'
+        f"</summary><ul>{''.join(items)}</ul></details>"
+    )
+
+
 def render_report(
     results: Sequence[Aggregate], comparison: Comparison | None, figures: Sequence[Figure]
 ) -> str:
-    warnings = [f"{r.tree.manifest.campaign}: {w}" for r in results for w in r.warnings]
-    if comparison is not None:
-        warnings.extend(f"compare: {w}" for w in comparison.warnings)
-    warning_html = (
-        '<div class="warnings"><ul>'
-        + "".join(f"<li>{_e(w)}</li>" for w in warnings)
-        + "</ul></div>"
-        if warnings
-        else "<p>None.</p>"
+    count, warning_html = _warnings_section(results, comparison)
+    pointer = (
+        f"<p>{count} warning{'s' if count != 1 else ''} about this study: see "
+        '<a href="#warnings">Warnings</a>, after the results.</p>'
+        if count
+        else ""
     )
     generated = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     names = ", ".join(r.tree.manifest.campaign for r in results)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>faasbench report: {_e(names)}</title><style>{STYLE}</style></head><body>"
-        f"<h1>faasbench report</h1><p>{_e(names)} — generated {_e(generated)}</p>"
-        f"<h2>Warnings</h2>{warning_html}"
-        "<h2>Campaigns</h2>"
-        + "".join(_manifest_section(r) for r in results)
+        f"<h1>faasbench report</h1><p>{_e(names)} — generated {_e(generated)}</p>{pointer}"
+        "<h2>Results</h2>"
+        + "".join(_results_section(r) for r in results)
         + f"<h2>Comparison</h2>{_comparison_section(comparison)}"
         + "<h2>Figures</h2>"
         + "".join(_figure(f) for f in figures)
+        + warning_html
+        + "<h2>Campaigns</h2>"
+        + "".join(_setup_section(r) for r in results)
         + "</body></html>\n"
     )

@@ -11,7 +11,15 @@ import pytest
 from support.synthetic_results import EPOCH, CampaignSpec, CellSpec, _header, write_campaign
 from typer.testing import CliRunner
 
-from loadgen.analysis.aggregate import Aggregate, Settings, aggregate, write_outputs
+from loadgen.analysis.aggregate import (
+    SKIPPED,
+    Aggregate,
+    Caveat,
+    Settings,
+    aggregate,
+    group_caveats,
+    write_outputs,
+)
 from loadgen.cli import app
 from loadgen.engine.errors import ErrorKind
 from loadgen.record.export import export_run
@@ -52,6 +60,12 @@ def _reference(cell_dir: Path, tmp_path: Path) -> dict[str, np.ndarray]:
         "intended_ns": pick("intended_ns"),
         "end_ns": pick("end_ns"),
     }
+
+
+def _warned(result: Aggregate, message: str) -> dict[str, str]:
+    """The cells or groups (with their figures) of the one warning whose message starts so."""
+    (warning,) = [w for w in result.warnings if w.message.startswith(message)]
+    return dict(warning.subjects)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +144,8 @@ def test_single_run_group_uses_block_bootstrap(result: Aggregate) -> None:
     (row,) = _rows(result, level="group", mode="open", metric="latency_ms", stat="run_median_p99")
     assert row["ci_method"].startswith("blocks of ")
     assert row["ci_low"] <= row["value"] <= row["ci_high"]
-    assert any("open rate=50: 1 run(s)" in w for w in result.warnings)
+    few = _warned(result, "fewer runs than the 6 a 95% interval needs; intervals are within-run")
+    assert few == {"echo open rate=50": "1 run(s)", "echo cold (scale-to-zero)": "1 run(s)"}
 
 
 def test_cold_starts_split_and_agreement(result: Aggregate, campaign: Path) -> None:
@@ -206,8 +221,11 @@ def test_incomplete_cells_are_skipped_but_reported(
     summary = json.loads((tmp_path / "summary" / "summary.json").read_text())
     assert summary["cells"]["by_status"] == {"complete": 10, "failed": 1, "invalid": 1}
     assert len(summary["cells"]["skipped"]) == 2
-    assert any("gateway timeout" in w for w in summary["warnings"])
-    assert any("client-bottlenecked" in w for w in summary["warnings"])
+    skipped = next(w for w in summary["warnings"] if w["message"] == SKIPPED)
+    assert {"subject": "echo-closed-users100-r0", "detail": "failed: gateway timeout"} in skipped[
+        "subjects"
+    ]
+    assert any(w["message"].startswith("client-bottlenecked") for w in summary["warnings"])
     assert summary["groups"][0]["latency_p50_ms"]["ci_low"] is not None
 
 
@@ -256,7 +274,7 @@ def test_all_errors(tmp_path: Path) -> None:
     assert _value(result, metric="latency_ms", stat="p50", **cell) is None
     assert _value(result, metric="throughput_rps", stat="value", **cell) == 0.0
     assert _value(result, metric="latency_ms", stat="run_median_p50", level="group") is None
-    assert any("every request failed" in w for w in result.warnings)
+    assert _warned(result, "every request failed") == {"edge": "5 requests"}
 
 
 def test_one_request_with_zero_duration(tmp_path: Path) -> None:
@@ -327,6 +345,84 @@ def test_tail_percentiles_from_few_requests_are_flagged(tmp_path: Path) -> None:
     many = write_campaign(
         tmp_path / "many", CampaignSpec(cells=grid(users=(1,), runs=2, requests=1200))
     )
-    flagged = aggregate(open_results(few), FAST).warnings
-    assert any("p99 from as few as 200 ok requests in a run" in w for w in flagged)
-    assert not any("p99 from as few as" in w for w in aggregate(open_results(many), FAST).warnings)
+    flagged = _warned(aggregate(open_results(few), FAST), "p99 from fewer than 1000 ok requests")
+    assert flagged == {"echo closed users=1": "as few as 200"}
+    unflagged = aggregate(open_results(many), FAST).warnings
+    assert not any(w.message.startswith("p99 from fewer than") for w in unflagged)
+
+
+def test_each_warning_appears_once_with_the_groups_and_cells_it_concerns(
+    result: Aggregate,
+) -> None:
+    """Several groups with too few runs and too few requests, two skipped cells: one warning
+    each, naming every group or cell once, its own figures beside it, not in the message."""
+    messages = [w.message for w in result.warnings]
+    assert len(messages) == len(set(messages))
+    few = _warned(result, "fewer runs than the 6 a 95% interval needs; intervals are unreliable")
+    assert few == {"echo closed users=1": "4 run(s)", "echo closed users=10": "4 run(s)"}
+    tail = _warned(result, "p99 from fewer than 1000 ok requests")
+    assert set(tail) == {
+        "echo closed users=1",
+        "echo closed users=10",
+        "echo cold (scale-to-zero)",
+        "echo open rate=50",
+    }
+    assert set(_warned(result, SKIPPED)) == {"echo-closed-users100-r0", "echo-closed-users200-r0"}
+    labels = {"users=1", "users=10", "rate=50", "echo-closed", "run(s)", "as few as"}
+    assert not any(label in message for message in messages for label in labels)
+
+
+def test_a_cell_warning_is_grouped_over_the_cells_that_have_it(tmp_path: Path) -> None:
+    """Two client-bottlenecked open-loop runs of one group: one warning naming both cells."""
+    open_cell = {"mode": "open", "sweep_name": "rate", "sweep_value": 50, "sched_lag_ms": 8.0}
+    root = write_campaign(
+        tmp_path,
+        CampaignSpec(cells=tuple(CellSpec(run=run, seed=run, **open_cell) for run in (0, 1))),
+    )
+    lagging = _warned(aggregate(open_results(root), FAST), "client-bottlenecked")
+    assert set(lagging) == {"echo-open-rate50-r0", "echo-open-rate50-r1"}
+    assert all(detail.startswith("sched_lag p99 ") for detail in lagging.values())
+
+
+def test_grouping_merges_equal_messages_and_a_subjects_details() -> None:
+    grouped = group_caveats(
+        [
+            Caveat("wide", "a", "p50 ±20%"),
+            Caveat("few", "a", "2 run(s)"),
+            Caveat("wide", "b", "p99 ±30%"),
+            Caveat("wide", "a", "p99 ±40%"),
+        ]
+    )
+    assert [(w.message, w.subjects) for w in grouped] == [
+        ("wide", (("a", "p50 ±20%; p99 ±40%"), ("b", "p99 ±30%"))),
+        ("few", (("a", "2 run(s)"),)),
+    ]
+    assert grouped[0].text() == "wide: a (p50 ±20%; p99 ±40%); b (p99 ±30%)"
+
+
+def test_progress_names_each_group_as_it_starts(result: Aggregate, campaign: Path) -> None:
+    started: list[str] = []
+    again = aggregate(open_results(campaign), FAST, on_group=started.append)
+    groups = {
+        (r["function"], r["mode"], r["sweep_value"], r["cold_method"])
+        for r in again.rows
+        if r["level"] == "group"
+    }
+    assert len(started) == len(set(started)) == len(groups)
+    assert "echo closed users=10" in started
+    assert "echo cold (scale-to-zero)" in started
+
+
+def test_cli_prints_each_warning_once_then_its_groups(campaign: Path) -> None:
+    outcome = CliRunner().invoke(app, ["aggregate", str(campaign), "--resamples", "200"])
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.output.splitlines()
+    warning = "warning: fewer runs than the 6 a 95% interval needs; intervals are unreliable"
+    assert lines.count(warning) == 1
+    index = lines.index(warning)
+    assert lines[index + 1 : index + 3] == [
+        "  echo closed users=1: 4 run(s)",
+        "  echo closed users=10: 4 run(s)",
+    ]
+    # Not a terminal: one progress line per group.
+    assert any(line.startswith("aggregate: group 1/") for line in lines)

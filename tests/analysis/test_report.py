@@ -1,7 +1,10 @@
 """The HTML report: self-contained, every figure present and captioned, nothing secret."""
 
 import base64
+import os
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -73,8 +76,8 @@ def test_every_figure_is_embedded_and_captioned(report: Path) -> None:
 
 def test_report_holds_tables_warnings_and_manifests(report: Path) -> None:
     text = report.read_text()
-    assert "echo-closed-users200-r0 skipped (invalid): client CPU 95%" in text
-    assert "echo-closed-users100-r0 skipped (failed): gateway timeout" in text
+    assert "<li>echo-closed-users200-r0: invalid: client CPU 95%</li>" in text
+    assert "<li>echo-closed-users100-r0: failed: gateway timeout</li>" in text
     assert "client-bottlenecked" in text
     assert "differs from k8s in node roles" not in text
     assert "openfaas/nomad/openstack" in text  # second platform's manifest
@@ -124,3 +127,85 @@ def test_cli(campaign: Path, second: Path, tmp_path: Path) -> None:
     outcome = CliRunner().invoke(app, ["report", str(campaign), "-o", str(tmp_path / "no" / "x")])
     assert outcome.exit_code == 2
     assert "directory does not exist" in outcome.output
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text[text.index(start) : text.index(end, text.index(start))]
+
+
+def test_results_lead_and_warnings_follow_collapsed_each_once(report: Path) -> None:
+    """Groups, comparison and figures come first; the warnings after them, in a closed
+    <details>, each message once with its groups listed under it; a line at the top says how
+    many there are and links to them."""
+    text = report.read_text()
+    results, figures = text.index("<h2>Results</h2>"), text.index("<h2>Figures</h2>")
+    warnings = text.index('<h2 id="warnings">Warnings</h2>')
+    assert results < text.index("p50 ms [95% CI]") < figures < warnings
+    assert text.index('<figure id="latency-cdf">') < warnings
+    head = text[:results]
+    assert '<a href="#warnings">Warnings</a>, after the results' in head
+    assert "client-bottlenecked" not in head
+    section = _between(text, '<h2 id="warnings">', "<h2>Campaigns</h2>")
+    assert section.count('<details class="warnings">') == 1
+    assert '<details class="warnings" open' not in section
+    few = "k8s: fewer runs than the 6 a 95% interval needs; intervals are unreliable"
+    assert text.count(few) == 1
+    listed = _between(section, few, "</ul>")
+    assert "<li>echo closed users=1: 4 run(s)</li>" in listed
+    assert "<li>echo closed users=10: 4 run(s)</li>" in listed
+    assert text.count("nomad: fewer runs than the 6") == 1
+    count = int(re.search(r"<summary>(\d+) warnings", section).group(1))
+    assert count == section.count("<li>k8s: ") + section.count("<li>nomad: ") + section.count(
+        "<li>compare: "
+    )
+    assert f"<p>{count} warnings about this study" in head
+
+
+def test_a_report_without_warnings_says_none(tmp_path: Path) -> None:
+    root = write_campaign(
+        tmp_path / "c",
+        CampaignSpec(
+            name="c",
+            cells=tuple(
+                CellSpec(run=run, requests=1000, run_factor=1.0, seed=run) for run in range(6)
+            ),
+        ),
+    )
+    path, _, _ = build_report(
+        [aggregate(open_results(root), FAST, keep_requests=True)], tmp_path / "r.html"
+    )
+    text = path.read_text()
+    assert '<h2 id="warnings">Warnings</h2><p>None.</p>' in text
+    assert 'href="#warnings"' not in text
+
+
+def test_report_progress_names_each_figure(campaign: Path, tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(
+        app, ["report", str(campaign), "-o", str(tmp_path / "r.html"), "--resamples", "200"]
+    )
+    assert outcome.exit_code == 0, outcome.output
+    lines = outcome.output.splitlines()
+    figures = [line for line in lines if line.startswith("report: figure ")]
+    assert figures == [
+        f"report: figure {i}/{len(FIGURES)}: {make.__name__}" for i, make in enumerate(FIGURES, 1)
+    ]
+    assert any(line.startswith("report: group 1/") for line in lines)
+
+
+def test_the_font_cache_is_built_ahead_and_its_scan_is_announced(tmp_path: Path) -> None:
+    """In a fresh matplotlib cache directory the first call scans the fonts and says so while
+    it runs; the second finds the cache and has nothing to announce about a scan."""
+    probe = (
+        "from loadgen.report.fonts import build_font_cache; build_font_cache(print, every_s=0.01)"
+    )
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path)}
+
+    def run() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+        ).stdout
+
+    first = run()
+    assert list(tmp_path.glob("fontlist-v*.json"))
+    assert "building matplotlib's font cache, first use only" in first
+    assert "building matplotlib's font cache" not in run()

@@ -140,22 +140,33 @@ def test_the_ce_example_is_refused_on_community_edition_when_it_asks_for_pro_rep
 def test_cells_are_stable_unique_and_shuffled_by_the_seed() -> None:
     config = load_experiment(EXAMPLES / "local.yaml")
     cells = expand(config, EXAMPLES)
-    assert len({c.id for c in cells}) == len(cells) == 16
+    assert len({c.id for c in cells}) == len(cells) == 18
     assert [c.id for c in cells] == [c.id for c in expand(config, EXAMPLES)]
     assert [c.run for c in cells] == sorted(c.run for c in cells)  # runs stay in order
     in_file_order = expand(config.model_copy(update={"order": "sequential"}), EXAMPLES)
     assert [c.id for c in cells] != [c.id for c in in_file_order]
     assert {c.id for c in cells} == {c.id for c in in_file_order}
-    matrix = [c for c in cells if c.function == "matrix"]
+    cold = [c for c in cells if c.mode == "cold"]
+    assert len(cold) == 6
+    assert all(len(c.segments) == 1 for c in cold)
+    assert all(s.before == "force_cold" for c in cold for s in c.segments)
     # A random range is drawn per cell, identically in every run.
+    document = config.model_dump(mode="json", by_alias=True)
+    document["functions"]["matrix"] = {"params": {"n": {"min": 20, "max": 60}}}
+    document["experiments"].append(
+        {"name": "m", "kind": "users", "functions": ["matrix"], "users": [1, 4], "requests": 9}
+    )
+    matrix = [
+        c
+        for c in expand(ExperimentConfig.model_validate(document), EXAMPLES)
+        if c.function == "matrix"
+    ]
     by_sweep: dict[object, set[object]] = {}
     for cell in matrix:
         by_sweep.setdefault(cell.sweep.value, set()).add(cell.params["n"])
+    assert len(by_sweep) == 2
     assert all(len(values) == 1 for values in by_sweep.values())
     assert all(20 <= next(iter(v)) <= 60 for v in by_sweep.values())  # type: ignore[operator]
-    cold = [c for c in cells if c.mode == "cold"]
-    assert all(len(c.segments) == 3 for c in cold)
-    assert all(s.before == "force_cold" for c in cold for s in c.segments)
 
 
 def trace_file(tmp_path: Path, rows: dict[str, list[int]]) -> Path:

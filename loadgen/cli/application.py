@@ -1,0 +1,36 @@
+"""The Typer app of `loadgen`: every command module registered on it."""
+
+import typer
+
+from loadgen.cli import (
+    aggregate,
+    compare,
+    doctor,
+    export,
+    hit,
+    inspect,
+    local,
+    report,
+    run,
+    validate,
+)
+
+app = typer.Typer(
+    name="loadgen",
+    help="Load generator for benchmarking serverless platforms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+hit.register(app)
+inspect.register(app)
+export.register(app)
+aggregate.register(app)
+compare.register(app)
+report.register(app)
+validate.register(app)
+run.register(app)
+doctor.register(app)
+local.register(app)
