@@ -1,4 +1,5 @@
-"""The `loadgen` command line: one module per command, registered on one Typer app."""
+"""The `loadgen` command line: one module per command, registered on one Typer app whose
+group (`loadgen.cli.errors.LoadgenGroup`) maps what escapes a command to an exit status."""
 
 import typer
 
@@ -14,9 +15,11 @@ from loadgen.cli import (
     run,
     validate,
 )
+from loadgen.cli.errors import LoadgenGroup
 
 app = typer.Typer(
     name="loadgen",
+    cls=LoadgenGroup,
     help="Load generator for benchmarking serverless platforms.",
     no_args_is_help=True,
     add_completion=False,

@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from loadgen.cli.errors import fail_problems
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
@@ -167,7 +168,7 @@ def run_command(
     try:
         config = load_experiment(experiment)
     except ExperimentFileError as exc:
-        _fail_problems(experiment, exc.problems)
+        fail_problems(experiment, exc.problems)
     try:
         stack_outputs = load_outputs(outputs, stack)
     except OutputsError as exc:
@@ -175,7 +176,7 @@ def run_command(
         raise typer.Exit(2) from None
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
-        _fail_problems(experiment, problems)
+        fail_problems(experiment, problems)
     results_dir = results or config.results_dir
     if results_dir is None:
         typer.echo("loadgen run: give --results DIR (the file sets no results_dir)", err=True)
@@ -277,10 +278,3 @@ def _run_remote(
     if status == 130:
         typer.echo(f"{results}: interrupted: run again with --remote --resume to finish", err=True)
     raise typer.Exit(status)
-
-
-def _fail_problems(path: Path, problems: list[str]) -> None:
-    typer.echo(f"{path}: {len(problems)} problem(s):", err=True)
-    for problem in problems:
-        typer.echo(f"  - {problem}", err=True)
-    raise typer.Exit(2)
