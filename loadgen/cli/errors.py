@@ -116,7 +116,7 @@ class LoadgenGroup(TyperGroup):
         except _click.exceptions.ClickException as exc:
             typer.echo(f"{name}: {_one_line(exc.format_message())}", err=True)
             return exc.exit_code
-        except (_click.exceptions.Abort, KeyboardInterrupt):
+        except (typer.Abort, KeyboardInterrupt):
             typer.echo(f"{name}: interrupted", err=True)
             return INTERRUPTED_EXIT
         except OSError as exc:

@@ -10,12 +10,28 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from loadgen.bounds import (
+    MAX_INFLIGHT,
+    MAX_REQUESTS,
+    MAX_SEED,
+    MAX_USERS,
+    PROCESSES_PER_CORE,
+    max_processes,
+)
 from loadgen.cli.live import LiveProgress
 from loadgen.cli.params import parse_body, parse_header, parse_seconds, usage_error
 from loadgen.cli.render import render_report
 from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
-from loadgen.runner.coordinator import OutDirError, RunError, RunResult, execute, prepare_out_dir
+from loadgen.runner.coordinator import (
+    OutDirError,
+    RunError,
+    RunResult,
+    default_processes,
+    execute,
+    prepare_out_dir,
+)
+from loadgen.userfiles import excerpt
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
 THRESHOLD_FAILED_EXIT = 99
@@ -24,6 +40,20 @@ DEFAULT_USERS = 50
 DEFAULT_TOTAL = 200
 
 _REQUEST_FIELD_OPTIONS = {"url": "URL", "method": "--method", "headers": "--header"}
+#: The option that set each field of the workload and engine models (their bounds are
+#: `loadgen.bounds`'s, shared with campaign files).
+_FIELD_OPTIONS = {
+    "users": "--users",
+    "total": "--requests",
+    "duration_s": "--duration",
+    "warmup_s": "--warmup",
+    "rate": "--rate",
+    "seed": "--seed",
+    "max_inflight": "--max-inflight",
+    "timeout_s": "--timeout",
+    "connect_timeout_s": "--connect-timeout",
+    "capture_headers": "--capture-header",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -58,6 +88,7 @@ def hit(
             "-c",
             "--users",
             min=1,
+            max=MAX_USERS,
             help=f"Closed loop: concurrent users [default: {DEFAULT_USERS}].",
         ),
     ] = None,
@@ -67,6 +98,7 @@ def hit(
             "-n",
             "--requests",
             min=1,
+            max=MAX_REQUESTS,
             help=f"Requests to measure [closed loop default: {DEFAULT_TOTAL}].",
         ),
     ] = None,
@@ -84,13 +116,16 @@ def hit(
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", help="Open loop: schedule seed [default: random, reported]."),
+        typer.Option(
+            "--seed", min=0, max=MAX_SEED, help="Open loop: schedule seed [default: random]."
+        ),
     ] = None,
     max_inflight: Annotated[
         int | None,
         typer.Option(
             "--max-inflight",
             min=1,
+            max=MAX_INFLIGHT,
             help="Open loop: limit on outstanding requests [default: 10000].",
         ),
     ] = None,
@@ -103,7 +138,11 @@ def hit(
     ] = None,
     processes: Annotated[
         int | None,
-        typer.Option("--processes", min=1, help="Worker processes [default: one per core]."),
+        typer.Option(
+            "--processes",
+            min=1,
+            help=f"Worker processes [default: one per core; at most {PROCESSES_PER_CORE} a core].",
+        ),
     ] = None,
     warmup: Annotated[
         str | None,
@@ -155,6 +194,7 @@ def hit(
     request's intended send instant.
     """
     thresholds = _parse_thresholds(threshold or [])
+    _check_processes(processes)
     body = parse_body(data)
     request = _request(url, method or ("POST" if data is not None else "GET"), header or [], body)
     workload = _workload(
@@ -235,6 +275,24 @@ def _run(
         raise typer.Exit(INTERRUPTED_EXIT) from None
 
 
+def _check_processes(processes: int | None) -> None:
+    cores = default_processes()
+    if processes is not None and processes > max_processes(cores):
+        raise usage_error(
+            "--processes",
+            f"{processes} is more than {max_processes(cores)} ({PROCESSES_PER_CORE} per core on "
+            f"this machine's {cores})",
+        )
+
+
+def _invalid(exc: ValidationError) -> typer.BadParameter:
+    """The first problem of a workload or engine model, named by the option that set it."""
+    error = exc.errors(include_input=False)[0]
+    field = str(error["loc"][0]) if error["loc"] else ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return usage_error(_FIELD_OPTIONS.get(field, "--requests"), message)
+
+
 def _parse_thresholds(expressions: list[str]) -> list[Threshold]:
     try:
         return [parse_threshold(expression) for expression in expressions]
@@ -283,23 +341,35 @@ def _workload(
                 raise usage_error(option, "applies to the open loop only; add --rate")
         if total is None and duration is None:
             total = DEFAULT_TOTAL
-        return ClosedLoop(
-            users=users or DEFAULT_USERS, total=total, duration_s=duration, warmup_s=warmup
-        )
+        if users is None:
+            users = DEFAULT_USERS if total is None else min(DEFAULT_USERS, total)
+        elif total is not None and users > total:
+            raise usage_error(
+                "--users",
+                f"{users} users > {total} requests: a closed loop cannot keep more users busy "
+                "than it has requests",
+            )
+        try:
+            return ClosedLoop(users=users, total=total, duration_s=duration, warmup_s=warmup)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
     if users is not None:
         raise usage_error("--users", "is for the closed loop; --rate selects the open loop")
     if total is None and duration is None:
         raise usage_error("--rate", "needs --duration or -n/--requests to know when to stop")
-    return OpenLoop(
-        rate=rate,
-        total=total,
-        duration_s=duration,
-        arrival=arrival or "constant",
-        seed=seed if seed is not None else secrets.randbelow(2**31),
-        max_inflight=max_inflight or OpenLoop.model_fields["max_inflight"].default,
-        on_saturation=on_saturation or "queue",
-        warmup_s=warmup,
-    )
+    try:
+        return OpenLoop(
+            rate=rate,
+            total=total,
+            duration_s=duration,
+            arrival=arrival or "constant",
+            seed=seed if seed is not None else secrets.randbelow(2**31),
+            max_inflight=max_inflight or OpenLoop.model_fields["max_inflight"].default,
+            on_saturation=on_saturation or "queue",
+            warmup_s=warmup,
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
 
 
 def _options(
@@ -311,10 +381,13 @@ def _options(
         raise usage_error("--connect-timeout", "must be more than zero")
     for name in capture:
         if not name.strip() or ":" in name:
-            raise usage_error("--capture-header", f"expected a header name, got {name!r}")
-    return EngineOptions(
-        timeout_s=timeout,
-        connect_timeout_s=connect_timeout,
-        verify_tls=not insecure,
-        capture_headers=(*CORRELATION_HEADERS, *capture),
-    )
+            raise usage_error("--capture-header", f"expected a header name, got {excerpt(name)}")
+    try:
+        return EngineOptions(
+            timeout_s=timeout,
+            connect_timeout_s=connect_timeout,
+            verify_tls=not insecure,
+            capture_headers=(*CORRELATION_HEADERS, *capture),
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None

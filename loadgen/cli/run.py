@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from loadgen.bounds import PROCESSES_PER_CORE, max_processes
 from loadgen.cli.errors import fail_problems
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.cells import CellPlan
@@ -29,6 +30,7 @@ from loadgen.experiments.runner import Campaign, CampaignError, CellListener, Ce
 from loadgen.experiments.trace import TraceError
 from loadgen.outputs import OutputsError, load_outputs
 from loadgen.platforms.base import PlatformError
+from loadgen.runner.coordinator import ResultsDirError, default_processes, ensure_writable_dir
 from loadgen.runner.progress import ProgressSnapshot
 from stacks.outputs import StackOutputs
 
@@ -177,10 +179,9 @@ def run_command(
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
         fail_problems(experiment, problems)
-    results_dir = results or config.results_dir
-    if results_dir is None:
-        typer.echo("loadgen run: give --results DIR (the file sets no results_dir)", err=True)
-        raise typer.Exit(2)
+    results_dir = _results_dir(experiment, results, config.results_dir)
+    if not remote:
+        _check_processes(experiment, config.processes)
     if remote:
         _run_remote(
             experiment,
@@ -241,6 +242,45 @@ def run_command(
     typer.echo(summary)
     if failed:
         raise typer.Exit(1)
+
+
+def _results_dir(experiment: Path, option: Path | None, from_file: Path | None) -> Path:
+    """`--results` (anywhere) or the file's `results_dir` (inside the working directory),
+    created if need be and checked to be a directory this user can write; else exit 2."""
+    if option is None and from_file is None:
+        typer.echo("loadgen run: give --results DIR (the file sets no results_dir)", err=True)
+        raise typer.Exit(2)
+    if option is not None:
+        where, path = "--results", option
+    else:
+        assert from_file is not None
+        where, path = f"{experiment}: results_dir", from_file
+        cwd = Path.cwd().resolve()
+        if not (cwd / path).resolve().is_relative_to(cwd):
+            typer.echo(
+                f"{where}: {path} leads outside the working directory {cwd} (through a "
+                "symbolic link); use --results for another place",
+                err=True,
+            )
+            raise typer.Exit(2)
+    try:
+        ensure_writable_dir(path)
+    except ResultsDirError as exc:
+        typer.echo(f"loadgen run: {where}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return path
+
+
+def _check_processes(experiment: Path, processes: int | None) -> None:
+    cores = default_processes()
+    if processes is not None and processes > max_processes(cores):
+        typer.echo(
+            f"{experiment}: processes: {processes} is more than {max_processes(cores)} "
+            f"({PROCESSES_PER_CORE} per core on this machine's {cores}); lower it or leave it "
+            "out (one per core)",
+            err=True,
+        )
+        raise typer.Exit(2)
 
 
 def _run_remote(

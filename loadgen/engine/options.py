@@ -4,6 +4,8 @@ from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from loadgen.bounds import TimeoutSeconds
+
 CORRELATION_HEADERS: tuple[str, ...] = ("x-call-id", "x-openwhisk-activation-id")
 """Captured on every run: OpenFaaS and OpenWhisk ids that join requests to platform records."""
 
@@ -26,9 +28,9 @@ class EngineOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: TimeoutSeconds = 30.0
     """Whole-request limit, from send (including any connect) to the last response byte."""
-    connect_timeout_s: float | None = Field(default=None, gt=0)
+    connect_timeout_s: TimeoutSeconds | None = None
     """Limit on establishing a connection; defaults to `timeout_s`."""
     verify_tls: bool = True
     ok_statuses: frozenset[int] = Field(default_factory=lambda: ok_statuses(is_2xx))

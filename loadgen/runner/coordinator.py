@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -49,7 +50,11 @@ class RunError(RuntimeError):
     """A worker failed, or could not be started."""
 
 
-class OutDirError(ValueError):
+class ResultsDirError(ValueError):
+    """A directory to write results into cannot be used (the message says why)."""
+
+
+class OutDirError(ResultsDirError):
     """The records directory cannot be used."""
 
 
@@ -70,11 +75,27 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
-def prepare_out_dir(path: str | os.PathLike[str]) -> str:
+def ensure_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """`path` as a directory this process can create files in (created with its parents)."""
     directory = Path(path)
+    if str(directory).strip() == "" or "\x00" in str(directory):
+        raise ResultsDirError(f"{str(directory)!r} is not a usable directory name")
     if directory.exists() and not directory.is_dir():
-        raise OutDirError(f"{directory} exists and is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
+        raise ResultsDirError(f"{directory} exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ResultsDirError(f"{directory}: cannot write there ({exc.strerror or exc})") from None
+    return directory
+
+
+def prepare_out_dir(path: str | os.PathLike[str]) -> str:
+    try:
+        directory = ensure_writable_dir(path)
+    except ResultsDirError as exc:
+        raise OutDirError(str(exc)) from None
     if any(directory.glob(f"*{RECORD_FILE_SUFFIX}")):
         raise OutDirError(f"{directory} already holds records; choose an empty directory")
     return str(directory.resolve())
