@@ -54,20 +54,27 @@ def is_burstable(size: str) -> bool:
     return bool(_BURSTABLE.match(size))
 
 
+def excerpt(value: object, limit: int = 60) -> str:
+    """`repr(value)` cut to `limit` characters: messages never echo a huge value back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _network(value: str) -> str:
     """A CIDR in canonical form; a bare address means that one host."""
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as err:
-        raise ValueError(f"{value!r} is not a valid CIDR ({err})") from None
+        reason = str(err).replace(repr(value), "it").replace(str(value), "it")[:100]
+        raise ValueError(f"{excerpt(value)} is not a valid CIDR ({reason})") from None
 
 
 def _ipv4_network(value: str) -> str:
     network = ipaddress.ip_network(_network(value))
     if network.version != 4:
-        raise ValueError(f"{value!r} must be an IPv4 CIDR")
+        raise ValueError(f"{excerpt(value)} must be an IPv4 CIDR")
     if not network.is_private:
-        raise ValueError(f"{value!r} is not a private range (RFC 1918)")
+        raise ValueError(f"{excerpt(value)} is not a private range (RFC 1918)")
     return str(network)
 
 
@@ -75,13 +82,22 @@ def _ip_address(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise ValueError(f"{value!r} is not an IP address") from None
+        raise ValueError(f"{excerpt(value)} is not an IP address") from None
 
 
 Cidr = Annotated[str, AfterValidator(_network)]
 PrivateCidr = Annotated[str, AfterValidator(_ipv4_network)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
-Size = Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
+Size = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S+$")]
+#: An AWS instance type: FAMILY.SIZE, the family with its generation digit (t3a.large,
+#: c5n.18xlarge, m7i-flex.large, u-6tb1.metal, m7i.metal-24xl).
+AWS_INSTANCE_TYPE = re.compile(
+    r"(?=[a-z-]*[0-9])[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*"
+)
+#: Most SSH ranges: one security-group rule each, and AWS allows 60 per group by default.
+MAX_SSH_CIDRS = 50
+#: The widest union of SSH ranges taken without allowPublicSsh: a /8 of IPv4, a /32 of IPv6.
+MAX_SSH_ADDRESSES = {4: 2**24, 6: 2**96}
 
 
 class _Section(BaseModel):
@@ -172,7 +188,9 @@ class ExistingConfig(_Section):
 class AccessConfig(_Section):
     """Who may reach the bastion, and with which key."""
 
-    allowed_ssh_cidrs: list[Cidr] | None = Field(None, alias="allowedSshCidrs", min_length=1)
+    allowed_ssh_cidrs: list[Cidr] | None = Field(
+        None, alias="allowedSshCidrs", min_length=1, max_length=MAX_SSH_CIDRS
+    )
     allow_public_ssh: bool = Field(False, alias="allowPublicSsh")
     ssh_user: str = Field("ubuntu", alias="sshUser", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
     ssh_private_key: SecretStr | None = Field(None, alias="sshPrivateKey")
@@ -193,6 +211,18 @@ class AccessConfig(_Section):
                 raise ValueError(
                     f"allowedSshCidrs contains {cidr}, which opens SSH to the whole internet; "
                     "list your own address ranges, or set allowPublicSsh: true to accept that"
+                )
+        networks = [ipaddress.ip_network(cidr) for cidr in self.allowed_ssh_cidrs or ()]
+        for version, limit in MAX_SSH_ADDRESSES.items():
+            same = [network for network in networks if network.version == version]
+            covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(same))  # type: ignore[type-var]
+            bits = 32 if version == 4 else 128
+            if covered > limit:
+                share = "the whole internet" if covered == 2**bits else f"{covered / 2**bits:.2%}"
+                raise ValueError(
+                    f"allowedSshCidrs together cover {covered:,} IPv{version} addresses "
+                    f"({share}), more than a /{bits - limit.bit_length() + 1}; list your own "
+                    "address ranges, or set allowPublicSsh: true to accept that"
                 )
         return self
 
@@ -541,6 +571,7 @@ class StackConfig(_Section):
         if self.cloud == "openstack":
             self._require_openstack_keys()
         if self.cloud == "aws":
+            self._check_aws_types()
             self._refuse_arm_types()
         return self
 
@@ -556,6 +587,15 @@ class StackConfig(_Section):
         ]
         if missing:
             raise ValueError(f"cloud openstack requires {', '.join(missing)}")
+
+    def _check_aws_types(self) -> None:
+        for role in ROLES:
+            size = self.machines.explicit_size(role)
+            if size is not None and not AWS_INSTANCE_TYPE.fullmatch(size):
+                raise ValueError(
+                    f"{role}Size {excerpt(size)} is not an AWS instance type (FAMILY.SIZE such "
+                    "as t3a.large or c5n.2xlarge)"
+                )
 
     def _refuse_arm_types(self) -> None:
         for role in ROLES:
