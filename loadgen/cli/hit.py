@@ -16,7 +16,6 @@ from loadgen.bounds import (
     MAX_SEED,
     MAX_USERS,
     PROCESSES_PER_CORE,
-    max_processes,
 )
 from loadgen.cli.live import LiveProgress
 from loadgen.cli.params import parse_body, parse_header, parse_seconds, usage_error
@@ -27,6 +26,7 @@ from loadgen.runner.coordinator import (
     OutDirError,
     RunError,
     RunResult,
+    capacity_problem,
     default_processes,
     execute,
     prepare_out_dir,
@@ -53,6 +53,7 @@ _FIELD_OPTIONS = {
     "timeout_s": "--timeout",
     "connect_timeout_s": "--connect-timeout",
     "capture_headers": "--capture-header",
+    "processes": "--processes",
 }
 
 
@@ -194,7 +195,6 @@ def hit(
     request's intended send instant.
     """
     thresholds = _parse_thresholds(threshold or [])
-    _check_processes(processes)
     body = parse_body(data)
     request = _request(url, method or ("POST" if data is not None else "GET"), header or [], body)
     workload = _workload(
@@ -208,6 +208,7 @@ def hit(
         max_inflight=max_inflight,
         on_saturation=on_saturation,
     )
+    _check_capacity(workload, processes)
     options = _options(
         timeout=parse_seconds(timeout, "--timeout"),
         connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
@@ -275,14 +276,11 @@ def _run(
         raise typer.Exit(INTERRUPTED_EXIT) from None
 
 
-def _check_processes(processes: int | None) -> None:
-    cores = default_processes()
-    if processes is not None and processes > max_processes(cores):
-        raise usage_error(
-            "--processes",
-            f"{processes} is more than {max_processes(cores)} ({PROCESSES_PER_CORE} per core on "
-            f"this machine's {cores})",
-        )
+def _check_capacity(workload: ClosedLoop | OpenLoop, processes: int | None) -> None:
+    problem = capacity_problem(workload, processes or default_processes())
+    if problem is not None:
+        field, message = problem
+        raise usage_error(_FIELD_OPTIONS.get(field, "--processes"), message)
 
 
 def _invalid(exc: ValidationError) -> typer.BadParameter:
@@ -340,7 +338,7 @@ def _workload(
             if value is not None:
                 raise usage_error(option, "applies to the open loop only; add --rate")
         if total is None and duration is None:
-            total = DEFAULT_TOTAL
+            total = max(DEFAULT_TOTAL, users or 0)
         if users is None:
             users = DEFAULT_USERS if total is None else min(DEFAULT_USERS, total)
         elif total is not None and users > total:

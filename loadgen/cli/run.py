@@ -19,7 +19,6 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from loadgen.bounds import PROCESSES_PER_CORE, max_processes
 from loadgen.cli.errors import fail_problems
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.cells import CellPlan
@@ -30,7 +29,12 @@ from loadgen.experiments.runner import Campaign, CampaignError, CellListener, Ce
 from loadgen.experiments.trace import TraceError
 from loadgen.outputs import OutputsError, load_outputs
 from loadgen.platforms.base import PlatformError
-from loadgen.runner.coordinator import ResultsDirError, default_processes, ensure_writable_dir
+from loadgen.runner.coordinator import (
+    ResultsDirError,
+    capacity_problem,
+    default_processes,
+    ensure_writable_dir,
+)
 from loadgen.runner.progress import ProgressSnapshot
 from stacks.outputs import StackOutputs
 
@@ -180,8 +184,6 @@ def run_command(
     if problems:
         fail_problems(experiment, problems)
     results_dir = _results_dir(experiment, results, config.results_dir)
-    if not remote:
-        _check_processes(experiment, config.processes)
     if remote:
         _run_remote(
             experiment,
@@ -211,6 +213,11 @@ def run_command(
     except (PlatformError, TraceError) as exc:
         typer.echo(f"loadgen run: {exc}", err=True)
         raise typer.Exit(2) from None
+    try:
+        _check_capacity(experiment, campaign)
+    except typer.Exit:
+        campaign.close()
+        raise
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -271,16 +278,24 @@ def _results_dir(experiment: Path, option: Path | None, from_file: Path | None) 
     return path
 
 
-def _check_processes(experiment: Path, processes: int | None) -> None:
-    cores = default_processes()
-    if processes is not None and processes > max_processes(cores):
-        typer.echo(
-            f"{experiment}: processes: {processes} is more than {max_processes(cores)} "
-            f"({PROCESSES_PER_CORE} per core on this machine's {cores}); lower it or leave it "
-            "out (one per core)",
-            err=True,
-        )
-        raise typer.Exit(2)
+def _check_capacity(experiment: Path, campaign: Campaign) -> None:
+    """Every cell's load fits this machine (processes, open files), before anything starts."""
+    processes = campaign.config.processes or default_processes()
+    names = [entry.name for entry in campaign.config.experiments]
+    for cell in campaign.cells:
+        for segment in cell.segments:
+            if segment.workload is None:
+                continue
+            problem = capacity_problem(segment.workload, processes)
+            if problem is None:
+                continue
+            field, message = problem
+            where = (
+                "processes"
+                if field == "processes"
+                else f"experiments.{names.index(cell.experiment)}"
+            )
+            fail_problems(experiment, [f"{where}: {message}"])
 
 
 def _run_remote(
