@@ -508,6 +508,9 @@ def config_problems(error: Any) -> list[str]:
                 continue
             parts.append(str(part))
         message = re.sub(r"^(Value|Assertion) error, ", "", problem["msg"])
+        if parts and parts[-1] == "[key]":  # a mapping's key, not its value
+            parts.pop()
+            message = f"as a name: {message}"
         where = shorten(".".join(parts), 120)
         for line in message.splitlines() or [""]:
             if not where and _NAMES_ITS_PATH.match(line):
