@@ -81,7 +81,30 @@ def test_user_errors_exit_2_with_one_clear_message(args: list[str], option: str)
     assert result.exit_code == 2, result.output
     assert option in result.output
     assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_internal_errors_exit_1_with_the_traceback_in_a_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import loadgen.cli.validate
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("an invariant broke")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(loadgen.cli.validate, "load_experiment", broken)
+    result = CliRunner().invoke(app, ["validate", "anything.yaml"])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert "internal error (RuntimeError: an invariant broke)" in line
+    assert "Traceback" not in result.output
+    [log] = (tmp_path / "state" / "faasbench" / "errors").glob("loadgen-*.log")
+    assert str(log) in line
+    text = log.read_text()
+    assert "Traceback" in text
+    assert "an invariant broke" in text
 
 
 def test_out_must_be_a_usable_directory(tmp_path: Path) -> None:
