@@ -15,19 +15,16 @@ The exit statuses are listed in docs/loadgen.md.
 from __future__ import annotations
 
 import errno
-import os
 import sys
-import tempfile
 import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import typer
 from typer import _click
 from typer.core import TyperGroup
 
+from loadgen.errorlog import write_error_log
 from loadgen.userfiles import shorten
 
 USAGE_EXIT = 2
@@ -35,32 +32,6 @@ INTERNAL_EXIT = 1
 INTERRUPTED_EXIT = 130
 #: How much of an internal error's message the one line shows (the log has all of it).
 MESSAGE_CHARS = 200
-
-
-def error_log_dir() -> Path:
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    return Path(state) / "faasbench" / "errors"
-
-
-def write_error_log(command: str, exc: BaseException) -> Path | None:
-    """The traceback of `exc` in a new log file; None when no file could be written."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"loadgen-{stamp}-{os.getpid()}.log"
-    text = f"command: {command}\nargv: {sys.argv!r}\ntime: {stamp}\n\n" + "".join(
-        traceback.format_exception(exc)
-    )
-    for folder in (error_log_dir(), Path(tempfile.gettempdir()) / "faasbench-errors"):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / name
-            with path.open("x", encoding="utf-8", errors="backslashreplace") as handle:
-                handle.write(text)
-            return path
-        except OSError:
-            continue
-    return None
 
 
 def _one_line(text: str) -> str:
@@ -132,7 +103,7 @@ class LoadgenGroup(TyperGroup):
 
 def _internal(name: str, exc: BaseException) -> int:
     command = " ".join([name, *sys.argv[1:2]])
-    log = write_error_log(command, exc)
+    log = write_error_log(f"command: {command}", "".join(traceback.format_exception(exc)))
     summary = _one_line(f"{type(exc).__name__}: {exc}")[:MESSAGE_CHARS]
     if log is None:
         traceback.print_exception(exc, file=sys.stderr)

@@ -28,6 +28,7 @@ from hdrh.histogram import HdrHistogram
 from loadgen.bounds import PROCESSES_PER_CORE, max_processes
 from loadgen.engine import EngineName, EngineOptions, RequestSpec
 from loadgen.engine.clock import now_ns, wall_anchor_ns
+from loadgen.errorlog import write_error_log
 from loadgen.metrics.histogram import merge
 from loadgen.metrics.summary import Summary
 from loadgen.metrics.thresholds import Threshold, evaluate_all
@@ -37,6 +38,7 @@ from loadgen.runner.merge import build_summary
 from loadgen.runner.plan import RunPlan, WorkerReport
 from loadgen.runner.progress import ProgressBoard, ProgressSnapshot
 from loadgen.runner.worker import worker_main
+from loadgen.userfiles import shorten
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 from loadgen.workload.split import split_evenly, usable_processes
 
@@ -254,7 +256,11 @@ def _receive(conn: Connection, index: int) -> tuple[str, Any]:
     except (EOFError, OSError) as exc:
         raise RunError(f"worker process {index} exited before reporting") from exc
     if kind == "error":
-        raise RunError(str(value))
+        text = str(value)
+        lines = text.strip().splitlines() or ["no message"]
+        log = write_error_log(f"worker process {index} failed", text)
+        where = f"; the traceback is in {log}" if log is not None else f":\n{text}"
+        raise RunError(f"worker process {index} failed: {shorten(lines[-1], 200)}{where}")
     return kind, value
 
 

@@ -16,6 +16,7 @@ import os
 import resource
 import signal
 import socket
+import sys
 import time
 import traceback
 from importlib.metadata import PackageNotFoundError, version
@@ -65,10 +66,11 @@ def worker_main(plan: RunPlan, index: int, control: Connection, progress_array: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         report = uvloop.run(_Worker(plan, index, control, progress_array).run())
-    except BaseException:
+    except Exception:
+        # The coordinator logs the traceback and reports one line; nothing is printed here.
         with contextlib.suppress(OSError):
-            control.send(("error", f"process {index}: {traceback.format_exc()}"))
-        raise
+            control.send(("error", traceback.format_exc()))
+        sys.exit(1)
     # If the coordinator is gone there is nobody to report to; the records are closed anyway.
     with contextlib.suppress(OSError):
         control.send(("report", report.model_dump()))

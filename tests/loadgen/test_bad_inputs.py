@@ -185,6 +185,12 @@ CORPUS: list[tuple[str, Setup, str]] = [
     ("hit max-inflight", args("hit", URL, "--rate", "10", "-n", "5", "--max-inflight", "10000000"), "'--max-inflight'"),
     ("resamples", args("aggregate", ".", "--resamples", "1000000000"), "'--resamples': expected 100 to 20,000 resamples"),
     ("campaign processes", campaign("processes: 100000\n" + GOOD_HEAD + GOOD_EXPERIMENTS), "processes: Input should be less than or equal to 256"),
+    # bytes that are not UTF-8 in arguments (the shell passes them as they are)
+    ("non-ASCII URL", args("hit", "http://127.0.0.1:9/\udcff"), "'URL': URL must be printable ASCII"),
+    ("non-Latin-1 header", args("hit", URL, "-H", "X: \u20ac"), "'--header': header 'X': the value must be Latin-1 text"),
+    ("control in a header", args("hit", URL, "-H", "X: a\x01"), "'--header': header 'X' has a control character"),
+    ("capture header", args("hit", URL, "--capture-header", "\udcff"), "'--capture-header'"),
+    ("megabyte URL", args("hit", URL + "a" * 100_000), "'URL': URL must be printable ASCII of at most 8192"),
     # 15: messages never echo megabytes
     ("megabyte name", campaign("name: " + "x" * 900_000 + "\n" + GOOD_HEAD.split("\n", 1)[1] + GOOD_EXPERIMENTS), "name: String should match pattern"),
     ("megabyte env name", campaign(GOOD_HEAD.replace("echo: {}", "echo:\n    env:\n      ? '" + "y " * 400_000 + "'\n      : x") + GOOD_EXPERIMENTS), "functions.echo.env: variable name"),
