@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._params import Param
 
 Handler = Callable[[Mapping[str, Any]], Any]
 
@@ -30,6 +33,15 @@ class UnknownFunction(LookupError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"unknown function {name!r}; known: {', '.join(FUNCTION_NAMES)}")
+
+
+def parameters(name: str) -> tuple[Param, ...] | None:
+    """The parameters function `name` declares (`PARAMS`); None when it takes any."""
+    if name not in FUNCTION_NAMES:
+        raise UnknownFunction(name)
+    module = importlib.import_module(f"{__package__}.{name}")
+    declared: tuple[Param, ...] | None = module.PARAMS
+    return declared
 
 
 def load(name: str) -> Handler:

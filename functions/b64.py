@@ -10,11 +10,15 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from ._params import FunctionError, int_param
+from ._params import FunctionError, IntParam
 
 DEFAULT_SIZE = 1024 * 1024
 MAX_SIZE = 16 * 1024 * 1024
 MAX_ROUNDS = 1000
+SIZE = IntParam("size", DEFAULT_SIZE, 1, MAX_SIZE)
+ROUNDS = IntParam("rounds", 10, 1, MAX_ROUNDS)
+SEED = IntParam("seed", 0, 0, 2**63 - 1)
+PARAMS = (SIZE, ROUNDS, SEED)
 
 
 def make_text(size: int, seed: int) -> str:
@@ -23,9 +27,9 @@ def make_text(size: int, seed: int) -> str:
 
 
 def main(params: Mapping[str, Any]) -> dict[str, Any]:
-    size = int_param(params, "size", DEFAULT_SIZE, 1, MAX_SIZE)
-    rounds = int_param(params, "rounds", 10, 1, MAX_ROUNDS)
-    seed = int_param(params, "seed", 0, 0, 2**63 - 1)
+    size = SIZE.read(params)
+    rounds = ROUNDS.read(params)
+    seed = SEED.read(params)
     text = make_text(size, seed)
     encoded = b""
     for round_index in range(rounds):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import ssl
 import time
 import urllib.error
@@ -22,7 +21,15 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from ._params import FunctionError, ParamError, float_param, int_param, required, str_param
+from ._params import (
+    FlagParam,
+    FloatParam,
+    FunctionError,
+    IntParam,
+    ParamError,
+    TextParam,
+    required,
+)
 
 #: Parameters the deployment may set through the environment (OpenWhisk: default parameters).
 ENVIRONMENT = {
@@ -34,8 +41,17 @@ ENVIRONMENT = {
 APIS = ("openfaas", "openwhisk")
 
 MAX_DEPTH = 10
-#: Keys passed on to the callee as they are, when present.
-FORWARDED = ("n", "seed")
+DEPTH = IntParam("depth", 1, 1, MAX_DEPTH)
+GATEWAY = TextParam("gateway", ENVIRONMENT["gateway"])
+TIMEOUT_S = FloatParam("timeout_s", 60.0, 0.1, 300.0)
+API = TextParam("api", ENVIRONMENT["api"], "openfaas", choices=APIS)
+AUTH = TextParam("auth", ENVIRONMENT["auth"])
+INSECURE_TLS = FlagParam("insecure_tls", ENVIRONMENT["insecure_tls"])
+#: Passed on to `matrix` as they are, when present: its own declarations (`functions.matrix`),
+#: repeated because an OpenWhisk action carries only its own module (a test keeps them equal).
+FORWARDED_PARAMS = (IntParam("n", 100, 1, 400), IntParam("seed", 0, 0, 2**63 - 1))
+FORWARDED = tuple(param.name for param in FORWARDED_PARAMS)
+PARAMS = (DEPTH, GATEWAY, TIMEOUT_S, API, AUTH, INSECURE_TLS, *FORWARDED_PARAMS)
 #: How much of a failing callee's body goes into the error message.
 _ERROR_EXCERPT = 500
 
@@ -58,10 +74,6 @@ def callee_url(gateway: str, name: str, api: str = "openfaas") -> str:
     if api == "openwhisk":
         return f"{base}/api/v1/namespaces/_/actions/{name}?blocking=true&result=true"
     return f"{base}/function/{name}"
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() in {"1", "true", "yes"})
 
 
 def _call(
@@ -97,20 +109,18 @@ def _call(
 
 
 def main(params: Mapping[str, Any]) -> dict[str, Any]:
-    depth = int_param(params, "depth", 1, 1, MAX_DEPTH)
-    gateway = required(str_param(params, "gateway", "GATEWAY_URL"), "gateway", "GATEWAY_URL")
+    depth = DEPTH.read(params)
+    gateway = required(GATEWAY.read(params), "gateway", ENVIRONMENT["gateway"])
     if not gateway.startswith(("http://", "https://")):
-        raise ParamError(f"gateway must be an http:// or https:// URL, got {gateway!r}")
-    timeout_s = float_param(params, "timeout_s", 60.0, 0.1, 300.0)
-    api = str_param(params, "api", ENVIRONMENT["api"], "openfaas")
-    if api not in APIS:
-        raise ParamError(f"api must be one of {', '.join(APIS)}, got {api!r}")
+        raise ParamError(f"gateway must be an http:// or https:// URL, got {gateway[:60]!r}")
+    timeout_s = TIMEOUT_S.read(params)
+    api = API.read(params)
     auth = None
     if api == "openwhisk":
-        auth = required(str_param(params, "auth", ENVIRONMENT["auth"]), "auth", "OPENWHISK_AUTH")
+        auth = required(AUTH.read(params), "auth", ENVIRONMENT["auth"])
         if ":" not in auth:
             raise ParamError("auth must be an OpenWhisk subject's uuid:key")
-    insecure = _truthy(params.get("insecure_tls", os.environ.get(ENVIRONMENT["insecure_tls"])))
+    insecure = INSECURE_TLS.read(params)
     payload: dict[str, Any] = {k: params[k] for k in FORWARDED if params.get(k) is not None}
     if depth == 1:
         callee = "matrix"

@@ -6,6 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+#: echo takes any parameters and returns them.
+PARAMS = None
+
 
 def main(params: Mapping[str, Any]) -> dict[str, Any]:
     return dict(params)

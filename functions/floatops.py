@@ -8,9 +8,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._params import int_param
+from ._params import IntParam
 
 MAX_N = 50_000_000
+N = IntParam("n", 1_000_000, 0, MAX_N)
+PARAMS = (N,)
 
 
 def compute(n: int) -> float:
@@ -23,5 +25,5 @@ def compute(n: int) -> float:
 
 
 def main(params: Mapping[str, Any]) -> dict[str, Any]:
-    n = int_param(params, "n", 1_000_000, 0, MAX_N)
+    n = N.read(params)
     return {"n": n, "sum": compute(n)}

@@ -20,14 +20,12 @@ from __future__ import annotations
 import ftplib
 import hashlib
 import os
-import re
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from ._params import FunctionError, ParamError, float_param, int_param, required, str_param
+from ._params import FloatParam, FunctionError, IntParam, TextParam, required
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _BLOCK = 64 * 1024
 MAX_BYTES = 2**40
 
@@ -42,13 +40,17 @@ ENVIRONMENT = {
     "expected_bytes": "FTP_TEST_FILE_BYTES",
     "expected_sha256": "FTP_TEST_FILE_SHA256",
 }
-
-
-def _text(settings: Mapping[str, Any], name: str, default: str | None = None) -> str | None:
-    value = str_param(settings, name, default=default)
-    if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ParamError(f"{name} must not contain control characters")
-    return value
+HOST = TextParam("host")
+PORT = IntParam("port", ftplib.FTP_PORT, 1, 65535)
+USER = TextParam("user", default="anonymous")
+PASSWORD = TextParam("password", default="")
+FILE = TextParam("file")
+EXPECTED_BYTES = IntParam("expected_bytes", 0, 0, MAX_BYTES)
+EXPECTED_SHA256 = TextParam(
+    "expected_sha256", pattern=r"[0-9a-fA-F]{64}", rule="64 hexadecimal digits"
+)
+TIMEOUT_S = FloatParam("timeout_s", 30.0, 0.1, 600.0)
+PARAMS = (HOST, PORT, USER, PASSWORD, FILE, EXPECTED_BYTES, EXPECTED_SHA256, TIMEOUT_S)
 
 
 def _settings(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -57,21 +59,16 @@ def _settings(params: Mapping[str, Any]) -> dict[str, Any]:
         name: os.environ.get(env) or None for name, env in ENVIRONMENT.items()
     }
     merged.update({k: params[k] for k in (*ENVIRONMENT, "timeout_s") if params.get(k) is not None})
-    sha = _text(merged, "expected_sha256")
-    if sha is not None and not _SHA256.match(sha.lower()):
-        raise ParamError(f"expected_sha256 must be 64 hexadecimal digits, got {sha!r}")
-    expected_bytes = merged["expected_bytes"]
+    sha = EXPECTED_SHA256.read(merged)
     return {
-        "host": required(_text(merged, "host"), "host", ENVIRONMENT["host"]),
-        "port": int_param(merged, "port", ftplib.FTP_PORT, 1, 65535),
-        "user": _text(merged, "user", "anonymous"),
-        "password": _text(merged, "password", ""),
-        "file": required(_text(merged, "file"), "file", ENVIRONMENT["file"]),
-        "expected_bytes": None
-        if expected_bytes is None
-        else int_param(merged, "expected_bytes", 0, 0, MAX_BYTES),
+        "host": required(HOST.read(merged), "host", ENVIRONMENT["host"]),
+        "port": PORT.read(merged),
+        "user": USER.read(merged),
+        "password": PASSWORD.read(merged),
+        "file": required(FILE.read(merged), "file", ENVIRONMENT["file"]),
+        "expected_bytes": None if merged["expected_bytes"] is None else EXPECTED_BYTES.read(merged),
         "expected_sha256": None if sha is None else sha.lower(),
-        "timeout_s": float_param(merged, "timeout_s", 30.0, 0.1, 600.0),
+        "timeout_s": TIMEOUT_S.read(merged),
     }
 
 

@@ -10,10 +10,14 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from ._params import FunctionError, int_param
+from ._params import FunctionError, IntParam
 
 MAX_ITEMS = 100_000
 MAX_ROUNDS = 1000
+ITEMS = IntParam("items", 1000, 1, MAX_ITEMS)
+ROUNDS = IntParam("rounds", 10, 1, MAX_ROUNDS)
+SEED = IntParam("seed", 0, 0, 2**63 - 1)
+PARAMS = (ITEMS, ROUNDS, SEED)
 
 
 def make_document(items: int, seed: int) -> dict[str, Any]:
@@ -35,9 +39,9 @@ def make_document(items: int, seed: int) -> dict[str, Any]:
 
 
 def main(params: Mapping[str, Any]) -> dict[str, Any]:
-    items = int_param(params, "items", 1000, 1, MAX_ITEMS)
-    rounds = int_param(params, "rounds", 10, 1, MAX_ROUNDS)
-    seed = int_param(params, "seed", 0, 0, 2**63 - 1)
+    items = ITEMS.read(params)
+    rounds = ROUNDS.read(params)
+    seed = SEED.read(params)
     document = make_document(items, seed)
     text = ""
     parsed: object = None

@@ -12,10 +12,13 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._params import int_param
+from ._params import IntParam
 
 MAX_N = 400
 MAX_SEED = 2**63 - 1
+N = IntParam("n", 100, 1, MAX_N)
+SEED = IntParam("seed", 0, 0, MAX_SEED)
+PARAMS = (N, SEED)
 
 Matrix = list[list[float]]
 
@@ -35,8 +38,8 @@ def multiply(a: Sequence[Sequence[float]], b: Sequence[Sequence[float]]) -> Matr
 
 
 def main(params: Mapping[str, Any]) -> dict[str, Any]:
-    n = int_param(params, "n", 100, 1, MAX_N)
-    seed = int_param(params, "seed", 0, 0, MAX_SEED)
+    n = N.read(params)
+    seed = SEED.read(params)
     a, b = generate(n, seed)
     product = multiply(a, b)
     return {

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from loadgen.userfiles import OUTPUTS_LIMIT, UserFileError, parse_json, read_text, shorten
 from stacks.outputs import StackOutputs
 
 
@@ -21,26 +22,36 @@ class OutputsError(ValueError):
     """The outputs cannot be read (the message says from where and why; never a secret)."""
 
 
+#: How many of the document's problems a message lists before "and N more".
+SHOWN_PROBLEMS = 3
+
+
 def parse_outputs(text: str, source: str) -> StackOutputs:
     try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise OutputsError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from None
+        document = parse_json(text, source)
+    except UserFileError as exc:
+        raise OutputsError(str(exc)) from None
     try:
         return StackOutputs.model_validate(document)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(document)'}: {e['msg']}"
-            for e in exc.errors(include_input=False)
-        )
-        raise OutputsError(f"{source}: not a faasbench stack's outputs: {problems}") from None
+        errors = exc.errors(include_input=False)
+        problems = [
+            f"{shorten('.'.join(str(p) for p in e['loc'])) or '(document)'}: "
+            f"{shorten(e['msg'], 160)}"
+            for e in errors[:SHOWN_PROBLEMS]
+        ]
+        if len(errors) > SHOWN_PROBLEMS:
+            problems.append(f"and {len(errors) - SHOWN_PROBLEMS} more")
+        joined = "; ".join(problems)
+        raise OutputsError(f"{source}: not a faasbench stack's outputs: {joined}") from None
 
 
 def read_outputs_file(path: Path) -> StackOutputs:
+    """The outputs JSON, a regular file of at most 16 MiB (`loadgen.userfiles`)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OutputsError(f"{path}: {exc.strerror}") from None
+        text = read_text(path, kind="a stack's outputs", limit=OUTPUTS_LIMIT)
+    except UserFileError as exc:
+        raise OutputsError(str(exc)) from None
     return parse_outputs(text, str(path))
 
 

@@ -55,20 +55,27 @@ def is_burstable(size: str) -> bool:
     return bool(_BURSTABLE.match(size))
 
 
+def excerpt(value: object, limit: int = 60) -> str:
+    """`repr(value)` cut to `limit` characters: messages never echo a huge value back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _network(value: str) -> str:
     """A CIDR in canonical form; a bare address means that one host."""
     try:
         return str(ipaddress.ip_network(value, strict=True))
     except ValueError as err:
-        raise ValueError(f"{value!r} is not a valid CIDR ({err})") from None
+        reason = str(err).replace(repr(value), "it").replace(str(value), "it")[:100]
+        raise ValueError(f"{excerpt(value)} is not a valid CIDR ({reason})") from None
 
 
 def _ipv4_network(value: str) -> str:
     network = ipaddress.ip_network(_network(value))
     if network.version != 4:
-        raise ValueError(f"{value!r} must be an IPv4 CIDR")
+        raise ValueError(f"{excerpt(value)} must be an IPv4 CIDR")
     if not network.is_private:
-        raise ValueError(f"{value!r} is not a private range (RFC 1918)")
+        raise ValueError(f"{excerpt(value)} is not a private range (RFC 1918)")
     return str(network)
 
 
@@ -76,13 +83,22 @@ def _ip_address(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise ValueError(f"{value!r} is not an IP address") from None
+        raise ValueError(f"{excerpt(value)} is not an IP address") from None
 
 
 Cidr = Annotated[str, AfterValidator(_network)]
 PrivateCidr = Annotated[str, AfterValidator(_ipv4_network)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
-Size = Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
+Size = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S+$")]
+#: An AWS instance type: FAMILY.SIZE, the family with its generation digit (t3a.large,
+#: c5n.18xlarge, m7i-flex.large, u-6tb1.metal, m7i.metal-24xl).
+AWS_INSTANCE_TYPE = re.compile(
+    r"(?=[a-z-]*[0-9])[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*"
+)
+#: Most SSH ranges: one security-group rule each, and AWS allows 60 per group by default.
+MAX_SSH_CIDRS = 50
+#: The widest union of SSH ranges taken without allowPublicSsh: a /8 of IPv4, a /32 of IPv6.
+MAX_SSH_ADDRESSES = {4: 2**24, 6: 2**96}
 
 
 class _Section(BaseModel):
@@ -170,15 +186,32 @@ class ExistingConfig(_Section):
         return value
 
 
-def _world_open(cidrs: list[str] | None) -> list[str]:
-    """The ranges of `cidrs` that are the whole internet (0.0.0.0/0, ::/0)."""
-    return [cidr for cidr in cidrs or () if ipaddress.ip_network(cidr).prefixlen == 0]
+def _too_wide(cidrs: list[str] | None) -> str | None:
+    """Why `cidrs` open too much of the internet (a /0, or ranges that together cover more
+    than MAX_SSH_ADDRESSES, such as 0.0.0.0/1 + 128.0.0.0/1), or None."""
+    for cidr in cidrs or ():
+        if ipaddress.ip_network(cidr).prefixlen == 0:
+            return f"contains {cidr}, the whole internet"
+    networks = [ipaddress.ip_network(cidr) for cidr in cidrs or ()]
+    for version, limit in MAX_SSH_ADDRESSES.items():
+        same = [network for network in networks if network.version == version]
+        covered = sum(n.num_addresses for n in ipaddress.collapse_addresses(same))  # type: ignore[type-var]
+        bits = 32 if version == 4 else 128
+        if covered > limit:
+            share = "the whole internet" if covered == 2**bits else f"{covered / 2**bits:.2%}"
+            return (
+                f"together cover {covered:,} IPv{version} addresses ({share}), more than a "
+                f"/{bits - limit.bit_length() + 1}"
+            )
+    return None
 
 
 class AccessConfig(_Section):
     """Who may reach the bastion (SSH) and the Kubernetes API it forwards, and with which key."""
 
-    allowed_ssh_cidrs: list[Cidr] | None = Field(None, alias="allowedSshCidrs", min_length=1)
+    allowed_ssh_cidrs: list[Cidr] | None = Field(
+        None, alias="allowedSshCidrs", min_length=1, max_length=MAX_SSH_CIDRS
+    )
     allow_public_ssh: bool = Field(False, alias="allowPublicSsh")
     kube_api_cidrs: list[Cidr] | None = Field(
         None,
@@ -201,9 +234,10 @@ class AccessConfig(_Section):
     def _no_world_open_ssh(self) -> AccessConfig:
         if self.allow_public_ssh:
             return self
-        for cidr in _world_open(self.allowed_ssh_cidrs):
+        problem = _too_wide(self.allowed_ssh_cidrs)
+        if problem is not None:
             raise ValueError(
-                f"allowedSshCidrs contains {cidr}, which opens SSH to the whole internet; "
+                f"allowedSshCidrs {problem}, which opens SSH to too much of the internet; "
                 "list your own address ranges, or set allowPublicSsh: true to accept that"
             )
         return self
@@ -219,16 +253,15 @@ class AccessConfig(_Section):
         opt-in, even when allowPublicSsh accepted one for SSH), or None."""
         if self.allow_public_kube_api:
             return None
-        for cidr in _world_open(self.kube_api_sources):
-            key = (
-                "kubeApiCidrs" if self.kube_api_cidrs else "kubeApiCidrs (default: allowedSshCidrs)"
-            )
-            return (
-                f"{key} contains {cidr}, which opens the Kubernetes API (port 6443 on the "
-                "bastion) to the whole internet; set kubeApiCidrs to your own address ranges, "
-                "or set allowPublicKubeApi: true to accept that"
-            )
-        return None
+        problem = _too_wide(self.kube_api_sources)
+        if problem is None:
+            return None
+        key = "kubeApiCidrs" if self.kube_api_cidrs else "kubeApiCidrs (default: allowedSshCidrs)"
+        return (
+            f"{key} {problem}, which opens the Kubernetes API (port 6443 on the bastion) to "
+            "too much of the internet; set kubeApiCidrs to your own address ranges, or set "
+            "allowPublicKubeApi: true to accept that"
+        )
 
     @cached_property
     def ssh_key(self) -> ParsedPrivateKey | None:
@@ -596,6 +629,7 @@ class StackConfig(_Section):
         if self.cloud == "openstack":
             self._require_openstack_keys()
         if self.cloud == "aws":
+            self._check_aws_types()
             self._refuse_arm_types()
         return self
 
@@ -611,6 +645,15 @@ class StackConfig(_Section):
         ]
         if missing:
             raise ValueError(f"cloud openstack requires {', '.join(missing)}")
+
+    def _check_aws_types(self) -> None:
+        for role in ROLES:
+            size = self.machines.explicit_size(role)
+            if size is not None and not AWS_INSTANCE_TYPE.fullmatch(size):
+                raise ValueError(
+                    f"{role}Size {excerpt(size)} is not an AWS instance type (FAMILY.SIZE such "
+                    "as t3a.large or c5n.2xlarge)"
+                )
 
     def _refuse_arm_types(self) -> None:
         for role in ROLES:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from stacks.config import StackConfig
+from stacks.config import StackConfig, excerpt
 
 NAMESPACE = "faasbench"
 
@@ -70,7 +70,7 @@ def _parse_list(key: str, raw: str) -> object:
         try:
             return json.loads(text)
         except json.JSONDecodeError:
-            raise ConfigError(f"{NAMESPACE}:{key}: {raw!r} is not a valid list") from None
+            raise ConfigError(f"{NAMESPACE}:{key}: {excerpt(raw)} is not a valid list") from None
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
@@ -136,7 +136,7 @@ def _describe(error: ErrorDetails) -> str:
     if not key:
         return message
     base_key = key.split("[")[0]
-    shown = "" if base_key in SECRET_KEYS else f" = {error['input']!r}"
+    shown = "" if base_key in SECRET_KEYS else f" = {excerpt(error['input'])}"
     return f"{NAMESPACE}:{key}{shown}: {message}"
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from loadgen.bounds import MAX_RESAMPLES, MAX_SEED
 from loadgen.cli.params import usage_error
 from loadgen.cli.progress import step_progress
 from loadgen.results.tree import ResultsError, open_results
@@ -40,10 +41,16 @@ def settings_from_options(
 
     if not 0 < level < 1:
         raise usage_error("--level", f"expected a confidence level between 0 and 1, got {level}")
-    if resamples < 100:
-        raise usage_error("--resamples", f"expected at least 100 resamples, got {resamples}")
-    if precision <= 0:
-        raise usage_error("--precision", f"expected a positive share such as 0.1, got {precision}")
+    if not 100 <= resamples <= MAX_RESAMPLES:
+        raise usage_error(
+            "--resamples", f"expected 100 to {MAX_RESAMPLES:,} resamples, got {resamples}"
+        )
+    if not 0 < precision <= 1:
+        raise usage_error(
+            "--precision", f"expected a share above 0 and at most 1 such as 0.1, got {precision}"
+        )
+    if not 0 <= seed <= MAX_SEED:
+        raise usage_error("--seed", f"expected a seed from 0 to {MAX_SEED}, got {seed}")
     return Settings(level=level, resamples=resamples, seed=seed, precision=precision, blocks=blocks)
 
 

@@ -1,4 +1,5 @@
-"""The Typer app of `loadgen`: every command module registered on it."""
+"""The Typer app of `loadgen`: every command module registered on it, in a group
+(`loadgen.cli.errors.LoadgenGroup`) that maps what escapes a command to an exit status."""
 
 import typer
 
@@ -14,9 +15,11 @@ from loadgen.cli import (
     run,
     validate,
 )
+from loadgen.cli.errors import LoadgenGroup
 
 app = typer.Typer(
     name="loadgen",
+    cls=LoadgenGroup,
     help="Load generator for benchmarking serverless platforms.",
     no_args_is_help=True,
     add_completion=False,

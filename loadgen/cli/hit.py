@@ -10,12 +10,28 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from loadgen.bounds import (
+    MAX_INFLIGHT,
+    MAX_REQUESTS,
+    MAX_SEED,
+    MAX_USERS,
+    PROCESSES_PER_CORE,
+)
 from loadgen.cli.live import LiveProgress
 from loadgen.cli.params import parse_body, parse_header, parse_seconds, usage_error
 from loadgen.cli.render import render_report
 from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
-from loadgen.runner.coordinator import OutDirError, RunError, RunResult, execute, prepare_out_dir
+from loadgen.runner.coordinator import (
+    OutDirError,
+    RunError,
+    RunResult,
+    capacity_problem,
+    default_processes,
+    execute,
+    prepare_out_dir,
+)
+from loadgen.userfiles import excerpt
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
 THRESHOLD_FAILED_EXIT = 99
@@ -24,6 +40,21 @@ DEFAULT_USERS = 50
 DEFAULT_TOTAL = 200
 
 _REQUEST_FIELD_OPTIONS = {"url": "URL", "method": "--method", "headers": "--header"}
+#: The option that set each field of the workload and engine models (their bounds are
+#: `loadgen.bounds`'s, shared with campaign files).
+_FIELD_OPTIONS = {
+    "users": "--users",
+    "total": "--requests",
+    "duration_s": "--duration",
+    "warmup_s": "--warmup",
+    "rate": "--rate",
+    "seed": "--seed",
+    "max_inflight": "--max-inflight",
+    "timeout_s": "--timeout",
+    "connect_timeout_s": "--connect-timeout",
+    "capture_headers": "--capture-header",
+    "processes": "--processes",
+}
 
 
 def register(app: typer.Typer) -> None:
@@ -58,6 +89,7 @@ def hit(
             "-c",
             "--users",
             min=1,
+            max=MAX_USERS,
             help=f"Closed loop: concurrent users [default: {DEFAULT_USERS}].",
         ),
     ] = None,
@@ -67,6 +99,7 @@ def hit(
             "-n",
             "--requests",
             min=1,
+            max=MAX_REQUESTS,
             help=f"Requests to measure [closed loop default: {DEFAULT_TOTAL}].",
         ),
     ] = None,
@@ -84,13 +117,16 @@ def hit(
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", help="Open loop: schedule seed [default: random, reported]."),
+        typer.Option(
+            "--seed", min=0, max=MAX_SEED, help="Open loop: schedule seed [default: random]."
+        ),
     ] = None,
     max_inflight: Annotated[
         int | None,
         typer.Option(
             "--max-inflight",
             min=1,
+            max=MAX_INFLIGHT,
             help="Open loop: limit on outstanding requests [default: 10000].",
         ),
     ] = None,
@@ -103,7 +139,11 @@ def hit(
     ] = None,
     processes: Annotated[
         int | None,
-        typer.Option("--processes", min=1, help="Worker processes [default: one per core]."),
+        typer.Option(
+            "--processes",
+            min=1,
+            help=f"Worker processes [default: one per core; at most {PROCESSES_PER_CORE} a core].",
+        ),
     ] = None,
     warmup: Annotated[
         str | None,
@@ -168,6 +208,7 @@ def hit(
         max_inflight=max_inflight,
         on_saturation=on_saturation,
     )
+    _check_capacity(workload, processes)
     options = _options(
         timeout=parse_seconds(timeout, "--timeout"),
         connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
@@ -235,6 +276,21 @@ def _run(
         raise typer.Exit(INTERRUPTED_EXIT) from None
 
 
+def _check_capacity(workload: ClosedLoop | OpenLoop, processes: int | None) -> None:
+    problem = capacity_problem(workload, processes or default_processes())
+    if problem is not None:
+        field, message = problem
+        raise usage_error(_FIELD_OPTIONS.get(field, "--processes"), message)
+
+
+def _invalid(exc: ValidationError) -> typer.BadParameter:
+    """The first problem of a workload or engine model, named by the option that set it."""
+    error = exc.errors(include_input=False)[0]
+    field = str(error["loc"][0]) if error["loc"] else ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return usage_error(_FIELD_OPTIONS.get(field, "--requests"), message)
+
+
 def _parse_thresholds(expressions: list[str]) -> list[Threshold]:
     try:
         return [parse_threshold(expression) for expression in expressions]
@@ -282,24 +338,36 @@ def _workload(
             if value is not None:
                 raise usage_error(option, "applies to the open loop only; add --rate")
         if total is None and duration is None:
-            total = DEFAULT_TOTAL
-        return ClosedLoop(
-            users=users or DEFAULT_USERS, total=total, duration_s=duration, warmup_s=warmup
-        )
+            total = max(DEFAULT_TOTAL, users or 0)
+        if users is None:
+            users = DEFAULT_USERS if total is None else min(DEFAULT_USERS, total)
+        elif total is not None and users > total:
+            raise usage_error(
+                "--users",
+                f"{users} users > {total} requests: a closed loop cannot keep more users busy "
+                "than it has requests",
+            )
+        try:
+            return ClosedLoop(users=users, total=total, duration_s=duration, warmup_s=warmup)
+        except ValidationError as exc:
+            raise _invalid(exc) from None
     if users is not None:
         raise usage_error("--users", "is for the closed loop; --rate selects the open loop")
     if total is None and duration is None:
         raise usage_error("--rate", "needs --duration or -n/--requests to know when to stop")
-    return OpenLoop(
-        rate=rate,
-        total=total,
-        duration_s=duration,
-        arrival=arrival or "constant",
-        seed=seed if seed is not None else secrets.randbelow(2**31),
-        max_inflight=max_inflight or OpenLoop.model_fields["max_inflight"].default,
-        on_saturation=on_saturation or "queue",
-        warmup_s=warmup,
-    )
+    try:
+        return OpenLoop(
+            rate=rate,
+            total=total,
+            duration_s=duration,
+            arrival=arrival or "constant",
+            seed=seed if seed is not None else secrets.randbelow(2**31),
+            max_inflight=max_inflight or OpenLoop.model_fields["max_inflight"].default,
+            on_saturation=on_saturation or "queue",
+            warmup_s=warmup,
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None
 
 
 def _options(
@@ -311,10 +379,13 @@ def _options(
         raise usage_error("--connect-timeout", "must be more than zero")
     for name in capture:
         if not name.strip() or ":" in name:
-            raise usage_error("--capture-header", f"expected a header name, got {name!r}")
-    return EngineOptions(
-        timeout_s=timeout,
-        connect_timeout_s=connect_timeout,
-        verify_tls=not insecure,
-        capture_headers=(*CORRELATION_HEADERS, *capture),
-    )
+            raise usage_error("--capture-header", f"expected a header name, got {excerpt(name)}")
+    try:
+        return EngineOptions(
+            timeout_s=timeout,
+            connect_timeout_s=connect_timeout,
+            verify_tls=not insecure,
+            capture_headers=(*CORRELATION_HEADERS, *capture),
+        )
+    except ValidationError as exc:
+        raise _invalid(exc) from None

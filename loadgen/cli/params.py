@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from loadgen.userfiles import BODY_LIMIT, UserFileError, read_bytes
+
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(ms|s|m|h)?\s*$")
 _DURATION_UNITS_S = {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "h": 3600.0}
 
@@ -35,14 +37,13 @@ def parse_body(text: str | None, option: str = "--data") -> bytes:
         if not text[1:]:
             raise usage_error(option, "expected a file name after '@'")
         try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise usage_error(option, f"file not found: {path}") from None
-        except IsADirectoryError:
-            raise usage_error(option, f"is a directory, not a file: {path}") from None
-        except OSError as exc:
-            raise usage_error(option, f"cannot read {path}: {exc.strerror}") from None
-    return text.encode()
+            return read_bytes(path, kind="a request body", limit=BODY_LIMIT)
+        except UserFileError as exc:
+            raise usage_error(option, str(exc)) from None
+    body = text.encode(errors="surrogateescape")
+    if len(body) > BODY_LIMIT:
+        raise usage_error(option, "the body is larger than 16 MiB")
+    return body
 
 
 def parse_seconds(text: str | None, option: str) -> float | None:

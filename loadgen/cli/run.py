@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from loadgen.cli.errors import fail_problems
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
@@ -28,6 +29,12 @@ from loadgen.experiments.runner import Campaign, CampaignError, CellListener, Ce
 from loadgen.experiments.trace import TraceError
 from loadgen.outputs import OutputsError, load_outputs
 from loadgen.platforms.base import PlatformError
+from loadgen.runner.coordinator import (
+    ResultsDirError,
+    capacity_problem,
+    default_processes,
+    ensure_writable_dir,
+)
 from loadgen.runner.progress import ProgressSnapshot
 from stacks.outputs import StackOutputs
 
@@ -167,7 +174,7 @@ def run_command(
     try:
         config = load_experiment(experiment)
     except ExperimentFileError as exc:
-        _fail_problems(experiment, exc.problems)
+        fail_problems(experiment, exc.problems)
     try:
         stack_outputs = load_outputs(outputs, stack)
     except OutputsError as exc:
@@ -175,11 +182,8 @@ def run_command(
         raise typer.Exit(2) from None
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
-        _fail_problems(experiment, problems)
-    results_dir = results or config.results_dir
-    if results_dir is None:
-        typer.echo("loadgen run: give --results DIR (the file sets no results_dir)", err=True)
-        raise typer.Exit(2)
+        fail_problems(experiment, problems)
+    results_dir = _results_dir(experiment, results, config.results_dir)
     if remote:
         _run_remote(
             experiment,
@@ -209,6 +213,11 @@ def run_command(
     except (PlatformError, TraceError) as exc:
         typer.echo(f"loadgen run: {exc}", err=True)
         raise typer.Exit(2) from None
+    try:
+        _check_capacity(experiment, campaign)
+    except typer.Exit:
+        campaign.close()
+        raise
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -240,6 +249,53 @@ def run_command(
     typer.echo(summary)
     if failed:
         raise typer.Exit(1)
+
+
+def _results_dir(experiment: Path, option: Path | None, from_file: Path | None) -> Path:
+    """`--results` (anywhere) or the file's `results_dir` (inside the working directory),
+    created if need be and checked to be a directory this user can write; else exit 2."""
+    if option is None and from_file is None:
+        typer.echo("loadgen run: give --results DIR (the file sets no results_dir)", err=True)
+        raise typer.Exit(2)
+    if option is not None:
+        where, path = "--results", option
+    else:
+        assert from_file is not None
+        where, path = f"{experiment}: results_dir", from_file
+        cwd = Path.cwd().resolve()
+        if not (cwd / path).resolve().is_relative_to(cwd):
+            typer.echo(
+                f"{where}: {path} leads outside the working directory {cwd} (through a "
+                "symbolic link); use --results for another place",
+                err=True,
+            )
+            raise typer.Exit(2)
+    try:
+        ensure_writable_dir(path)
+    except ResultsDirError as exc:
+        typer.echo(f"loadgen run: {where}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    return path
+
+
+def _check_capacity(experiment: Path, campaign: Campaign) -> None:
+    """Every cell's load fits this machine (processes, open files), before anything starts."""
+    processes = campaign.config.processes or default_processes()
+    names = [entry.name for entry in campaign.config.experiments]
+    for cell in campaign.cells:
+        for segment in cell.segments:
+            if segment.workload is None:
+                continue
+            problem = capacity_problem(segment.workload, processes)
+            if problem is None:
+                continue
+            field, message = problem
+            where = (
+                "processes"
+                if field == "processes"
+                else f"experiments.{names.index(cell.experiment)}"
+            )
+            fail_problems(experiment, [f"{where}: {message}"])
 
 
 def _run_remote(
@@ -277,10 +333,3 @@ def _run_remote(
     if status == 130:
         typer.echo(f"{results}: interrupted: run again with --remote --resume to finish", err=True)
     raise typer.Exit(status)
-
-
-def _fail_problems(path: Path, problems: list[str]) -> None:
-    typer.echo(f"{path}: {len(problems)} problem(s):", err=True)
-    for problem in problems:
-        typer.echo(f"  - {problem}", err=True)
-    raise typer.Exit(2)

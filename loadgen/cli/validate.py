@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 
+from loadgen.cli.errors import fail_problems
 from loadgen.experiments.cells import expand
 from loadgen.experiments.feasibility import feasibility_problems
 from loadgen.experiments.load import ExperimentFileError, load_experiment
@@ -38,7 +39,7 @@ def validate_command(
     try:
         config = load_experiment(experiment)
     except ExperimentFileError as exc:
-        _fail(experiment, exc.problems)
+        fail_problems(experiment, exc.problems)
     stack_outputs = None
     if outputs is not None or stack is not None:
         try:
@@ -48,17 +49,10 @@ def validate_command(
             raise typer.Exit(2) from None
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
-        _fail(experiment, problems)
+        fail_problems(experiment, problems)
     try:
         cells = expand(config, experiment.parent)
     except TraceError as exc:
-        _fail(experiment, [str(exc)])
+        fail_problems(experiment, [str(exc)])
     where = f" on {stack_outputs.framework}/{stack_outputs.orchestrator}" if stack_outputs else ""
     typer.echo(f"{experiment}: valid{where}: {len(cells)} cells in {config.runs} run(s)")
-
-
-def _fail(path: Path, problems: list[str]) -> None:
-    typer.echo(f"{path}: {len(problems)} problem(s):", err=True)
-    for problem in problems:
-        typer.echo(f"  - {problem}", err=True)
-    raise typer.Exit(2)

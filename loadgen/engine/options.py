@@ -1,8 +1,14 @@
 """How an engine treats responses: timeouts, TLS verification, what is ok, what to capture."""
 
+import re
 from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from loadgen.bounds import TimeoutSeconds
+from loadgen.userfiles import excerpt
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 CORRELATION_HEADERS: tuple[str, ...] = ("x-call-id", "x-openwhisk-activation-id")
 """Captured on every run: OpenFaaS and OpenWhisk ids that join requests to platform records."""
@@ -26,9 +32,9 @@ class EngineOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    timeout_s: float = Field(default=30.0, gt=0)
+    timeout_s: TimeoutSeconds = 30.0
     """Whole-request limit, from send (including any connect) to the last response byte."""
-    connect_timeout_s: float | None = Field(default=None, gt=0)
+    connect_timeout_s: TimeoutSeconds | None = None
     """Limit on establishing a connection; defaults to `timeout_s`."""
     verify_tls: bool = True
     ok_statuses: frozenset[int] = Field(default_factory=lambda: ok_statuses(is_2xx))
@@ -45,6 +51,8 @@ class EngineOptions(BaseModel):
             key = name.strip().lower()
             if not key:
                 raise ValueError("empty header name to capture")
+            if not _TOKEN.fullmatch(key):
+                raise ValueError(f"{excerpt(name)} is not a header name")
             if key not in seen:
                 seen.append(key)
         if len(seen) > 255:

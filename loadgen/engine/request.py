@@ -10,8 +10,12 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from loadgen.userfiles import excerpt
+
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+MAX_URL = 8192
+"""Longer request lines are refused by most servers (HAProxy's default buffer is 16 KiB)."""
 USER_AGENT = "faasbench-loadgen"
 
 
@@ -28,26 +32,32 @@ class RequestSpec(BaseModel):
     @field_validator("url")
     @classmethod
     def _check_url(cls, url: str) -> str:
+        shown = excerpt(url)
+        if any(c in url for c in "\r\n \t"):
+            raise ValueError(f"URL contains whitespace: {shown}")
+        if len(url) > MAX_URL or not url.isascii() or not url.isprintable():
+            raise ValueError(
+                f"URL must be printable ASCII of at most {MAX_URL} characters (percent-encode "
+                f"the rest; a host in punycode): {shown}"
+            )
         parts = urlsplit(url)
         if parts.scheme not in _DEFAULT_PORTS:
-            raise ValueError(f"URL scheme must be http or https, got {url!r}")
+            raise ValueError(f"URL scheme must be http or https, got {shown}")
         if not parts.hostname:
-            raise ValueError(f"URL has no host: {url!r}")
+            raise ValueError(f"URL has no host: {shown}")
         try:
             port = parts.port
         except ValueError as exc:
-            raise ValueError(f"URL has an invalid port: {url!r}") from exc
+            raise ValueError(f"URL has an invalid port: {shown}") from exc
         if port == 0:
-            raise ValueError(f"URL has an invalid port: {url!r}")
-        if any(c in url for c in "\r\n \t"):
-            raise ValueError(f"URL contains whitespace: {url!r}")
+            raise ValueError(f"URL has an invalid port: {shown}")
         return url
 
     @field_validator("method")
     @classmethod
     def _check_method(cls, method: str) -> str:
         if not _TOKEN.match(method):
-            raise ValueError(f"invalid HTTP method {method!r}")
+            raise ValueError(f"invalid HTTP method {excerpt(method)}")
         return method.upper()
 
     @field_validator("headers")
@@ -55,9 +65,18 @@ class RequestSpec(BaseModel):
     def _check_headers(cls, headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
         for name, value in headers:
             if not _TOKEN.match(name):
-                raise ValueError(f"invalid header name {name!r}")
+                raise ValueError(f"invalid header name {excerpt(name)}")
             if "\r" in value or "\n" in value:
-                raise ValueError(f"header {name!r} has a line break in its value")
+                raise ValueError(f"header {excerpt(name)} has a line break in its value")
+            if any((ord(c) < 32 and c != "\t") or ord(c) == 127 for c in value):
+                raise ValueError(f"header {excerpt(name)} has a control character in its value")
+            try:
+                value.encode("latin-1")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"header {excerpt(name)}: the value must be Latin-1 text (HTTP/1.1 sends "
+                    "no other)"
+                ) from None
         return headers
 
     @model_validator(mode="after")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from loadgen.bounds import MAX_RATE
 from loadgen.experiments.config import (
     Autoscaling,
     ClosedSweep,
@@ -26,7 +27,7 @@ from loadgen.experiments.config import (
     Stages,
     Trace,
 )
-from loadgen.experiments.trace import minute_rates, read_trace
+from loadgen.experiments.trace import TraceError, minute_rates, read_trace
 from loadgen.results.models import Mode, Sweep
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
@@ -79,8 +80,16 @@ def resolve_params(
     return resolved
 
 
+def sweep_text(value: float) -> str:
+    """A sweep value as ids spell it: `:g` where that is exact (10, 2.5, 1e+06, as ids always
+    were), else the shortest text that reads back as the same number, so two values never share
+    an id (10 and 10.0000001 did under `:g`)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
+
+
 def cell_id(experiment: str, function: str, sweep: Sweep, run: int) -> str:
-    value = "" if sweep.value is None else f"-{sweep.value:g}"
+    value = "" if sweep.value is None else f"-{sweep_text(sweep.value)}"
     return f"{experiment}--{function}--{sweep.name}{value}--run{run:03d}"
 
 
@@ -186,6 +195,12 @@ def _trace_segments(experiment: Trace, function: str, base: Path, seed: int) -> 
         scale=experiment.scale,
         minute_s=experiment.minute_s,
     ):
+        if rate > MAX_RATE:
+            minute = experiment.start_minute + len(segments)
+            raise TraceError(
+                f"{path}: minute {minute} of {hash_function} scaled by {experiment.scale:g} is "
+                f"{rate:,.0f} requests/s, more than {MAX_RATE:,.0f}: lower scale or raise minute_s"
+            )
         if rate * experiment.minute_s < 1:
             segments.append(Segment(None, duration_s=experiment.minute_s))
         else:

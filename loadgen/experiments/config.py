@@ -8,18 +8,107 @@ its path, never a silently ignored setting. docs/experiments.md is the reference
 
 from __future__ import annotations
 
+import math
 import re
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    field_validator,
+    model_validator,
+)
 
-from functions._registry import FUNCTION_NAMES
+from functions._params import ParamError
+from functions._registry import FUNCTION_NAMES, parameters
+from loadgen.bounds import (
+    Flag,
+    IdleSeconds,
+    InactivitySeconds,
+    Processes,
+    Rate,
+    Requests,
+    Seconds,
+    Seed,
+    TimeoutSeconds,
+    Users,
+    WarmupSeconds,
+)
+from loadgen.userfiles import excerpt, shorten
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 _NAME = r"^[a-z][a-z0-9-]{0,39}$"
 #: Functions that call others through the gateway, and what they call by default.
 DEFAULT_DEPENDENCIES = {"chain": ("matrix",)}
+#: What the platforms accept as an environment variable's name (POSIX, portable).
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+MAX_ENV_VARIABLES = 64
+MAX_ENV_VALUE = 32 * 1024
+MAX_BODY = 1024 * 1024
+MAX_PARAM_TEXT = 64 * 1024
+MAX_INT64 = 2**63 - 1
+MAX_LIST = 1000
+"""Sweep values and functions per experiment, experiments per campaign."""
+
+Count = Annotated[int, Field(strict=True, ge=1, le=1000)]
+Replicas = Annotated[int, Field(strict=True, ge=1, le=1000)]
+ChunkRequests = Annotated[int, Field(strict=True, ge=1, le=100_000)]
+Minute = Annotated[int, Field(strict=True, ge=1, le=1440)]
+
+
+def _unique(values: list[Any]) -> list[Any]:
+    """Sweep values become cell ids: the same value twice would be one cell measured twice."""
+    seen: list[Any] = []
+    for value in values:
+        if value in seen:
+            raise ValueError(f"values must be unique: {excerpt(value)} appears twice")
+        seen.append(value)
+    return values
+
+
+def Unique(item: Any, *, min_length: int = 1) -> Any:
+    """A list of `item`, at least `min_length` long, at most MAX_LIST, no value twice."""
+    return Annotated[
+        list[item],  # type: ignore[valid-type]
+        Field(min_length=min_length, max_length=MAX_LIST),
+        AfterValidator(_unique),
+    ]
+
+
+def _relative_inside(value: object) -> str:
+    """A results directory from the file: relative, and no `..` (it stays in the working
+    directory; `loadgen run --results` may point anywhere)."""
+    text = _path_text(value)
+    path = PurePath(text)
+    if path.is_absolute() or text.startswith("~"):
+        raise ValueError(
+            "must be a relative path inside the working directory (use --results for another place)"
+        )
+    if ".." in path.parts:
+        raise ValueError("must stay inside the working directory: no '..'")
+    return text
+
+
+def _path_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a path (text), got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError("must not be empty")
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    if len(value) > 4096 or any(len(part) > 255 for part in PurePath(value).parts):
+        raise ValueError("is too long for a path")
+    return value
+
+
+ResultsDir = Annotated[Path, BeforeValidator(_relative_inside)]
+FilePath = Annotated[Path, BeforeValidator(_path_text)]
 
 
 class RandomInt(BaseModel):
@@ -28,8 +117,8 @@ class RandomInt(BaseModel):
 
     model_config = _STRICT
 
-    min: int
-    max: int
+    min: Annotated[int, Field(strict=True, ge=-MAX_INT64, le=MAX_INT64)]
+    max: Annotated[int, Field(strict=True, ge=-MAX_INT64, le=MAX_INT64)]
 
     @model_validator(mode="after")
     def _ordered(self) -> RandomInt:
@@ -38,7 +127,69 @@ class RandomInt(BaseModel):
         return self
 
 
-ParamValue = str | int | float | bool | None | RandomInt
+def _param_value(value: object) -> object:
+    """One error for a bad value (not one per branch of a union)."""
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, str):
+        if len(value) > MAX_PARAM_TEXT:
+            raise ValueError(f"text longer than {MAX_PARAM_TEXT} characters")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
+        return value
+    if isinstance(value, RandomInt):
+        return value
+    if isinstance(value, dict):
+        if set(value) != {"min", "max"}:
+            raise ValueError(
+                "a range is {min: INTEGER, max: INTEGER}, got keys "
+                f"{shorten(', '.join(map(str, value)))}"
+            )
+        low, high = value["min"], value["max"]
+        for bound in (low, high):
+            if isinstance(bound, bool) or not isinstance(bound, int):
+                raise ValueError(f"a range's min and max are integers, got {excerpt(bound)}")
+            if abs(bound) > MAX_INT64:
+                raise ValueError(f"a range's min and max must be within ±{MAX_INT64}")
+        if low > high:
+            raise ValueError(f"min {low} is greater than max {high}")
+        return RandomInt(min=low, max=high)
+    raise ValueError(
+        "expected a string, number, boolean, null or a range {min, max}, got a "
+        f"{type(value).__name__}"
+    )
+
+
+ParamValue = Annotated[
+    Any,
+    PlainValidator(_param_value),
+    PlainSerializer(
+        lambda value: value.model_dump() if isinstance(value, RandomInt) else value,
+        return_type=Any,
+    ),
+]
+
+
+def _env(value: object) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected a mapping NAME: value, got a {type(value).__name__}")
+    if len(value) > MAX_ENV_VARIABLES:
+        raise ValueError(f"at most {MAX_ENV_VARIABLES} variables")
+    for name, text in value.items():
+        if not isinstance(name, str) or not ENV_NAME.fullmatch(name) or len(name) > 128:
+            raise ValueError(
+                f"variable name {excerpt(name)} is not a POSIX name "
+                "(letters, digits and _, not starting with a digit)"
+            )
+        if not isinstance(text, str):
+            raise ValueError(f"{name}: the value must be text (quote it), got {excerpt(text)}")
+        if "\x00" in text:
+            raise ValueError(f"{name}: the value must not contain a NUL character")
+        if len(text) > MAX_ENV_VALUE:
+            raise ValueError(f"{name}: the value is longer than {MAX_ENV_VALUE} characters")
+    return value
 
 
 class FunctionConfig(BaseModel):
@@ -46,13 +197,15 @@ class FunctionConfig(BaseModel):
 
     model_config = _STRICT
 
-    params: dict[str, ParamValue] = {}
-    body: str | None = Field(None, description="raw request body instead of params as JSON")
-    env: dict[str, str] = {}
-    depends_on: list[str] | None = Field(
+    params: dict[str, ParamValue] = Field({}, max_length=100)
+    body: Annotated[str, Field(max_length=MAX_BODY)] | None = Field(
+        None, description="raw request body instead of params as JSON"
+    )
+    env: Annotated[dict[str, str], PlainValidator(_env)] = {}
+    depends_on: Unique(str, min_length=0) | None = Field(  # type: ignore[valid-type]
         None, description="functions deployed with this one (chain: matrix by default)"
     )
-    sequence: bool = Field(
+    sequence: Flag = Field(
         False,
         description="chain on OpenWhisk: a native sequence of depends_on instead of nested calls",
     )
@@ -67,66 +220,103 @@ class FunctionConfig(BaseModel):
 class Timeouts(BaseModel):
     model_config = _STRICT
 
-    deploy_s: float = Field(300, gt=0, le=3600)
-    ready_s: float = Field(300, gt=0, le=3600)
-    request_s: float = Field(330, gt=0, le=3600)
+    deploy_s: TimeoutSeconds = 300
+    ready_s: TimeoutSeconds = 300
+    request_s: TimeoutSeconds = 330
 
 
 class _Experiment(BaseModel):
     model_config = _STRICT
 
     name: Annotated[str, Field(pattern=_NAME)]
-    functions: list[str] = Field(min_length=1)
-    replicas: int = Field(1, ge=1, le=1000, description="replicas while the experiment runs")
+    functions: Unique(str)  # type: ignore[valid-type]
+    replicas: Replicas = Field(1, description="replicas while the experiment runs")
+
+
+def _users_within_requests(users: list[int], requests: int) -> None:
+    larger = [value for value in users if value > requests]
+    if larger:
+        raise ValueError(
+            f"users {larger[0]} > requests {requests}: a closed loop cannot keep more users "
+            "busy than it has requests"
+        )
 
 
 class ClosedSweep(_Experiment):
     """Closed loop: each users value for `requests` requests in total (faas-exp's user sweep)."""
 
     kind: Literal["users"]
-    users: list[Annotated[int, Field(ge=1, le=100_000)]] = Field(min_length=1)
-    requests: int = Field(ge=1)
-    warmup_s: float = Field(0, ge=0)
+    users: Unique(Users)  # type: ignore[valid-type]
+    requests: Requests
+    warmup_s: WarmupSeconds = 0
+
+    @model_validator(mode="after")
+    def _enough_requests(self) -> ClosedSweep:
+        _users_within_requests(self.users, self.requests)
+        return self
 
 
 class ReplicaSweep(_Experiment):
     """Fixed replicas with autoscaling off, each replicas value under the same closed load."""
 
     kind: Literal["replicas"]
-    replicas: list[Annotated[int, Field(ge=1, le=1000)]] = Field(min_length=1)  # type: ignore[assignment]
-    users: int = Field(ge=1)
-    requests: int = Field(ge=1)
+    replicas: Unique(Replicas)  # type: ignore[valid-type, assignment]
+    users: Users
+    requests: Requests
+
+    @model_validator(mode="after")
+    def _enough_requests(self) -> ReplicaSweep:
+        _users_within_requests([self.users], self.requests)
+        return self
 
 
 class Autoscaling(_Experiment):
     """Closed load with the platform's autoscaler on, starting from `replicas`."""
 
     kind: Literal["autoscaling"]
-    users: int = Field(ge=1)
-    duration_s: float = Field(gt=0)
+    users: Users
+    duration_s: Seconds
+
+
+def _sends_something(rate: float, duration_s: float) -> None:
+    if rate * duration_s < 1:
+        raise ValueError(
+            f"rate {rate:g}/s for {duration_s:g} s is less than one request: raise the rate "
+            "or the duration"
+        )
 
 
 class OpenRates(_Experiment):
     """Open loop: each rate (requests/s) for `duration_s`, constant or Poisson arrivals."""
 
     kind: Literal["rates"]
-    rates: list[Annotated[float, Field(gt=0, le=1_000_000)]] = Field(min_length=1)
-    duration_s: float = Field(gt=0)
+    rates: Unique(Rate)  # type: ignore[valid-type]
+    duration_s: Seconds
     arrival: Literal["constant", "poisson"] = "poisson"
+
+    @model_validator(mode="after")
+    def _each_rate_sends(self) -> OpenRates:
+        _sends_something(min(self.rates), self.duration_s)
+        return self
 
 
 class Stage(BaseModel):
     model_config = _STRICT
 
-    rate: float = Field(gt=0, le=1_000_000)
-    duration_s: float = Field(gt=0)
+    rate: Rate
+    duration_s: Seconds
+
+    @model_validator(mode="after")
+    def _sends(self) -> Stage:
+        _sends_something(self.rate, self.duration_s)
+        return self
 
 
 class Stages(_Experiment):
     """An open-loop ramp: stages back to back, no reset between them."""
 
     kind: Literal["stages"]
-    stages: list[Stage] = Field(min_length=1)
+    stages: list[Stage] = Field(min_length=1, max_length=MAX_LIST)
     arrival: Literal["constant", "poisson"] = "poisson"
 
 
@@ -135,14 +325,16 @@ class Trace(_Experiment):
     function drives one suite function, minutes scaled and cut to a window."""
 
     kind: Literal["trace"]
-    file: Path
-    mapping: dict[str, str] = Field(
+    file: FilePath
+    mapping: dict[str, Annotated[str, Field(min_length=1, max_length=256)]] = Field(
         min_length=1, description="suite function -> HashFunction of a trace row"
     )
-    scale: float = Field(1.0, gt=0, le=1000)
-    start_minute: int = Field(1, ge=1, le=1440)
-    minutes: int = Field(ge=1, le=1440)
-    minute_s: float = Field(60, gt=0, le=60, description="seconds a trace minute lasts")
+    scale: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1000)] = 1.0
+    start_minute: Minute = 1
+    minutes: Minute
+    minute_s: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=1, le=60)] = Field(
+        60, description="seconds a trace minute lasts"
+    )
 
     @model_validator(mode="after")
     def _mapping_matches_functions(self) -> Trace:
@@ -160,11 +352,11 @@ class ColdStarts(_Experiment):
 
     kind: Literal["cold"]
     method: Literal["forced", "natural"]
-    count: int = Field(5, ge=1, le=1000, description="forced: cold starts per run")
-    chunks: int = Field(3, ge=1, le=1000, description="natural: chunks per run")
-    chunk_requests: int = Field(1, ge=1, le=100_000)
-    inactivity_s: float | None = Field(
-        None, gt=0, description="natural: idle time; default the platform's timeout + 30 s"
+    count: Count = Field(5, description="forced: cold starts per run")
+    chunks: Count = Field(3, description="natural: chunks per run")
+    chunk_requests: ChunkRequests = 1
+    inactivity_s: InactivitySeconds | None = Field(
+        None, description="natural: idle time; default the platform's timeout + 30 s"
     )
 
 
@@ -180,15 +372,15 @@ class ExperimentConfig(BaseModel):
     model_config = _STRICT
 
     name: Annotated[str, Field(pattern=_NAME)]
-    runs: int = Field(1, ge=1, le=1000, alias="number_of_runs")
-    delay_between_runs_s: float = Field(0, ge=0, le=86_400)
-    seed: int = 0
+    runs: Count = Field(1, alias="number_of_runs")
+    delay_between_runs_s: IdleSeconds = 0
+    seed: Seed = 0
     order: Literal["sequential", "shuffled"] = "sequential"
-    results_dir: Path | None = None
-    processes: int | None = Field(None, ge=1, le=1024, description="default: one per core")
+    results_dir: ResultsDir | None = None
+    processes: Processes | None = Field(None, description="default: one per core")
     timeouts: Timeouts = Timeouts()
     functions: dict[str, FunctionConfig] = Field(min_length=1)
-    experiments: list[Experiment] = Field(min_length=1)
+    experiments: list[Experiment] = Field(min_length=1, max_length=MAX_LIST)
 
     @field_validator("functions")
     @classmethod
@@ -196,37 +388,106 @@ class ExperimentConfig(BaseModel):
         unknown = sorted(set(value) - set(FUNCTION_NAMES))
         if unknown:
             raise ValueError(
-                f"unknown function(s) {', '.join(unknown)}; the suite has "
+                f"unknown function(s) {shorten(', '.join(unknown))}; the suite has "
                 f"{', '.join(sorted(FUNCTION_NAMES))}"
             )
         return value
 
     @model_validator(mode="after")
     def _references(self) -> ExperimentConfig:
+        """Rules across fields; every problem on its own line, each naming its path."""
+        problems: list[str] = []
         names = [e.name for e in self.experiments]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"experiment names must be unique: {', '.join(duplicates)}")
-        for experiment in self.experiments:
+            problems.append(
+                f"experiments: experiment names must be unique: {', '.join(duplicates)}"
+            )
+        for index, experiment in enumerate(self.experiments):
             missing = [f for f in experiment.functions if f not in self.functions]
             if missing:
-                raise ValueError(
-                    f"experiment {experiment.name} uses {', '.join(missing)}, not listed under "
-                    "functions"
+                problems.append(
+                    f"experiments.{index}.functions: experiment {experiment.name} uses "
+                    f"{shorten(', '.join(missing))}, not listed under functions"
                 )
         for name, function in self.functions.items():
             if function.sequence and name != "chain":
-                raise ValueError(f"functions.{name}.sequence: only chain can be a sequence")
-            for dependency in self.dependencies(name):
+                problems.append(f"functions.{name}.sequence: only chain can be a sequence")
+            for dependency in function.depends_on or ():
                 if dependency not in FUNCTION_NAMES:
-                    raise ValueError(f"function {name} depends on unknown {dependency}")
+                    problems.append(
+                        f"functions.{name}.depends_on: unknown function {excerpt(dependency)}"
+                    )
+            problems += param_problems(name, function)
+        if not problems:
+            problems += self._cycles()
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
-    def dependencies(self, function: str) -> tuple[str, ...]:
-        configured = self.functions[function].depends_on
-        if configured is not None:
-            return tuple(configured)
+    def _cycles(self) -> list[str]:
+        """A function that depends, directly or not, on itself would be deployed forever."""
+        problems = []
+        for name in self.functions:
+            path = self._cycle_from(name)
+            if path:
+                problems.append(
+                    f"functions.{name}.depends_on: a dependency cycle: {' -> '.join(path)}"
+                )
+        return problems
+
+    def _cycle_from(self, start: str) -> list[str] | None:
+        stack: list[tuple[str, list[str]]] = [(start, [start])]
+        seen: set[str] = set()
+        while stack:
+            current, path = stack.pop()
+            for dependency in self._direct(current):
+                if dependency == start:
+                    return [*path, dependency]
+                if dependency not in seen:
+                    seen.add(dependency)
+                    stack.append((dependency, [*path, dependency]))
+        return None
+
+    def _direct(self, function: str) -> tuple[str, ...]:
+        configured = self.functions.get(function)
+        if configured is not None and configured.depends_on is not None:
+            return tuple(configured.depends_on)
         return DEFAULT_DEPENDENCIES.get(function, ())
+
+    def dependencies(self, function: str) -> tuple[str, ...]:
+        return self._direct(function)
+
+
+def param_problems(name: str, function: FunctionConfig) -> list[str]:
+    """`functions.<name>.params` against what the function declares (functions/<name>.py):
+    unknown parameters, wrong types, values or random ranges out of bounds."""
+    declared = parameters(name)
+    if declared is None or not function.params:
+        return []
+    by_name = {param.name: param for param in declared}
+    problems = []
+    for key, value in function.params.items():
+        where = f"functions.{name}.params.{shorten(key, 40)}"
+        param = by_name.get(key)
+        if param is None:
+            takes = ", ".join(sorted(by_name)) or "none"
+            problems.append(f"{where}: {name} takes no such parameter (it takes {takes})")
+            continue
+        if isinstance(value, RandomInt):
+            if not param.integer:
+                problems.append(f"{where}: a random range needs an integer parameter")
+                continue
+            candidates: list[object] = [value.min, value.max]
+        else:
+            candidates = [value]
+        for candidate in candidates:
+            try:
+                param.check(candidate)
+            except ParamError as exc:
+                problems.append(f"{where}: {exc}")
+                break
+    return problems
 
 
 KINDS = frozenset({"users", "replicas", "autoscaling", "rates", "stages", "trace", "cold"})
@@ -247,5 +508,17 @@ def config_problems(error: Any) -> list[str]:
                 continue
             parts.append(str(part))
         message = re.sub(r"^(Value|Assertion) error, ", "", problem["msg"])
-        lines.append(f"{'.'.join(parts) or '(top level)'}: {message}")
+        if parts and parts[-1] == "[key]":  # a mapping's key, not its value
+            parts.pop()
+            message = f"as a name: {message}"
+        where = shorten(".".join(parts), 120)
+        for line in message.splitlines() or [""]:
+            if not where and _NAMES_ITS_PATH.match(line):
+                lines.append(shorten(line, 300))
+            else:
+                lines.append(f"{where or '(top level)'}: {shorten(line, 300)}")
     return lines
+
+
+#: A model-level message that starts with the path it is about (`functions.echo.sequence: ...`).
+_NAMES_ITS_PATH = re.compile(r"^(functions|experiments)[.:]")

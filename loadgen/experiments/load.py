@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from loadgen.experiments.config import ExperimentConfig, config_problems
+from loadgen.userfiles import CAMPAIGN_LIMIT, UserFileError, read_yaml
 
 
 class ExperimentFileError(ValueError):
@@ -20,24 +20,18 @@ class ExperimentFileError(ValueError):
 
 
 def load_experiment(path: Path) -> ExperimentConfig:
+    """The validated campaign; the file is read by `loadgen.userfiles` (a regular file of at
+    most 1 MiB, strict YAML)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ExperimentFileError(path, [f"(file): {exc.strerror}"]) from None
-    except UnicodeDecodeError:
-        raise ExperimentFileError(path, ["(file): not UTF-8 text"]) from None
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ExperimentFileError(path, [f"{where}: not valid YAML: {problem}"]) from None
+        document = read_yaml(path, kind="a campaign file", limit=CAMPAIGN_LIMIT)
+    except UserFileError as exc:
+        where = f"line {exc.line}" if exc.line is not None else "(file)"
+        raise ExperimentFileError(path, [f"{where}: {exc.problem}"]) from None
     if not isinstance(document, dict):
         raise ExperimentFileError(path, ["(top level): expected a mapping of settings"])
     try:
         return ExperimentConfig.model_validate(document)
     except ValidationError as exc:
         raise ExperimentFileError(path, config_problems(exc)) from None
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ExperimentFileError(path, [f"(top level): {exc}"]) from None
+    except RecursionError:
+        raise ExperimentFileError(path, ["(top level): nested too deeply"]) from None

@@ -29,6 +29,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from pydantic import ValidationError
+
 from loadgen.engine.options import EngineOptions
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
@@ -48,6 +50,7 @@ from loadgen.results.models import (
 from loadgen.runner.coordinator import RunError, default_processes, execute
 from loadgen.runner.progress import ProgressSnapshot
 from loadgen.runner.worker import loadgen_version
+from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
 from stacks.outputs import StackOutputs
 
 T = TypeVar("T")
@@ -191,6 +194,19 @@ def _write_json(path: Path, document: Any) -> None:
     partial.replace(path)
 
 
+def _read_manifest(path: Path) -> CampaignManifest:
+    try:
+        return CampaignManifest.model_validate_json(
+            read_text(path, kind="a campaign manifest", limit=RESULTS_JSON_LIMIT)
+        )
+    except UserFileError as exc:
+        raise CampaignError(f"{exc}: not a results directory loadgen can resume") from None
+    except ValidationError:
+        raise CampaignError(
+            f"{path}: not a loadgen campaign manifest; choose another --results directory"
+        ) from None
+
+
 class Campaign:
     """One campaign: an experiment file, a stack, a results directory."""
 
@@ -305,7 +321,12 @@ class Campaign:
                     ]
                     await asyncio.gather(*calls)
 
-        self._await(prime())
+        try:
+            self._await(prime())
+        except httpx.HTTPError as exc:
+            # A timeout or a refused connection while priming fails this cell, not the campaign.
+            detail = str(exc) or type(exc).__name__
+            raise PlatformError(f"priming {target.url} failed: {detail}") from None
 
     def _target(self, cell: CellPlan) -> InvokeTarget:
         """The platform's request for the cell's params, or the file's raw body instead."""
@@ -380,11 +401,25 @@ class Campaign:
         self._save_metrics(cell, work, start_ns, end_ns)
         _write_json(work / "summary.json", {"segments": events})
         summaries = [e["summary"] for e in events if "summary" in e]
+        requests = sum(s["requests"] for s in summaries)
+        errors = sum(sum(s["errors"].values()) for s in summaries)
+        ok = sum(s["ok"] for s in summaries)
+        status, reason = "complete", None
+        if ok == 0:
+            # Nothing measured is not a result: a cell whose every request failed (bad params,
+            # a function that is down) or that sent none must not pass for a complete one.
+            status = "failed"
+            reason = (
+                f"no request succeeded ({requests:,} sent, {errors:,} errors)"
+                if requests
+                else "no request was sent"
+            )
         return CellOutcome(
             cell,
-            "complete",
-            requests=sum(s["requests"] for s in summaries),
-            errors=sum(sum(s["errors"].values()) for s in summaries),
+            status,
+            reason=reason,
+            requests=requests,
+            errors=errors,
             p99_ms=max((s["latency_ms"]["p99"] or 0 for s in summaries), default=None),
         )
 
@@ -409,8 +444,8 @@ class Campaign:
     def _prepare_results(self, started: str) -> CampaignManifest:
         manifest_path = self.results_dir / MANIFEST
         manifest = build_manifest(self.config, self.outputs, self.platform, started)
-        if manifest_path.exists():
-            existing = CampaignManifest.model_validate_json(manifest_path.read_text())
+        if manifest_path.exists() or manifest_path.is_symlink():
+            existing = _read_manifest(manifest_path)
             if not self.resume:
                 raise CampaignError(
                     f"{self.results_dir} already holds campaign {existing.campaign!r}: pass "

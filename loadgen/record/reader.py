@@ -27,6 +27,7 @@ from loadgen.record.format import (
     RecordFooter,
     RecordHeader,
 )
+from loadgen.userfiles import UserFileError, open_regular, shorten
 
 SUPPORTED_VERSIONS = frozenset({1})
 
@@ -76,7 +77,11 @@ class RecordFile:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        with self.path.open("rb") as handle:
+        try:
+            handle = open_regular(self.path)
+        except UserFileError as exc:
+            raise RecordFormatError(str(exc)) from None
+        with handle:
             size = os.fstat(handle.fileno()).st_size
             if size < PREAMBLE.size:
                 raise RecordFormatError(f"{self.path}: too short to be a record file")
@@ -113,7 +118,10 @@ class RecordFile:
         try:
             self.header = RecordHeader.model_validate_json(self._data[start:end])
         except ValidationError as exc:
-            raise RecordFormatError(f"{self.path}: invalid header: {exc}") from exc
+            first = exc.errors(include_input=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "(header)"
+            problem = shorten(f"{where}: {first['msg']}", 120)
+            raise RecordFormatError(f"{self.path}: invalid header: {problem}") from None
         self._blocks_start = end
 
     def blocks(self) -> list[Block]:

@@ -40,6 +40,7 @@ from loadgen.remote.ssh import (
     private_key_file,
 )
 from loadgen.remote.wheel import Wheel, build_wheel, bundled_pip, project_root
+from loadgen.userfiles import CAMPAIGN_LIMIT, parse_yaml, read_bytes
 from stacks.outputs import SshHost, StackOutputs
 
 Echo = Callable[[str], None]
@@ -200,7 +201,7 @@ def campaign_files(experiment: Path, config: ExperimentConfig) -> tuple[bytes, d
     """The experiment file as the loader gets it, and the trace files it names (by their path
     relative to it there). A trace outside the file's directory is copied to `traces/` and the
     file rewritten to name it there."""
-    text = experiment.read_bytes()
+    text = read_bytes(experiment, kind="a campaign file", limit=CAMPAIGN_LIMIT)
     document: Any = None
     traces: dict[str, Path] = {}
     for index, entry in enumerate(config.experiments):
@@ -211,7 +212,7 @@ def campaign_files(experiment: Path, config: ExperimentConfig) -> tuple[bytes, d
         relative = PurePosixPath(trace.as_posix())
         if trace.is_absolute() or ".." in trace.parts:
             relative = PurePosixPath("traces") / f"{index}-{trace.name}"
-            document = document or yaml.safe_load(text)
+            document = document or parse_yaml(text.decode("utf-8-sig"), str(experiment))
             document["experiments"][index]["file"] = str(relative)
         traces[str(relative)] = source
     if document is not None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 
 from loadgen.record.reader import record_files
 from loadgen.results.models import CampaignManifest, CellInfo, MetricsFile, PlatformRecord
+from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text, shorten
 
 MANIFEST = "manifest.json"
 CELLS = "cells"
@@ -27,18 +28,18 @@ class ResultsError(ValueError):
 
 
 def _load(model: type[ModelT], path: Path) -> ModelT:
+    if not path.exists() and not path.is_symlink():
+        raise ResultsError(f"{path}: missing")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: missing") from None
-    except OSError as exc:
-        raise ResultsError(f"{path}: cannot read: {exc.strerror}") from None
+        text = read_text(path, kind="a results file", limit=RESULTS_JSON_LIMIT)
+    except UserFileError as exc:
+        raise ResultsError(f"cannot read {exc}") from None
     try:
         return model.model_validate_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(document)"
-        raise ResultsError(f"{path}: invalid at {where}: {first['msg']}") from None
+        where = shorten(".".join(str(part) for part in first["loc"])) or "(document)"
+        raise ResultsError(f"{path}: invalid at {where}: {shorten(first['msg'], 120)}") from None
 
 
 @dataclass(frozen=True)

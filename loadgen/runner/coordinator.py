@@ -10,10 +10,12 @@ import contextlib
 import json
 import multiprocessing
 import os
+import resource
 import signal
+import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,18 +25,22 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from loadgen.bounds import PROCESSES_PER_CORE, max_processes
 from loadgen.engine import EngineName, EngineOptions, RequestSpec
 from loadgen.engine.clock import now_ns, wall_anchor_ns
+from loadgen.errorlog import write_error_log
 from loadgen.metrics.histogram import merge
 from loadgen.metrics.summary import Summary
 from loadgen.metrics.thresholds import Threshold, evaluate_all
 from loadgen.record.format import RECORD_FILE_SUFFIX
+from loadgen.runner.limits import FILE_DESCRIPTOR_HEADROOM
 from loadgen.runner.merge import build_summary
 from loadgen.runner.plan import RunPlan, WorkerReport
 from loadgen.runner.progress import ProgressBoard, ProgressSnapshot
 from loadgen.runner.worker import worker_main
+from loadgen.userfiles import shorten
 from loadgen.workload.spec import ClosedLoop, OpenLoop
-from loadgen.workload.split import usable_processes
+from loadgen.workload.split import split_evenly, usable_processes
 
 START_LEAD_NS = 50_000_000
 """Workers receive the start instant this far ahead, so all of them start on time."""
@@ -49,7 +55,15 @@ class RunError(RuntimeError):
     """A worker failed, or could not be started."""
 
 
-class OutDirError(ValueError):
+class CapacityError(RunError):
+    """The workload needs more than this machine allows (processes, open files)."""
+
+
+class ResultsDirError(ValueError):
+    """A directory to write results into cannot be used (the message says why)."""
+
+
+class OutDirError(ResultsDirError):
     """The records directory cannot be used."""
 
 
@@ -70,11 +84,27 @@ def default_processes() -> int:
         return os.cpu_count() or 1
 
 
-def prepare_out_dir(path: str | os.PathLike[str]) -> str:
+def ensure_writable_dir(path: str | os.PathLike[str]) -> Path:
+    """`path` as a directory this process can create files in (created with its parents)."""
     directory = Path(path)
+    if str(directory).strip() == "" or "\x00" in str(directory):
+        raise ResultsDirError(f"{str(directory)!r} is not a usable directory name")
     if directory.exists() and not directory.is_dir():
-        raise OutDirError(f"{directory} exists and is not a directory")
-    directory.mkdir(parents=True, exist_ok=True)
+        raise ResultsDirError(f"{directory} exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ResultsDirError(f"{directory}: cannot write there ({exc.strerror or exc})") from None
+    return directory
+
+
+def prepare_out_dir(path: str | os.PathLike[str]) -> str:
+    try:
+        directory = ensure_writable_dir(path)
+    except ResultsDirError as exc:
+        raise OutDirError(str(exc)) from None
     if any(directory.glob(f"*{RECORD_FILE_SUFFIX}")):
         raise OutDirError(f"{directory} already holds records; choose an empty directory")
     return str(directory.resolve())
@@ -83,6 +113,36 @@ def prepare_out_dir(path: str | os.PathLike[str]) -> str:
 def iso_utc(epoch_ns: int) -> str:
     moment = datetime.fromtimestamp(epoch_ns / 1e9, tz=UTC)
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def capacity_problem(workload: ClosedLoop | OpenLoop, processes: int) -> tuple[str, str] | None:
+    """Why this machine cannot run `workload` with `processes` worker processes, as (the
+    field at fault: processes, users or max_inflight; the reason), or None when it can.
+
+    Each process may keep one socket per user (closed loop) or per request in flight (open
+    loop) open at once; more than the hard RLIMIT_NOFILE would fail requests at random."""
+    cores = default_processes()
+    if processes > max_processes(cores):
+        return (
+            "processes",
+            f"{processes} is more than {max_processes(cores)} "
+            f"({PROCESSES_PER_CORE} per core on this machine's {cores})",
+        )
+    count = usable_processes(workload, processes)
+    if isinstance(workload, ClosedLoop):
+        field, share, what = "users", split_evenly(workload.users, count)[0], "users"
+    else:
+        share = split_evenly(workload.max_inflight, count)[0]
+        field, what = "max_inflight", "requests in flight"
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = share + FILE_DESCRIPTOR_HEADROOM
+    if hard != resource.RLIM_INFINITY and needed > hard:
+        return (
+            field,
+            f"{share:,} {what} per process need {needed:,} open files, more than this "
+            f"machine's limit of {hard:,} (ulimit -Hn): use more processes or fewer {what}",
+        )
+    return None
 
 
 def execute(
@@ -98,6 +158,9 @@ def execute(
     live_percentiles: bool = False,
 ) -> RunResult:
     """Run `workload` against `request` and return the merged summary."""
+    problem = capacity_problem(workload, processes or default_processes())
+    if problem is not None:
+        raise CapacityError(f"{problem[0]}: {problem[1]}")
     count = usable_processes(workload, processes or default_processes())
     records_dir = prepare_out_dir(out_dir) if out_dir is not None else None
     epoch = now_ns()
@@ -168,11 +231,11 @@ def _run_workers(
                 process.start()
                 child_end.close()
                 workers.append((process, parent_end))
-        _await_ready(workers)
+        stopping = _await_ready(workers)
         t0 = now_ns() + START_LEAD_NS
         for _, conn in workers:
             conn.send(("go", t0))
-        reports = _collect_reports(workers, board, t0, on_progress)
+        reports = _collect_reports(workers, board, t0, on_progress, stopping=stopping)
     finally:
         for process, conn in workers:
             if process.is_alive():
@@ -193,22 +256,42 @@ def _receive(conn: Connection, index: int) -> tuple[str, Any]:
     except (EOFError, OSError) as exc:
         raise RunError(f"worker process {index} exited before reporting") from exc
     if kind == "error":
-        raise RunError(str(value))
+        text = str(value)
+        lines = text.strip().splitlines() or ["no message"]
+        log = write_error_log(f"worker process {index} failed", text)
+        where = f"; the traceback is in {log}" if log is not None else f":\n{text}"
+        raise RunError(f"worker process {index} failed: {shorten(lines[-1], 200)}{where}")
     return kind, value
 
 
-def _await_ready(workers: list[tuple[multiprocessing.process.BaseProcess, Connection]]) -> None:
+def _send_stop(connections: Iterable[Connection]) -> None:
+    for conn in connections:
+        with contextlib.suppress(OSError):
+            conn.send(("stop", None))
+
+
+def _await_ready(workers: list[tuple[multiprocessing.process.BaseProcess, Connection]]) -> bool:
+    """Wait for every worker's `ready`; True when Ctrl-C came meanwhile (the workers were told
+    to stop, and the run goes on to an empty, interrupted report with its records closed)."""
     waiting = {conn: index for index, (_, conn) in enumerate(workers)}
     deadline = now_ns() + int(READY_TIMEOUT_S * 1e9)
+    stopping = False
     while waiting:
         remaining = (deadline - now_ns()) / 1e9
         if remaining <= 0:
             raise RunError(f"worker processes {sorted(waiting.values())} did not start in time")
-        for conn in wait(list(waiting), timeout=remaining):
-            assert isinstance(conn, Connection)
-            kind, _ = _receive(conn, waiting[conn])
-            if kind == "ready":
-                del waiting[conn]
+        try:
+            for conn in wait(list(waiting), timeout=remaining):
+                assert isinstance(conn, Connection)
+                kind, _ = _receive(conn, waiting[conn])
+                if kind == "ready":
+                    del waiting[conn]
+        except KeyboardInterrupt:
+            if stopping:
+                raise
+            stopping = True
+            _send_stop(conn for _, conn in workers)
+    return stopping
 
 
 def _collect_reports(
@@ -216,10 +299,11 @@ def _collect_reports(
     board: ProgressBoard,
     t0: int,
     on_progress: ProgressCallback | None,
+    *,
+    stopping: bool = False,
 ) -> list[WorkerReport]:
     waiting = {conn: index for index, (_, conn) in enumerate(workers)}
     reports: list[WorkerReport] = []
-    stopping = False
     while waiting:
         try:
             ready = wait(list(waiting), timeout=PROGRESS_EVERY_S)

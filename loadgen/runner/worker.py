@@ -2,8 +2,11 @@
 
 Protocol with the coordinator, over a pipe: the worker prepares and sends `ready`, waits for
 `go` with the common start instant, runs its share, and sends its `report` (or `error`). A
-`stop` message ends the run early (requests in flight still finish); if the coordinator dies
-the pipe closes and the worker stops the same way, so no orphan keeps sending.
+`stop` message ends the run early, also while the worker is still preparing: nothing more is
+sent, requests in flight get `STOP_GRACE_S` to finish, then their connections are closed (they
+are not recorded) and the records are closed, so a stop ends a run within a second however slow
+the target. If the coordinator dies the pipe closes and the worker stops the same way, so no
+orphan keeps sending.
 """
 
 import asyncio
@@ -13,6 +16,7 @@ import os
 import resource
 import signal
 import socket
+import sys
 import time
 import traceback
 from importlib.metadata import PackageNotFoundError, version
@@ -44,7 +48,10 @@ FLUSH_EVERY_S = 0.05
 """Records reach the writer thread at least this often (the contract is 100 ms)."""
 LIVE_PERCENTILE_EVERY_S = 0.5
 PREWARM_ARRIVALS_S = 0.002
+#: Most connections opened before the start (more open on demand, `max_connecting` at a time).
 PREWARM_MAX = 256
+STOP_GRACE_S = 0.3
+"""After a stop, how long requests in flight may take to finish before they are abandoned."""
 
 
 def loadgen_version() -> str:
@@ -59,10 +66,11 @@ def worker_main(plan: RunPlan, index: int, control: Connection, progress_array: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         report = uvloop.run(_Worker(plan, index, control, progress_array).run())
-    except BaseException:
+    except Exception:
+        # The coordinator logs the traceback and reports one line; nothing is printed here.
         with contextlib.suppress(OSError):
-            control.send(("error", f"process {index}: {traceback.format_exc()}"))
-        raise
+            control.send(("error", traceback.format_exc()))
+        sys.exit(1)
     # If the coordinator is gone there is nobody to report to; the records are closed anyway.
     with contextlib.suppress(OSError):
         control.send(("report", report.model_dump()))
@@ -82,6 +90,8 @@ class _Worker:
         self.driver.bind(self.engine)
         self.writer: RecordWriter | None = None
         self._go: asyncio.Future[int] | None = None
+        self._prewarm: asyncio.Task[int] | None = None
+        self._stopped = False
         self._ticker: asyncio.TimerHandle | None = None
         self._next_percentile_at = 0.0
         self._p99_us = 0
@@ -109,17 +119,20 @@ class _Worker:
         workload = self.plan.workload
         processes = self.plan.processes
         if isinstance(workload, ClosedLoop):
-            return closed_share(workload, self.index, processes)[0]
+            return min(closed_share(workload, self.index, processes)[0], PREWARM_MAX)
         arrivals = math.ceil(workload.rate / processes * PREWARM_ARRIVALS_S)
         limit = min(max_inflight_share(workload, self.index, processes), PREWARM_MAX)
         return max(1, min(arrivals, limit))
 
     async def run(self) -> WorkerReport:
         loop = asyncio.get_running_loop()
-        await self.engine.start()
-        await self.engine.prewarm(self._prewarm_count())
         self._go = loop.create_future()
         loop.add_reader(self.control.fileno(), self._on_control)
+        await self.engine.start()
+        if not self._stopped:
+            self._prewarm = loop.create_task(self.engine.prewarm(self._prewarm_count()))
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._prewarm
         self.control.send(("ready", None))
         t0 = await self._go
         plan = self.plan
@@ -199,9 +212,13 @@ class _Worker:
             self._stop()
 
     def _stop(self) -> None:
+        self._stopped = True
+        if self._prewarm is not None and not self._prewarm.done():
+            self._prewarm.cancel()
         if self._go is not None and not self._go.done():
             self._go.set_result(now_ns())
         self.driver.stop()
+        asyncio.get_running_loop().call_later(STOP_GRACE_S, self.driver.abandon)
 
     def _tick(self) -> None:
         if self.writer is not None:

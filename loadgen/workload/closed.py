@@ -57,6 +57,12 @@ class ClosedLoopDriver:
         if self._active == 0 and self._done is not None and not self._done.done():
             self._done.set_result(None)
 
+    def abandon(self) -> None:
+        self._stopping = True
+        done = self._done
+        if done is not None and not done.done():
+            done.set_result(None)
+
     def _next(self) -> None:
         now = now_ns()
         stop_at = self._stop_at

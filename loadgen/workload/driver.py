@@ -35,3 +35,7 @@ class Driver(ResultSink, Protocol):
 
     def stop(self) -> None:
         """Send nothing more; the future still waits for requests in flight."""
+
+    def abandon(self) -> None:
+        """Resolve the future now, without waiting for requests still in flight (their
+        results are not recorded): the end of a stop's grace period."""

@@ -3,6 +3,12 @@
 The dispatcher never waits for a response. When `max_inflight` requests are outstanding an
 arrival is either queued (sent as soon as a request ends, still timed from its intended
 instant, so the wait shows up as latency) or dropped (counted, never sent).
+
+Memory and responsiveness stay bounded at any requested rate: at most `MAX_QUEUED` arrivals
+wait (beyond that, even in queue mode, an arrival is dropped and counted: the shortfall shows
+as `dropped`), and a schedule the process cannot keep up with is caught up at most
+`CATCH_UP_BATCH` arrivals at a time, the loop serving responses, record flushes and a stop in
+between (a late arrival is still timed from its intended instant).
 """
 
 import asyncio
@@ -15,6 +21,10 @@ from loadgen.workload.driver import Recorder
 from loadgen.workload.timer import DeadlineTimer, make_timer
 
 TimerFactory = Callable[[asyncio.AbstractEventLoop, Callable[[], None]], DeadlineTimer]
+#: Overdue arrivals dispatched in one go before the loop gets control back.
+CATCH_UP_BATCH = 512
+#: Arrivals that may wait for a free slot at once (queue mode); later ones are dropped.
+MAX_QUEUED = 100_000
 
 
 class OpenLoopDriver:
@@ -27,6 +37,7 @@ class OpenLoopDriver:
         max_inflight: int,
         drop_when_saturated: bool,
         timer_factory: TimerFactory = make_timer,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self.sent = 0
         self.dropped = 0
@@ -35,6 +46,7 @@ class OpenLoopDriver:
         self._offsets = offsets
         self._max_inflight = max_inflight
         self._drop = drop_when_saturated
+        self._max_queued = max_queued
         self._timer_factory = timer_factory
         self._pending: deque[int] = deque()
         self._engine: Engine | None = None
@@ -71,6 +83,12 @@ class OpenLoopDriver:
         self._pending.clear()
         self._finish_schedule()
 
+    def abandon(self) -> None:
+        self.stop()
+        done = self._done
+        if done is not None and not done.done():
+            done.set_result(None)
+
     def _on_timer(self) -> None:
         next_at = self._next_at
         if next_at is None:
@@ -78,7 +96,16 @@ class OpenLoopDriver:
         now = now_ns()
         offsets = self._offsets
         t0 = self._t0
+        budget = CATCH_UP_BATCH
+        timer = self._timer
+        assert timer is not None
         while next_at <= now:
+            if budget == 0:
+                # Behind schedule: let the loop run, then go on (the timer is already due).
+                self._next_at = next_at
+                timer.arm(next_at)
+                return
+            budget -= 1
             self._dispatch(next_at, now)
             offset = next(offsets, None)
             if offset is None:
@@ -89,8 +116,6 @@ class OpenLoopDriver:
             if next_at > now:
                 now = now_ns()
         self._next_at = next_at
-        timer = self._timer
-        assert timer is not None
         timer.arm(next_at)
 
     def _dispatch(self, intended_ns: int, now: int) -> None:
@@ -100,7 +125,7 @@ class OpenLoopDriver:
         if engine.inflight < self._max_inflight and not pending:
             self.sent += 1
             engine.send(intended_ns)
-        elif self._drop:
+        elif self._drop or len(pending) >= self._max_queued:
             self.dropped += 1
             self._recorder.on_drop(intended_ns, now)
         else:

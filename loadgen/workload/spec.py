@@ -1,8 +1,14 @@
-"""What load to offer: closed-loop users or an open-loop arrival rate."""
+"""What load to offer: closed-loop users or an open-loop arrival rate.
+
+Every number is one of `loadgen.bounds`'s types, so a workload that validates can run: its
+schedule's offsets are finite, its connection and request counts bounded.
+"""
 
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from loadgen.bounds import Inflight, Rate, Requests, Seconds, Seed, Users, WarmupSeconds
 
 
 class ClosedLoop(BaseModel):
@@ -11,10 +17,10 @@ class ClosedLoop(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["closed"] = "closed"
-    users: int = Field(ge=1)
-    total: int | None = Field(default=None, ge=1)
-    duration_s: float | None = Field(default=None, gt=0)
-    warmup_s: float = Field(default=0.0, ge=0)
+    users: Users
+    total: Requests | None = None
+    duration_s: Seconds | None = None
+    warmup_s: WarmupSeconds = 0.0
 
     @model_validator(mode="after")
     def _one_bound(self) -> "ClosedLoop":
@@ -29,14 +35,14 @@ class OpenLoop(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     kind: Literal["open"] = "open"
-    rate: float = Field(gt=0)
-    total: int | None = Field(default=None, ge=1)
-    duration_s: float | None = Field(default=None, gt=0)
+    rate: Rate
+    total: Requests | None = None
+    duration_s: Seconds | None = None
     arrival: Literal["constant", "poisson"] = "constant"
-    seed: int = 0
-    max_inflight: int = Field(default=10_000, ge=1)
+    seed: Seed = 0
+    max_inflight: Inflight = 10_000
     on_saturation: Literal["queue", "drop"] = "queue"
-    warmup_s: float = Field(default=0.0, ge=0)
+    warmup_s: WarmupSeconds = 0.0
 
     @model_validator(mode="after")
     def _one_bound(self) -> "OpenLoop":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -58,3 +59,77 @@ def test_required_names_both_sources() -> None:
         required(None, "host", "FTP_HOST")
     with pytest.raises(ParamError, match=r"missing parameter 'file'$"):
         required("", "file")
+
+
+# --- declared parameters ------------------------------------------------------------------------
+
+
+class _Reading(dict[str, Any]):
+    """Parameters that remember every name a function looks up."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+
+#: Values that make each function read all its parameters and finish (or fail) quickly: chain
+#: and ftp fail to connect to a closed port, after reading everything.
+QUICK_CALLS: dict[str, dict[str, Any]] = {
+    "sleep": {"ms": 0},
+    "matrix": {"n": 1},
+    "b64": {"size": 1, "rounds": 1},
+    "jsonserde": {"items": 1, "rounds": 1},
+    "floatops": {"n": 0},
+    "chain": {"gateway": "http://127.0.0.1:9", "timeout_s": 0.5, "n": 1, "seed": 0},
+    "ftp": {"host": "127.0.0.1", "port": 9, "file": "f", "expected_bytes": 1, "timeout_s": 0.5},
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUICK_CALLS))
+def test_each_function_declares_exactly_the_parameters_it_reads(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions._params import FunctionError
+    from functions._registry import load, parameters
+
+    for variable in ("GATEWAY_URL", "FTP_HOST", "FTP_TEST_FILE", "OPENWHISK_AUTH", "CHAIN_API"):
+        monkeypatch.delenv(variable, raising=False)
+    declared = parameters(name)
+    assert declared is not None
+    params = _Reading(QUICK_CALLS[name])
+    with contextlib.suppress(FunctionError):  # the connection fails after every read
+        load(name)(params)
+    assert params.read <= {param.name for param in declared}, params.read
+    assert {param.name for param in declared} <= params.read | {"auth"}  # auth: openwhisk only
+
+
+def test_echo_takes_anything_and_chain_forwards_what_matrix_declares() -> None:
+    from functions import chain, matrix
+    from functions._registry import parameters
+
+    assert parameters("echo") is None
+    forwarded = {param.name: param.describe() for param in chain.FORWARDED_PARAMS}
+    assert forwarded == {param.name: param.describe() for param in matrix.PARAMS}
+
+
+def test_declarations_check_values_as_the_function_would() -> None:
+    from functions._registry import parameters
+
+    declared = {param.name: param for param in parameters("chain") or ()}
+    declared["depth"].check(3)
+    with pytest.raises(ParamError, match="depth must be between 1 and 10"):
+        declared["depth"].check(11)
+    with pytest.raises(ParamError, match="api must be one of openfaas, openwhisk"):
+        declared["api"].check("soap")
+    with pytest.raises(ParamError, match="insecure_tls must be true or false"):
+        declared["insecure_tls"].check(5)
+    with pytest.raises(ParamError, match="control characters"):
+        declared["gateway"].check("http://x\r\nHost: y")

@@ -13,6 +13,7 @@ from support.loadgen_servers import ScriptedServer, Target, parse_json_stdout
 from typer.testing import CliRunner
 
 from loadgen.cli import app
+from loadgen.record.format import RECORD_FILE_SUFFIX
 
 LOADGEN = [sys.executable, "-m", "loadgen"]
 SUMMARY_KEYS = {
@@ -81,7 +82,30 @@ def test_user_errors_exit_2_with_one_clear_message(args: list[str], option: str)
     assert result.exit_code == 2, result.output
     assert option in result.output
     assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_internal_errors_exit_1_with_the_traceback_in_a_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import loadgen.cli.validate
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("an invariant broke")
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setattr(loadgen.cli.validate, "load_experiment", broken)
+    result = CliRunner().invoke(app, ["validate", "anything.yaml"])
+    assert result.exit_code == 1
+    [line] = result.output.strip().splitlines()
+    assert "internal error (RuntimeError: an invariant broke)" in line
+    assert "Traceback" not in result.output
+    [log] = (tmp_path / "state" / "faasbench" / "errors").glob("loadgen-*.log")
+    assert str(log) in line
+    text = log.read_text()
+    assert "Traceback" in text
+    assert "an invariant broke" in text
 
 
 def test_out_must_be_a_usable_directory(tmp_path: Path) -> None:
@@ -207,14 +231,18 @@ def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> No
         text=True,
         start_new_session=True,
     )  # fmt: skip
-    time.sleep(3)
+    deadline = time.monotonic() + 60
+    while len(list(out.glob(f"*{RECORD_FILE_SUFFIX}"))) < 2:  # both workers have started
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.1)
+    time.sleep(1.5)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     summary = parse_json_stdout(stdout)
     assert summary["interrupted"] is True
     assert summary["valid"] is False
-    assert 100 < summary["requests"] < 60 * 300
+    assert 0 < summary["requests"] < 60 * 300
     inspected = parse_json_stdout(run_cli("inspect", str(out), "--json").stdout)
     assert inspected["records"] == summary["requests"]
     assert {file["reason"] for file in inspected["files"]} == {"interrupted"}

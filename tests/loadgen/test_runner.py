@@ -231,3 +231,24 @@ def test_engines_agree_through_the_runner(haproxy: Target) -> None:
         for engine in ("http1", "aiohttp")
     ]
     assert [(s.requests, s.ok, s.errors) for s in summaries] == [(300, 0, {"http_503": 300})] * 2
+
+
+def test_a_failing_worker_is_one_line_and_its_traceback_goes_to_a_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import multiprocessing
+
+    from loadgen.runner.coordinator import RunError, _receive
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    parent, child = multiprocessing.Pipe()
+    trace = 'Traceback (most recent call last):\n  File "w.py", line 1\nValueError: broke\n'
+    child.send(("error", trace))
+    with pytest.raises(RunError) as caught:
+        _receive(parent, 3)
+    message = str(caught.value)
+    assert message.startswith("worker process 3 failed: ValueError: broke; the traceback is in ")
+    assert "\n" not in message
+    log = Path(message.rsplit(" ", 1)[-1])
+    assert log.parent == tmp_path / "faasbench" / "errors"
+    assert trace in log.read_text()

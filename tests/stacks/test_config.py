@@ -225,6 +225,40 @@ BAD_CONFIGS: list[tuple[str, dict[str, str], list[str]]] = [
         {**MINIMAL_AWS, "networkMtu": "576"},
         ["faasbench:networkMtu = '576'", "greater than or equal to 1280"],
     ),
+    (
+        "shell in an AWS type",
+        {**MINIMAL_AWS, "workerSize": "$(id)"},
+        ["workerSize '$(id)' is not an AWS instance type", "t3a.large"],
+    ),
+    (
+        "AWS type without family",
+        {**MINIMAL_AWS, "managerSize": "large"},
+        ["managerSize 'large' is not an AWS instance type"],
+    ),
+    ("two commands", {**MINIMAL_AWS, "ftpSize": "a;b"}, ["ftpSize 'a;b' is not an AWS"]),
+    (
+        "two halves of the internet",
+        {**MINIMAL_AWS, "allowedSshCidrs": "0.0.0.0/1,128.0.0.0/1"},
+        ["allowedSshCidrs together cover", "the whole internet", "allowPublicSsh"],
+    ),
+    (
+        "IPv6 halves",
+        {**MINIMAL_AWS, "allowedSshCidrs": "::/1,8000::/1"},
+        ["allowedSshCidrs together cover", "IPv6"],
+    ),
+    (
+        "wider than a /8",
+        {**MINIMAL_AWS, "allowedSshCidrs": "10.0.0.0/8,11.0.0.0/8"},
+        ["more than a /8"],
+    ),
+    (
+        "too many SSH ranges",
+        {
+            **MINIMAL_AWS,
+            "allowedSshCidrs": ",".join(f"203.0.113.{i}/32" for i in range(51)),
+        },
+        ["faasbench:allowedSshCidrs", "at most 50 items"],
+    ),
 ]
 
 
@@ -388,3 +422,39 @@ def test_every_key_is_documented() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
     documented = set(re.findall(r"^\| `([A-Za-z0-9]+)`", text, flags=re.MULTILINE))
     assert documented == set(key_locations())
+
+
+@pytest.mark.parametrize(
+    "size", ["t3a.large", "c5n.18xlarge", "m7i-flex.large", "u-6tb1.metal", "m7i.metal-24xl"]
+)
+def test_real_aws_instance_types_pass(size: str) -> None:
+    config = load_stack_config({**MINIMAL_AWS, "workerSize": size})
+    assert config.size("worker") == size
+
+
+def test_openstack_flavors_keep_their_own_names() -> None:
+    config = load_stack_config({**MINIMAL_OPENSTACK, "workerSize": "general.v1.tiny"})
+    assert config.size("worker") == "general.v1.tiny"
+
+
+def test_ssh_ranges_up_to_a_slash_8_pass() -> None:
+    config = load_stack_config({**MINIMAL_AWS, "allowedSshCidrs": "10.0.0.0/8,2001:db8::/32"})
+    assert config.access.allowed_ssh_cidrs == ["10.0.0.0/8", "2001:db8::/32"]
+    opened = {**MINIMAL_AWS, "allowedSshCidrs": "0.0.0.0/1,128.0.0.0/1", "allowPublicSsh": "true"}
+    assert load_stack_config(opened).access.allow_public_ssh
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {**MINIMAL_AWS, "allowedSshCidrs": "1" * 1_000_000},
+        {**MINIMAL_AWS, "awsVpcCidr": "x" * 1_000_000},
+        {**MINIMAL_AWS, "envName": "y" * 1_000_000},
+        {**MINIMAL_AWS, "allowedSshCidrs": "[" + "1," * 500_000 + "1]"},
+    ],
+)
+def test_messages_quote_a_short_excerpt_of_a_huge_value(raw: dict[str, str]) -> None:
+    message = problems_of(raw)
+    assert len(message) < 1000
+    for line in message.splitlines()[1:]:
+        assert len(line) < 400
