@@ -327,13 +327,13 @@ def test_ftp_users_beyond_the_ftp_servers_sessions_are_refused(tmp_path: Path) -
         "functions": {"ftp": {}, "echo": {}, "chain": {"depends_on": ["ftp"]}},
         "experiments": [
             {"name": "sweep", "kind": "users", "functions": ["ftp"], "users": [100, 500, 501],
-             "requests": 10},
+             "requests": 1000},
             {"name": "echo", "kind": "users", "functions": ["echo"], "users": [5000],
-             "requests": 10},
+             "requests": 5000},
             {"name": "via", "kind": "autoscaling", "functions": ["chain"], "users": 600,
              "duration_s": 10},
             {"name": "fixed", "kind": "replicas", "functions": ["ftp"], "replicas": [1],
-             "users": 800, "requests": 10},
+             "users": 800, "requests": 800},
         ],
     }  # fmt: skip
     config = ExperimentConfig.model_validate(document)

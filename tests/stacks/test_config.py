@@ -441,6 +441,10 @@ def test_ssh_ranges_up_to_a_slash_8_pass() -> None:
     config = load_stack_config({**MINIMAL_AWS, "allowedSshCidrs": "10.0.0.0/8,2001:db8::/32"})
     assert config.access.allowed_ssh_cidrs == ["10.0.0.0/8", "2001:db8::/32"]
     opened = {**MINIMAL_AWS, "allowedSshCidrs": "0.0.0.0/1,128.0.0.0/1", "allowPublicSsh": "true"}
+    # SSH's opt-in does not open the Kubernetes API: its ranges follow the same rule.
+    with pytest.raises(ConfigError, match=r"kubeApiCidrs \(default: allowedSshCidrs\) together"):
+        load_stack_config(opened)
+    opened["kubeApiCidrs"] = "203.0.113.0/24"
     assert load_stack_config(opened).access.allow_public_ssh
 
 
