@@ -5,11 +5,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from support.loadgen_servers import ScriptedServer, Target, parse_json_stdout
+from support.loadgen_servers import ScriptedServer, Target, parse_json_stdout, wait_for_records
 from typer.testing import CliRunner
 
 from loadgen.cli import app
@@ -207,14 +206,19 @@ def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> No
         text=True,
         start_new_session=True,
     )  # fmt: skip
-    time.sleep(3)
+    try:
+        # Interrupt once both workers have written records, however long they took to start.
+        before = sum(wait_for_records(out, processes=2))
+    except AssertionError:
+        process.kill()
+        raise
     os.killpg(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     summary = parse_json_stdout(stdout)
     assert summary["interrupted"] is True
     assert summary["valid"] is False
-    assert 100 < summary["requests"] < 60 * 300
+    assert before <= summary["requests"] < 60 * 300
     inspected = parse_json_stdout(run_cli("inspect", str(out), "--json").stdout)
     assert inspected["records"] == summary["requests"]
     assert {file["reason"] for file in inspected["files"]} == {"interrupted"}
