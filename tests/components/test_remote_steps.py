@@ -30,7 +30,10 @@ from support.stack_hosts import (
 from components.remote_step import SCRIPTS, render_step, step_sources
 
 
-@pytest.fixture(scope="module", params=["k8s", "swarm", "nomad"])
+#: Nomad's hosts run the most steps (Consul, Vault, Nomad: about 20 s): the slow tier.
+@pytest.fixture(
+    scope="module", params=["k8s", "swarm", pytest.param("nomad", marks=pytest.mark.slow)]
+)
 def stack(request: pytest.FixtureRequest) -> ProgramRun:
     config = {**stack_file_config("aws"), "orchestrator": request.param, **CONFIG_OVERRIDES}
     return run_program(config, stack="aws")

@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from support.jitter import SleepProbe
 from support.loadgen_servers import Target, parse_json_stdout
 
@@ -43,7 +42,6 @@ def disk_horizon_ns(directory: Path) -> int:
     return min(horizons)
 
 
-@pytest.mark.slow
 def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: Path) -> None:
     out = tmp_path / "run"
     process = subprocess.Popen(
@@ -108,7 +106,6 @@ def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: 
     assert report["records"] >= len(due)
 
 
-@pytest.mark.slow
 def test_worker_memory_does_not_grow_with_the_number_of_requests(
     haproxy: Target, tmp_path: Path
 ) -> None:

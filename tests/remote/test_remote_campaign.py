@@ -167,6 +167,7 @@ def assert_no_secret(remote: Remote, *texts: str) -> None:
             assert secret not in text
 
 
+@pytest.mark.slow  # a whole campaign through ssh: about 25 s
 def test_a_remote_campaign_installs_runs_copies_back_and_resumes(
     remote: Remote, tmp_path: Path
 ) -> None:
@@ -214,6 +215,7 @@ def test_a_remote_campaign_installs_runs_copies_back_and_resumes(
     assert {c.info.status for c in open_results(results).cells} == {"complete"}
 
 
+@pytest.mark.slow  # a whole campaign through ssh: about 25 s
 def test_ctrl_c_stops_the_remote_run_and_what_was_done_comes_back(
     remote: Remote, tmp_path: Path
 ) -> None:

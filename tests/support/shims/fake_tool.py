@@ -15,7 +15,6 @@ import fcntl
 import fnmatch
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -326,6 +325,8 @@ def started(unit: str) -> None:
             for line in unit_file.read_text().splitlines()
             if line.startswith("ExecStart=")
         ]
+        import subprocess  # here only: most calls never need it, and each call is a process
+
         result = subprocess.run(command.split(), check=False)
         if result.returncode != 0:
             raise Exit(1, f"Job for {unit} failed (exit {result.returncode})")
