@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.interrupt import interruptible
 from support.local_target import LocalTarget, start_target, stop_target, wait_until
 from support.sshd import (
     FROM_WHEELHOUSE,
@@ -223,7 +224,7 @@ def test_ctrl_c_stops_the_remote_run_and_what_was_done_comes_back(
     results = tmp_path / "results"
     remote_results = remote.directory / "campaigns" / "remote-stop" / "results"
     process = subprocess.Popen(
-        command(remote, experiment, results),
+        interruptible(command(remote, experiment, results)),
         cwd=tmp_path,
         env=environment(remote),
         stdout=subprocess.PIPE,
