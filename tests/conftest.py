@@ -1,11 +1,12 @@
 """Shared fixtures: the two example stacks' config, as the Pulumi CLI would pass it, and a
-stand-in OpenWhisk chart."""
+stand-in OpenWhisk chart; and one summary line per missing upstream spec."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
+from support import specs
 from support.openwhisk_chart import local_chart
 from support.pulumi_mocks import stack_file_config
 
@@ -40,3 +41,18 @@ def openwhisk_chart_stand_in(
     monkeypatch.setenv("FAASBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setattr(openwhisk_chart, "OPENWHISK_CHART", openwhisk_chart_source)
     return openwhisk_chart_source
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test skipped for a missing spec is reported at support/specs.py, not at the test, so
+    `-ra` shows one line per missing spec (with how many tests it skipped)."""
+    report = yield
+    if report.skipped and isinstance(report.longrepr, tuple):
+        reason = report.longrepr[2]
+        location = specs.skip_location(reason)
+        if location is not None:
+            report.longrepr = (location[0], location[1], reason)
+    return report

@@ -105,12 +105,23 @@ def build_wheel(root: Path) -> Wheel:
     return Wheel(out / wheels[0].name, version, tree_hash)
 
 
+#: Where Debian and Ubuntu keep the wheels their ensurepip installs (package python3-pip-whl):
+#: their Python has no `ensurepip/_bundled` folder.
+DEBIAN_WHEELS = Path("/usr/share/python-wheels")
+
+
 def bundled_pip() -> Path | None:
     """The pip wheel this Python ships for `ensurepip`: it bootstraps pip in a venv on a loader
     whose python3 lacks ensurepip (Debian and Ubuntu without python3-venv)."""
+    folders = [DEBIAN_WHEELS]
     try:
         import ensurepip
     except ImportError:
-        return None
-    found = sorted((Path(ensurepip.__file__).parent / "_bundled").glob("pip-*.whl"))
-    return found[-1] if found else None
+        pass
+    else:
+        folders.insert(0, Path(ensurepip.__file__).parent / "_bundled")
+    for folder in folders:
+        found = sorted(folder.glob("pip-*.whl"))
+        if found:
+            return found[-1]
+    return None

@@ -38,7 +38,10 @@ from components import faas_swarm_image
 from components.remote_step import SCRIPTS, node_id_of, render_step, step_sources
 
 
-@pytest.fixture(scope="module", params=["k8s", "swarm", "nomad"])
+#: Nomad's hosts run the most steps (Consul, Vault, Nomad: about 20 s): the slow tier.
+@pytest.fixture(
+    scope="module", params=["k8s", "swarm", pytest.param("nomad", marks=pytest.mark.slow)]
+)
 def stack(request: pytest.FixtureRequest) -> ProgramRun:
     config = {**stack_file_config("aws"), "orchestrator": request.param, **CONFIG_OVERRIDES}
     return run_program(config, stack="aws")

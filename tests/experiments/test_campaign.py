@@ -10,9 +10,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from support.interrupt import interruptible
 from support.local_target import LocalTarget
 
 from loadgen.analysis.requests import load_requests
@@ -43,6 +45,33 @@ SMALL = {
         {"name": "cold", "kind": "cold", "functions": ["echo"], "method": "forced", "count": 2},
     ],
 }  # fmt: skip
+#: The same study cut to one run of one cell per function and kind (5 cells): every function,
+#: forced cold starts and the whole results tree, in the fast tier; SMALL runs in the slow one.
+SMALLEST = {
+    **SMALL,
+    "number_of_runs": 1,
+    "experiments": [
+        {"name": "users", "kind": "users", "functions": ["echo", "matrix"], "users": [2],
+         "requests": 10},
+        {"name": "io", "kind": "users", "functions": ["ftp", "chain"], "users": [1],
+         "requests": 3},
+        {"name": "cold", "kind": "cold", "functions": ["echo"], "method": "forced", "count": 2},
+    ],
+}  # fmt: skip
+
+
+def requests_per_cell(document: dict[str, Any]) -> dict[str, int]:
+    """What each experiment of `document` sends per cell."""
+    counts = {}
+    for experiment in document["experiments"]:
+        kind = experiment["kind"]
+        if kind == "users":
+            counts[experiment["name"]] = experiment["requests"]
+        elif kind == "rates":
+            counts[experiment["name"]] = experiment["rates"][0] * experiment["duration_s"]
+        else:
+            counts[experiment["name"]] = experiment["count"]
+    return counts
 
 
 def loadgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -62,18 +91,25 @@ def experiment_file(tmp_path: Path, document: dict[str, object] = SMALL) -> Path
     return path
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        pytest.param(SMALLEST, id="5-cells"),
+        pytest.param(SMALL, id="16-cells", marks=pytest.mark.slow),
+    ],
+)
 def test_a_campaign_writes_a_results_tree_the_analysis_reads(
-    target: LocalTarget, tmp_path: Path
+    target: LocalTarget, tmp_path: Path, document: dict[str, Any]
 ) -> None:
-    experiment = experiment_file(tmp_path)
+    experiment = experiment_file(tmp_path, document)
     outputs = target.directory / "outputs.json"
     results = tmp_path / "results"
     run = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
                   cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr
-    assert "16 cells done, 0 failed" in run.stdout
-    tree = open_results(results)
     planned = [c.id for c in expand(load_experiment(experiment), tmp_path)]
+    assert f"{len(planned)} cells done, 0 failed" in run.stdout
+    tree = open_results(results)
     assert sorted(c.info.id for c in tree.cells) == sorted(planned)
     assert {c.info.status for c in tree.cells} == {"complete"}
     # Nothing left deployed, and no incomplete cell left behind.
@@ -82,7 +118,7 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
 
     for cell in tree.cells:
         requests = load_requests(cell.record_paths(), cell.platform_records())
-        expected = {"users": 30, "io": 6, "open": 40, "cold": 2}[cell.info.id.split("--")[0]]
+        expected = requests_per_cell(document)[cell.info.id.split("--")[0]]
         assert requests.count == expected, cell.info.id
         assert requests.ok.all(), cell.info.id
         if cell.info.mode == "cold":
@@ -144,8 +180,8 @@ def test_a_stopped_campaign_resumes_to_the_same_cells(
     command = [sys.executable, "-m", "loadgen", "run", str(experiment), "--outputs",
                str(outputs), "--results", str(results)]  # fmt: skip
     process = subprocess.Popen(
-        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True,
+        interruptible(command), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     # Stop it once one cell is done and the next is being measured.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import stat
 import sys
 from pathlib import Path
@@ -406,11 +407,15 @@ def fake_pulumi(tmp_path: Path, stdout: str, status: int = 0) -> Path:
     folder.mkdir()
     script = folder / "pulumi"
     log = tmp_path / "pulumi-args.json"
-    script.write_text(
-        f"#!{sys.executable}\nimport json, sys\n"
+    code = (
+        "import json, sys\n"
         f"json.dump(sys.argv[1:], open({str(log)!r}, 'w'))\n"
         f"sys.stdout.write({stdout!r})\nsys.stderr.write('error: no stack named lab\\n')\n"
         f"sys.exit({status})\n"
+    )
+    # sh, not a `#!python` line: a shebang cannot name a path with spaces.
+    script.write_text(
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c {shlex.quote(code)} "$@"\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return folder

@@ -4,6 +4,7 @@ cold flag as clients see it, keep-alive, errors, configuration failures and grac
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -175,12 +176,23 @@ def test_help_describes_the_settings() -> None:
         assert word in result.stdout
 
 
+def threads_of(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
 def test_sigterm_lets_the_request_in_flight_finish_and_exits_0(serve: Serve) -> None:
     server = serve("sleep")
     answers: list[Response] = []
     caller = threading.Thread(target=lambda: answers.append(request(server.port, body={"ms": 800})))
+    idle_threads = threads_of(server.process.pid)
     caller.start()
-    time.sleep(0.3)
+    # The server takes each connection on a thread of its own: once it is there the request is
+    # in flight, however long this machine took to get it there.
+    deadline = time.monotonic() + 30
+    while threads_of(server.process.pid) == idle_threads:
+        assert time.monotonic() < deadline, "the request never reached the server"
+        time.sleep(0.01)
+    time.sleep(0.1)  # from the new thread to the request counted in flight: a few lines
     server.process.send_signal(signal.SIGTERM)
     caller.join(timeout=10)
     assert server.process.wait(timeout=10) == 0

@@ -5,15 +5,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from support.loadgen_servers import ScriptedServer, Target, parse_json_stdout
+from support.interrupt import interruptible
+from support.loadgen_servers import ScriptedServer, Target, parse_json_stdout, wait_for_records
 from typer.testing import CliRunner
 
 from loadgen.cli import app
-from loadgen.record.format import RECORD_FILE_SUFFIX
 
 LOADGEN = [sys.executable, "-m", "loadgen"]
 SUMMARY_KEYS = {
@@ -224,25 +223,26 @@ def test_open_loop_json(scripted_server: ScriptedServer) -> None:
 def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> None:
     out = tmp_path / "run"
     process = subprocess.Popen(
-        [*LOADGEN, "hit", haproxy.url("/"), "--rate", "300", "--duration", "60",
-         "--processes", "2", "--out", str(out), "--json"],
+        interruptible([*LOADGEN, "hit", haproxy.url("/"), "--rate", "300", "--duration", "60",
+                       "--processes", "2", "--out", str(out), "--json"]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while len(list(out.glob(f"*{RECORD_FILE_SUFFIX}"))) < 2:  # both workers have started
-        assert time.monotonic() < deadline, "the run did not start"
-        time.sleep(0.1)
-    time.sleep(1.5)
+    try:
+        # Interrupt once both workers have written records, however long they took to start.
+        before = sum(wait_for_records(out, processes=2))
+    except AssertionError:
+        process.kill()
+        raise
     os.killpg(process.pid, signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
     summary = parse_json_stdout(stdout)
     assert summary["interrupted"] is True
     assert summary["valid"] is False
-    assert 0 < summary["requests"] < 60 * 300
+    assert before <= summary["requests"] < 60 * 300
     inspected = parse_json_stdout(run_cli("inspect", str(out), "--json").stdout)
     assert inspected["records"] == summary["requests"]
     assert {file["reason"] for file in inspected["files"]} == {"interrupted"}

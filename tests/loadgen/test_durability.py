@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from support.jitter import SleepProbe
 from support.loadgen_servers import Target, parse_json_stdout
 
 from loadgen.engine import RequestSpec
@@ -42,7 +42,6 @@ def disk_horizon_ns(directory: Path) -> int:
     return min(horizons)
 
 
-@pytest.mark.slow
 def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: Path) -> None:
     out = tmp_path / "run"
     process = subprocess.Popen(
@@ -52,6 +51,7 @@ def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: 
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )  # fmt: skip
+    probe = SleepProbe()
     try:
         files = wait_for_headers(out, 2)
         header = files[0].header
@@ -59,18 +59,21 @@ def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: 
             record_file.close()
         start_wall_ns = header.wall_anchor_ns + header.start_ns
         kill_at_ns = start_wall_ns + KILL_AFTER_S * 1e9
-        # While the run goes on, what is on disk is never more than a second behind.
+        # While the run goes on, what is on disk is never more than a second behind (plus
+        # however late this machine runs the writer threads and this reader).
         lags_s = []
-        time.sleep(1.0)
-        while time.time_ns() < kill_at_ns - 0.2e9:
-            on_disk_ns = disk_horizon_ns(out)
-            lags_s.append((time.time_ns() - header.wall_anchor_ns - on_disk_ns) / 1e9)
-            time.sleep(0.15)
-        assert len(lags_s) >= 15
-        assert max(lags_s) < 1.0, lags_s
-        time.sleep(max(0.0, (kill_at_ns - time.time_ns()) / 1e9))
-        killed_at_ns = time.time_ns() - start_wall_ns
-        os.killpg(process.pid, signal.SIGKILL)
+        with probe:
+            time.sleep(1.0)
+            while time.time_ns() < kill_at_ns - 0.2e9:
+                on_disk_ns = disk_horizon_ns(out)
+                lags_s.append((time.time_ns() - header.wall_anchor_ns - on_disk_ns) / 1e9)
+                time.sleep(0.15)
+            slack_s = probe.slack(0.0)
+            assert len(lags_s) >= 5
+            assert max(lags_s) < 1.0 + slack_s, (lags_s, slack_s)
+            time.sleep(max(0.0, (kill_at_ns - time.time_ns()) / 1e9))
+            killed_at_ns = time.time_ns() - start_wall_ns
+            os.killpg(process.pid, signal.SIGKILL)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -84,10 +87,10 @@ def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: 
             start = record_file.header.start_ns
             intended.update(record.intended_ns - start for record in record_file.records())
     # The constant schedule says exactly which requests were due; every one due more than a
-    # second before the kill must be on disk.
-    horizon_ns = killed_at_ns - 1_000_000_000
+    # second before the kill (and whatever this machine's scheduling delayed) must be on disk.
+    horizon_ns = killed_at_ns - 1_000_000_000 - int(slack_s * 1e9)
     due = [offset for k in range(RATE * 10) if (offset := constant_offset(RATE, k)) < horizon_ns]
-    assert len(due) >= (KILL_AFTER_S - 1.2) * RATE
+    assert len(due) >= (KILL_AFTER_S - 1.2) * RATE - slack_s * RATE
     missing = [offset for offset in due if offset not in intended]
     assert missing == []
 
@@ -103,7 +106,6 @@ def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: 
     assert report["records"] >= len(due)
 
 
-@pytest.mark.slow
 def test_worker_memory_does_not_grow_with_the_number_of_requests(
     haproxy: Target, tmp_path: Path
 ) -> None:

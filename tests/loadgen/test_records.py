@@ -1,6 +1,5 @@
 """Record files: round trip, torn tails, flush and fsync cadence, inspect, export."""
 
-import itertools
 import os
 import random
 import threading
@@ -10,6 +9,7 @@ from pathlib import Path
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
+from support.jitter import SleepProbe
 
 from loadgen.engine.errors import ErrorKind
 from loadgen.record import (
@@ -72,7 +72,20 @@ def write_file(path: Path, rows: list[tuple], flush_every: int = 100, close: boo
         writer.close(warmup_records=10, dropped=0, end_ns=EPOCH + 10**12, reason="completed")
     else:
         writer.flush()
-        time.sleep(0.3)
+        wait_for_count(path, len(rows))
+
+
+def wait_for_count(path: Path, count: int, timeout_s: float = 30.0) -> int:
+    """Wait until the writer thread has put `count` records in the file; the count seen."""
+    deadline = time.monotonic() + timeout_s
+    seen = 0
+    while time.monotonic() < deadline:
+        with RecordFile(path) as record_file:
+            seen = record_file.record_count
+        if seen >= count:
+            break
+        time.sleep(0.005)
+    return seen
 
 
 def as_tuple(record) -> tuple:
@@ -152,19 +165,84 @@ def test_not_a_record_file(tmp_path: Path) -> None:
         RecordFile(path)
 
 
-def test_flushed_records_reach_the_file_promptly(tmp_path: Path) -> None:
+class FakeClock:
+    """Stands in for the writer's `time` module: CLOCK_MONOTONIC moves only when the test
+    says so, and the test can wait until the writer thread has read it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.reads = 0
+        self._changed = threading.Condition()
+
+    def monotonic(self) -> float:
+        with self._changed:
+            self.reads += 1
+            self._changed.notify_all()
+            return self.now
+
+    def wait_for_reads(self, reads: int, timeout_s: float = 30.0) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.reads >= reads, timeout_s), (
+                f"the writer thread read the clock {self.reads} times, not {reads}"
+            )
+
+
+class RecordingFsync:
+    """Counts fsync calls (made by the writer thread) and lets the test wait for one."""
+
+    def __init__(self, path: Path, clock: FakeClock) -> None:
+        self.path = path
+        self.clock = clock
+        self.records_at_sync: list[int] = []
+        self._clock_reads: list[int] = []
+        self._real = os.fsync
+        self._changed = threading.Condition()
+
+    def __call__(self, fd: int) -> None:
+        self._real(fd)
+        with RecordFile(self.path) as record_file:
+            count = record_file.record_count
+        with self._changed:
+            self.records_at_sync.append(count)
+            self._clock_reads.append(self.clock.reads)
+            self._changed.notify_all()
+
+    @property
+    def calls(self) -> int:
+        with self._changed:
+            return len(self.records_at_sync)
+
+    def wait_for(self, calls: int, timeout_s: float = 30.0) -> None:
+        """Until the writer has synced `calls` times and noted the time of the last sync (the
+        clock must not move in between, or the writer would note a later time)."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.records_at_sync) >= calls, timeout_s), (
+                f"{len(self.records_at_sync)} fsync calls, expected {calls}"
+            )
+            reads = self._clock_reads[calls - 1]
+        self.clock.wait_for_reads(reads + 1, timeout_s)
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(writer_module, "time", fake)
+    return fake
+
+
+def test_flushed_records_reach_the_file_without_waiting_for_a_sync(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The clock never moves, so no fsync is due: a flush alone puts records in the file."""
     path = tmp_path / "live.lgrec"
-    writer = RecordWriter(path, header())
-    for row in sample_rows(40):
-        writer.append(*row)
-    writer.flush()
-    deadline = time.monotonic() + 0.1
-    seen = 0
-    while time.monotonic() < deadline and seen < 40:
-        with RecordFile(path) as record_file:
-            seen = record_file.record_count
-        time.sleep(0.005)
-    assert seen == 40
+    with SleepProbe() as probe:
+        writer = RecordWriter(path, header())
+        for row in sample_rows(40):
+            writer.append(*row)
+        writer.flush()
+        # Written by the thread as soon as it is handed the block: not at the next flush,
+        # fsync or idle wake-up (every 0.25 s), only as late as this machine runs the thread.
+        assert wait_for_count(path, 40, timeout_s=probe.slack(0.1)) == 40
     with RecordFile(path) as record_file:
         assert not record_file.complete
     writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
@@ -172,32 +250,59 @@ def test_flushed_records_reach_the_file_promptly(tmp_path: Path) -> None:
         assert record_file.complete
 
 
-def test_fsync_runs_at_least_every_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    synced: list[float] = []
-    real_fsync = os.fsync
+def test_fsync_runs_within_a_second_of_new_records_and_not_when_idle(
+    tmp_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "sync.lgrec"
+    fsync = RecordingFsync(path, clock)
+    monkeypatch.setattr(writer_module.os, "fsync", fsync)
+    rows = iter(sample_rows(100))
 
-    def recording_fsync(fd: int) -> None:
-        synced.append(time.monotonic())
-        real_fsync(fd)
+    def hand_over(writer: RecordWriter, count: int = 10) -> None:
+        for _ in range(count):
+            writer.append(*next(rows))
+        writer.flush()
 
-    monkeypatch.setattr(writer_module.os, "fsync", recording_fsync)
-    writer = RecordWriter(tmp_path / "sync.lgrec", header())
-    started = time.monotonic()
-    rows = sample_rows(5000)
-    stop = threading.Event()
-    position = 0
-    while time.monotonic() - started < 2.6:
-        writer.append(*rows[position % len(rows)])
-        position += 1
-        if position % 20 == 0:
-            writer.flush()
-            time.sleep(0.01)
-    stop.set()
+    writer = RecordWriter(path, header())
+    clock.wait_for_reads(1)  # the thread's start: its last sync is "now"
+    hand_over(writer)
+    wait_for_count(path, 10)
+    clock.wait_for_reads(2)  # the thread checked the clock after writing
+    assert fsync.calls == 0, "synced before a second had passed"
+
+    # Nothing new arrives, but what was written is a second old: the thread's idle wake-up
+    # syncs it.
+    clock.now += writer_module.FSYNC_EVERY_S
+    fsync.wait_for(1)
+    assert fsync.records_at_sync == [10]
+
+    # Half a second later a block arrives: written at once, synced only a second after the
+    # last sync, at the next wake-up.
+    clock.now += 0.5
+    reads = clock.reads
+    hand_over(writer)
+    wait_for_count(path, 20)
+    clock.wait_for_reads(reads + 1)
+    assert fsync.calls == 1
+    clock.now += 0.5
+    fsync.wait_for(2)
+    assert fsync.records_at_sync == [10, 20]
+
+    # Clean for ten seconds: no sync at all (the thread keeps waking up to check).
+    clock.now += 10
+    time.sleep(4 * writer_module._IDLE_WAKE_S)
+    assert fsync.calls == 2
+
+    # A block after a long quiet spell is more than a second after the last sync: synced at
+    # once.
+    hand_over(writer)
+    fsync.wait_for(3)
+    assert fsync.records_at_sync == [10, 20, 30]
     writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
-    during = [moment - started for moment in synced if moment - started < 2.6]
-    assert len(during) >= 2
-    gaps = [b - a for a, b in itertools.pairwise(during)]
-    assert max([during[0], *gaps]) <= 1.3
+    assert fsync.calls == 4, "close syncs the footer"
+    with RecordFile(path) as record_file:
+        assert record_file.complete
+        assert record_file.record_count == 30
 
 
 def test_inspect_reports_complete_and_incomplete_runs(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ import statistics
 
 import pytest
 import uvloop
+from support.jitter import SleepProbe
 
 from loadgen.engine.clock import now_ns
 from loadgen.workload.timer import TimerfdTimer, YieldingTimer, make_timer, sleep_until
@@ -33,9 +34,12 @@ def test_timer_fires_at_its_deadline_never_before(timer_class: type) -> None:
         timer.close()
         return lateness
 
-    lateness = uvloop.run(scenario())
+    with SleepProbe() as probe:
+        lateness = uvloop.run(scenario())
     assert min(lateness) >= 0
-    assert statistics.median(lateness) < 300_000
+    # Well under the event loop's millisecond ticks on an idle machine; on a busy one, no
+    # later than this machine wakes any sleeper (bench/ measures the real figure).
+    assert statistics.median(lateness) < probe.slack(0.0003) * 1e9
 
 
 def test_make_timer_picks_timerfd_on_linux() -> None:

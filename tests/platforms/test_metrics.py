@@ -1,4 +1,4 @@
-"""Resource metrics through a real Prometheus scraping a local exporter every second."""
+"""Resource metrics through a real Prometheus scraping a local exporter twice a second."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ from stacks.outputs import Prometheus
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 CPU_CORES = 0.5
 MEMORY = {"a": 100_000_000, "b": 200_000_000}
+#: What a test fetches: the last RANGE_S seconds, rates over RATE_WINDOW_S (4 scrapes).
+RANGE_S = 3
+RATE_WINDOW_S = 2
 
 pytestmark = pytest.mark.skipif(not Path(PROMETHEUS).exists(), reason="prometheus absent")
 
@@ -52,7 +55,10 @@ class Exporter:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def render(self) -> str:
-        cpu = CPU_CORES * (time.time() - self.started)
+        # The counter carries the instant it was read (Prometheus keeps exposed timestamps),
+        # so its rate is exact however late this machine runs the scrape or this handler.
+        stamp = int(time.time() * 1000)
+        cpu = CPU_CORES * (stamp / 1000 - self.started)
         lines = []
         for i, (pod, memory) in enumerate(MEMORY.items()):
             k8s = f'namespace="openfaas-fn",pod="fn-7d9f-{pod}",container="fn"'
@@ -62,7 +68,7 @@ class Exporter:
             )
             local = f'function_name="fn",instance_id="{pod}"'
             for labels in (k8s, swarm, local):
-                lines.append(f"container_cpu_usage_seconds_total{{{labels}}} {cpu:.6f}")
+                lines.append(f"container_cpu_usage_seconds_total{{{labels}}} {cpu:.6f} {stamp}")
                 lines.append(f"container_memory_working_set_bytes{{{labels}}} {memory}")
             lines.append(f'nomad_client_allocs_cpu_total_ticks{{task="fn",alloc_id="{pod}"}} 250')
             lines.append(f'nomad_client_allocs_memory_usage{{task="fn",alloc_id="{pod}"}} {memory}')
@@ -81,7 +87,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     exporter = Exporter()
     tmp = tmp_path_factory.mktemp("prometheus")
     (tmp / "prometheus.yml").write_text(
-        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "global: {scrape_interval: 500ms, scrape_timeout: 400ms, evaluation_interval: 1s}\n"
         "scrape_configs:\n"
         f"  - job_name: fn\n    static_configs: [{{targets: ['127.0.0.1:{exporter.port}']}}]\n"
     )
@@ -105,12 +111,13 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     break
             assert time.monotonic() < deadline, "Prometheus did not become ready"
             time.sleep(0.2)
-        # Scraping starts a while after readiness: wait for a few samples, so rates have points.
+        # Scraping starts a while after readiness: wait until the series reach back over the
+        # range a test fetches plus its rate window, so every fetched rate has a full window.
         query = {"query": "count_over_time(up[30s])"}
         while True:
             response = httpx.get(f"{url}/api/v1/query", params=query, timeout=2)
             result = response.json()["data"]["result"]
-            if result and float(result[0]["value"][1]) >= 6:
+            if result and float(result[0]["value"][1]) >= (RANGE_S + RATE_WINDOW_S) * 2 + 1:
                 break
             assert time.monotonic() < deadline + 30, "Prometheus did not scrape the exporter"
             time.sleep(0.5)
@@ -124,11 +131,14 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def fetch(url: str, orchestrator: str, kind: str) -> MetricsDocument:
     async def scenario() -> MetricsDocument:
         metrics = PrometheusMetrics(
-            Prometheus(url=url, kind=kind), orchestrator, "openfaas-fn", rate_window="3s"
+            Prometheus(url=url, kind=kind),
+            orchestrator,
+            "openfaas-fn",
+            rate_window=f"{RATE_WINDOW_S}s",
         )
         try:
             now = time.time()
-            return await metrics.fetch("fn", now - 4, now)
+            return await metrics.fetch("fn", now - RANGE_S, now)
         finally:
             await metrics.aclose()
 
@@ -158,10 +168,8 @@ def test_range_queries_return_the_exporters_points(
     assert set(by_name) == {"cpu", "memory", "replicas"}
     assert len(by_name["cpu"]) == cpu_series
     for series in by_name["cpu"]:
-        # The first point's rate window may reach back before the series began.
-        settled = series.points[1:]
-        assert len(settled) >= 2
-        assert all(v == pytest.approx(cpu_value, rel=0.05) for _, v in settled), series.points
+        assert len(series.points) >= RANGE_S
+        assert all(v == pytest.approx(cpu_value, rel=0.01) for _, v in series.points), series
     memory = sorted(series.points[-1][1] for series in by_name["memory"])
     assert memory == sorted(MEMORY.values())
     assert [s.points[-1][1] for s in by_name["replicas"]] == [2.0]

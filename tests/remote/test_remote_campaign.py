@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from support.interrupt import interruptible
 from support.local_target import LocalTarget, start_target, stop_target, wait_until
 from support.sshd import (
     FROM_WHEELHOUSE,
@@ -167,6 +168,7 @@ def assert_no_secret(remote: Remote, *texts: str) -> None:
             assert secret not in text
 
 
+@pytest.mark.slow  # a whole campaign through ssh: about 25 s
 def test_a_remote_campaign_installs_runs_copies_back_and_resumes(
     remote: Remote, tmp_path: Path
 ) -> None:
@@ -214,6 +216,7 @@ def test_a_remote_campaign_installs_runs_copies_back_and_resumes(
     assert {c.info.status for c in open_results(results).cells} == {"complete"}
 
 
+@pytest.mark.slow  # a whole campaign through ssh: about 25 s
 def test_ctrl_c_stops_the_remote_run_and_what_was_done_comes_back(
     remote: Remote, tmp_path: Path
 ) -> None:
@@ -221,7 +224,7 @@ def test_ctrl_c_stops_the_remote_run_and_what_was_done_comes_back(
     results = tmp_path / "results"
     remote_results = remote.directory / "campaigns" / "remote-stop" / "results"
     process = subprocess.Popen(
-        command(remote, experiment, results),
+        interruptible(command(remote, experiment, results)),
         cwd=tmp_path,
         env=environment(remote),
         stdout=subprocess.PIPE,

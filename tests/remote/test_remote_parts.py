@@ -97,6 +97,30 @@ def test_ssh_failures_name_user_and_host(stderr: str, expected: str) -> None:
     assert expected in describe_ssh_failure(target, stderr)
 
 
+def test_a_debian_python_finds_its_pip_wheel_outside_ensurepip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Debian's and Ubuntu's ensurepip has no _bundled folder: its wheels are in
+    /usr/share/python-wheels (python3-pip-whl)."""
+    import ensurepip
+
+    from loadgen.remote import wheel as wheel_module
+
+    stripped = tmp_path / "ensurepip"
+    stripped.mkdir()
+    monkeypatch.setattr(ensurepip, "__file__", str(stripped / "__init__.py"))
+    debian = tmp_path / "python-wheels"
+    debian.mkdir()
+    monkeypatch.setattr(wheel_module, "DEBIAN_WHEELS", debian)
+    assert bundled_pip() is None
+    (debian / "setuptools-66.1.1-py3-none-any.whl").write_bytes(b"")
+    (debian / "pip-23.0.1-py3-none-any.whl").write_bytes(b"")
+    assert bundled_pip() == debian / "pip-23.0.1-py3-none-any.whl"
+    (stripped / "_bundled").mkdir()
+    (stripped / "_bundled" / "pip-24.0-py3-none-any.whl").write_bytes(b"")
+    assert bundled_pip() == stripped / "_bundled" / "pip-24.0-py3-none-any.whl"
+
+
 def test_a_python3_without_ensurepip_gets_pip_from_the_bundled_wheel(tmp_path: Path) -> None:
     """Ubuntu's python3 without python3-venv: `python3 -m venv` fails, so the install script
     makes the venv without pip and bootstraps pip from the wheel this Python ships."""

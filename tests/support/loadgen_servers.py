@@ -12,6 +12,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,6 +21,7 @@ from httptools import HttpParserError, HttpRequestParser
 
 from loadgen.engine import EngineOptions, RequestSpec, create_engine
 from loadgen.engine.clock import now_ns
+from loadgen.record import RecordFile, record_files
 from loadgen.workload import ClosedLoopDriver
 from support.servers import free_port
 
@@ -36,6 +38,32 @@ def wait_for_port(port: int, timeout_s: float = 10.0) -> None:
         except OSError:
             time.sleep(0.02)
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def records_on_disk(directory: Path) -> list[int]:
+    """How many records each record file under `directory` holds right now (a file whose
+    header is not written yet counts as none)."""
+    counts = []
+    for path in record_files(directory):
+        try:
+            with RecordFile(path) as record_file:
+                counts.append(record_file.record_count)
+        except ValueError:
+            counts.append(0)
+    return counts
+
+
+def wait_for_records(directory: Path, processes: int, timeout_s: float = 60.0) -> list[int]:
+    """Wait until each of `processes` workers has records on disk: the run is under way,
+    however long this machine took to start it. Returns the counts seen."""
+    deadline = time.monotonic() + timeout_s
+    counts: list[int] = []
+    while time.monotonic() < deadline:
+        counts = records_on_disk(directory) if directory.is_dir() else []
+        if len(counts) == processes and all(counts):
+            return counts
+        time.sleep(0.05)
+    raise AssertionError(f"no records from {processes} processes after {timeout_s} s: {counts}")
 
 
 # HAProxy

@@ -56,9 +56,12 @@ class Sandbox:
         fake = Path(__file__).parent / "shims" / "fake_tool.py"
         for tool in FAKES:
             path = shims / tool
+            # sh, not a `#!python` line: a shebang cannot name a path with spaces. `-S`: the
+            # fakes need only the standard library, and every call starts a Python.
+            code = f"import sys; sys.path.insert(0, {str(fake.parent)!r}); import fake_tool; "
+            code += f"fake_tool.main({tool!r})"
             path.write_text(
-                f"#!{sys.executable}\nimport sys\nsys.path.insert(0, {str(fake.parent)!r})\n"
-                f"import fake_tool\nfake_tool.main({tool!r})\n"
+                f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -S -c {shlex.quote(code)} "$@"\n'
             )
             path.chmod(0o755)
         for folder in BOUND:

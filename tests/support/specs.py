@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -235,12 +236,29 @@ def _find_file(spec: SpecFile) -> Path:
         raise SpecMissing(f"{spec.shared} is missing: {shared_problem}, and {exc}") from None
 
 
+#: The reasons of the skips below: conftest.py reports each at one place (`skip_location`),
+#: so the summary has one line per missing spec, not one per test that needed it.
+MISSING_REASONS: set[str] = set()
+
+
+def _skip(exc: SpecMissing) -> NoReturn:
+    MISSING_REASONS.add(str(exc))
+    pytest.skip(str(exc))
+
+
+def skip_location(reason: str) -> tuple[str, int] | None:
+    """Where the summary should show a skip for `reason`: here, if it is a missing spec."""
+    if reason.removeprefix("Skipped: ") in MISSING_REASONS:
+        return __file__, _skip.__code__.co_firstlineno
+    return None
+
+
 def require_tree(spec: SpecTree) -> Path:
     """For a test: the folder, or a skip naming what is missing."""
     try:
         return tree_path(spec)
     except SpecMissing as exc:
-        pytest.skip(str(exc))
+        _skip(exc)
 
 
 def require_file(spec: SpecFile) -> Path:
@@ -248,4 +266,4 @@ def require_file(spec: SpecFile) -> Path:
     try:
         return file_path(spec)
     except SpecMissing as exc:
-        pytest.skip(str(exc))
+        _skip(exc)

@@ -16,7 +16,6 @@ import fnmatch
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -356,6 +355,8 @@ def started(unit: str) -> None:
             for line in unit_file.read_text().splitlines()
             if line.startswith("ExecStart=")
         ]
+        import subprocess  # here only: most calls never need it, and each call is a process
+
         result = subprocess.run(command.split(), check=False)
         if result.returncode != 0:
             raise Exit(1, f"Job for {unit} failed (exit {result.returncode})")
