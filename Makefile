@@ -20,8 +20,8 @@ lint: sync ## ruff
 	uv run --frozen ruff check .
 	uv run --frozen ruff format --check .
 
-test: lint ## lint, then the fast tier (every test not marked slow)
-	uv run --frozen pytest
+test: lint ## lint, then the fast tier (every test not marked slow), one worker per core
+	uv run --frozen pytest -n auto --maxprocesses 8 --dist loadfile
 
 test-slow: sync ## the slow tier: tests marked slow (about 20 s or more each)
 	uv run --frozen pytest -m slow

@@ -6,6 +6,7 @@ import contextlib
 import datetime
 import http.server
 import ipaddress
+import os
 import socket
 import ssl
 import subprocess
@@ -21,28 +22,46 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+#: Ports tests hand to servers they start come from a block of their own per test worker
+#: (pytest-xdist's PYTEST_XDIST_WORKER: gw0, gw1, ...), below Linux's ephemeral range
+#: (32768-60999) that `bind(("127.0.0.1", 0))` and outgoing connections draw from. A port handed
+#: out is never handed out again in this process, so a port freed by one test and not yet bound
+#: by its server cannot be given to another test, in this worker or in another one.
+PORT_BLOCK_START = 16000
+PORT_BLOCK_SIZE = 1500
+MAX_WORKERS = 8
+
+
+def _port_block() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw")) if worker.removeprefix("gw").isdigit() else 0
+    if index >= MAX_WORKERS:
+        raise RuntimeError(f"test worker {worker}: at most {MAX_WORKERS} workers have ports")
+    start = PORT_BLOCK_START + index * PORT_BLOCK_SIZE
+    return range(start, start + PORT_BLOCK_SIZE)
+
+
+_next_port = iter(_port_block())
+
 
 def free_port() -> int:
-    """A port nothing listens on right now (bound once, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on right now, never handed out before by this test worker."""
+    for port in _next_port:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("this test worker has used every port of its block")
 
 
 def free_port_range(count: int) -> tuple[int, int]:
     """`count` consecutive ports nothing listens on right now (first, last)."""
     for _ in range(50):
-        first = free_port()
-        if first + count - 1 > 65535:
-            continue
-        with contextlib.ExitStack() as stack:
-            try:
-                for port in range(first, first + count):
-                    sock = stack.enter_context(socket.socket())
-                    sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return first, first + count - 1
+        ports = [free_port() for _ in range(count)]
+        if ports == list(range(ports[0], ports[0] + count)):
+            return ports[0], ports[-1]
     raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
 
 
