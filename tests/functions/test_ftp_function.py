@@ -3,12 +3,11 @@ environment, failures as error results, and no descriptor left open on any path.
 
 from __future__ import annotations
 
-import gc
 import hashlib
-import os
-import warnings
+from pathlib import Path
 
 import pytest
+from support.descriptors import Call, descriptors_changed
 from support.function_servers import FtpServer
 from support.servers import free_port
 
@@ -17,10 +16,7 @@ from functions._params import FunctionError, ParamError
 from functions._registry import load
 from functions._runtime import invoke
 
-
-def open_fds() -> set[str]:
-    gc.collect()
-    return set(os.listdir("/proc/self/fd"))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_downloads_and_verifies_the_seeded_file(ftp_server: FtpServer) -> None:
@@ -99,20 +95,15 @@ def test_bad_settings_are_param_errors(
 
 
 def test_no_descriptor_or_socket_is_left_open(ftp_server: FtpServer) -> None:
+    good = ftp_server.params()
     bad_cases = [
         {"expected_sha256": "0" * 64},
         {"password": "wrong"},
         {"file": "missing.bin"},
         {"port": free_port()},
     ]
-    ftp.main(ftp_server.params())  # imports and lazy initialisation happen before counting
-    before = open_fds()
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ResourceWarning)
-        for _ in range(5):
-            assert ftp.main(ftp_server.params())["verified_sha256"] is True
-            for case in bad_cases:
-                with pytest.raises(FunctionError):
-                    ftp.main(ftp_server.params(timeout_s=5, **case))
-        gc.collect()
-    assert open_fds() == before
+    calls = [
+        Call(good, returns={"verified_sha256": True}),
+        *(Call({**good, "timeout_s": 5, **case}, raises="") for case in bad_cases),
+    ]
+    assert descriptors_changed("ftp", calls) == []
