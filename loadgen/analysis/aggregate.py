@@ -364,11 +364,18 @@ def _run_level(
     rng: np.random.Generator,
     label: str,
     warnings: list[Caveat],
+    *,
+    tail: bool = True,
 ) -> None:
-    """Median over runs of per-run p50, p99 and throughput, with bootstrap intervals and CV."""
+    """Median over runs of per-run p50, p99 and throughput, with bootstrap intervals and CV.
+
+    Without `tail` (a cold-start group: each run holds only the cold starts it forced, one by
+    default), a run has no tail to estimate: only p50 is computed, and the tail-percentile rule
+    does not apply."""
     measured = [run for run in runs if run.latency_ms.size]
     count = len(measured)
-    for name, percent in (("p50", 50.0), ("p99", 99.0)):
+    percentiles = (("p50", 50.0), ("p99", 99.0)) if tail else (("p50", 50.0),)
+    for name, percent in percentiles:
         per_run = np.asarray([exact_percentile(run.latency_ms, percent) for run in measured])
         if count == 0:
             rows.add("latency_ms", f"run_median_{name}", None, "ms")
@@ -425,7 +432,7 @@ def _run_level(
         rows.add("throughput_rps", "run_cv", coefficient_of_variation(rates), "1")
     rows.add("duration_s", "total", sum(r.duration_s for r in runs), "s")
     fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
-    if 0 < fewest < TAIL_REQUESTS:
+    if tail and 0 < fewest < TAIL_REQUESTS:
         # Nearest-rank p99 of n values is the ceil(0.99 n)-th: with few values it is one of the
         # last handful, and it reads low (about 5% at 400). Say so beside the number.
         warnings.append(
@@ -523,7 +530,7 @@ def aggregate(
             {**base, "level": "group", "cell_id": None, "run": None, "runs": len(runs)},
         )
         _request_rows(group_rows, runs)
-        _run_level(group_rows, runs, settings, rng, label, caveats)
+        _run_level(group_rows, runs, settings, rng, label, caveats, tail=method is None)
     result.caveats = [
         Caveat(SKIPPED, s.id, f"{s.status}: {s.reason or 'no reason given'}")
         for s in result.skipped
