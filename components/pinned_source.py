@@ -17,12 +17,14 @@ only the first use needs the network (`pulumi preview` after the first is offlin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -141,16 +143,28 @@ def _extract_folder(archive: bytes, source: PinnedTree, into: Path) -> None:
                 raise PinnedFetchError(f"archive member {member.name!r} is not a file or folder")
 
 
+@contextlib.contextmanager
+def staged_folder(final: Path) -> Iterator[Path]:
+    """A new folder beside `final` to fill; when the block ends without an error it replaces
+    `final`, otherwise it is removed: a half-written or unverified folder is never kept."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=final.parent))
+    try:
+        yield staging
+        shutil.rmtree(final, ignore_errors=True)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def fetch_tree(source: PinnedTree, *, cache: Path | None = None) -> Path:
     """The verified folder of `source`, downloaded once and kept in the cache."""
     root = (cache or cache_dir()) / "trees"
     final = root / source.tree
     if final.is_dir() and git_tree_hash(final) == source.tree:
         return final
-    root.mkdir(parents=True, exist_ok=True)
     archive = _download(source.archive_url, source.label)
-    staging = Path(tempfile.mkdtemp(prefix=".fetch-", dir=root))
-    try:
+    with staged_folder(final) as staging:
         try:
             _extract_folder(archive, source, staging)
         except tarfile.TarError as exc:
@@ -163,10 +177,6 @@ def fetch_tree(source: PinnedTree, *, cache: Path | None = None) -> Path:
                 f"{source.label} from {source.archive_url} has git tree {found}, "
                 f"expected {source.tree}: refusing to use it"
             )
-        shutil.rmtree(final, ignore_errors=True)
-        staging.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return final
 
 

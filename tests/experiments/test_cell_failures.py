@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 from support.loadgen_servers import ScriptedServer
+from support.sample_outputs import outputs_for
 
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.runner import Campaign
@@ -28,21 +29,7 @@ from loadgen.platforms.base import (
 from loadgen.results.tree import open_results
 from stacks.outputs import StackOutputs
 
-OUTPUTS: dict[str, Any] = {
-    "cloud": "aws",
-    "orchestrator": "k8s",
-    "framework": "openfaas",
-    "gateway_url": "http://127.0.0.1:9",
-    "openfaas": {
-        "url": "http://127.0.0.1:9",
-        "username": "admin",
-        "password": "gateway-secret-value",
-        "namespace": "openfaas-fn",
-        "limits": {"max_functions": None, "max_replicas": None, "scale_to_zero": True,
-                   "idler": False},
-        "versions": {"gateway": "0.27.13", "provider": "faas-netes 0.18.17"},
-    },
-}  # fmt: skip
+OUTPUTS = outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=False)
 
 #: Where each function's requests go on the scripted server.
 PATHS = {"echo": "/stall", "sleep": "/status/400", "matrix": "/ok"}

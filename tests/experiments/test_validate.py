@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.sample_outputs import outputs_for
 from typer.testing import CliRunner
 
 from components.openfaas_nomad import NOMAD_LIMITS
@@ -31,49 +32,6 @@ from stacks.outputs import StackOutputs
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 runner = CliRunner()
-
-
-def outputs_for(framework: str, orchestrator: str, **limits: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "cloud": "aws",
-        "orchestrator": orchestrator,
-        "framework": framework,
-        "gateway_url": "http://10.0.2.9:8080",
-        "ftp": {
-            "host": "10.0.2.7",
-            "port": 21,
-            "user": "faasbench",
-            "password": "ftp-secret-value",
-            "test_file": "testfile.bin",
-            "test_file_bytes": 1048576,
-            "test_file_sha256": "0" * 64,
-            "max_clients": 500,
-        },
-    }
-    if framework == "openfaas":
-        base["openfaas"] = {
-            "url": "http://10.0.2.9:8080",
-            "username": "admin",
-            "password": "gateway-secret-value",
-            "namespace": "openfaas-fn",
-            "limits": {
-                "max_functions": None,
-                "max_replicas": None,
-                "scale_to_zero": True,
-                "idler": False,
-                **limits,
-            },
-            "versions": {"gateway": "0.27.13", "provider": "faas-netes 0.18.17"},
-        }
-    else:
-        base["openwhisk"] = {
-            "api_host": "http://10.0.2.9:8080",
-            "auth": "uuid:key-secret-value",
-            "namespace": "guest",
-            "insecure_tls": False,
-            "idle_timeout_s": 600,
-        }
-    return base
 
 
 CE = outputs_for("openfaas", "k8s", max_functions=15, max_replicas=5, scale_to_zero=False)

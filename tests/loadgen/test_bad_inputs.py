@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.sample_outputs import outputs_for
 
 from loadgen.record.format import RECORD_FILE_SUFFIX
 
@@ -29,21 +30,7 @@ ADDRESS_SPACE = 2 * 1024**3
 TIME_LIMIT_S = 90
 URL = "http://127.0.0.1:9/"
 
-OUTPUTS = {
-    "cloud": "aws",
-    "orchestrator": "k8s",
-    "framework": "openfaas",
-    "gateway_url": "http://10.0.2.9:8080",
-    "openfaas": {
-        "url": "http://10.0.2.9:8080",
-        "username": "admin",
-        "password": "gateway-secret-value",
-        "namespace": "openfaas-fn",
-        "limits": {"max_functions": None, "max_replicas": None, "scale_to_zero": True,
-                   "idler": False},
-        "versions": {"gateway": "0.27.13", "provider": "faas-netes 0.18.17"},
-    },
-}  # fmt: skip
+OUTPUTS = outputs_for("openfaas", "k8s", gateway_url="http://10.0.2.9:8080", ftp=False)
 
 GOOD_HEAD = "name: corpus\nfunctions:\n  echo: {}\n  matrix: {}\n"
 GOOD_EXPERIMENTS = (

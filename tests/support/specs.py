@@ -9,7 +9,6 @@ skip, with one line that names what is missing and why.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from components.pinned_source import (
     fetch_tree,
     file_sha256,
     git_tree_hash,
+    staged_folder,
 )
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
@@ -160,9 +160,7 @@ def _assemble(spec: SpecTree, cache: Path) -> Path:
     final = cache / "assembled" / spec.tree
     if final.is_dir() and git_tree_hash(final) == spec.tree:
         return final
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".assemble-", dir=final.parent))
-    try:
+    with staged_folder(final) as staging:
         for part in spec.parts:
             target = staging / part.into
             shutil.copytree(fetch_tree(part.source, cache=cache), target, dirs_exist_ok=True)
@@ -173,10 +171,6 @@ def _assemble(spec: SpecTree, cache: Path) -> Path:
             raise PinnedFetchError(
                 f"{spec.shared} assembled from upstream has git tree {found}, expected {spec.tree}"
             )
-        shutil.rmtree(final, ignore_errors=True)
-        staging.rename(final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return final
 
 
