@@ -3,6 +3,7 @@ stand-in OpenWhisk chart; and one summary line per missing upstream spec."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Generator, Iterator
 
 import pytest
@@ -12,6 +13,17 @@ from support.pulumi_mocks import stack_file_config
 
 from components import openwhisk_chart
 from components.pinned_source import PinnedTree
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests press Ctrl-C (send SIGINT) to commands they start and expect them to act on it.
+    A shell without job control (`make test &`, a script run in the background, nohup) starts
+    its commands with SIGINT ignored, and an ignored SIGINT survives fork and exec, so every
+    command the tests started would ignore it too. Restore what a terminal's foreground job
+    has; a handler (unlike SIG_IGN) is reset to the default in every child that execs. Runs
+    in each test worker as well."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import yaml
-from support.interrupt import interruptible
 from support.local_target import LocalTarget
 
 from loadgen.analysis.requests import load_requests
@@ -180,7 +179,7 @@ def test_a_stopped_campaign_resumes_to_the_same_cells(
     command = [sys.executable, "-m", "loadgen", "run", str(experiment), "--outputs",
                str(outputs), "--results", str(results)]  # fmt: skip
     process = subprocess.Popen(
-        interruptible(command), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60

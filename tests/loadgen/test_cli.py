@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.interrupt import interruptible
 from support.loadgen_servers import ScriptedServer, Target, parse_json_stdout, wait_for_records
 from typer.testing import CliRunner
 
@@ -223,8 +222,8 @@ def test_open_loop_json(scripted_server: ScriptedServer) -> None:
 def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> None:
     out = tmp_path / "run"
     process = subprocess.Popen(
-        interruptible([*LOADGEN, "hit", haproxy.url("/"), "--rate", "300", "--duration", "60",
-                       "--processes", "2", "--out", str(out), "--json"]),
+        [*LOADGEN, "hit", haproxy.url("/"), "--rate", "300", "--duration", "60",
+         "--processes", "2", "--out", str(out), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.interrupt import interruptible
 from support.local_target import LocalTarget, start_target, stop_target, wait_until
 from support.sshd import (
     FROM_WHEELHOUSE,
@@ -224,7 +223,7 @@ def test_ctrl_c_stops_the_remote_run_and_what_was_done_comes_back(
     results = tmp_path / "results"
     remote_results = remote.directory / "campaigns" / "remote-stop" / "results"
     process = subprocess.Popen(
-        interruptible(command(remote, experiment, results)),
+        command(remote, experiment, results),
         cwd=tmp_path,
         env=environment(remote),
         stdout=subprocess.PIPE,
