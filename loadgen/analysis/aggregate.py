@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from loadgen.analysis.requests import COLD, UNKNOWN, WARM, Requests, load_requests
 from loadgen.analysis.stats import (
     DISTRIBUTION_KEYS,
+    active_s,
     block_length,
     bootstrap_blocks,
     bootstrap_runs,
@@ -184,6 +185,10 @@ class _Run:
     latency_ms: npt.NDArray[np.float64]
     """ok requests only, in intended-send order."""
     duration_s: float
+    """Wall span: first intended send to last completion, gaps between segments included."""
+    active_s: float
+    """The union of the engine runs' spans (each its first intended send to its last
+    completion): what throughput divides by."""
 
 
 def _ms(values_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -328,7 +333,8 @@ def _load_run(cell: Cell) -> _Run:
         seconds = duration_s(int(requests.intended_ns.min()), int(requests.end_ns.max()))
     else:
         seconds = duration_s(None, None)
-    return _Run(cell, requests, latency, seconds)
+    active = active_s((run.first_intended_ns, run.last_end_ns) for run in requests.engine_runs)
+    return _Run(cell, requests, latency, seconds, active)
 
 
 def _cell_warnings(run: _Run) -> list[Caveat]:
@@ -412,11 +418,9 @@ def _run_level(
                         f"±{settings.precision:.0%}",
                     )
                 )
-    rates = np.asarray([throughput(int(r.requests.ok.sum()), r.duration_s) for r in runs])
+    rates = np.asarray([throughput(int(r.requests.ok.sum()), r.active_s) for r in runs])
     total_ok = sum(int(r.requests.ok.sum()) for r in runs)
-    rows.add(
-        "throughput_rps", "pooled", throughput(total_ok, sum(r.duration_s for r in runs)), "1/s"
-    )
+    rows.add("throughput_rps", "pooled", throughput(total_ok, sum(r.active_s for r in runs)), "1/s")
     if rates.size:
         ci = None
         if rates.size >= 2:
@@ -431,6 +435,7 @@ def _run_level(
         )
         rows.add("throughput_rps", "run_cv", coefficient_of_variation(rates), "1")
     rows.add("duration_s", "total", sum(r.duration_s for r in runs), "s")
+    rows.add("active_s", "total", sum(r.active_s for r in runs), "s")
     fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
     if tail and 0 < fewest < TAIL_REQUESTS:
         # Nearest-rank p99 of n values is the ceil(0.99 n)-th: with few values it is one of the
@@ -518,8 +523,9 @@ def aggregate(
             )
             _request_rows(cell_rows, [run])
             ok = int(run.requests.ok.sum())
-            cell_rows.add("throughput_rps", "value", throughput(ok, run.duration_s), "1/s")
+            cell_rows.add("throughput_rps", "value", throughput(ok, run.active_s), "1/s")
             cell_rows.add("duration_s", "value", run.duration_s, "s")
+            cell_rows.add("active_s", "value", run.active_s, "s")
             _resource_rows(cell_rows, cell.metrics())
             if keep_requests:
                 result.requests[cell.info.id] = run.requests

@@ -24,6 +24,18 @@ UNKNOWN, WARM, COLD = -1, 0, 1
 
 
 @dataclass(frozen=True)
+class EngineRun:
+    """One engine run of a cell (its record files share a `run_id`): a segment's active span."""
+
+    run_id: str
+    first_intended_ns: int
+    """Absolute CLOCK_MONOTONIC ns of its first measured intended send."""
+    last_end_ns: int
+    """...and of its last measured completion."""
+    requests: int
+
+
+@dataclass(frozen=True)
 class Requests:
     """Measured requests of one run, ordered by intended send time."""
 
@@ -46,6 +58,9 @@ class Requests:
     dropped: int
     warmup: int
     torn_files: tuple[str, ...]
+    engine_runs: tuple[EngineRun, ...] = ()
+    """The engine runs with measured requests, by first intended send: the intervals during
+    which the loader was sending (a cell of several segments has gaps between them)."""
 
     @property
     def count(self) -> int:
@@ -98,9 +113,12 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
     wall_offset: int | None = None
     torn: list[str] = []
     dropped_kind = int(ErrorKind.DROPPED)
+    spans: dict[str, list[int]] = {}
+    """run_id -> [first intended, last end, measured requests]."""
     for path in paths:
         with RecordFile(path) as record_file:
             header = record_file.header
+            first_of_file = len(intended)
             open_loop = header.workload.get("kind") == "open"
             epoch = header.monotonic_epoch_ns
             if wall_offset is None:
@@ -141,6 +159,13 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
                             break
                 platform_index.append(match)
                 platform_cold.append(_cold_value(platform[match].cold) if match >= 0 else UNKNOWN)
+            if len(intended) > first_of_file:
+                start = min(intended[first_of_file:])
+                finish = max(end[first_of_file:])
+                span = spans.setdefault(header.run_id, [start, finish, 0])
+                span[0] = min(span[0], start)
+                span[1] = max(span[1], finish)
+                span[2] += len(intended) - first_of_file
             if not record_file.complete:
                 torn.append(path.name)
     order = np.argsort(np.asarray(intended, dtype=np.int64), kind="stable")
@@ -164,4 +189,13 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
         dropped=dropped,
         warmup=warmup,
         torn_files=tuple(torn),
+        engine_runs=tuple(
+            sorted(
+                (
+                    EngineRun(run_id, first, last, count)
+                    for run_id, (first, last, count) in spans.items()
+                ),
+                key=lambda run: (run.first_intended_ns, run.run_id),
+            )
+        ),
     )

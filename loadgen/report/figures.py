@@ -297,8 +297,9 @@ def throughput_users(results: Sequence[Aggregate]) -> Figure:
         "Throughput against users",
         [("throughput_rps", "run_median", "")],
         "ok responses / s",
-        "Median over runs of each run's throughput (ok responses ÷ first intended send to last "
-        "completion) against closed-loop users, with bootstrap intervals over runs.",
+        "Median over runs of each run's throughput (ok responses ÷ active time, each engine "
+        "run from its first intended send to its last completion) against closed-loop users, "
+        "with bootstrap intervals over runs.",
         sweep="users",
     )
 

@@ -22,6 +22,15 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+THROUGHPUT_NOTE = (
+    "Throughput is ok responses per second of active time: the time the load generator's "
+    "engine runs were sending or awaiting answers, each from its first intended send to its "
+    "last completion. Idle trace minutes, idle waits and forced cold starts between a cell's "
+    "segments are not counted; for a cell of one segment it is <code>loadgen hit</code>'s rps. "
+    "The wall span (<code>duration_s</code>) and the active time (<code>active_s</code>) are "
+    "rows of stats.csv."
+)
+"""Under the results heading: what the throughput column divides by."""
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222;
@@ -286,7 +295,7 @@ def render_report(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>faasbench report: {_e(names)}</title><style>{STYLE}</style></head><body>"
         f"<h1>faasbench report</h1><p>{_e(names)} — generated {_e(generated)}</p>{pointer}"
-        "<h2>Results</h2>"
+        f'<h2>Results</h2><p class="note">{THROUGHPUT_NOTE}</p>'
         + "".join(_results_section(r) for r in results)
         + f"<h2>Comparison</h2>{_comparison_section(comparison)}"
         + "<h2>Figures</h2>"
