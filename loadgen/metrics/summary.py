@@ -6,7 +6,9 @@ Definitions (shared by every command that reports on runs):
 - send_rate: requests sent / (last send - first send);
 - latency: end - intended (open loop) or end - send (closed loop); service: end - send;
   sched_lag: send - intended. Latency and service percentiles cover ok responses; sched_lag
-  covers every request sent.
+  covers every request sent;
+- client_cpu: each worker's CPU time / wall time; host: the host's load average at the start
+  and end and its CPU busy and steal shares over the run (Linux).
 """
 
 from typing import Literal
@@ -40,6 +42,24 @@ class LagStats(BaseModel):
     p50: float | None
     p99: float | None
     max: float | None
+
+
+class HostLoad(BaseModel):
+    """The loader's host during the run (`loadgen.metrics.host`); None where unavailable
+    (figures come from /proc, so only Linux has them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpus: int | None
+    """Logical CPUs of the host: what a load average is compared with."""
+    load1_start: float | None
+    """1-minute load average when the run started..."""
+    load1_end: float | None
+    """...and when it ended."""
+    cpu_busy: float | None
+    """Share of all CPUs' time spent busy over the run (the loader's own work included)."""
+    cpu_steal: float | None
+    """Share of all CPUs' time the hypervisor gave to other guests over the run."""
 
 
 class Summary(BaseModel):
@@ -81,6 +101,8 @@ class Summary(BaseModel):
     error_rate: float
     interrupted: bool
     thresholds: list[ThresholdResult] = []
+    host: HostLoad | None = None
+    """How busy the loader's host was; None in summaries written before it was recorded."""
 
 
 def _ms(value_us: int) -> float:

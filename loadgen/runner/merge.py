@@ -1,14 +1,17 @@
 """Turning the workers' reports into one summary: counters summed, histograms added exactly."""
 
 from loadgen.metrics.histogram import merge
-from loadgen.metrics.summary import Summary, lag_stats, latency_stats
+from loadgen.metrics.summary import HostLoad, Summary, lag_stats, latency_stats
 from loadgen.metrics.validity import diagnose
 from loadgen.runner.plan import RunPlan, WorkerReport
 from loadgen.workload.spec import ClosedLoop
 
 
-def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> Summary:
-    """Merge worker reports exactly (counters summed, histograms added bucket by bucket)."""
+def build_summary(
+    plan: RunPlan, reports: list[WorkerReport], started: str, host: HostLoad | None = None
+) -> Summary:
+    """Merge worker reports exactly (counters summed, histograms added bucket by bucket);
+    `host` is the loader host's load over the run, which the validity rule weighs."""
     workload = plan.workload
     closed = isinstance(workload, ClosedLoop)
     requests = sum(report.requests for report in reports)
@@ -63,6 +66,7 @@ def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> S
         interrupted=interrupted,
         record_errors=[r.record_error for r in reports if r.record_error],
         requests=requests,
+        host=host,
     )
     warnings.extend(sorted({r.resolve_error for r in reports if r.resolve_error}))
     records = None
@@ -102,4 +106,5 @@ def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> S
         histogram_overflow=overflow,
         error_rate=round(sum(errors.values()) / requests, 6) if requests else 0.0,
         interrupted=interrupted,
+        host=host,
     )
