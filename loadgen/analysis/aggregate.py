@@ -35,9 +35,9 @@ from loadgen.analysis.stats import (
     throughput,
 )
 from loadgen.metrics.summary import NS_PER_MS
-from loadgen.metrics.validity import SCHED_LAG_P99_LIMIT_MS, SCHED_LAG_SHARE_LIMIT
+from loadgen.metrics.validity import late_sends
 from loadgen.record.reader import RecordFormatError
-from loadgen.results.models import MetricsFile
+from loadgen.results.models import MetricsFile, SegmentLoad
 from loadgen.results.tree import Cell, ResultsTree
 
 STATS_PARQUET = "stats.parquet"
@@ -189,6 +189,8 @@ class _Run:
     active_s: float
     """The union of the engine runs' spans (each its first intended send to its last
     completion): what throughput divides by."""
+    loads: tuple[SegmentLoad, ...] = ()
+    """Loader CPU and host load of the cell's engine runs (from its summary.json)."""
 
 
 def _ms(values_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -334,11 +336,13 @@ def _load_run(cell: Cell) -> _Run:
     else:
         seconds = duration_s(None, None)
     active = active_s((run.first_intended_ns, run.last_end_ns) for run in requests.engine_runs)
-    return _Run(cell, requests, latency, seconds, active)
+    recorded = {run.run_id for run in requests.engine_runs}
+    loads = tuple(load for load in cell.segment_loads() if load.run_id in recorded)
+    return _Run(cell, requests, latency, seconds, active, loads)
 
 
 def _cell_warnings(run: _Run) -> list[Caveat]:
-    """Signs that the cell measured the client rather than the platform."""
+    """Signs that the cell measured the client or its host rather than the platform."""
     cell_id = run.cell.info.id
     requests = run.requests
     found: list[Caveat] = []
@@ -349,15 +353,14 @@ def _cell_warnings(run: _Run) -> list[Caveat]:
     if requests.open_loop and requests.count and run.latency_ms.size:
         lag_p99 = exact_percentile(_ms(requests.sched_lag_ns), 99)
         latency_p99 = exact_percentile(run.latency_ms, 99)
-        if lag_p99 > SCHED_LAG_P99_LIMIT_MS and lag_p99 > SCHED_LAG_SHARE_LIMIT * latency_p99:
-            found.append(
-                Caveat(
-                    f"client-bottlenecked: sched_lag p99 exceeds {SCHED_LAG_P99_LIMIT_MS:g} ms "
-                    f"and {SCHED_LAG_SHARE_LIMIT:.0%} of latency p99",
-                    cell_id,
-                    f"sched_lag p99 {lag_p99:.3f} ms, latency p99 {latency_p99:.3f} ms",
-                )
-            )
+        late = late_sends(
+            sched_lag_p99_ms=lag_p99,
+            latency_p99_ms=latency_p99,
+            cpu_share=[share for load in run.loads for share in load.client_cpu],
+            hosts=[load.host for load in run.loads if load.host is not None],
+        )
+        if late is not None:
+            found.append(Caveat(late.message, cell_id, late.detail))
     if requests.dropped:
         found.append(Caveat("open-loop arrivals dropped", cell_id, f"{requests.dropped} dropped"))
     return found

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from loadgen.metrics.summary import HostLoad
+
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -142,3 +144,39 @@ class MetricsFile(BaseModel):
     model_config = _STRICT
 
     series: list[Series]
+
+
+_PROJECTION = ConfigDict(frozen=True, extra="ignore")
+
+
+class SegmentLoad(BaseModel):
+    """Of one engine run's summary (`loadgen.metrics.summary.Summary`, whose keys are added,
+    never renamed): which run it was and how busy the loader and its host were. Only these
+    keys are read, so a summary with keys added later still reads."""
+
+    model_config = _PROJECTION
+
+    run_id: str
+    client_cpu: list[float]
+    """Each loader process's CPU time ÷ wall time."""
+    host: HostLoad | None = None
+    """None in summaries written before the host's load was recorded."""
+
+
+class SegmentEvent(BaseModel):
+    """One entry of a cell's `summary.json`: a segment, and its engine run's summary when it
+    sent requests (an idle trace minute has none). Other keys (a forced cold start's cost, an
+    idle wait) are the runner's and not read here."""
+
+    model_config = _PROJECTION
+
+    segment: int = Field(ge=0)
+    summary: SegmentLoad | None = None
+
+
+class CellSummary(BaseModel):
+    """`cells/<id>/summary.json`, as the campaign runner writes it: `{"segments": [...]}`."""
+
+    model_config = _PROJECTION
+
+    segments: list[SegmentEvent]

@@ -12,7 +12,8 @@ from loadgen.results import open_results
 
 @pytest.fixture(scope="session")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two sweep points × 4 runs, plus a cold cell, an open-loop cell and a failed cell."""
+    """Two sweep points × 4 runs, plus a cold cell, an open-loop cell whose saturated loader
+    sent late, and a failed cell."""
     cells = grid(users=(1, 10), runs=4, requests=150, error_rate=0.05, cold_starts=2, seed=3)
     extra = (
         CellSpec(
@@ -37,6 +38,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
             processes=2,
             warmup=20,
             seed=6,
+            client_cpu=(0.95, 0.9),
         ),
         CellSpec(function="echo", sweep_value=100, status="failed", reason="gateway timeout"),
         CellSpec(function="echo", sweep_value=200, status="invalid", reason="client CPU 95%"),

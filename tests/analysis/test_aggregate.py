@@ -376,7 +376,13 @@ def test_each_warning_appears_once_with_the_groups_and_cells_it_concerns(
 
 def test_a_cell_warning_is_grouped_over_the_cells_that_have_it(tmp_path: Path) -> None:
     """Two client-bottlenecked open-loop runs of one group: one warning naming both cells."""
-    open_cell = {"mode": "open", "sweep_name": "rate", "sweep_value": 50, "sched_lag_ms": 8.0}
+    open_cell = {
+        "mode": "open",
+        "sweep_name": "rate",
+        "sweep_value": 50,
+        "sched_lag_ms": 8.0,
+        "client_cpu": (0.95,),
+    }
     root = write_campaign(
         tmp_path,
         CampaignSpec(cells=tuple(CellSpec(run=run, seed=run, **open_cell) for run in (0, 1))),

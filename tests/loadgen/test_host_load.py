@@ -1,6 +1,7 @@
 """The loader host's load (from /proc) and the one rule that names the cause of late sends:
 a saturated loader process is a client bottleneck, an idle loader points at a busy host."""
 
+import json
 import os
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from loadgen.metrics.host import (
 )
 from loadgen.metrics.summary import HostLoad, Summary
 from loadgen.metrics.validity import CPU_LIMIT, LATENCY_NOTE, diagnose, late_sends
+from loadgen.results.models import CellInfo, Sweep
+from loadgen.results.tree import Cell
 from loadgen.runner.coordinator import execute
 from loadgen.workload.spec import OpenLoop
 
@@ -137,7 +140,7 @@ def test_hit_names_the_cause_in_its_warnings() -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/stat").is_file(), reason="/proc/stat is Linux only")
-def test_a_real_run_records_the_host(
+def test_a_real_run_records_the_host_and_aggregate_reads_it_back(
     haproxy: Target, tmp_path: Path
 ) -> None:
     result = execute(
@@ -157,3 +160,29 @@ def test_a_real_run_records_the_host(
     assert 0.0 <= host.cpu_steal <= host.cpu_busy + host.cpu_steal <= 1.0
     on_disk = Summary.model_validate_json((tmp_path / "run" / "summary.json").read_text())
     assert on_disk.host == host
+    # A cell's summary.json as the campaign runner writes it: one event per segment, a
+    # summary for each engine run, other keys (an idle wait, a forced cold start) beside.
+    cell_dir = tmp_path / "cell"
+    cell_dir.mkdir()
+    events = [
+        {"segment": 0, "idle_s": 30.0},
+        {
+            "segment": 1,
+            "cold_start": {"method": "scale-to-zero", "effective_ns": 1, "cost_s": 0.5},
+            "summary": result.summary.model_dump(mode="json"),
+        },
+    ]
+    (cell_dir / "summary.json").write_text(json.dumps({"segments": events}))
+    info = CellInfo(
+        id="cell",
+        function="echo",
+        mode="open",
+        sweep=Sweep(name="rate", value=500),
+        run=0,
+        status="complete",
+        started="2025-01-01T00:00:00Z",
+    )
+    [load] = Cell(cell_dir, info).segment_loads()
+    assert load.run_id == result.summary.run_id
+    assert load.client_cpu == result.summary.client_cpu
+    assert load.host == host

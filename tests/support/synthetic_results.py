@@ -51,6 +51,10 @@ class CellSpec:
     metrics: bool = True
     sched_lag_ms: float = 0.0
     seed: int = 0
+    client_cpu: tuple[float, ...] | None = None
+    """Write the runner's summary.json with these loader CPU shares (one per process)."""
+    host: dict[str, float | int | None] | None = None
+    """...and this host load (`HostLoad`'s fields) in it."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ def write_cell(cells_dir: Path, spec: CellSpec, wall_anchor: int = WALL_ANCHOR) 
         (directory / "platform.jsonl").write_text("\n".join(platform_lines) + "\n")
     if spec.metrics:
         _write_metrics(directory, spec, rng, wall_anchor, intended, end)
+    if spec.client_cpu is not None:
+        _write_summary(directory, spec, run_id)
     info = {
         "id": cell_id(spec),
         "function": spec.function,
@@ -177,6 +183,14 @@ def write_cell(cells_dir: Path, spec: CellSpec, wall_anchor: int = WALL_ANCHOR) 
     }
     (directory / "cell.json").write_text(json.dumps(info, indent=2))
     return directory
+
+
+def _write_summary(directory: Path, spec: CellSpec, run_id: str) -> None:
+    """The runner's summary.json: one segment, with the parts of the engine's summary that
+    `aggregate` reads (the run id, the loader's CPU, the host's load)."""
+    summary = {"run_id": run_id, "client_cpu": list(spec.client_cpu or ()), "host": spec.host}
+    document = {"segments": [{"segment": 0, "summary": summary}]}
+    (directory / "summary.json").write_text(json.dumps(document))
 
 
 def _platform_line(spec: CellSpec, rng: np.random.Generator, call_id: str, cold: bool) -> str:
