@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from support.local_target import LocalTarget
@@ -149,6 +150,20 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
 
     aggregate = loadgen("aggregate", str(results), cwd=tmp_path)
     assert aggregate.returncode == 0, aggregate.stderr
+    # Each engine run's summary holds the loader host's load, and a forced cold-start cell's
+    # throughput divides by its engine runs' time, not by the cold starts forced between them.
+    for cell in tree.cells:
+        loads = cell.segment_loads()
+        assert len(loads) == len(load_requests(cell.record_paths()).engine_runs), cell.info.id
+        assert all(load.host is not None and load.host.cpus for load in loads), cell.info.id
+    rows = pq.read_table(results / "summary" / "stats.parquet").to_pylist()
+    cold = {
+        r["metric"]: r["value"]
+        for r in rows
+        if r["level"] == "cell" and r["mode"] == "cold" and r["subset"] == "all"
+    }
+    assert cold["active_s"] < cold["duration_s"]
+    assert cold["throughput_rps"] == pytest.approx(2 / cold["active_s"])
     again = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
                     cwd=tmp_path)  # fmt: skip
     assert again.returncode == 1
