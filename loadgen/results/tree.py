@@ -84,14 +84,19 @@ class Cell:
         path = self.path / METRICS
         return _load(MetricsFile, path) if path.is_file() else None
 
+    def segments(self) -> CellSummary | None:
+        """The runner's `summary.json` (segments: forced cold starts, idle waits, first
+        requests, engine summaries); None when absent."""
+        path = self.path / CELL_SUMMARY
+        return _load(CellSummary, path) if path.is_file() else None
+
     def segment_loads(self) -> list[SegmentLoad]:
         """Each engine run's loader CPU and host load, from the runner's `summary.json`, in
         segment order; empty when the file is absent."""
-        path = self.path / CELL_SUMMARY
-        if not path.is_file():
+        summary = self.segments()
+        if summary is None:
             return []
-        segments = _load(CellSummary, path).segments
-        return [event.summary for event in segments if event.summary is not None]
+        return [event.summary for event in summary.segments if event.summary is not None]
 
 
 @dataclass(frozen=True)
