@@ -37,8 +37,8 @@ from loadgen.analysis.stats import (
 from loadgen.metrics.summary import NS_PER_MS
 from loadgen.metrics.validity import late_sends
 from loadgen.record.reader import RecordFormatError
-from loadgen.results.models import MetricsFile, SegmentLoad
-from loadgen.results.tree import Cell, ResultsTree
+from loadgen.results.models import CellSummary, MetricsFile, SegmentLoad
+from loadgen.results.tree import Cell, ResultsError, ResultsTree
 
 STATS_PARQUET = "stats.parquet"
 STATS_CSV = "stats.csv"
@@ -70,6 +70,23 @@ SCHEMA = pa.schema(
     ]
 )
 """One row per statistic: `level` is cell or group; `subset` is all, cold or warm."""
+
+COLD_START_COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("to_ready", "deploy/scale → ready"),
+    ("ready_to_send", "ready → first request sent"),
+    ("first_latency", "first response's latency"),
+    ("init", "platform-reported init"),
+)
+"""A cold start's components (metric `cold_start_<name>_ms`), each measured on its own."""
+BOOT_IN: dict[str, str] = {
+    "redeploy": "to_ready",
+    "scale-to-zero": "first_latency",
+    "action-update": "first_latency",
+    "natural": "first_latency",
+}
+"""Which component holds the new instance's boot, by cold-start method: a redeploy waits for
+the new instance before it is ready; scaling to zero, an action update and an idle reap leave
+the boot to the next request (scale from zero, container creation and init)."""
 
 Row = dict[str, object]
 GroupKey = tuple[str, str, str, float | None, str | None]
@@ -179,6 +196,64 @@ def group_label(key: GroupKey) -> str:
 
 
 @dataclass(frozen=True)
+class ColdStartParts:
+    """One cold start of a segment (forced, or an idle wait), component by component, in ms;
+    None where that part did not happen, was not recorded, or does not count."""
+
+    to_ready: float | None
+    """The control-plane work of a forced cold start (`cost_s`): deploy or scale to ready."""
+    ready_to_send: float | None
+    """From ready (`effective_ns`) to the send of the segment's first request."""
+    first_latency: float | None
+    """That first request's latency: ok, and not reported warm."""
+    init: float | None
+    """The init time the platform reported for that same request."""
+    sent: bool
+    """The segment's first request was recorded (results from before it was are not)."""
+    ok: bool
+    flag: int
+    """COLD, WARM or UNKNOWN: what the first request reported."""
+
+
+def cold_start_parts(segments: CellSummary | None, requests: Requests) -> list[ColdStartParts]:
+    """Each cold start of a cell, from the runner's segment events and the cell's records.
+
+    A forced cold start gives `to_ready`; the first request after it (or after an idle wait)
+    gives `ready_to_send` (forced only), its latency and the platform's init time. The first
+    request is found among the records by its correlation id for its cold flag; its latency
+    counts only when it succeeded and did not report itself warm (a warm first request means
+    the cold start did not happen)."""
+    if segments is None:
+        return []
+    by_id = {
+        str(call_id): index for index, call_id in enumerate(requests.ids) if call_id is not None
+    }
+    platform = {record.id: record for record in requests.platform}
+    cold = requests.cold
+    found: list[ColdStartParts] = []
+    for event in segments.segments:
+        forced = event.cold_start
+        first = event.first_request
+        if forced is None and first is None:
+            continue  # neither a forced cold start nor an idle wait before a workload
+        to_ready = None if forced is None else forced.cost_s * 1000
+        if first is None:
+            found.append(ColdStartParts(to_ready, None, None, None, False, False, UNKNOWN))
+            continue
+        index = by_id.get(first.id) if first.id is not None else None
+        flag = int(cold[index]) if index is not None else UNKNOWN
+        ready_to_send = None
+        if forced is not None:
+            ready_to_send = (first.send_ns - forced.effective_ns) / NS_PER_MS
+        counts = first.ok and flag != WARM
+        record = platform.get(first.id) if first.id is not None else None
+        init = record.init_ms if counts and record is not None else None
+        latency = (first.end_ns - first.send_ns) / NS_PER_MS if counts else None
+        found.append(ColdStartParts(to_ready, ready_to_send, latency, init, True, first.ok, flag))
+    return found
+
+
+@dataclass(frozen=True)
 class _Run:
     cell: Cell
     requests: Requests
@@ -191,6 +266,8 @@ class _Run:
     completion): what throughput divides by."""
     loads: tuple[SegmentLoad, ...] = ()
     """Loader CPU and host load of the cell's engine runs (from its summary.json)."""
+    cold_starts: tuple[ColdStartParts, ...] = ()
+    """Each cold start of the cell, component by component (from its summary.json)."""
 
 
 def _ms(values_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -262,7 +339,30 @@ def _request_rows(rows: _Rows, runs: Sequence[_Run]) -> None:
         rows.add("requests", "ok", int(chosen.size), "1", subset=subset)
         rows.distribution("latency_ms", chosen, subset)
     _cold_rows(rows, requests)
+    _cold_start_cost_rows(rows, [part for run in runs for part in run.cold_starts])
     _platform_rows(rows, requests)
+
+
+def _cold_start_cost_rows(rows: _Rows, parts: Sequence[ColdStartParts]) -> None:
+    """Each component of the cold starts on its own (count, mean, p50, max): never summed, as
+    only some of them happen within one request (docs/statistics.md)."""
+    if not parts:
+        return
+    rows.add("cold_start_first", "count", len(parts), "1")
+    rows.add("cold_start_first", "sent", sum(p.sent for p in parts), "1")
+    rows.add("cold_start_first", "ok", sum(p.ok for p in parts), "1")
+    for name, flag in (("cold", COLD), ("warm", WARM), ("unknown", UNKNOWN)):
+        rows.add("cold_start_first", name, sum(p.ok and p.flag == flag for p in parts), "1")
+    for name, _ in COLD_START_COMPONENTS:
+        values = np.asarray(
+            [v for p in parts if (v := getattr(p, name)) is not None], dtype=np.float64
+        )
+        metric = f"cold_start_{name}_ms"
+        rows.add(metric, "count", int(values.size), "1")
+        if values.size:
+            rows.add(metric, "mean", float(values.mean()), "ms")
+            rows.add(metric, "p50", exact_percentile(values, 50), "ms")
+            rows.add(metric, "max", float(values.max()), "ms")
 
 
 def _cold_rows(rows: _Rows, requests: Sequence[Requests]) -> None:
@@ -337,8 +437,10 @@ def _load_run(cell: Cell) -> _Run:
         seconds = duration_s(None, None)
     active = active_s((run.first_intended_ns, run.last_end_ns) for run in requests.engine_runs)
     recorded = {run.run_id for run in requests.engine_runs}
+    segments = cell.segments()
     loads = tuple(load for load in cell.segment_loads() if load.run_id in recorded)
-    return _Run(cell, requests, latency, seconds, active, loads)
+    parts = tuple(cold_start_parts(segments, requests))
+    return _Run(cell, requests, latency, seconds, active, loads, parts)
 
 
 def _cell_warnings(run: _Run) -> list[Caveat]:
@@ -366,6 +468,71 @@ def _cell_warnings(run: _Run) -> list[Caveat]:
     return found
 
 
+def _run_percentiles(
+    rows: _Rows,
+    per_run_ms: Sequence[npt.NDArray[np.float64]],
+    percentiles: Sequence[tuple[str, float]],
+    settings: Settings,
+    rng: np.random.Generator,
+    label: str,
+    warnings: list[Caveat],
+    *,
+    subset: str = "all",
+    warn: bool = True,
+) -> None:
+    """Median over runs of each run's percentiles of one subset, with interval and CV."""
+    measured = [values for values in per_run_ms if values.size]
+    count = len(measured)
+    for name, percent in percentiles:
+        per_run = np.asarray([exact_percentile(values, percent) for values in measured])
+        if count == 0:
+            rows.add("latency_ms", f"run_median_{name}", None, "ms", subset=subset)
+            continue
+        estimate = float(np.median(per_run))
+        ci: tuple[float, float] | None = None
+        method: str | None = None
+        if count >= 2:
+            ci = bootstrap_runs(
+                per_run, level=settings.level, resamples=settings.resamples, rng=rng
+            )
+            method = "runs"
+        elif settings.blocks and measured[0].size >= 2:
+            ci = bootstrap_blocks(
+                measured[0],
+                percent,
+                level=settings.level,
+                resamples=settings.resamples,
+                rng=rng,
+            )
+            method = f"blocks of {block_length(measured[0].size)}"
+        rows.add(
+            "latency_ms",
+            f"run_median_{name}",
+            estimate,
+            "ms",
+            subset=subset,
+            ci=ci,
+            ci_method=method,
+        )
+        rows.add(
+            "latency_ms", f"run_cv_{name}", coefficient_of_variation(per_run), "1", subset=subset
+        )
+        if warn and ci is not None and estimate > 0:
+            half = (ci[1] - ci[0]) / 2 / estimate
+            if half > settings.precision:
+                needed = runs_for_precision(count, half, settings.precision)
+                what = name if subset == "all" else f"{subset} {name}"
+                warnings.append(
+                    Caveat(
+                        f"{settings.level:.0%} interval wider than ±{settings.precision:.0%} of "
+                        "its estimate",
+                        label,
+                        f"{what} ±{half:.0%} from {count} run(s), about {needed} would reach "
+                        f"±{settings.precision:.0%}",
+                    )
+                )
+
+
 def _run_level(
     rows: _Rows,
     runs: Sequence[_Run],
@@ -376,51 +543,31 @@ def _run_level(
     *,
     tail: bool = True,
 ) -> None:
-    """Median over runs of per-run p50, p99 and throughput, with bootstrap intervals and CV.
+    """Median over runs of per-run p50, p99 and throughput, with bootstrap intervals and CV;
+    the latency percentiles also for the warm and the cold requests apart (subsets `warm` and
+    `cold`, where the group has them).
 
     Without `tail` (a cold-start group: each run holds only the cold starts it forced, one by
     default), a run has no tail to estimate: only p50 is computed, and the tail-percentile rule
-    does not apply."""
-    measured = [run for run in runs if run.latency_ms.size]
-    count = len(measured)
+    does not apply. Cold requests are a few per run wherever they occur, so their subset gets
+    p50 only, everywhere."""
     percentiles = (("p50", 50.0), ("p99", 99.0)) if tail else (("p50", 50.0),)
-    for name, percent in percentiles:
-        per_run = np.asarray([exact_percentile(run.latency_ms, percent) for run in measured])
-        if count == 0:
-            rows.add("latency_ms", f"run_median_{name}", None, "ms")
+    _run_percentiles(
+        rows, [run.latency_ms for run in runs], percentiles, settings, rng, label, warnings
+    )
+    fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
+    for subset, flag in (("warm", WARM), ("cold", COLD)):
+        per_run = [run.latency_ms[run.requests.cold[run.requests.ok] == flag] for run in runs]
+        if not any(values.size for values in per_run):
             continue
-        estimate = float(np.median(per_run))
-        ci: tuple[float, float] | None = None
-        method: str | None = None
-        if count >= 2:
-            ci = bootstrap_runs(
-                per_run, level=settings.level, resamples=settings.resamples, rng=rng
-            )
-            method = "runs"
-        elif settings.blocks and measured[0].latency_ms.size >= 2:
-            ci = bootstrap_blocks(
-                measured[0].latency_ms,
-                percent,
-                level=settings.level,
-                resamples=settings.resamples,
-                rng=rng,
-            )
-            method = f"blocks of {block_length(measured[0].latency_ms.size)}"
-        rows.add("latency_ms", f"run_median_{name}", estimate, "ms", ci=ci, ci_method=method)
-        rows.add("latency_ms", f"run_cv_{name}", coefficient_of_variation(per_run), "1")
-        if ci is not None and estimate > 0:
-            half = (ci[1] - ci[0]) / 2 / estimate
-            if half > settings.precision:
-                needed = runs_for_precision(count, half, settings.precision)
-                warnings.append(
-                    Caveat(
-                        f"{settings.level:.0%} interval wider than ±{settings.precision:.0%} of "
-                        "its estimate",
-                        label,
-                        f"{name} ±{half:.0%} from {count} run(s), about {needed} would reach "
-                        f"±{settings.precision:.0%}",
-                    )
-                )
+        chosen = percentiles if subset == "warm" else percentiles[:1]
+        # Where a subset is every request of every run, its warnings are those of `all`.
+        part = any(v.size != run.latency_ms.size for v, run in zip(per_run, runs, strict=True))
+        _run_percentiles(
+            rows, per_run, chosen, settings, rng, label, warnings, subset=subset, warn=part
+        )
+        if len(chosen) > 1 and fewest > 0:
+            fewest = min(fewest, min(v.size for v in per_run if v.size))
     rates = np.asarray([throughput(int(r.requests.ok.sum()), r.active_s) for r in runs])
     total_ok = sum(int(r.requests.ok.sum()) for r in runs)
     rows.add("throughput_rps", "pooled", throughput(total_ok, sum(r.active_s for r in runs)), "1/s")
@@ -439,7 +586,6 @@ def _run_level(
         rows.add("throughput_rps", "run_cv", coefficient_of_variation(rates), "1")
     rows.add("duration_s", "total", sum(r.duration_s for r in runs), "s")
     rows.add("active_s", "total", sum(r.active_s for r in runs), "s")
-    fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
     if tail and 0 < fewest < TAIL_REQUESTS:
         # Nearest-rank p99 of n values is the ceil(0.99 n)-th: with few values it is one of the
         # last handful, and it reads low (about 5% at 400). Say so beside the number.
@@ -512,7 +658,7 @@ def aggregate(
         for cell in sorted(cells, key=lambda c: c.info.run):
             try:
                 run = _load_run(cell)
-            except (RecordFormatError, OSError) as exc:
+            except (RecordFormatError, ResultsError, OSError) as exc:
                 result.skipped.append(SkippedCell(cell.info.id, "unreadable", str(exc)))
                 continue
             if run.requests.count == 0:
@@ -552,6 +698,12 @@ def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
     return (function, mode, sweep, -math.inf if value is None else value, method or "")
 
 
+def _section(entry: dict[str, object], key: str) -> dict[str, object]:
+    part = entry.setdefault(key, {})
+    assert isinstance(part, dict)
+    return part
+
+
 def summary_document(result: Aggregate) -> dict[str, object]:
     """`summary.json`: settings, skipped cells, warnings and each group's headline figures."""
     manifest = result.tree.manifest
@@ -568,12 +720,11 @@ def summary_document(result: Aggregate) -> dict[str, object]:
         ("latency_ms", "run_median_p99"): "latency_p99_ms",
         ("cold_start", "cold"): "cold_starts",
     }
+    components = {f"cold_start_{name}_ms": f"{name}_ms" for name, _ in COLD_START_COMPONENTS}
     for row in result.rows:
-        if row["level"] != "group" or row["subset"] != "all":
+        if row["level"] != "group":
             continue
-        name = headline.get((str(row["metric"]), str(row["stat"])))
-        if name is None:
-            continue
+        metric, stat, subset = str(row["metric"]), str(row["stat"]), str(row["subset"])
         ident = (
             row["function"],
             row["mode"],
@@ -591,10 +742,20 @@ def summary_document(result: Aggregate) -> dict[str, object]:
                 "runs": row["runs"],
             },
         )
-        if row["ci_low"] is None and name in {"requests", "ok", "error_rate", "cold_starts"}:
-            entry[name] = row["value"]
+        if metric in components or metric == "cold_start_first":
+            cost = _section(entry, "cold_start_cost")
+            cost.setdefault("boot_in", BOOT_IN.get(str(row["cold_method"])))
+            _section(cost, components.get(metric, "first_request"))[stat] = row["value"]
+            continue
+        name = headline.get((metric, stat))
+        if name is None:
+            continue
+        # The pooled figures at the top; the warm and the cold requests' own beside them.
+        target = entry if subset == "all" else _section(entry, subset)
+        if name in {"requests", "ok", "error_rate", "cold_starts"}:
+            target[name] = row["value"]
         else:
-            entry[name] = {
+            target[name] = {
                 "value": row["value"],
                 "ci_low": row["ci_low"],
                 "ci_high": row["ci_high"],

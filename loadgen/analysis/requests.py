@@ -54,6 +54,8 @@ class Requests:
     instance: npt.NDArray[np.object_]
     platform_index: npt.NDArray[np.int64]
     """Index into `platform` of the platform record with the same correlation id, or -1."""
+    ids: npt.NDArray[np.object_]
+    """The correlation id each request captured (None when it captured none)."""
     platform: tuple[PlatformRecord, ...]
     dropped: int
     warmup: int
@@ -108,6 +110,7 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
     platform_cold: list[int] = []
     instances: list[object] = []
     platform_index: list[int] = []
+    ids: list[str | None] = []
     dropped = warmup = 0
     open_loop = False
     wall_offset: int | None = None
@@ -150,14 +153,17 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
                 meta_cold.append(_cold_value(meta.get("cold")))
                 instances.append(meta.get("instance"))
                 match = -1
+                call_id: str | None = None
                 captured = dict(record.captured)
                 for slot in slots:
                     value = captured.get(slot)
                     if value is not None:
-                        match = by_id.get(value.decode("latin-1"), -1)
+                        call_id = value.decode("latin-1")
+                        match = by_id.get(call_id, -1)
                         if match >= 0:
                             break
                 platform_index.append(match)
+                ids.append(call_id)
                 platform_cold.append(_cold_value(platform[match].cold) if match >= 0 else UNKNOWN)
             if len(intended) > first_of_file:
                 start = min(intended[first_of_file:])
@@ -173,6 +179,8 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
     error_array[:] = errors
     instance_array = np.empty(len(instances), dtype=object)
     instance_array[:] = instances
+    id_array = np.empty(len(ids), dtype=object)
+    id_array[:] = ids
     return Requests(
         open_loop=open_loop,
         intended_ns=np.asarray(intended, dtype=np.int64)[order],
@@ -185,6 +193,7 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
         platform_cold=np.asarray(platform_cold, dtype=np.int8)[order],
         instance=instance_array[order],
         platform_index=np.asarray(platform_index, dtype=np.int64)[order],
+        ids=id_array[order],
         platform=tuple(platform),
         dropped=dropped,
         warmup=warmup,
