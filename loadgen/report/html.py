@@ -197,14 +197,15 @@ def _comparison_section(comparison: Comparison | None) -> str:
     header, body = verdict_table(comparison)
     classes = {"+": "verdict-plus", "-": "verdict-minus"}
     rows = [
-        [_e(c) for c in row[:3]]
-        + [f'<span class="{classes.get(c, "")}">{_e(c or "–")}</span>' for c in row[3:]]
+        [_e(c) for c in row[:4]]
+        + [f'<span class="{classes.get(c, "")}">{_e(c or "–")}</span>' for c in row[4:]]
         for row in body
     ]
     tests = [
         [
             _e(r["campaign"]),
             _e(group_label(row_key(r))),
+            _e(r["subset"]),
             _e(r["metric"]),
             _estimate(r["median_baseline"], r["ci_low_baseline"], r["ci_high_baseline"]),
             _estimate(r["median"], r["ci_low"], r["ci_high"]),
@@ -219,12 +220,13 @@ def _comparison_section(comparison: Comparison | None) -> str:
         f"<p>Baseline <b>{_e(comparison.baseline)}</b>. + better, o no significant difference, "
         f"− worse: Mann–Whitney U on per-run values, Holm-adjusted, α = {comparison.alpha:g}."
         "</p>"
-        + (_table(header, rows, text_columns=3) if rows else "<p>No group could be tested.</p>")
+        + (_table(header, rows, text_columns=4) if rows else "<p>No group could be tested.</p>")
         + "<details><summary>Every test</summary>"
         + _table(
             [
                 "campaign",
                 "group",
+                "requests",
                 "statistic",
                 "baseline median [CI]",
                 "median [CI]",
@@ -234,7 +236,7 @@ def _comparison_section(comparison: Comparison | None) -> str:
                 "verdict",
             ],
             tests,
-            text_columns=3,
+            text_columns=4,
         )
         + "</details>"
     )
