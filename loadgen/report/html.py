@@ -13,7 +13,14 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from loadgen.analysis.aggregate import Aggregate, GroupedWarning, Row, group_label
+from loadgen.analysis.aggregate import (
+    BOOT_IN,
+    COLD_START_COMPONENTS,
+    Aggregate,
+    GroupedWarning,
+    Row,
+    group_label,
+)
 from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
 from loadgen.report.figures import Figure
 
@@ -114,38 +121,71 @@ def _estimate(value: object, low: object, high: object) -> str:
     return f"{_number(value)} [{_number(low)}, {_number(high)}]"
 
 
+_GROUP_WANTED = {
+    ("requests", "count"),
+    ("requests", "ok"),
+    ("error_rate", "value"),
+    ("throughput_rps", "run_median"),
+    ("latency_ms", "run_median_p50"),
+    ("latency_ms", "run_median_p99"),
+    ("latency_ms", "run_cv_p50"),
+    ("cold_start", "cold"),
+}
+
+
+def _headline_subsets(found: dict[tuple[str, str, str], Row]) -> list[tuple[str, str]]:
+    """(subset, label) rows of one group: warm and cold apart where the requests said which
+    they were; the pooled figure only for ok requests that did not say (never instead of both).
+    """
+
+    def ok(subset: str) -> float:
+        row = found.get((subset, "requests", "ok"))
+        return 0.0 if row is None or row["value"] is None else _float(row["value"])
+
+    chosen = [(s, s) for s in ("warm", "cold") if ok(s) > 0]
+    silent = ok("all") - ok("warm") - ok("cold")
+    if not chosen:
+        chosen.append(("all", "all (cold or warm not reported)"))
+    elif silent > 0:
+        chosen.append(("all", f"all, pooled ({_number(int(silent))} not reported)"))
+    return chosen
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, int | float)
+    return float(value)
+
+
 def _group_table(result: Aggregate) -> str:
-    wanted = {
-        ("requests", "count"),
-        ("error_rate", "value"),
-        ("throughput_rps", "run_median"),
-        ("latency_ms", "run_median_p50"),
-        ("latency_ms", "run_median_p99"),
-        ("latency_ms", "run_cv_p50"),
-        ("cold_start", "cold"),
-    }
-    groups: dict[object, dict[tuple[str, str], Row]] = {}
+    """One row per group and kind of request: warm and cold never share a percentile."""
+    groups: dict[object, dict[tuple[str, str, str], Row]] = {}
     for row in result.rows:
         key = (str(row["metric"]), str(row["stat"]))
-        if row["level"] == "group" and row["subset"] == "all" and key in wanted:
-            groups.setdefault(row_key(row), {})[key] = row
+        if row["level"] == "group" and key in _GROUP_WANTED:
+            groups.setdefault(row_key(row), {})[(str(row["subset"]), *key)] = row
     rows = []
     for key, found in groups.items():
         any_row = next(iter(found.values()))
-        error_rate = found.get(("error_rate", "value"))
-        rows.append(
-            [
-                _e(group_label(key)),
-                _e(any_row["runs"]),
-                _number(found.get(("requests", "count"), {}).get("value")),
-                _number(None if error_rate is None else 100 * float(error_rate["value"] or 0), 2),
-                _with_ci(found.get(("throughput_rps", "run_median"))),
-                _with_ci(found.get(("latency_ms", "run_median_p50"))),
-                _with_ci(found.get(("latency_ms", "run_median_p99"))),
-                _number(found.get(("latency_ms", "run_cv_p50"), {}).get("value")),
-                _number(found.get(("cold_start", "cold"), {}).get("value")),
-            ]
-        )
+        error_rate = found.get(("all", "error_rate", "value"))
+        group_cells = [
+            _e(group_label(key)),
+            _e(any_row["runs"]),
+            _number(found.get(("all", "requests", "count"), {}).get("value")),
+            _number(None if error_rate is None else 100 * float(error_rate["value"] or 0), 2),
+            _with_ci(found.get(("all", "throughput_rps", "run_median"))),
+            _number(found.get(("all", "cold_start", "cold"), {}).get("value")),
+        ]
+        for index, (subset, label) in enumerate(_headline_subsets(found)):
+            rows.append(
+                (group_cells if index == 0 else [""] * len(group_cells))
+                + [
+                    _e(label),
+                    _number(found.get((subset, "requests", "ok"), {}).get("value")),
+                    _with_ci(found.get((subset, "latency_ms", "run_median_p50"))),
+                    _with_ci(found.get((subset, "latency_ms", "run_median_p99"))),
+                    _number(found.get((subset, "latency_ms", "run_cv_p50"), {}).get("value")),
+                ]
+            )
     if not rows:
         return "<p>No group was aggregated.</p>"
     level = f"{result.settings.level:.0%}"
@@ -156,17 +196,62 @@ def _group_table(result: Aggregate) -> str:
             "requests",
             "errors %",
             f"throughput /s [{level} CI]",
+            "cold starts",
+            "kind",
+            "ok",
             f"p50 ms [{level} CI]",
             f"p99 ms [{level} CI]",
             "CV of p50",
-            "cold starts",
         ],
         rows,
     )
 
 
+def _cold_start_table(result: Aggregate) -> str:
+    """Each cold-start component of each group on its own row; nothing summed."""
+    names = dict(COLD_START_COMPONENTS)
+    groups: dict[object, dict[tuple[str, str], Row]] = {}
+    for row in result.rows:
+        metric = str(row["metric"])
+        if row["level"] == "group" and metric.startswith("cold_start_") and metric.endswith("_ms"):
+            name = metric.removeprefix("cold_start_").removesuffix("_ms")
+            if name in names:
+                groups.setdefault(row_key(row), {})[(name, str(row["stat"]))] = row
+    rows = []
+    for key, found in groups.items():
+        method = key[4]
+        boot = BOOT_IN.get(str(method))
+        for index, (name, label) in enumerate(COLD_START_COMPONENTS):
+            count = found.get((name, "count"))
+            if count is None:
+                continue
+            rows.append(
+                [
+                    _e(group_label(key)) if index == 0 else "",
+                    _e(label) + (" <b>(contains the boot)</b>" if name == boot else ""),
+                    _number(count["value"]),
+                    *(
+                        _number(found.get((name, stat), {}).get("value"))
+                        for stat in ("mean", "p50", "max")
+                    ),
+                ]
+            )
+    if not rows:
+        return ""
+    return (
+        "<h4>Cold-start cost, component by component</h4><p>Each part is measured on its own "
+        "and never added to another: only the first response's latency and the init inside it "
+        "happen within one request. docs/statistics.md says what each contains.</p>"
+        + _table(["group", "component", "count", "mean ms", "p50 ms", "max ms"], rows, 2)
+    )
+
+
 def _results_section(result: Aggregate) -> str:
-    return f"<h3>{_e(result.tree.manifest.campaign)}</h3>" + _group_table(result)
+    return (
+        f"<h3>{_e(result.tree.manifest.campaign)}</h3>"
+        + _group_table(result)
+        + _cold_start_table(result)
+    )
 
 
 def _setup_section(result: Aggregate) -> str:
