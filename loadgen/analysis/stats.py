@@ -1,8 +1,10 @@
 """The statistics behind `aggregate` and `compare`, vectorised with numpy.
 
 Percentiles are exact and nearest-rank (numpy's `inverted_cdf`): the smallest observed value
-with at least p% of the values at or below it, which is what an HdrHistogram reports minus its
-bucket rounding, so `loadgen hit` and `aggregate` agree on what "p99" means.
+with at least p% of the values at or below it. `loadgen hit` reads the same rank
+(`loadgen.metrics.histogram.nearest_rank`) from its HdrHistograms and reports the top of the
+bucket holding it, with the bucket's bounds, so `hit` and `aggregate` agree on what "p99" means
+to within the bucket.
 
 Uncertainty treats the run as the experimental unit: requests of one run share the run's
 cluster state, so they are not independent and a request-level interval would be far too
