@@ -1,15 +1,15 @@
 """`loadgen compare`: each campaign against the first, per function and sweep point.
 
 Every test compares run-level values (one per run: its p50, its p99, its throughput), because
-runs, not requests, are independent. Mann–Whitney U (two-sided) tests each pair, Holm's method
-controls the family-wise error over every test of the comparison, and Cliff's delta says how
-large the difference is. A verdict is `+` (better than the baseline), `o` (no significant
+runs, not requests, are independent. Mann–Whitney U (two-sided, exact with ties for up to 100
+runs in all: `loadgen.analysis.stats.mann_whitney`) tests each pair, Holm's method controls the
+family-wise error over every test of the comparison, and Cliff's delta says how large the
+difference is. A verdict is `+` (better than the baseline), `o` (no significant
 difference) or `-` (worse).
 """
 
 import csv
 import json
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,10 +17,16 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as scipy_stats
 
 from loadgen.analysis.aggregate import Aggregate, GroupKey, Row, group_label
-from loadgen.analysis.stats import bootstrap_runs, cliffs_delta, cliffs_magnitude, holm
+from loadgen.analysis.stats import (
+    RankTest,
+    bootstrap_runs,
+    cliffs_delta,
+    cliffs_magnitude,
+    holm,
+    mann_whitney,
+)
 from loadgen.results.models import CampaignManifest
 
 COMPARISON_CSV = "comparison.csv"
@@ -75,8 +81,7 @@ class _Pending:
     spec: MetricSpec
     baseline_values: npt.NDArray[np.float64]
     values: npt.NDArray[np.float64]
-    u: float
-    p_value: float
+    test: RankTest
 
 
 @dataclass
@@ -185,19 +190,10 @@ def compare(
                         "not tested (each side needs at least 2)"
                     )
                     continue
-                test = scipy_stats.mannwhitneyu(b, a, alternative="two-sided")
                 pending.append(
-                    _Pending(
-                        other.tree.manifest.campaign,
-                        key,
-                        spec,
-                        a,
-                        b,
-                        float(test.statistic),
-                        float(test.pvalue),
-                    )
+                    _Pending(other.tree.manifest.campaign, key, spec, a, b, mann_whitney(b, a))
                 )
-    adjusted = holm([item.p_value for item in pending])
+    adjusted = holm([item.test.p_value for item in pending])
     for item, p_holm in zip(pending, adjusted, strict=True):
         delta = cliffs_delta(item.values, item.baseline_values)
         comparison.tests.append(
@@ -219,24 +215,41 @@ def compare(
                 ci=bootstrap_runs(
                     item.values, level=settings.level, resamples=settings.resamples, rng=rng
                 ),
-                u=item.u,
-                p_value=item.p_value,
+                u=item.test.u,
+                p_value=item.test.p_value,
                 p_holm=float(p_holm),
                 delta=delta,
                 verdict=_verdict(float(p_holm), delta, alpha, item.spec.lower_is_better),
             )
         )
-    if pending:
-        fewest = min(comparison.tests, key=lambda t: min(len(t.values), len(t.baseline_values)))
-        n, m = len(fewest.values), len(fewest.baseline_values)
-        floor = 2 / math.comb(n + m, n)
-        if floor * len(pending) >= alpha:
-            comparison.warnings.append(
-                f"with {n} vs {m} runs the smallest two-sided p-value is {floor:.2g}, "
-                f"{floor * len(pending):.2g} after Holm's correction over {len(pending)} tests: "
-                f"no difference can be significant at {alpha:g}; more runs are needed"
-            )
+    comparison.warnings.extend(_out_of_reach(pending, alpha))
     return comparison
+
+
+def _out_of_reach(pending: Sequence[_Pending], alpha: float) -> list[str]:
+    """Tests that cannot be significant whatever their data, from each test's exact floor.
+
+    Holm's adjusted p-value of a test is at least its own p-value, and the smallest p-value of
+    the family must be below alpha ÷ (number of tests) for anything to be significant.
+    """
+    if not pending:
+        return []
+    family = len(pending)
+    best = min(pending, key=lambda item: item.test.floor)
+    floor = best.test.floor
+    if floor * family >= alpha:
+        return [
+            f"with {best.values.size} vs {best.baseline_values.size} runs the smallest two-sided "
+            f"p-value is {floor:.2g}, {floor * family:.2g} after Holm's correction over "
+            f"{family} tests: no difference can be significant at {alpha:g}; more runs are needed"
+        ]
+    return [
+        f"{group_label(item.key)} {item.spec.name}: with {item.values.size} vs "
+        f"{item.baseline_values.size} runs the smallest two-sided p-value these values allow "
+        f"is {item.test.floor:.2g}: this test cannot be significant at {alpha:g}"
+        for item in pending
+        if item.test.floor >= alpha
+    ]
 
 
 def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:

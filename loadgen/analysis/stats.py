@@ -10,14 +10,17 @@ Uncertainty treats the run as the experimental unit: requests of one run share t
 cluster state, so they are not independent and a request-level interval would be far too
 narrow. Intervals are percentile bootstraps over runs; a single run falls back to a moving-block
 bootstrap over its requests, which keeps short-range correlation but cannot see run-to-run
-variation.
+variation. Two campaigns' run values are compared with an exact Mann–Whitney test that accounts
+for ties (`mann_whitney`).
 """
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import stats as scipy_stats
 
 from loadgen.metrics.histogram import PERCENTILES
 
@@ -35,6 +38,9 @@ BLOCK_BUDGET_ELEMENTS = 200_000_000
 """A block bootstrap touches at most about this many values (a few seconds)..."""
 MIN_BLOCK_RESAMPLES = 200
 """...but never uses fewer resamples than this, however long the run."""
+EXACT_TEST_MAX_RUNS = 100
+"""`mann_whitney` enumerates the exact distribution up to this many runs in all, beyond which it
+uses the normal approximation with tie and continuity corrections (then accurate)."""
 
 
 def exact_percentile(values: npt.ArrayLike, percent: float) -> float:
@@ -196,3 +202,83 @@ def holm(p_values: npt.ArrayLike) -> FloatArray:
     result = np.empty_like(adjusted)
     result[order] = adjusted
     return result
+
+
+@dataclass(frozen=True)
+class RankTest:
+    """A two-sided Mann–Whitney test of two samples."""
+
+    u: float
+    """U of the first sample: pairs (x, y) with x > y, plus half the ties."""
+    p_value: float
+    """P(|U − mn/2| ≥ |u − mn/2|) when the two samples come from one population."""
+    floor: float
+    """The smallest p-value any split of these pooled values into samples of these sizes
+    could give: significance below it is out of reach whatever the data."""
+    exact: bool
+    """Exact permutation distribution (midranks, ties included) or the normal approximation."""
+
+
+def mann_whitney(first: npt.ArrayLike, second: npt.ArrayLike) -> RankTest:
+    """Two-sided Mann–Whitney U test, exact for small samples even with ties.
+
+    Ranks are midranks. Up to EXACT_TEST_MAX_RUNS values in all, the p-value comes from the
+    exact permutation distribution of U given the pooled values, ties included (every split of
+    the pooled values into samples of these sizes equally likely); beyond, from the normal
+    approximation with the tie correction of the variance and a continuity correction of ½.
+    """
+    x = np.asarray(first, dtype=np.float64).ravel()
+    y = np.asarray(second, dtype=np.float64).ravel()
+    if x.size == 0 or y.size == 0:
+        raise ValueError("Mann–Whitney needs two non-empty samples")
+    n, m = x.size, y.size
+    ranks = scipy_stats.rankdata(np.concatenate([x, y]))
+    u = float(ranks[:n].sum() - n * (n + 1) / 2)
+    if n + m <= EXACT_TEST_MAX_RUNS:
+        return _exact_rank_test(ranks, n, u)
+    return _normal_rank_test(ranks, n, m, u)
+
+
+def _exact_rank_test(ranks: FloatArray, n: int, u: float) -> RankTest:
+    """Counts every split by its doubled rank sum (midranks doubled are integers) with a
+    subset-sum recurrence; U and its distance from mn/2 follow from that sum."""
+    total = ranks.size
+    doubled = np.rint(2 * ranks).astype(np.int64)
+    size = min(n, total - n)
+    top = int(np.sort(doubled)[total - size :].sum())
+    counts = np.zeros((size + 1, top + 1))
+    counts[0, 0] = 1.0
+    for rank in doubled.tolist():
+        grown = counts.copy()
+        grown[1:, rank:] += counts[:-1, : top + 1 - rank]
+        counts = grown
+    sums = np.arange(top + 1)
+    weights = counts[size]
+    # 2U of the smaller side is its doubled rank sum − size(size + 1); |2U − mn| is the same
+    # for either side, so the distance is measured from the smaller side's centre.
+    centre = size * (total + 1)
+    distance = np.abs(sums - centre)
+    observed = abs(int(np.rint(2 * u + n * (n + 1))) - n * (total + 1))
+    whole = weights.sum()
+    p_value = float(weights[distance >= observed].sum() / whole)
+    possible = distance[weights > 0]
+    floor = float(weights[distance == possible.max()].sum() / whole)
+    return RankTest(u=u, p_value=min(1.0, p_value), floor=min(1.0, floor), exact=True)
+
+
+def _normal_rank_test(ranks: FloatArray, n: int, m: int, u: float) -> RankTest:
+    total = n + m
+    _, ties = np.unique(ranks, return_counts=True)
+    correction = float((ties**3 - ties).sum()) / (total * (total - 1))
+    variance = n * m / 12 * ((total + 1) - correction)
+    if variance <= 0:
+        return RankTest(u=u, p_value=1.0, floor=1.0, exact=False)
+    sd = math.sqrt(variance)
+
+    def two_sided(deviation: float) -> float:
+        z = max(deviation - 0.5, 0.0) / sd
+        return float(min(1.0, 2 * scipy_stats.norm.sf(z)))
+
+    return RankTest(
+        u=u, p_value=two_sided(abs(u - n * m / 2)), floor=two_sided(n * m / 2), exact=False
+    )
