@@ -4,7 +4,8 @@ Every test compares run-level values (one per run: its p50, its p99, its through
 runs, not requests, are independent. Mann–Whitney U (two-sided, exact with ties for up to 100
 runs in all: `loadgen.analysis.stats.mann_whitney`) tests each pair, Holm's method controls the
 family-wise error over every test of the comparison, and Cliff's delta says how large the
-difference is. A verdict is `+` (better than the baseline), `o` (no significant
+difference is. Each side's median over runs carries the interval `aggregate` gives it (none
+with too few runs). A verdict is `+` (better than the baseline), `o` (no significant
 difference) or `-` (worse).
 """
 
@@ -21,11 +22,11 @@ import numpy.typing as npt
 from loadgen.analysis.aggregate import Aggregate, GroupKey, Row, group_label
 from loadgen.analysis.stats import (
     RankTest,
-    bootstrap_runs,
     cliffs_delta,
     cliffs_magnitude,
     holm,
     mann_whitney,
+    median_interval,
 )
 from loadgen.results.models import CampaignManifest
 
@@ -89,6 +90,8 @@ class Comparison:
     baseline: str
     campaigns: list[str]
     alpha: float
+    level: float
+    """Confidence level of the medians' intervals."""
     tests: list[Test] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -173,8 +176,7 @@ def compare(
         raise ValueError(f"campaign names must differ; repeated: {', '.join(duplicates)}")
     base = results[0]
     settings = base.settings
-    rng = np.random.default_rng(settings.seed)
-    comparison = Comparison(names[0], names[1:], alpha)
+    comparison = Comparison(names[0], names[1:], alpha, settings.level)
     pending: list[_Pending] = []
     for other in results[1:]:
         comparison.warnings.extend(manifest_differences(base.tree.manifest, other.tree.manifest))
@@ -205,16 +207,9 @@ def compare(
                 baseline_values=tuple(item.baseline_values.tolist()),
                 values=tuple(item.values.tolist()),
                 baseline_median=float(np.median(item.baseline_values)),
-                baseline_ci=bootstrap_runs(
-                    item.baseline_values,
-                    level=settings.level,
-                    resamples=settings.resamples,
-                    rng=rng,
-                ),
+                baseline_ci=median_interval(item.baseline_values, settings.level),
                 median=float(np.median(item.values)),
-                ci=bootstrap_runs(
-                    item.values, level=settings.level, resamples=settings.resamples, rng=rng
-                ),
+                ci=median_interval(item.values, settings.level),
                 u=item.test.u,
                 p_value=item.test.p_value,
                 p_holm=float(p_holm),

@@ -8,14 +8,16 @@ to within the bucket.
 
 Uncertainty treats the run as the experimental unit: requests of one run share the run's
 cluster state, so they are not independent and a request-level interval would be far too
-narrow. Intervals are percentile bootstraps over runs; a single run falls back to a moving-block
-bootstrap over its requests, which keeps short-range correlation but cannot see run-to-run
-variation. Two campaigns' run values are compared with an exact Mann–Whitney test that accounts
-for ties (`mann_whitney`).
+narrow. A group's estimate is the median of its run values, and its interval the
+distribution-free order-statistic (sign-test) interval for a median with Hettmansperger and
+Sheather's interpolation (`median_interval`); where too few runs make every such interval fall
+short of the level, there is none. Two campaigns' run values are compared with an exact
+Mann–Whitney test that accounts for ties (`mann_whitney`). docs/statistics.md explains each
+choice, with references.
 """
 
+import functools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,14 +32,9 @@ PERCENTILE_KEYS: tuple[str, ...] = (*PERCENTILES, "max")
 DISTRIBUTION_KEYS: tuple[str, ...] = (*PERCENTILE_KEYS, "mean", "std")
 
 FloatArray = npt.NDArray[np.float64]
-Statistic = Callable[..., FloatArray]
 
-BLOCK_CHUNK_ELEMENTS = 20_000_000
-"""Bootstrap resamples are drawn in chunks of about this many values to bound memory."""
-BLOCK_BUDGET_ELEMENTS = 200_000_000
-"""A block bootstrap touches at most about this many values (a few seconds)..."""
-MIN_BLOCK_RESAMPLES = 200
-"""...but never uses fewer resamples than this, however long the run."""
+LEVEL_TOLERANCE = 1e-12
+"""A coverage within this of the level counts as reaching it (binomial sums in floating point)."""
 EXACT_TEST_MAX_RUNS = 100
 """`mann_whitney` enumerates the exact distribution up to this many runs in all, beyond which it
 uses the normal approximation with tie and continuity corrections (then accurate)."""
@@ -88,79 +85,85 @@ def coefficient_of_variation(values: npt.ArrayLike) -> float | None:
     return float(data.std(ddof=1) / abs(mean))
 
 
-def _interval(estimates: FloatArray, level: float) -> tuple[float, float]:
-    tail = (1 - level) / 2
-    low, high = np.quantile(estimates, [tail, 1 - tail])
-    return float(low), float(high)
-
-
-def bootstrap_runs(
-    values: npt.ArrayLike,
-    *,
-    level: float,
-    resamples: int,
-    rng: np.random.Generator,
-    statistic: Statistic = np.median,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of `statistic` over run-level values (one per run)."""
-    data = np.asarray(values, dtype=np.float64)
-    if data.size == 0:
-        raise ValueError("bootstrap of an empty sample")
-    picks = rng.integers(0, data.size, size=(resamples, data.size))
-    return _interval(statistic(data[picks], axis=1), level)
-
-
-def block_length(size: int) -> int:
-    """n^(1/3), the usual rate for moving-block bootstraps of quantiles."""
-    return max(1, round(size ** (1 / 3)))
-
-
-def bootstrap_blocks(
-    values: npt.ArrayLike,
-    percent: float,
-    *,
-    level: float,
-    resamples: int,
-    rng: np.random.Generator,
-    block: int | None = None,
-) -> tuple[float, float]:
-    """Moving-block bootstrap interval of one percentile of a single run's ordered values.
-
-    Each resample costs a pass over the whole run, so a run of millions of requests gets fewer
-    resamples (`resample_budget`), never fewer than MIN_BLOCK_RESAMPLES.
-    """
-    data = np.asarray(values, dtype=np.float64)
-    size = data.size
-    if size == 0:
-        raise ValueError("bootstrap of an empty sample")
-    resamples = resample_budget(size, resamples)
-    length = min(block or block_length(size), size)
-    blocks = math.ceil(size / length)
-    offsets = np.arange(length)
-    per_chunk = max(1, BLOCK_CHUNK_ELEMENTS // (blocks * length))
-    estimates: list[FloatArray] = []
-    remaining = resamples
-    while remaining > 0:
-        count = min(per_chunk, remaining)
-        starts = rng.integers(0, size - length + 1, size=(count, blocks))
-        picks = (starts[:, :, None] + offsets).reshape(count, blocks * length)[:, :size]
-        estimates.append(np.percentile(data[picks], percent, axis=1, method=PERCENTILE_METHOD))
-        remaining -= count
-    return _interval(np.concatenate(estimates), level)
-
-
-def resample_budget(size: int, resamples: int) -> int:
-    """Resamples a block bootstrap of `size` values may afford."""
-    return min(resamples, max(MIN_BLOCK_RESAMPLES, BLOCK_BUDGET_ELEMENTS // max(size, 1)))
+def sign_coverage(runs: int, depth: npt.ArrayLike) -> FloatArray:
+    """P(x_(d) ≤ median ≤ x_(n−d+1)) for n runs from any continuous distribution:
+    1 − 2·P(B ≤ d − 1), B ~ Binomial(n, ½), for each depth d."""
+    depths = np.asarray(depth, dtype=np.float64)
+    return np.asarray(1 - 2 * scipy_stats.binom.cdf(depths - 1, runs, 0.5), dtype=np.float64)
 
 
 def min_runs(level: float) -> int:
     """Fewest runs for which a distribution-free interval for a median reaches `level`.
 
-    All n runs fall on one side of the true median with probability 2·0.5^n; below this many
-    runs no interval from the runs alone can have the requested coverage.
+    All n runs fall on one side of the true median with probability 2·0.5^n, so the widest
+    interval, [x_(1), x_(n)], covers it with probability 1 − 2·0.5^n; below this many runs no
+    interval from the runs alone has the requested coverage (6 runs at 95 %, 8 at 99 %).
     """
-    return max(1, math.ceil(math.log2(2 / (1 - level))))
+    if not 0 < level < 1:
+        raise ValueError(f"confidence level {level} outside (0, 1)")
+    runs = 1
+    while float(sign_coverage(runs, 1)) < level - LEVEL_TOLERANCE:
+        runs += 1
+    return runs
+
+
+@functools.lru_cache(maxsize=8192)
+def interval_plan(runs: int, level: float) -> tuple[int, float] | None:
+    """Where the interval for the median of `runs` values lies: (d, λ), or None if none reaches
+    `level`.
+
+    d is the deepest order statistic whose interval [x_(d), x_(n−d+1)] still covers the median
+    with probability γ_d ≥ level; the next one in, [x_(d+1), x_(n−d)], covers it with
+    γ_(d+1) < level. Hettmansperger and Sheather (1986) interpolate between the two, weight
+    λ = (n − d)·I / (d + (n − 2d)·I) with I = (γ_d − level)/(γ_d − γ_(d+1)), so the coverage
+    is close to the level rather than γ_d. λ = 0 where γ_d equals the level, and where the
+    next interval would be empty (2d ≥ n, only at levels below about 0.3).
+    """
+    if runs < 1:
+        return None
+    depths = np.arange(1, runs // 2 + 2)
+    coverage = sign_coverage(runs, depths)
+    reach = np.flatnonzero(coverage >= level - LEVEL_TOLERANCE)
+    if reach.size == 0:
+        return None
+    depth = int(depths[reach[-1]])
+    outer = float(coverage[reach[-1]])
+    inner = float(sign_coverage(runs, depth + 1))
+    if 2 * depth >= runs or outer - level <= LEVEL_TOLERANCE:
+        return depth, 0.0
+    share = (outer - level) / (outer - inner)
+    weight = (runs - depth) * share / (depth + (runs - 2 * depth) * share)
+    return depth, float(weight)
+
+
+def median_intervals(samples: npt.ArrayLike, level: float) -> tuple[FloatArray, FloatArray] | None:
+    """`median_interval` of each row of a 2-D array (every row has the same number of runs)."""
+    data = np.sort(np.asarray(samples, dtype=np.float64), axis=-1)
+    if data.ndim != 2:
+        raise ValueError("median_intervals takes one sample per row")
+    runs = data.shape[1]
+    plan = interval_plan(runs, level)
+    if plan is None:
+        return None
+    depth, weight = plan
+    inward = 1 if 2 * depth < runs else 0
+    low = (1 - weight) * data[:, depth - 1] + weight * data[:, depth - 1 + inward]
+    high = (1 - weight) * data[:, runs - depth] + weight * data[:, runs - depth - inward]
+    return low, high
+
+
+def median_interval(values: npt.ArrayLike, level: float) -> tuple[float, float] | None:
+    """Distribution-free interval for the median of the population the values come from.
+
+    The binomial order-statistic (sign-test) interval with Hettmansperger–Sheather
+    interpolation (`interval_plan`); None when there are fewer than `min_runs(level)` values.
+    """
+    data = np.asarray(values, dtype=np.float64).ravel()
+    found = median_intervals(data[None, :], level)
+    if found is None:
+        return None
+    low, high = found
+    return float(low[0]), float(high[0])
 
 
 def runs_for_precision(runs: int, half_width: float, target: float) -> int:

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from loadgen.analysis.aggregate import Aggregate, Settings, aggregate
 from loadgen.analysis.compare import METRICS, compare, latex_escape, run_values, write_comparison
-from loadgen.analysis.stats import holm
+from loadgen.analysis.stats import holm, median_interval
 from loadgen.cli import app
 from loadgen.results import open_results
 
-FAST = Settings(resamples=200)
+FAST = Settings()
 
 
 def _campaign(root: Path, name: str, p50: float, seed: int, **extra: object) -> Aggregate:
@@ -54,6 +54,8 @@ def test_tests_match_scipy_and_holm(campaigns: dict[str, Aggregate]) -> None:
         assert test.u == reference.statistic
         assert test.p_value == pytest.approx(reference.pvalue)
         assert test.median == np.median(test.values)
+        assert test.ci == median_interval(test.values, 0.95)
+        assert test.baseline_ci == median_interval(test.baseline_values, 0.95)
         assert test.ci is not None
         assert test.ci[0] <= test.median <= test.ci[1]
     assert [t.p_holm for t in result.tests] == pytest.approx(
@@ -190,6 +192,8 @@ def test_tied_runs_get_the_exact_p_value_not_one_below_the_attainable(
     assert scipy_stats.mannwhitneyu(test.values, test.baseline_values).pvalue < 0.05
     assert test.p_value == pytest.approx(0.1)
     assert test.verdict == "o"
+    assert test.ci is None  # 3 runs: too few for a 95% interval
+    assert test.baseline_ci is None
 
 
 def test_a_test_that_can_never_be_significant_is_named(campaigns: dict[str, Aggregate]) -> None:
