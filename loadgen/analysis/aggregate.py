@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from loadgen.analysis.requests import COLD, UNKNOWN, WARM, Requests, load_requests
 from loadgen.analysis.stats import (
     DISTRIBUTION_KEYS,
+    MAX_ADVISED_RUNS,
     coefficient_of_variation,
     distribution,
     duration_s,
@@ -440,14 +441,16 @@ def _precision_warning(
     name: str,
     warnings: list[Caveat],
 ) -> None:
-    """Warn when the interval is wider than ±precision of its estimate."""
+    """Warn when the interval is wider than ±precision of its estimate, with the runs the
+    interval itself predicts would narrow it enough (`stats.runs_for_precision`)."""
     estimate = float(np.median(values))
     if ci is None or estimate <= 0:
         return
     half = (ci[1] - ci[0]) / 2 / estimate
     if half <= settings.precision:
         return
-    advice = f"about {runs_for_precision(values.size, half, settings.precision)}"
+    needed = runs_for_precision(values, settings.level, settings.precision)
+    advice = f"about {needed}" if needed is not None else f"more than {MAX_ADVISED_RUNS}"
     warnings.append(
         Caveat(
             f"{_level_text(settings.level)} interval wider than ±{settings.precision:.0%} of "

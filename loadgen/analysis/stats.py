@@ -11,7 +11,8 @@ cluster state, so they are not independent and a request-level interval would be
 narrow. A group's estimate is the median of its run values, and its interval the
 distribution-free order-statistic (sign-test) interval for a median with Hettmansperger and
 Sheather's interpolation (`median_interval`); where too few runs make every such interval fall
-short of the level, there is none. Two campaigns' run values are compared with an exact
+short of the level, there is none. `runs_for_precision` predicts from the same interval how many
+runs would make it narrow enough. Two campaigns' run values are compared with an exact
 Mann–Whitney test that accounts for ties (`mann_whitney`). docs/statistics.md explains each
 choice, with references.
 """
@@ -35,6 +36,8 @@ FloatArray = npt.NDArray[np.float64]
 
 LEVEL_TOLERANCE = 1e-12
 """A coverage within this of the level counts as reaching it (binomial sums in floating point)."""
+MAX_ADVISED_RUNS = 1000
+"""`runs_for_precision` searches up to this many runs, and says "more" beyond."""
 EXACT_TEST_MAX_RUNS = 100
 """`mann_whitney` enumerates the exact distribution up to this many runs in all, beyond which it
 uses the normal approximation with tie and continuity corrections (then accurate)."""
@@ -166,9 +169,51 @@ def median_interval(values: npt.ArrayLike, level: float) -> tuple[float, float] 
     return float(low[0]), float(high[0])
 
 
-def runs_for_precision(runs: int, half_width: float, target: float) -> int:
-    """Runs needed to shrink a relative half-width to `target` (width falls as 1/sqrt(n))."""
-    return max(runs + 1, math.ceil(runs * (half_width / target) ** 2))
+def predicted_half_widths(values: npt.ArrayLike, level: float, runs: npt.ArrayLike) -> FloatArray:
+    """Relative half-width the interval would have with each number of runs like `values`.
+
+    The interval at n′ runs interpolates order statistics x_(d′), x_(d′+1) and x_(n′−d′),
+    x_(n′−d′+1) (`interval_plan`); the k-th of n′ values sits near the population quantile
+    k/(n′ + 1), read here from the observed runs' quantile function interpolated between their
+    order statistics at those same positions (Hyndman & Fan's definition 6, numpy "weibull").
+    At n′ = n that gives the observed interval exactly. Divided by the observed median; NaN
+    where no interval reaches the level at n′.
+    """
+    data = np.asarray(values, dtype=np.float64).ravel()
+    center = float(np.median(data))
+    if center == 0:
+        raise ValueError("relative width of an interval around 0")
+    counts = np.atleast_1d(np.asarray(runs, dtype=np.int64))
+    widths = np.full(counts.shape, np.nan)
+    plans = [interval_plan(int(n), level) for n in counts]
+    known = np.array([plan is not None for plan in plans])
+    if not known.any():
+        return widths
+    n = counts[known].astype(np.float64)
+    depth = np.array([plan[0] for plan in plans if plan is not None], dtype=np.float64)
+    weight = np.array([plan[1] for plan in plans if plan is not None])
+    inward = (2 * depth < n).astype(np.float64)
+    ranks = np.stack([depth, depth + inward, n - depth + 1, n - depth + 1 - inward])
+    points = np.quantile(data, (ranks / (n + 1)).ravel(), method="weibull").reshape(ranks.shape)
+    low = (1 - weight) * points[0] + weight * points[1]
+    high = (1 - weight) * points[2] + weight * points[3]
+    widths[known] = (high - low) / 2 / abs(center)
+    return widths
+
+
+def runs_for_precision(
+    values: npt.ArrayLike, level: float, target: float, *, cap: int = MAX_ADVISED_RUNS
+) -> int | None:
+    """Fewest runs (at least as many as observed) whose predicted interval has a relative
+    half-width of at most `target` (`predicted_half_widths`); None if more than `cap` would be
+    needed. The observed count itself when its interval already meets the target."""
+    data = np.asarray(values, dtype=np.float64).ravel()
+    candidates = np.arange(max(data.size, min_runs(level)), cap + 1)
+    if candidates.size == 0:
+        return None
+    widths = predicted_half_widths(data, level, candidates)
+    meets = np.flatnonzero(widths <= target)
+    return int(candidates[meets[0]]) if meets.size else None
 
 
 def cliffs_delta(first: npt.ArrayLike, second: npt.ArrayLike) -> float:

@@ -142,9 +142,10 @@ def test_group_pools_runs_and_takes_the_median_over_them(
     )
 
 
-def test_enough_runs_get_the_order_statistic_interval(tmp_path: Path) -> None:
+def test_enough_runs_get_the_order_statistic_interval_and_runs_advice(tmp_path: Path) -> None:
     """Seven runs of a group whose runs differ by ~40%: the interval of each median over runs
-    is the distribution-free one of `median_interval` on the per-run values."""
+    is the distribution-free one of `median_interval` on the per-run values, and the
+    too-wide warning names the runs the interval itself predicts."""
     root = write_campaign(
         tmp_path / "seven",
         CampaignSpec(cells=grid(users=(4,), runs=7, requests=300, run_cv=0.4, seed=11)),
@@ -174,7 +175,9 @@ def test_enough_runs_get_the_order_statistic_interval(tmp_path: Path) -> None:
     wide = _warned(result, "95% interval wider than ±10% of its estimate")
     low, high = median_interval(per_run["p50"], 0.95) or (0.0, 0.0)
     half = (high - low) / 2 / np.median(per_run["p50"])
-    needed = runs_for_precision(7, half, 0.10)
+    needed = runs_for_precision(per_run["p50"], 0.95, 0.10)
+    assert needed is not None
+    assert needed > 7
     assert wide["echo closed users=4"].startswith(
         f"p50 ±{half:.0%} from 7 run(s), about {needed} would reach ±10%"
     )

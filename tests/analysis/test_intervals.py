@@ -1,4 +1,5 @@
-"""Intervals over runs: the order-statistic interval for a median and its calibration.
+"""Intervals over runs: the order-statistic interval for a median, its calibration, and the runs
+advice it gives.
 
 The interval is checked against a reference written from Hettmansperger and Sheather (1986)
 with exact binomial sums, and by simulation: over many simulated campaigns drawn from shapes
@@ -18,10 +19,13 @@ from scipy import stats as scipy_stats
 from scipy.optimize import brentq
 
 from loadgen.analysis.stats import (
+    MAX_ADVISED_RUNS,
     interval_plan,
     median_interval,
     median_intervals,
     min_runs,
+    predicted_half_widths,
+    runs_for_precision,
 )
 
 Sampler = Callable[[np.random.Generator, tuple[int, int]], np.ndarray]
@@ -229,3 +233,64 @@ def test_requests_as_the_unit_under_cover() -> None:
     assert per_run is not None
     assert np.mean((pooled[0] <= 20.0) & (pooled[1] >= 20.0)) < 0.6
     assert np.mean((per_run[0] <= 20.0) & (per_run[1] >= 20.0)) > 0.9
+
+
+def test_prediction_at_the_observed_count_is_the_observed_interval() -> None:
+    values = np.random.default_rng(3).lognormal(3, 0.4, 11)
+    low, high = median_interval(values, 0.95) or (0.0, 0.0)
+    observed = (high - low) / 2 / np.median(values)
+    assert predicted_half_widths(values, 0.95, [11])[0] == pytest.approx(observed, rel=1e-12)
+    assert np.isnan(predicted_half_widths(values, 0.95, [5])[0])
+
+
+def test_advice_is_the_observed_count_when_precise_and_more_when_not() -> None:
+    values = np.random.default_rng(4).lognormal(3, 0.2, 9)
+    low, high = median_interval(values, 0.95) or (0.0, 0.0)
+    half = (high - low) / 2 / np.median(values)
+    assert runs_for_precision(values, 0.95, half * 1.001) == 9
+    needed = runs_for_precision(values, 0.95, half * 0.999)
+    assert needed is not None
+    assert needed >= 10
+    assert runs_for_precision(values, 0.95, 1e-6) is None  # beyond the cap
+    assert runs_for_precision(values, 0.95, 1e-6, cap=50) is None
+    assert MAX_ADVISED_RUNS >= 1000
+
+
+def test_advice_grows_as_the_target_shrinks() -> None:
+    values = np.random.default_rng(5).lognormal(3, 0.3, 12)
+    targets = np.geomspace(0.5, 0.01, 60)
+    advice = [runs_for_precision(values, 0.95, t) for t in targets]
+    numbers = [a for a in advice if a is not None]
+    assert numbers == sorted(numbers)
+    assert numbers[0] == 12
+    assert advice[-1] is None
+    assert all(a is None for a in advice[len(numbers) :])  # once past the cap, it stays there
+
+
+def test_too_few_runs_are_advised_from_the_first_count_with_an_interval() -> None:
+    values = [9.0, 10.0, 11.0]
+    assert runs_for_precision(values, 0.95, 0.5) == min_runs(0.95)
+
+
+@pytest.mark.parametrize("target", [0.15, 0.1, 0.07])
+def test_advice_matches_a_direct_simulation(target: float) -> None:
+    """Runs drawn from a lognormal (σ = 0.3), observed as 15 runs at its quantiles i/16: the
+    advised count is where simulated campaigns' typical (median) half-width reaches the
+    target, within 10% on either side, and the predicted half-widths are the simulated ones
+    within 5%."""
+    sigma = 0.3
+    observed = np.exp(sigma * scipy_stats.norm.ppf(np.arange(1, 16) / 16))
+    advised = runs_for_precision(observed, 0.95, target)
+    assert advised is not None
+
+    def simulated(runs: int) -> float:
+        rng = np.random.default_rng(runs)
+        data = np.exp(sigma * rng.standard_normal((4000, runs)))
+        found = median_intervals(data, 0.95)
+        assert found is not None
+        return float(np.median((found[1] - found[0]) / 2 / np.median(data, axis=1)))
+
+    assert simulated(round(advised * 1.1)) <= target < simulated(round(advised * 0.9))
+    for runs in (20, 40, 80):
+        predicted = predicted_half_widths(observed, 0.95, [runs])[0]
+        assert predicted == pytest.approx(simulated(runs), rel=0.05)
