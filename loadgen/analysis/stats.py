@@ -120,7 +120,7 @@ def interval_plan(runs: int, level: float) -> tuple[int, float] | None:
     γ_(d+1) < level. Hettmansperger and Sheather (1986) interpolate between the two, weight
     λ = (n − d)·I / (d + (n − 2d)·I) with I = (γ_d − level)/(γ_d − γ_(d+1)), so the coverage
     is close to the level rather than γ_d. λ = 0 where γ_d equals the level, and where the
-    next interval would be empty (2d ≥ n, only at levels below about 0.3).
+    next interval would be empty (2d ≥ n: only at levels of ½ or less, with a handful of runs).
     """
     if runs < 1:
         return None
@@ -141,9 +141,10 @@ def interval_plan(runs: int, level: float) -> tuple[int, float] | None:
 
 def median_intervals(samples: npt.ArrayLike, level: float) -> tuple[FloatArray, FloatArray] | None:
     """`median_interval` of each row of a 2-D array (every row has the same number of runs)."""
-    data = np.sort(np.asarray(samples, dtype=np.float64), axis=-1)
+    data = np.asarray(samples, dtype=np.float64)
     if data.ndim != 2:
         raise ValueError("median_intervals takes one sample per row")
+    data = np.sort(data, axis=1)
     runs = data.shape[1]
     plan = interval_plan(runs, level)
     if plan is None:
