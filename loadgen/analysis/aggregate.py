@@ -23,6 +23,7 @@ from loadgen.analysis.requests import COLD, UNKNOWN, WARM, Requests, load_reques
 from loadgen.analysis.stats import (
     DISTRIBUTION_KEYS,
     MAX_ADVISED_RUNS,
+    active_s,
     coefficient_of_variation,
     distribution,
     duration_s,
@@ -33,10 +34,10 @@ from loadgen.analysis.stats import (
     throughput,
 )
 from loadgen.metrics.summary import NS_PER_MS
-from loadgen.metrics.validity import SCHED_LAG_P99_LIMIT_MS, SCHED_LAG_SHARE_LIMIT
+from loadgen.metrics.validity import late_sends
 from loadgen.record.reader import RecordFormatError
-from loadgen.results.models import MetricsFile
-from loadgen.results.tree import Cell, ResultsTree
+from loadgen.results.models import CellSummary, MetricsFile, SegmentLoad
+from loadgen.results.tree import Cell, ResultsError, ResultsTree
 
 STATS_PARQUET = "stats.parquet"
 STATS_CSV = "stats.csv"
@@ -68,6 +69,23 @@ SCHEMA = pa.schema(
     ]
 )
 """One row per statistic: `level` is cell or group; `subset` is all, cold or warm."""
+
+COLD_START_COMPONENTS: tuple[tuple[str, str], ...] = (
+    ("to_ready", "deploy/scale → ready"),
+    ("ready_to_send", "ready → first request sent"),
+    ("first_latency", "first response's latency"),
+    ("init", "platform-reported init"),
+)
+"""A cold start's components (metric `cold_start_<name>_ms`), each measured on its own."""
+BOOT_IN: dict[str, str] = {
+    "redeploy": "to_ready",
+    "scale-to-zero": "first_latency",
+    "action-update": "first_latency",
+    "natural": "first_latency",
+}
+"""Which component holds the new instance's boot, by cold-start method: a redeploy waits for
+the new instance before it is ready; scaling to zero, an action update and an idle reap leave
+the boot to the next request (scale from zero, container creation and init)."""
 
 Row = dict[str, object]
 GroupKey = tuple[str, str, str, float | None, str | None]
@@ -177,12 +195,78 @@ def group_label(key: GroupKey) -> str:
 
 
 @dataclass(frozen=True)
+class ColdStartParts:
+    """One cold start of a segment (forced, or an idle wait), component by component, in ms;
+    None where that part did not happen, was not recorded, or does not count."""
+
+    to_ready: float | None
+    """The control-plane work of a forced cold start (`cost_s`): deploy or scale to ready."""
+    ready_to_send: float | None
+    """From ready (`effective_ns`) to the send of the segment's first request."""
+    first_latency: float | None
+    """That first request's latency: ok, and not reported warm."""
+    init: float | None
+    """The init time the platform reported for that same request."""
+    sent: bool
+    """The segment's first request was recorded (results from before it was are not)."""
+    ok: bool
+    flag: int
+    """COLD, WARM or UNKNOWN: what the first request reported."""
+
+
+def cold_start_parts(segments: CellSummary | None, requests: Requests) -> list[ColdStartParts]:
+    """Each cold start of a cell, from the runner's segment events and the cell's records.
+
+    A forced cold start gives `to_ready`; the first request after it (or after an idle wait)
+    gives `ready_to_send` (forced only), its latency and the platform's init time. The first
+    request is found among the records by its correlation id for its cold flag; its latency
+    counts only when it succeeded and did not report itself warm (a warm first request means
+    the cold start did not happen)."""
+    if segments is None:
+        return []
+    by_id = {
+        str(call_id): index for index, call_id in enumerate(requests.ids) if call_id is not None
+    }
+    platform = {record.id: record for record in requests.platform}
+    cold = requests.cold
+    found: list[ColdStartParts] = []
+    for event in segments.segments:
+        forced = event.cold_start
+        first = event.first_request
+        if forced is None and first is None:
+            continue  # neither a forced cold start nor an idle wait before a workload
+        to_ready = None if forced is None else forced.cost_s * 1000
+        if first is None:
+            found.append(ColdStartParts(to_ready, None, None, None, False, False, UNKNOWN))
+            continue
+        index = by_id.get(first.id) if first.id is not None else None
+        flag = int(cold[index]) if index is not None else UNKNOWN
+        ready_to_send = None
+        if forced is not None:
+            ready_to_send = (first.send_ns - forced.effective_ns) / NS_PER_MS
+        counts = first.ok and flag != WARM
+        record = platform.get(first.id) if first.id is not None else None
+        init = record.init_ms if counts and record is not None else None
+        latency = (first.end_ns - first.send_ns) / NS_PER_MS if counts else None
+        found.append(ColdStartParts(to_ready, ready_to_send, latency, init, True, first.ok, flag))
+    return found
+
+
+@dataclass(frozen=True)
 class _Run:
     cell: Cell
     requests: Requests
     latency_ms: npt.NDArray[np.float64]
     """ok requests only, in intended-send order."""
     duration_s: float
+    """Wall span: first intended send to last completion, gaps between segments included."""
+    active_s: float
+    """The union of the engine runs' spans (each its first intended send to its last
+    completion): what throughput divides by."""
+    loads: tuple[SegmentLoad, ...] = ()
+    """Loader CPU and host load of the cell's engine runs (from its summary.json)."""
+    cold_starts: tuple[ColdStartParts, ...] = ()
+    """Each cold start of the cell, component by component (from its summary.json)."""
 
 
 def _ms(values_ns: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
@@ -254,7 +338,30 @@ def _request_rows(rows: _Rows, runs: Sequence[_Run]) -> None:
         rows.add("requests", "ok", int(chosen.size), "1", subset=subset)
         rows.distribution("latency_ms", chosen, subset)
     _cold_rows(rows, requests)
+    _cold_start_cost_rows(rows, [part for run in runs for part in run.cold_starts])
     _platform_rows(rows, requests)
+
+
+def _cold_start_cost_rows(rows: _Rows, parts: Sequence[ColdStartParts]) -> None:
+    """Each component of the cold starts on its own (count, mean, p50, max): never summed, as
+    only some of them happen within one request (docs/statistics.md)."""
+    if not parts:
+        return
+    rows.add("cold_start_first", "count", len(parts), "1")
+    rows.add("cold_start_first", "sent", sum(p.sent for p in parts), "1")
+    rows.add("cold_start_first", "ok", sum(p.ok for p in parts), "1")
+    for name, flag in (("cold", COLD), ("warm", WARM), ("unknown", UNKNOWN)):
+        rows.add("cold_start_first", name, sum(p.ok and p.flag == flag for p in parts), "1")
+    for name, _ in COLD_START_COMPONENTS:
+        values = np.asarray(
+            [v for p in parts if (v := getattr(p, name)) is not None], dtype=np.float64
+        )
+        metric = f"cold_start_{name}_ms"
+        rows.add(metric, "count", int(values.size), "1")
+        if values.size:
+            rows.add(metric, "mean", float(values.mean()), "ms")
+            rows.add(metric, "p50", exact_percentile(values, 50), "ms")
+            rows.add(metric, "max", float(values.max()), "ms")
 
 
 def _cold_rows(rows: _Rows, requests: Sequence[Requests]) -> None:
@@ -327,11 +434,16 @@ def _load_run(cell: Cell) -> _Run:
         seconds = duration_s(int(requests.intended_ns.min()), int(requests.end_ns.max()))
     else:
         seconds = duration_s(None, None)
-    return _Run(cell, requests, latency, seconds)
+    active = active_s((run.first_intended_ns, run.last_end_ns) for run in requests.engine_runs)
+    recorded = {run.run_id for run in requests.engine_runs}
+    segments = cell.segments()
+    loads = tuple(load for load in cell.segment_loads() if load.run_id in recorded)
+    parts = tuple(cold_start_parts(segments, requests))
+    return _Run(cell, requests, latency, seconds, active, loads, parts)
 
 
 def _cell_warnings(run: _Run) -> list[Caveat]:
-    """Signs that the cell measured the client rather than the platform."""
+    """Signs that the cell measured the client or its host rather than the platform."""
     cell_id = run.cell.info.id
     requests = run.requests
     found: list[Caveat] = []
@@ -342,18 +454,45 @@ def _cell_warnings(run: _Run) -> list[Caveat]:
     if requests.open_loop and requests.count and run.latency_ms.size:
         lag_p99 = exact_percentile(_ms(requests.sched_lag_ns), 99)
         latency_p99 = exact_percentile(run.latency_ms, 99)
-        if lag_p99 > SCHED_LAG_P99_LIMIT_MS and lag_p99 > SCHED_LAG_SHARE_LIMIT * latency_p99:
-            found.append(
-                Caveat(
-                    f"client-bottlenecked: sched_lag p99 exceeds {SCHED_LAG_P99_LIMIT_MS:g} ms "
-                    f"and {SCHED_LAG_SHARE_LIMIT:.0%} of latency p99",
-                    cell_id,
-                    f"sched_lag p99 {lag_p99:.3f} ms, latency p99 {latency_p99:.3f} ms",
-                )
-            )
+        late = late_sends(
+            sched_lag_p99_ms=lag_p99,
+            latency_p99_ms=latency_p99,
+            cpu_share=[share for load in run.loads for share in load.client_cpu],
+            hosts=[load.host for load in run.loads if load.host is not None],
+        )
+        if late is not None:
+            found.append(Caveat(late.message, cell_id, late.detail))
     if requests.dropped:
         found.append(Caveat("open-loop arrivals dropped", cell_id, f"{requests.dropped} dropped"))
     return found
+
+
+def _run_percentiles(
+    rows: _Rows,
+    per_run_ms: Sequence[npt.NDArray[np.float64]],
+    percentiles: Sequence[tuple[str, float]],
+    settings: Settings,
+    label: str,
+    warnings: list[Caveat],
+    *,
+    subset: str = "all",
+    warn: bool = True,
+) -> None:
+    """Median over runs of each run's percentiles of one subset, with interval and CV."""
+    measured = [values for values in per_run_ms if values.size]
+    for name, percent in percentiles:
+        per_run = np.asarray([exact_percentile(values, percent) for values in measured])
+        if not measured:
+            rows.add("latency_ms", f"run_median_{name}", None, "ms", subset=subset)
+            continue
+        stat = f"run_median_{name}"
+        ci = _median_over_runs(rows, "latency_ms", stat, "ms", per_run, settings, subset=subset)
+        rows.add(
+            "latency_ms", f"run_cv_{name}", coefficient_of_variation(per_run), "1", subset=subset
+        )
+        if warn:
+            what = name if subset == "all" else f"{subset} {name}"
+            _precision_warning(per_run, ci, settings, label, what, warnings)
 
 
 def _run_level(
@@ -365,31 +504,35 @@ def _run_level(
     *,
     tail: bool = True,
 ) -> None:
-    """Median over runs of per-run p50, p99 and throughput, with intervals over runs and CV.
+    """Median over runs of per-run p50, p99 and throughput, with intervals over runs and CV;
+    the latency percentiles also for the warm and the cold requests apart (subsets `warm` and
+    `cold`, where the group has them).
 
     Without `tail` (a cold-start group: each run holds only the cold starts it forced, one by
     default), a run has no tail to estimate: only p50 is computed, and the tail-percentile rule
-    does not apply."""
-    measured = [run for run in runs if run.latency_ms.size]
+    does not apply. Cold requests are a few per run wherever they occur, so their subset gets
+    p50 only, everywhere."""
     percentiles = (("p50", 50.0), ("p99", 99.0)) if tail else (("p50", 50.0),)
-    for name, percent in percentiles:
-        per_run = np.asarray([exact_percentile(run.latency_ms, percent) for run in measured])
-        if not measured:
-            rows.add("latency_ms", f"run_median_{name}", None, "ms")
+    _run_percentiles(rows, [run.latency_ms for run in runs], percentiles, settings, label, warnings)
+    fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
+    for subset, flag in (("warm", WARM), ("cold", COLD)):
+        per_run = [run.latency_ms[run.requests.cold[run.requests.ok] == flag] for run in runs]
+        if not any(values.size for values in per_run):
             continue
-        ci = _median_over_runs(rows, "latency_ms", f"run_median_{name}", "ms", per_run, settings)
-        rows.add("latency_ms", f"run_cv_{name}", coefficient_of_variation(per_run), "1")
-        _precision_warning(per_run, ci, settings, label, name, warnings)
-    rates = np.asarray([throughput(int(r.requests.ok.sum()), r.duration_s) for r in runs])
+        chosen = percentiles if subset == "warm" else percentiles[:1]
+        # Where a subset is every request of every run, its warnings are those of `all`.
+        part = any(v.size != run.latency_ms.size for v, run in zip(per_run, runs, strict=True))
+        _run_percentiles(rows, per_run, chosen, settings, label, warnings, subset=subset, warn=part)
+        if len(chosen) > 1 and fewest > 0:
+            fewest = min(fewest, min(v.size for v in per_run if v.size))
+    rates = np.asarray([throughput(int(r.requests.ok.sum()), r.active_s) for r in runs])
     total_ok = sum(int(r.requests.ok.sum()) for r in runs)
-    rows.add(
-        "throughput_rps", "pooled", throughput(total_ok, sum(r.duration_s for r in runs)), "1/s"
-    )
+    rows.add("throughput_rps", "pooled", throughput(total_ok, sum(r.active_s for r in runs)), "1/s")
     if rates.size:
         _median_over_runs(rows, "throughput_rps", "run_median", "1/s", rates, settings)
         rows.add("throughput_rps", "run_cv", coefficient_of_variation(rates), "1")
     rows.add("duration_s", "total", sum(r.duration_s for r in runs), "s")
-    fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
+    rows.add("active_s", "total", sum(r.active_s for r in runs), "s")
     if tail and 0 < fewest < TAIL_REQUESTS:
         # Nearest-rank p99 of n values is the ceil(0.99 n)-th: with few values it is one of the
         # last handful, and it reads low (about 5% at 400). Say so beside the number.
@@ -424,12 +567,14 @@ def _median_over_runs(
     unit: str,
     values: npt.NDArray[np.float64],
     settings: Settings,
+    *,
+    subset: str = "all",
 ) -> tuple[float, float] | None:
     """The median of one value per run, with its distribution-free interval when there are
     enough runs for one (`stats.median_interval`); returns the interval."""
     ci = median_interval(values, settings.level)
     method = CI_METHOD if ci is not None else None
-    rows.add(metric, stat, float(np.median(values)), unit, ci=ci, ci_method=method)
+    rows.add(metric, stat, float(np.median(values)), unit, subset=subset, ci=ci, ci_method=method)
     return ci
 
 
@@ -509,7 +654,7 @@ def aggregate(
         for cell in sorted(cells, key=lambda c: c.info.run):
             try:
                 run = _load_run(cell)
-            except (RecordFormatError, OSError) as exc:
+            except (RecordFormatError, ResultsError, OSError) as exc:
                 result.skipped.append(SkippedCell(cell.info.id, "unreadable", str(exc)))
                 continue
             if run.requests.count == 0:
@@ -523,8 +668,9 @@ def aggregate(
             )
             _request_rows(cell_rows, [run])
             ok = int(run.requests.ok.sum())
-            cell_rows.add("throughput_rps", "value", throughput(ok, run.duration_s), "1/s")
+            cell_rows.add("throughput_rps", "value", throughput(ok, run.active_s), "1/s")
             cell_rows.add("duration_s", "value", run.duration_s, "s")
+            cell_rows.add("active_s", "value", run.active_s, "s")
             _resource_rows(cell_rows, cell.metrics())
             if keep_requests:
                 result.requests[cell.info.id] = run.requests
@@ -548,6 +694,12 @@ def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
     return (function, mode, sweep, -math.inf if value is None else value, method or "")
 
 
+def _section(entry: dict[str, object], key: str) -> dict[str, object]:
+    part = entry.setdefault(key, {})
+    assert isinstance(part, dict)
+    return part
+
+
 def summary_document(result: Aggregate) -> dict[str, object]:
     """`summary.json`: settings, skipped cells, warnings and each group's headline figures."""
     manifest = result.tree.manifest
@@ -564,12 +716,11 @@ def summary_document(result: Aggregate) -> dict[str, object]:
         ("latency_ms", "run_median_p99"): "latency_p99_ms",
         ("cold_start", "cold"): "cold_starts",
     }
+    components = {f"cold_start_{name}_ms": f"{name}_ms" for name, _ in COLD_START_COMPONENTS}
     for row in result.rows:
-        if row["level"] != "group" or row["subset"] != "all":
+        if row["level"] != "group":
             continue
-        name = headline.get((str(row["metric"]), str(row["stat"])))
-        if name is None:
-            continue
+        metric, stat, subset = str(row["metric"]), str(row["stat"]), str(row["subset"])
         ident = (
             row["function"],
             row["mode"],
@@ -587,10 +738,20 @@ def summary_document(result: Aggregate) -> dict[str, object]:
                 "runs": row["runs"],
             },
         )
-        if row["ci_low"] is None and name in {"requests", "ok", "error_rate", "cold_starts"}:
-            entry[name] = row["value"]
+        if metric in components or metric == "cold_start_first":
+            cost = _section(entry, "cold_start_cost")
+            cost.setdefault("boot_in", BOOT_IN.get(str(row["cold_method"])))
+            _section(cost, components.get(metric, "first_request"))[stat] = row["value"]
+            continue
+        name = headline.get((metric, stat))
+        if name is None:
+            continue
+        # The pooled figures at the top; the warm and the cold requests' own beside them.
+        target = entry if subset == "all" else _section(entry, subset)
+        if name in {"requests", "ok", "error_rate", "cold_starts"}:
+            target[name] = row["value"]
         else:
-            entry[name] = {
+            target[name] = {
                 "value": row["value"],
                 "ci_low": row["ci_low"],
                 "ci_high": row["ci_high"],

@@ -7,6 +7,10 @@ family-wise error over every test of the comparison, and Cliff's delta says how 
 difference is. Each side's median over runs carries the interval `aggregate` gives it (none
 with too few runs). A verdict is `+` (better than the baseline), `o` (no significant
 difference) or `-` (worse).
+
+Where a group has cold requests (on either side), latency is compared for the warm and the cold
+requests apart (`subset`), never pooled: a platform with more cold starts would otherwise look
+slower at whatever it is compared on.
 """
 
 import csv
@@ -42,11 +46,15 @@ class MetricSpec:
     metric: str
     stat: str
     lower_is_better: bool
+    subsets: tuple[str, ...] = ()
+    """Where a group has cold requests, compare these subsets apart instead of `all` (none:
+    the statistic belongs to the whole run, as throughput does)."""
 
 
 METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("p50", "latency_ms", "p50", lower_is_better=True),
-    MetricSpec("p99", "latency_ms", "p99", lower_is_better=True),
+    MetricSpec("p50", "latency_ms", "p50", lower_is_better=True, subsets=("warm", "cold")),
+    # A run holds a few cold requests at most: they have no p99 to compare.
+    MetricSpec("p99", "latency_ms", "p99", lower_is_better=True, subsets=("warm",)),
     MetricSpec("throughput", "throughput_rps", "value", lower_is_better=False),
 )
 """Run-level statistics compared, read from each cell's rows."""
@@ -71,6 +79,8 @@ class Test:
     p_holm: float
     delta: float
     verdict: str
+    subset: str = "all"
+    """Which requests' values: `all`, or `warm` / `cold` where the group has cold requests."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,7 @@ class _Pending:
     baseline_values: npt.NDArray[np.float64]
     values: npt.NDArray[np.float64]
     test: RankTest
+    subset: str = "all"
 
 
 @dataclass
@@ -96,13 +107,16 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_values(result: Aggregate, spec: MetricSpec) -> dict[GroupKey, list[float]]:
-    """One value per aggregated run (cell) of each group, in run order."""
+def run_values(
+    result: Aggregate, spec: MetricSpec, subset: str = "all"
+) -> dict[GroupKey, list[float]]:
+    """One value per aggregated run (cell) of each group, in run order, of the `subset`'s
+    requests (a run without requests in the subset has no value)."""
     found: dict[GroupKey, list[tuple[int, float]]] = {}
     for row in result.rows:
         if (
             row["level"] != "cell"
-            or row["subset"] != "all"
+            or row["subset"] != subset
             or row["metric"] != spec.metric
             or row["stat"] != spec.stat
             or row["value"] is None
@@ -110,6 +124,42 @@ def run_values(result: Aggregate, spec: MetricSpec) -> dict[GroupKey, list[float
             continue
         found.setdefault(row_key(row), []).append((_int(row["run"]), _float(row["value"])))
     return {key: [v for _, v in sorted(pairs)] for key, pairs in found.items()}
+
+
+def cold_groups(result: Aggregate) -> set[GroupKey]:
+    """The groups with a cold request in any run."""
+    return {
+        row_key(row)
+        for row in result.rows
+        if row["level"] == "cell"
+        and row["subset"] == "cold"
+        and row["metric"] == "requests"
+        and row["stat"] == "ok"
+        and _float(row["value"]) > 0
+    }
+
+
+def paired_values(
+    base: Aggregate, other: Aggregate, spec: MetricSpec
+) -> list[tuple[GroupKey, str, list[float], list[float]]]:
+    """(group, subset, baseline's run values, other's run values) for every group both have:
+    `all` where neither side has cold requests in the group, else each of `spec.subsets`
+    (where at least one side has values), so warm is compared with warm and cold with cold."""
+    split = cold_groups(base) | cold_groups(other) if spec.subsets else set()
+    pooled = (run_values(base, spec), run_values(other, spec))
+    by_subset = {
+        subset: (run_values(base, spec, subset), run_values(other, spec, subset))
+        for subset in spec.subsets
+    }
+    pairs = []
+    for key in sorted(set(pooled[0]) & set(pooled[1]), key=_sort_key):
+        if key not in split:
+            pairs.append((key, "all", pooled[0][key], pooled[1][key]))
+            continue
+        for subset, (left, right) in by_subset.items():
+            if key in left or key in right:
+                pairs.append((key, subset, left.get(key, []), right.get(key, [])))
+    return pairs
 
 
 def row_key(row: Row) -> GroupKey:
@@ -181,19 +231,20 @@ def compare(
     for other in results[1:]:
         comparison.warnings.extend(manifest_differences(base.tree.manifest, other.tree.manifest))
         for spec in metrics:
-            base_values = run_values(base, spec)
-            other_values = run_values(other, spec)
-            for key in sorted(set(base_values) & set(other_values), key=_sort_key):
-                a = np.asarray(base_values[key])
-                b = np.asarray(other_values[key])
+            for key, subset, base_values, other_values in paired_values(base, other, spec):
+                a = np.asarray(base_values)
+                b = np.asarray(other_values)
                 if a.size < 2 or b.size < 2:
+                    what = spec.name if subset == "all" else f"{spec.name} ({subset})"
                     comparison.warnings.append(
-                        f"{group_label(key)} {spec.name}: {a.size} vs {b.size} run(s); "
+                        f"{group_label(key)} {what}: {a.size} vs {b.size} run(s); "
                         "not tested (each side needs at least 2)"
                     )
                     continue
                 pending.append(
-                    _Pending(other.tree.manifest.campaign, key, spec, a, b, mann_whitney(b, a))
+                    _Pending(
+                        other.tree.manifest.campaign, key, spec, a, b, mann_whitney(b, a), subset
+                    )
                 )
     adjusted = holm([item.test.p_value for item in pending])
     for item, p_holm in zip(pending, adjusted, strict=True):
@@ -215,6 +266,7 @@ def compare(
                 p_holm=float(p_holm),
                 delta=delta,
                 verdict=_verdict(float(p_holm), delta, alpha, item.spec.lower_is_better),
+                subset=item.subset,
             )
         )
     comparison.warnings.extend(_out_of_reach(pending, alpha))
@@ -239,12 +291,17 @@ def _out_of_reach(pending: Sequence[_Pending], alpha: float) -> list[str]:
             f"{family} tests: no difference can be significant at {alpha:g}; more runs are needed"
         ]
     return [
-        f"{group_label(item.key)} {item.spec.name}: with {item.values.size} vs "
+        f"{group_label(item.key)} {_what(item)}: with {item.values.size} vs "
         f"{item.baseline_values.size} runs the smallest two-sided p-value these values allow "
         f"is {item.test.floor:.2g}: this test cannot be significant at {alpha:g}"
         for item in pending
         if item.test.floor >= alpha
     ]
+
+
+def _what(item: _Pending) -> str:
+    """The statistic tested, with its subset where it is not the whole run (as elsewhere)."""
+    return item.spec.name if item.subset == "all" else f"{item.spec.name} ({item.subset})"
 
 
 def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
@@ -260,6 +317,7 @@ COLUMNS = [
     "sweep_name",
     "sweep_value",
     "cold_method",
+    "subset",
     "metric",
     "runs_baseline",
     "runs",
@@ -291,6 +349,7 @@ def test_rows(comparison: Comparison) -> list[dict[str, object]]:
                 "sweep_name": sweep,
                 "sweep_value": value,
                 "cold_method": method,
+                "subset": t.subset,
                 "metric": t.metric,
                 "runs_baseline": len(t.baseline_values),
                 "runs": len(t.values),
@@ -311,24 +370,28 @@ def test_rows(comparison: Comparison) -> list[dict[str, object]]:
     return rows
 
 
+SUBSET_ORDER = {"all": 0, "warm": 1, "cold": 2}
+
+
 def verdict_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
-    """+/o/- per group (rows) and campaign × metric (columns)."""
+    """+/o/- per group and subset of requests (rows) and campaign × metric (columns)."""
     columns = [
         f"{campaign} {metric}"
         for campaign in comparison.campaigns
         for metric in dict.fromkeys(t.metric for t in comparison.tests)
     ]
-    cells: dict[GroupKey, dict[str, str]] = {}
+    cells: dict[tuple[GroupKey, str], dict[str, str]] = {}
     for t in comparison.tests:
-        cells.setdefault(t.key, {})[f"{t.campaign} {t.metric}"] = t.verdict
-    header = ["function", "mode", "sweep", *columns]
+        cells.setdefault((t.key, t.subset), {})[f"{t.campaign} {t.metric}"] = t.verdict
+    header = ["function", "mode", "sweep", "requests", *columns]
     body = []
-    for key in sorted(cells, key=_sort_key):
+    for key, subset in sorted(cells, key=lambda k: (_sort_key(k[0]), SUBSET_ORDER[k[1]])):
         function, mode, sweep, value, method = key
         point = "–" if sweep == "none" else f"{sweep}={value:g}"
         if method:
             point += f" ({method})"
-        body.append([function, mode, point, *(cells[key].get(c, "") for c in columns)])
+        verdicts = cells[(key, subset)]
+        body.append([function, mode, point, subset, *(verdicts.get(c, "") for c in columns)])
     return header, body
 
 
@@ -354,7 +417,7 @@ def latex_escape(text: str) -> str:
 def latex_table(comparison: Comparison) -> str:
     """A booktabs tabular of the verdicts, with the baseline and test named in the caption."""
     header, body = verdict_table(comparison)
-    fixed = 3
+    fixed = 4
     lines = [
         "\\begin{table}",
         "\\centering",

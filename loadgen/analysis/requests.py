@@ -24,6 +24,18 @@ UNKNOWN, WARM, COLD = -1, 0, 1
 
 
 @dataclass(frozen=True)
+class EngineRun:
+    """One engine run of a cell (its record files share a `run_id`): a segment's active span."""
+
+    run_id: str
+    first_intended_ns: int
+    """Absolute CLOCK_MONOTONIC ns of its first measured intended send."""
+    last_end_ns: int
+    """...and of its last measured completion."""
+    requests: int
+
+
+@dataclass(frozen=True)
 class Requests:
     """Measured requests of one run, ordered by intended send time."""
 
@@ -42,10 +54,15 @@ class Requests:
     instance: npt.NDArray[np.object_]
     platform_index: npt.NDArray[np.int64]
     """Index into `platform` of the platform record with the same correlation id, or -1."""
+    ids: npt.NDArray[np.object_]
+    """The correlation id each request captured (None when it captured none)."""
     platform: tuple[PlatformRecord, ...]
     dropped: int
     warmup: int
     torn_files: tuple[str, ...]
+    engine_runs: tuple[EngineRun, ...] = ()
+    """The engine runs with measured requests, by first intended send: the intervals during
+    which the loader was sending (a cell of several segments has gaps between them)."""
 
     @property
     def count(self) -> int:
@@ -93,14 +110,18 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
     platform_cold: list[int] = []
     instances: list[object] = []
     platform_index: list[int] = []
+    ids: list[str | None] = []
     dropped = warmup = 0
     open_loop = False
     wall_offset: int | None = None
     torn: list[str] = []
     dropped_kind = int(ErrorKind.DROPPED)
+    spans: dict[str, list[int]] = {}
+    """run_id -> [first intended, last end, measured requests]."""
     for path in paths:
         with RecordFile(path) as record_file:
             header = record_file.header
+            first_of_file = len(intended)
             open_loop = header.workload.get("kind") == "open"
             epoch = header.monotonic_epoch_ns
             if wall_offset is None:
@@ -132,15 +153,25 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
                 meta_cold.append(_cold_value(meta.get("cold")))
                 instances.append(meta.get("instance"))
                 match = -1
+                call_id: str | None = None
                 captured = dict(record.captured)
                 for slot in slots:
                     value = captured.get(slot)
                     if value is not None:
-                        match = by_id.get(value.decode("latin-1"), -1)
+                        call_id = value.decode("latin-1")
+                        match = by_id.get(call_id, -1)
                         if match >= 0:
                             break
                 platform_index.append(match)
+                ids.append(call_id)
                 platform_cold.append(_cold_value(platform[match].cold) if match >= 0 else UNKNOWN)
+            if len(intended) > first_of_file:
+                start = min(intended[first_of_file:])
+                finish = max(end[first_of_file:])
+                span = spans.setdefault(header.run_id, [start, finish, 0])
+                span[0] = min(span[0], start)
+                span[1] = max(span[1], finish)
+                span[2] += len(intended) - first_of_file
             if not record_file.complete:
                 torn.append(path.name)
     order = np.argsort(np.asarray(intended, dtype=np.int64), kind="stable")
@@ -148,6 +179,8 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
     error_array[:] = errors
     instance_array = np.empty(len(instances), dtype=object)
     instance_array[:] = instances
+    id_array = np.empty(len(ids), dtype=object)
+    id_array[:] = ids
     return Requests(
         open_loop=open_loop,
         intended_ns=np.asarray(intended, dtype=np.int64)[order],
@@ -160,8 +193,18 @@ def load_requests(paths: Sequence[Path], platform: Sequence[PlatformRecord] = ()
         platform_cold=np.asarray(platform_cold, dtype=np.int8)[order],
         instance=instance_array[order],
         platform_index=np.asarray(platform_index, dtype=np.int64)[order],
+        ids=id_array[order],
         platform=tuple(platform),
         dropped=dropped,
         warmup=warmup,
         torn_files=tuple(torn),
+        engine_runs=tuple(
+            sorted(
+                (
+                    EngineRun(run_id, first, last, count)
+                    for run_id, (first, last, count) in spans.items()
+                ),
+                key=lambda run: (run.first_intended_ns, run.run_id),
+            )
+        ),
     )

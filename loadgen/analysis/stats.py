@@ -19,6 +19,7 @@ choice, with references.
 
 import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,29 @@ def duration_s(first_intended_ns: int | None, last_end_ns: int | None) -> float:
 def throughput(ok: int, seconds: float) -> float:
     """ok ÷ duration; 0 when the duration is 0, as in `loadgen hit`."""
     return ok / seconds if seconds > 0 else 0.0
+
+
+def active_s(intervals: Iterable[tuple[int, int]]) -> float:
+    """Seconds covered by the union of [start_ns, end_ns] intervals (overlaps counted once):
+    the time a cell's engine runs were active, without the gaps between them (0 when empty).
+
+    With one interval it is `duration_s` of that interval, so a single-segment cell's
+    throughput is `loadgen hit`'s rps."""
+    total = 0
+    open_start: int | None = None
+    open_end = 0
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if open_start is None or start > open_end:
+            if open_start is not None:
+                total += open_end - open_start
+            open_start, open_end = start, end
+        else:
+            open_end = max(open_end, end)
+    if open_start is not None:
+        total += open_end - open_start
+    return total / 1e9
 
 
 def coefficient_of_variation(values: npt.ArrayLike) -> float | None:

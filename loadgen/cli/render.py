@@ -5,6 +5,7 @@ import math
 from hdrh.histogram import HdrHistogram
 
 from loadgen.metrics.summary import LagStats, LatencyStats, Summary
+from loadgen.metrics.validity import host_text
 
 HISTOGRAM_BINS = 12
 BAR_WIDTH = 40
@@ -77,6 +78,11 @@ def render_report(summary: Summary, latency: HdrHistogram) -> str:
     )
     if summary.warmup_requests:
         lines.append(f"  Warm-up:       {summary.warmup_requests:,} requests not counted")
+    if summary.client_cpu:
+        host = "" if summary.host is None else f"; {host_text([summary.host])}"
+        lines.append(
+            f"  Loader:        CPU {max(summary.client_cpu):.0%} of a core (busiest process){host}"
+        )
     lines.append("")
     lines.append("Latency (ms):")
     lines.append(_stats_line("latency", summary.latency_ms))

@@ -4,6 +4,11 @@ A cell is the unit the runner resets the platform for, measures, and can redo on
 id is stable, so a resumed campaign recognises the cells it has. The order is deterministic:
 runs one after another (the delay between runs goes there), and within a run either the file's
 order or a shuffle seeded from the campaign's seed.
+
+Poisson arrivals of each engine run come from `arrival_seed`: one seed per experiment,
+function, run and segment (a stage, a trace minute), so no two minutes of a trace or stages of
+a ramp replay the same arrivals, while the same campaign seed gives the same schedules again.
+The rate points of a `rates` sweep share their seed on purpose (common random numbers).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,6 +26,7 @@ from loadgen.experiments.config import (
     Autoscaling,
     ClosedSweep,
     ColdStarts,
+    Experiment,
     ExperimentConfig,
     OpenRates,
     RandomInt,
@@ -66,6 +73,16 @@ def _seed_for(*parts: object) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def arrival_seed(campaign_seed: int, experiment: str, function: str, run: int, segment: int) -> int:
+    """The Poisson seed of one engine run of a cell: a 64-bit hash of the campaign's seed, the
+    experiment, the function, the run and the segment's index (a stage's, a trace minute's).
+
+    Equal inputs give equal seeds (a campaign is reproduced by its seed); any other input gives
+    an unrelated seed. The sweep value is deliberately not an input: the rate points of a
+    `rates` sweep share their uniforms (common random numbers, docs/statistics.md)."""
+    return _seed_for(campaign_seed, "arrivals", experiment, function, run, segment)
+
+
 def resolve_params(
     config: ExperimentConfig, function: str, experiment: str, sweep: Sweep
 ) -> dict[str, object]:
@@ -93,9 +110,12 @@ def cell_id(experiment: str, function: str, sweep: Sweep, run: int) -> str:
     return f"{experiment}--{function}--{sweep.name}{value}--run{run:03d}"
 
 
-def _sweeps(experiment: object, function: str, config: ExperimentConfig, run: int, base: Path):
+def _sweeps(experiment: Experiment, function: str, config: ExperimentConfig, run: int, base: Path):
     """(mode, sweep, replicas, autoscaling, segments, cold method) for each sweep value."""
-    seed = _seed_for(config.seed, run)
+
+    def seed(segment: int) -> int:
+        return arrival_seed(config.seed, experiment.name, function, run, segment)
+
     if isinstance(experiment, ClosedSweep):
         for users in experiment.users:
             workload = ClosedLoop(
@@ -136,7 +156,8 @@ def _sweeps(experiment: object, function: str, config: ExperimentConfig, run: in
                 rate=rate,
                 duration_s=experiment.duration_s,
                 arrival=experiment.arrival,
-                seed=seed,
+                # Every rate point uses segment 0's seed: common random numbers across rates.
+                seed=seed(0),
             )
             yield (
                 "open",
@@ -149,7 +170,10 @@ def _sweeps(experiment: object, function: str, config: ExperimentConfig, run: in
     elif isinstance(experiment, Stages):
         for index, stage in enumerate(experiment.stages):
             workload = OpenLoop(
-                rate=stage.rate, duration_s=stage.duration_s, arrival=experiment.arrival, seed=seed
+                rate=stage.rate,
+                duration_s=stage.duration_s,
+                arrival=experiment.arrival,
+                seed=seed(index),
             )
             yield (
                 "open",
@@ -183,7 +207,10 @@ def _sweeps(experiment: object, function: str, config: ExperimentConfig, run: in
         yield "cold", Sweep(name="none"), experiment.replicas, False, segments, experiment.method
 
 
-def _trace_segments(experiment: Trace, function: str, base: Path, seed: int) -> list[Segment]:
+def _trace_segments(
+    experiment: Trace, function: str, base: Path, seed: Callable[[int], int]
+) -> list[Segment]:
+    """One segment per minute of the window; minute i's arrivals come from `seed(i)`."""
     path = experiment.file if experiment.file.is_absolute() else base / experiment.file
     hash_function = experiment.mapping[function]
     row = read_trace(path, {hash_function})[hash_function]
@@ -207,7 +234,10 @@ def _trace_segments(experiment: Trace, function: str, base: Path, seed: int) -> 
             segments.append(
                 Segment(
                     OpenLoop(
-                        rate=rate, duration_s=experiment.minute_s, arrival="poisson", seed=seed
+                        rate=rate,
+                        duration_s=experiment.minute_s,
+                        arrival="poisson",
+                        seed=seed(len(segments)),
                     )
                 )
             )

@@ -31,7 +31,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from loadgen.engine.options import EngineOptions
+from loadgen.engine.errors import ErrorKind
+from loadgen.engine.options import CORRELATION_HEADERS, EngineOptions
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.outputs import public_outputs
@@ -39,11 +40,13 @@ from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.metrics import PrometheusMetrics
 from loadgen.platforms.openwhisk import OpenWhiskPlatform
-from loadgen.record.format import RECORD_FILE_SUFFIX
+from loadgen.record.format import FLAG_WARMUP, RECORD_FILE_SUFFIX
+from loadgen.record.reader import RecordFile
 from loadgen.results.models import (
     CampaignManifest,
     CellInfo,
     ClockInfo,
+    FirstRequest,
     PlatformInfo,
     PlatformVersions,
 )
@@ -186,6 +189,42 @@ def build_manifest(
         cold_start_methods=[limits.cold_start_method],
         outputs=public_outputs(outputs),
     )
+
+
+def first_request(paths: list[Path]) -> FirstRequest | None:
+    """The measured request with the earliest intended start across a segment's record files,
+    in wall-clock ns (each file's wall anchor plus the record's offset from its epoch), with its
+    outcome and captured correlation id; None when the segment measured none."""
+    found: tuple[int, FirstRequest] | None = None
+    dropped = int(ErrorKind.DROPPED)
+    for path in paths:
+        with RecordFile(path) as records:
+            header = records.header
+            slots = {
+                slot
+                for slot, name in enumerate(header.capture_headers)
+                if name.lower() in CORRELATION_HEADERS
+            }
+            for record in records.records():
+                intended = record.intended_ns + header.monotonic_epoch_ns
+                if record.flags & FLAG_WARMUP or record.error == dropped:
+                    continue
+                if found is not None and intended >= found[0]:
+                    continue
+                call_id = next(
+                    (value.decode("latin-1") for slot, value in record.captured if slot in slots),
+                    None,
+                )
+                found = (
+                    intended,
+                    FirstRequest(
+                        send_ns=header.wall_anchor_ns + record.send_ns,
+                        end_ns=header.wall_anchor_ns + record.end_ns,
+                        ok=record.error_class is None,
+                        id=call_id,
+                    ),
+                )
+    return None if found is None else found[1]
 
 
 def _write_json(path: Path, document: Any) -> None:
@@ -374,7 +413,13 @@ class Campaign:
             out_dir=out,
             on_progress=self.listener.engine_progress,
         )
-        for path in sorted(out.glob(f"*{RECORD_FILE_SUFFIX}")):
+        paths = sorted(out.glob(f"*{RECORD_FILE_SUFFIX}"))
+        if segment.before != "none":
+            # What the cold start led to: the analysis puts it beside the cold start's cost.
+            first = first_request(paths)
+            if first is not None:
+                event["first_request"] = first.model_dump()
+        for path in paths:
             path.replace(records / f"s{index:03d}-{path.name}")
         shutil.rmtree(out, ignore_errors=True)
         event["summary"] = result.summary.model_dump(mode="json")

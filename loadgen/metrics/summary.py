@@ -11,6 +11,8 @@ Definitions (shared by every command that reports on runs):
   `aggregate`), read from HdrHistograms: each is the highest equivalent value of the bucket
   holding the nearest-rank value (capped at the exact max), and `percentile_bounds` gives that
   bucket's lowest and highest equivalent values, which bound the exact value.
+- client_cpu: each worker's CPU time / wall time; host: the host's load average at the start
+  and end and its CPU busy and steal shares over the run (Linux).
 """
 
 from typing import Literal
@@ -67,6 +69,24 @@ class PercentileBounds(BaseModel):
     sched_lag_ms: Bounds
 
 
+class HostLoad(BaseModel):
+    """The loader's host during the run (`loadgen.metrics.host`); None where unavailable
+    (figures come from /proc, so only Linux has them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpus: int | None
+    """Logical CPUs of the host: what a load average is compared with."""
+    load1_start: float | None
+    """1-minute load average when the run started..."""
+    load1_end: float | None
+    """...and when it ended."""
+    cpu_busy: float | None
+    """Share of all CPUs' time spent busy over the run (the loader's own work included)."""
+    cpu_steal: float | None
+    """Share of all CPUs' time the hypervisor gave to other guests over the run."""
+
+
 class Summary(BaseModel):
     """One run, all processes merged."""
 
@@ -107,6 +127,8 @@ class Summary(BaseModel):
     interrupted: bool
     percentile_bounds: PercentileBounds
     thresholds: list[ThresholdResult] = []
+    host: HostLoad | None = None
+    """How busy the loader's host was; None in summaries written before it was recorded."""
 
 
 def _ms(value_us: int) -> float:

@@ -13,7 +13,14 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from loadgen.analysis.aggregate import Aggregate, GroupedWarning, Row, group_label
+from loadgen.analysis.aggregate import (
+    BOOT_IN,
+    COLD_START_COMPONENTS,
+    Aggregate,
+    GroupedWarning,
+    Row,
+    group_label,
+)
 from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
 from loadgen.analysis.stats import min_runs
 from loadgen.report.figures import Figure
@@ -23,6 +30,15 @@ SECRET_KEY = re.compile(
     re.IGNORECASE,
 )
 REDACTED = "[redacted]"
+THROUGHPUT_NOTE = (
+    "Throughput is ok responses per second of active time: the time the load generator's "
+    "engine runs were sending or awaiting answers, each from its first intended send to its "
+    "last completion. Idle trace minutes, idle waits and forced cold starts between a cell's "
+    "segments are not counted; for a cell of one segment it is <code>loadgen hit</code>'s rps. "
+    "The wall span (<code>duration_s</code>) and the active time (<code>active_s</code>) are "
+    "rows of stats.csv."
+)
+"""Under the results heading: what the throughput column divides by."""
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222;
@@ -121,46 +137,79 @@ def _no_interval_note(level: float) -> str:
     )
 
 
+_GROUP_WANTED = {
+    ("requests", "count"),
+    ("requests", "ok"),
+    ("error_rate", "value"),
+    ("throughput_rps", "run_median"),
+    ("latency_ms", "run_median_p50"),
+    ("latency_ms", "run_median_p99"),
+    ("latency_ms", "run_cv_p50"),
+    ("cold_start", "cold"),
+}
+
+
+def _headline_subsets(found: dict[tuple[str, str, str], Row]) -> list[tuple[str, str]]:
+    """(subset, label) rows of one group: warm and cold apart where the requests said which
+    they were; the pooled figure only for ok requests that did not say (never instead of both).
+    """
+
+    def ok(subset: str) -> float:
+        row = found.get((subset, "requests", "ok"))
+        return 0.0 if row is None or row["value"] is None else _float(row["value"])
+
+    chosen = [(s, s) for s in ("warm", "cold") if ok(s) > 0]
+    silent = ok("all") - ok("warm") - ok("cold")
+    if not chosen:
+        chosen.append(("all", "all (cold or warm not reported)"))
+    elif silent > 0:
+        chosen.append(("all", f"all, pooled ({_number(int(silent))} not reported)"))
+    return chosen
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, int | float)
+    return float(value)
+
+
 def _group_table(result: Aggregate) -> str:
-    wanted = {
-        ("requests", "count"),
-        ("error_rate", "value"),
-        ("throughput_rps", "run_median"),
-        ("latency_ms", "run_median_p50"),
-        ("latency_ms", "run_median_p99"),
-        ("latency_ms", "run_cv_p50"),
-        ("cold_start", "cold"),
-    }
-    groups: dict[object, dict[tuple[str, str], Row]] = {}
+    """One row per group and kind of request: warm and cold never share a percentile."""
+    groups: dict[object, dict[tuple[str, str, str], Row]] = {}
     for row in result.rows:
         key = (str(row["metric"]), str(row["stat"]))
-        if row["level"] == "group" and row["subset"] == "all" and key in wanted:
-            groups.setdefault(row_key(row), {})[key] = row
+        if row["level"] == "group" and key in _GROUP_WANTED:
+            groups.setdefault(row_key(row), {})[(str(row["subset"]), *key)] = row
     rows = []
     for key, found in groups.items():
         any_row = next(iter(found.values()))
-        error_rate = found.get(("error_rate", "value"))
-        rows.append(
-            [
-                _e(group_label(key)),
-                _e(any_row["runs"]),
-                _number(found.get(("requests", "count"), {}).get("value")),
-                _number(None if error_rate is None else 100 * float(error_rate["value"] or 0), 2),
-                _with_ci(found.get(("throughput_rps", "run_median"))),
-                _with_ci(found.get(("latency_ms", "run_median_p50"))),
-                _with_ci(found.get(("latency_ms", "run_median_p99"))),
-                _number(found.get(("latency_ms", "run_cv_p50"), {}).get("value")),
-                _number(found.get(("cold_start", "cold"), {}).get("value")),
-            ]
-        )
+        error_rate = found.get(("all", "error_rate", "value"))
+        group_cells = [
+            _e(group_label(key)),
+            _e(any_row["runs"]),
+            _number(found.get(("all", "requests", "count"), {}).get("value")),
+            _number(None if error_rate is None else 100 * float(error_rate["value"] or 0), 2),
+            _with_ci(found.get(("all", "throughput_rps", "run_median"))),
+            _number(found.get(("all", "cold_start", "cold"), {}).get("value")),
+        ]
+        for index, (subset, label) in enumerate(_headline_subsets(found)):
+            rows.append(
+                (group_cells if index == 0 else [""] * len(group_cells))
+                + [
+                    _e(label),
+                    _number(found.get((subset, "requests", "ok"), {}).get("value")),
+                    _with_ci(found.get((subset, "latency_ms", "run_median_p50"))),
+                    _with_ci(found.get((subset, "latency_ms", "run_median_p99"))),
+                    _number(found.get((subset, "latency_ms", "run_cv_p50"), {}).get("value")),
+                ]
+            )
     if not rows:
         return "<p>No group was aggregated.</p>"
     level = _level(result)
     lacking = any(
         row["value"] is not None and row["ci_low"] is None
         for found in groups.values()
-        for key, row in found.items()
-        if key[1].startswith("run_median")
+        for (_, _, stat), row in found.items()
+        if stat.startswith("run_median")
     )
     table = _table(
         [
@@ -169,18 +218,63 @@ def _group_table(result: Aggregate) -> str:
             "requests",
             "errors %",
             f"throughput /s [{level} CI]",
+            "cold starts",
+            "kind",
+            "ok",
             f"p50 ms [{level} CI]",
             f"p99 ms [{level} CI]",
             "CV of p50",
-            "cold starts",
         ],
         rows,
     )
     return table + (_no_interval_note(result.settings.level) if lacking else "")
 
 
+def _cold_start_table(result: Aggregate) -> str:
+    """Each cold-start component of each group on its own row; nothing summed."""
+    names = dict(COLD_START_COMPONENTS)
+    groups: dict[object, dict[tuple[str, str], Row]] = {}
+    for row in result.rows:
+        metric = str(row["metric"])
+        if row["level"] == "group" and metric.startswith("cold_start_") and metric.endswith("_ms"):
+            name = metric.removeprefix("cold_start_").removesuffix("_ms")
+            if name in names:
+                groups.setdefault(row_key(row), {})[(name, str(row["stat"]))] = row
+    rows = []
+    for key, found in groups.items():
+        method = key[4]
+        boot = BOOT_IN.get(str(method))
+        for index, (name, label) in enumerate(COLD_START_COMPONENTS):
+            count = found.get((name, "count"))
+            if count is None:
+                continue
+            rows.append(
+                [
+                    _e(group_label(key)) if index == 0 else "",
+                    _e(label) + (" <b>(contains the boot)</b>" if name == boot else ""),
+                    _number(count["value"]),
+                    *(
+                        _number(found.get((name, stat), {}).get("value"))
+                        for stat in ("mean", "p50", "max")
+                    ),
+                ]
+            )
+    if not rows:
+        return ""
+    return (
+        "<h4>Cold-start cost, component by component</h4><p>Each part is measured on its own "
+        "and never added to another: only the first response's latency and the init inside it "
+        "happen within one request. docs/statistics.md says what each contains.</p>"
+        + _table(["group", "component", "count", "mean ms", "p50 ms", "max ms"], rows, 2)
+    )
+
+
 def _results_section(result: Aggregate) -> str:
-    return f"<h3>{_e(result.tree.manifest.campaign)}</h3>" + _group_table(result)
+    return (
+        f"<h3>{_e(result.tree.manifest.campaign)}</h3>"
+        + _group_table(result)
+        + _cold_start_table(result)
+    )
 
 
 def _setup_section(result: Aggregate) -> str:
@@ -211,14 +305,15 @@ def _comparison_section(comparison: Comparison | None) -> str:
     header, body = verdict_table(comparison)
     classes = {"+": "verdict-plus", "-": "verdict-minus"}
     rows = [
-        [_e(c) for c in row[:3]]
-        + [f'<span class="{classes.get(c, "")}">{_e(c or "–")}</span>' for c in row[3:]]
+        [_e(c) for c in row[:4]]
+        + [f'<span class="{classes.get(c, "")}">{_e(c or "–")}</span>' for c in row[4:]]
         for row in body
     ]
     tests = [
         [
             _e(r["campaign"]),
             _e(group_label(row_key(r))),
+            _e(r["subset"]),
             _e(r["metric"]),
             _estimate(r["median_baseline"], r["ci_low_baseline"], r["ci_high_baseline"]),
             _estimate(r["median"], r["ci_low"], r["ci_high"]),
@@ -233,12 +328,13 @@ def _comparison_section(comparison: Comparison | None) -> str:
         f"<p>Baseline <b>{_e(comparison.baseline)}</b>. + better, o no significant difference, "
         f"− worse: Mann–Whitney U on per-run values, Holm-adjusted, α = {comparison.alpha:g}."
         "</p>"
-        + (_table(header, rows, text_columns=3) if rows else "<p>No group could be tested.</p>")
+        + (_table(header, rows, text_columns=4) if rows else "<p>No group could be tested.</p>")
         + "<details><summary>Every test</summary>"
         + _table(
             [
                 "campaign",
                 "group",
+                "requests",
                 "statistic",
                 "baseline median [CI]",
                 "median [CI]",
@@ -248,7 +344,7 @@ def _comparison_section(comparison: Comparison | None) -> str:
                 "verdict",
             ],
             tests,
-            text_columns=3,
+            text_columns=4,
         )
         + (
             _no_interval_note(comparison.level)
@@ -314,7 +410,7 @@ def render_report(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>faasbench report: {_e(names)}</title><style>{STYLE}</style></head><body>"
         f"<h1>faasbench report</h1><p>{_e(names)} — generated {_e(generated)}</p>{pointer}"
-        "<h2>Results</h2>"
+        f'<h2>Results</h2><p class="note">{THROUGHPUT_NOTE}</p>'
         + "".join(_results_section(r) for r in results)
         + f"<h2>Comparison</h2>{_comparison_section(comparison)}"
         + "<h2>Figures</h2>"

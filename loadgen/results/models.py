@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from loadgen.metrics.summary import HostLoad
+
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -125,6 +127,37 @@ class PlatformRecord(BaseModel):
     phases: dict[str, float] = {}
 
 
+class ColdStartEvent(BaseModel):
+    """A forced cold start, as the platform adapter reported it (`ColdStart`)."""
+
+    model_config = _STRICT
+
+    method: str
+    effective_ns: int = Field(description="wall clock (Unix ns) when the function was ready")
+    cost_s: float = Field(ge=0, description="the control-plane work: deploy or scale to ready")
+
+
+class FirstRequest(BaseModel):
+    """The first measured request of a segment, read from its records right after it ran.
+
+    Times are wall-clock Unix ns (each record file's anchor plus the record's monotonic offset),
+    the clock `ColdStartEvent.effective_ns` uses.
+    """
+
+    model_config = _STRICT
+
+    send_ns: int
+    end_ns: int
+    ok: bool
+    id: str | None = Field(None, description="the correlation id captured (platform records)")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FirstRequest":
+        if self.end_ns < self.send_ns:
+            raise ValueError("end_ns precedes send_ns")
+        return self
+
+
 class Series(BaseModel):
     """One resource time series: points are [unix seconds, value]."""
 
@@ -142,3 +175,45 @@ class MetricsFile(BaseModel):
     model_config = _STRICT
 
     series: list[Series]
+
+
+_PROJECTION = ConfigDict(frozen=True, extra="ignore")
+
+
+class SegmentLoad(BaseModel):
+    """Of one engine run's summary (`loadgen.metrics.summary.Summary`, whose keys are added,
+    never renamed): which run it was and how busy the loader and its host were. Only these
+    keys are read, so a summary with keys added later still reads."""
+
+    model_config = _PROJECTION
+
+    run_id: str
+    client_cpu: list[float]
+    """Each loader process's CPU time ÷ wall time."""
+    host: HostLoad | None = None
+    """None in summaries written before the host's load was recorded."""
+
+
+class SegmentEvent(BaseModel):
+    """One entry of a cell's `summary.json`: a segment, what came before its workload (a forced
+    cold start, an idle wait) and what it led to (the first request), and its engine run's
+    summary when it sent requests (an idle trace minute has none)."""
+
+    model_config = _PROJECTION
+
+    segment: int = Field(ge=0)
+    cold_start: ColdStartEvent | None = None
+    """A forced cold start made just before the workload."""
+    idle_s: float | None = None
+    """An idle wait before the workload (natural cold start), or a gap without requests."""
+    first_request: FirstRequest | None = None
+    """After a forced cold start or an idle wait: the workload's first request."""
+    summary: SegmentLoad | None = None
+
+
+class CellSummary(BaseModel):
+    """`cells/<id>/summary.json`, as the campaign runner writes it: `{"segments": [...]}`."""
+
+    model_config = _PROJECTION
+
+    segments: list[SegmentEvent]

@@ -9,7 +9,14 @@ from typing import TypeVar
 from pydantic import BaseModel, ValidationError
 
 from loadgen.record.reader import record_files
-from loadgen.results.models import CampaignManifest, CellInfo, MetricsFile, PlatformRecord
+from loadgen.results.models import (
+    CampaignManifest,
+    CellInfo,
+    CellSummary,
+    MetricsFile,
+    PlatformRecord,
+    SegmentLoad,
+)
 from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text, shorten
 
 MANIFEST = "manifest.json"
@@ -18,6 +25,7 @@ CELL_INFO = "cell.json"
 RECORDS = "records"
 PLATFORM = "platform.jsonl"
 METRICS = "metrics.json"
+CELL_SUMMARY = "summary.json"
 SUMMARY = "summary"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -75,6 +83,20 @@ class Cell:
     def metrics(self) -> MetricsFile | None:
         path = self.path / METRICS
         return _load(MetricsFile, path) if path.is_file() else None
+
+    def segments(self) -> CellSummary | None:
+        """The runner's `summary.json` (segments: forced cold starts, idle waits, first
+        requests, engine summaries); None when absent."""
+        path = self.path / CELL_SUMMARY
+        return _load(CellSummary, path) if path.is_file() else None
+
+    def segment_loads(self) -> list[SegmentLoad]:
+        """Each engine run's loader CPU and host load, from the runner's `summary.json`, in
+        segment order; empty when the file is absent."""
+        summary = self.segments()
+        if summary is None:
+            return []
+        return [event.summary for event in summary.segments if event.summary is not None]
 
 
 @dataclass(frozen=True)

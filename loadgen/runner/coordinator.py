@@ -30,7 +30,8 @@ from loadgen.engine import EngineName, EngineOptions, RequestSpec
 from loadgen.engine.clock import now_ns, wall_anchor_ns
 from loadgen.errorlog import write_error_log
 from loadgen.metrics.histogram import merge
-from loadgen.metrics.summary import Summary
+from loadgen.metrics.host import host_load, sample_host
+from loadgen.metrics.summary import HostLoad, Summary
 from loadgen.metrics.thresholds import Threshold, evaluate_all
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.runner.limits import FILE_DESCRIPTOR_HEADROOM
@@ -176,9 +177,9 @@ def execute(
         wall_anchor_ns=wall_anchor_ns(epoch),
         live_percentiles=live_percentiles,
     )
-    reports, t0 = _run_workers(plan, on_progress)
+    reports, t0, host = _run_workers(plan, on_progress)
     started = iso_utc(plan.wall_anchor_ns + (t0 - epoch))
-    summary = build_summary(plan, reports, started)
+    summary = build_summary(plan, reports, started, host)
     if thresholds:
         results = evaluate_all(thresholds, summary.model_dump())
         summary = summary.model_copy(update={"thresholds": results})
@@ -214,7 +215,9 @@ def _children_ignore_sigint() -> Iterator[None]:
 
 def _run_workers(
     plan: RunPlan, on_progress: ProgressCallback | None
-) -> tuple[list[WorkerReport], int]:
+) -> tuple[list[WorkerReport], int, HostLoad]:
+    """The workers' reports, the start instant, and the host's load from the start (every
+    worker ready) to the last report."""
     context = multiprocessing.get_context("spawn")
     board = ProgressBoard(plan.processes)
     workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
@@ -232,10 +235,12 @@ def _run_workers(
                 child_end.close()
                 workers.append((process, parent_end))
         stopping = _await_ready(workers)
+        before = sample_host()
         t0 = now_ns() + START_LEAD_NS
         for _, conn in workers:
             conn.send(("go", t0))
         reports = _collect_reports(workers, board, t0, on_progress, stopping=stopping)
+        host = host_load(before, sample_host())
     finally:
         for process, conn in workers:
             if process.is_alive():
@@ -247,7 +252,7 @@ def _run_workers(
                 process.kill()
                 process.join()
             conn.close()
-    return sorted(reports, key=lambda report: report.index), t0
+    return sorted(reports, key=lambda report: report.index), t0, host
 
 
 def _receive(conn: Connection, index: int) -> tuple[str, Any]:

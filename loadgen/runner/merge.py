@@ -1,14 +1,23 @@
 """Turning the workers' reports into one summary: counters summed, histograms added exactly."""
 
 from loadgen.metrics.histogram import merge
-from loadgen.metrics.summary import PercentileBounds, Summary, lag_stats, latency_stats
+from loadgen.metrics.summary import (
+    HostLoad,
+    PercentileBounds,
+    Summary,
+    lag_stats,
+    latency_stats,
+)
 from loadgen.metrics.validity import diagnose
 from loadgen.runner.plan import RunPlan, WorkerReport
 from loadgen.workload.spec import ClosedLoop
 
 
-def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> Summary:
-    """Merge worker reports exactly (counters summed, histograms added bucket by bucket)."""
+def build_summary(
+    plan: RunPlan, reports: list[WorkerReport], started: str, host: HostLoad | None = None
+) -> Summary:
+    """Merge worker reports exactly (counters summed, histograms added bucket by bucket);
+    `host` is the loader host's load over the run, which the validity rule weighs."""
     workload = plan.workload
     closed = isinstance(workload, ClosedLoop)
     requests = sum(report.requests for report in reports)
@@ -65,6 +74,7 @@ def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> S
         interrupted=interrupted,
         record_errors=[r.record_error for r in reports if r.record_error],
         requests=requests,
+        host=host,
     )
     warnings.extend(sorted({r.resolve_error for r in reports if r.resolve_error}))
     records = None
@@ -107,4 +117,5 @@ def build_summary(plan: RunPlan, reports: list[WorkerReport], started: str) -> S
         percentile_bounds=PercentileBounds(
             latency_ms=latency_bounds, service_ms=service_bounds, sched_lag_ms=lag_bounds
         ),
+        host=host,
     )

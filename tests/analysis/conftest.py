@@ -12,7 +12,8 @@ from loadgen.results import open_results
 
 @pytest.fixture(scope="session")
 def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two sweep points × 4 runs, plus a cold cell, an open-loop cell and a failed cell."""
+    """Two sweep points × 4 runs, plus a cold cell (with its cold-start components), an
+    open-loop cell whose saturated loader sent late, and a failed cell."""
     cells = grid(users=(1, 10), runs=4, requests=150, error_rate=0.05, cold_starts=2, seed=3)
     extra = (
         CellSpec(
@@ -26,6 +27,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
             platform="kubernetes",
             seed=5,
             platform_disagree=0.25,
+            cold_segments=tuple((120.0 + i, 6000.0 + 150 * i) for i in range(12)),
         ),
         CellSpec(
             function="echo",
@@ -37,6 +39,7 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
             processes=2,
             warmup=20,
             seed=6,
+            client_cpu=(0.95, 0.9),
         ),
         CellSpec(function="echo", sweep_value=100, status="failed", reason="gateway timeout"),
         CellSpec(function="echo", sweep_value=200, status="invalid", reason="client CPU 95%"),
@@ -47,10 +50,27 @@ def campaign(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def second(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cold = tuple(
+        CellSpec(
+            function="echo",
+            mode="cold",
+            sweep_name="none",
+            sweep_value=None,
+            run=run,
+            requests=3,
+            cold_starts=3,
+            cold_factor=40.0,
+            cold_method="action-update",
+            platform="openwhisk",
+            seed=11 + run,
+            cold_segments=tuple((90.0 + run, 5900.0 + 100 * i) for i in range(3)),
+        )
+        for run in range(4)
+    )
     spec = CampaignSpec(
         name="nomad",
         orchestrator="nomad",
-        cells=grid(users=(1, 10), runs=4, requests=100, p50_ms=30.0, seed=9, cold_starts=1),
+        cells=grid(users=(1, 10), runs=4, requests=100, p50_ms=30.0, seed=9, cold_starts=1) + cold,
     )
     return write_campaign(tmp_path_factory.mktemp("second"), spec)
 

@@ -192,7 +192,9 @@ def test_enough_runs_get_the_order_statistic_interval_and_runs_advice(tmp_path: 
 def test_single_run_groups_get_no_interval(result: Aggregate) -> None:
     """One run says nothing about run-to-run variation: no interval, and a warning that says
     how many runs one needs."""
-    (row,) = _rows(result, level="group", mode="open", metric="latency_ms", stat="run_median_p99")
+    (row,) = _rows(
+        result, level="group", mode="open", subset="all", metric="latency_ms", stat="run_median_p99"
+    )
     assert row["value"] is not None
     assert (row["ci_low"], row["ci_high"], row["ci_method"]) == (None, None, None)
     few = _warned(result, "too few runs for a 95% interval: none reported")
@@ -440,7 +442,13 @@ def test_each_warning_appears_once_with_the_groups_and_cells_it_concerns(
 
 def test_a_cell_warning_is_grouped_over_the_cells_that_have_it(tmp_path: Path) -> None:
     """Two client-bottlenecked open-loop runs of one group: one warning naming both cells."""
-    open_cell = {"mode": "open", "sweep_name": "rate", "sweep_value": 50, "sched_lag_ms": 8.0}
+    open_cell = {
+        "mode": "open",
+        "sweep_name": "rate",
+        "sweep_value": 50,
+        "sched_lag_ms": 8.0,
+        "client_cpu": (0.95,),
+    }
     root = write_campaign(
         tmp_path,
         CampaignSpec(cells=tuple(CellSpec(run=run, seed=run, **open_cell) for run in (0, 1))),
@@ -494,3 +502,167 @@ def test_cli_prints_each_warning_once_then_its_groups(campaign: Path) -> None:
     ]
     # Not a terminal: one progress line per group.
     assert any(line.startswith("aggregate: group 1/") for line in lines)
+
+
+FORCED = ((30_000.0, 6_000.0), (25_000.0, 7_500.0), (40_000.0, 5_800.0), (35_000.0, 6_200.0))
+"""(to_ready_ms, ready_to_send_ms) of four forced cold starts."""
+
+
+def _cold_cell(
+    run: int, segments: tuple[tuple[float, float] | None, ...], **extra: object
+) -> CellSpec:
+    settings: dict[str, object] = {
+        "function": "echo",
+        "mode": "cold",
+        "sweep_name": "none",
+        "sweep_value": None,
+        "run": run,
+        "requests": len(segments),
+        "cold_starts": len(segments),
+        "cold_factor": 40.0,
+        "cold_method": "action-update",
+        "platform": "openwhisk",
+        "seed": 20 + run,
+        "cold_segments": segments,
+    }
+    settings.update(extra)
+    return CellSpec(**settings)  # type: ignore[arg-type]
+
+
+def _expected(values: list[float]) -> dict[str, object]:
+    data = np.asarray(values, dtype=float)
+    return {
+        "count": data.size,
+        "mean": pytest.approx(data.mean()),
+        "p50": pytest.approx(np.percentile(data, 50, method="inverted_cdf")),
+        "max": pytest.approx(data.max()),
+    }
+
+
+def _component(result: Aggregate, name: str, **match: object) -> dict[str, object]:
+    return {
+        str(r["stat"]): r["value"]
+        for r in _rows(result, metric=f"cold_start_{name}_ms", subset="all", **match)
+    }
+
+
+def _first_requests(cell_dir: Path, indices: list[int], tmp_path: Path) -> tuple[list, list]:
+    """Latency (from the records) and init (from platform.jsonl) of the given requests."""
+    latency = _reference(cell_dir, tmp_path)["latency_ms"]
+    lines = [json.loads(x) for x in (cell_dir / "platform.jsonl").read_text().splitlines()]
+    init = {line["id"]: line["init_ms"] for line in lines}
+    run_id = f"run-{cell_dir.name}"
+    return [float(latency[i]) for i in indices], [init[f"{run_id}-{i}"] for i in indices]
+
+
+def test_cold_start_components_are_recorded_apart(tmp_path: Path) -> None:
+    """Known control-plane costs and gaps come back exactly, the first responses' latency and
+    init are those of the records and the platform, per cell and pooled per group; the fourth
+    cold start of run 0 answered warm, so it has no first-response latency or init."""
+    cells = (
+        _cold_cell(0, FORCED, cold_starts=3),
+        _cold_cell(1, FORCED[:2]),
+    )
+    root = write_campaign(tmp_path / "c", CampaignSpec(cells=cells))
+    result = aggregate(open_results(root), FAST)
+    r0 = root / "cells" / "echo-cold-action-update-r0"
+    r1 = root / "cells" / "echo-cold-action-update-r1"
+    latency0, init0 = _first_requests(r0, [0, 1, 2], tmp_path)
+    latency1, init1 = _first_requests(r1, [0, 1], tmp_path)
+    cell = {"level": "cell", "cell_id": r0.name}
+    to_ready = {"count": 4, "mean": 32_500.0, "p50": 30_000.0, "max": 40_000.0}
+    assert _component(result, "to_ready", **cell) == to_ready
+    gap = {"count": 4, "mean": 6_375.0, "p50": 6_000.0, "max": 7_500.0}
+    assert _component(result, "ready_to_send", **cell) == gap
+    assert _component(result, "first_latency", **cell) == _expected(latency0)
+    assert _component(result, "init", **cell) == _expected(init0)
+    first = {str(r["stat"]): r["value"] for r in _rows(result, metric="cold_start_first", **cell)}
+    assert first == {"count": 4, "sent": 4, "ok": 4, "cold": 3, "warm": 1, "unknown": 0}
+    group = {"level": "group"}
+    costs = [c for c, _ in FORCED] + [c for c, _ in FORCED[:2]]
+    assert _component(result, "to_ready", **group) == _expected(costs)
+    gaps = [g for _, g in FORCED] + [g for _, g in FORCED[:2]]
+    assert _component(result, "ready_to_send", **group) == _expected(gaps)
+    assert _component(result, "first_latency", **group) == _expected(latency0 + latency1)
+    assert _component(result, "init", **group) == _expected(init0 + init1)
+    # Init is part of the first response, never more than it.
+    assert all(i <= lat for i, lat in zip(init0 + init1, latency0 + latency1, strict=True))
+    units = {r["unit"] for r in result.rows if str(r["metric"]).startswith("cold_start_to")}
+    assert units == {"1", "ms"}
+
+    write_outputs(result, tmp_path / "summary")
+    (entry,) = json.loads((tmp_path / "summary" / "summary.json").read_text())["groups"]
+    cost = entry["cold_start_cost"]
+    assert cost["boot_in"] == "first_latency"
+    assert cost["to_ready_ms"]["max"] == 40_000.0
+    assert cost["ready_to_send_ms"]["count"] == 6
+    assert cost["first_request"]["warm"] == 1
+    assert entry["cold"]["ok"] == 5
+    assert entry["warm"]["ok"] == 1
+
+
+def test_natural_and_old_cold_starts_report_what_they_have(tmp_path: Path) -> None:
+    """An idle wait has no control-plane part; a summary.json from before the runner recorded
+    first requests gives the control-plane part only; a cell without one gives no rows."""
+    natural = _cold_cell(0, (None, None), cold_method="natural")
+    old = _cold_cell(0, FORCED[:2], function="matrix")
+    root = write_campaign(
+        tmp_path / "c", CampaignSpec(cells=(natural, old, CellSpec(run=0, cold_starts=1)))
+    )
+    summary = root / "cells" / "matrix-cold-action-update-r0" / "summary.json"
+    document = json.loads(summary.read_text())
+    for segment in document["segments"]:
+        del segment["first_request"]
+    summary.write_text(json.dumps(document))
+    result = aggregate(open_results(root), FAST)
+
+    idle = {"level": "cell", "cell_id": "echo-cold-natural-r0"}
+    latency, _ = _first_requests(root / "cells" / "echo-cold-natural-r0", [0, 1], tmp_path)
+    assert _component(result, "to_ready", **idle) == {"count": 0}
+    assert _component(result, "ready_to_send", **idle) == {"count": 0}
+    assert _component(result, "first_latency", **idle) == _expected(latency)
+    before = {"level": "cell", "cell_id": "matrix-cold-action-update-r0"}
+    assert _component(result, "to_ready", **before) == _expected([30_000.0, 25_000.0])
+    assert _component(result, "first_latency", **before) == {"count": 0}
+    assert _value(result, metric="cold_start_first", stat="sent", **before) == 0
+    warm_cell = {"level": "cell", "cell_id": "echo-closed-users10-r0"}
+    assert _rows(result, metric="cold_start_first", **warm_cell) == []
+    closed = [r for r in result.rows if r["mode"] == "closed"]
+    assert not [r for r in closed if str(r["metric"]).startswith("cold_start_")]
+
+
+def test_warm_and_cold_requests_get_their_own_run_level_figures(
+    result: Aggregate, campaign: Path, tmp_path: Path
+) -> None:
+    """Each run's p50 of its warm requests and of its cold ones (the first two of every run),
+    the median over runs of each, and summary.json's headline with both beside the pooled."""
+    refs = [
+        _reference(campaign / "cells" / f"echo-closed-users10-r{run}", tmp_path) for run in range(4)
+    ]
+    cold_first = [np.arange(r["ok"].size) < 2 for r in refs]
+    warm = [r["latency_ms"][r["ok"] & ~c] for r, c in zip(refs, cold_first, strict=True)]
+    cold = [r["latency_ms"][r["ok"] & c] for r, c in zip(refs, cold_first, strict=True)]
+    group = {"level": "group", "sweep_value": 10.0, "mode": "closed"}
+    for subset, values, stats in (("warm", warm, ("p50", "p99")), ("cold", cold, ("p50",))):
+        for stat, q in (("p50", 50), ("p99", 99)):
+            name = f"run_median_{stat}"
+            rows = _rows(result, metric="latency_ms", stat=name, subset=subset, **group)
+            if stat not in stats:
+                assert rows == []  # a run's few cold requests have no p99
+                continue
+            (row,) = rows
+            per_run = [np.percentile(v, q, method="inverted_cdf") for v in values if v.size]
+            assert row["value"] == pytest.approx(np.median(per_run))
+            # 4 runs: too few for a 95% interval, in every subset.
+            assert (row["ci_low"], row["ci_high"], row["ci_method"]) == (None, None, None)
+    write_outputs(result, tmp_path / "summary")
+    groups = json.loads((tmp_path / "summary" / "summary.json").read_text())["groups"]
+    (entry,) = [g for g in groups if g["mode"] == "closed" and g["sweep"]["value"] == 10.0]
+    warm_p50 = np.median([np.percentile(v, 50, method="inverted_cdf") for v in warm])
+    assert entry["warm"]["latency_p50_ms"]["value"] == pytest.approx(warm_p50)
+    assert entry["warm"]["ok"] == sum(v.size for v in warm)
+    assert entry["cold"]["ok"] == sum(v.size for v in cold)
+    assert "latency_p99_ms" not in entry["cold"]
+    assert entry["latency_p50_ms"]["value"] == _value(
+        result, metric="latency_ms", stat="run_median_p50", subset="all", **group
+    )

@@ -12,7 +12,14 @@ from support.synthetic_results import CampaignSpec, grid, write_campaign
 from typer.testing import CliRunner
 
 from loadgen.analysis.aggregate import Aggregate, Settings, aggregate
-from loadgen.analysis.compare import METRICS, compare, latex_escape, run_values, write_comparison
+from loadgen.analysis.compare import (
+    METRICS,
+    compare,
+    latex_escape,
+    run_values,
+    verdict_table,
+    write_comparison,
+)
 from loadgen.analysis.stats import holm, median_interval
 from loadgen.cli import app
 from loadgen.results import open_results
@@ -108,12 +115,14 @@ def test_outputs(campaigns: dict[str, Aggregate], tmp_path: Path) -> None:
     rows = list(csv.DictReader(tests_csv.open()))
     assert len(rows) == len(result.tests)
     assert {r["magnitude"] for r in rows if r["metric"] == "p50"} == {"large"}
+    assert {r["subset"] for r in rows} == {"all"}  # no cold starts: nothing to split
     table = list(csv.reader(table_csv.open()))
-    assert table[0] == ["function", "mode", "sweep", "slow p50", "slow p99", "slow throughput"]
-    assert table[1] == ["image_resize", "closed", "users=1", "-", "-", "-"]
+    header = ["function", "mode", "sweep", "requests", "slow p50", "slow p99", "slow throughput"]
+    assert table[0] == header
+    assert table[1] == ["image_resize", "closed", "users=1", "all", "-", "-", "-"]
     latex = tex.read_text()
     assert "image\\_resize" in latex
-    assert "\\begin{tabular}{lllccc}" in latex
+    assert "\\begin{tabular}{llllccc}" in latex
     assert latex.count("\\\\") == 3  # header and two sweep points
     assert json.loads(document.read_text())["baseline"] == "fast"
 
@@ -226,3 +235,41 @@ def test_cli(campaigns: dict[str, Aggregate], tmp_path: Path) -> None:
     outcome = CliRunner().invoke(app, ["compare", roots[0], str(tmp_path / "missing")])
     assert outcome.exit_code == 2
     assert "missing: not a directory" in outcome.output
+
+
+def _cold_campaign(root: Path, name: str, cold_starts: int, seed: int) -> Aggregate:
+    """Warm requests alike in every campaign; cold ones 10× slower, `cold_starts` per run."""
+    cells = grid(
+        functions=("echo",),
+        users=(1,),
+        runs=6,
+        requests=40,
+        run_cv=0.05,
+        seed=seed,
+        cold_starts=cold_starts,
+        cold_factor=10.0,
+    )
+    spec = CampaignSpec(name=name, cells=cells)
+    return aggregate(open_results(write_campaign(root / name, spec)), FAST)
+
+
+def test_warm_and_cold_are_compared_apart(tmp_path: Path) -> None:
+    """A platform with more cold starts has a slower pooled p50, but its warm requests are as
+    fast as the baseline's and so are its cold ones: compared apart, nothing differs."""
+    few = _cold_campaign(tmp_path, "few", 1, 1)
+    many = _cold_campaign(tmp_path, "many", 16, 2)
+    key = ("echo", "closed", "users", 1.0, None)
+    p50 = METRICS[0]
+    pooled = scipy_stats.mannwhitneyu(run_values(many, p50)[key], run_values(few, p50)[key])
+    assert pooled.pvalue < 0.05  # pooled, `many` would look slower
+    result = compare([few, many])
+    tests = {(t.metric, t.subset): t for t in result.tests}
+    assert set(tests) == {("p50", "warm"), ("p50", "cold"), ("p99", "warm"), ("throughput", "all")}
+    assert tests[("p50", "warm")].values == tuple(run_values(many, p50, "warm")[key])
+    assert tests[("p50", "cold")].baseline_values == tuple(run_values(few, p50, "cold")[key])
+    assert tests[("p50", "warm")].verdict == "o"
+    assert tests[("p50", "cold")].verdict == "o"
+    header, body = verdict_table(result)
+    assert header[:4] == ["function", "mode", "sweep", "requests"]
+    assert [row[3] for row in body] == ["all", "warm", "cold"]
+    assert body[2] == ["echo", "closed", "users=1", "cold", "o", "", ""]

@@ -11,10 +11,10 @@ from pathlib import Path
 from support.synthetic_results import CampaignSpec, CellSpec, write_campaign
 from typer.testing import CliRunner
 
-from loadgen.analysis.aggregate import Settings, aggregate
+from loadgen.analysis.aggregate import COLD_START_COMPONENTS, Settings, aggregate
 from loadgen.cli import app
 from loadgen.report.build import build_report, figures_dir
-from loadgen.report.figures import FIGURES
+from loadgen.report.figures import FIGURES, _cold_components, cold_breakdown
 from loadgen.report.html import REDACTED, redact
 from loadgen.results import open_results
 
@@ -91,7 +91,7 @@ def test_report_holds_tables_warnings_and_manifests(report: Path) -> None:
 
 
 def test_figures_without_data_say_so(report: Path, tmp_path: Path) -> None:
-    """No campaign sweeps replicas; a campaign without platform records has no breakdown."""
+    """No campaign sweeps replicas; a campaign without cold-start cells has no breakdown."""
     text = report.read_text()
     assert "No data: no cell swept replicas." in text
     bare = write_campaign(
@@ -105,7 +105,7 @@ def test_figures_without_data_say_so(report: Path, tmp_path: Path) -> None:
     assert {"box-replicas", "cold-breakdown", "resources"} <= empty
     assert "latency-cdf" not in empty
     assert comparison is None
-    assert "No data: no platform records for cold starts." in (tmp_path / "bare.html").read_text()
+    assert "No data: no cold-start components recorded" in (tmp_path / "bare.html").read_text()
 
 
 def test_secrets_are_redacted(tmp_path: Path) -> None:
@@ -213,3 +213,109 @@ def test_the_font_cache_is_built_ahead_and_its_scan_is_announced(tmp_path: Path)
     assert list(tmp_path.glob("fontlist-v*.json"))
     assert "building matplotlib's font cache, first use only" in first
     assert "building matplotlib's font cache" not in run()
+
+
+class _Tables(HTMLParser):
+    """Every table of a page as rows of cell texts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in {"td", "th"}:
+            self._cell = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"td", "th"} and self._cell is not None:
+            self.tables[-1][-1].append("".join(self._cell))
+            self._cell = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _shown(value: object) -> str:
+    assert isinstance(value, float)
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+def test_headline_shows_warm_and_cold_requests_apart(campaign: Path, report: Path) -> None:
+    """A group with cold starts gets a warm row and a cold row, each with its own requests'
+    median over runs; a cold-start group a cold row only; no row pools the two."""
+    page = _Tables()
+    page.feed(report.read_text())
+    table = page.tables[0]
+    header = table[0]
+    kind = header.index("kind")
+    p50, p99 = header.index("p50 ms [95% CI]"), header.index("p99 ms [95% CI]")
+    start = next(i for i, row in enumerate(table) if row[0] == "echo closed users=10")
+    warm, cold = table[start], table[start + 1]
+    assert (warm[kind], cold[kind]) == ("warm", "cold")
+    assert cold[0] == ""  # the group's own columns once, on its first row
+    result = aggregate(open_results(campaign), FAST)
+    group = {"level": "group", "mode": "closed", "sweep_value": 10.0}
+
+    def run_median(stat: str, subset: str) -> object:
+        rows = [
+            r
+            for r in result.rows
+            if all(r[k] == v for k, v in group.items())
+            and r["metric"] == "latency_ms"
+            and r["stat"] == f"run_median_{stat}"
+            and r["subset"] == subset
+        ]
+        assert len(rows) == 1
+        return rows[0]["value"]
+
+    # 4 runs a group: each median alone, too few runs for an interval (a note says so).
+    assert warm[p50] == _shown(run_median("p50", "warm"))
+    assert cold[p50] == _shown(run_median("p50", "cold"))
+    assert warm[p99] == _shown(run_median("p99", "warm"))
+    assert cold[p99] == "–"
+    # Every ok request said whether it was cold: no group has a pooled row.
+    assert {row[kind] for row in table[1:]} == {"warm", "cold"}
+    (cold_group,) = [row for row in table if row[0] == "echo cold (scale-to-zero)"]
+    assert cold_group[kind] == "cold"
+
+
+def test_cold_start_figure_draws_the_components(campaign: Path, second: Path) -> None:
+    """The figure's bars are the tidy table's group means of each component, one panel each;
+    its caption names where the boot is. Without cold-start components it is empty and says
+    why."""
+    results = [aggregate(open_results(root), FAST) for root in (campaign, second)]
+    entries = _cold_components(results)
+    assert [(campaign_name, label) for campaign_name, label, _, _ in entries] == [
+        ("k8s", "echo cold (scale-to-zero)"),
+        ("nomad", "echo cold (action-update)"),
+    ]
+    for result, (_, _, _, values) in zip(results, entries, strict=True):
+        for name, _ in COLD_START_COMPONENTS:
+            rows = [
+                r
+                for r in result.rows
+                if r["level"] == "group" and r["metric"] == f"cold_start_{name}_ms"
+            ]
+            means = {r["stat"]: r["value"] for r in rows}
+            assert values.get(f"{name}_count") == means["count"]
+            assert values.get(name) == means.get("mean")
+    assert entries[0][3]["init_count"] == 0  # Kubernetes reports no init per request
+    assert entries[1][3]["init_count"] == entries[1][3]["first_latency_count"] == 12
+    figure = cold_breakdown(results)
+    assert not figure.empty
+    assert figure.png.startswith(PNG_SIGNATURE)
+    assert "redeploy's contains the boot" in figure.caption
+    assert "never added up" in figure.caption
+    warm_only = [aggregate(open_results(second), FAST)]
+    warm_only[0].rows[:] = [
+        r for r in warm_only[0].rows if not str(r["metric"]).startswith("cold_start_")
+    ]
+    empty = cold_breakdown(warm_only)
+    assert empty.empty
+    assert empty.caption.startswith("No data: no cold-start components recorded")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from support.local_target import LocalTarget
@@ -125,6 +126,16 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
             assert cell.info.cold_method == "redeploy"
             assert list(requests.meta_cold) == [1, 1]
             assert len(set(requests.instance)) == 2
+            # Each is recorded part by part: the redeploy, then the request it led to.
+            segments = cell.segments()
+            assert segments is not None
+            for event in segments.segments:
+                assert event.cold_start is not None
+                assert event.first_request is not None
+                assert event.cold_start.method == "redeploy"
+                assert event.first_request.ok
+                assert event.first_request.id in set(requests.ids)
+                assert event.cold_start.effective_ns <= event.first_request.send_ns
         else:
             # Replicas are primed: a warm cell never opens with a cold start.
             assert not (requests.meta_cold == 1).any(), cell.info.id
@@ -149,6 +160,34 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
 
     aggregate = loadgen("aggregate", str(results), cwd=tmp_path)
     assert aggregate.returncode == 0, aggregate.stderr
+    # Each engine run's summary holds the loader host's load, and a forced cold-start cell's
+    # throughput divides by its engine runs' time, not by the cold starts forced between them.
+    for cell in tree.cells:
+        loads = cell.segment_loads()
+        assert len(loads) == len(load_requests(cell.record_paths()).engine_runs), cell.info.id
+        assert all(load.host is not None and load.host.cpus for load in loads), cell.info.id
+    rows = pq.read_table(results / "summary" / "stats.parquet").to_pylist()
+    cold = {
+        r["metric"]: r["value"]
+        for r in rows
+        if r["level"] == "cell" and r["mode"] == "cold" and r["subset"] == "all"
+    }
+    assert cold["active_s"] < cold["duration_s"]
+    assert cold["throughput_rps"] == pytest.approx(2 / cold["active_s"])
+    # Each forced cold start part by part, never summed.
+    cold_group = {
+        (row["metric"], row["stat"]): row["value"]
+        for row in rows
+        if row["level"] == "group" and row["mode"] == "cold"
+    }
+    runs = document["number_of_runs"]
+    for component in ("to_ready", "ready_to_send", "first_latency"):
+        assert cold_group[(f"cold_start_{component}_ms", "count")] == 2 * runs
+        assert cold_group[(f"cold_start_{component}_ms", "mean")] > 0
+    summary = json.loads((results / "summary" / "summary.json").read_text())
+    (cold_entry,) = [g for g in summary["groups"] if g["mode"] == "cold"]
+    assert cold_entry["cold_start_cost"]["boot_in"] == "to_ready"
+    assert cold_entry["cold"]["ok"] == 2 * runs
     again = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
                     cwd=tmp_path)  # fmt: skip
     assert again.returncode == 1

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from support.openwhisk_spec import SwaggerSpec
 
+from loadgen.analysis.aggregate import cold_start_parts
 from loadgen.analysis.requests import load_requests
 from loadgen.results.tree import open_results
 
@@ -87,6 +88,18 @@ def test_a_campaign_on_openwhisk_records_activations(controller: Any, tmp_path: 
     assert list(cold.meta_cold) == [1, 1]
     assert list(cold.platform_cold) == [1, 1]
     assert cells["cold--echo--none--run000"].info.cold_method == "action-update"
+    # Each cold start's parts: the PUT, the gap, the first response and the init OpenWhisk
+    # reported for that very activation, which lies inside it.
+    parts = cold_start_parts(cells["cold--echo--none--run000"].segments(), cold)
+    assert len(parts) == 2
+    inits = {record.id: record.init_ms for record in cold.platform}
+    for part, call_id in zip(parts, cold.ids, strict=True):
+        assert part.to_ready is not None
+        assert part.ready_to_send is not None
+        assert part.first_latency is not None
+        assert part.init == inits[call_id]
+        assert part.init is not None
+        assert 0 < part.init <= part.first_latency
     # The sequence's requests ran matrix, the nested chain was never deployed as code.
     chain = load_requests(
         cells["users--chain--users-2--run000"].record_paths(),

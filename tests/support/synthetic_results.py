@@ -39,6 +39,8 @@ class CellSpec:
     error_rate: float = 0.0
     cold_starts: int = 0
     """The first this many requests are cold and land on a new instance."""
+    cold_factor: float = 1.0
+    """Multiplies the latency of the cold requests."""
     warmup: int = 0
     processes: int = 1
     status: str = "complete"
@@ -51,6 +53,14 @@ class CellSpec:
     metrics: bool = True
     sched_lag_ms: float = 0.0
     seed: int = 0
+    client_cpu: tuple[float, ...] | None = None
+    """Write the runner's summary.json with these loader CPU shares (one per process)."""
+    host: dict[str, float | int | None] | None = None
+    """...and this host load (`HostLoad`'s fields) in it."""
+    cold_segments: tuple[tuple[float, float] | None, ...] = ()
+    """Write summary.json with one segment per request, as `loadgen run` does for a cold
+    experiment: (to_ready_ms, ready_to_send_ms) of a forced cold start before request i, or
+    None for an idle wait (a natural cold start)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,9 @@ def write_cell(cells_dir: Path, spec: CellSpec, wall_anchor: int = WALL_ANCHOR) 
     (directory / "records").mkdir(parents=True)
     total = spec.warmup + spec.requests
     latency_ms = lognormal_ms(rng, total, spec.p50_ms, spec.p99_ms) * spec.run_factor
+    cold = np.zeros(total, dtype=bool)
+    cold[spec.warmup : spec.warmup + spec.cold_starts] = True
+    latency_ms[cold] *= spec.cold_factor
     latency_ns = np.maximum((latency_ms * 1e6).astype(np.int64), 1)
     lag_ns = (rng.exponential(spec.sched_lag_ms, total) * 1e6).astype(np.int64)
     gap_ns = int(spec.p50_ms * 1e6 / max(int(spec.sweep_value or 1), 1)) + 1
@@ -117,8 +130,6 @@ def write_cell(cells_dir: Path, spec: CellSpec, wall_anchor: int = WALL_ANCHOR) 
     end = send + latency_ns
     errors = rng.random(total) < spec.error_rate
     timeouts = errors & (rng.random(total) < 0.5)
-    cold = np.zeros(total, dtype=bool)
-    cold[spec.warmup : spec.warmup + spec.cold_starts] = True
     disagree = rng.random(total) < spec.platform_disagree
     run_id = f"run-{cell_id(spec)}"
     writers = [
@@ -160,6 +171,8 @@ def write_cell(cells_dir: Path, spec: CellSpec, wall_anchor: int = WALL_ANCHOR) 
         (directory / "platform.jsonl").write_text("\n".join(platform_lines) + "\n")
     if spec.metrics:
         _write_metrics(directory, spec, rng, wall_anchor, intended, end)
+    if spec.client_cpu is not None or spec.cold_segments:
+        _write_summary(directory, spec, run_id, wall_anchor, send, end, errors)
     info = {
         "id": cell_id(spec),
         "function": spec.function,
@@ -177,6 +190,49 @@ def write_cell(cells_dir: Path, spec: CellSpec, wall_anchor: int = WALL_ANCHOR) 
     }
     (directory / "cell.json").write_text(json.dumps(info, indent=2))
     return directory
+
+
+def _write_summary(
+    directory: Path,
+    spec: CellSpec,
+    run_id: str,
+    wall_anchor: int,
+    send: np.ndarray,
+    end: np.ndarray,
+    errors: np.ndarray,
+) -> None:
+    """The runner's summary.json, each segment with the parts of the engine's summary that
+    `aggregate` reads (the run id, the loader's CPU, the host's load): one segment, or with
+    `cold_segments` one per cold start, request i the first request of segment i, its times on
+    the wall clock of the records (the anchor plus the offset from the epoch)."""
+    summary = {"run_id": run_id, "client_cpu": list(spec.client_cpu or ()), "host": spec.host}
+    segments: list[dict[str, object]] = []
+    if not spec.cold_segments:
+        segments.append({"segment": 0, "summary": summary})
+    for i, forced in enumerate(spec.cold_segments):
+        index = spec.warmup + i
+        send_wall = wall_anchor + int(send[index]) - EPOCH
+        event: dict[str, object] = {
+            "segment": i,
+            "first_request": {
+                "send_ns": send_wall,
+                "end_ns": wall_anchor + int(end[index]) - EPOCH,
+                "ok": not bool(errors[index]),
+                "id": f"{run_id}-{index}",
+            },
+            "summary": summary,
+        }
+        if forced is None:
+            event["idle_s"] = 630.0
+        else:
+            to_ready_ms, ready_to_send_ms = forced
+            event["cold_start"] = {
+                "method": spec.cold_method,
+                "effective_ns": send_wall - round(ready_to_send_ms * 1e6),
+                "cost_s": to_ready_ms / 1000,
+            }
+        segments.append(event)
+    (directory / "summary.json").write_text(json.dumps({"segments": segments}, indent=2))
 
 
 def _platform_line(spec: CellSpec, rng: np.random.Generator, call_id: str, cold: bool) -> str:
