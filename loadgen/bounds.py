@@ -33,7 +33,6 @@ MAX_SEED = 2**64 - 1
 #: Worker processes per core at most (each is an event loop that wants a core to itself).
 PROCESSES_PER_CORE = 4
 MAX_PROCESSES = 256
-MAX_RESAMPLES = 20_000
 
 Seconds = Annotated[
     float,

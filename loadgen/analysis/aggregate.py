@@ -22,14 +22,13 @@ import pyarrow.parquet as pq
 from loadgen.analysis.requests import COLD, UNKNOWN, WARM, Requests, load_requests
 from loadgen.analysis.stats import (
     DISTRIBUTION_KEYS,
+    MAX_ADVISED_RUNS,
     active_s,
-    block_length,
-    bootstrap_blocks,
-    bootstrap_runs,
     coefficient_of_variation,
     distribution,
     duration_s,
     exact_percentile,
+    median_interval,
     min_runs,
     runs_for_precision,
     throughput,
@@ -93,16 +92,16 @@ GroupKey = tuple[str, str, str, float | None, str | None]
 """function, mode, sweep name, sweep value, cold-start method."""
 
 
+#: `ci_method` of every interval: over runs, for their median (`stats.median_interval`).
+CI_METHOD = "hettmansperger-sheather"
+
+
 @dataclass(frozen=True)
 class Settings:
     level: float = 0.95
     """Confidence level of every interval."""
-    resamples: int = 2000
-    seed: int = 0
     precision: float = 0.10
     """Warn when an interval's half-width exceeds this share of its estimate."""
-    blocks: bool = True
-    """Give single-run groups a moving-block bootstrap interval."""
 
 
 @dataclass(frozen=True)
@@ -473,7 +472,6 @@ def _run_percentiles(
     per_run_ms: Sequence[npt.NDArray[np.float64]],
     percentiles: Sequence[tuple[str, float]],
     settings: Settings,
-    rng: np.random.Generator,
     label: str,
     warnings: list[Caveat],
     *,
@@ -482,68 +480,31 @@ def _run_percentiles(
 ) -> None:
     """Median over runs of each run's percentiles of one subset, with interval and CV."""
     measured = [values for values in per_run_ms if values.size]
-    count = len(measured)
     for name, percent in percentiles:
         per_run = np.asarray([exact_percentile(values, percent) for values in measured])
-        if count == 0:
+        if not measured:
             rows.add("latency_ms", f"run_median_{name}", None, "ms", subset=subset)
             continue
-        estimate = float(np.median(per_run))
-        ci: tuple[float, float] | None = None
-        method: str | None = None
-        if count >= 2:
-            ci = bootstrap_runs(
-                per_run, level=settings.level, resamples=settings.resamples, rng=rng
-            )
-            method = "runs"
-        elif settings.blocks and measured[0].size >= 2:
-            ci = bootstrap_blocks(
-                measured[0],
-                percent,
-                level=settings.level,
-                resamples=settings.resamples,
-                rng=rng,
-            )
-            method = f"blocks of {block_length(measured[0].size)}"
-        rows.add(
-            "latency_ms",
-            f"run_median_{name}",
-            estimate,
-            "ms",
-            subset=subset,
-            ci=ci,
-            ci_method=method,
-        )
+        stat = f"run_median_{name}"
+        ci = _median_over_runs(rows, "latency_ms", stat, "ms", per_run, settings, subset=subset)
         rows.add(
             "latency_ms", f"run_cv_{name}", coefficient_of_variation(per_run), "1", subset=subset
         )
-        if warn and ci is not None and estimate > 0:
-            half = (ci[1] - ci[0]) / 2 / estimate
-            if half > settings.precision:
-                needed = runs_for_precision(count, half, settings.precision)
-                what = name if subset == "all" else f"{subset} {name}"
-                warnings.append(
-                    Caveat(
-                        f"{settings.level:.0%} interval wider than ±{settings.precision:.0%} of "
-                        "its estimate",
-                        label,
-                        f"{what} ±{half:.0%} from {count} run(s), about {needed} would reach "
-                        f"±{settings.precision:.0%}",
-                    )
-                )
+        if warn:
+            what = name if subset == "all" else f"{subset} {name}"
+            _precision_warning(per_run, ci, settings, label, what, warnings)
 
 
 def _run_level(
     rows: _Rows,
     runs: Sequence[_Run],
     settings: Settings,
-    rng: np.random.Generator,
     label: str,
     warnings: list[Caveat],
     *,
     tail: bool = True,
 ) -> None:
-    """Median over runs of per-run p50, p99 and throughput, with bootstrap intervals and CV;
+    """Median over runs of per-run p50, p99 and throughput, with intervals over runs and CV;
     the latency percentiles also for the warm and the cold requests apart (subsets `warm` and
     `cold`, where the group has them).
 
@@ -552,9 +513,7 @@ def _run_level(
     does not apply. Cold requests are a few per run wherever they occur, so their subset gets
     p50 only, everywhere."""
     percentiles = (("p50", 50.0), ("p99", 99.0)) if tail else (("p50", 50.0),)
-    _run_percentiles(
-        rows, [run.latency_ms for run in runs], percentiles, settings, rng, label, warnings
-    )
+    _run_percentiles(rows, [run.latency_ms for run in runs], percentiles, settings, label, warnings)
     fewest = min((int(r.requests.ok.sum()) for r in runs), default=0)
     for subset, flag in (("warm", WARM), ("cold", COLD)):
         per_run = [run.latency_ms[run.requests.cold[run.requests.ok] == flag] for run in runs]
@@ -563,26 +522,14 @@ def _run_level(
         chosen = percentiles if subset == "warm" else percentiles[:1]
         # Where a subset is every request of every run, its warnings are those of `all`.
         part = any(v.size != run.latency_ms.size for v, run in zip(per_run, runs, strict=True))
-        _run_percentiles(
-            rows, per_run, chosen, settings, rng, label, warnings, subset=subset, warn=part
-        )
+        _run_percentiles(rows, per_run, chosen, settings, label, warnings, subset=subset, warn=part)
         if len(chosen) > 1 and fewest > 0:
             fewest = min(fewest, min(v.size for v in per_run if v.size))
     rates = np.asarray([throughput(int(r.requests.ok.sum()), r.active_s) for r in runs])
     total_ok = sum(int(r.requests.ok.sum()) for r in runs)
     rows.add("throughput_rps", "pooled", throughput(total_ok, sum(r.active_s for r in runs)), "1/s")
     if rates.size:
-        ci = None
-        if rates.size >= 2:
-            ci = bootstrap_runs(rates, level=settings.level, resamples=settings.resamples, rng=rng)
-        rows.add(
-            "throughput_rps",
-            "run_median",
-            float(np.median(rates)),
-            "1/s",
-            ci=ci,
-            ci_method="runs" if ci else None,
-        )
+        _median_over_runs(rows, "throughput_rps", "run_median", "1/s", rates, settings)
         rows.add("throughput_rps", "run_cv", coefficient_of_variation(rates), "1")
     rows.add("duration_s", "total", sum(r.duration_s for r in runs), "s")
     rows.add("active_s", "total", sum(r.active_s for r in runs), "s")
@@ -599,15 +546,65 @@ def _run_level(
         )
     needed_runs = min_runs(settings.level)
     if len(runs) < needed_runs:
-        kind = "within-run blocks only" if len(runs) == 1 and settings.blocks else "unreliable"
         warnings.append(
             Caveat(
-                f"fewer runs than the {needed_runs} a {settings.level:.0%} interval needs; "
-                f"intervals are {kind}",
+                f"too few runs for a {_level_text(settings.level)} interval: none reported",
                 label,
-                f"{len(runs)} run(s)",
+                f"{len(runs)} run(s), {needed_runs} needed",
             )
         )
+
+
+def _level_text(level: float) -> str:
+    """A confidence level as a percentage: 95%, 97.5%."""
+    return f"{level * 100:g}%"
+
+
+def _median_over_runs(
+    rows: _Rows,
+    metric: str,
+    stat: str,
+    unit: str,
+    values: npt.NDArray[np.float64],
+    settings: Settings,
+    *,
+    subset: str = "all",
+) -> tuple[float, float] | None:
+    """The median of one value per run, with its distribution-free interval when there are
+    enough runs for one (`stats.median_interval`); returns the interval."""
+    ci = median_interval(values, settings.level)
+    method = CI_METHOD if ci is not None else None
+    rows.add(metric, stat, float(np.median(values)), unit, subset=subset, ci=ci, ci_method=method)
+    return ci
+
+
+def _precision_warning(
+    values: npt.NDArray[np.float64],
+    ci: tuple[float, float] | None,
+    settings: Settings,
+    label: str,
+    name: str,
+    warnings: list[Caveat],
+) -> None:
+    """Warn when the interval is wider than ±precision of its estimate, with the runs the
+    interval itself predicts would narrow it enough (`stats.runs_for_precision`)."""
+    estimate = float(np.median(values))
+    if ci is None or estimate <= 0:
+        return
+    half = (ci[1] - ci[0]) / 2 / estimate
+    if half <= settings.precision:
+        return
+    needed = runs_for_precision(values, settings.level, settings.precision)
+    advice = f"about {needed}" if needed is not None else f"more than {MAX_ADVISED_RUNS}"
+    warnings.append(
+        Caveat(
+            f"{_level_text(settings.level)} interval wider than ±{settings.precision:.0%} of "
+            "its estimate",
+            label,
+            f"{name} ±{half:.0%} from {values.size} run(s), {advice} would reach "
+            f"±{settings.precision:.0%}",
+        )
+    )
 
 
 def complete_groups(tree: ResultsTree) -> dict[GroupKey, list[Cell]]:
@@ -634,7 +631,6 @@ def aggregate(
     `on_group` is called with each group's label as its work starts (for progress).
     """
     result = Aggregate(tree, settings)
-    rng = np.random.default_rng(settings.seed)
     platform = tree.manifest.platform.label
     for cell in tree.cells:
         if cell.info.status != "complete":
@@ -685,7 +681,7 @@ def aggregate(
             {**base, "level": "group", "cell_id": None, "run": None, "runs": len(runs)},
         )
         _request_rows(group_rows, runs)
-        _run_level(group_rows, runs, settings, rng, label, caveats, tail=method is None)
+        _run_level(group_rows, runs, settings, label, caveats, tail=method is None)
     result.caveats = [
         Caveat(SKIPPED, s.id, f"{s.status}: {s.reason or 'no reason given'}")
         for s in result.skipped
@@ -766,11 +762,9 @@ def summary_document(result: Aggregate) -> dict[str, object]:
         "manifest": manifest.model_dump(mode="json"),
         "settings": {
             "level": result.settings.level,
-            "resamples": result.settings.resamples,
-            "seed": result.settings.seed,
             "precision": result.settings.precision,
-            "blocks": result.settings.blocks,
             "percentiles": "exact, nearest rank (numpy inverted_cdf)",
+            "intervals": f"{CI_METHOD}: median over runs, distribution-free",
         },
         "cells": {
             "total": len(result.tree.cells),

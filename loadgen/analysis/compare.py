@@ -1,9 +1,11 @@
 """`loadgen compare`: each campaign against the first, per function and sweep point.
 
 Every test compares run-level values (one per run: its p50, its p99, its throughput), because
-runs, not requests, are independent. Mann–Whitney U (two-sided) tests each pair, Holm's method
-controls the family-wise error over every test of the comparison, and Cliff's delta says how
-large the difference is. A verdict is `+` (better than the baseline), `o` (no significant
+runs, not requests, are independent. Mann–Whitney U (two-sided, exact with ties for up to 100
+runs in all: `loadgen.analysis.stats.mann_whitney`) tests each pair, Holm's method controls the
+family-wise error over every test of the comparison, and Cliff's delta says how large the
+difference is. Each side's median over runs carries the interval `aggregate` gives it (none
+with too few runs). A verdict is `+` (better than the baseline), `o` (no significant
 difference) or `-` (worse).
 
 Where a group has cold requests (on either side), latency is compared for the warm and the cold
@@ -13,7 +15,6 @@ slower at whatever it is compared on.
 
 import csv
 import json
-import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,10 +22,16 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as scipy_stats
 
 from loadgen.analysis.aggregate import Aggregate, GroupKey, Row, group_label
-from loadgen.analysis.stats import bootstrap_runs, cliffs_delta, cliffs_magnitude, holm
+from loadgen.analysis.stats import (
+    RankTest,
+    cliffs_delta,
+    cliffs_magnitude,
+    holm,
+    mann_whitney,
+    median_interval,
+)
 from loadgen.results.models import CampaignManifest
 
 COMPARISON_CSV = "comparison.csv"
@@ -85,8 +92,7 @@ class _Pending:
     spec: MetricSpec
     baseline_values: npt.NDArray[np.float64]
     values: npt.NDArray[np.float64]
-    u: float
-    p_value: float
+    test: RankTest
     subset: str = "all"
 
 
@@ -95,6 +101,8 @@ class Comparison:
     baseline: str
     campaigns: list[str]
     alpha: float
+    level: float
+    """Confidence level of the medians' intervals."""
     tests: list[Test] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -218,8 +226,7 @@ def compare(
         raise ValueError(f"campaign names must differ; repeated: {', '.join(duplicates)}")
     base = results[0]
     settings = base.settings
-    rng = np.random.default_rng(settings.seed)
-    comparison = Comparison(names[0], names[1:], alpha)
+    comparison = Comparison(names[0], names[1:], alpha, settings.level)
     pending: list[_Pending] = []
     for other in results[1:]:
         comparison.warnings.extend(manifest_differences(base.tree.manifest, other.tree.manifest))
@@ -234,20 +241,12 @@ def compare(
                         "not tested (each side needs at least 2)"
                     )
                     continue
-                test = scipy_stats.mannwhitneyu(b, a, alternative="two-sided")
                 pending.append(
                     _Pending(
-                        other.tree.manifest.campaign,
-                        key,
-                        spec,
-                        a,
-                        b,
-                        float(test.statistic),
-                        float(test.pvalue),
-                        subset,
+                        other.tree.manifest.campaign, key, spec, a, b, mann_whitney(b, a), subset
                     )
                 )
-    adjusted = holm([item.p_value for item in pending])
+    adjusted = holm([item.test.p_value for item in pending])
     for item, p_holm in zip(pending, adjusted, strict=True):
         delta = cliffs_delta(item.values, item.baseline_values)
         comparison.tests.append(
@@ -259,35 +258,50 @@ def compare(
                 baseline_values=tuple(item.baseline_values.tolist()),
                 values=tuple(item.values.tolist()),
                 baseline_median=float(np.median(item.baseline_values)),
-                baseline_ci=bootstrap_runs(
-                    item.baseline_values,
-                    level=settings.level,
-                    resamples=settings.resamples,
-                    rng=rng,
-                ),
+                baseline_ci=median_interval(item.baseline_values, settings.level),
                 median=float(np.median(item.values)),
-                ci=bootstrap_runs(
-                    item.values, level=settings.level, resamples=settings.resamples, rng=rng
-                ),
-                u=item.u,
-                p_value=item.p_value,
+                ci=median_interval(item.values, settings.level),
+                u=item.test.u,
+                p_value=item.test.p_value,
                 p_holm=float(p_holm),
                 delta=delta,
                 verdict=_verdict(float(p_holm), delta, alpha, item.spec.lower_is_better),
                 subset=item.subset,
             )
         )
-    if pending:
-        fewest = min(comparison.tests, key=lambda t: min(len(t.values), len(t.baseline_values)))
-        n, m = len(fewest.values), len(fewest.baseline_values)
-        floor = 2 / math.comb(n + m, n)
-        if floor * len(pending) >= alpha:
-            comparison.warnings.append(
-                f"with {n} vs {m} runs the smallest two-sided p-value is {floor:.2g}, "
-                f"{floor * len(pending):.2g} after Holm's correction over {len(pending)} tests: "
-                f"no difference can be significant at {alpha:g}; more runs are needed"
-            )
+    comparison.warnings.extend(_out_of_reach(pending, alpha))
     return comparison
+
+
+def _out_of_reach(pending: Sequence[_Pending], alpha: float) -> list[str]:
+    """Tests that cannot be significant whatever their data, from each test's exact floor.
+
+    Holm's adjusted p-value of a test is at least its own p-value, and the smallest p-value of
+    the family must be below alpha ÷ (number of tests) for anything to be significant.
+    """
+    if not pending:
+        return []
+    family = len(pending)
+    best = min(pending, key=lambda item: item.test.floor)
+    floor = best.test.floor
+    if floor * family >= alpha:
+        return [
+            f"with {best.values.size} vs {best.baseline_values.size} runs the smallest two-sided "
+            f"p-value is {floor:.2g}, {floor * family:.2g} after Holm's correction over "
+            f"{family} tests: no difference can be significant at {alpha:g}; more runs are needed"
+        ]
+    return [
+        f"{group_label(item.key)} {_what(item)}: with {item.values.size} vs "
+        f"{item.baseline_values.size} runs the smallest two-sided p-value these values allow "
+        f"is {item.test.floor:.2g}: this test cannot be significant at {alpha:g}"
+        for item in pending
+        if item.test.floor >= alpha
+    ]
+
+
+def _what(item: _Pending) -> str:
+    """The statistic tested, with its subset where it is not the whole run (as elsewhere)."""
+    return item.spec.name if item.subset == "all" else f"{item.spec.name} ({item.subset})"
 
 
 def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:

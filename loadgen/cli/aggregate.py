@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from loadgen.bounds import MAX_RESAMPLES, MAX_SEED
 from loadgen.cli.params import usage_error
 from loadgen.cli.progress import step_progress
 from loadgen.results.tree import ResultsError, open_results
@@ -33,41 +32,27 @@ def _echo_warnings(warnings: Sequence[GroupedWarning]) -> None:
             typer.echo(f"  {subject}" + (f": {detail}" if detail else ""), err=True)
 
 
-def settings_from_options(
-    level: float, resamples: int, seed: int, precision: float, blocks: bool
-) -> Settings:
-    """Validated interval settings; shared with compare and report."""
-    from loadgen.analysis.aggregate import Settings
-
+def settings_from_options(level: float, precision: float) -> Settings:
+    """Validated interval settings; shared with compare and report. The options are checked
+    before the analysis (numpy, scipy) is imported, so a bad one fails at once."""
     if not 0 < level < 1:
         raise usage_error("--level", f"expected a confidence level between 0 and 1, got {level}")
-    if not 100 <= resamples <= MAX_RESAMPLES:
-        raise usage_error(
-            "--resamples", f"expected 100 to {MAX_RESAMPLES:,} resamples, got {resamples}"
-        )
     if not 0 < precision <= 1:
         raise usage_error(
             "--precision", f"expected a share above 0 and at most 1 such as 0.1, got {precision}"
         )
-    if not 0 <= seed <= MAX_SEED:
-        raise usage_error("--seed", f"expected a seed from 0 to {MAX_SEED}, got {seed}")
-    return Settings(level=level, resamples=resamples, seed=seed, precision=precision, blocks=blocks)
+    from loadgen.analysis.aggregate import Settings
+
+    return Settings(level=level, precision=precision)
 
 
-LevelOption = Annotated[float, typer.Option("--level", help="Confidence level of intervals.")]
-ResamplesOption = Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")]
+LevelOption = Annotated[
+    float, typer.Option("--level", help="Confidence level of intervals over runs.")
+]
 PrecisionOption = Annotated[
     float,
     typer.Option(
         "--precision", help="Warn when an interval's half-width exceeds this share of it."
-    ),
-]
-BlocksOption = Annotated[
-    bool,
-    typer.Option(
-        "--blocks/--no-blocks",
-        help="Single-run groups: moving-block bootstrap over the run's requests.",
     ),
 ]
 
@@ -80,10 +65,7 @@ def aggregate_command(
         ),
     ],
     level: LevelOption = 0.95,
-    resamples: ResamplesOption = 2000,
-    seed: SeedOption = 0,
     precision: PrecisionOption = 0.10,
-    blocks: BlocksOption = True,
 ) -> None:
     """Summarise every cell and group of runs: counts, errors, throughput, latency, CIs."""
     from loadgen.heartbeat import heartbeat
@@ -92,9 +74,9 @@ def aggregate_command(
         lambda s: f"aggregate: loading numpy, scipy and pyarrow ({s:.0f} s)",
         lambda line: typer.echo(line, err=True),
     ):
+        settings = settings_from_options(level, precision)
         from loadgen.analysis.aggregate import aggregate, complete_groups, write_outputs
 
-    settings = settings_from_options(level, resamples, seed, precision, blocks)
     try:
         tree = open_results(results_dir)
     except ResultsError as exc:

@@ -5,12 +5,7 @@ from typing import Annotated
 
 import typer
 
-from loadgen.cli.aggregate import (
-    LevelOption,
-    ResamplesOption,
-    SeedOption,
-    settings_from_options,
-)
+from loadgen.cli.aggregate import LevelOption, settings_from_options
 from loadgen.cli.campaigns import aggregate_all, open_trees
 from loadgen.cli.params import usage_error
 
@@ -35,8 +30,6 @@ def compare_command(
         float, typer.Option("--alpha", help="Family-wise significance level (Holm).")
     ] = 0.05,
     level: LevelOption = 0.95,
-    resamples: ResamplesOption = 2000,
-    seed: SeedOption = 0,
 ) -> None:
     """Mann–Whitney U on per-run p50, p99 and throughput, Holm-corrected, with Cliff's delta."""
     if len(results_dirs) < 2:
@@ -45,7 +38,7 @@ def compare_command(
         raise usage_error("--alpha", f"expected a level between 0 and 1, got {alpha}")
     if output.exists() and not output.is_dir():
         raise usage_error("--output", f"not a directory: {output}")
-    settings = settings_from_options(level, resamples, seed, 0.1, blocks=False)
+    settings = settings_from_options(level, 0.1)
     from loadgen.analysis.compare import compare, verdict_table, write_comparison
 
     trees = open_trees(results_dirs)

@@ -27,6 +27,17 @@ def _lag_line(stats: LagStats) -> str:
     return f"  {'sched lag':<14} p50 {_ms(stats.p50)}  p99 {_ms(stats.p99)}  max {_ms(stats.max)}"
 
 
+def bucket_spread_ms(summary: Summary) -> float | None:
+    """How far a printed percentile may sit from the exact one: the widest bucket among them
+    plus the microsecond the histogram truncates; None when no percentile was measured."""
+    bounds = summary.percentile_bounds
+    shown = [bounds.latency_ms]
+    if summary.mode == "open":
+        shown += [bounds.service_ms, bounds.sched_lag_ms]
+    widths = [high - low for group in shown for low, high in group.values()]
+    return round(max(widths) + 0.001, 3) if widths else None
+
+
 def histogram_bins(hdr: HdrHistogram, bins: int = HISTOGRAM_BINS) -> list[tuple[float, int]]:
     """(upper edge in ms, count) for log-spaced bins from the fastest to the slowest value."""
     if hdr.get_total_count() == 0:
@@ -78,6 +89,12 @@ def render_report(summary: Summary, latency: HdrHistogram) -> str:
     if summary.mode == "open":
         lines.append(_stats_line("service", summary.service_ms))
         lines.append(_lag_line(summary.sched_lag_ms))
+    spread = bucket_spread_ms(summary)
+    if spread is not None:
+        lines.append(
+            f"  percentiles: nearest rank, each the top of its histogram bucket, within "
+            f"{spread:.3f} ms of the exact value"
+        )
     bins = histogram_bins(latency)
     if bins:
         lines.append("")

@@ -5,13 +5,7 @@ from typing import Annotated
 
 import typer
 
-from loadgen.cli.aggregate import (
-    BlocksOption,
-    LevelOption,
-    ResamplesOption,
-    SeedOption,
-    settings_from_options,
-)
+from loadgen.cli.aggregate import LevelOption, settings_from_options
 from loadgen.cli.campaigns import aggregate_all, open_trees
 from loadgen.cli.params import usage_error
 from loadgen.cli.progress import step_progress
@@ -37,9 +31,6 @@ def report_command(
         float, typer.Option("--alpha", help="Family-wise significance level (Holm).")
     ] = 0.05,
     level: LevelOption = 0.95,
-    resamples: ResamplesOption = 2000,
-    seed: SeedOption = 0,
-    blocks: BlocksOption = True,
 ) -> None:
     """Figures (PNG and SVG beside the file), tables, manifests and warnings in one HTML file."""
     if not 0 < alpha < 1:
@@ -48,7 +39,7 @@ def report_command(
         raise usage_error("--output", f"is a directory: {output}")
     if not output.parent.is_dir():
         raise usage_error("--output", f"directory does not exist: {output.parent}")
-    settings = settings_from_options(level, resamples, seed, 0.1, blocks)
+    settings = settings_from_options(level, 0.1)
     from loadgen.heartbeat import heartbeat
     from loadgen.report.fonts import build_font_cache
 

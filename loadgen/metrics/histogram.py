@@ -5,7 +5,17 @@ the same bucket index with a handful of integer operations into a plain list, an
 real `HdrHistogram` (same parameters, same buckets) when percentiles are needed or the counts
 cross a process boundary. Merging encoded histograms is exact. Values beyond one hour are
 counted as overflow rather than silently lost.
+
+Every percentile read from a histogram is the **nearest rank** (`nearest_rank`, numpy's
+`inverted_cdf`, the definition `aggregate` uses on raw records), not HdrHistogram's own
+`get_value_at_percentile` (rank `int(p·n/100 + 0.5)`, which differs, e.g. p99.9 of 1000
+values). A histogram knows a value only to its bucket: `percentile_buckets` gives the bucket
+holding the nearest-rank value, whose lowest and highest equivalent values bound the exact
+value; the summary reports the highest and both bounds.
 """
+
+import math
+from collections.abc import Sequence
 
 from hdrh.histogram import HdrHistogram
 
@@ -29,6 +39,66 @@ def new_hdr() -> HdrHistogram:
 
 
 _PROTOTYPE = new_hdr()
+
+
+def nearest_rank(percent: float, count: int) -> int:
+    """The 1-based rank of the nearest-rank `percent` percentile among `count` sorted values.
+
+    The smallest rank r with r ≥ p·n/100 (Hyndman & Fan's definition 1), computed exactly as
+    numpy's `np.percentile(..., method="inverted_cdf")` computes its index, floating point
+    included: q = p / 100, i = n·q − 1 in binary64, kept when whole, else rounded up, at least
+    0; the rank is i + 1. (So p99.9 of 1000 values is the 1000th: 99.9 / 100 is just above
+    0.999.)
+    """
+    if count < 1:
+        raise ValueError(f"a percentile of {count} values")
+    if not 0 <= percent <= 100:
+        raise ValueError(f"percentile {percent} outside 0..100")
+    position = count * (percent / 100) - 1
+    below = math.floor(position)
+    index = below if position == below else below + 1
+    return max(index, 0) + 1
+
+
+def bucket_indexes(counts: Sequence[int], percents: Sequence[float]) -> list[int] | None:
+    """The counts index holding the nearest-rank value of each percentile; None when empty."""
+    total = sum(counts)
+    if total == 0:
+        return None
+    wanted = sorted((nearest_rank(p, total), i) for i, p in enumerate(percents))
+    found = [0] * len(percents)
+    running = 0
+    position = 0
+    for index, count in enumerate(counts):
+        if not count:
+            continue
+        running += count
+        while position < len(wanted) and wanted[position][0] <= running:
+            found[wanted[position][1]] = index
+            position += 1
+        if position == len(wanted):
+            break
+    return found
+
+
+def bucket_bounds(index: int) -> tuple[int, int]:
+    """Lowest and highest equivalent value (µs) of the bucket at a counts index."""
+    value = _PROTOTYPE.get_value_from_index(index)
+    return (
+        _PROTOTYPE.get_lowest_equivalent_value(value),
+        _PROTOTYPE.get_highest_equivalent_value(value),
+    )
+
+
+def percentile_buckets(hdr: HdrHistogram, percents: Sequence[float]) -> list[tuple[int, int]]:
+    """For each percentile, the bounds (µs) of the bucket holding its nearest-rank value.
+
+    The exact nearest-rank percentile of the recorded values lies within the bounds; empty
+    histograms give an empty list.
+    """
+    counts = [hdr.get_count_at_index(index) for index in range(hdr.counts_len)]
+    indexes = bucket_indexes(counts, percents)
+    return [] if indexes is None else [bucket_bounds(index) for index in indexes]
 
 
 class FastHistogram:
@@ -75,19 +145,10 @@ class FastHistogram:
         return hdr
 
     def percentile_us(self, percentile: float) -> int:
-        """A percentile straight from the counts (for live progress; same rule as HdrHistogram)."""
-        total = sum(self.counts)
-        if total == 0:
-            return 0
-        target = max(1, int(percentile * total / 100 + 0.5))
-        running = 0
-        for index, count in enumerate(self.counts):
-            running += count
-            if running >= target:
-                return _PROTOTYPE.get_highest_equivalent_value(
-                    _PROTOTYPE.get_value_from_index(index)
-                )
-        return 0
+        """A nearest-rank percentile straight from the counts (for live progress): the highest
+        equivalent value of its bucket, as in the summary; 0 when empty."""
+        indexes = bucket_indexes(self.counts, [percentile])
+        return 0 if indexes is None else bucket_bounds(indexes[0])[1]
 
 
 def encode(hdr: HdrHistogram) -> str:

@@ -7,6 +7,10 @@ Definitions (shared by every command that reports on runs):
 - latency: end - intended (open loop) or end - send (closed loop); service: end - send;
   sched_lag: send - intended. Latency and service percentiles cover ok responses; sched_lag
   covers every request sent;
+- percentiles: nearest rank (`loadgen.metrics.histogram.nearest_rank`, the definition of
+  `aggregate`), read from HdrHistograms: each is the highest equivalent value of the bucket
+  holding the nearest-rank value (capped at the exact max), and `percentile_bounds` gives that
+  bucket's lowest and highest equivalent values, which bound the exact value.
 - client_cpu: each worker's CPU time / wall time; host: the host's load average at the start
   and end and its CPU busy and steal shares over the run (Linux).
 """
@@ -16,7 +20,7 @@ from typing import Literal
 from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel, ConfigDict
 
-from loadgen.metrics.histogram import PERCENTILES
+from loadgen.metrics.histogram import PERCENTILES, percentile_buckets
 from loadgen.metrics.thresholds import ThresholdResult
 
 NS_PER_MS = 1_000_000
@@ -42,6 +46,27 @@ class LagStats(BaseModel):
     p50: float | None
     p99: float | None
     max: float | None
+
+
+Bounds = dict[str, tuple[float, float]]
+"""Percentile key → (low, high) in ms; keys only for percentiles that were measured."""
+
+
+class PercentileBounds(BaseModel):
+    """Where each HDR-derived percentile's exact value lies: (low, high) in milliseconds.
+
+    `low` is the lowest equivalent value of the histogram bucket holding the nearest-rank value
+    and `high` its highest (capped at the exact max, like the reported value, which equals
+    `high`). The histogram records whole microseconds (truncated), so the exact percentile of
+    the recorded values lies in [low, high] and that of the nanosecond timings below high +
+    0.001 ms (and never above the exact max).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    latency_ms: Bounds
+    service_ms: Bounds
+    sched_lag_ms: Bounds
 
 
 class HostLoad(BaseModel):
@@ -100,6 +125,7 @@ class Summary(BaseModel):
     histogram_overflow: int
     error_rate: float
     interrupted: bool
+    percentile_bounds: PercentileBounds
     thresholds: list[ThresholdResult] = []
     host: HostLoad | None = None
     """How busy the loader's host was; None in summaries written before it was recorded."""
@@ -109,29 +135,46 @@ def _ms(value_us: int) -> float:
     return round(value_us / 1000, 3)
 
 
-def latency_stats(hdr: HdrHistogram, sum_ns: int, max_ns: int, count: int) -> LatencyStats:
-    """Percentiles from the histogram (never above the exact max), exact max and mean.
+def _percentiles(
+    hdr: HdrHistogram, keys: dict[str, float], exact_max: float
+) -> tuple[dict[str, float], Bounds]:
+    """Nearest-rank percentiles (ms) and their bucket bounds, capped at the exact max."""
+    buckets = percentile_buckets(hdr, list(keys.values()))
+    values: dict[str, float] = {}
+    bounds: Bounds = {}
+    for key, (low_us, high_us) in zip(keys, buckets, strict=True):
+        high = min(_ms(high_us), exact_max)
+        values[key] = high
+        bounds[key] = (min(_ms(low_us), high), high)
+    return values, bounds
+
+
+def latency_stats(
+    hdr: HdrHistogram, sum_ns: int, max_ns: int, count: int
+) -> tuple[LatencyStats, Bounds]:
+    """Percentiles from the histogram (never above the exact max) with their bucket bounds,
+    exact max and mean.
 
     `count` is every value summed in `sum_ns`, including any the histogram could not hold.
     """
     if count == 0 or hdr.get_total_count() == 0:
-        return LatencyStats(p50=None, p90=None, p95=None, p99=None, p999=None, max=None, mean=None)
+        empty = LatencyStats(p50=None, p90=None, p95=None, p99=None, p999=None, max=None, mean=None)
+        return empty, {}
     exact_max = round(max_ns / NS_PER_MS, 3)
-    values = {
-        key: min(_ms(hdr.get_value_at_percentile(p)), exact_max) for key, p in PERCENTILES.items()
-    }
-    return LatencyStats(**values, max=exact_max, mean=round(sum_ns / count / NS_PER_MS, 3))
+    values, bounds = _percentiles(hdr, PERCENTILES, exact_max)
+    stats = LatencyStats(**values, max=exact_max, mean=round(sum_ns / count / NS_PER_MS, 3))
+    return stats, bounds
 
 
-def lag_stats(hdr: HdrHistogram, max_ns: int, closed: bool) -> LagStats:
+LAG_PERCENTILES: dict[str, float] = {"p50": 50.0, "p99": 99.0}
+
+
+def lag_stats(hdr: HdrHistogram, max_ns: int, closed: bool) -> tuple[LagStats, Bounds]:
     """Closed loops send when the user is ready, so their lag is zero by definition."""
     if closed:
-        return LagStats(p50=0.0, p99=0.0, max=0.0)
+        return LagStats(p50=0.0, p99=0.0, max=0.0), dict.fromkeys(LAG_PERCENTILES, (0.0, 0.0))
     if hdr.get_total_count() == 0:
-        return LagStats(p50=None, p99=None, max=None)
+        return LagStats(p50=None, p99=None, max=None), {}
     exact_max = round(max_ns / NS_PER_MS, 3)
-    return LagStats(
-        p50=min(_ms(hdr.get_value_at_percentile(50.0)), exact_max),
-        p99=min(_ms(hdr.get_value_at_percentile(99.0)), exact_max),
-        max=exact_max,
-    )
+    values, bounds = _percentiles(hdr, LAG_PERCENTILES, exact_max)
+    return LagStats(**values, max=exact_max), bounds

@@ -294,7 +294,7 @@ def medians_ci(results: Sequence[Aggregate]) -> Figure:
         [("latency_ms", "run_median_p50", "p50"), ("latency_ms", "run_median_p99", "p99")],
         "latency (ms)",
         "Median over runs of each run's latency p50 and p99 against the sweep value; error bars "
-        "are the bootstrap intervals over runs (blocks within a lone run).",
+        "are distribution-free intervals for the median over runs (none with too few runs).",
     )
 
 
@@ -307,7 +307,7 @@ def throughput_users(results: Sequence[Aggregate]) -> Figure:
         "ok responses / s",
         "Median over runs of each run's throughput (ok responses ÷ active time, each engine "
         "run from its first intended send to its last completion) against closed-loop users, "
-        "with bootstrap intervals over runs.",
+        "with distribution-free intervals over runs.",
         sweep="users",
     )
 

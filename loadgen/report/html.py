@@ -22,6 +22,7 @@ from loadgen.analysis.aggregate import (
     group_label,
 )
 from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
+from loadgen.analysis.stats import min_runs
 from loadgen.report.figures import Figure
 
 SECRET_KEY = re.compile(
@@ -118,7 +119,22 @@ def _with_ci(row: Row | None) -> str:
 
 
 def _estimate(value: object, low: object, high: object) -> str:
+    """A median and its interval; the median alone where too few runs allow no interval."""
+    if low is None or high is None:
+        return _number(value)
     return f"{_number(value)} [{_number(low)}, {_number(high)}]"
+
+
+def _level(result: Aggregate) -> str:
+    return f"{result.settings.level * 100:g}%"
+
+
+def _no_interval_note(level: float) -> str:
+    """Said under a table where some median over runs has no interval."""
+    return (
+        f"<p>A median over runs shown without an interval comes from fewer than "
+        f"{min_runs(level)} runs: too few for a {level * 100:g}% interval.</p>"
+    )
 
 
 _GROUP_WANTED = {
@@ -188,8 +204,14 @@ def _group_table(result: Aggregate) -> str:
             )
     if not rows:
         return "<p>No group was aggregated.</p>"
-    level = f"{result.settings.level:.0%}"
-    return _table(
+    level = _level(result)
+    lacking = any(
+        row["value"] is not None and row["ci_low"] is None
+        for found in groups.values()
+        for (_, _, stat), row in found.items()
+        if stat.startswith("run_median")
+    )
+    table = _table(
         [
             "group",
             "runs",
@@ -205,6 +227,7 @@ def _group_table(result: Aggregate) -> str:
         ],
         rows,
     )
+    return table + (_no_interval_note(result.settings.level) if lacking else "")
 
 
 def _cold_start_table(result: Aggregate) -> str:
@@ -322,6 +345,11 @@ def _comparison_section(comparison: Comparison | None) -> str:
             ],
             tests,
             text_columns=4,
+        )
+        + (
+            _no_interval_note(comparison.level)
+            if any(t.ci is None or t.baseline_ci is None for t in comparison.tests)
+            else ""
         )
         + "</details>"
     )

@@ -1,7 +1,13 @@
 """Turning the workers' reports into one summary: counters summed, histograms added exactly."""
 
 from loadgen.metrics.histogram import merge
-from loadgen.metrics.summary import HostLoad, Summary, lag_stats, latency_stats
+from loadgen.metrics.summary import (
+    HostLoad,
+    PercentileBounds,
+    Summary,
+    lag_stats,
+    latency_stats,
+)
 from loadgen.metrics.validity import diagnose
 from loadgen.runner.plan import RunPlan, WorkerReport
 from loadgen.workload.spec import ClosedLoop
@@ -41,19 +47,21 @@ def build_summary(
     latency_hdr = merge([r.latency_hdr for r in reports])
     service_hdr = merge([r.service_hdr for r in reports])
     lag_hdr = merge([r.sched_lag_hdr for r in reports])
-    latency = latency_stats(
+    latency, latency_bounds = latency_stats(
         latency_hdr,
         sum(r.latency_sum_ns for r in reports),
         max((r.latency_max_ns for r in reports), default=0),
         ok,
     )
-    service = latency_stats(
+    service, service_bounds = latency_stats(
         service_hdr,
         sum(r.service_sum_ns for r in reports),
         max((r.service_max_ns for r in reports), default=0),
         ok,
     )
-    lag = lag_stats(lag_hdr, max((r.sched_lag_max_ns for r in reports), default=0), closed)
+    lag, lag_bounds = lag_stats(
+        lag_hdr, max((r.sched_lag_max_ns for r in reports), default=0), closed
+    )
     cpu = [round(r.cpu_s / r.wall_s, 3) if r.wall_s > 0 else 0.0 for r in reports]
     overflow = sum(r.histogram_overflow for r in reports)
     interrupted = any(r.reason != "completed" for r in reports)
@@ -106,5 +114,8 @@ def build_summary(
         histogram_overflow=overflow,
         error_rate=round(sum(errors.values()) / requests, 6) if requests else 0.0,
         interrupted=interrupted,
+        percentile_bounds=PercentileBounds(
+            latency_ms=latency_bounds, service_ms=service_bounds, sched_lag_ms=lag_bounds
+        ),
         host=host,
     )

@@ -80,7 +80,7 @@ def report(campaign: Path, second: Path, tmp_path_factory: pytest.TempPathFactor
     out = tmp_path_factory.mktemp("report") / "report.html"
     build_report(
         [
-            aggregate(open_results(root), Settings(resamples=200), keep_requests=True)
+            aggregate(open_results(root), Settings(), keep_requests=True)
             for root in (campaign, second)
         ],
         out,

@@ -8,10 +8,11 @@ import numpy as np
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 import pytest
-from support.synthetic_results import EPOCH, CampaignSpec, CellSpec, _header, write_campaign
+from support.synthetic_results import EPOCH, CampaignSpec, CellSpec, _header, grid, write_campaign
 from typer.testing import CliRunner
 
 from loadgen.analysis.aggregate import (
+    CI_METHOD,
     SKIPPED,
     Aggregate,
     Caveat,
@@ -20,6 +21,7 @@ from loadgen.analysis.aggregate import (
     group_caveats,
     write_outputs,
 )
+from loadgen.analysis.stats import median_interval, runs_for_precision
 from loadgen.cli import app
 from loadgen.engine.errors import ErrorKind
 from loadgen.record.export import export_run
@@ -27,7 +29,7 @@ from loadgen.record.format import record_file_name
 from loadgen.record.writer import RecordWriter
 from loadgen.results import open_results
 
-FAST = Settings(resamples=300)
+FAST = Settings()
 
 
 def _rows(result: Aggregate, **match: object) -> list[dict[str, object]]:
@@ -114,7 +116,7 @@ def test_open_loop_latency_starts_at_the_intended_instant(result: Aggregate) -> 
     assert _value(result, metric="requests", stat="warmup", **cell) == 20
 
 
-def test_group_pools_runs_and_bootstraps_over_them(
+def test_group_pools_runs_and_takes_the_median_over_them(
     result: Aggregate, campaign: Path, tmp_path: Path
 ) -> None:
     refs = [
@@ -128,8 +130,8 @@ def test_group_pools_runs_and_bootstraps_over_them(
     per_run = [np.percentile(r["latency_ms"][r["ok"]], 50, method="inverted_cdf") for r in refs]
     (row,) = _rows(result, metric="latency_ms", stat="run_median_p50", **group)
     assert row["value"] == pytest.approx(np.median(per_run))
-    assert row["ci_low"] <= row["value"] <= row["ci_high"]
-    assert row["ci_method"] == "runs"
+    # 4 runs: even [min, max] covers the median with probability 1 − 2·0.5⁴ = 0.875 < 0.95.
+    assert (row["ci_low"], row["ci_high"], row["ci_method"]) == (None, None, None)
     assert row["runs"] == 4
     cv = _value(result, metric="latency_ms", stat="run_cv_p50", **group)
     assert cv == pytest.approx(np.std(per_run, ddof=1) / np.mean(per_run))
@@ -140,14 +142,64 @@ def test_group_pools_runs_and_bootstraps_over_them(
     )
 
 
-def test_single_run_group_uses_block_bootstrap(result: Aggregate) -> None:
+def test_enough_runs_get_the_order_statistic_interval_and_runs_advice(tmp_path: Path) -> None:
+    """Seven runs of a group whose runs differ by ~40%: the interval of each median over runs
+    is the distribution-free one of `median_interval` on the per-run values, and the
+    too-wide warning names the runs the interval itself predicts."""
+    root = write_campaign(
+        tmp_path / "seven",
+        CampaignSpec(cells=grid(users=(4,), runs=7, requests=300, run_cv=0.4, seed=11)),
+    )
+    result = aggregate(open_results(root), FAST)
+    refs = [_reference(root / "cells" / f"echo-closed-users4-r{run}", tmp_path) for run in range(7)]
+    group = {"level": "group", "subset": "all"}
+    per_run = {
+        name: np.array(
+            [np.percentile(r["latency_ms"][r["ok"]], q, method="inverted_cdf") for r in refs]
+        )
+        for name, q in (("p50", 50), ("p99", 99))
+    }
+    for name, values in per_run.items():
+        (row,) = _rows(result, metric="latency_ms", stat=f"run_median_{name}", **group)
+        expected = median_interval(values, 0.95)
+        assert expected is not None
+        assert row["value"] == pytest.approx(np.median(values))
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx(expected)
+        assert row["ci_method"] == CI_METHOD == "hettmansperger-sheather"
+    rates = np.array(
+        [r["ok"].sum() / ((r["end_ns"].max() - r["intended_ns"].min()) / 1e9) for r in refs]
+    )
+    (row,) = _rows(result, metric="throughput_rps", stat="run_median", **group)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx(median_interval(rates, 0.95))
+    assert row["ci_method"] == CI_METHOD
+    wide = _warned(result, "95% interval wider than ±10% of its estimate")
+    low, high = median_interval(per_run["p50"], 0.95) or (0.0, 0.0)
+    half = (high - low) / 2 / np.median(per_run["p50"])
+    needed = runs_for_precision(per_run["p50"], 0.95, 0.10)
+    assert needed is not None
+    assert needed > 7
+    assert wide["echo closed users=4"].startswith(
+        f"p50 ±{half:.0%} from 7 run(s), about {needed} would reach ±10%"
+    )
+    assert not any(w.message.startswith("too few runs") for w in result.warnings)
+    write_outputs(result, tmp_path / "summary")
+    summary = json.loads((tmp_path / "summary" / "summary.json").read_text())
+    (entry,) = summary["groups"]
+    assert entry["latency_p50_ms"]["ci_low"] == pytest.approx(low)
+    assert summary["settings"]["intervals"].startswith("hettmansperger-sheather")
+
+
+def test_single_run_groups_get_no_interval(result: Aggregate) -> None:
+    """One run says nothing about run-to-run variation: no interval, and a warning that says
+    how many runs one needs."""
     (row,) = _rows(
         result, level="group", mode="open", subset="all", metric="latency_ms", stat="run_median_p99"
     )
-    assert row["ci_method"].startswith("blocks of ")
-    assert row["ci_low"] <= row["value"] <= row["ci_high"]
-    few = _warned(result, "fewer runs than the 6 a 95% interval needs; intervals are within-run")
-    assert few == {"echo open rate=50": "1 run(s)", "echo cold (scale-to-zero)": "1 run(s)"}
+    assert row["value"] is not None
+    assert (row["ci_low"], row["ci_high"], row["ci_method"]) == (None, None, None)
+    few = _warned(result, "too few runs for a 95% interval: none reported")
+    assert few["echo open rate=50"] == "1 run(s), 6 needed"
+    assert few["echo cold (scale-to-zero)"] == "1 run(s), 6 needed"
 
 
 def test_cold_starts_split_and_agreement(result: Aggregate, campaign: Path) -> None:
@@ -228,7 +280,9 @@ def test_incomplete_cells_are_skipped_but_reported(
         "subjects"
     ]
     assert any(w["message"].startswith("client-bottlenecked") for w in summary["warnings"])
-    assert summary["groups"][0]["latency_p50_ms"]["ci_low"] is not None
+    first = summary["groups"][0]["latency_p50_ms"]
+    assert first["value"] is not None
+    assert first["ci_low"] is None  # 4 runs: too few for a 95% interval
 
 
 def test_parquet_and_csv_hold_the_same_tidy_rows(result: Aggregate, tmp_path: Path) -> None:
@@ -288,7 +342,7 @@ def test_one_request_with_zero_duration(tmp_path: Path) -> None:
     assert _value(result, metric="latency_ms", stat="p99", **cell) == 0.0
     (row,) = _rows(result, level="group", metric="latency_ms", stat="run_median_p50")
     assert row["value"] == 0.0
-    assert row["ci_low"] is None  # one value: nothing to resample
+    assert row["ci_low"] is None  # one run: too few for an interval
 
 
 def test_ties_give_exact_percentiles(tmp_path: Path) -> None:
@@ -302,15 +356,20 @@ def test_ties_give_exact_percentiles(tmp_path: Path) -> None:
     assert _value(result, stat="p50", **cell) == 5.0
     assert _value(result, stat="p99", **cell) == 9.0
     (row,) = _rows(result, level="group", metric="latency_ms", stat="run_median_p50")
-    assert row["ci_low"] == row["ci_high"] == 5.0
+    assert row["value"] == 5.0
 
 
 def test_cli_writes_summary(campaign: Path, tmp_path: Path) -> None:
-    outcome = CliRunner().invoke(app, ["aggregate", str(campaign), "--resamples", "200"])
+    outcome = CliRunner().invoke(app, ["aggregate", str(campaign)])
     assert outcome.exit_code == 0, outcome.output
     assert (campaign / "summary" / "stats.parquet").is_file()
     assert (campaign / "summary" / "stats.csv").is_file()
     assert json.loads((campaign / "summary" / "summary.json").read_text())["campaign"] == "k8s"
+    # No bootstrap any more: its options are gone, not silently ignored.
+    for removed in ("--blocks", "--resamples", "--seed"):
+        outcome = CliRunner().invoke(app, ["aggregate", str(campaign), removed, "1"])
+        assert outcome.exit_code == 2
+        assert "No such option" in outcome.output
 
 
 @pytest.mark.parametrize(
@@ -360,8 +419,13 @@ def test_each_warning_appears_once_with_the_groups_and_cells_it_concerns(
     each, naming every group or cell once, its own figures beside it, not in the message."""
     messages = [w.message for w in result.warnings]
     assert len(messages) == len(set(messages))
-    few = _warned(result, "fewer runs than the 6 a 95% interval needs; intervals are unreliable")
-    assert few == {"echo closed users=1": "4 run(s)", "echo closed users=10": "4 run(s)"}
+    few = _warned(result, "too few runs for a 95% interval: none reported")
+    assert few == {
+        "echo closed users=1": "4 run(s), 6 needed",
+        "echo closed users=10": "4 run(s), 6 needed",
+        "echo cold (scale-to-zero)": "1 run(s), 6 needed",
+        "echo open rate=50": "1 run(s), 6 needed",
+    }
     tail = _warned(result, "p99 from fewer than 1000 ok requests")
     # A cold-start group has no tail to estimate (each run holds its forced cold starts): it
     # gets a p50 only, and no tail warning.
@@ -424,15 +488,17 @@ def test_progress_names_each_group_as_it_starts(result: Aggregate, campaign: Pat
 
 
 def test_cli_prints_each_warning_once_then_its_groups(campaign: Path) -> None:
-    outcome = CliRunner().invoke(app, ["aggregate", str(campaign), "--resamples", "200"])
+    outcome = CliRunner().invoke(app, ["aggregate", str(campaign)])
     assert outcome.exit_code == 0, outcome.output
     lines = outcome.output.splitlines()
-    warning = "warning: fewer runs than the 6 a 95% interval needs; intervals are unreliable"
+    warning = "warning: too few runs for a 95% interval: none reported"
     assert lines.count(warning) == 1
     index = lines.index(warning)
-    assert lines[index + 1 : index + 3] == [
-        "  echo closed users=1: 4 run(s)",
-        "  echo closed users=10: 4 run(s)",
+    assert lines[index + 1 : index + 5] == [
+        "  echo closed users=1: 4 run(s), 6 needed",
+        "  echo closed users=10: 4 run(s), 6 needed",
+        "  echo cold (scale-to-zero): 1 run(s), 6 needed",
+        "  echo open rate=50: 1 run(s), 6 needed",
     ]
     # Not a terminal: one progress line per group.
     assert any(line.startswith("aggregate: group 1/") for line in lines)
@@ -587,7 +653,8 @@ def test_warm_and_cold_requests_get_their_own_run_level_figures(
             (row,) = rows
             per_run = [np.percentile(v, q, method="inverted_cdf") for v in values if v.size]
             assert row["value"] == pytest.approx(np.median(per_run))
-            assert row["ci_low"] <= row["value"] <= row["ci_high"]
+            # 4 runs: too few for a 95% interval, in every subset.
+            assert (row["ci_low"], row["ci_high"], row["ci_method"]) == (None, None, None)
     write_outputs(result, tmp_path / "summary")
     groups = json.loads((tmp_path / "summary" / "summary.json").read_text())["groups"]
     (entry,) = [g for g in groups if g["mode"] == "closed" and g["sweep"]["value"] == 10.0]

@@ -9,7 +9,7 @@ from loadgen.analysis.aggregate import Aggregate, Settings, aggregate
 from loadgen.metrics.validity import LATENCY_NOTE
 from loadgen.results import open_results
 
-FAST = Settings(resamples=200)
+FAST = Settings()
 BUSY_HOST = {"cpus": 2, "load1_start": 2.4, "load1_end": 3.1, "cpu_busy": 0.97, "cpu_steal": 0.0}
 QUIET_HOST = {"cpus": 2, "load1_start": 0.2, "load1_end": 0.3, "cpu_busy": 0.1, "cpu_steal": 0.0}
 LATE = {"mode": "open", "sweep_name": "rate", "sweep_value": 50, "sched_lag_ms": 8.0}

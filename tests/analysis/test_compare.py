@@ -1,6 +1,7 @@
 """`compare` against scipy and the definitions of Holm's method and Cliff's delta."""
 
 import csv
+import dataclasses
 import json
 from pathlib import Path
 
@@ -19,11 +20,11 @@ from loadgen.analysis.compare import (
     verdict_table,
     write_comparison,
 )
-from loadgen.analysis.stats import holm
+from loadgen.analysis.stats import holm, median_interval
 from loadgen.cli import app
 from loadgen.results import open_results
 
-FAST = Settings(resamples=200)
+FAST = Settings()
 
 
 def _campaign(root: Path, name: str, p50: float, seed: int, **extra: object) -> Aggregate:
@@ -55,10 +56,13 @@ def test_tests_match_scipy_and_holm(campaigns: dict[str, Aggregate]) -> None:
     result = compare([campaigns["fast"], campaigns["slow"], campaigns["same"]])
     assert len(result.tests) == 2 * 2 * len(METRICS)  # campaigns × sweep points × metrics
     for test in result.tests:
-        reference = scipy_stats.mannwhitneyu(test.values, test.baseline_values)
+        # Continuous run values, no ties: scipy's exact test is the reference.
+        reference = scipy_stats.mannwhitneyu(test.values, test.baseline_values, method="exact")
         assert test.u == reference.statistic
         assert test.p_value == pytest.approx(reference.pvalue)
         assert test.median == np.median(test.values)
+        assert test.ci == median_interval(test.values, 0.95)
+        assert test.baseline_ci == median_interval(test.baseline_values, 0.95)
         assert test.ci is not None
         assert test.ci[0] <= test.median <= test.ci[1]
     assert [t.p_holm for t in result.tests] == pytest.approx(
@@ -161,6 +165,59 @@ def test_warns_when_significance_is_out_of_reach(tmp_path: Path) -> None:
     result = compare(few)
     assert {t.verdict for t in result.tests} == {"o"}
     assert any("smallest two-sided p-value is 0.1" in w for w in result.warnings)
+
+
+def _keep(result: Aggregate, users: float, runs: int, p50: float | None = None) -> Aggregate:
+    """The same campaign with only the first `runs` runs at one sweep point (and, if given,
+    every one of their p50s set to one value: tied runs)."""
+    rows = []
+    for row in result.rows:
+        if row["level"] == "cell" and row["sweep_value"] == users:
+            if _run(row) >= runs:
+                continue
+            if p50 is not None and (row["metric"], row["stat"]) == ("latency_ms", "p50"):
+                row = {**row, "value": p50}
+        rows.append(row)
+    return dataclasses.replace(result, rows=rows)
+
+
+def _run(row: dict[str, object]) -> int:
+    run = row["run"]
+    assert isinstance(run, int)
+    return run
+
+
+def test_tied_runs_get_the_exact_p_value_not_one_below_the_attainable(
+    campaigns: dict[str, Aggregate],
+) -> None:
+    """The issue's case: 3 runs against 3, each side's p50s tied. Exactly 2 of the 20 splits
+    are as extreme, p = 0.1; scipy's default said 0.0469."""
+    tied = compare(
+        [_keep(campaigns["fast"], 1.0, 3, p50=10.0), _keep(campaigns["slow"], 1.0, 3, p50=20.0)],
+        metrics=[METRICS[0]],
+    )
+    test = next(t for t in tied.tests if t.key[3] == 1.0)
+    assert test.values == (20.0, 20.0, 20.0)
+    assert scipy_stats.mannwhitneyu(test.values, test.baseline_values).pvalue < 0.05
+    assert test.p_value == pytest.approx(0.1)
+    assert test.verdict == "o"
+    assert test.ci is None  # 3 runs: too few for a 95% interval
+    assert test.baseline_ci is None
+
+
+def test_a_test_that_can_never_be_significant_is_named(campaigns: dict[str, Aggregate]) -> None:
+    """8 vs 8 runs at users=1 can be significant; 2 vs 2 at users=10 cannot (p ≥ 1/3)."""
+    result = compare(
+        [_keep(campaigns["fast"], 10.0, 2), _keep(campaigns["slow"], 10.0, 2)],
+        metrics=[METRICS[0]],
+    )
+    assert len(result.tests) == 2
+    warned = [w for w in result.warnings if "cannot be significant" in w]
+    assert warned == [
+        "image_resize closed users=10 p50: with 2 vs 2 runs the smallest two-sided p-value "
+        "these values allow is 0.33: this test cannot be significant at 0.05"
+    ]
+    assert not any("no difference can be significant" in w for w in result.warnings)
 
 
 def test_cli(campaigns: dict[str, Aggregate], tmp_path: Path) -> None:

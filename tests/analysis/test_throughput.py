@@ -16,7 +16,7 @@ from loadgen.record.writer import RecordWriter
 from loadgen.report.html import render_report
 from loadgen.results import open_results
 
-FAST = Settings(resamples=200)
+FAST = Settings()
 S = 1_000_000_000
 MS = 1_000_000
 

@@ -134,7 +134,7 @@ def test_forced_cold_starts_are_recorded_component_by_component(
     assert "idle_s" not in stored["segments"][0]  # nothing written that did not happen
     assert stored["segments"][0]["summary"]["requests"] == 1
 
-    result = aggregate(open_results(tmp_path / "results"), Settings(resamples=100))
+    result = aggregate(open_results(tmp_path / "results"), Settings())
 
     def component(name: str, stat: str) -> object:
         (row,) = [

@@ -170,7 +170,7 @@ CORPUS: list[tuple[str, Setup, str]] = [
     ("hit processes", args("hit", URL, "--processes", "100000"), "'--processes': 100000 is more than"),
     ("hit users", args("hit", URL, "-c", "10000000"), "'--users'"),
     ("hit max-inflight", args("hit", URL, "--rate", "10", "-n", "5", "--max-inflight", "10000000"), "'--max-inflight'"),
-    ("resamples", args("aggregate", ".", "--resamples", "1000000000"), "'--resamples': expected 100 to 20,000 resamples"),
+    ("level", args("aggregate", ".", "--level", "1.5"), "'--level': expected a confidence level between 0 and 1, got 1.5"),
     ("campaign processes", campaign("processes: 100000\n" + GOOD_HEAD + GOOD_EXPERIMENTS), "processes: Input should be less than or equal to 256"),
     # bytes that are not UTF-8 in arguments (the shell passes them as they are)
     ("non-ASCII URL", args("hit", "http://127.0.0.1:9/\udcff"), "'URL': URL must be printable ASCII"),

@@ -165,6 +165,10 @@ def test_json_run_then_inspect_and_export(haproxy: Target, tmp_path: Path) -> No
     assert set(summary["latency_ms"]) == LATENCY_KEYS
     assert set(summary["service_ms"]) == LATENCY_KEYS
     assert set(summary["sched_lag_ms"]) == {"p50", "p99", "max"}
+    bounds = summary["percentile_bounds"]
+    assert set(bounds["latency_ms"]) == LATENCY_KEYS - {"max", "mean"}
+    for key, (low, high) in bounds["latency_ms"].items():
+        assert low <= high == summary["latency_ms"][key]
     assert (summary["requests"], summary["ok"], summary["processes"]) == (300, 300, 2)
     assert summary["target_rps"] is None
     assert [t["passed"] for t in summary["thresholds"]] == [True, True]

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from support.jitter import SleepProbe
 from support.loadgen_servers import ScriptedServer, Target
 
 from loadgen.engine import EngineOptions, RequestSpec
 from loadgen.engine.errors import ErrorKind
-from loadgen.metrics.histogram import FastHistogram
+from loadgen.metrics.histogram import PERCENTILES, new_hdr
 from loadgen.metrics.summary import Summary
 from loadgen.metrics.validity import CPU_LIMIT, SCHED_LAG_P99_LIMIT_MS, SCHED_LAG_SHARE_LIMIT
 from loadgen.record import RecordFile, inspect_run, record_files
@@ -53,17 +54,22 @@ def test_percentiles_are_exact_merges_of_every_process(haproxy: Target, tmp_path
         processes=2,
         out_dir=tmp_path / "run",
     )
-    histogram = FastHistogram()
-    total_ns = 0
-    for _, records in read_records(tmp_path / "run").values():
-        for record in records:
-            histogram.record((record.end_ns - record.send_ns) // 1000)
-            total_ns += record.end_ns - record.send_ns
-    hdr = histogram.to_hdr()
+    service_ns = [
+        record.end_ns - record.send_ns
+        for _, records in read_records(tmp_path / "run").values()
+        for record in records
+    ]
+    recorded_us = [ns // 1000 for ns in service_ns]
+    hdr = new_hdr()
     latency = result.summary.latency_ms
-    assert latency.p50 == pytest.approx(hdr.get_value_at_percentile(50) / 1000)
-    assert latency.p99 == min(hdr.get_value_at_percentile(99) / 1000, latency.max)
-    assert latency.mean == pytest.approx(total_ns / 3000 / 1e6, abs=0.001)
+    bounds = result.summary.percentile_bounds.latency_ms
+    assert latency.max is not None
+    for key, percent in PERCENTILES.items():
+        exact = int(np.percentile(recorded_us, percent, method="inverted_cdf"))
+        top = hdr.get_highest_equivalent_value(exact) / 1000
+        assert getattr(latency, key) == min(top, latency.max) == bounds[key][1]
+        assert bounds[key][0] <= exact / 1000 <= bounds[key][1]
+    assert latency.mean == pytest.approx(sum(service_ns) / 3000 / 1e6, abs=0.001)
     assert result.latency_histogram.get_total_count() == 3000
 
 

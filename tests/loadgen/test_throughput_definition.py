@@ -66,7 +66,7 @@ def _cell_value(result: Aggregate, metric: str) -> float:
 def test_one_segment_gives_hits_rps(haproxy: Target, tmp_path: Path) -> None:
     [summary] = _cell(tmp_path, haproxy, 1)
     assert summary.ok == 400
-    result = aggregate(open_results(tmp_path), Settings(resamples=100))
+    result = aggregate(open_results(tmp_path), Settings())
     # hit rounds duration_s to 6 decimals and rps to 3.
     assert _cell_value(result, "duration_s") == pytest.approx(summary.duration_s, abs=1e-6)
     assert _cell_value(result, "active_s") == pytest.approx(summary.duration_s, abs=1e-6)
@@ -75,7 +75,7 @@ def test_one_segment_gives_hits_rps(haproxy: Target, tmp_path: Path) -> None:
 
 def test_two_segments_count_their_own_durations_only(haproxy: Target, tmp_path: Path) -> None:
     summaries = _cell(tmp_path, haproxy, 2)
-    result = aggregate(open_results(tmp_path), Settings(resamples=100))
+    result = aggregate(open_results(tmp_path), Settings())
     active = sum(s.duration_s for s in summaries)
     assert _cell_value(result, "active_s") == pytest.approx(active, abs=2e-6)
     assert _cell_value(result, "duration_s") > active + PAUSE_S
