@@ -16,16 +16,11 @@ import pytest
 import yaml
 from support.loadgen_servers import ScriptedServer
 from support.sample_outputs import outputs_for
+from support.scripted_platform import ScriptedPlatform
 
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.runner import Campaign
-from loadgen.platforms.base import (
-    ColdStart,
-    FunctionSpec,
-    InvokeTarget,
-    PlatformLimits,
-    PlatformRecord,
-)
+from loadgen.platforms.base import FunctionSpec, InvokeTarget
 from loadgen.results.tree import open_results
 from stacks.outputs import StackOutputs
 
@@ -35,50 +30,11 @@ OUTPUTS = outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=F
 PATHS = {"echo": "/stall", "sleep": "/status/400", "matrix": "/ok"}
 
 
-class PathPlatform:
+class PathPlatform(ScriptedPlatform):
     """A platform whose functions are paths of a scripted HTTP server."""
-
-    capture_header = "x-call-id"
-
-    def __init__(self, server: ScriptedServer) -> None:
-        self.server = server
-        self.deployed: list[str] = []
-
-    async def deploy(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> None:
-        self.deployed.append(function.function)
-
-    async def scale(self, function: FunctionSpec, n: int) -> None:
-        return None
-
-    async def force_cold(self, function: FunctionSpec) -> ColdStart:
-        raise NotImplementedError
-
-    async def wait_ready(self, function: FunctionSpec, timeout_s: float) -> None:
-        return None
 
     def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
         return InvokeTarget(url=self.server.url(PATHS[function.function]), method="GET")
-
-    async def records(
-        self, function: FunctionSpec, start_ns: int, end_ns: int
-    ) -> list[PlatformRecord]:
-        return []
-
-    async def remove(self, function: FunctionSpec) -> None:
-        return None
-
-    def limits(self) -> PlatformLimits:
-        return PlatformLimits(
-            platform="scripted", max_functions=None, max_replicas=None, scale_to_zero=False,
-            cold_start_method="redeploy", natural_cold_start_idle_s=None,
-            natural_cold_start_reason="never",
-        )  # fmt: skip
-
-    def ok(self, status: int, body: bytes) -> bool:
-        return 200 <= status < 300
-
-    async def aclose(self) -> None:
-        return None
 
 
 @pytest.fixture

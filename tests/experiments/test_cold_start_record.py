@@ -12,19 +12,14 @@ from typing import Any
 import pytest
 from support.loadgen_servers import ScriptedServer
 from support.sample_outputs import outputs_for
+from support.scripted_platform import ScriptedPlatform
 from support.synthetic_results import EPOCH, CellSpec, _header
 
 from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.engine.errors import ErrorKind
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.runner import Campaign, first_request
-from loadgen.platforms.base import (
-    ColdStart,
-    FunctionSpec,
-    InvokeTarget,
-    PlatformLimits,
-    PlatformRecord,
-)
+from loadgen.platforms.base import ColdStart, FunctionSpec, InvokeTarget, PlatformRecord
 from loadgen.record.format import FLAG_WARMUP, record_file_name
 from loadgen.record.writer import RecordWriter
 from loadgen.results import CellSummary, open_results
@@ -35,22 +30,14 @@ COST_S = (0.25, 0.5)
 INIT_MS = 0.125
 
 
-class ColdPlatform:
+class ColdPlatform(ScriptedPlatform):
     """Each forced cold start costs a known time; each segment's request a known call id, whose
     platform record reports an init time."""
 
-    capture_header = "x-call-id"
-
     def __init__(self, server: ScriptedServer) -> None:
-        self.server = server
+        super().__init__(server)
         self.forced: list[ColdStart] = []
         self.targets = 0
-
-    async def deploy(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> None:
-        return None
-
-    async def scale(self, function: FunctionSpec, n: int) -> None:
-        return None
 
     async def force_cold(self, function: FunctionSpec) -> ColdStart:
         cold = ColdStart(
@@ -58,9 +45,6 @@ class ColdPlatform:
         )
         self.forced.append(cold)
         return cold
-
-    async def wait_ready(self, function: FunctionSpec, timeout_s: float) -> None:
-        return None
 
     def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
         self.targets += 1
@@ -70,22 +54,6 @@ class ColdPlatform:
         self, function: FunctionSpec, start_ns: int, end_ns: int
     ) -> list[PlatformRecord]:
         return [PlatformRecord(id=f"call-{n}", cold=True, init_ms=INIT_MS) for n in (1, 2)]
-
-    async def remove(self, function: FunctionSpec) -> None:
-        return None
-
-    def limits(self) -> PlatformLimits:
-        return PlatformLimits(
-            platform="scripted", max_functions=None, max_replicas=None, scale_to_zero=False,
-            cold_start_method="redeploy", natural_cold_start_idle_s=None,
-            natural_cold_start_reason="never",
-        )  # fmt: skip
-
-    def ok(self, status: int, body: bytes) -> bool:
-        return 200 <= status < 300
-
-    async def aclose(self) -> None:
-        return None
 
 
 @pytest.fixture
