@@ -8,6 +8,7 @@ from loadgen.cli import (
     compare,
     doctor,
     export,
+    functions,
     hit,
     inspect,
     local,
@@ -36,4 +37,5 @@ report.register(app)
 validate.register(app)
 run.register(app)
 doctor.register(app)
+functions.register(app)
 local.register(app)
