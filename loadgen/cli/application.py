@@ -7,6 +7,7 @@ from loadgen.cli import (
     aggregate,
     compare,
     doctor,
+    estimate,
     export,
     functions,
     hit,
@@ -35,6 +36,7 @@ aggregate.register(app)
 compare.register(app)
 report.register(app)
 validate.register(app)
+estimate.register(app)
 run.register(app)
 doctor.register(app)
 functions.register(app)
