@@ -7,7 +7,9 @@ from loadgen.cli import (
     aggregate,
     compare,
     doctor,
+    estimate,
     export,
+    functions,
     hit,
     inspect,
     local,
@@ -34,6 +36,8 @@ aggregate.register(app)
 compare.register(app)
 report.register(app)
 validate.register(app)
+estimate.register(app)
 run.register(app)
 doctor.register(app)
+functions.register(app)
 local.register(app)

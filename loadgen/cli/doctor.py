@@ -6,8 +6,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
-from loadgen.outputs import OutputsError, load_outputs
 
 
 def register(app: typer.Typer) -> None:
@@ -16,14 +16,11 @@ def register(app: typer.Typer) -> None:
 
 def doctor_command(outputs: OutputsOption = None, stack: StackOption = None) -> None:
     """Probe the gateway, its auth, the platform API, Prometheus, Grafana, FTP, Nomad and the
-    Kubernetes API named in the stack's outputs; exit 1 if any is not right."""
+    Kubernetes API named in the stack's outputs; exit 1 if any is not right. Without --outputs
+    or --stack: the local target running in this directory."""
     from loadgen.doctor import run_checks
 
-    try:
-        stack_outputs = load_outputs(outputs, stack)
-    except OutputsError as exc:
-        typer.echo(f"loadgen doctor: {exc}", err=True)
-        raise typer.Exit(2) from None
+    stack_outputs = resolve_outputs("doctor", outputs, stack)
     results = asyncio.run(run_checks(stack_outputs))
     table = Table(title=f"{stack_outputs.framework} on {stack_outputs.orchestrator} "
                   f"({stack_outputs.cloud})")  # fmt: skip

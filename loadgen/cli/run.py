@@ -20,6 +20,8 @@ from rich.progress import (
 )
 
 from loadgen.cli.errors import fail_problems
+from loadgen.cli.functions import default_image
+from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
@@ -27,7 +29,6 @@ from loadgen.experiments.feasibility import feasibility_problems
 from loadgen.experiments.load import ExperimentFileError, load_experiment
 from loadgen.experiments.runner import Campaign, CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
-from loadgen.outputs import OutputsError, load_outputs
 from loadgen.platforms.base import PlatformError
 from loadgen.runner.coordinator import (
     ResultsDirError,
@@ -170,16 +171,13 @@ def run_command(
         ),
     ] = None,
 ) -> None:
-    """Run every cell of EXPERIMENT.yaml against the stack and write a results tree."""
+    """Run every cell of EXPERIMENT.yaml against the stack and write a results tree. Without
+    --outputs or --stack: the local target running in this directory."""
     try:
         config = load_experiment(experiment)
     except ExperimentFileError as exc:
         fail_problems(experiment, exc.problems)
-    try:
-        stack_outputs = load_outputs(outputs, stack)
-    except OutputsError as exc:
-        typer.echo(f"loadgen run: {exc}", err=True)
-        raise typer.Exit(2) from None
+    stack_outputs = resolve_outputs("run", outputs, stack)
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
         fail_problems(experiment, problems)
@@ -195,11 +193,7 @@ def run_command(
             options=(ssh_port, remote_dir, wheelhouse),
         )
         return
-    if image is None and stack_outputs.registry is not None:
-        image = stack_outputs.registry.image
-    if image is None and stack_outputs.cloud == "local":
-        # The local gateway runs the suite's code directly; the reference only names it.
-        image = "faasbench-functions:local"
+    image = default_image(stack_outputs, image)
     console = Console(stderr=True)
     try:
         campaign = Campaign(

@@ -246,6 +246,37 @@ def _read_manifest(path: Path) -> CampaignManifest:
         ) from None
 
 
+def function_env(
+    function: str, outputs: StackOutputs, configured: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A function's configured environment plus what it needs from the stack: the FTP server
+    for `ftp`, the gateway (and OpenWhisk's key) for `chain`; no function gets credentials it
+    does not use."""
+    env = dict(configured or {})
+    ftp = outputs.ftp
+    if function == "ftp" and ftp is not None:
+        env.setdefault("FTP_HOST", ftp.host)
+        env.setdefault("FTP_PORT", str(ftp.port))
+        env.setdefault("FTP_USER", ftp.user)
+        env.setdefault("FTP_PASSWORD", ftp.password.get_secret_value())
+        env.setdefault("FTP_TEST_FILE", ftp.test_file)
+        env.setdefault("FTP_TEST_FILE_BYTES", str(ftp.test_file_bytes))
+        env.setdefault("FTP_TEST_FILE_SHA256", ftp.test_file_sha256)
+    if function != "chain":
+        return env
+    openwhisk = outputs.openwhisk
+    if openwhisk is not None:
+        # chain calls its callee through OpenWhisk's API with the subject's key.
+        env.setdefault("GATEWAY_URL", openwhisk.api_host)
+        env.setdefault("CHAIN_API", "openwhisk")
+        env.setdefault("OPENWHISK_AUTH", openwhisk.auth.get_secret_value())
+        if openwhisk.insecure_tls:
+            env.setdefault("OPENWHISK_INSECURE_TLS", "true")
+    elif outputs.gateway_url and outputs.cloud != "local":
+        env.setdefault("GATEWAY_URL", outputs.gateway_url)
+    return env
+
+
 class Campaign:
     """One campaign: an experiment file, a stack, a results directory."""
 
@@ -287,33 +318,8 @@ class Campaign:
         )
 
     def _env(self, function: str) -> dict[str, str]:
-        """The function's configured environment plus what it needs from the stack: the FTP
-        server for `ftp`, the gateway (and OpenWhisk's key) for `chain`; no function gets
-        credentials it does not use."""
         configured = self.config.functions.get(function)
-        env = dict(configured.env) if configured is not None else {}
-        ftp = self.outputs.ftp
-        if function == "ftp" and ftp is not None:
-            env.setdefault("FTP_HOST", ftp.host)
-            env.setdefault("FTP_PORT", str(ftp.port))
-            env.setdefault("FTP_USER", ftp.user)
-            env.setdefault("FTP_PASSWORD", ftp.password.get_secret_value())
-            env.setdefault("FTP_TEST_FILE", ftp.test_file)
-            env.setdefault("FTP_TEST_FILE_BYTES", str(ftp.test_file_bytes))
-            env.setdefault("FTP_TEST_FILE_SHA256", ftp.test_file_sha256)
-        if function != "chain":
-            return env
-        openwhisk = self.outputs.openwhisk
-        if openwhisk is not None:
-            # chain calls its callee through OpenWhisk's API with the subject's key.
-            env.setdefault("GATEWAY_URL", openwhisk.api_host)
-            env.setdefault("CHAIN_API", "openwhisk")
-            env.setdefault("OPENWHISK_AUTH", openwhisk.auth.get_secret_value())
-            if openwhisk.insecure_tls:
-                env.setdefault("OPENWHISK_INSECURE_TLS", "true")
-        elif self.outputs.gateway_url and self.outputs.cloud != "local":
-            env.setdefault("GATEWAY_URL", self.outputs.gateway_url)
-        return env
+        return function_env(function, self.outputs, configured.env if configured else {})
 
     def _reset(self, cell: CellPlan) -> None:
         """Only the cell's function and its dependencies, deployed fresh, ready and warm."""

@@ -276,19 +276,23 @@ class OpenWhiskPlatform:
             cost_s=time.perf_counter() - started,
         )
 
+    async def exists(self, function: FunctionSpec) -> bool:
+        """Whether the action exists (fetched without its code)."""
+        response = await self._call(
+            "GET",
+            f"/actions/{function.deployed_name}",
+            "readiness check",
+            function.deployed_name,
+            params={"code": "false"},
+            accept=(404,),
+        )
+        return response.status_code == 200
+
     async def wait_ready(self, function: FunctionSpec, timeout_s: float) -> None:
         """The action exists and can be fetched; OpenWhisk creates containers on demand."""
         deadline = time.monotonic() + timeout_s
         while True:
-            response = await self._call(
-                "GET",
-                f"/actions/{function.deployed_name}",
-                "readiness check",
-                function.deployed_name,
-                params={"code": "false"},
-                accept=(404,),
-            )
-            if response.status_code == 200:
+            if await self.exists(function):
                 return
             if time.monotonic() >= deadline:
                 raise PlatformError(

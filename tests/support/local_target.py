@@ -102,8 +102,10 @@ class LocalTarget:
         return {p["name"]: p["pid"] for p in state["processes"]}
 
 
-def start_target(base: Path, *args: str) -> LocalTarget:
-    directory = base / "state"
+def start_target(base: Path, *args: str, state: str = "state") -> LocalTarget:
+    """`loadgen local up` with its state in `base/state` (`.faasbench-local` is the default
+    the commands find without --outputs)."""
+    directory = base / state
     result = run_cli("up", "--dir", str(directory), *args, cwd=base)
     assert result.returncode == 0, result.stdout + result.stderr
     outputs = json.loads((directory / "outputs.json").read_text())
