@@ -21,6 +21,7 @@ from loadgen.analysis.requests import load_requests
 from loadgen.experiments.cells import expand
 from loadgen.experiments.load import load_experiment
 from loadgen.results.tree import open_results
+from loadgen.version import loadgen_version
 
 SMALL = {
     "name": "ci-demo",
@@ -155,6 +156,7 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
     assert manifest["ended"] is not None
     assert manifest["cold_start_methods"] == ["redeploy"]
     assert {"python", "uvloop", "httptools", "numpy"} <= set(manifest["packages"])
+    assert manifest["tool_version"] == loadgen_version() != "0+unknown"
     assert "absent" not in manifest["packages"].values()
     assert any(path.name == "metrics.json" for path in results.rglob("metrics.json"))
 

@@ -249,3 +249,12 @@ def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> No
     inspected = parse_json_stdout(run_cli("inspect", str(out), "--json").stdout)
     assert inspected["records"] == summary["requests"]
     assert {file["reason"] for file in inspected["files"]} == {"interrupted"}
+
+
+def test_version_prints_the_package_version() -> None:
+    from loadgen.version import loadgen_version
+
+    done = run_cli("--version", timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"loadgen {loadgen_version()}"
+    assert loadgen_version() != "0+unknown"
