@@ -19,7 +19,7 @@ def export(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="Records directory (hit --out).", metavar="DIRECTORY", show_default=False
+            help="Records directory (hit --records).", metavar="DIRECTORY", show_default=False
         ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],

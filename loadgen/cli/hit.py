@@ -151,9 +151,11 @@ def hit(
             "--warmup", help="Leading seconds excluded from the statistics, kept in records."
         ),
     ] = None,
-    out: Annotated[
+    records: Annotated[
         Path | None,
-        typer.Option("--out", help="Directory for per-request records (created; must hold none)."),
+        typer.Option(
+            "--records", help="Directory for per-request records (created; must hold none)."
+        ),
     ] = None,
     threshold: Annotated[
         list[str] | None,
@@ -216,11 +218,11 @@ def hit(
         capture=capture_header or [],
     )
     out_dir = None
-    if out is not None:
+    if records is not None:
         try:
-            out_dir = prepare_out_dir(out)
+            out_dir = prepare_out_dir(records)
         except (OutDirError, OSError) as exc:
-            raise usage_error("--out", str(exc)) from None
+            raise usage_error("--records", str(exc)) from None
     result = _run(request, workload, options, processes, engine, out_dir, thresholds, json_output)
     summary = result.summary
     if json_output:

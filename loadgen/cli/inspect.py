@@ -19,7 +19,7 @@ def inspect(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="Records directory (hit --out).", metavar="DIRECTORY", show_default=False
+            help="Records directory (hit --records).", metavar="DIRECTORY", show_default=False
         ),
     ],
     json_output: Annotated[

@@ -106,12 +106,12 @@ def test_internal_errors_exit_1_with_the_traceback_in_a_log(
     assert "an invariant broke" in text
 
 
-def test_out_must_be_a_usable_directory(tmp_path: Path) -> None:
+def test_records_must_be_a_usable_directory(tmp_path: Path) -> None:
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    result = CliRunner().invoke(app, ["hit", "http://127.0.0.1/", "--out", str(a_file)])
+    result = CliRunner().invoke(app, ["hit", "http://127.0.0.1/", "--records", str(a_file)])
     assert result.exit_code == 2
-    assert "--out" in result.output
+    assert "--records" in result.output
 
 
 def test_errors_from_a_real_process_have_no_traceback() -> None:
@@ -149,7 +149,7 @@ def test_json_run_then_inspect_and_export(haproxy: Target, tmp_path: Path) -> No
         "300",
         "--processes",
         "2",
-        "--out",
+        "--records",
         str(out),
         "--json",
         "--threshold",
@@ -227,7 +227,7 @@ def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> No
     out = tmp_path / "run"
     process = subprocess.Popen(
         [*LOADGEN, "hit", haproxy.url("/"), "--rate", "300", "--duration", "60",
-         "--processes", "2", "--out", str(out), "--json"],
+         "--processes", "2", "--records", str(out), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -258,3 +258,58 @@ def test_version_prints_the_package_version() -> None:
     assert done.returncode == 0
     assert done.stdout.strip() == f"loadgen {loadgen_version()}"
     assert loadgen_version() != "0+unknown"
+
+
+@pytest.mark.parametrize(
+    ("args", "old", "new"),
+    [
+        (["doctor", "--outputs", "/nonexistent/outputs.json"], "--outputs", "--stack-outputs"),
+        (["validate", "c.yaml", "--outputs=/nonexistent/o.json"], "--outputs", "--stack-outputs"),
+        (["hit", "http://127.0.0.1/", "--out", "/dev/null"], "--out", "--records"),
+    ],
+)
+def test_an_old_option_spelling_still_works_with_a_warning(
+    args: list[str], old: str, new: str
+) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert f"{old} is deprecated" in lines[0]
+    assert f"use {new}" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def _commands() -> list[tuple[str, object]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    found: list[tuple[str, object]] = []
+
+    def walk(prefix: str, command: object) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(f"{prefix} {name}".strip(), sub)
+        else:
+            found.append((prefix, command))
+
+    walk("", group)
+    return found
+
+
+def test_every_command_spells_its_options_one_way() -> None:
+    """The naming rule of docs/loadgen.md: `-o/--output` is what a command writes, the stack's
+    outputs file is `--stack-outputs`, a records directory `--records`, and no old spelling
+    remains among the options a command shows."""
+    from loadgen.cli.errors import DEPRECATED_OPTIONS
+
+    for name, command in _commands():
+        for param in command.params:  # type: ignore[attr-defined]
+            if param.param_type_name != "option":
+                continue
+            opts = set(param.opts)
+            assert not opts & set(DEPRECATED_OPTIONS), (name, opts)
+            if "-o" in opts or "--output" in opts:
+                assert opts == {"-o", "--output"}, (name, opts)
+            for opt in opts:
+                assert "_" not in opt, (name, opt)

@@ -46,7 +46,7 @@ def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: 
     out = tmp_path / "run"
     process = subprocess.Popen(
         [sys.executable, "-m", "loadgen", "hit", haproxy.url("/"), "--rate", str(RATE),
-         "--duration", "60", "--processes", "2", "--out", str(out), "--json"],
+         "--duration", "60", "--processes", "2", "--records", str(out), "--json"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
