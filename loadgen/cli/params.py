@@ -19,6 +19,18 @@ def usage_error(option: str, message: str) -> typer.BadParameter:
     return typer.BadParameter(message, param_hint=f"'{option}'")
 
 
+def make_output_dir(directory: Path, option: str = "--output") -> None:
+    """Create DIRECTORY and its missing parents for what a command writes; a path that cannot
+    be one (a file on the way, no permission) is the user's mistake, named by OPTION."""
+    if directory.is_dir():
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise usage_error(option, f"cannot create directory {directory}: {reason}") from None
+
+
 def parse_header(text: str, option: str = "--header") -> tuple[str, str]:
     """'Name: value' -> (name, value); the value may be empty, the name may not."""
     name, colon, value = text.partition(":")

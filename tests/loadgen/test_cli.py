@@ -184,9 +184,10 @@ def test_json_run_then_inspect_and_export(haproxy: Target, tmp_path: Path) -> No
     }
     assert report["started"] <= report["ended"]
 
-    exported = run_cli("export", str(out), "--format", "csv", "-o", str(tmp_path / "r.csv"))
+    csv = tmp_path / "new" / "dir" / "r.csv"  # -o creates missing parent directories
+    exported = run_cli("export", str(out), "--format", "csv", "-o", str(csv))
     assert exported.returncode == 0, exported.stderr
-    lines = (tmp_path / "r.csv").read_text().splitlines()
+    lines = csv.read_text().splitlines()
     assert len(lines) == 301
     assert '"header_x_custom"' in lines[0]
     assert lines[1].count('"custom-1"') == 1
