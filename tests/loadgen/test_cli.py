@@ -314,3 +314,35 @@ def test_every_command_spells_its_options_one_way() -> None:
                 assert opts == {"-o", "--output"}, (name, opts)
             for opt in opts:
                 assert "_" not in opt, (name, opt)
+
+
+def test_inspect_a_campaign_exits_1_and_says_why_when_it_is_incomplete(tmp_path: Path) -> None:
+    from support.synthetic_results import CampaignSpec, CellSpec, write_campaign
+
+    root = write_campaign(
+        tmp_path / "c", CampaignSpec(name="c", cells=(CellSpec(requests=20, processes=2),))
+    )
+    done = CliRunner().invoke(app, ["inspect", str(root)])
+    assert done.exit_code == 0, done.output
+    assert "Cells:      1 of 1 complete" in done.stdout
+    assert "Complete:   yes" in done.stdout
+    (cell,) = (root / "cells").iterdir()
+    whole = CliRunner().invoke(app, ["inspect", str(cell), "--json"])
+    assert whole.exit_code == 0
+    assert json.loads(whole.stdout)["complete"] is True
+
+    (file,) = sorted((cell / "records").glob("*-001.lgrec"))
+    file.unlink()
+    manifest = json.loads((root / "manifest.json").read_text())
+    (root / "manifest.json").write_text(json.dumps({**manifest, "ended": None}))
+    broken = CliRunner().invoke(app, ["inspect", str(root), "--json"])
+    assert broken.exit_code == 1
+    report = json.loads(broken.stdout)
+    assert report["complete"] is False
+    assert report["problems"] == [
+        "the campaign did not finish (interrupted, or still running): "
+        "`loadgen run --resume` completes it",
+        f"cell {cell.name}: no record file for process 1 of 2 "
+        "(it did not start, or its file was removed)",
+    ]
+    assert CliRunner().invoke(app, ["inspect", str(cell)]).exit_code == 1

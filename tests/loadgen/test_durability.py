@@ -99,8 +99,9 @@ def test_sigkill_loses_at_most_one_second_of_records(haproxy: Target, tmp_path: 
         [sys.executable, "-m", "loadgen", "inspect", str(out), "--json"],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
+    assert cli.returncode == 1, cli.stderr  # an incomplete run
     report = parse_json_stdout(cli.stdout)
     assert report["complete"] is False
     assert report["records"] >= len(due)
