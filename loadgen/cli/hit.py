@@ -18,7 +18,13 @@ from loadgen.bounds import (
     PROCESSES_PER_CORE,
 )
 from loadgen.cli.live import LiveProgress
-from loadgen.cli.params import parse_body, parse_header, parse_seconds, usage_error
+from loadgen.cli.params import (
+    parse_body,
+    parse_header,
+    parse_seconds,
+    parse_statuses,
+    usage_error,
+)
 from loadgen.cli.render import render_report
 from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
@@ -173,6 +179,14 @@ def hit(
             "(X-Call-Id and X-Openwhisk-Activation-Id always are).",
         ),
     ] = None,
+    ok_status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ok-status",
+            help="Statuses that count as ok, such as 200, 200-299, 2xx or 2xx,404 "
+            "[default: 2xx]; any other is an error of class http_<status>.",
+        ),
+    ] = None,
     insecure: Annotated[
         bool,
         typer.Option(
@@ -216,6 +230,7 @@ def hit(
         connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
         insecure=insecure,
         capture=capture_header or [],
+        ok=parse_statuses(ok_status) if ok_status else None,
     )
     out_dir = None
     if records is not None:
@@ -225,10 +240,15 @@ def hit(
             raise usage_error("--records", str(exc)) from None
     result = _run(request, workload, options, processes, engine, out_dir, thresholds, json_output)
     summary = result.summary
+    causes = _causes(url, summary.errors)
+    if causes:
+        summary = summary.model_copy(
+            update={"warnings": [*summary.warnings, *(f"{k}: {v}" for k, v in causes.items())]}
+        )
     if json_output:
         sys.stdout.write(json.dumps(summary.model_dump()) + "\n")
     else:
-        sys.stdout.write(render_report(summary, result.latency_histogram) + "\n")
+        sys.stdout.write(render_report(summary, result.latency_histogram, causes) + "\n")
     sys.stdout.flush()
     if any(not outcome.passed for outcome in summary.thresholds):
         raise typer.Exit(THRESHOLD_FAILED_EXIT)
@@ -372,8 +392,35 @@ def _workload(
         raise _invalid(exc) from None
 
 
+def _causes(url: str, errors: dict[str, int]) -> dict[str, str]:
+    """Why connections failed, in the system's words (`connection refused`), found by opening
+    one connection to the target after the run; empty when no request failed to connect."""
+    if "connect" not in errors:
+        return {}
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=5):
+            return {}
+    except socket.gaierror as exc:
+        return {"connect": f"cannot resolve {parts.hostname}: {exc.strerror or exc}"}
+    except TimeoutError:
+        return {"connect": f"no answer from {parts.hostname}:{port} within 5 s"}
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        return {"connect": f"{reason} ({parts.hostname}:{port})"}
+
+
 def _options(
-    *, timeout: float | None, connect_timeout: float | None, insecure: bool, capture: list[str]
+    *,
+    timeout: float | None,
+    connect_timeout: float | None,
+    insecure: bool,
+    capture: list[str],
+    ok: frozenset[int] | None = None,
 ) -> EngineOptions:
     if timeout is None or timeout <= 0:
         raise usage_error("--timeout", "must be more than zero")
@@ -388,6 +435,7 @@ def _options(
             connect_timeout_s=connect_timeout,
             verify_tls=not insecure,
             capture_headers=(*CORRELATION_HEADERS, *capture),
+            **({} if ok is None else {"ok_statuses": ok}),
         )
     except ValidationError as exc:
         raise _invalid(exc) from None

@@ -346,3 +346,51 @@ def test_inspect_a_campaign_exits_1_and_says_why_when_it_is_incomplete(tmp_path:
         "(it did not start, or its file was removed)",
     ]
     assert CliRunner().invoke(app, ["inspect", str(cell)]).exit_code == 1
+
+
+def test_a_closed_port_says_connection_refused_not_client_cpu() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli("hit", f"http://127.0.0.1:{port}/", "-n", "3", "--processes", "1")
+    assert result.returncode == 0, result.stderr
+    assert "connection refused" in result.stdout.lower()
+    assert "CPU" not in result.stdout
+    assert "Valid: NO" in result.stdout
+    as_json = run_cli("hit", f"http://127.0.0.1:{port}/", "-n", "3", "--processes", "1", "--json")
+    summary = parse_json_stdout(as_json.stdout)
+    assert summary["valid"] is False
+    assert summary["errors"] == {"connect": 3}
+    assert not any("CPU" in warning for warning in summary["warnings"])
+    assert any("connection refused" in warning.lower() for warning in summary["warnings"])
+    assert any("every request failed (connect 3)" in w for w in summary["warnings"])
+
+
+def test_non_2xx_responses_are_errors_and_make_the_run_invalid(haproxy: Target) -> None:
+    result = run_cli("hit", haproxy.url("/404"), "-n", "20", "-c", "2", "--processes", "1")
+    assert result.returncode == 0, result.stderr  # invalid, but no --threshold failed
+    assert "Valid: NO" in result.stdout
+    assert "http_404" in result.stdout
+    assert "status 404 is not an ok status" in result.stdout
+    summary = parse_json_stdout(
+        run_cli("hit", haproxy.url("/404"), "-n", "20", "-c", "2", "--processes", "1",
+                "--json").stdout
+    )  # fmt: skip
+    assert (summary["ok"], summary["errors"], summary["valid"]) == (0, {"http_404": 20}, False)
+    assert "every request failed (http_404 20)" in summary["warnings"][0]
+
+    accepted = parse_json_stdout(
+        run_cli("hit", haproxy.url("/404"), "-n", "20", "-c", "2", "--processes", "1",
+                "--ok-status", "2xx,404", "--json").stdout
+    )  # fmt: skip
+    assert (accepted["ok"], accepted["errors"]) == (20, {})
+    assert not any("failed" in warning for warning in accepted["warnings"])
+
+
+@pytest.mark.parametrize("text", ["abc", "99", "300-200", "2xy", "1000"])
+def test_a_bad_ok_status_names_the_option(text: str) -> None:
+    result = CliRunner().invoke(app, ["hit", "http://127.0.0.1/", "--ok-status", text])
+    assert result.exit_code == 2
+    assert "'--ok-status'" in result.output
