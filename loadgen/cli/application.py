@@ -1,10 +1,6 @@
 """The Typer app of `loadgen`: every command module registered on it, in a group
 (`loadgen.cli.errors.LoadgenGroup`) that maps what escapes a command to an exit status."""
 
-from typing import Annotated
-
-import typer
-
 from loadgen.cli import (
     aggregate,
     compare,
@@ -17,40 +13,9 @@ from loadgen.cli import (
     run,
     validate,
 )
-from loadgen.cli.errors import LoadgenGroup
+from loadgen.cli.base import new_app
 
-app = typer.Typer(
-    name="loadgen",
-    cls=LoadgenGroup,
-    help="Load generator for benchmarking serverless platforms.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-
-
-def _show_version(value: bool) -> None:
-    if value:
-        from loadgen.version import loadgen_version
-
-        typer.echo(f"loadgen {loadgen_version()}")
-        raise typer.Exit(0)
-
-
-@app.callback()
-def _options(
-    version: Annotated[
-        bool | None,
-        typer.Option(
-            "--version", is_eager=True, callback=_show_version, help="Print the version and exit."
-        ),
-    ] = None,
-) -> None:
-    """Load generator for benchmarking serverless platforms."""
-
-
+app = new_app()
 hit.register(app)
 inspect.register(app)
 export.register(app)
