@@ -302,7 +302,7 @@ def closed_loop(report: Report, work: Path) -> None:
             str(CLOSED_USERS),
             "-n",
             str(CLOSED_REQUESTS),
-            "--out",
+            "--records",
             str(work / f"closed-loop-records-{attempt}"),
         ),
     )

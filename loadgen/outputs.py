@@ -1,6 +1,6 @@
 """Where `loadgen` gets a stack's outputs: a JSON file, or the Pulumi stack itself.
 
-`--outputs FILE` is the contract's JSON (what `pulumi stack output --json --show-secrets`
+`--stack-outputs FILE` is the contract's JSON (what `pulumi stack output --json --show-secrets`
 prints, or the local target's outputs.json). `--stack NAME` asks the Pulumi CLI for exactly
 that; the Automation API would shell out to the same CLI, so the CLI is what is required.
 """
@@ -62,7 +62,7 @@ def read_stack_outputs(stack: str, cwd: Path | None = None) -> StackOutputs:
         raise OutputsError(
             "--stack needs the Pulumi CLI on PATH; without it, save the outputs with "
             "`pulumi stack output --json --show-secrets > outputs.json` where it is installed "
-            "and pass --outputs outputs.json"
+            "and pass --stack-outputs outputs.json"
         )
     try:
         result = subprocess.run(
@@ -84,7 +84,7 @@ def read_stack_outputs(stack: str, cwd: Path | None = None) -> StackOutputs:
 def load_outputs(outputs_file: Path | None, stack: str | None) -> StackOutputs:
     """Exactly one of the two sources."""
     if (outputs_file is None) == (stack is None):
-        raise OutputsError("give exactly one of --outputs FILE and --stack NAME")
+        raise OutputsError("give exactly one of --stack-outputs FILE and --stack NAME")
     if outputs_file is not None:
         return read_outputs_file(outputs_file)
     assert stack is not None

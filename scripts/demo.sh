@@ -23,7 +23,7 @@ step "local target: HAProxy, gateway, FTP server, Prometheus"
 loadgen local up --dir "$dir/target"
 rm -rf "$dir/results"
 step "campaign: examples/local.yaml"
-loadgen run examples/local.yaml --outputs "$dir/target/outputs.json" --results "$dir/results" \
+loadgen run examples/local.yaml --stack-outputs "$dir/target/outputs.json" --results "$dir/results" \
   "${plain[@]}"
 step "statistics: loadgen aggregate"
 loadgen aggregate "$dir/results"

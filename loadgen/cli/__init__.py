@@ -6,16 +6,28 @@ re-imports the parent's main module (multiprocessing's spawn start method), so a
 here would be paid again before every measured segment.
 """
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from loadgen.cli.application import app as app
 
+#: Commands that run on an app holding only themselves: importing every command (the campaign
+#: runner, the platforms, the results models) would come before `hit`'s first request.
+LIGHT_COMMANDS = ("hit", "inspect", "export")
+
 
 def main() -> None:
     """Console-script entry point."""
-    from loadgen.cli.application import app
+    if len(sys.argv) > 1 and sys.argv[1] in LIGHT_COMMANDS:
+        from importlib import import_module
 
+        from loadgen.cli.base import new_app
+
+        app = new_app()
+        import_module(f"loadgen.cli.{sys.argv[1]}").register(app)
+    else:
+        from loadgen.cli.application import app
     app()
 
 

@@ -1,8 +1,6 @@
 """The Typer app of `loadgen`: every command module registered on it, in a group
 (`loadgen.cli.errors.LoadgenGroup`) that maps what escapes a command to an exit status."""
 
-import typer
-
 from loadgen.cli import (
     aggregate,
     compare,
@@ -17,18 +15,9 @@ from loadgen.cli import (
     run,
     validate,
 )
-from loadgen.cli.errors import LoadgenGroup
+from loadgen.cli.base import new_app
 
-app = typer.Typer(
-    name="loadgen",
-    cls=LoadgenGroup,
-    help="Load generator for benchmarking serverless platforms.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+app = new_app()
 hit.register(app)
 inspect.register(app)
 export.register(app)

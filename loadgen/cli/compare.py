@@ -7,7 +7,7 @@ import typer
 
 from loadgen.cli.aggregate import LevelOption, settings_from_options
 from loadgen.cli.campaigns import aggregate_all, open_trees
-from loadgen.cli.params import usage_error
+from loadgen.cli.params import make_output_dir, usage_error
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +47,7 @@ def compare_command(
         raise usage_error("RESULTS_DIR", f"campaign names must differ, got {', '.join(names)}")
     results = aggregate_all("compare", trees, settings)
     comparison = compare(results, alpha=alpha)
+    make_output_dir(output)
     paths = write_comparison(comparison, output)
     header, body = verdict_table(comparison)
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]

@@ -8,6 +8,8 @@
   traceback written to a log file whose path the line gives (under `$XDG_STATE_HOME`, by
   default `~/.local/state/faasbench/errors/`; the temporary directory if that is not writable).
 - Ctrl-C exits 130.
+- An option's old spelling (`DEPRECATED_OPTIONS`) still works for one release, with a line on
+  stderr naming the new one.
 
 The exit statuses are listed in docs/loadgen.md.
 """
@@ -32,6 +34,9 @@ INTERNAL_EXIT = 1
 INTERRUPTED_EXIT = 130
 #: How much of an internal error's message the one line shows (the log has all of it).
 MESSAGE_CHARS = 200
+#: Old spelling -> new spelling, accepted (with a warning) by every command that has the new
+#: one. The naming rule the new spellings follow is in docs/loadgen.md.
+DEPRECATED_OPTIONS = {"--outputs": "--stack-outputs", "--out": "--records"}
 
 
 def _one_line(text: str) -> str:
@@ -45,8 +50,40 @@ def fail_problems(source: object, problems: list[str]) -> None:
     raise typer.Exit(USAGE_EXIT)
 
 
+def _option_names(command: _click.Command) -> set[str]:
+    return {name for param in command.params for name in param.opts}
+
+
+def replace_deprecated(command_path: str, command: _click.Command, args: list[str]) -> list[str]:
+    """ARGS with each old option spelling the command knows under its new name (up to `--`)."""
+    known = _option_names(command)
+    replaced: list[str] = []
+    for index, arg in enumerate(args):
+        if arg == "--":
+            return [*replaced, *args[index:]]
+        name, equals, value = arg.partition("=")
+        new = DEPRECATED_OPTIONS.get(name)
+        if new is not None and new in known and name not in known:
+            typer.echo(
+                f"{command_path}: {name} is deprecated and will be removed in the next release; "
+                f"use {new}",
+                err=True,
+            )
+            arg = f"{new}{equals}{value}"
+        replaced.append(arg)
+    return replaced
+
+
 class LoadgenGroup(TyperGroup):
     """The app's command group: runs a command and maps what escapes it to an exit status."""
+
+    def resolve_command(
+        self, ctx: _click.Context, args: list[str]
+    ) -> tuple[str | None, _click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and name is not None:
+            rest = replace_deprecated(f"{ctx.command_path} {name}", command, rest)
+        return name, command, rest
 
     def main(  # type: ignore[override]
         self,

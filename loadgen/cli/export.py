@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from loadgen.cli.params import usage_error
+from loadgen.cli.params import make_output_dir, usage_error
 from loadgen.record.format import ExportFormat
 from loadgen.record.inspect import NoRecordsError
 from loadgen.record.reader import RecordFormatError
@@ -19,7 +19,7 @@ def export(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="Records directory (hit --out).", metavar="DIRECTORY", show_default=False
+            help="Records directory (hit --records).", metavar="DIRECTORY", show_default=False
         ),
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
@@ -30,8 +30,7 @@ def export(
         raise usage_error("DIRECTORY", f"not a directory: {directory}")
     if output.is_dir():
         raise usage_error("--output", f"is a directory: {output}")
-    if not output.parent.is_dir():
-        raise usage_error("--output", f"directory does not exist: {output.parent}")
+    make_output_dir(output.parent)
     try:
         from loadgen.record.export import export_run
 

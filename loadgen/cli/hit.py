@@ -18,7 +18,13 @@ from loadgen.bounds import (
     PROCESSES_PER_CORE,
 )
 from loadgen.cli.live import LiveProgress
-from loadgen.cli.params import parse_body, parse_header, parse_seconds, usage_error
+from loadgen.cli.params import (
+    parse_body,
+    parse_header,
+    parse_seconds,
+    parse_statuses,
+    usage_error,
+)
 from loadgen.cli.render import render_report
 from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
@@ -151,9 +157,11 @@ def hit(
             "--warmup", help="Leading seconds excluded from the statistics, kept in records."
         ),
     ] = None,
-    out: Annotated[
+    records: Annotated[
         Path | None,
-        typer.Option("--out", help="Directory for per-request records (created; must hold none)."),
+        typer.Option(
+            "--records", help="Directory for per-request records (created; must hold none)."
+        ),
     ] = None,
     threshold: Annotated[
         list[str] | None,
@@ -169,6 +177,14 @@ def hit(
             "--capture-header",
             help="Response header to store in the records "
             "(X-Call-Id and X-Openwhisk-Activation-Id always are).",
+        ),
+    ] = None,
+    ok_status: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--ok-status",
+            help="Statuses that count as ok, such as 200, 200-299, 2xx or 2xx,404 "
+            "[default: 2xx]; any other is an error of class http_<status>.",
         ),
     ] = None,
     insecure: Annotated[
@@ -214,19 +230,25 @@ def hit(
         connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
         insecure=insecure,
         capture=capture_header or [],
+        ok=parse_statuses(ok_status) if ok_status else None,
     )
     out_dir = None
-    if out is not None:
+    if records is not None:
         try:
-            out_dir = prepare_out_dir(out)
+            out_dir = prepare_out_dir(records)
         except (OutDirError, OSError) as exc:
-            raise usage_error("--out", str(exc)) from None
+            raise usage_error("--records", str(exc)) from None
     result = _run(request, workload, options, processes, engine, out_dir, thresholds, json_output)
     summary = result.summary
+    causes = _causes(url, summary.errors)
+    if causes:
+        summary = summary.model_copy(
+            update={"warnings": [*summary.warnings, *(f"{k}: {v}" for k, v in causes.items())]}
+        )
     if json_output:
         sys.stdout.write(json.dumps(summary.model_dump()) + "\n")
     else:
-        sys.stdout.write(render_report(summary, result.latency_histogram) + "\n")
+        sys.stdout.write(render_report(summary, result.latency_histogram, causes) + "\n")
     sys.stdout.flush()
     if any(not outcome.passed for outcome in summary.thresholds):
         raise typer.Exit(THRESHOLD_FAILED_EXIT)
@@ -370,8 +392,35 @@ def _workload(
         raise _invalid(exc) from None
 
 
+def _causes(url: str, errors: dict[str, int]) -> dict[str, str]:
+    """Why connections failed, in the system's words (`connection refused`), found by opening
+    one connection to the target after the run; empty when no request failed to connect."""
+    if "connect" not in errors:
+        return {}
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=5):
+            return {}
+    except socket.gaierror as exc:
+        return {"connect": f"cannot resolve {parts.hostname}: {exc.strerror or exc}"}
+    except TimeoutError:
+        return {"connect": f"no answer from {parts.hostname}:{port} within 5 s"}
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        return {"connect": f"{reason} ({parts.hostname}:{port})"}
+
+
 def _options(
-    *, timeout: float | None, connect_timeout: float | None, insecure: bool, capture: list[str]
+    *,
+    timeout: float | None,
+    connect_timeout: float | None,
+    insecure: bool,
+    capture: list[str],
+    ok: frozenset[int] | None = None,
 ) -> EngineOptions:
     if timeout is None or timeout <= 0:
         raise usage_error("--timeout", "must be more than zero")
@@ -386,6 +435,7 @@ def _options(
             connect_timeout_s=connect_timeout,
             verify_tls=not insecure,
             capture_headers=(*CORRELATION_HEADERS, *capture),
+            **({} if ok is None else {"ok_statuses": ok}),
         )
     except ValidationError as exc:
         raise _invalid(exc) from None

@@ -1,4 +1,4 @@
-"""`loadgen inspect`: how many records a run left and whether every process finished."""
+"""`loadgen inspect`: whether a run's records, or a whole campaign, are complete and intact."""
 
 import json
 import sys
@@ -9,6 +9,12 @@ import typer
 
 from loadgen.cli.params import usage_error
 from loadgen.record.inspect import NoRecordsError, RunInspection, inspect_run
+from loadgen.results.inspect import CampaignInspection, inspect_campaign, is_campaign
+from loadgen.results.tree import ResultsError
+
+#: A run or campaign that is not complete (a torn or unfinished file, a missing process file,
+#: a failed cell, an interrupted campaign).
+INCOMPLETE_EXIT = 1
 
 
 def register(app: typer.Typer) -> None:
@@ -19,29 +25,46 @@ def inspect(
     directory: Annotated[
         Path,
         typer.Argument(
-            help="Records directory (hit --out).", metavar="DIRECTORY", show_default=False
+            help="Records directory (hit --records), a campaign cell, or a campaign results "
+            "directory.",
+            metavar="DIRECTORY",
+            show_default=False,
         ),
     ],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print one JSON object: records, complete, ...")
     ] = False,
 ) -> None:
-    """Count the records of a run and check every file is intact and finished."""
+    """Check every record file is intact and finished; exit 1 if the run or campaign is not
+    complete."""
     if not directory.is_dir():
         raise usage_error("DIRECTORY", f"not a directory: {directory}")
-    try:
-        report = inspect_run(directory)
-    except NoRecordsError as exc:
-        raise usage_error("DIRECTORY", str(exc)) from None
-    if json_output:
-        sys.stdout.write(json.dumps(report.model_dump()) + "\n")
+    report: RunInspection | CampaignInspection
+    if is_campaign(directory):
+        try:
+            report = inspect_campaign(directory)
+        except ResultsError as exc:
+            raise usage_error("DIRECTORY", str(exc)) from None
+        text = _render_campaign(report)
     else:
-        sys.stdout.write(_render(report) + "\n")
+        records = directory / "records"
+        try:
+            report = inspect_run(records if records.is_dir() else directory)
+        except NoRecordsError as exc:
+            raise usage_error("DIRECTORY", str(exc)) from None
+        text = _render(report)
+    sys.stdout.write((json.dumps(report.model_dump()) if json_output else text) + "\n")
+    sys.stdout.flush()
+    if not report.complete:
+        raise typer.Exit(INCOMPLETE_EXIT)
 
 
 def _render(report: RunInspection) -> str:
+    run = report.run_id or "–"
+    if report.segments:
+        run = f"{report.segments} segments, one engine run each"
     lines = [
-        f"Run:        {report.run_id or 'mixed'}",
+        f"Run:        {run}",
         f"Records:    {report.records:,}",
         f"Complete:   {'yes' if report.complete else 'NO'}",
         f"Processes:  {report.processes}",
@@ -53,4 +76,19 @@ def _render(report: RunInspection) -> str:
         state = "complete" if file.complete else "INCOMPLETE"
         lines.append(f"  {Path(file.path).name}  {file.records:>12,}  {state}  {file.reason or ''}")
     lines.extend(f"  ! {problem}" for problem in report.problems)
+    return "\n".join(lines)
+
+
+def _render_campaign(report: CampaignInspection) -> str:
+    lines = [
+        f"Campaign:   {report.campaign}",
+        f"Cells:      {report.complete_cells} of {report.cells} complete",
+        f"Records:    {report.records:,}",
+        f"Complete:   {'yes' if report.complete else 'NO'}",
+        f"Started:    {report.started}",
+        f"Ended:      {report.ended or '– (did not finish)'}",
+    ]
+    if report.problems:
+        lines.append("")
+        lines.extend(f"  ! {problem}" for problem in report.problems)
     return "\n".join(lines)

@@ -19,6 +19,39 @@ def usage_error(option: str, message: str) -> typer.BadParameter:
     return typer.BadParameter(message, param_hint=f"'{option}'")
 
 
+def make_output_dir(directory: Path, option: str = "--output") -> None:
+    """Create DIRECTORY and its missing parents for what a command writes; a path that cannot
+    be one (a file on the way, no permission) is the user's mistake, named by OPTION."""
+    if directory.is_dir():
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise usage_error(option, f"cannot create directory {directory}: {reason}") from None
+
+
+def parse_statuses(texts: list[str], option: str = "--ok-status") -> frozenset[int]:
+    """'200', '200-299', '2xx', comma-separated or repeated -> the set of statuses."""
+    statuses: set[int] = set()
+    for part in (p.strip() for text in texts for p in text.split(",")):
+        low, dash, high = part.partition("-")
+        try:
+            if len(part) == 3 and part[0].isdigit() and part[1:].lower() == "xx":
+                first, last = int(part[0]) * 100, int(part[0]) * 100 + 99
+            else:
+                first = int(low)
+                last = int(high) if dash else first
+        except ValueError:
+            raise usage_error(
+                option, f"expected a status such as 200, 200-299 or 2xx, got {part!r}"
+            ) from None
+        if not 100 <= first <= last <= 999:
+            raise usage_error(option, f"statuses are 100..999 (low to high), got {part!r}")
+        statuses.update(range(first, last + 1))
+    return frozenset(statuses)
+
+
 def parse_header(text: str, option: str = "--header") -> tuple[str, str]:
     """'Name: value' -> (name, value); the value may be empty, the name may not."""
     name, colon, value = text.partition(":")

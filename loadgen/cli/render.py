@@ -4,6 +4,7 @@ import math
 
 from hdrh.histogram import HdrHistogram
 
+from loadgen.engine.errors import error_meaning
 from loadgen.metrics.summary import LagStats, LatencyStats, Summary
 from loadgen.metrics.validity import host_text
 
@@ -58,7 +59,10 @@ def histogram_bins(hdr: HdrHistogram, bins: int = HISTOGRAM_BINS) -> list[tuple[
     return list(zip(uppers, counts, strict=True))
 
 
-def render_report(summary: Summary, latency: HdrHistogram) -> str:
+def render_report(
+    summary: Summary, latency: HdrHistogram, causes: dict[str, str] | None = None
+) -> str:
+    """CAUSES: what the system said about an error class (`connect`: `connection refused`)."""
     lines: list[str] = []
     if summary.mode == "closed":
         shape = f"closed loop, {summary.users} users"
@@ -78,7 +82,7 @@ def render_report(summary: Summary, latency: HdrHistogram) -> str:
     )
     if summary.warmup_requests:
         lines.append(f"  Warm-up:       {summary.warmup_requests:,} requests not counted")
-    if summary.client_cpu:
+    if summary.client_cpu and summary.ok:  # without an ok response nothing was measured
         host = "" if summary.host is None else f"; {host_text([summary.host])}"
         lines.append(
             f"  Loader:        CPU {max(summary.client_cpu):.0%} of a core (busiest process){host}"
@@ -106,7 +110,10 @@ def render_report(summary: Summary, latency: HdrHistogram) -> str:
     if summary.errors:
         lines.append("")
         lines.append("Errors:")
-        lines.extend(f"  {name:<14} {count:,}" for name, count in summary.errors.items())
+        for name, count in summary.errors.items():
+            cause = (causes or {}).get(name)
+            meaning = f"{cause}" if cause else error_meaning(name)
+            lines.append(f"  {name:<14} {count:>9,}  {meaning}")
     if summary.records_dir is not None:
         lines.append("")
         lines.append(f"Records: {summary.records:,} in {summary.records_dir}")

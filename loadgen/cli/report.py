@@ -7,7 +7,7 @@ import typer
 
 from loadgen.cli.aggregate import LevelOption, settings_from_options
 from loadgen.cli.campaigns import aggregate_all, open_trees
-from loadgen.cli.params import usage_error
+from loadgen.cli.params import make_output_dir, usage_error
 from loadgen.cli.progress import step_progress
 
 
@@ -37,8 +37,6 @@ def report_command(
         raise usage_error("--alpha", f"expected a level between 0 and 1, got {alpha}")
     if output.is_dir():
         raise usage_error("--output", f"is a directory: {output}")
-    if not output.parent.is_dir():
-        raise usage_error("--output", f"directory does not exist: {output.parent}")
     settings = settings_from_options(level, 0.1)
     from loadgen.heartbeat import heartbeat
     from loadgen.report.fonts import build_font_cache
@@ -57,6 +55,7 @@ def report_command(
     if len(set(names)) != len(names):
         raise usage_error("RESULTS_DIR", f"campaign names must differ, got {', '.join(names)}")
     results = aggregate_all("report", trees, settings, keep_requests=True)
+    make_output_dir(output.parent)
     with step_progress("report: figure", len(FIGURES)) as step:
         path, figures, _ = build_report(results, output, alpha=alpha, on_figure=step)
     empty = [f.title for f in figures if f.empty]

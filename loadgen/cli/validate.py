@@ -15,7 +15,9 @@ from loadgen.outputs import OutputsError, load_outputs
 OutputsOption = Annotated[
     Path | None,
     typer.Option(
-        "--outputs", help="The stack's outputs as JSON (or the local target's outputs.json)."
+        "--stack-outputs",
+        help="The stack's outputs as JSON (`pulumi stack output --json`, or the local target's "
+        "outputs.json).",
     ),
 ]
 StackOption = Annotated[
@@ -34,7 +36,7 @@ def validate_command(
     outputs: OutputsOption = None,
     stack: StackOption = None,
 ) -> None:
-    """Check EXPERIMENT.yaml; with --outputs or --stack, also against that stack's limits."""
+    """Check EXPERIMENT.yaml; with --stack-outputs or --stack, also against that stack's limits."""
     problems: list[str] = []
     try:
         config = load_experiment(experiment)

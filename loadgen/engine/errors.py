@@ -39,3 +39,21 @@ def error_class(kind: int, status: int) -> str | None:
     if kind == ErrorKind.HTTP:
         return f"http_{status}"
     return ERROR_NAMES[kind]
+
+
+#: What each class means, in words a reader of `loadgen hit`'s report understands.
+ERROR_MEANINGS: dict[str, str] = {
+    "connect": "could not open a connection (refused, unreachable, or no answer in time)",
+    "timeout": "no complete response within --timeout",
+    "reset": "the server closed or reset the connection before the response was complete",
+    "tls": "the TLS handshake failed (certificate or protocol)",
+    "protocol": "the response was not valid HTTP/1.1",
+    "dropped": "not sent: max-inflight requests were outstanding",
+}
+
+
+def error_meaning(name: str) -> str:
+    """What the class NAME (`connect`, `http_404`, ...) means."""
+    if name.startswith("http_"):
+        return f"the response's status {name[5:]} is not an ok status (2xx unless --ok-status)"
+    return ERROR_MEANINGS.get(name, name)

@@ -52,8 +52,8 @@ from loadgen.results.models import (
 )
 from loadgen.runner.coordinator import RunError, default_processes, execute
 from loadgen.runner.progress import ProgressSnapshot
-from loadgen.runner.worker import loadgen_version
 from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
+from loadgen.version import loadgen_version
 from stacks.outputs import StackOutputs
 
 T = TypeVar("T")

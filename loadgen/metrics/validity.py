@@ -22,6 +22,9 @@ from typing import Literal
 from loadgen.metrics.summary import HostLoad
 
 CPU_LIMIT = 0.80
+#: A run where more than this share of the measured requests failed describes the failures,
+#: not the service: it is invalid.
+ERROR_SHARE_LIMIT = 0.5
 SCHED_LAG_P99_LIMIT_MS = 2.0
 SCHED_LAG_SHARE_LIMIT = 0.10
 
@@ -156,10 +159,21 @@ def diagnose(
     record_errors: list[str],
     requests: int,
     host: HostLoad | None = None,
+    ok: int | None = None,
+    errors: dict[str, int] | None = None,
 ) -> list[str]:
-    """Reasons the run should not be trusted; empty when it is valid."""
+    """Reasons the run should not be trusted; empty when it is valid.
+
+    Without an ok response nothing was measured, so the loader's CPU share (over a run that
+    may have lasted a millisecond) says nothing and is not a warning."""
     warnings: list[str] = []
-    for index, share in enumerate(cpu_share):
+    failed = sum((errors or {}).values())
+    if requests > 0 and failed > ERROR_SHARE_LIMIT * requests:
+        classes = ", ".join(f"{name} {count:,}" for name, count in (errors or {}).items())
+        share = "every request" if failed == requests else f"{failed:,} of {requests:,} requests"
+        warnings.append(f"{share} failed ({classes}): the figures describe the failures")
+    measured = ok is None or ok > 0
+    for index, share in enumerate(cpu_share if measured else []):
         if share > CPU_LIMIT:
             warnings.append(
                 f"client CPU {share:.0%} in process {index} (> {CPU_LIMIT:.0%}): "

@@ -273,7 +273,7 @@ def run_remote(
                 _install(target, state.directory, wheel, options.wheelhouse is not None, echo)
             args = [
                 "experiment.yaml",
-                "--outputs",
+                "--stack-outputs",
                 "outputs.json",
                 "--results",
                 f"{campaign}/results",

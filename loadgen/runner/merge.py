@@ -75,6 +75,8 @@ def build_summary(
         record_errors=[r.record_error for r in reports if r.record_error],
         requests=requests,
         host=host,
+        ok=ok,
+        errors=errors,
     )
     warnings.extend(sorted({r.resolve_error for r in reports if r.resolve_error}))
     records = None

@@ -19,7 +19,6 @@ import socket
 import sys
 import time
 import traceback
-from importlib.metadata import PackageNotFoundError, version
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from loadgen.runner.collector import ResultCollector
 from loadgen.runner.limits import FILE_DESCRIPTOR_HEADROOM, raise_open_file_limit
 from loadgen.runner.plan import RunPlan, WorkerReport
 from loadgen.runner.progress import ProgressBoard
+from loadgen.version import loadgen_version
 from loadgen.workload.closed import ClosedLoopDriver
 from loadgen.workload.driver import Driver
 from loadgen.workload.open import OpenLoopDriver
@@ -52,13 +52,6 @@ PREWARM_ARRIVALS_S = 0.002
 PREWARM_MAX = 256
 STOP_GRACE_S = 0.3
 """After a stop, how long requests in flight may take to finish before they are abandoned."""
-
-
-def loadgen_version() -> str:
-    try:
-        return version("faasbench")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def worker_main(plan: RunPlan, index: int, control: Connection, progress_array: Any) -> None:

@@ -222,9 +222,10 @@ def test_a_test_that_can_never_be_significant_is_named(campaigns: dict[str, Aggr
 
 def test_cli(campaigns: dict[str, Aggregate], tmp_path: Path) -> None:
     roots = [str(campaigns[name].tree.root) for name in ("fast", "slow")]
-    outcome = CliRunner().invoke(app, ["compare", *roots, "-o", str(tmp_path / "cmp")])
+    out = tmp_path / "new" / "cmp"
+    outcome = CliRunner().invoke(app, ["compare", *roots, "-o", str(out)])
     assert outcome.exit_code == 0, outcome.output
-    assert (tmp_path / "cmp" / "verdicts.tex").is_file()
+    assert (out / "verdicts.tex").is_file()
     assert "image_resize" in outcome.stdout
     outcome = CliRunner().invoke(app, ["compare", roots[0]])
     assert outcome.exit_code == 2

@@ -127,9 +127,12 @@ def test_cli(campaign: Path, second: Path, tmp_path: Path) -> None:
     outcome = CliRunner().invoke(app, ["report", str(campaign), str(second), "-o", str(out)])
     assert outcome.exit_code == 0, outcome.output
     assert out.is_file()
-    outcome = CliRunner().invoke(app, ["report", str(campaign), "-o", str(tmp_path / "no" / "x")])
+    (tmp_path / "a-file").write_text("")
+    blocked = tmp_path / "a-file" / "x.html"
+    outcome = CliRunner().invoke(app, ["report", str(campaign), "-o", str(blocked)])
     assert outcome.exit_code == 2
-    assert "directory does not exist" in outcome.output
+    assert "'--output'" in outcome.output
+    assert "cannot create directory" in outcome.output
 
 
 def _between(text: str, start: str, end: str) -> str:
@@ -186,8 +189,10 @@ def test_a_report_without_warnings_says_none(tmp_path: Path) -> None:
 
 
 def test_report_progress_names_each_figure(campaign: Path, tmp_path: Path) -> None:
-    outcome = CliRunner().invoke(app, ["report", str(campaign), "-o", str(tmp_path / "r.html")])
+    out = tmp_path / "new" / "dirs" / "r.html"
+    outcome = CliRunner().invoke(app, ["report", str(campaign), "-o", str(out)])
     assert outcome.exit_code == 0, outcome.output
+    assert out.is_file()  # -o creates missing parent directories
     lines = outcome.output.splitlines()
     figures = [line for line in lines if line.startswith("report: figure ")]
     assert figures == [

@@ -21,6 +21,7 @@ from loadgen.analysis.requests import load_requests
 from loadgen.experiments.cells import expand
 from loadgen.experiments.load import load_experiment
 from loadgen.results.tree import open_results
+from loadgen.version import loadgen_version
 
 SMALL = {
     "name": "ci-demo",
@@ -104,8 +105,8 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
     experiment = experiment_file(tmp_path, document)
     outputs = target.directory / "outputs.json"
     results = tmp_path / "results"
-    run = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
-                  cwd=tmp_path)  # fmt: skip
+    run = loadgen("run", str(experiment), "--stack-outputs", str(outputs),
+                  "--results", str(results), cwd=tmp_path)  # fmt: skip
     assert run.returncode == 0, run.stderr
     planned = [c.id for c in expand(load_experiment(experiment), tmp_path)]
     assert f"{len(planned)} cells done, 0 failed" in run.stdout
@@ -155,6 +156,7 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
     assert manifest["ended"] is not None
     assert manifest["cold_start_methods"] == ["redeploy"]
     assert {"python", "uvloop", "httptools", "numpy"} <= set(manifest["packages"])
+    assert manifest["tool_version"] == loadgen_version() != "0+unknown"
     assert "absent" not in manifest["packages"].values()
     assert any(path.name == "metrics.json" for path in results.rglob("metrics.json"))
 
@@ -188,8 +190,8 @@ def test_a_campaign_writes_a_results_tree_the_analysis_reads(
     (cold_entry,) = [g for g in summary["groups"] if g["mode"] == "cold"]
     assert cold_entry["cold_start_cost"]["boot_in"] == "to_ready"
     assert cold_entry["cold"]["ok"] == 2 * runs
-    again = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
-                    cwd=tmp_path)  # fmt: skip
+    again = loadgen("run", str(experiment), "--stack-outputs", str(outputs),
+                    "--results", str(results), cwd=tmp_path)  # fmt: skip
     assert again.returncode == 1
     assert "pass --resume to continue it" in again.stderr
 
@@ -215,7 +217,7 @@ def test_a_stopped_campaign_resumes_to_the_same_cells(
     experiment = experiment_file(tmp_path, document)
     outputs = target.directory / "outputs.json"
     results = tmp_path / "results"
-    command = [sys.executable, "-m", "loadgen", "run", str(experiment), "--outputs",
+    command = [sys.executable, "-m", "loadgen", "run", str(experiment), "--stack-outputs",
                str(outputs), "--results", str(results)]  # fmt: skip
     process = subprocess.Popen(
         command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -243,8 +245,8 @@ def test_a_stopped_campaign_resumes_to_the_same_cells(
     if stop == signal.SIGINT:
         assert process.returncode == 130, stderr
         assert "--resume" in stderr
-    resumed = loadgen("run", str(experiment), "--outputs", str(outputs), "--results", str(results),
-                      "--resume", cwd=tmp_path)  # fmt: skip
+    resumed = loadgen("run", str(experiment), "--stack-outputs", str(outputs),
+                      "--results", str(results), "--resume", cwd=tmp_path)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert f"{len(done_before)} already done" in resumed.stdout
     planned = sorted(c.id for c in expand(load_experiment(experiment), tmp_path))
@@ -259,11 +261,11 @@ def test_resume_refuses_another_experiment_file(target: LocalTarget, tmp_path: P
     outputs = target.directory / "outputs.json"
     results = tmp_path / "results"
     small = {**SMALL, "number_of_runs": 1, "experiments": [SMALL["experiments"][2]]}  # type: ignore[index]
-    first = loadgen("run", str(experiment_file(tmp_path, small)), "--outputs", str(outputs),
+    first = loadgen("run", str(experiment_file(tmp_path, small)), "--stack-outputs", str(outputs),
                     "--results", str(results), cwd=tmp_path)  # fmt: skip
     assert first.returncode == 0, first.stderr
     changed = {**small, "seed": 4}
-    other = loadgen("run", str(experiment_file(tmp_path, changed)), "--outputs", str(outputs),
+    other = loadgen("run", str(experiment_file(tmp_path, changed)), "--stack-outputs", str(outputs),
                     "--results", str(results), "--resume", cwd=tmp_path)  # fmt: skip
     assert other.returncode == 1
     assert "of a different experiment file" in other.stderr

@@ -64,8 +64,8 @@ def test_a_campaign_on_openwhisk_records_activations(controller: Any, tmp_path: 
     (tmp_path / "experiment.yaml").write_text(yaml.safe_dump(experiment))
     results = tmp_path / "results"
     run = subprocess.run(
-        [sys.executable, "-m", "loadgen", "run", "experiment.yaml", "--outputs", "outputs.json",
-         "--results", str(results), "--plain"],
+        [sys.executable, "-m", "loadgen", "run", "experiment.yaml",
+         "--stack-outputs", "outputs.json", "--results", str(results), "--plain"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr

@@ -88,7 +88,7 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(OUTPUTS))
     return subprocess.run(
-        [sys.executable, "-m", "loadgen", "run", "campaign.yaml", "--outputs", str(outputs),
+        [sys.executable, "-m", "loadgen", "run", "campaign.yaml", "--stack-outputs", str(outputs),
          *args],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip

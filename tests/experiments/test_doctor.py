@@ -17,7 +17,7 @@ def doctor(outputs: dict[str, Any], tmp_path: Path) -> subprocess.CompletedProce
     path = tmp_path / "outputs.json"
     path.write_text(json.dumps(outputs))
     return subprocess.run(
-        [sys.executable, "-m", "loadgen", "doctor", "--outputs", str(path)],
+        [sys.executable, "-m", "loadgen", "doctor", "--stack-outputs", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -55,7 +55,7 @@ def test_each_broken_endpoint_is_named_with_the_reason(target: LocalTarget, tmp_
 
 def test_missing_outputs_are_a_clear_error(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "loadgen", "doctor", "--outputs", str(tmp_path / "none.json")],
+        [sys.executable, "-m", "loadgen", "doctor", "--stack-outputs", str(tmp_path / "none.json")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -76,7 +76,9 @@ MINIMAL = {
 @pytest.mark.parametrize("example", sorted(EXAMPLE_STACKS))
 def test_every_shipped_example_is_valid_on_its_stack(example: str, tmp_path: Path) -> None:
     outputs = write_outputs(tmp_path, EXAMPLE_STACKS[example])
-    result = runner.invoke(app, ["validate", str(EXAMPLES / example), "--outputs", str(outputs)])
+    result = runner.invoke(
+        app, ["validate", str(EXAMPLES / example), "--stack-outputs", str(outputs)]
+    )
     assert result.exit_code == 0, result.output
     assert "valid on" in result.output
 
@@ -86,7 +88,7 @@ def test_the_ce_example_is_refused_on_community_edition_when_it_asks_for_pro_rep
 ) -> None:
     outputs = write_outputs(tmp_path, CE)
     result = runner.invoke(
-        app, ["validate", str(EXAMPLES / "aws-k8s-pro.yaml"), "--outputs", str(outputs)]
+        app, ["validate", str(EXAMPLES / "aws-k8s-pro.yaml"), "--stack-outputs", str(outputs)]
     )
     assert result.exit_code == 2
     assert (
@@ -407,7 +409,7 @@ def test_without_pulumi_the_user_is_told_how_to_pass_a_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(OutputsError, match=r"--outputs outputs\.json"):
+    with pytest.raises(OutputsError, match=r"--stack-outputs outputs\.json"):
         load_outputs(None, "lab")
     bad = tmp_path / "bad.json"
     bad.write_text('{"cloud": "azure"}')

@@ -141,7 +141,7 @@ def test_ctrl_c_ends_a_run_whose_requests_never_end_with_records_kept(
     out = tmp_path / "records"
     process = subprocess.Popen(
         [sys.executable, "-m", "loadgen", "hit", f"http://127.0.0.1:{silent_port}/", *load,
-         "--timeout", "600", "--processes", "2", "--out", str(out), "--json"],
+         "--timeout", "600", "--processes", "2", "--records", str(out), "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     try:

@@ -65,7 +65,7 @@ def link_to(target: str, *, as_: str = "campaign") -> Setup:
             return ["validate", "c.yaml"]
         (tmp / "c.yaml").write_text(GOOD_HEAD + GOOD_EXPERIMENTS)
         (tmp / "outputs.json").symlink_to(target)
-        return ["validate", "c.yaml", "--outputs", "outputs.json"]
+        return ["validate", "c.yaml", "--stack-outputs", "outputs.json"]
 
     return setup
 
@@ -78,7 +78,7 @@ def fifo(kind: str) -> Setup:
         if kind == "outputs":
             (tmp / "c.yaml").write_text(GOOD_HEAD + GOOD_EXPERIMENTS)
             os.mkfifo(tmp / "outputs.json")
-            return ["validate", "c.yaml", "--outputs", "outputs.json"]
+            return ["validate", "c.yaml", "--stack-outputs", "outputs.json"]
         if kind == "trace":
             os.mkfifo(tmp / "t.csv")
             (tmp / "c.yaml").write_text(
@@ -98,7 +98,7 @@ def outputs_text(content: bytes) -> Setup:
     def setup(tmp: Path) -> list[str]:
         (tmp / "c.yaml").write_text(GOOD_HEAD + GOOD_EXPERIMENTS)
         (tmp / "outputs.json").write_bytes(content)
-        return ["validate", "c.yaml", "--outputs", "outputs.json"]
+        return ["validate", "c.yaml", "--stack-outputs", "outputs.json"]
 
     return setup
 
@@ -107,7 +107,7 @@ def results_file(tmp: Path) -> list[str]:
     (tmp / "c.yaml").write_text(GOOD_HEAD + GOOD_EXPERIMENTS)
     (tmp / "outputs.json").write_text(json.dumps(OUTPUTS))
     (tmp / "taken").write_text("a file")
-    return ["run", "c.yaml", "--outputs", "outputs.json", "--results", "taken"]
+    return ["run", "c.yaml", "--stack-outputs", "outputs.json", "--results", "taken"]
 
 
 def args(*argv: str) -> Setup:
@@ -224,7 +224,7 @@ def test_a_fifo_among_records_is_reported_not_waited_on(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=TIME_LIMIT_S,
         preexec_fn=_limits, check=False,
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 1, result.stderr  # an incomplete run
     report = json.loads(result.stdout)
     assert report["complete"] is False
     assert any("is a FIFO (named pipe), not a regular file" in p for p in report["problems"])

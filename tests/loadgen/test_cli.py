@@ -106,12 +106,12 @@ def test_internal_errors_exit_1_with_the_traceback_in_a_log(
     assert "an invariant broke" in text
 
 
-def test_out_must_be_a_usable_directory(tmp_path: Path) -> None:
+def test_records_must_be_a_usable_directory(tmp_path: Path) -> None:
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    result = CliRunner().invoke(app, ["hit", "http://127.0.0.1/", "--out", str(a_file)])
+    result = CliRunner().invoke(app, ["hit", "http://127.0.0.1/", "--records", str(a_file)])
     assert result.exit_code == 2
-    assert "--out" in result.output
+    assert "--records" in result.output
 
 
 def test_errors_from_a_real_process_have_no_traceback() -> None:
@@ -149,7 +149,7 @@ def test_json_run_then_inspect_and_export(haproxy: Target, tmp_path: Path) -> No
         "300",
         "--processes",
         "2",
-        "--out",
+        "--records",
         str(out),
         "--json",
         "--threshold",
@@ -184,9 +184,10 @@ def test_json_run_then_inspect_and_export(haproxy: Target, tmp_path: Path) -> No
     }
     assert report["started"] <= report["ended"]
 
-    exported = run_cli("export", str(out), "--format", "csv", "-o", str(tmp_path / "r.csv"))
+    csv = tmp_path / "new" / "dir" / "r.csv"  # -o creates missing parent directories
+    exported = run_cli("export", str(out), "--format", "csv", "-o", str(csv))
     assert exported.returncode == 0, exported.stderr
-    lines = (tmp_path / "r.csv").read_text().splitlines()
+    lines = csv.read_text().splitlines()
     assert len(lines) == 301
     assert '"header_x_custom"' in lines[0]
     assert lines[1].count('"custom-1"') == 1
@@ -227,7 +228,7 @@ def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> No
     out = tmp_path / "run"
     process = subprocess.Popen(
         [*LOADGEN, "hit", haproxy.url("/"), "--rate", "300", "--duration", "60",
-         "--processes", "2", "--out", str(out), "--json"],
+         "--processes", "2", "--records", str(out), "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -249,3 +250,147 @@ def test_ctrl_c_stops_cleanly_and_reports(haproxy: Target, tmp_path: Path) -> No
     inspected = parse_json_stdout(run_cli("inspect", str(out), "--json").stdout)
     assert inspected["records"] == summary["requests"]
     assert {file["reason"] for file in inspected["files"]} == {"interrupted"}
+
+
+def test_version_prints_the_package_version() -> None:
+    from loadgen.version import loadgen_version
+
+    done = run_cli("--version", timeout=60)
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"loadgen {loadgen_version()}"
+    assert loadgen_version() != "0+unknown"
+
+
+@pytest.mark.parametrize(
+    ("args", "old", "new"),
+    [
+        (["doctor", "--outputs", "/nonexistent/outputs.json"], "--outputs", "--stack-outputs"),
+        (["validate", "c.yaml", "--outputs=/nonexistent/o.json"], "--outputs", "--stack-outputs"),
+        (["hit", "http://127.0.0.1/", "--out", "/dev/null"], "--out", "--records"),
+    ],
+)
+def test_an_old_option_spelling_still_works_with_a_warning(
+    args: list[str], old: str, new: str
+) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert f"{old} is deprecated" in lines[0]
+    assert f"use {new}" in lines[0]
+    assert "Traceback" not in result.output
+
+
+def _commands() -> list[tuple[str, object]]:
+    import typer.main
+
+    group = typer.main.get_command(app)
+    found: list[tuple[str, object]] = []
+
+    def walk(prefix: str, command: object) -> None:
+        subcommands = getattr(command, "commands", None)
+        if subcommands:
+            for name, sub in subcommands.items():
+                walk(f"{prefix} {name}".strip(), sub)
+        else:
+            found.append((prefix, command))
+
+    walk("", group)
+    return found
+
+
+def test_every_command_spells_its_options_one_way() -> None:
+    """The naming rule of docs/loadgen.md: `-o/--output` is what a command writes, the stack's
+    outputs file is `--stack-outputs`, a records directory `--records`, and no old spelling
+    remains among the options a command shows."""
+    from loadgen.cli.errors import DEPRECATED_OPTIONS
+
+    for name, command in _commands():
+        for param in command.params:  # type: ignore[attr-defined]
+            if param.param_type_name != "option":
+                continue
+            opts = set(param.opts)
+            assert not opts & set(DEPRECATED_OPTIONS), (name, opts)
+            if "-o" in opts or "--output" in opts:
+                assert opts == {"-o", "--output"}, (name, opts)
+            for opt in opts:
+                assert "_" not in opt, (name, opt)
+
+
+def test_inspect_a_campaign_exits_1_and_says_why_when_it_is_incomplete(tmp_path: Path) -> None:
+    from support.synthetic_results import CampaignSpec, CellSpec, write_campaign
+
+    root = write_campaign(
+        tmp_path / "c", CampaignSpec(name="c", cells=(CellSpec(requests=20, processes=2),))
+    )
+    done = CliRunner().invoke(app, ["inspect", str(root)])
+    assert done.exit_code == 0, done.output
+    assert "Cells:      1 of 1 complete" in done.stdout
+    assert "Complete:   yes" in done.stdout
+    (cell,) = (root / "cells").iterdir()
+    whole = CliRunner().invoke(app, ["inspect", str(cell), "--json"])
+    assert whole.exit_code == 0
+    assert json.loads(whole.stdout)["complete"] is True
+
+    (file,) = sorted((cell / "records").glob("*-001.lgrec"))
+    file.unlink()
+    manifest = json.loads((root / "manifest.json").read_text())
+    (root / "manifest.json").write_text(json.dumps({**manifest, "ended": None}))
+    broken = CliRunner().invoke(app, ["inspect", str(root), "--json"])
+    assert broken.exit_code == 1
+    report = json.loads(broken.stdout)
+    assert report["complete"] is False
+    assert report["problems"] == [
+        "the campaign did not finish (interrupted, or still running): "
+        "`loadgen run --resume` completes it",
+        f"cell {cell.name}: no record file for process 1 of 2 "
+        "(it did not start, or its file was removed)",
+    ]
+    assert CliRunner().invoke(app, ["inspect", str(cell)]).exit_code == 1
+
+
+def test_a_closed_port_says_connection_refused_not_client_cpu() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_cli("hit", f"http://127.0.0.1:{port}/", "-n", "3", "--processes", "1")
+    assert result.returncode == 0, result.stderr
+    assert "connection refused" in result.stdout.lower()
+    assert "CPU" not in result.stdout
+    assert "Valid: NO" in result.stdout
+    as_json = run_cli("hit", f"http://127.0.0.1:{port}/", "-n", "3", "--processes", "1", "--json")
+    summary = parse_json_stdout(as_json.stdout)
+    assert summary["valid"] is False
+    assert summary["errors"] == {"connect": 3}
+    assert not any("CPU" in warning for warning in summary["warnings"])
+    assert any("connection refused" in warning.lower() for warning in summary["warnings"])
+    assert any("every request failed (connect 3)" in w for w in summary["warnings"])
+
+
+def test_non_2xx_responses_are_errors_and_make_the_run_invalid(haproxy: Target) -> None:
+    result = run_cli("hit", haproxy.url("/404"), "-n", "20", "-c", "2", "--processes", "1")
+    assert result.returncode == 0, result.stderr  # invalid, but no --threshold failed
+    assert "Valid: NO" in result.stdout
+    assert "http_404" in result.stdout
+    assert "status 404 is not an ok status" in result.stdout
+    summary = parse_json_stdout(
+        run_cli("hit", haproxy.url("/404"), "-n", "20", "-c", "2", "--processes", "1",
+                "--json").stdout
+    )  # fmt: skip
+    assert (summary["ok"], summary["errors"], summary["valid"]) == (0, {"http_404": 20}, False)
+    assert "every request failed (http_404 20)" in summary["warnings"][0]
+
+    accepted = parse_json_stdout(
+        run_cli("hit", haproxy.url("/404"), "-n", "20", "-c", "2", "--processes", "1",
+                "--ok-status", "2xx,404", "--json").stdout
+    )  # fmt: skip
+    assert (accepted["ok"], accepted["errors"]) == (20, {})
+    assert not any("failed" in warning for warning in accepted["warnings"])
+
+
+@pytest.mark.parametrize("text", ["abc", "99", "300-200", "2xy", "1000"])
+def test_a_bad_ok_status_names_the_option(text: str) -> None:
+    result = CliRunner().invoke(app, ["hit", "http://127.0.0.1/", "--ok-status", text])
+    assert result.exit_code == 2
+    assert "'--ok-status'" in result.output

@@ -331,7 +331,64 @@ def test_inspect_reports_complete_and_incomplete_runs(tmp_path: Path) -> None:
     writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
     report = inspect_run(missing)
     assert not report.complete
-    assert any("missing" in problem for problem in report.problems)
+    assert any("no record file for process 1 of 2" in problem for problem in report.problems)
+
+
+def _closed_run(directory: Path, run_id: str, processes: int, prefix: str = "") -> None:
+    directory.mkdir(exist_ok=True)
+    for index in range(processes):
+        path = directory / f"{prefix}{record_file_name(index)}"
+        writer = RecordWriter(path, header(index, processes, run_id=run_id))
+        for row in sample_rows(5, seed=index):
+            writer.append(*row)
+        writer.close(warmup_records=0, dropped=0, end_ns=EPOCH + 10**9, reason="completed")
+
+
+def test_inspect_takes_the_segments_of_a_cell_as_separate_whole_runs(tmp_path: Path) -> None:
+    """A cold-start cell: segment 0 (the forced cold start's request) and segment 1 (load) are
+    two engine runs with their own run ids; that is complete, not "files of different runs"."""
+    _closed_run(tmp_path, "cold", 1, prefix="s000-")
+    _closed_run(tmp_path, "load", 2, prefix="s001-")
+    report = inspect_run(tmp_path)
+    assert (report.complete, report.segments, report.records) == (True, 2, 15)
+    assert report.problems == []
+    assert report.run_id is None
+    assert [file.segment for file in report.files] == [0, 1, 1]
+
+    (tmp_path / f"s001-{record_file_name(1)}").unlink()
+    report = inspect_run(tmp_path)
+    assert not report.complete
+    assert report.problems == [
+        "segment 1: no record file for process 1 of 2 (it did not start, or its file was removed)"
+    ]
+
+
+def test_inspect_names_what_is_wrong_in_words(tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed"
+    _closed_run(mixed, "run-a", 1)
+    writer = RecordWriter(mixed / record_file_name(1), header(1, 1, run_id="run-b"))
+    writer.close(warmup_records=0, dropped=0, end_ns=EPOCH, reason="completed")
+    report = inspect_run(mixed)
+    assert not report.complete
+    assert any(
+        "records of 2 different runs are mixed in one directory" in problem
+        for problem in report.problems
+    )
+
+    torn = tmp_path / "torn"
+    torn.mkdir()
+    write_file(torn / record_file_name(0), sample_rows(30), flush_every=10, close=False)
+    with (torn / record_file_name(0)).open("ab") as handle:
+        handle.write(b"RECS\x01")
+    (problem,) = inspect_run(torn).problems
+    assert problem.startswith(f"{record_file_name(0)}: ends in a torn or corrupt block")
+    assert "the 30 records before it are intact" in problem
+
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    write_file(unfinished / record_file_name(0), sample_rows(3), flush_every=1, close=False)
+    (problem,) = inspect_run(unfinished).problems
+    assert "no footer: process 0 did not finish" in problem
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])

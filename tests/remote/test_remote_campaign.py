@@ -109,7 +109,7 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
 
 
 def command(remote: Remote, experiment: Path, results: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "loadgen", "run", str(experiment), "--outputs",
+    return [sys.executable, "-m", "loadgen", "run", str(experiment), "--stack-outputs",
             str(remote.outputs), "--results", str(results), "--remote", "--ssh-port",
             str(remote.sshd.port), "--remote-dir", str(remote.directory), "--wheelhouse",
             str(remote.wheelhouse), *extra]  # fmt: skip
