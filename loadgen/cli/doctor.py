@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
 def doctor_command(outputs: OutputsOption = None, stack: StackOption = None) -> None:
     """Probe the gateway, its auth, the platform API, Prometheus, Grafana, FTP, Nomad and the
-    Kubernetes API named in the stack's outputs; exit 1 if any is not right. Without --outputs
+    Kubernetes API named in the stack's outputs; exit 1 if any is not right. Without --stack-outputs
     or --stack: the local target running in this directory."""
     from loadgen.doctor import run_checks
 

@@ -1,6 +1,6 @@
 """`loadgen deploy FUNCTION` and `loadgen invoke FUNCTION`: try one function before a campaign.
 
-Both use the stack a campaign would (`--outputs`, `--stack`, or the local target running in
+Both use the stack a campaign would (`--stack-outputs`, `--stack`, or the local target running in
 this directory) and the platform adapter the runner uses, so what works here works in `run`.
 `deploy` creates the function (and what it calls: `chain` needs `matrix`) with the environment
 the runner gives it, and waits until the platform reports it ready. `invoke` never deploys: a
@@ -91,7 +91,7 @@ def deploy_command(
     ] = DEFAULT_READY,
 ) -> None:
     """Deploy FUNCTION (and the functions it calls) as a campaign would, and wait until the
-    platform reports it ready. Without --outputs or --stack: the local target running here."""
+    platform reports it ready. Without --stack-outputs or --stack: the local target running here."""
     from functions._registry import FUNCTION_NAMES
     from loadgen.experiments.config import DEFAULT_DEPENDENCIES
     from loadgen.experiments.runner import function_env
@@ -202,7 +202,7 @@ def invoke_command(
 ) -> None:
     """Call FUNCTION once with --param values and print its result and meta (cold start,
     instance, handler time). The function must be deployed (`loadgen deploy FUNCTION`).
-    Without --outputs or --stack: the local target running here. Exit 1 when the function
+    Without --stack-outputs or --stack: the local target running here. Exit 1 when the function
     answers with an error."""
     from loadgen.platforms.base import FunctionSpec
 

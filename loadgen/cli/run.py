@@ -172,7 +172,7 @@ def run_command(
     ] = None,
 ) -> None:
     """Run every cell of EXPERIMENT.yaml against the stack and write a results tree. Without
-    --outputs or --stack: the local target running in this directory."""
+    --stack-outputs or --stack: the local target running in this directory."""
     try:
         config = load_experiment(experiment)
     except ExperimentFileError as exc:

@@ -1,5 +1,5 @@
-"""Which stack a command talks to: `--outputs FILE`, `--stack NAME`, or, with neither, the local
-target running in this directory (`loadgen local up`'s default state directory).
+"""Which stack a command talks to: `--stack-outputs FILE`, `--stack NAME`, or, with neither,
+the local target running in this directory (`loadgen local up`'s default state directory).
 
 Used by the commands that need a stack (`doctor`, `run`, `deploy`, `invoke`). The default is
 said on stderr, so a user never wonders which stack was measured; with no local target running
@@ -43,14 +43,15 @@ def stack_outputs(command: str, outputs: Path | None, stack: str | None) -> Stac
             local = local_outputs_file()
             if local is None:
                 typer.echo(
-                    f"loadgen {command}: no --outputs/--stack given and no local target is "
+                    f"loadgen {command}: no --stack-outputs/--stack given and no local target is "
                     f"running in {Path(DEFAULT_DIR).resolve()}: start one with `loadgen local up` "
-                    "or pass --outputs FILE (the stack's outputs) or --stack NAME",
+                    "or pass --stack-outputs FILE (the stack's outputs) or --stack NAME",
                     err=True,
                 )
                 raise typer.Exit(USAGE_EXIT)
             typer.echo(
-                f"loadgen {command}: no --outputs/--stack given: using the local target at {local}",
+                f"loadgen {command}: no --stack-outputs/--stack given: "
+                f"using the local target at {local}",
                 err=True,
             )
             return read_outputs_file(local)

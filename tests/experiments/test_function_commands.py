@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from support.local_target import LocalTarget, start_target, stop_target
 
-NOTE = "no --outputs/--stack given: using the local target at"
+NOTE = "no --stack-outputs/--stack given: using the local target at"
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +78,20 @@ def test_deploy_chain_brings_its_callee_and_invoke_passes_typed_params(
 ) -> None:
     outputs = tmp_path / "outputs.json"
     outputs.write_text(json.dumps(here.outputs))
-    deployed = loadgen("deploy", "chain", "--outputs", str(outputs), cwd=tmp_path)
+    deployed = loadgen("deploy", "chain", "--stack-outputs", str(outputs), cwd=tmp_path)
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert NOTE not in deployed.stderr
     assert deployed.stdout.index("matrix: deployed") < deployed.stdout.index("chain: deployed")
     result = loadgen(
-        "invoke", "chain", "--outputs", str(outputs), "-p", "depth=1", "-p", "n=7", cwd=tmp_path
+        "invoke",
+        "chain",
+        "--stack-outputs",
+        str(outputs),
+        "-p",
+        "depth=1",
+        "-p",
+        "n=7",
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert '"callee": "matrix"' in result.stdout
@@ -123,5 +131,5 @@ def test_with_no_outputs_and_no_local_target_the_error_says_what_to_do(
     line = result.stderr.strip()
     assert "\n" not in line
     assert "no local target is running in" in line
-    for advice in ("`loadgen local up`", "--outputs FILE", "--stack NAME"):
+    for advice in ("`loadgen local up`", "--stack-outputs FILE", "--stack NAME"):
         assert advice in line

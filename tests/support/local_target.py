@@ -104,7 +104,7 @@ class LocalTarget:
 
 def start_target(base: Path, *args: str, state: str = "state") -> LocalTarget:
     """`loadgen local up` with its state in `base/state` (`.faasbench-local` is the default
-    the commands find without --outputs)."""
+    the commands find without --stack-outputs)."""
     directory = base / state
     result = run_cli("up", "--dir", str(directory), *args, cwd=base)
     assert result.returncode == 0, result.stdout + result.stderr
