@@ -5,6 +5,7 @@ image and in its caption, so a reader never mistakes a missing plot for a blank 
 """
 
 import io
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -115,11 +116,26 @@ def _log_axis(ax: Axes, which: str) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _plain_linear(axis: Axis) -> None:
-    """Plain decimals on a linear axis: no offset ("+2.3e7") and no scientific notation."""
-    formatter = ScalarFormatter(useOffset=False)
-    formatter.set_scientific(False)
-    axis.set_major_formatter(formatter)
+class PlainScalar(ScalarFormatter):
+    """A linear axis's tick labels: the same decimals on every tick (ScalarFormatter's choice),
+    thousands separators, no offset ("+2.3e7") and no scientific notation."""
+
+    def __init__(self) -> None:
+        super().__init__(useOffset=False)
+        self.set_scientific(False)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = super().__call__(x, pos)
+        return re.sub(r"^([−-]?)(\d{4,})", lambda m: f"{m[1]}{int(m[2]):,}", text)
+
+
+def _plain_linear(figure: MplFigure) -> None:
+    """`PlainScalar` on every axis still on matplotlib's default linear formatter."""
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if type(formatter) is ScalarFormatter:
+                axis.set_major_formatter(PlainScalar())
 
 
 def _sweep_ticks(ax: Axes, values: Sequence[float]) -> None:
@@ -141,6 +157,7 @@ def _render(figure: MplFigure) -> tuple[bytes, bytes]:
 
 
 def _finish(fig_id: str, title: str, caption: str, figure: MplFigure) -> Figure:
+    _plain_linear(figure)
     figure.suptitle(title)
     png, svg = _render(figure)
     return Figure(fig_id, title, caption, png, svg, empty=False)
@@ -780,7 +797,7 @@ def resource_panel(
         for t, v in points:
             summed[float(t)] = summed.get(float(t), 0.0) + float(v)
     other = np.array(sorted(summed.items()), dtype=np.float64)
-    return [*kept, (f"other ({len(rest)} series, summed)", other)]
+    return [*kept, (f"other ({len(rest)} summed)", other)]
 
 
 def _resource_cell(result: Aggregate) -> tuple[Cell, Any] | None:
@@ -843,7 +860,6 @@ def resource_usage(results: Sequence[Aggregate]) -> Figure:
                 )
             heading = METRIC_NAMES.get(name, name)
             ax.set_ylabel(f"{heading} ({shown})" if shown else heading)
-            _plain_linear(ax.yaxis)
             ax.set_ylim(bottom=0)
             if unit == "count":
                 ax.yaxis.set_major_locator(MaxNLocator(integer=True))

@@ -82,7 +82,7 @@ def significant(value: float, digits: int = 3) -> str:
     rounded = float(f"{value:.{digits}g}")
     magnitude = math.floor(math.log10(abs(rounded)))
     if magnitude >= digits - 1:
-        return f"{rounded:,.0f}"
+        return f"{value:,.0f}"
     if magnitude < -4:
         return f"{rounded:.{digits - 1}e}"
     return f"{rounded:,.{digits - 1 - magnitude}f}"
