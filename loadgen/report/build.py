@@ -22,7 +22,8 @@ def build_report(
     alpha: float = 0.05,
     on_figure: Callable[[str], None] | None = None,
 ) -> tuple[Path, list[Figure], Comparison | None]:
-    """Write the HTML file and every figure as PNG and SVG; `results` must keep requests.
+    """Write the HTML file and every figure with data as PNG and SVG (one without data is a line
+    of the page, no file); `results` must keep requests.
     `on_figure` gets each figure's function name as it starts (for progress)."""
     path = Path(output)
     comparison = compare(results, alpha=alpha) if len(results) > 1 else None
@@ -30,6 +31,10 @@ def build_report(
     directory = figures_dir(path)
     directory.mkdir(parents=True, exist_ok=True)
     for figure in figures:
+        if figure.empty:  # and no file left from an earlier report that had its data
+            for suffix in ("png", "svg"):
+                (directory / f"{figure.id}.{suffix}").unlink(missing_ok=True)
+            continue
         (directory / f"{figure.id}.png").write_bytes(figure.png)
         (directory / f"{figure.id}.svg").write_bytes(figure.svg)
     path.write_text(render_report(results, comparison, figures), encoding="utf-8")

@@ -5,6 +5,7 @@ image and in its caption, so a reader never mistakes a missing plot for a blank 
 """
 
 import io
+import re
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,8 +17,19 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.axis import Axis
 from matplotlib.figure import Figure as MplFigure
 from matplotlib.patches import Patch
+from matplotlib.ticker import (
+    FixedLocator,
+    FuncFormatter,
+    LogLocator,
+    MaxNLocator,
+    NullFormatter,
+    NullLocator,
+    ScalarFormatter,
+)
 
 from loadgen.analysis.aggregate import (
     BOOT_IN,
@@ -32,6 +44,14 @@ from loadgen.metrics.summary import NS_PER_MS
 from loadgen.results.tree import Cell
 
 DPI = 100
+SWEEP_AXIS = {
+    "users": "users (closed-loop)",
+    "rate": "rate (requests/s)",
+    "replicas": "replicas",
+    "stage": "stage",
+    "none": "",
+}
+"""Each sweep's axis label, with its unit."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +77,74 @@ def _f(value: object) -> float:
     return float(value)
 
 
+def plain_number(value: float, _position: object = None) -> str:
+    """A tick label in plain decimals, never a power of ten: 0.5, 2, 30, 1,500."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    text = f"{value:.3g}"
+    if "e" in text:
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text
+
+
+def _log_axis(ax: Axes, which: str) -> None:
+    """A log scale on `which` ("x" or "y") whose ticks are plain numbers at 1, 2, 5 × 10^k
+    (1, 2, 3, 5 over a decade or so, every multiple over half a decade or less, powers of ten
+    only over 4 decades)."""
+    if which == "x":
+        ax.set_xscale("log")
+        low, high = ax.get_xlim()
+        axis: Axis = ax.xaxis
+    else:
+        ax.set_yscale("log")
+        low, high = ax.get_ylim()
+        axis = ax.yaxis
+    span = np.log10(high / low) if low > 0 and high > low else 1.0
+    if span > 4:
+        subs: tuple[float, ...] = (1.0,)
+    elif span > 1.5:
+        subs = (1.0, 2.0, 5.0)
+    elif span > 0.5:
+        subs = (1.0, 2.0, 3.0, 5.0)
+    else:
+        subs = tuple(float(i) for i in range(1, 10))
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(plain_number))
+    axis.set_minor_locator(LogLocator(base=10, subs=tuple(float(i) for i in range(1, 10))))
+    axis.set_minor_formatter(NullFormatter())
+
+
+class PlainScalar(ScalarFormatter):
+    """A linear axis's tick labels: the same decimals on every tick (ScalarFormatter's choice),
+    thousands separators, no offset ("+2.3e7") and no scientific notation."""
+
+    def __init__(self) -> None:
+        super().__init__(useOffset=False)
+        self.set_scientific(False)
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        text = super().__call__(x, pos)
+        return re.sub(r"^([−-]?)(\d{4,})", lambda m: f"{m[1]}{int(m[2]):,}", text)
+
+
+def _plain_linear(figure: MplFigure) -> None:
+    """`PlainScalar` on every axis still on matplotlib's default linear formatter."""
+    for ax in figure.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            formatter = axis.get_major_formatter()
+            if type(formatter) is ScalarFormatter:
+                axis.set_major_formatter(PlainScalar())
+
+
+def _sweep_ticks(ax: Axes, values: Sequence[float]) -> None:
+    """The x ticks at exactly the swept values, as plain numbers."""
+    ax.xaxis.set_major_locator(FixedLocator(sorted(set(values))))
+    ax.xaxis.set_major_formatter(FuncFormatter(plain_number))
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
 def _render(figure: MplFigure) -> tuple[bytes, bytes]:
     png, svg = io.BytesIO(), io.BytesIO()
     with warnings.catch_warnings():
@@ -69,6 +157,7 @@ def _render(figure: MplFigure) -> tuple[bytes, bytes]:
 
 
 def _finish(fig_id: str, title: str, caption: str, figure: MplFigure) -> Figure:
+    _plain_linear(figure)
     figure.suptitle(title)
     png, svg = _render(figure)
     return Figure(fig_id, title, caption, png, svg, empty=False)
@@ -125,8 +214,9 @@ def latency_cdf(results: Sequence[Aggregate]) -> Figure:
                     color=colors[result.tree.manifest.campaign],
                     label=result.tree.manifest.campaign,
                 )
-        ax.set_xscale("log")
-        ax.set_xlabel("latency (ms, log)")
+        if ax.has_data():
+            _log_axis(ax, "x")
+        ax.set_xlabel("latency (ms, log scale)")
         ax.set_ylabel("fraction of ok requests")
         ax.set_title(function)
         ax.grid(alpha=0.3)
@@ -184,9 +274,9 @@ def _distribution_by(results: Sequence[Aggregate], sweep: str, fig_id: str) -> F
             )
             ax.plot([], [], color=colors[campaign], label=campaign, linewidth=6, alpha=0.5)
         ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
-        ax.set_yscale("log")
-        ax.set_xlabel(sweep)
-        ax.set_ylabel("latency (ms, log)")
+        _log_axis(ax, "y")
+        ax.set_xlabel(SWEEP_AXIS.get(sweep, sweep))
+        ax.set_ylabel("latency (ms, log scale)")
         ax.set_title(function)
         ax.legend(fontsize=8)
     return _finish(
@@ -275,10 +365,11 @@ def _sweep_lines(
                 color=colors[result.tree.manifest.campaign],
                 label=f"{result.tree.manifest.campaign} {label}".strip(),
             )
-        ax.set_xscale(
-            "log" if all(_f(r["sweep_value"]) > 0 for e in panels[key] for r in e[2]) else "linear"
-        )
-        ax.set_xlabel(key[2])
+        swept = [_f(r["sweep_value"]) for e in panels[key] for r in e[2]]
+        if all(v > 0 for v in swept):
+            ax.set_xscale("log")
+        _sweep_ticks(ax, swept)
+        ax.set_xlabel(SWEEP_AXIS.get(key[2], key[2]))
         ax.set_ylabel(ylabel)
         ax.set_title(f"{key[0]} ({key[1]})")
         ax.grid(alpha=0.3)
@@ -304,7 +395,7 @@ def throughput_users(results: Sequence[Aggregate]) -> Figure:
         "throughput-users",
         "Throughput against users",
         [("throughput_rps", "run_median", "")],
-        "ok responses / s",
+        "throughput (ok responses/s)",
         "Median over runs of each run's throughput (ok responses ÷ active time, each engine "
         "run from its first intended send to its last completion) against closed-loop users, "
         "with distribution-free intervals over runs.",
@@ -312,51 +403,118 @@ def throughput_users(results: Sequence[Aggregate]) -> Figure:
     )
 
 
-def _representative(result: Aggregate) -> tuple[Cell, Requests] | None:
-    """The cell with the most cold starts and errors: the most eventful timeline."""
+def _timeline_cell(result: Aggregate) -> tuple[Cell, Requests] | None:
+    """The cell with the most measured requests (then the most cold starts and errors): the one
+    whose timeline has enough requests per time bin to draw percentiles."""
     cells = _cells(result)
     if not cells:
         return None
     return max(
         cells,
         key=lambda item: (
-            int((item[1].cold == COLD).sum()) + int((~item[1].ok).sum()),
             item[1].count,
+            int((item[1].cold == COLD).sum()) + int((~item[1].ok).sum()),
         ),
     )
 
 
+BIN_WIDTHS_S = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0)
+TIMELINE_BINS = 60
+"""Bins per second, or finer for short cells: about this many bins along a short timeline."""
+BAND_MIN = 10
+"""Ok requests a bin needs for its p5–p95 band (its median needs one)."""
+
+
+def bin_width_s(duration_s: float) -> float:
+    """1 s bins; finer for a cell too short for `TIMELINE_BINS` of them; coarser only where 1 s
+    bins would be more than 600."""
+    fitting = [w for w in BIN_WIDTHS_S if duration_s / w <= TIMELINE_BINS]
+    finest = fitting[0] if fitting else BIN_WIDTHS_S[-1]
+    if finest <= 1.0:
+        return finest
+    return 1.0 if duration_s <= 600 else next(w for w in BIN_WIDTHS_S if duration_s / w <= 600)
+
+
+def binned_percentiles(
+    t_s: np.ndarray, latency_ms: np.ndarray, width_s: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin of `width_s` holding at least one value: (bin centre, count, p5, p50, p95)."""
+    if not t_s.size:
+        empty = np.array([])
+        return empty, empty, empty, empty, empty
+    index = np.floor(t_s / width_s).astype(np.int64)
+    centres: list[float] = []
+    counts: list[float] = []
+    p5: list[float] = []
+    p50: list[float] = []
+    p95: list[float] = []
+    for b in np.unique(index):
+        values = latency_ms[index == b]
+        low, mid, high = np.percentile(values, [5, 50, 95])
+        centres.append((float(b) + 0.5) * width_s)
+        counts.append(float(values.size))
+        p5.append(float(low))
+        p50.append(float(mid))
+        p95.append(float(high))
+
+    def column(values: list[float]) -> np.ndarray:
+        return np.asarray(values, dtype=np.float64)
+
+    return column(centres), column(counts), column(p5), column(p50), column(p95)
+
+
 def latency_over_time(results: Sequence[Aggregate]) -> Figure:
     title = "Latency over time"
-    chosen = [(r, rep) for r in results if (rep := _representative(r)) is not None]
+    chosen = [(r, cell) for r in results if (cell := _timeline_cell(r)) is not None]
     if not chosen:
         return _empty("latency-time", title, "no aggregated cells")
-    figure, axes = _subplots(len(chosen), 1, figsize=(9, 2.8 * len(chosen)), squeeze=False)
+    figure, axes = _subplots(len(chosen), 1, figsize=(9, 3.0 * len(chosen)), squeeze=False)
+    widths = []
     for ax, (result, (cell, requests)) in zip(axes[:, 0], chosen, strict=True):
         t = (requests.intended_ns - requests.intended_ns.min()).astype(np.float64) / 1e9
         latency = requests.latency_ns.astype(np.float64) / NS_PER_MS
-        warm = requests.ok & (requests.cold != COLD)
-        cold = requests.ok & (requests.cold == COLD)
-        ax.plot(t[warm], latency[warm], ".", markersize=3, color="tab:blue", label="ok")
-        ax.plot(t[cold], latency[cold], "^", markersize=7, color="tab:orange", label="cold start")
-        ax.plot(
-            t[~requests.ok],
-            latency[~requests.ok],
-            "x",
-            markersize=6,
-            color="tab:red",
-            label="error",
+        ok = requests.ok
+        width = bin_width_s(float(t.max()) if t.size else 0.0)
+        widths.append(width)
+        centre, count, p5, p50, p95 = binned_percentiles(t[ok], latency[ok], width)
+        banded = count >= BAND_MIN
+        ax.fill_between(
+            centre,
+            np.where(banded, p5, np.nan),
+            np.where(banded, p95, np.nan),
+            step="mid",
+            color="tab:blue",
+            alpha=0.25,
+            linewidth=0,
+            label=f"p5–p95 (bins of ≥ {BAND_MIN} ok)",
         )
-        ax.set_yscale("log")
+        ax.plot(centre, p50, "-", drawstyle="steps-mid", color="tab:blue", label="p50")
+        cold = ok & (requests.cold == COLD)
+        if cold.any():
+            ax.plot(
+                t[cold], latency[cold], "^", markersize=7, color="tab:orange", label="cold start"
+            )
+        if (~ok).any():
+            ax.plot(t[~ok], latency[~ok], "x", markersize=6, color="tab:red", label="error")
+        if ax.has_data():
+            _log_axis(ax, "y")
         ax.set_xlabel("seconds since the first intended send")
-        ax.set_ylabel("latency (ms, log)")
-        ax.set_title(f"{result.tree.manifest.campaign}: {cell.info.id}", fontsize=9)
+        ax.set_ylabel("latency (ms, log scale)")
+        ax.set_title(
+            f"{result.tree.manifest.campaign}: {cell.info.id} "
+            f"({requests.count:,} requests, {plain_number(width)} s bins)",
+            fontsize=9,
+        )
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="upper right")
     return _finish(
         "latency-time",
         title,
-        "Every request of each platform's most eventful cell (most cold starts and errors) by "
-        "intended send time: cold starts as triangles, errors as crosses at the time they failed.",
+        "Each platform's cell with the most requests, by intended send time in bins of "
+        + ", ".join(f"{plain_number(w)} s" for w in widths)
+        + ": the median latency of the ok requests of each bin as a line, the 5th to 95th "
+        "percentile as a band (where a bin holds enough of them); cold starts as triangles, "
+        "errors as crosses at the time they failed.",
         figure,
     )
 
@@ -469,88 +627,256 @@ def cold_breakdown(results: Sequence[Aggregate]) -> Figure:
     )
 
 
+def _text_figure(fig_id: str, title: str, lines: Sequence[str], caption: str) -> Figure:
+    """A figure that is a statement, not a plot: a plot of nothing would mislead."""
+    figure, axes = _subplots(figsize=(6, 0.5 + 0.35 * len(lines)))
+    axes.axis("off")
+    axes.text(0.5, 0.5, "\n".join(lines), ha="center", va="center", fontsize=12)
+    figure.suptitle(title)
+    png, svg = _render(figure)
+    return Figure(fig_id, title, caption, png, svg, empty=False)
+
+
+def _group_text(cell: Cell) -> str:
+    info = cell.info
+    label = f"{info.function} {info.mode}"
+    if info.sweep.name != "none" and info.sweep.value is not None:
+        label += f" {info.sweep.name}={plain_number(float(info.sweep.value))}"
+    return label
+
+
+def _error_names(requests: Requests) -> np.ndarray:
+    """Each request's error class, "unknown" for a failure without one, None when ok."""
+    return np.array(
+        [
+            None if ok else ("unknown" if e is None else str(e))
+            for ok, e in zip(requests.ok, requests.error, strict=True)
+        ],
+        dtype=object,
+    )
+
+
 def error_rates(results: Sequence[Aggregate]) -> Figure:
-    title = "Error rates"
-    colors = _colors(results)
-    entries: list[tuple[str, str, float]] = []
-    for result in results:
-        for row in result.rows:
-            if row["level"] == "group" and row["metric"] == "error_rate" and row["subset"] == "all":
-                label = f"{row['function']} {row['mode']}"
-                if row["sweep_name"] != "none":
-                    label += f" {row['sweep_name']}={_f(row['sweep_value']):g}"
-                entries.append((result.tree.manifest.campaign, label, _f(row["value"])))
-    if not entries:
-        return _empty("error-rates", title, "no aggregated groups")
-    labels = sorted({label for _, label, _ in entries})
-    campaigns = list(colors)
-    width = 0.8 / len(campaigns)
-    figure, ax = _subplots(figsize=(max(6, 0.6 * len(labels) * len(campaigns)), 3.6))
-    for index, campaign in enumerate(campaigns):
-        values = {label: v for c, label, v in entries if c == campaign}
-        x = [i - 0.4 + width * (index + 0.5) for i, label in enumerate(labels) if label in values]
-        ax.bar(
-            x,
-            [values[label] * 100 for label in labels if label in values],
-            width,
-            label=campaign,
-            color=colors[campaign],
+    """Errors by class: per group, and over time since each cell's first intended send. With no
+    error at all, a sentence with the number of requests instead of an empty plot."""
+    title = "Errors"
+    fig_id = "error-rates"
+    totals = {
+        r.tree.manifest.campaign: (
+            sum(q.count for _, q in _cells(r)),
+            sum(int((~q.ok).sum()) for _, q in _cells(r)),
         )
-    ax.set_xticks(range(len(labels)), labels, fontsize=7, rotation=30, ha="right")
-    ax.set_ylabel("errors (% of requests)")
-    ax.legend(fontsize=8)
+        for r in results
+    }
+    if not any(count for count, _ in totals.values()):
+        return _empty(fig_id, title, "no aggregated cells")
+    if not any(errors for _, errors in totals.values()):
+        lines = [
+            (f"{campaign}: " if len(totals) > 1 else "") + f"0 errors in {count:,} requests"
+            for campaign, (count, _) in totals.items()
+        ]
+        return _text_figure(
+            fig_id,
+            title,
+            lines,
+            "; ".join(lines) + ": every measured request got an ok response, so there is no "
+            "error to plot.",
+        )
+    classes = sorted(
+        {str(n) for r in results for _, q in _cells(r) for n in _error_names(q) if n is not None}
+    )
+    palette = plt.get_cmap("Set1").colors
+    class_colors = {c: palette[i % len(palette)] for i, c in enumerate(classes)}
+    failing = [r for r in results if totals[r.tree.manifest.campaign][1]]
+    figure, axes = _subplots(
+        len(failing), 2, figsize=(11, 3.2 * len(failing)), squeeze=False, width_ratios=(1, 1.4)
+    )
+    for row, result in zip(axes, failing, strict=True):
+        campaign = result.tree.manifest.campaign
+        count, errors = totals[campaign]
+        per_group: dict[str, tuple[int, dict[str, int]]] = {}
+        times: list[np.ndarray] = []
+        kinds: list[np.ndarray] = []
+        for cell, requests in _cells(result):
+            label = _group_text(cell)
+            total, by_class = per_group.get(label, (0, {}))
+            names = _error_names(requests)
+            for name in classes:
+                by_class[name] = by_class.get(name, 0) + int((names == name).sum())
+            per_group[label] = (total + requests.count, by_class)
+            times.append(
+                (requests.intended_ns - requests.intended_ns.min()).astype(np.float64) / 1e9
+            )
+            kinds.append(names)
+        labels = sorted(per_group)
+        bottom = np.zeros(len(labels))
+        by_group, over_time = row
+        for name in classes:
+            share = np.array(
+                [
+                    100 * per_group[g][1][name] / per_group[g][0] if per_group[g][0] else 0.0
+                    for g in labels
+                ]
+            )
+            by_group.bar(labels, share, bottom=bottom, color=class_colors[name], label=name)
+            bottom += share
+        by_group.set_xticks(range(len(labels)), labels, fontsize=7, rotation=30, ha="right")
+        by_group.set_ylabel("errors (% of requests)")
+        by_group.set_title(f"{campaign}: {errors:,} errors in {count:,} requests", fontsize=9)
+        by_group.grid(axis="y", alpha=0.3)
+        t = np.concatenate(times)
+        kind = np.concatenate(kinds)
+        width = bin_width_s(float(t.max()) if t.size else 0.0)
+        index = np.floor(t / width).astype(np.int64)
+        bins = np.arange(index.max() + 1)
+        sent = np.bincount(index, minlength=bins.size).astype(np.float64)
+        level = np.zeros(bins.size)
+        for name in classes:
+            failed = np.bincount(index[kind == name], minlength=bins.size).astype(np.float64)
+            share = np.divide(100 * failed, sent, out=np.zeros_like(failed), where=sent > 0)
+            over_time.bar(
+                (bins + 0.5) * width, share, width=width, bottom=level, color=class_colors[name]
+            )
+            level += share
+        over_time.set_xlabel("seconds since each cell's first intended send")
+        over_time.set_ylabel("errors (% of requests sent)")
+        over_time.set_title(f"over time, all cells, {plain_number(width)} s bins", fontsize=9)
+        over_time.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=7, title="error class", title_fontsize=7)
     return _finish(
-        "error-rates",
+        fig_id,
         title,
-        "Share of measured requests that failed (any error class), per group and platform; a "
-        "missing bar is a group the platform did not run, a bar at zero had no errors.",
+        "Share of measured requests that failed, by error class: per group (left; a group with "
+        "no bar had no errors) and over time (right), every cell's requests binned by the time "
+        "since that cell's first intended send.",
         figure,
     )
 
 
+SHOWN_SERIES = 8
+"""Series drawn per resource panel: the highest peaks; the rest are summed as "other"."""
+LABEL_KEYS = (
+    "pod",
+    "container_label_com_docker_swarm_task_name",
+    "task",
+    "alloc_id",
+    "container",
+    "node",
+    "instance",
+    "function_name",
+)
+"""Label keys that name a series' pod, container, allocation or node, by preference."""
+LABEL_CHARS = 24
+UNITS = {"bytes": ("MiB", 1 / 2**20), "cores": ("cores", 1.0), "count": ("", 1.0)}
+"""Recorded unit -> (shown unit, factor)."""
+METRIC_NAMES = {"cpu": "CPU", "memory": "memory", "replicas": "replicas"}
+
+
+def short_label(labels: dict[str, str], fallback: str) -> str:
+    """A series' name in a legend: its pod, container, allocation or node, at most
+    `LABEL_CHARS` characters; never the whole Prometheus label set."""
+    for key in LABEL_KEYS:
+        value = labels.get(key)
+        if value:
+            text = value[:8] if key == "alloc_id" else value
+            return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+    return fallback
+
+
+def resource_panel(
+    series: Sequence[tuple[str, np.ndarray]], limit: int = SHOWN_SERIES
+) -> list[tuple[str, np.ndarray]]:
+    """The `limit` series with the highest peaks, by peak, then "other (n)": the sum of the rest
+    at each instant (series missing an instant add nothing to it)."""
+    ranked = sorted(series, key=lambda item: -float(item[1][:, 1].max()))
+    if len(ranked) <= limit + 1:
+        return ranked
+    kept, rest = ranked[:limit], ranked[limit:]
+    summed: dict[float, float] = {}
+    for _, points in rest:
+        for t, v in points:
+            summed[float(t)] = summed.get(float(t), 0.0) + float(v)
+    other = np.array(sorted(summed.items()), dtype=np.float64)
+    return [*kept, (f"other ({len(rest)} summed)", other)]
+
+
+def _resource_cell(result: Aggregate) -> tuple[Cell, Any] | None:
+    """The timeline's cell where it has metrics, else the cell with metrics and most requests."""
+    cells = sorted(_cells(result), key=lambda item: -item[1].count)
+    timeline = _timeline_cell(result)
+    if timeline is not None:
+        cells.insert(0, timeline)
+    for cell, _ in cells:
+        metrics = cell.metrics()
+        if metrics is not None and any(s.points for s in metrics.series):
+            return cell, metrics
+    return None
+
+
 def resource_usage(results: Sequence[Aggregate]) -> Figure:
     title = "Resource usage over time"
-    panels = []
+    rows = []
     for result in results:
-        representative = _representative(result)
-        if representative is None:
-            continue
-        metrics = representative[0].metrics()
-        if metrics is not None and metrics.series:
-            panels.append((result.tree.manifest.campaign, representative[0], metrics))
-    if not panels:
-        return _empty("resources", title, "no metrics.json in the shown cells")
-    figure, axes = _subplots(len(panels), 1, figsize=(9, 2.8 * len(panels)), squeeze=False)
-    for ax, (campaign, cell, metrics) in zip(axes[:, 0], panels, strict=True):
-        units = sorted({s.unit for s in metrics.series})
-        twins = {units[0]: ax}
-        for extra in units[1:2]:
-            twins[extra] = ax.twinx()
-        start = min(p[0] for s in metrics.series for p in s.points if s.points)
-        palette = plt.get_cmap("tab10").colors
-        for index, series in enumerate(metrics.series):
-            target = twins.get(series.unit)
-            if target is None or not series.points:
+        found = _resource_cell(result)
+        if found is not None:
+            rows.append((result.tree.manifest.campaign, *found))
+    if not rows:
+        return _empty("resources", title, "no metrics.json in any cell")
+    names = sorted(
+        {s.name for _, _, metrics in rows for s in metrics.series if s.points},
+        key=lambda n: (list(METRIC_NAMES).index(n) if n in METRIC_NAMES else len(METRIC_NAMES), n),
+    )
+    figure, axes = _subplots(
+        len(rows), len(names), figsize=(4.2 * len(names), 3.0 * len(rows)), squeeze=False
+    )
+    for row, (campaign, cell, metrics) in zip(axes, rows, strict=True):
+        start = min(p[0] for s in metrics.series for p in s.points)
+        for ax, name in zip(row, names, strict=True):
+            chosen = [s for s in metrics.series if s.name == name and s.points]
+            if not chosen:
+                ax.axis("off")
+                ax.text(0.5, 0.5, f"no {name} series", ha="center", va="center", fontsize=9)
                 continue
-            points = np.asarray(series.points)
-            labels = ",".join(f"{k}={v}" for k, v in sorted(series.labels.items()))
-            target.plot(
-                points[:, 0] - start,
-                points[:, 1],
-                label=f"{series.name} {labels} ({series.unit})".replace("  ", " "),
-                linestyle="-" if target is ax else "--",
-                color=palette[index % len(palette)],
-            )
-            target.set_ylabel(series.unit)
-        ax.set_xlabel("seconds since the cell started")
-        ax.set_title(f"{campaign}: {cell.info.id}", fontsize=9)
-        handles = [h for a in twins.values() for h in a.get_legend_handles_labels()[0]]
-        ax.legend(handles=handles, fontsize=7, loc="upper right")
+            units = {s.unit for s in chosen}
+            unit = chosen[0].unit if len(units) == 1 else "mixed units"
+            shown, factor = UNITS.get(unit, (unit, 1.0))
+            series = []
+            for index, s in enumerate(chosen):
+                points = np.asarray(s.points, dtype=np.float64)
+                points[:, 0] -= start
+                points[:, 1] *= factor
+                series.append((short_label(s.labels, f"{name} {index + 1}"), points))
+            drawn = resource_panel(series)
+            palette = plt.get_cmap("tab10").colors
+            for index, (label, points) in enumerate(drawn):
+                other = label.startswith("other (")
+                ax.plot(
+                    points[:, 0],
+                    points[:, 1],
+                    marker="." if len(points) < 5 else None,
+                    linestyle=":" if other else "-",
+                    color="0.4" if other else palette[index % len(palette)],
+                    label=label,
+                )
+            heading = METRIC_NAMES.get(name, name)
+            ax.set_ylabel(f"{heading} ({shown})" if shown else heading)
+            ax.set_ylim(bottom=0)
+            if unit == "count":
+                ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+                ax.set_ylim(top=max(1.0, ax.get_ylim()[1]) + 0.5)
+            ax.set_xlabel("seconds since the cell started")
+            ax.set_title(f"{heading}, {campaign}: {cell.info.id}", fontsize=8)
+            ax.grid(alpha=0.3)
+            if len(drawn) > 1:
+                ax.legend(fontsize=7, loc="best")
     return _finish(
         "resources",
         title,
-        "Resource series from metrics.json for the cell shown in the latency timeline; the "
-        "first unit on the left axis, a second unit dashed on the right.",
+        "Resource series of metrics.json for the cell in the latency timeline (or, without "
+        f"metrics there, the busiest cell that has them), one panel per metric: CPU in cores, "
+        f"memory in MiB (working set), replicas; each series named by its pod, container or "
+        f"node, at most {SHOWN_SERIES} per panel (the highest peaks), the others summed as "
+        f'"other".',
         figure,
     )
 

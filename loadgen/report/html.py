@@ -9,6 +9,7 @@ offline and can be archived with the results it describes.
 import base64
 import html
 import json
+import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from loadgen.analysis.aggregate import (
 from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
 from loadgen.analysis.stats import min_runs
 from loadgen.report.figures import Figure
+from loadgen.results.models import CampaignManifest
 
 SECRET_KEY = re.compile(
     r"secret|password|passwd|token|private|credential|kubeconfig|api[_-]?key|access[_-]?key",
@@ -53,6 +55,7 @@ td.text, th.text { text-align: left; }
 .verdict-plus { background: #d9f2d9; } .verdict-minus { background: #f8d7d7; }
 figure { margin: 1.5rem 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.9rem; color: #444; margin-top: 0.3rem; }
+.not-drawn { font-size: 0.9rem; color: #444; } .not-drawn ul { margin-top: 0.2rem; }
 pre { background: #f7f7f7; padding: 0.5rem; overflow-x: auto; font-size: 0.8rem; }
 """
 
@@ -70,16 +73,37 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+def significant(value: float, digits: int = 3) -> str:
+    """`value` to `digits` significant digits, trailing zeros kept (12.0, 0.450, 3.14): every
+    measured number of the page reads alike. Large numbers keep every integer digit, with
+    thousands separators (1,234); tiny ones (under 0.0001) go to exponent notation."""
+    if value == 0 or not math.isfinite(value):
+        return "0" if value == 0 else str(value)
+    rounded = float(f"{value:.{digits}g}")
+    magnitude = math.floor(math.log10(abs(rounded)))
+    if magnitude >= digits - 1:
+        return f"{value:,.0f}"
+    if magnitude < -4:
+        return f"{rounded:.{digits - 1}e}"
+    return f"{rounded:,.{digits - 1 - magnitude}f}"
+
+
 def _number(value: object, digits: int = 3) -> str:
+    """A measured number (float) to `digits` significant digits; an int as it is."""
     if value is None:
         return "–"
     if isinstance(value, float):
-        return (
-            f"{value:.{digits}g}"
-            if abs(value) < 1e-2 and value != 0
-            else f"{value:,.{digits}f}".rstrip("0").rstrip(".")
-        )
+        return significant(value, digits)
+    if isinstance(value, int):
+        return f"{value:,}"
     return _e(value)
+
+
+def _count(value: object) -> str:
+    """A count (the tidy table stores some as floats): a whole number."""
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value):,}"
+    return _number(value)
 
 
 def _table(
@@ -186,17 +210,17 @@ def _group_table(result: Aggregate) -> str:
         group_cells = [
             _e(group_label(key)),
             _e(any_row["runs"]),
-            _number(found.get(("all", "requests", "count"), {}).get("value")),
+            _count(found.get(("all", "requests", "count"), {}).get("value")),
             _number(None if error_rate is None else 100 * float(error_rate["value"] or 0), 2),
             _with_ci(found.get(("all", "throughput_rps", "run_median"))),
-            _number(found.get(("all", "cold_start", "cold"), {}).get("value")),
+            _count(found.get(("all", "cold_start", "cold"), {}).get("value")),
         ]
         for index, (subset, label) in enumerate(_headline_subsets(found)):
             rows.append(
                 (group_cells if index == 0 else [""] * len(group_cells))
                 + [
                     _e(label),
-                    _number(found.get((subset, "requests", "ok"), {}).get("value")),
+                    _count(found.get((subset, "requests", "ok"), {}).get("value")),
                     _with_ci(found.get((subset, "latency_ms", "run_median_p50"))),
                     _with_ci(found.get((subset, "latency_ms", "run_median_p99"))),
                     _number(found.get((subset, "latency_ms", "run_cv_p50"), {}).get("value")),
@@ -252,7 +276,7 @@ def _cold_start_table(result: Aggregate) -> str:
                 [
                     _e(group_label(key)) if index == 0 else "",
                     _e(label) + (" <b>(contains the boot)</b>" if name == boot else ""),
-                    _number(count["value"]),
+                    _count(count["value"]),
                     *(
                         _number(found.get((name, stat), {}).get("value"))
                         for stat in ("mean", "p50", "max")
@@ -277,24 +301,61 @@ def _results_section(result: Aggregate) -> str:
     )
 
 
+def _nodes(value: object) -> tuple[str, str]:
+    """A role's nodes as (count, names) from the manifest's `node_roles` entry."""
+    if isinstance(value, list | tuple):
+        return f"{len(value):,}", ", ".join(str(v) for v in value) or "–"
+    if isinstance(value, int):
+        return f"{value:,}", "–"
+    if isinstance(value, dict):
+        return "–", ", ".join(f"{k}: {v}" for k, v in value.items()) or "–"
+    return "–", "–" if value is None else str(value)
+
+
+def _machines_table(manifest: CampaignManifest) -> str:
+    """One row per node role: how many nodes, which, and their instance type."""
+    roles = list(dict.fromkeys([*manifest.node_roles, *manifest.instance_types]))
+    if not roles:
+        return "<p>Machines: the manifest records no node roles or instance types.</p>"
+    rows = []
+    for role in roles:
+        count, names = _nodes(manifest.node_roles.get(role))
+        rows.append([_e(role), _e(manifest.instance_types.get(role, "–")), _e(count), _e(names)])
+    return "<h4>Machines</h4>" + _table(["role", "instance type", "nodes", "names"], rows, 2)
+
+
+def _versions_table(manifest: CampaignManifest) -> str:
+    """The platform's and the load generator's versions, then the measurement path's packages."""
+    versions = manifest.platform.versions
+    rows = [
+        ("gateway", versions.gateway or "–"),
+        ("provider", versions.provider or "–"),
+        ("loadgen", manifest.tool_version),
+        *sorted(manifest.packages.items()),
+    ]
+    return "<h4>Versions</h4>" + _table(
+        ["component", "version"], [[_e(k), _e(v)] for k, v in rows], text_columns=2
+    )
+
+
 def _setup_section(result: Aggregate) -> str:
     manifest = result.tree.manifest
-    versions, clock = manifest.platform.versions, manifest.clock
+    clock = manifest.clock
     facts = [
         ("campaign", manifest.campaign),
         ("platform", manifest.platform.label),
-        ("gateway / provider", f"{versions.gateway} / {versions.provider}"),
-        ("instance types", json.dumps(manifest.instance_types, sort_keys=True)),
         ("cold-start methods", ", ".join(manifest.cold_start_methods) or "–"),
         ("started / ended", f"{manifest.started} / {manifest.ended or '–'}"),
         ("loader host, clock", f"{manifest.host}, {clock.source} (synced: {clock.synced})"),
-        ("tool version, config hash", f"{manifest.tool_version}, {manifest.config_hash}"),
+        ("config hash", manifest.config_hash),
         ("cells", f"{len(result.tree.cells)} ({len(result.skipped)} skipped)"),
     ]
     document = json.dumps(redact(manifest.model_dump(mode="json")), indent=2, sort_keys=True)
     return (
         f"<h3>{_e(manifest.campaign)}</h3>"
         + _table(None, [[_e(k), _e(v)] for k, v in facts], text_columns=2)
+        + _machines_table(manifest)
+        + _versions_table(manifest)
         + f"<details><summary>Manifest</summary><pre>{_e(document)}</pre></details>"
     )
 
@@ -364,6 +425,20 @@ def _figure(figure: Figure) -> str:
     )
 
 
+def _figures_section(figures: Sequence[Figure]) -> str:
+    """The drawn figures, then one line per figure without data, naming why: no empty boxes."""
+    drawn = "".join(_figure(f) for f in figures if not f.empty)
+    missing = [f for f in figures if f.empty]
+    if not missing:
+        return drawn
+    items = "".join(
+        f"<li><b>{_e(f.title)}</b>: {_e(f.caption.removeprefix('No data: '))}</li>" for f in missing
+    )
+    return (
+        drawn + f'<div class="not-drawn"><p>Not drawn, for want of data:</p><ul>{items}</ul></div>'
+    )
+
+
 def _warning(warning: GroupedWarning, prefix: str) -> str:
     subjects = "".join(
         f"<li>{_e(subject)}" + (f": {_e(detail)}" if detail else "") + "</li>"
@@ -414,7 +489,7 @@ def render_report(
         + "".join(_results_section(r) for r in results)
         + f"<h2>Comparison</h2>{_comparison_section(comparison)}"
         + "<h2>Figures</h2>"
-        + "".join(_figure(f) for f in figures)
+        + _figures_section(figures)
         + warning_html
         + "<h2>Campaigns</h2>"
         + "".join(_setup_section(r) for r in results)

@@ -15,7 +15,7 @@ from loadgen.analysis.aggregate import COLD_START_COMPONENTS, Settings, aggregat
 from loadgen.cli import app
 from loadgen.report.build import build_report, figures_dir
 from loadgen.report.figures import FIGURES, _cold_components, cold_breakdown
-from loadgen.report.html import REDACTED, redact
+from loadgen.report.html import REDACTED, redact, significant
 from loadgen.results import open_results
 
 FAST = Settings()
@@ -59,12 +59,28 @@ def test_report_is_self_contained(report: Path) -> None:
     assert not re.search(r"(src|href)\s*=\s*['\"]?\s*https?://", text, re.IGNORECASE)
 
 
-def test_every_figure_is_embedded_and_captioned(report: Path) -> None:
+def test_every_figure_with_data_is_embedded_and_captioned(report: Path) -> None:
+    """The fixture's records have data for every figure but the replica sweep: those are drawn,
+    in order; the replica figure is a line naming why, not an empty box, and has no file."""
+    text = report.read_text()
     page = _Page()
-    page.feed(report.read_text())
-    assert len(page.images) == len(FIGURES)
-    assert page.captions == len(FIGURES)
-    assert len(set(page.figure_ids)) == len(FIGURES)
+    page.feed(text)
+    drawn = [
+        "latency-cdf",
+        "box-users",
+        "medians-ci",
+        "throughput-users",
+        "latency-time",
+        "cold-breakdown",
+        "error-rates",
+        "resources",
+    ]
+    assert page.figure_ids == drawn
+    assert len(page.images) == page.captions == len(drawn) == len(FIGURES) - 1
+    assert "No data" not in text
+    listed = _between(text, '<div class="not-drawn">', "</div>")
+    assert "<li><b>Latency distribution per replicas</b>: no cell swept replicas.</li>" in listed
+    assert not (figures_dir(report) / "box-replicas.png").exists()
     for src in page.images:
         prefix = "data:image/png;base64,"
         assert src.startswith(prefix)
@@ -92,8 +108,6 @@ def test_report_holds_tables_warnings_and_manifests(report: Path) -> None:
 
 def test_figures_without_data_say_so(report: Path, tmp_path: Path) -> None:
     """No campaign sweeps replicas; a campaign without cold-start cells has no breakdown."""
-    text = report.read_text()
-    assert "No data: no cell swept replicas." in text
     bare = write_campaign(
         tmp_path / "bare",
         CampaignSpec(name="bare", cells=(CellSpec(platform=None, metrics=False),)),
@@ -105,7 +119,9 @@ def test_figures_without_data_say_so(report: Path, tmp_path: Path) -> None:
     assert {"box-replicas", "cold-breakdown", "resources"} <= empty
     assert "latency-cdf" not in empty
     assert comparison is None
-    assert "No data: no cold-start components recorded" in (tmp_path / "bare.html").read_text()
+    listed = _between((tmp_path / "bare.html").read_text(), '<div class="not-drawn">', "</div>")
+    assert "<li><b>Cold-start cost by component</b>: no cold-start components recorded" in listed
+    assert '<figure id="cold-breakdown">' not in (tmp_path / "bare.html").read_text()
 
 
 def test_secrets_are_redacted(tmp_path: Path) -> None:
@@ -248,7 +264,7 @@ class _Tables(HTMLParser):
 
 def _shown(value: object) -> str:
     assert isinstance(value, float)
-    return f"{value:,.3f}".rstrip("0").rstrip(".")
+    return significant(value)
 
 
 def test_headline_shows_warm_and_cold_requests_apart(campaign: Path, report: Path) -> None:

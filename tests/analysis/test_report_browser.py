@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from matplotlib import image as mpl_image
 
+from loadgen.report.build import figures_dir
 from loadgen.report.figures import FIGURES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -84,7 +85,7 @@ def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
     probe.write_text(report.read_text().replace("</body>", COUNT_IMAGES + "</body>"))
     dom, messages = _dump(probe, tmp_path)
     assert messages == []
-    figures = len(FIGURES)
+    figures = len(FIGURES) - 1  # the replica sweep has no data: a line, not an image
     assert f'data-images="{figures}"' in dom
     assert f'data-decoded="{figures}"' in dom
 
@@ -101,3 +102,9 @@ def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
     colours = np.unique(pixels.reshape(-1, 3), axis=0)
     assert len(colours) > 50  # text, tables and plots, not one flat colour
     assert pixels.std() > 0.05
+    # Each figure as the browser shows it: ink on 3-60% of its pixels, neither blank nor a
+    # block of legend text.
+    for png in sorted(figures_dir(report).glob("*.png")):
+        figure = mpl_image.imread(png)[..., :3]
+        ink = float((figure.min(axis=2) < 0.9).mean())
+        assert 0.03 < ink < 0.6, (png.name, ink)
