@@ -62,7 +62,11 @@ def inspect(
 def _render(report: RunInspection) -> str:
     run = report.run_id or "–"
     if report.segments:
-        run = f"{report.segments} segments, one engine run each"
+        run = (
+            "1 segment, one engine run"
+            if report.segments == 1
+            else f"{report.segments} segments, one engine run each"
+        )
     lines = [
         f"Run:        {run}",
         f"Records:    {report.records:,}",
