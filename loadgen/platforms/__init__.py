@@ -12,7 +12,6 @@ from .base import (
     Platform,
     PlatformError,
     PlatformLimits,
-    PlatformRecord,
 )
 from .k8s_events import PodEvents, parse_kubeconfig
 from .openfaas import OpenFaasPlatform
@@ -28,7 +27,6 @@ __all__ = [
     "Platform",
     "PlatformError",
     "PlatformLimits",
-    "PlatformRecord",
     "make_platform",
 ]
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions._registry import FUNCTION_NAMES
 from loadgen.engine.request import RequestSpec
+from loadgen.results.models import PlatformRecord
 
 ColdMethod = Literal["scale-to-zero", "redeploy", "action-update"]
 """How a cold start was forced: scaling to zero (the next request wakes the function), removing
@@ -103,23 +104,6 @@ class InvokeTarget(BaseModel):
                     (name, _REDACTED if name.lower() in _SECRET_HEADERS else v) for name, v in value
                 )
             yield key, value
-
-
-class PlatformRecord(BaseModel):
-    """One platform-side record, as a line of the results tree's `platform.jsonl`.
-
-    `id` is the correlation id the engine captured (OpenWhisk activation id) or, for Kubernetes
-    pod events, the pod name. Times are milliseconds; null where the platform does not say.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str
-    cold: bool | None = None
-    wait_ms: float | None = None
-    init_ms: float | None = None
-    run_ms: float | None = None
-    phases: dict[str, float] = Field(default_factory=dict)
 
 
 class PlatformLimits(BaseModel):

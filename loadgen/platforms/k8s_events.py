@@ -28,8 +28,10 @@ from typing import Any
 import httpx
 import yaml
 
+from loadgen.results.models import PlatformRecord
+
 from ._http import call
-from .base import PlatformError, PlatformRecord
+from .base import PlatformError
 
 #: Event reasons of a pod's start, by the phase they mark (first occurrence wins).
 EVENT_PHASES = {

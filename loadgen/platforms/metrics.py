@@ -21,30 +21,11 @@ import re
 from dataclasses import dataclass
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
+from loadgen.results.models import MetricsFile, Series
 from stacks.outputs import Orchestrator, Prometheus
 
 from .base import PlatformError
-
-
-class Series(BaseModel):
-    """One time series of the window: `points` are `[unix seconds, value]` pairs."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str
-    unit: str
-    labels: dict[str, str]
-    points: list[tuple[float, float]]
-
-
-class MetricsDocument(BaseModel):
-    """The results tree's `metrics.json`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    series: list[Series]
 
 
 @dataclass(frozen=True)
@@ -150,12 +131,12 @@ class PrometheusMetrics:
     def queries(self, function: str) -> list[Query]:
         return queries(self._orchestrator, self._kind, function, self._namespace, self._rate_window)
 
-    async def fetch(self, function: str, start_s: float, end_s: float) -> MetricsDocument:
+    async def fetch(self, function: str, start_s: float, end_s: float) -> MetricsFile:
         """Every series of the function between `start_s` and `end_s` (unix seconds)."""
         series: list[Series] = []
         for query in self.queries(function):
             series.extend(await self._range(query, function, start_s, end_s))
-        return MetricsDocument(series=series)
+        return MetricsFile(series=series)
 
     async def _range(
         self, query: Query, function: str, start_s: float, end_s: float

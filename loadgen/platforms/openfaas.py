@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from loadgen.results.models import PlatformRecord
 from stacks.outputs import OpenFaas, Orchestrator
 
 from ._http import call
@@ -28,7 +29,6 @@ from .base import (
     LimitExceeded,
     PlatformError,
     PlatformLimits,
-    PlatformRecord,
 )
 from .openfaas_types import (
     DeleteFunctionRequest,

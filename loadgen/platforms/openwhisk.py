@@ -23,6 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.package import openwhisk_zip
+from loadgen.results.models import PlatformRecord
 from stacks.outputs import OpenWhisk
 
 from ._http import call
@@ -33,7 +34,6 @@ from .base import (
     LimitExceeded,
     PlatformError,
     PlatformLimits,
-    PlatformRecord,
 )
 
 PLATFORM = "OpenWhisk"

@@ -112,9 +112,11 @@ class CellInfo(BaseModel):
 class PlatformRecord(BaseModel):
     """One line of `platform.jsonl`: what the platform says about one invocation.
 
-    `id` is the correlation id the engine captured (X-Call-Id, OpenWhisk activation id).
-    `phases` holds named durations (Kubernetes pod phases, OpenWhisk wait/init/run live in
-    their own fields).
+    Platform adapters (`loadgen.platforms`) return these from `records()` and the campaign runner
+    writes them as they are. `id` is the correlation id the engine captured (X-Call-Id, OpenWhisk
+    activation id) or, for Kubernetes pod events, the pod name. Times are milliseconds; null where
+    the platform does not say. `phases` holds named durations (Kubernetes pod phases, OpenWhisk
+    wait/init/run live in their own fields).
     """
 
     model_config = _STRICT

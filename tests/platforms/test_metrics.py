@@ -17,7 +17,8 @@ import pytest
 from support.servers import free_port
 
 from loadgen.platforms import PlatformError
-from loadgen.platforms.metrics import MetricsDocument, PrometheusMetrics, queries
+from loadgen.platforms.metrics import PrometheusMetrics, queries
+from loadgen.results.models import MetricsFile
 from stacks.outputs import Prometheus
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -128,8 +129,8 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         exporter.server.shutdown()
 
 
-def fetch(url: str, orchestrator: str, kind: str) -> MetricsDocument:
-    async def scenario() -> MetricsDocument:
+def fetch(url: str, orchestrator: str, kind: str) -> MetricsFile:
+    async def scenario() -> MetricsFile:
         metrics = PrometheusMetrics(
             Prometheus(url=url, kind=kind),
             orchestrator,
@@ -174,7 +175,7 @@ def test_range_queries_return_the_exporters_points(
     assert memory == sorted(MEMORY.values())
     assert [s.points[-1][1] for s in by_name["replicas"]] == [2.0]
     # The document is the results tree's metrics.json shape.
-    MetricsDocument.model_validate_json(document.model_dump_json())
+    MetricsFile.model_validate_json(document.model_dump_json())
 
 
 def test_queries_are_valid_promql_and_escape_names() -> None:

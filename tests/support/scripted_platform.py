@@ -10,8 +10,8 @@ from loadgen.platforms.base import (
     FunctionSpec,
     InvokeTarget,
     PlatformLimits,
-    PlatformRecord,
 )
+from loadgen.results.models import PlatformRecord
 from support.loadgen_servers import ScriptedServer
 
 
