@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions._registry import FUNCTION_NAMES
 from loadgen.engine.request import RequestSpec
-from loadgen.results.models import PlatformRecord
+from loadgen.results.models import ColdStartEvent, PlatformRecord
 
 ColdMethod = Literal["scale-to-zero", "redeploy", "action-update"]
 """How a cold start was forced: scaling to zero (the next request wakes the function), removing
@@ -73,14 +73,15 @@ class FunctionSpec(BaseModel):
         return self.name or self.function
 
 
-class ColdStart(BaseModel):
-    """What forcing a cold start did: the method, when it took effect and what it cost."""
+class ColdStart(ColdStartEvent):
+    """What forcing a cold start did: the method, when it took effect and what it cost.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    The runner writes it as a segment's `cold_start` in `summary.json`; its shape is the results
+    model's (`loadgen.results.models.ColdStartEvent`), which reads back any method, while an
+    adapter may only report one of `ColdMethod`.
+    """
 
     method: ColdMethod
-    effective_ns: int = Field(description="wall clock when the next request will start cold")
-    cost_s: float = Field(ge=0, description="time the control-plane work took")
 
 
 class InvokeTarget(BaseModel):
