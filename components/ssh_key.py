@@ -6,7 +6,7 @@ import pulumi
 import pulumi_tls as tls
 from pydantic import SecretStr
 
-from stacks.ssh_keys import parse_private_key
+from contract.ssh_keys import parse_private_key
 
 
 class SshKeyPair(pulumi.ComponentResource):

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from contract.outputs import StackOutputs
 from loadgen.platforms.base import PlatformError
 from loadgen.platforms.k8s_events import parse_kubeconfig, tls_context
-from stacks.outputs import StackOutputs
 
 TIMEOUT_S = 8.0
 

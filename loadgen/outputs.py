@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from contract.outputs import StackOutputs
 from loadgen.userfiles import OUTPUTS_LIMIT, UserFileError, parse_json, read_text, shorten
-from stacks.outputs import StackOutputs
 
 
 class OutputsError(ValueError):
@@ -97,7 +97,7 @@ def public_outputs(outputs: StackOutputs) -> dict[str, object]:
 
 
 def _secret_fields(outputs: StackOutputs) -> dict[str, object]:
-    from stacks.outputs import secret_paths
+    from contract.outputs import secret_paths
 
     exclude: dict[str, object] = {}
     for path in secret_paths():

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from components.ftp_config import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
-from stacks.ssh_keys import ParsedPrivateKey, parse_private_key
+from contract.ssh_keys import ParsedPrivateKey, parse_private_key
 
 Cloud = Literal["aws", "openstack", "existing"]
 Orchestrator = Literal["k8s", "swarm", "nomad"]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pulumi
 
-from stacks.outputs import StackOutputs, secret_paths
+from contract.outputs import StackOutputs, secret_paths
 
 
 def mark_secrets(values: Mapping[str, object]) -> dict[str, object]:

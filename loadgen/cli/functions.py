@@ -23,8 +23,8 @@ from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
 
 if TYPE_CHECKING:
+    from contract.outputs import StackOutputs
     from loadgen.platforms.base import FunctionSpec, Platform
-    from stacks.outputs import StackOutputs
 
 #: The image reference the local target's gateway is given: it runs the suite's code directly.
 LOCAL_IMAGE = "faasbench-functions:local"

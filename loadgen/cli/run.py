@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from contract.outputs import StackOutputs
 from loadgen.cli.errors import fail_problems
 from loadgen.cli.functions import default_image
 from loadgen.cli.target import stack_outputs as resolve_outputs
@@ -37,7 +38,6 @@ from loadgen.runner.coordinator import (
     ensure_writable_dir,
 )
 from loadgen.runner.progress import ProgressSnapshot
-from stacks.outputs import StackOutputs
 
 
 def register(app: typer.Typer) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import typer
 
+from contract.outputs import StackOutputs
 from loadgen.cli.errors import USAGE_EXIT
 from loadgen.outputs import OutputsError, load_outputs, read_outputs_file
-from stacks.outputs import StackOutputs
 
 
 def local_outputs_file(directory: Path | None = None) -> Path | None:

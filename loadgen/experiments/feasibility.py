@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contract.outputs import StackOutputs
 from loadgen.experiments.config import (
     Autoscaling,
     ClosedSweep,
@@ -18,7 +19,6 @@ from loadgen.experiments.config import (
     Trace,
 )
 from loadgen.experiments.trace import TraceError, read_trace
-from stacks.outputs import StackOutputs
 
 
 def _edition(outputs: StackOutputs) -> str:

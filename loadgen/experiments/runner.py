@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
+from contract.outputs import StackOutputs
 from loadgen.engine.errors import ErrorKind
 from loadgen.engine.options import CORRELATION_HEADERS, EngineOptions
 from loadgen.experiments.cells import CellPlan, Segment, expand
@@ -54,7 +55,6 @@ from loadgen.runner.coordinator import RunError, default_processes, execute
 from loadgen.runner.progress import ProgressSnapshot
 from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
 from loadgen.version import loadgen_version
-from stacks.outputs import StackOutputs
 
 T = TypeVar("T")
 CELLS = "cells"

@@ -47,9 +47,9 @@ from components.haproxy_config import (
     HaproxySettings,
     render_haproxy,
 )
+from contract.outputs import StackOutputs
 from loadgen.local.limits import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS
 from loadgen.local.procs import Tracked, stop, write_json, write_private
-from stacks.outputs import StackOutputs
 
 DEFAULT_DIR = ".faasbench-local"
 LOOPBACK = "127.0.0.1"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stacks.outputs import StackOutputs
+from contract.outputs import StackOutputs
 
 from .base import (
     ColdStart,

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from contract.outputs import Orchestrator, Prometheus
 from loadgen.results.models import MetricsFile, Series
-from stacks.outputs import Orchestrator, Prometheus
 
 from .base import PlatformError
 

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from contract.outputs import OpenFaas, Orchestrator
 from loadgen.results.models import PlatformRecord
-from stacks.outputs import OpenFaas, Orchestrator
 
 from ._http import call
 from .base import (

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.outputs import OpenWhisk
 from functions.package import openwhisk_zip
 from loadgen.results.models import PlatformRecord
-from stacks.outputs import OpenWhisk
 
 from ._http import call
 from .base import (

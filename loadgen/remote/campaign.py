@@ -30,6 +30,7 @@ from typing import IO, Any
 import yaml
 from pydantic import SecretStr
 
+from contract.outputs import SshHost, StackOutputs
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.remote.ssh import (
     NO_PYTHON,
@@ -41,7 +42,6 @@ from loadgen.remote.ssh import (
 )
 from loadgen.remote.wheel import Wheel, build_wheel, bundled_pip, project_root
 from loadgen.userfiles import CAMPAIGN_LIMIT, parse_yaml, read_bytes
-from stacks.outputs import SshHost, StackOutputs
 
 Echo = Callable[[str], None]
 

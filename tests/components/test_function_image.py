@@ -24,7 +24,7 @@ from components.function_image import (
     suite_version,
 )
 from components.registry_config import REGISTRY_IMAGE, REGISTRY_PORT, k3s_registries
-from stacks.outputs import StackOutputs
+from contract.outputs import StackOutputs
 
 TOKEN = "dckr_pat_faasbench-test-token-0123456789"
 PUBLIC = {

@@ -18,11 +18,11 @@ from support.loadgen_servers import ScriptedServer
 from support.sample_outputs import outputs_for
 from support.scripted_platform import ScriptedPlatform
 
+from contract.outputs import StackOutputs
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.runner import Campaign
 from loadgen.platforms.base import FunctionSpec, InvokeTarget
 from loadgen.results.tree import open_results
-from stacks.outputs import StackOutputs
 
 OUTPUTS = outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=False)
 

@@ -15,6 +15,7 @@ from support.sample_outputs import outputs_for
 from support.scripted_platform import ScriptedPlatform
 from support.synthetic_results import EPOCH, CellSpec, _header
 
+from contract.outputs import StackOutputs
 from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.engine.errors import ErrorKind
 from loadgen.experiments.config import ExperimentConfig
@@ -24,7 +25,6 @@ from loadgen.record.format import FLAG_WARMUP, record_file_name
 from loadgen.record.writer import RecordWriter
 from loadgen.results import CellSummary, open_results
 from loadgen.results.models import PlatformRecord
-from stacks.outputs import StackOutputs
 
 OUTPUTS = outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=False)
 COST_S = (0.25, 0.5)

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from components.openfaas_nomad import NOMAD_LIMITS
 from components.openfaas_swarm import SWARM_LIMITS
+from contract.outputs import StackOutputs
 from loadgen.cli import app
 from loadgen.experiments.cells import expand
 from loadgen.experiments.config import ExperimentConfig
@@ -27,7 +28,6 @@ from loadgen.experiments.feasibility import feasibility_problems
 from loadgen.experiments.load import ExperimentFileError, load_experiment
 from loadgen.experiments.trace import KEY_COLUMNS, MINUTES
 from loadgen.outputs import OutputsError, load_outputs, public_outputs
-from stacks.outputs import StackOutputs
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from support.local_target import LocalTarget, run_cli, wait_until
 
-from stacks.outputs import StackOutputs
+from contract.outputs import StackOutputs
 
 
 def test_outputs_follow_the_contract(ce_target: LocalTarget) -> None:

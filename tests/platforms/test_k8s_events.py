@@ -32,9 +32,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from contract.outputs import StackOutputs
 from loadgen.platforms import FunctionSpec, OpenFaasPlatform, PlatformError, make_platform
 from loadgen.platforms.k8s_events import PodEvents, parse_kubeconfig, pod_phases
-from stacks.outputs import StackOutputs
 
 NAMESPACE = "openfaas-fn"
 TOKEN = "kube-bearer-token-not-for-logs"
@@ -424,8 +424,8 @@ def test_make_platform_reads_pod_events_on_kubernetes(cert_server: tuple[ApiServ
 def test_doctor_reaches_the_api_with_the_kubeconfigs_ca_and_client_certificate(
     cert_server: tuple[ApiServer, Pki],
 ) -> None:
+    from contract.outputs import StackOutputs
     from loadgen.doctor import run_checks
-    from stacks.outputs import StackOutputs
 
     server, pki = cert_server
 

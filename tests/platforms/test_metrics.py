@@ -16,10 +16,10 @@ import httpx
 import pytest
 from support.servers import free_port
 
+from contract.outputs import Prometheus
 from loadgen.platforms import PlatformError
 from loadgen.platforms.metrics import PrometheusMetrics, queries
 from loadgen.results.models import MetricsFile
-from stacks.outputs import Prometheus
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
 CPU_CORES = 0.5

@@ -13,6 +13,7 @@ from support.fake_openfaas import FakeGateway, running_gateway
 
 from components.openfaas_nomad import NOMAD_LIMITS
 from components.openfaas_swarm import SWARM_LIMITS
+from contract.outputs import OpenFaas, StackOutputs
 from loadgen.platforms import (
     FunctionSpec,
     LimitExceeded,
@@ -22,7 +23,6 @@ from loadgen.platforms import (
 )
 from loadgen.platforms.openfaas import CE_IMAGE_PULL, SWARM_IMAGE_PULL, SWARM_PROXY, flavour
 from loadgen.platforms.openfaas_types import FunctionStatus
-from stacks.outputs import OpenFaas, StackOutputs
 
 PASSWORD = "s3cret-gateway-password"
 IMAGE = "registry.example/faasbench/functions:1"

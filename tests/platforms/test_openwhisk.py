@@ -13,6 +13,7 @@ import httpx
 import pytest
 from support.openwhisk_spec import SwaggerSpec, chart_kinds, swagger_path
 
+from contract.outputs import OpenWhisk, StackOutputs
 from loadgen.platforms import (
     FunctionSpec,
     LimitExceeded,
@@ -28,7 +29,6 @@ from loadgen.platforms.openwhisk import (
     KeyValue,
     activation_record,
 )
-from stacks.outputs import OpenWhisk, StackOutputs
 
 AUTH = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:" + "k" * 64
 KEY = AUTH.split(":")[1]

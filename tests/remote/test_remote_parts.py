@@ -13,11 +13,11 @@ import pytest
 import yaml
 from support.sshd import FROM_WHEELHOUSE, repack_wheel
 
+from contract.outputs import StackOutputs
 from loadgen.experiments.load import load_experiment
 from loadgen.remote.campaign import _INSTALL, campaign_files, loader_of, remote_outputs
 from loadgen.remote.ssh import RemoteError, SshTarget, describe_ssh_failure
 from loadgen.remote.wheel import bundled_pip, content_hash, project_root, wheel_packages
-from stacks.outputs import StackOutputs
 
 OUTPUTS = {
     "cloud": "aws",
@@ -78,7 +78,7 @@ def test_traces_travel_with_the_experiment(tmp_path: Path) -> None:
 
 def test_the_content_hash_covers_the_wheel_packages() -> None:
     root = project_root()
-    assert set(wheel_packages(root)) == {"functions", "loadgen", "stacks", "components"}
+    assert set(wheel_packages(root)) == {"functions", "loadgen", "stacks", "components", "contract"}
     assert content_hash(root) == content_hash(root)
     assert len(content_hash(root)) == 16
 

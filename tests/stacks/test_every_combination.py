@@ -7,7 +7,7 @@ import pytest
 from support.expected_outputs import BASE, EXPECTED, K8S, OPENFAAS, OPENWHISK
 from support.pulumi_mocks import FAKE_KUBECONFIG, ProgramRun, run_program, stack_file_config
 
-from stacks.outputs import StackOutputs, secret_paths
+from contract.outputs import StackOutputs, secret_paths
 
 CASES = [
     (cloud, orchestrator, framework)

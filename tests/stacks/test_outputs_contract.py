@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 from support.pulumi_mocks import ROOT, is_secret, resolve, run_program, run_under_mocks
 
+from contract.outputs import StackOutputs, secret_paths
 from stacks.export import mark_secrets
-from stacks.outputs import StackOutputs, secret_paths
 
 EXPECTED_SECRETS = {
     ("ssh_private_key",),
