@@ -24,12 +24,13 @@ from pydantic import (
 )
 
 from components.ftp_config import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
+from contract.aws import is_burstable
+from contract.outputs import CpuCredits
 from contract.ssh_keys import ParsedPrivateKey, parse_private_key
 
 Cloud = Literal["aws", "openstack", "existing"]
 Orchestrator = Literal["k8s", "swarm", "nomad"]
 Framework = Literal["openfaas", "openwhisk"]
-CpuCredits = Literal["standard", "unlimited"]
 Role = Literal["bastion", "manager", "worker", "haproxy", "ftp"]
 ROLES: tuple[Role, ...] = ("bastion", "manager", "worker", "haproxy", "ftp")
 
@@ -46,13 +47,7 @@ AWS_DEFAULT_SIZES: dict[Role, str] = {
 CANONICAL_AWS_OWNER = "099720109477"
 UBUNTU_2404_AMI_NAME = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*"
 
-_BURSTABLE = re.compile(r"^(t2|t3|t3a|t4g)\.")
 _ARM_TYPE = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")  # m7g., c7gn., t4g., r8gd. ...
-
-
-def is_burstable(size: str) -> bool:
-    """AWS burstable families run on CPU credits; the others have no credit setting."""
-    return bool(_BURSTABLE.match(size))
 
 
 def excerpt(value: object, limit: int = 60) -> str:

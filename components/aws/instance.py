@@ -9,7 +9,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.naming import Naming
-from stacks.config import CpuCredits, is_burstable
+from contract.aws import is_burstable
+from contract.outputs import CpuCredits
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
@@ -18,16 +19,35 @@ from components.aws.node_pool import AwsNodePool, AwsPrivatePlacement
 from components.cloud_init import bastion_cloud_config
 from components.node_pool import BastionNetworkArgs, ForwardedPort, NodePool, NodePoolArgs
 from components.ssh_access import SshAccess
-from stacks.config import AwsConfig, CpuCredits
+from contract.outputs import CpuCredits
 
 #: Docker and CNI must not assume more than this: traffic leaving the VPC (NAT, internet
 #: gateway) is limited to 1500 bytes even though instances inside it support 9001.
 AWS_DEFAULT_MTU = 1500
 
 
+class AwsNetworkSettings(Protocol):
+    """The AWS settings the network reads (the stack's `stacks.config.AwsConfig` has them)."""
+
+    @property
+    def vpc_cidr(self) -> str: ...
+    @property
+    def public_subnet_cidr(self) -> str: ...
+    @property
+    def private_subnet_cidr(self) -> str: ...
+    @property
+    def availability_zone(self) -> str | None: ...
+    @property
+    def ami(self) -> str | None: ...
+    @property
+    def ami_owner(self) -> str: ...
+    @property
+    def ami_name_filter(self) -> str: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class AwsNetworkArgs(BastionNetworkArgs):
-    aws: AwsConfig
+    aws: AwsNetworkSettings
     cpu_credits: CpuCredits
 
 

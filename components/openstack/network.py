@@ -9,7 +9,9 @@ rules (all outbound), which is what package installs and image pulls need.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import pulumi
 import pulumi_openstack as openstack
@@ -23,12 +25,31 @@ from components.openstack.instance import (
 )
 from components.openstack.node_pool import OpenStackNodePool, OpenStackPrivatePlacement
 from components.ssh_access import SshAccess
-from stacks.config import OpenStackConfig
+
+
+class OpenStackNetworkSettings(Protocol):
+    """The OpenStack settings the network reads (the stack's `stacks.config.OpenStackConfig` has
+    them)."""
+
+    @property
+    def external_network(self) -> str | None: ...
+    @property
+    def image(self) -> str | None: ...
+    @property
+    def image_id(self) -> str | None: ...
+    @property
+    def subnet_cidr(self) -> str: ...
+    @property
+    def dns_servers(self) -> Sequence[str]: ...
+    @property
+    def availability_zone(self) -> str | None: ...
+    @property
+    def boot_from_volume(self) -> bool: ...
 
 
 @dataclass(frozen=True, kw_only=True)
 class OpenStackNetworkArgs(BastionNetworkArgs):
-    openstack: OpenStackConfig
+    openstack: OpenStackNetworkSettings
 
 
 class OpenStackNetwork(pulumi.ComponentResource):
