@@ -1,0 +1,124 @@
+"""The packages' layers, read from the source (ast, nothing imported).
+
+- `contract` is neutral ground: it imports nothing of the repository's other packages, nor Pulumi.
+- `components` never imports `stacks` or `loadgen` (`stacks` composes components, not the
+  reverse).
+- `functions` imports nothing of the other packages, nor Pulumi.
+- `loadgen` imports neither `components`, `stacks`, `functions` nor Pulumi, except the imports
+  listed in `LOADGEN_EXCEPTIONS`, which exist today and which later steps of the restructure
+  issue remove. A new violation fails; so does an exception that no longer exists (drop it).
+
+Dynamic imports (`importlib.import_module`) are not seen.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("contract", "components", "stacks", "loadgen", "functions")
+PULUMI = ("pulumi", "pulumi_aws", "pulumi_openstack", "pulumi_tls", "pulumi_random")
+PULUMI += ("pulumi_command", "pulumi_kubernetes")
+
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "contract": ("components", "stacks", "loadgen", "functions", *PULUMI),
+    "components": ("stacks", "loadgen"),
+    "functions": ("contract", "components", "stacks", "loadgen", *PULUMI),
+    "loadgen": ("components", "stacks", "functions", *PULUMI),
+}
+
+# (importing module, imported module) pairs that break the rules today. The restructure issue
+# ("One owner for each concept") removes them in its step "packaging without Pulumi", which makes
+# the load generator installable on its own; until then they are the only ones allowed.
+LOADGEN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        # AWS prices and the machine defaults of the stack config, for `loadgen estimate`.
+        ("loadgen.cli.estimate", "stacks.prices"),
+        # The local target renders its HAProxy and FTP configs with the stacks' own renderers.
+        ("loadgen.local.target", "components.ftp_config"),
+        ("loadgen.local.target", "components.haproxy_config"),
+        # The suite's function registry, parameters and packaging.
+        ("loadgen.cli.functions", "functions._params"),
+        ("loadgen.cli.functions", "functions._registry"),
+        ("loadgen.experiments.config", "functions._params"),
+        ("loadgen.experiments.config", "functions._registry"),
+        ("loadgen.local.gateway", "functions.package"),
+        ("loadgen.local.replicas", "functions"),
+        ("loadgen.platforms.base", "functions._registry"),
+        ("loadgen.platforms.openwhisk", "functions.package"),
+    }
+)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def is_submodule(package: str, name: str) -> bool:
+    base = ROOT.joinpath(*package.split("."), name)
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def imported(path: Path) -> set[str]:
+    """Every absolute module the file's import statements import (relative ones stay inside
+    their package). `from functions import _registry` imports `functions._registry`."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                submodule = is_submodule(node.module, alias.name)
+                names.add(f"{node.module}.{alias.name}" if submodule else node.module)
+    return names
+
+
+def is_under(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def imports_of(package: str) -> list[tuple[str, str]]:
+    pairs = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        source = module_name(path)
+        pairs.extend((source, target) for target in sorted(imported(path)))
+    return pairs
+
+
+def violations(package: str) -> set[tuple[str, str]]:
+    return {
+        (source, target)
+        for source, target in imports_of(package)
+        if any(is_under(target, forbidden) for forbidden in FORBIDDEN[package])
+    }
+
+
+@pytest.mark.parametrize("package", ["contract", "components", "functions"])
+def test_package_keeps_to_its_layer(package: str) -> None:
+    assert sorted(violations(package)) == []
+
+
+def test_loadgen_keeps_to_its_layer_but_for_todays_exceptions() -> None:
+    found = violations("loadgen")
+    assert sorted(found - LOADGEN_EXCEPTIONS) == [], "a new layer violation"
+    assert sorted(LOADGEN_EXCEPTIONS - found) == [], "exceptions no longer needed: remove them"
+
+
+def test_the_walk_sees_every_package() -> None:
+    for package in PACKAGES:
+        assert imports_of(package), package
+    assert ("components.ssh_key", "contract.ssh_keys") in imports_of("components")
+
+
+def test_a_new_violation_is_caught(tmp_path: Path) -> None:
+    module = tmp_path / "bad.py"
+    module.write_text(
+        "import pulumi\nfrom stacks.config import StackConfig\nfrom functions import _params\n"
+    )
+    assert imported(module) == {"pulumi", "stacks.config", "functions._params"}
