@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from stacks.config import StackConfig, excerpt
+from stacks.config import StackConfig
+from stacks.config_fields import excerpt
 
 NAMESPACE = "faasbench"
 

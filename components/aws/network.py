@@ -27,7 +27,8 @@ AWS_DEFAULT_MTU = 1500
 
 
 class AwsNetworkSettings(Protocol):
-    """The AWS settings the network reads (the stack's `stacks.config.AwsConfig` has them)."""
+    """The AWS settings the network reads (the stack's `stacks.config_clouds.AwsConfig` has
+    them)."""
 
     @property
     def vpc_cidr(self) -> str: ...

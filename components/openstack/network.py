@@ -28,8 +28,8 @@ from components.ssh_access import SshAccess
 
 
 class OpenStackNetworkSettings(Protocol):
-    """The OpenStack settings the network reads (the stack's `stacks.config.OpenStackConfig` has
-    them)."""
+    """The OpenStack settings the network reads (the stack's
+    `stacks.config_clouds.OpenStackConfig` has them)."""
 
     @property
     def external_network(self) -> str | None: ...
