@@ -15,8 +15,9 @@ from components.ftp_server import FtpServer, FtpServerArgs
 from components.function_image import FunctionImage
 from components.haproxy import Haproxy, HaproxyArgs, PlatformFront
 from components.k8s_cluster import ROLE_LABEL
-from components.monitoring import GRAFANA_NODE_PORT, Monitoring, MonitoringArgs
-from components.monitoring import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
+from components.monitoring import Monitoring, MonitoringArgs
+from components.monitoring_config import GRAFANA_NODE_PORT
+from components.monitoring_config import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE

@@ -22,7 +22,8 @@ from support.pulumi_mocks import (
 from support.specs import KUBE_PROMETHEUS_STACK_SPEC, require_tree
 
 from components.k8s_cluster import ROLE_LABEL, SERVER_TAINT
-from components.monitoring import (
+from components.monitoring import Monitoring, MonitoringArgs
+from components.monitoring_config import (
     APP_VERSION,
     CHART_VERSION,
     DATASOURCE_UID,
@@ -30,8 +31,6 @@ from components.monitoring import (
     GRAFANA_NODE_PORT,
     K3S_HIDDEN_COMPONENTS,
     PROMETHEUS_NODE_PORT,
-    Monitoring,
-    MonitoringArgs,
     dashboard,
     monitoring_values,
 )

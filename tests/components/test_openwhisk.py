@@ -24,7 +24,7 @@ from support.pulumi_mocks import FAKE_KUBECONFIG, run_program, stack_file_config
 from support.specs import OPENWHISK_CHART_SPEC, require_tree
 
 from components.endpoint import Endpoint
-from components.monitoring import SCRAPER
+from components.monitoring_config import SCRAPER
 from components.openwhisk_chart import (
     OPENWHISK_CHART,
     ChartError,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from components import openwhisk_chart
-from components.monitoring import CHART_NAME, CHART_VERSION
+from components.monitoring_config import CHART_NAME, CHART_VERSION
 from components.pinned_source import PinnedTree
 from support.helm import (
     Manifest,
