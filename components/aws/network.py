@@ -52,6 +52,21 @@ class AwsNetworkArgs(BastionNetworkArgs):
     cpu_credits: CpuCredits
 
 
+@dataclass(frozen=True)
+class _Subnets:
+    vpc: aws.ec2.Vpc
+    public: aws.ec2.Subnet
+    private: aws.ec2.Subnet
+
+
+@dataclass(frozen=True)
+class _Routes:
+    gateway: aws.ec2.InternetGateway
+    nat: aws.ec2.NatGateway
+    private_routes: aws.ec2.RouteTable
+    private_association: aws.ec2.RouteTableAssociation
+
+
 class AwsNetwork(pulumi.ComponentResource):
     """Implements `components.node_pool.PrivateNetwork` on AWS."""
 
@@ -59,10 +74,59 @@ class AwsNetwork(pulumi.ComponentResource):
         self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("faasbench:aws:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        naming = args.naming
         cfg = args.aws
+        subnets = self._subnets(name, args)
+        routes = self._routes(name, args, subnets)
+        bastion_sg, private_sg = self._security_groups(name, args, subnets.vpc)
+        settings = self._machine_settings(name, args)
+        bastion, bastion_address, association = self._bastion(
+            name, args, subnets, routes, bastion_sg, settings
+        )
 
+        # Remote steps must wait for the association (the address answers only then) and for
+        # the private route (private machines install packages through the NAT).
+        bastion_host = pulumi.Output.all(
+            bastion_address.public_ip, association.id, routes.private_association.id
+        ).apply(lambda values: values[0])
+
+        self.vpc_id = subnets.vpc.id
+        self.public_subnet_id = subnets.public.id
+        self.private_subnet_id = subnets.private.id
+        self.nat_gateway_id = routes.nat.id
+        self.private_security_group_id = private_sg.id
+        self.bastion_security_group_id = bastion_sg.id
+        self.bastion_instance_id = bastion.id
+        self.bastion_instance = bastion
+        self.bastion_public_ip = bastion_host
+        self.bastion_private_ip = bastion.private_ip
+        self.private_cidr = pulumi.Output.from_input(cfg.vpc_cidr)
+        self.mtu = pulumi.Output.from_input(args.mtu or AWS_DEFAULT_MTU)
+        # The bastion's actual AMI (unchanged by later lookups) is what its machines run.
+        self.image = bastion.ami
+        self.ssh = SshAccess(
+            user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
+        )
+        self._placement = AwsPrivatePlacement(
+            subnet_id=subnets.private.id,
+            security_group_id=private_sg.id,
+            settings=settings,
+            ssh=self.ssh,
+            egress=[routes.nat, routes.private_routes, routes.private_association],
+        )
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_id": self.private_subnet_id,
+                "bastion_public_ip": self.bastion_public_ip,
+                "bastion_private_ip": self.bastion_private_ip,
+                "image": self.image,
+            }
+        )
+
+    def _subnets(self, name: str, args: AwsNetworkArgs) -> _Subnets:
+        """The VPC with its public and private subnet, in the configured (or first) zone."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming, cfg = args.naming, args.aws
         zone = cfg.availability_zone or aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOutputOptions(parent=self)
         ).names.apply(lambda names: sorted(names)[0])
@@ -93,6 +157,12 @@ class AwsNetwork(pulumi.ComponentResource):
             tags=naming.tags("private"),
             opts=child,
         )
+        return _Subnets(vpc, public_subnet, private_subnet)
+
+    def _routes(self, name: str, args: AwsNetworkArgs, subnets: _Subnets) -> _Routes:
+        """The internet gateway for the public subnet, the NAT gateway for the private one."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming, vpc = args.naming, subnets.vpc
         gateway = aws.ec2.InternetGateway(
             f"{name}-igw", vpc_id=vpc.id, tags=naming.tags("igw"), opts=child
         )
@@ -105,7 +175,7 @@ class AwsNetwork(pulumi.ComponentResource):
         nat = aws.ec2.NatGateway(
             f"{name}-nat",
             allocation_id=nat_address.id,
-            subnet_id=public_subnet.id,
+            subnet_id=subnets.public.id,
             tags=naming.tags("nat"),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
         )
@@ -125,17 +195,25 @@ class AwsNetwork(pulumi.ComponentResource):
         )
         aws.ec2.RouteTableAssociation(
             f"{name}-public-rta",
-            subnet_id=public_subnet.id,
+            subnet_id=subnets.public.id,
             route_table_id=public_routes.id,
             opts=child,
         )
         private_association = aws.ec2.RouteTableAssociation(
             f"{name}-private-rta",
-            subnet_id=private_subnet.id,
+            subnet_id=subnets.private.id,
             route_table_id=private_routes.id,
             opts=child,
         )
+        return _Routes(gateway, nat, private_routes, private_association)
 
+    def _security_groups(
+        self, name: str, args: AwsNetworkArgs, vpc: aws.ec2.Vpc
+    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
+        """The bastion's group (SSH and forwarded ports from the configured ranges, the private
+        ports from the VPC) and the private machines' (the VPC only)."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming, cfg = args.naming, args.aws
         bastion_sg = aws.ec2.SecurityGroup(
             f"{name}-bastion-sg",
             name=naming.name("bastion"),
@@ -193,7 +271,12 @@ class AwsNetwork(pulumi.ComponentResource):
             opts=child,
         )
         self._open_egress(f"{name}-private", private_sg, naming.tags("private"))
+        return bastion_sg, private_sg
 
+    def _machine_settings(self, name: str, args: AwsNetworkArgs) -> AwsMachineSettings:
+        """The key pair and the image every machine of the network boots with."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming, cfg = args.naming, args.aws
         key_pair = aws.ec2.KeyPair(
             f"{name}-key",
             key_name=naming.name("key"),
@@ -216,7 +299,7 @@ class AwsNetwork(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
             image = AwsImage(ami=found.id, pinned=False)
-        settings = AwsMachineSettings(
+        return AwsMachineSettings(
             naming=naming,
             image=image,
             key_name=key_pair.key_name,
@@ -224,12 +307,24 @@ class AwsNetwork(pulumi.ComponentResource):
             cpu_credits=args.cpu_credits,
         )
 
+    def _bastion(
+        self,
+        name: str,
+        args: AwsNetworkArgs,
+        subnets: _Subnets,
+        routes: _Routes,
+        group: aws.ec2.SecurityGroup,
+        settings: AwsMachineSettings,
+    ) -> tuple[aws.ec2.Instance, aws.ec2.Eip, aws.ec2.EipAssociation]:
+        """The bastion in the public subnet, with an elastic address of its own."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
         bastion = create_instance(
             f"{name}-bastion",
             role="bastion",
             size=args.bastion_size,
-            subnet_id=public_subnet.id,
-            security_group_ids=[bastion_sg.id],
+            subnet_id=subnets.public.id,
+            security_group_ids=[group.id],
             user_data=bastion_cloud_config(),
             settings=settings,
             parent=self,
@@ -240,7 +335,7 @@ class AwsNetwork(pulumi.ComponentResource):
             f"{name}-bastion-eip",
             domain="vpc",
             tags=naming.tags("bastion"),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[routes.gateway]),
         )
         association = aws.ec2.EipAssociation(
             f"{name}-bastion-eip-assoc",
@@ -248,46 +343,7 @@ class AwsNetwork(pulumi.ComponentResource):
             instance_id=bastion.id,
             opts=child,
         )
-
-        # Remote steps must wait for the association (the address answers only then) and for
-        # the private route (private machines install packages through the NAT).
-        bastion_host = pulumi.Output.all(
-            bastion_address.public_ip, association.id, private_association.id
-        ).apply(lambda values: values[0])
-
-        self.vpc_id = vpc.id
-        self.public_subnet_id = public_subnet.id
-        self.private_subnet_id = private_subnet.id
-        self.nat_gateway_id = nat.id
-        self.private_security_group_id = private_sg.id
-        self.bastion_security_group_id = bastion_sg.id
-        self.bastion_instance_id = bastion.id
-        self.bastion_instance = bastion
-        self.bastion_public_ip = bastion_host
-        self.bastion_private_ip = bastion.private_ip
-        self.private_cidr = pulumi.Output.from_input(cfg.vpc_cidr)
-        self.mtu = pulumi.Output.from_input(args.mtu or AWS_DEFAULT_MTU)
-        # The bastion's actual AMI (unchanged by later lookups) is what its machines run.
-        self.image = bastion.ami
-        self.ssh = SshAccess(
-            user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
-        )
-        self._placement = AwsPrivatePlacement(
-            subnet_id=private_subnet.id,
-            security_group_id=private_sg.id,
-            settings=settings,
-            ssh=self.ssh,
-            egress=[nat, private_routes, private_association],
-        )
-        self.register_outputs(
-            {
-                "vpc_id": self.vpc_id,
-                "private_subnet_id": self.private_subnet_id,
-                "bastion_public_ip": self.bastion_public_ip,
-                "bastion_private_ip": self.bastion_private_ip,
-                "image": self.image,
-            }
-        )
+        return bastion, bastion_address, association
 
     def _open_egress(self, name: str, group: aws.ec2.SecurityGroup, tags: dict[str, str]) -> None:
         aws.vpc.SecurityGroupEgressRule(
