@@ -20,6 +20,7 @@ from components.cloud_init import bastion_cloud_config
 from components.node_pool import BastionNetworkArgs, ForwardedPort, NodePool, NodePoolArgs
 from components.openstack.instance import (
     OpenStackImage,
+    OpenStackMachine,
     OpenStackMachineSettings,
     create_instance,
 )
@@ -52,6 +53,14 @@ class OpenStackNetworkArgs(BastionNetworkArgs):
     openstack: OpenStackNetworkSettings
 
 
+@dataclass(frozen=True)
+class _Network:
+    network: openstack.networking.Network
+    subnet: openstack.networking.Subnet
+    router: openstack.networking.Router
+    interface: openstack.networking.RouterInterface
+
+
 class OpenStackNetwork(pulumi.ComponentResource):
     """Implements `components.node_pool.PrivateNetwork` on OpenStack."""
 
@@ -59,14 +68,61 @@ class OpenStackNetwork(pulumi.ComponentResource):
         self, name: str, args: OpenStackNetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("faasbench:openstack:Network", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        naming = args.naming
         cfg = args.openstack
         if cfg.external_network is None:
             raise ValueError("openstackExternalNetwork is required")
+        net = self._network(name, args, cfg.external_network)
+        bastion_sg, private_sg = self._security_groups(name, args)
+        settings, image = self._machine_settings(name, args, net)
+        bastion, floating_ip, association = self._bastion(
+            name, args, cfg.external_network, net, bastion_sg, settings
+        )
+        bastion_host = pulumi.Output.all(floating_ip.address, association.id).apply(
+            lambda values: values[0]
+        )
 
+        self.network_id = net.network.id
+        self.subnet_id = net.subnet.id
+        self.router_id = net.router.id
+        self.private_security_group_id = private_sg.id
+        self.bastion_security_group_id = bastion_sg.id
+        self.bastion_instance_id = bastion.instance.id
+        self.bastion_instance = bastion.instance
+        self.bastion_public_ip = bastion_host
+        self.bastion_private_ip = bastion.private_ip
+        self.private_cidr = pulumi.Output.from_input(cfg.subnet_cidr)
+        # Tenant networks are often 1450 (VXLAN); Docker and CNI must use the network's value.
+        self.mtu = pulumi.Output.from_input(args.mtu) if args.mtu else net.network.mtu
+        self.image = pulumi.Output.from_input(image.image_id)
+        if not image.pinned:
+            # What the bastion actually booted, not what the name resolves to today.
+            self.image = (
+                bastion.instance.block_devices.apply(lambda devices: devices[0].uuid)
+                if cfg.boot_from_volume
+                else bastion.instance.image_id
+            )
+        self.ssh = SshAccess(
+            user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
+        )
+        self._placement = OpenStackPrivatePlacement(
+            security_group_id=private_sg.id, settings=settings, ssh=self.ssh, egress=[net.interface]
+        )
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "subnet_id": self.subnet_id,
+                "bastion_public_ip": self.bastion_public_ip,
+                "bastion_private_ip": self.bastion_private_ip,
+                "image": self.image,
+            }
+        )
+
+    def _network(self, name: str, args: OpenStackNetworkArgs, external_network: str) -> _Network:
+        """The tenant network and subnet, routed to the external network."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming, cfg = args.naming, args.openstack
         external = openstack.networking.get_network_output(
-            name=cfg.external_network,
+            name=external_network,
             external=True,
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
@@ -102,7 +158,15 @@ class OpenStackNetwork(pulumi.ComponentResource):
             subnet_id=subnet.id,
             opts=child,
         )
+        return _Network(network, subnet, router, interface)
 
+    def _security_groups(
+        self, name: str, args: OpenStackNetworkArgs
+    ) -> tuple[openstack.networking.SecGroup, openstack.networking.SecGroup]:
+        """The bastion's group (SSH and forwarded ports from the configured ranges, the private
+        ports from the subnet) and the private machines' (the subnet only)."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming, cfg = args.naming, args.openstack
         bastion_sg = openstack.networking.SecGroup(
             f"{name}-bastion-sg",
             name=naming.name("bastion"),
@@ -157,7 +221,14 @@ class OpenStackNetwork(pulumi.ComponentResource):
             remote_ip_prefix=cfg.subnet_cidr,
             opts=child,
         )
+        return bastion_sg, private_sg
 
+    def _machine_settings(
+        self, name: str, args: OpenStackNetworkArgs, net: _Network
+    ) -> tuple[OpenStackMachineSettings, OpenStackImage]:
+        """The keypair and the image every machine of the network boots with, on its subnet."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming, cfg = args.naming, args.openstack
         keypair = openstack.compute.Keypair(
             f"{name}-key",
             name=naming.name("key"),
@@ -177,25 +248,40 @@ class OpenStackNetwork(pulumi.ComponentResource):
             naming=naming,
             image=image,
             key_pair=keypair.name,
-            network_id=network.id,
-            subnet_id=subnet.id,
+            network_id=net.network.id,
+            subnet_id=net.subnet.id,
             volume_size_gb=args.volume_size_gb,
             boot_from_volume=cfg.boot_from_volume,
             availability_zone=cfg.availability_zone,
         )
+        return settings, image
 
+    def _bastion(
+        self,
+        name: str,
+        args: OpenStackNetworkArgs,
+        external_network: str,
+        net: _Network,
+        group: openstack.networking.SecGroup,
+        settings: OpenStackMachineSettings,
+    ) -> tuple[
+        OpenStackMachine, openstack.networking.FloatingIp, openstack.networking.FloatingIpAssociate
+    ]:
+        """The bastion on its own port, with a floating IP from the external network."""
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
         bastion = create_instance(
             f"{name}-bastion",
             role="bastion",
             size=args.bastion_size,
-            security_group_ids=[bastion_sg.id],
+            security_group_ids=[group.id],
             user_data=bastion_cloud_config(),
             settings=settings,
             parent=self,
         )
         floating_ip = openstack.networking.FloatingIp(
             f"{name}-bastion-fip",
-            pool=cfg.external_network,
+            pool=external_network,
             description=naming.name("bastion"),
             tags=naming.labels("bastion"),
             opts=child,
@@ -205,47 +291,9 @@ class OpenStackNetwork(pulumi.ComponentResource):
             f"{name}-bastion-fip-assoc",
             floating_ip=floating_ip.address,
             port_id=bastion.port.id,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[interface]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[net.interface]),
         )
-        bastion_host = pulumi.Output.all(floating_ip.address, association.id).apply(
-            lambda values: values[0]
-        )
-
-        self.network_id = network.id
-        self.subnet_id = subnet.id
-        self.router_id = router.id
-        self.private_security_group_id = private_sg.id
-        self.bastion_security_group_id = bastion_sg.id
-        self.bastion_instance_id = bastion.instance.id
-        self.bastion_instance = bastion.instance
-        self.bastion_public_ip = bastion_host
-        self.bastion_private_ip = bastion.private_ip
-        self.private_cidr = pulumi.Output.from_input(cfg.subnet_cidr)
-        # Tenant networks are often 1450 (VXLAN); Docker and CNI must use the network's value.
-        self.mtu = pulumi.Output.from_input(args.mtu) if args.mtu else network.mtu
-        self.image = pulumi.Output.from_input(image.image_id)
-        if not image.pinned:
-            # What the bastion actually booted, not what the name resolves to today.
-            self.image = (
-                bastion.instance.block_devices.apply(lambda devices: devices[0].uuid)
-                if cfg.boot_from_volume
-                else bastion.instance.image_id
-            )
-        self.ssh = SshAccess(
-            user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
-        )
-        self._placement = OpenStackPrivatePlacement(
-            security_group_id=private_sg.id, settings=settings, ssh=self.ssh, egress=[interface]
-        )
-        self.register_outputs(
-            {
-                "network_id": self.network_id,
-                "subnet_id": self.subnet_id,
-                "bastion_public_ip": self.bastion_public_ip,
-                "bastion_private_ip": self.bastion_private_ip,
-                "image": self.image,
-            }
-        )
+        return bastion, floating_ip, association
 
     def node_pool(
         self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None
