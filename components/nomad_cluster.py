@@ -17,7 +17,7 @@ from pulumi_command import remote
 
 from components.cluster_nodes import named_pool
 from components.naming import Naming
-from components.node_pool import Machine, PrivateNetwork
+from components.node_pool import Machine, NodePool, PrivateNetwork
 from components.nomad_config import (
     CONSUL_AGENT_POLICY,
     NOMAD_HTTP,
@@ -56,14 +56,76 @@ class NomadClusterArgs:
     private_registry: pulumi.Input[str] | None = None
 
 
+@dataclass(frozen=True)
+class _Secrets:
+    """The cluster's generated tokens and keys."""
+
+    consul_management: pulumi.Output[str]
+    #: An accessor id names a token (it appears in URLs and listings); only the secret id
+    #: grants anything.
+    consul_agent_accessor: pulumi.Output[str]
+    consul_agent_secret: pulumi.Output[str]
+    nomad_management: pulumi.Output[str]
+    vault_openfaas: pulumi.Output[str]
+    agents: pulumi.Output[AgentSecrets]
+
+
+@dataclass(frozen=True)
+class _Pools:
+    servers: NodePool
+    server_names: list[str]
+    workers: NodePool
+    worker_names: list[str]
+
+    @property
+    def first(self) -> Machine:
+        """The first server: Vault, the ACL bootstraps and readiness checks run there."""
+        return self.servers.machines[0]
+
+
+@dataclass(frozen=True)
+class _ControlPlane:
+    consul_acl: remote.Command
+    vault: remote.Command
+    nomad_servers: list[remote.Command]
+    bootstrap: remote.Command
+    identities: remote.Command
+
+
 class NomadCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NomadClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("faasbench:nomad:NomadCluster", name, None, opts)
+        secrets = self._secrets(name)
+        pools = self._pools(name, args)
+        control = self._servers(name, args, pools, secrets)
+        ready_steps = self._clients(name, args, pools, secrets, control)
+
+        first = pools.first
+        self.server_connection = first.connection
+        self.server_instance_id = first.instance_id
+        self.server_ip = first.private_ip
+        self.address = first.private_ip.apply(lambda ip: f"http://{ip}:{NOMAD_HTTP}")
+        self.token = secrets.nomad_management
+        self.consul_address = first.private_ip.apply(lambda ip: f"http://{ip}:8500")
+        self.consul_token = secrets.consul_management
+        self.vault_address = first.private_ip.apply(lambda ip: f"http://{ip}:{VAULT_HTTP}")
+        self.vault_token = secrets.vault_openfaas
+        self.managers = pools.servers.private_ips
+        self.workers = pools.workers.private_ips
+        self.ready: list[pulumi.Resource] = [control.bootstrap, control.identities, *ready_steps]
+        self.register_outputs(
+            {
+                "address": self.address,
+                "managers": self.managers,
+                "workers": self.workers,
+            }
+        )
+
+    def _secrets(self, name: str) -> _Secrets:
+        """Every token and gossip key the cluster uses, generated here."""
         child = pulumi.ResourceOptions(parent=self)
-        naming = args.naming
-        network = args.network
 
         def uuid(purpose: str) -> pulumi.Output[str]:
             return pulumi.Output.secret(random.RandomUuid(f"{name}-{purpose}", opts=child).result)
@@ -72,24 +134,32 @@ class NomadCluster(pulumi.ComponentResource):
             return random.RandomBytes(f"{name}-{purpose}", length=32, opts=child).base64
 
         consul_management = uuid("consul-management")
-        # An accessor id names a token (it appears in URLs and listings); only the secret id
-        # grants anything.
         consul_agent_accessor = random.RandomUuid(
             f"{name}-consul-agent-accessor", opts=child
         ).result
         consul_agent_secret = uuid("consul-agent-secret")
         nomad_management = uuid("nomad-management")
         vault_openfaas_token = uuid("vault-openfaas")
-        secrets = pulumi.Output.all(
+        agents = pulumi.Output.all(
             gossip_key("consul-gossip"),
             gossip_key("nomad-gossip"),
             consul_management,
             consul_agent_secret,
         ).apply(lambda v: AgentSecrets(v[0], v[1], v[2], v[3]))
+        return _Secrets(
+            consul_management,
+            consul_agent_accessor,
+            consul_agent_secret,
+            nomad_management,
+            vault_openfaas_token,
+            agents,
+        )
 
+    def _pools(self, name: str, args: NomadClusterArgs) -> _Pools:
+        """The server machines and the client (worker) machines."""
         servers, server_names = named_pool(
-            network,
-            naming,
+            args.network,
+            args.naming,
             f"{name}-server",
             role="manager",
             count=args.server_count,
@@ -98,8 +168,8 @@ class NomadCluster(pulumi.ComponentResource):
             parent=self,
         )
         workers, worker_names = named_pool(
-            network,
-            naming,
+            args.network,
+            args.naming,
             f"{name}-client",
             role="worker",
             count=args.worker_count,
@@ -107,58 +177,71 @@ class NomadCluster(pulumi.ComponentResource):
             containers=True,
             parent=self,
         )
-        server_ips = servers.private_ips
-        first = servers.machines[0]
+        return _Pools(servers, server_names, workers, worker_names)
+
+    @staticmethod
+    def _agent_configs(
+        pools: _Pools,
+        secrets: _Secrets,
+        node_name: str,
+        ip: pulumi.Output[str],
+        server: bool,
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """The (secret) Consul and Nomad agent configurations of one node."""
+        values = pulumi.Output.all(
+            ip, pools.servers.private_ips, secrets.agents, pools.first.private_ip
+        )
+        consul = values.apply(
+            lambda v: consul_config(
+                node_name=node_name, ip=v[0], server_ips=v[1], server=server, secrets=v[2]
+            )
+        )
+        nomad = values.apply(
+            lambda v: nomad_config(
+                node_name=node_name,
+                ip=v[0],
+                server_ips=v[1],
+                server=server,
+                secrets=v[2],
+                vault_ip=v[3],
+            )
+        )
+        return pulumi.Output.secret(consul), pulumi.Output.secret(nomad)
+
+    def _agent_step(
+        self,
+        name: str,
+        machine: Machine,
+        agent: str,
+        config: pulumi.Output[str],
+        depends_on: list[pulumi.Resource],
+        extra: dict[str, str] | None = None,
+    ) -> remote.Command:
+        """The Consul or Nomad agent on `machine`, from its rendered (secret) config."""
+        return machine_step(
+            f"{name}-{machine.name}-{agent}",
+            machine,
+            f"{agent}-agent",
+            params={
+                "NODE_IP": machine.private_ip,
+                "READY_TIMEOUT_S": READY_TIMEOUT_S,
+                **(extra or {}),
+            },
+            secrets={"CONFIG": config},
+            parent=self,
+            depends_on=depends_on,
+        )
+
+    def _servers(
+        self, name: str, args: NomadClusterArgs, pools: _Pools, secrets: _Secrets
+    ) -> _ControlPlane:
+        """Servers: Consul, then (first server) ACLs and Vault, then Nomad and its ACLs."""
+        first = pools.first
         packages = [f"nomad={args.nomad_version}", f"consul={args.consul_version}"]
-
-        def agent_configs(
-            node_name: str, ip: pulumi.Output[str], server: bool
-        ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
-            values = pulumi.Output.all(ip, server_ips, secrets, first.private_ip)
-            consul = values.apply(
-                lambda v: consul_config(
-                    node_name=node_name, ip=v[0], server_ips=v[1], server=server, secrets=v[2]
-                )
-            )
-            nomad = values.apply(
-                lambda v: nomad_config(
-                    node_name=node_name,
-                    ip=v[0],
-                    server_ips=v[1],
-                    server=server,
-                    secrets=v[2],
-                    vault_ip=v[3],
-                )
-            )
-            return pulumi.Output.secret(consul), pulumi.Output.secret(nomad)
-
-        def agent_step(
-            machine: Machine,
-            agent: str,
-            config: pulumi.Output[str],
-            depends_on: list[pulumi.Resource],
-            extra: dict[str, str] | None = None,
-        ) -> remote.Command:
-            """The Consul or Nomad agent on `machine`, from its rendered (secret) config."""
-            return machine_step(
-                f"{name}-{machine.name}-{agent}",
-                machine,
-                f"{agent}-agent",
-                params={
-                    "NODE_IP": machine.private_ip,
-                    "READY_TIMEOUT_S": READY_TIMEOUT_S,
-                    **(extra or {}),
-                },
-                secrets={"CONFIG": config},
-                parent=self,
-                depends_on=depends_on,
-            )
-
-        # --- servers: Consul, then (first server) ACLs and Vault, then Nomad --------------
         consul_servers = []
         server_installs = []
         for index, (machine, node_name) in enumerate(
-            zip(servers.machines, server_names, strict=True)
+            zip(pools.servers.machines, pools.server_names, strict=True)
         ):
             install = machine_step(
                 f"{name}-{machine.name}-install",
@@ -172,8 +255,10 @@ class NomadCluster(pulumi.ComponentResource):
                 parent=self,
             )
             server_installs.append(install)
-            consul_hcl, _ = agent_configs(node_name, machine.private_ip, server=True)
-            consul_servers.append(agent_step(machine, "consul", consul_hcl, [install]))
+            consul_hcl, _ = self._agent_configs(
+                pools, secrets, node_name, machine.private_ip, server=True
+            )
+            consul_servers.append(self._agent_step(name, machine, "consul", consul_hcl, [install]))
         consul_acl = machine_step(
             f"{name}-consul-acl",
             first,
@@ -184,9 +269,9 @@ class NomadCluster(pulumi.ComponentResource):
                 "READY_TIMEOUT_S": READY_TIMEOUT_S,
             },
             secrets={
-                "MANAGEMENT_TOKEN": consul_management,
-                "AGENT_ACCESSOR": consul_agent_accessor,
-                "AGENT_SECRET": consul_agent_secret,
+                "MANAGEMENT_TOKEN": secrets.consul_management,
+                "AGENT_ACCESSOR": secrets.consul_agent_accessor,
+                "AGENT_SECRET": secrets.consul_agent_secret,
             },
             parent=self,
             depends_on=consul_servers,
@@ -198,17 +283,20 @@ class NomadCluster(pulumi.ComponentResource):
             params={"NODE_IP": first.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
             secrets={
                 "CONFIG": first.private_ip.apply(vault_config),
-                "OPENFAAS_TOKEN": vault_openfaas_token,
+                "OPENFAAS_TOKEN": secrets.vault_openfaas,
                 "POLICY": OPENFAAS_VAULT_POLICY,
             },
             parent=self,
             depends_on=[server_installs[0]],
         )
         nomad_servers = []
-        for machine, node_name in zip(servers.machines, server_names, strict=True):
-            _, nomad_hcl = agent_configs(node_name, machine.private_ip, server=True)
+        for machine, node_name in zip(pools.servers.machines, pools.server_names, strict=True):
+            _, nomad_hcl = self._agent_configs(
+                pools, secrets, node_name, machine.private_ip, server=True
+            )
             nomad_servers.append(
-                agent_step(
+                self._agent_step(
+                    name,
                     machine,
                     "nomad",
                     nomad_hcl,
@@ -221,7 +309,7 @@ class NomadCluster(pulumi.ComponentResource):
             first,
             "nomad-acl-bootstrap",
             params={"NODE_IP": first.private_ip, "READY_TIMEOUT_S": READY_TIMEOUT_S},
-            secrets={"BOOTSTRAP_SECRET": nomad_management},
+            secrets={"BOOTSTRAP_SECRET": secrets.nomad_management},
             parent=self,
             depends_on=nomad_servers,
         )
@@ -230,14 +318,26 @@ class NomadCluster(pulumi.ComponentResource):
             first,
             "nomad-workload-identity",
             params={"NODE_IP": first.private_ip},
-            secrets={"CONSUL_TOKEN": consul_management},
+            secrets={"CONSUL_TOKEN": secrets.consul_management},
             parent=self,
             depends_on=[bootstrap, vault],
         )
+        return _ControlPlane(consul_acl, vault, nomad_servers, bootstrap, identities)
 
-        # --- clients: Docker, CNI, Consul client, Nomad client; readiness from a server ---
+    def _clients(
+        self,
+        name: str,
+        args: NomadClusterArgs,
+        pools: _Pools,
+        secrets: _Secrets,
+        control: _ControlPlane,
+    ) -> list[remote.Command]:
+        """Clients: Docker, CNI, Consul client, Nomad client; each one's readiness checked from
+        the first server. Returns the readiness steps."""
+        first = pools.first
+        packages = [f"nomad={args.nomad_version}", f"consul={args.consul_version}"]
         ready_steps = []
-        for machine, node_name in zip(workers.machines, worker_names, strict=True):
+        for machine, node_name in zip(pools.workers.machines, pools.worker_names, strict=True):
             install = machine_step(
                 f"{name}-{machine.name}-install",
                 machine,
@@ -252,7 +352,7 @@ class NomadCluster(pulumi.ComponentResource):
                 params={
                     "DOCKER_VERSION": args.docker_version,
                     "CONTAINERD_VERSION": args.containerd_version,
-                    "MTU": network.mtu,
+                    "MTU": args.network.mtu,
                     "INSECURE_REGISTRIES": insecure_registries(args.private_registry),
                 },
                 parent=self,
@@ -266,13 +366,18 @@ class NomadCluster(pulumi.ComponentResource):
                 parent=self,
                 depends_on=[install],
             )
-            consul_hcl, nomad_hcl = agent_configs(node_name, machine.private_ip, server=False)
-            consul_client = agent_step(machine, "consul", consul_hcl, [install, consul_acl])
-            nomad_client = agent_step(
+            consul_hcl, nomad_hcl = self._agent_configs(
+                pools, secrets, node_name, machine.private_ip, server=False
+            )
+            consul_client = self._agent_step(
+                name, machine, "consul", consul_hcl, [install, control.consul_acl]
+            )
+            nomad_client = self._agent_step(
+                name,
                 machine,
                 "nomad",
                 nomad_hcl,
-                [docker, cni, consul_client, *nomad_servers],
+                [docker, cni, consul_client, *control.nomad_servers],
                 {"NODE_NAME": node_name, "NODE_ID_FILE": NOMAD_CLIENT_ID_FILE},
             )
             # The node ID the client registered with: a replaced machine's old node stays
@@ -289,7 +394,7 @@ class NomadCluster(pulumi.ComponentResource):
                         "NODE_NAME": node_name,
                         "READY_TIMEOUT_S": READY_TIMEOUT_S,
                     },
-                    secrets={"NOMAD_TOKEN": nomad_management},
+                    secrets={"NOMAD_TOKEN": secrets.nomad_management},
                     delete_step="nomad-node-remove",
                     delete_params={
                         "SERVER_IP": first.private_ip,
@@ -299,29 +404,10 @@ class NomadCluster(pulumi.ComponentResource):
                     },
                     triggers=[machine.instance_id],
                     parent=self,
-                    depends_on=[nomad_client, bootstrap],
+                    depends_on=[nomad_client, control.bootstrap],
                     # A replaced client's node goes (purge) before its successor registers.
                     delete_before_replace=True,
                     deleted_with=first.instance,
                 )
             )
-
-        self.server_connection = first.connection
-        self.server_instance_id = first.instance_id
-        self.server_ip = first.private_ip
-        self.address = first.private_ip.apply(lambda ip: f"http://{ip}:{NOMAD_HTTP}")
-        self.token = nomad_management
-        self.consul_address = first.private_ip.apply(lambda ip: f"http://{ip}:8500")
-        self.consul_token = consul_management
-        self.vault_address = first.private_ip.apply(lambda ip: f"http://{ip}:{VAULT_HTTP}")
-        self.vault_token = vault_openfaas_token
-        self.managers = servers.private_ips
-        self.workers = workers.private_ips
-        self.ready: list[pulumi.Resource] = [bootstrap, identities, *ready_steps]
-        self.register_outputs(
-            {
-                "address": self.address,
-                "managers": self.managers,
-                "workers": self.workers,
-            }
-        )
+        return ready_steps
