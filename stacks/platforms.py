@@ -21,13 +21,8 @@ from components.k8s_cluster import ROLE_LABEL
 from components.monitoring import Monitoring
 from components.node_pool import PrivateNetwork
 from components.nomad_cluster import NomadCluster
-from components.openfaas_k8s import (
-    BASIC_AUTH_USER,
-    FUNCTION_NAMESPACE,
-    GATEWAY_NODE_PORT,
-    OpenFaasK8s,
-    OpenFaasK8sArgs,
-)
+from components.openfaas_k8s import OpenFaasK8s, OpenFaasK8sArgs
+from components.openfaas_k8s_config import BASIC_AUTH_USER, FUNCTION_NAMESPACE, GATEWAY_NODE_PORT
 from components.openfaas_nomad import OpenFaasNomad, OpenFaasNomadArgs
 from components.openfaas_nomad_config import GATEWAY_PORT as NOMAD_GATEWAY_PORT
 from components.openfaas_nomad_config import PROMETHEUS_PORT as NOMAD_PROMETHEUS_PORT

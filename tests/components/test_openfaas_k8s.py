@@ -8,7 +8,7 @@ import pytest
 from support.pulumi_mocks import ProgramRun, run_program, stack_file_config
 
 from components.k8s_cluster import ROLE_LABEL, SERVER_TAINT
-from components.openfaas_k8s import CE_LIMITS, openfaas_values
+from components.openfaas_k8s_config import CE_LIMITS, openfaas_values
 
 # Keys of the openfaas chart 15.0.6 (openfaas/faas-netes chart/openfaas/values.yaml at
 # 662ce9ce): top-level keys, and those of the sections we set. `faasnetes.readTimeout` and
