@@ -17,7 +17,7 @@ from support.sandbox import Sandbox
 from support.servers import free_port, free_port_range
 
 from components.ftp_config import seeded_file_sha256
-from components.ftp_in_cluster import (
+from components.ftp_in_cluster_config import (
     FTP_IMAGE,
     FtpPod,
     ftp_container_script,

@@ -28,7 +28,7 @@ from support.images import (
 
 import components
 from components import faas_swarm_image
-from components.ftp_in_cluster import FtpPod, ftp_manifests
+from components.ftp_in_cluster_config import FtpPod, ftp_manifests
 from components.openfaas_nomad_config import render_job
 from components.openfaas_swarm_config import render_compose
 from components.registry_config import REGISTRY_IMAGE
