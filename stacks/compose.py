@@ -54,7 +54,8 @@ from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
 from components.registry_config import REGISTRY_PORT
 from components.ssh_key import SshKeyPair
 from components.swarm_cluster import SwarmCluster, SwarmClusterArgs
-from stacks.config import Role, StackConfig
+from contract.machines import Role
+from stacks.config import StackConfig
 
 
 def build_network(config: StackConfig, naming: Naming, key: SshKeyPair) -> PrivateNetwork:

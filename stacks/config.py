@@ -25,23 +25,13 @@ from pydantic import (
 
 from components.ftp_config import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
 from contract.aws import is_burstable
+from contract.machines import AWS_DEFAULT_SIZES, ROLES, MachinesConfig, Role
 from contract.outputs import CpuCredits
 from contract.ssh_keys import ParsedPrivateKey, parse_private_key
 
 Cloud = Literal["aws", "openstack", "existing"]
 Orchestrator = Literal["k8s", "swarm", "nomad"]
 Framework = Literal["openfaas", "openwhisk"]
-Role = Literal["bastion", "manager", "worker", "haproxy", "ftp"]
-ROLES: tuple[Role, ...] = ("bastion", "manager", "worker", "haproxy", "ftp")
-
-#: The seeds' machine sizes on AWS: small helpers, larger cluster nodes.
-AWS_DEFAULT_SIZES: dict[Role, str] = {
-    "bastion": "t3a.medium",
-    "manager": "t3a.large",
-    "worker": "t3a.large",
-    "haproxy": "t3a.medium",
-    "ftp": "t3a.medium",
-}
 
 #: Canonical's AWS account, the publisher of the official Ubuntu AMIs.
 CANONICAL_AWS_OWNER = "099720109477"
@@ -84,7 +74,6 @@ def _ip_address(value: str) -> str:
 Cidr = Annotated[str, AfterValidator(_network)]
 PrivateCidr = Annotated[str, AfterValidator(_ipv4_network)]
 IpAddress = Annotated[str, AfterValidator(_ip_address)]
-Size = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S+$")]
 #: An AWS instance type: FAMILY.SIZE, the family with its generation digit (t3a.large,
 #: c5n.18xlarge, m7i-flex.large, u-6tb1.metal, m7i.metal-24xl).
 AWS_INSTANCE_TYPE = re.compile(
@@ -264,34 +253,6 @@ class AccessConfig(_Section):
         if self.ssh_private_key is None:
             return None
         return parse_private_key(self.ssh_private_key.get_secret_value())
-
-
-class MachinesConfig(_Section):
-    """Counts and sizes per role. Sizes are AWS instance types or OpenStack flavors."""
-
-    manager_count: int = Field(1, alias="managerCount", ge=1, le=7)
-    worker_count: int = Field(2, alias="workerCount", ge=1, le=200)
-    bastion_size: Size | None = Field(None, alias="bastionSize")
-    manager_size: Size | None = Field(None, alias="managerSize")
-    worker_size: Size | None = Field(None, alias="workerSize")
-    haproxy_size: Size | None = Field(None, alias="haproxySize")
-    ftp_size: Size | None = Field(None, alias="ftpSize")
-    volume_size_gb: int = Field(15, alias="volumeSizeGb", ge=8, le=16384)
-    cpu_credits: CpuCredits = Field(
-        "unlimited",
-        alias="cpuCredits",
-        description="CPU credit mode of burstable AWS types; unlimited never throttles a run",
-    )
-
-    @field_validator("manager_count")
-    @classmethod
-    def _odd_managers(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError(f"managerCount must be odd (1, 3, 5 or 7) for a quorum, got {value}")
-        return value
-
-    def explicit_size(self, role: Role) -> str | None:
-        return getattr(self, f"{role}_size")
 
 
 def _label(value: str) -> str:
