@@ -19,7 +19,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.ftp_config import (
+from components.remote_step import render_step
+from contract.ftp import (
     DEFAULT_MAX_CLIENTS,
     FTP_HOME,
     FTP_PORT,
@@ -32,7 +33,6 @@ from components.ftp_config import (
     seeded_file_key,
     seeded_file_sha256,
 )
-from components.remote_step import render_step
 
 #: Debian's official image of 2025-12-29 (docker-library repo-info: built from
 #: snapshot.debian.org/archive/debian/20251229T000000Z).

@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from components.ftp_config import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
 from contract.aws import is_burstable
+from contract.ftp import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
 from contract.machines import AWS_DEFAULT_SIZES, ROLES, MachinesConfig, Role
 from contract.outputs import CpuCredits
 from contract.ssh_keys import ParsedPrivateKey, parse_private_key

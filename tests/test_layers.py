@@ -31,16 +31,9 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "loadgen": ("components", "stacks", *PULUMI),
 }
 
-# (importing module, imported module) pairs that break the rules today. The restructure issue
-# ("One owner for each concept") removes them in its step "packaging without Pulumi", which makes
-# the load generator installable on its own; until then they are the only ones allowed.
-LOADGEN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # The local target renders its HAProxy and FTP configs with the stacks' own renderers.
-        ("loadgen.local.target", "components.ftp_config"),
-        ("loadgen.local.target", "components.haproxy_config"),
-    }
-)
+# (importing module, imported module) pairs allowed to break the rules. None are left: the
+# restructure issue ("One owner for each concept") removed the last ones.
+LOADGEN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_name(path: Path) -> str:

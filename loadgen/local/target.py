@@ -6,7 +6,7 @@ Everything lives in one state directory (`.faasbench-local/` by default):
     outputs.json     the stack outputs, 0600 (passwords)
     gateway.json     the gateway's settings, 0600; gateway.addr once it listens
     ftp.json         the FTP server's settings, 0600; ftp.addr once it listens
-    haproxy.cfg      rendered by components.haproxy_config, checked with `haproxy -c`
+    haproxy.cfg      rendered by contract.haproxy, checked with `haproxy -c`
     prometheus.yml   and prometheus/, its data
     ftp/             the FTP root with the seeded test file
     replicas/        one <pid>.json per function replica (written by the gateway)
@@ -40,8 +40,8 @@ from typing import Any
 from pydantic import ValidationError
 
 import loadgen
-from components.ftp_config import TEST_FILE, seeded_file_bytes
-from components.haproxy_config import (
+from contract.ftp import TEST_FILE, seeded_file_bytes
+from contract.haproxy import (
     HaproxyBackend,
     HaproxyServer,
     HaproxySettings,
