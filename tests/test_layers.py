@@ -6,8 +6,8 @@
 - `functions` imports nothing of the other packages, nor Pulumi: stdlib only, so the loader may
   use it (the function registry and parameters, the OpenWhisk zips, the local replicas).
 - `loadgen` imports neither `components`, `stacks` nor Pulumi, except the imports listed in
-  `LOADGEN_EXCEPTIONS`, which exist today and which later steps of the restructure issue
-  remove. A new violation fails; so does an exception that no longer exists (drop it).
+  `LOADGEN_EXCEPTIONS` (none today): a new violation fails, and so does an exception that no
+  longer exists (drop it).
 
 Dynamic imports (`importlib.import_module`) are not seen.
 """

@@ -36,7 +36,9 @@ def test_pulumi_is_a_default_uv_group_not_a_dependency() -> None:
     tool = pyproject["tool"]
     assert isinstance(tool, dict)
     assert "pulumi" in tool["uv"]["default-groups"]
-    assert "stacks" not in tool["hatch"]["build"]["targets"]["wheel"]["packages"]
+    packages = tool["hatch"]["build"]["targets"]["wheel"]["packages"]
+    assert "stacks" not in packages
+    assert "components" not in packages
 
 
 @pytest.mark.slow
@@ -57,7 +59,7 @@ def test_the_wheel_installs_a_loader_without_pulumi(tmp_path: Path) -> None:
     [wheel] = (tmp_path / "dist").glob("faasbench-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         top = {name.split("/")[0] for name in archive.namelist()}
-    assert "stacks" not in top
+    assert not {"stacks", "components"} & top
     assert {"loadgen", "contract", "functions"} <= top
 
     venv = tmp_path / "venv"

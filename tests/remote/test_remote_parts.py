@@ -78,9 +78,8 @@ def test_traces_travel_with_the_experiment(tmp_path: Path) -> None:
 
 def test_the_content_hash_covers_the_wheel_packages() -> None:
     root = project_root()
-    # The loader's packages, not the Pulumi program (`stacks`); `components` until loadgen/local
-    # takes its renderers from contract/.
-    assert set(wheel_packages(root)) == {"functions", "loadgen", "components", "contract"}
+    # The loader's packages, not the Pulumi program (`stacks`, `components`).
+    assert set(wheel_packages(root)) == {"functions", "loadgen", "contract"}
     assert content_hash(root) == content_hash(root)
     assert len(content_hash(root)) == 16
 
