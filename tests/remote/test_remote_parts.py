@@ -14,7 +14,7 @@ import yaml
 from support.sshd import FROM_WHEELHOUSE, repack_wheel
 
 from contract.outputs import StackOutputs
-from loadgen.experiments.load import load_experiment
+from loadgen.experiments.campaign_file import load_experiment
 from loadgen.remote.campaign import _INSTALL, campaign_files, loader_of, remote_outputs
 from loadgen.remote.ssh import RemoteError, SshTarget, describe_ssh_failure
 from loadgen.remote.wheel import bundled_pip, content_hash, project_root, wheel_packages
