@@ -28,7 +28,8 @@ from loadgen.experiments.campaign_file import ExperimentFileError, load_experime
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility import feasibility_problems
-from loadgen.experiments.runner import Campaign, CampaignError, CellListener, CellOutcome
+from loadgen.experiments.outcomes import CellListener, CellOutcome
+from loadgen.experiments.runner import Campaign, CampaignError
 from loadgen.experiments.trace import TraceError
 from loadgen.platforms.base import PlatformError
 from loadgen.runner.coordinator import (

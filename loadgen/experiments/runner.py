@@ -19,7 +19,6 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,20 +26,19 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from contract.outputs import StackOutputs
-from loadgen.engine.errors import ErrorKind
-from loadgen.engine.options import CORRELATION_HEADERS, EngineOptions
+from loadgen.engine.options import EngineOptions
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.outcomes import CampaignReport, CellListener, CellOutcome
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.env import function_env
 from loadgen.platforms.metrics import PrometheusMetrics
-from loadgen.record.format import FLAG_WARMUP, RECORD_FILE_SUFFIX
-from loadgen.record.reader import RecordFile
+from loadgen.record.format import RECORD_FILE_SUFFIX
+from loadgen.results.first_request import first_request
 from loadgen.results.manifest import build_manifest
-from loadgen.results.models import CampaignManifest, CellInfo, FirstRequest
+from loadgen.results.models import CampaignManifest, CellInfo
 from loadgen.runner.coordinator import RunError, default_processes, execute
-from loadgen.runner.progress import ProgressSnapshot
 from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
 
 T = TypeVar("T")
@@ -59,78 +57,8 @@ class CampaignError(RuntimeError):
     """The campaign cannot start or go on (the message says why)."""
 
 
-@dataclass
-class CellOutcome:
-    cell: CellPlan
-    status: str
-    reason: str | None = None
-    requests: int = 0
-    errors: int = 0
-    p99_ms: float | None = None
-
-
-@dataclass
-class CampaignReport:
-    results_dir: Path
-    outcomes: list[CellOutcome] = field(default_factory=list)
-    skipped: int = 0
-    interrupted: bool = False
-
-
-class CellListener:
-    """What the CLI shows: cells done, and the engine's live counters of the current cell."""
-
-    def cell_started(self, cell: CellPlan, index: int, total: int) -> None:
-        del cell, index, total
-
-    def cell_finished(self, outcome: CellOutcome) -> None:
-        del outcome
-
-    def engine_progress(self, snapshot: ProgressSnapshot, elapsed_s: float) -> None:
-        del snapshot, elapsed_s
-
-    def note(self, message: str) -> None:
-        del message
-
-
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def first_request(paths: list[Path]) -> FirstRequest | None:
-    """The measured request with the earliest intended start across a segment's record files,
-    in wall-clock ns (each file's wall anchor plus the record's offset from its epoch), with its
-    outcome and captured correlation id; None when the segment measured none."""
-    found: tuple[int, FirstRequest] | None = None
-    dropped = int(ErrorKind.DROPPED)
-    for path in paths:
-        with RecordFile(path) as records:
-            header = records.header
-            slots = {
-                slot
-                for slot, name in enumerate(header.capture_headers)
-                if name.lower() in CORRELATION_HEADERS
-            }
-            for record in records.records():
-                intended = record.intended_ns + header.monotonic_epoch_ns
-                if record.flags & FLAG_WARMUP or record.error == dropped:
-                    continue
-                if found is not None and intended >= found[0]:
-                    continue
-                call_id = next(
-                    (value.decode("latin-1") for slot, value in record.captured if slot in slots),
-                    None,
-                )
-                found = (
-                    intended,
-                    FirstRequest(
-                        send_ns=header.wall_anchor_ns + record.send_ns,
-                        end_ns=header.wall_anchor_ns + record.end_ns,
-                        ok=record.error_class is None,
-                        id=call_id,
-                    ),
-                )
-    return None if found is None else found[1]
 
 
 def _write_json(path: Path, document: Any) -> None:
