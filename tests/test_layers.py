@@ -3,6 +3,8 @@
 - `contract` is neutral ground: it imports nothing of the repository's other packages, nor Pulumi.
 - `components` never imports `stacks` or `loadgen` (`stacks` composes components, not the
   reverse).
+- `loadgen.experiments` (the campaign loop) imports no concrete platform (the modules
+  `loadgen.platforms.openfaas`, `openwhisk`, nor their adapters): it drives `Platform`.
 - `functions` imports nothing of the other packages, nor Pulumi: stdlib only, so the loader may
   use it (the function registry and parameters, the OpenWhisk zips, the local replicas).
 - `loadgen` imports neither `components`, `stacks` nor Pulumi, except the imports listed in
@@ -91,6 +93,28 @@ def test_loadgen_keeps_to_its_layer_but_for_todays_exceptions() -> None:
     found = violations("loadgen")
     assert sorted(found - LOADGEN_EXCEPTIONS) == [], "a new layer violation"
     assert sorted(LOADGEN_EXCEPTIONS - found) == [], "exceptions no longer needed: remove them"
+
+
+#: Concrete platforms the campaign loop must not know: it drives any `Platform` (base.py), built
+#: from the stack outputs by `loadgen.platforms.make_platform`.
+CONCRETE_PLATFORMS = ("loadgen.platforms.openfaas", "loadgen.platforms.openwhisk")
+CONCRETE_ADAPTERS = frozenset({"OpenFaasPlatform", "OpenWhiskPlatform"})
+
+
+def test_experiments_know_no_concrete_platform() -> None:
+    found = [
+        (source, target)
+        for source, target in imports_of("loadgen")
+        if is_under(source, "loadgen.experiments")
+        and any(is_under(target, concrete) for concrete in CONCRETE_PLATFORMS)
+    ]
+    for path in sorted((ROOT / "loadgen" / "experiments").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                found += [
+                    (module_name(path), a.name) for a in node.names if a.name in CONCRETE_ADAPTERS
+                ]
+    assert found == []
 
 
 def test_the_walk_sees_every_package() -> None:
