@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from loadgen.analysis.aggregate import Aggregate, GroupKey, Row, group_label
+from loadgen.analysis.aggregate import Aggregate, GroupKey, group_label
 from loadgen.analysis.stats import (
     RankTest,
     cliffs_delta,
@@ -32,6 +32,7 @@ from loadgen.analysis.stats import (
     mann_whitney,
     median_interval,
 )
+from loadgen.analysis.table import Row
 from loadgen.results.models import CampaignManifest
 
 COMPARISON_CSV = "comparison.csv"

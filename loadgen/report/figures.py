@@ -31,15 +31,11 @@ from matplotlib.ticker import (
     ScalarFormatter,
 )
 
-from loadgen.analysis.aggregate import (
-    BOOT_IN,
-    COLD_START_COMPONENTS,
-    Aggregate,
-    Row,
-    group_label,
-)
+from loadgen.analysis.aggregate import Aggregate, group_label
+from loadgen.analysis.cold_starts import BOOT_IN, COLD_START_COMPONENTS
 from loadgen.analysis.compare import row_key
 from loadgen.analysis.requests import COLD, Requests
+from loadgen.analysis.table import Row
 from loadgen.metrics.summary import NS_PER_MS
 from loadgen.results.tree import Cell
 

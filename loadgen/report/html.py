@@ -14,16 +14,12 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from loadgen.analysis.aggregate import (
-    BOOT_IN,
-    COLD_START_COMPONENTS,
-    Aggregate,
-    GroupedWarning,
-    Row,
-    group_label,
-)
+from loadgen.analysis.aggregate import Aggregate, group_label
+from loadgen.analysis.caveats import GroupedWarning
+from loadgen.analysis.cold_starts import BOOT_IN, COLD_START_COMPONENTS
 from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
 from loadgen.analysis.stats import min_runs
+from loadgen.analysis.table import Row
 from loadgen.report.figures import Figure
 from loadgen.results.models import CampaignManifest
 

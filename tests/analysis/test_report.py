@@ -11,7 +11,8 @@ from pathlib import Path
 from support.synthetic_results import CampaignSpec, CellSpec, write_campaign
 from typer.testing import CliRunner
 
-from loadgen.analysis.aggregate import COLD_START_COMPONENTS, Settings, aggregate
+from loadgen.analysis.aggregate import Settings, aggregate
+from loadgen.analysis.cold_starts import COLD_START_COMPONENTS
 from loadgen.cli import app
 from loadgen.report.build import build_report, figures_dir
 from loadgen.report.figures import FIGURES, _cold_components, cold_breakdown
