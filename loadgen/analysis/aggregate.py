@@ -84,7 +84,7 @@ def complete_groups(tree: ResultsTree) -> dict[GroupKey, list[Cell]]:
     for cell in tree.cells:
         if cell.info.status == "complete":
             groups.setdefault(group_key(cell), []).append(cell)
-    return {key: groups[key] for key in sorted(groups, key=_sort_key)}
+    return {key: groups[key] for key in sorted(groups, key=group_sort_key)}
 
 
 SKIPPED = "cells skipped, left out of every statistic"
@@ -160,6 +160,7 @@ def aggregate(
     return result
 
 
-def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
+def group_sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
+    """Groups in order: function, mode, sweep, value (none first), cold-start method."""
     function, mode, sweep, value, method = key
     return (function, mode, sweep, -math.inf if value is None else value, method or "")

@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from loadgen.analysis.aggregate import Aggregate, group_label
 from loadgen.analysis.caveats import GroupedWarning
 from loadgen.analysis.cold_starts import BOOT_IN, COLD_START_COMPONENTS
-from loadgen.analysis.compare import Comparison, row_key, test_rows, verdict_table
+from loadgen.analysis.compare import Comparison, row_key
+from loadgen.analysis.compare_files import test_rows, verdict_table
 from loadgen.analysis.stats import min_runs
 from loadgen.analysis.table import Row
 from loadgen.report.figures import Figure
