@@ -21,7 +21,7 @@ from loadgen.analysis.compare import Comparison, row_key
 from loadgen.analysis.compare_files import test_rows, verdict_table
 from loadgen.analysis.stats import min_runs
 from loadgen.analysis.table import Row
-from loadgen.report.figures import Figure
+from loadgen.report.figures.common import Figure
 from loadgen.results.models import CampaignManifest
 
 SECRET_KEY = re.compile(

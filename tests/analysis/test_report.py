@@ -15,7 +15,8 @@ from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.analysis.cold_starts import COLD_START_COMPONENTS
 from loadgen.cli import app
 from loadgen.report.build import build_report, figures_dir
-from loadgen.report.figures import FIGURES, _cold_components, cold_breakdown
+from loadgen.report.figures import FIGURES
+from loadgen.report.figures.cold_starts import _cold_components, cold_breakdown
 from loadgen.report.html import REDACTED, redact, significant
 from loadgen.results import open_results
 
