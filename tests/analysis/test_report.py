@@ -17,7 +17,7 @@ from loadgen.cli import app
 from loadgen.report.build import build_report, figures_dir
 from loadgen.report.figures import FIGURES
 from loadgen.report.figures.cold_starts import _cold_components, cold_breakdown
-from loadgen.report.html import REDACTED, redact, significant
+from loadgen.report.html_format import REDACTED, redact, significant
 from loadgen.results import open_results
 
 FAST = Settings()

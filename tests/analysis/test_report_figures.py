@@ -21,7 +21,7 @@ from loadgen.report.figures.resources import (
     short_label,
 )
 from loadgen.report.figures.timeline import bin_width_s, binned_percentiles, latency_over_time
-from loadgen.report.html import significant
+from loadgen.report.html_format import significant
 from loadgen.results import open_results
 
 FAST = Settings()
