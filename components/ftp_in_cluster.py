@@ -12,7 +12,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from components.ftp_config import DEFAULT_MAX_CLIENTS, ftp_outputs
 from components.ftp_in_cluster_config import (
     CREDENTIALS_SECRET,
     LABELS,
@@ -20,6 +19,7 @@ from components.ftp_in_cluster_config import (
     ftp_host,
     ftp_manifests,
 )
+from contract.ftp import DEFAULT_MAX_CLIENTS, ftp_outputs
 
 
 @dataclass(frozen=True)

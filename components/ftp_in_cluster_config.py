@@ -16,7 +16,8 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from components.ftp_config import (
+from components.remote_step import render_step
+from contract.ftp import (
     DEFAULT_MAX_CLIENTS,
     FTP_HOME,
     FTP_PORT,
@@ -28,7 +29,6 @@ from components.ftp_config import (
     seeded_file_key,
     seeded_file_sha256,
 )
-from components.remote_step import render_step
 
 #: Debian's official image of 2025-12-29 (docker-library repo-info: built from
 #: snapshot.debian.org/archive/debian/20251229T000000Z).

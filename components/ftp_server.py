@@ -10,7 +10,10 @@ import pulumi
 import pulumi_random as random
 
 from components.cloud_init import node_cloud_config
-from components.ftp_config import (
+from components.naming import Naming
+from components.node_pool import NodePoolArgs, PrivateNetwork
+from components.remote_step import machine_step
+from contract.ftp import (
     DEFAULT_MAX_CLIENTS,
     FTP_HOME,
     FTP_USER,
@@ -21,9 +24,6 @@ from components.ftp_config import (
     seeded_file_key,
     seeded_file_sha256,
 )
-from components.naming import Naming
-from components.node_pool import NodePoolArgs, PrivateNetwork
-from components.remote_step import machine_step
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Backends are the platform's gateway port on every worker (k3s NodePort, Swarm/Nomad 8080,
 OpenWhisk's 31001 over TLS with a self-signed certificate); the configuration is rendered by
-`components.haproxy_config`, which the local target uses too.
+`contract.haproxy`, which the local target uses too.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import pulumi
 
 from components.cloud_init import node_cloud_config
 from components.endpoint import Endpoint
-from components.haproxy_config import (
+from components.naming import Naming
+from components.node_pool import NodePoolArgs, PrivateNetwork
+from components.remote_step import machine_step
+from contract.haproxy import (
     HaproxyBackend,
     HaproxyServer,
     HaproxySettings,
     render_haproxy,
 )
-from components.naming import Naming
-from components.node_pool import NodePoolArgs, PrivateNetwork
-from components.remote_step import machine_step
 
 GATEWAY_PORT = 8080
 STATS_PORT = 8404

@@ -23,8 +23,9 @@ from components.node_pool import ForwardedPort, PrivateNetwork
 from components.openstack.network import OpenStackNetwork, OpenStackNetworkArgs
 from components.registry_config import REGISTRY_PORT
 from components.ssh_key import SshKeyPair
+from contract.machines import Role
 from stacks.clusters import CLUSTERS
-from stacks.config import Cloud, Role, StackConfig
+from stacks.config import Cloud, StackConfig
 from stacks.sites import in_existing_cluster, on_machines
 
 

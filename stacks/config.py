@@ -3,18 +3,20 @@
 Keys are flat and camelCase (Pulumi convention, so `pulumi config set workerCount 3` works);
 the model groups them into sections by their prefix: `aws*` keys form `AwsConfig`, `openstack*`
 keys `OpenStackConfig`. Each field's alias is its full key, so every error names the key the
-user typed. This module holds the whole (`StackConfig`, with the rules across sections) and the
-machines section; the other sections live in `stacks.config_*` modules, one concern each.
+user typed. This module holds the whole (`StackConfig`, with the rules across sections); the
+sections live in `stacks.config_*` modules, one concern each, and the machines section in
+`contract.machines` (the cost estimate reads it too).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from contract.aws import is_burstable
+from contract.machines import AWS_DEFAULT_SIZES, ROLES, MachinesConfig, Role
 from contract.outputs import CpuCredits
 from stacks.config_access import AccessConfig
 from stacks.config_clouds import AwsConfig, ExistingConfig, OpenStackConfig
@@ -25,55 +27,13 @@ from stacks.config_platform import OpenWhiskConfig, PlatformConfig, RegistryConf
 Cloud = Literal["aws", "openstack", "existing"]
 Orchestrator = Literal["k8s", "swarm", "nomad"]
 Framework = Literal["openfaas", "openwhisk"]
-Role = Literal["bastion", "manager", "worker", "haproxy", "ftp"]
-ROLES: tuple[Role, ...] = ("bastion", "manager", "worker", "haproxy", "ftp")
-
-#: The seeds' machine sizes on AWS: small helpers, larger cluster nodes.
-AWS_DEFAULT_SIZES: dict[Role, str] = {
-    "bastion": "t3a.medium",
-    "manager": "t3a.large",
-    "worker": "t3a.large",
-    "haproxy": "t3a.medium",
-    "ftp": "t3a.medium",
-}
 
 _ARM_TYPE = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")  # m7g., c7gn., t4g., r8gd. ...
-
-
-Size = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S+$")]
 #: An AWS instance type: FAMILY.SIZE, the family with its generation digit (t3a.large,
 #: c5n.18xlarge, m7i-flex.large, u-6tb1.metal, m7i.metal-24xl).
 AWS_INSTANCE_TYPE = re.compile(
     r"(?=[a-z-]*[0-9])[a-z][a-z0-9]*(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*"
 )
-
-
-class MachinesConfig(Section):
-    """Counts and sizes per role. Sizes are AWS instance types or OpenStack flavors."""
-
-    manager_count: int = Field(1, alias="managerCount", ge=1, le=7)
-    worker_count: int = Field(2, alias="workerCount", ge=1, le=200)
-    bastion_size: Size | None = Field(None, alias="bastionSize")
-    manager_size: Size | None = Field(None, alias="managerSize")
-    worker_size: Size | None = Field(None, alias="workerSize")
-    haproxy_size: Size | None = Field(None, alias="haproxySize")
-    ftp_size: Size | None = Field(None, alias="ftpSize")
-    volume_size_gb: int = Field(15, alias="volumeSizeGb", ge=8, le=16384)
-    cpu_credits: CpuCredits = Field(
-        "unlimited",
-        alias="cpuCredits",
-        description="CPU credit mode of burstable AWS types; unlimited never throttles a run",
-    )
-
-    @field_validator("manager_count")
-    @classmethod
-    def _odd_managers(cls, value: int) -> int:
-        if value % 2 == 0:
-            raise ValueError(f"managerCount must be odd (1, 3, 5 or 7) for a quorum, got {value}")
-        return value
-
-    def explicit_size(self, role: Role) -> str | None:
-        return getattr(self, f"{role}_size")
 
 
 class StackConfig(Section):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
-from components.ftp_config import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
+from contract.ftp import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
 from stacks.config_fields import Section
 
 

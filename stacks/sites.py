@@ -23,8 +23,9 @@ from components.node_pool import PrivateNetwork
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
 from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
 from components.openwhisk_config import metrics_components
+from contract.machines import Role
 from stacks.clusters import Cluster, KubernetesCluster
-from stacks.config import Role, StackConfig
+from stacks.config import StackConfig
 from stacks.platforms import PLATFORMS, Exposed, Site, once_ready
 
 

@@ -3,10 +3,13 @@
 - `contract` is neutral ground: it imports nothing of the repository's other packages, nor Pulumi.
 - `components` never imports `stacks` or `loadgen` (`stacks` composes components, not the
   reverse).
-- `functions` imports nothing of the other packages, nor Pulumi.
-- `loadgen` imports neither `components`, `stacks`, `functions` nor Pulumi, except the imports
-  listed in `LOADGEN_EXCEPTIONS`, which exist today and which later steps of the restructure
-  issue remove. A new violation fails; so does an exception that no longer exists (drop it).
+- `loadgen.experiments` (the campaign loop) imports no concrete platform (the modules
+  `loadgen.platforms.openfaas`, `openwhisk`, nor their adapters): it drives `Platform`.
+- `functions` imports nothing of the other packages, nor Pulumi: stdlib only, so the loader may
+  use it (the function registry and parameters, the OpenWhisk zips, the local replicas).
+- `loadgen` imports neither `components`, `stacks` nor Pulumi, except the imports listed in
+  `LOADGEN_EXCEPTIONS` (none today): a new violation fails, and so does an exception that no
+  longer exists (drop it).
 
 Dynamic imports (`importlib.import_module`) are not seen.
 """
@@ -27,30 +30,12 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "contract": ("components", "stacks", "loadgen", "functions", *PULUMI),
     "components": ("stacks", "loadgen"),
     "functions": ("contract", "components", "stacks", "loadgen", *PULUMI),
-    "loadgen": ("components", "stacks", "functions", *PULUMI),
+    "loadgen": ("components", "stacks", *PULUMI),
 }
 
-# (importing module, imported module) pairs that break the rules today. The restructure issue
-# ("One owner for each concept") removes them in its step "packaging without Pulumi", which makes
-# the load generator installable on its own; until then they are the only ones allowed.
-LOADGEN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        # AWS prices and the machine defaults of the stack config, for `loadgen estimate`.
-        ("loadgen.cli.estimate", "stacks.prices"),
-        # The local target renders its HAProxy and FTP configs with the stacks' own renderers.
-        ("loadgen.local.target", "components.ftp_config"),
-        ("loadgen.local.target", "components.haproxy_config"),
-        # The suite's function registry, parameters and packaging.
-        ("loadgen.cli.functions", "functions._params"),
-        ("loadgen.cli.functions", "functions._registry"),
-        ("loadgen.experiments.config", "functions._params"),
-        ("loadgen.experiments.config", "functions._registry"),
-        ("loadgen.local.gateway", "functions.package"),
-        ("loadgen.local.replicas", "functions"),
-        ("loadgen.platforms.base", "functions._registry"),
-        ("loadgen.platforms.openwhisk", "functions.package"),
-    }
-)
+# (importing module, imported module) pairs allowed to break the rules. None are left: the
+# restructure issue ("One owner for each concept") removed the last ones.
+LOADGEN_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset()
 
 
 def module_name(path: Path) -> str:
@@ -108,6 +93,28 @@ def test_loadgen_keeps_to_its_layer_but_for_todays_exceptions() -> None:
     found = violations("loadgen")
     assert sorted(found - LOADGEN_EXCEPTIONS) == [], "a new layer violation"
     assert sorted(LOADGEN_EXCEPTIONS - found) == [], "exceptions no longer needed: remove them"
+
+
+#: Concrete platforms the campaign loop must not know: it drives any `Platform` (base.py), built
+#: from the stack outputs by `loadgen.platforms.make_platform`.
+CONCRETE_PLATFORMS = ("loadgen.platforms.openfaas", "loadgen.platforms.openwhisk")
+CONCRETE_ADAPTERS = frozenset({"OpenFaasPlatform", "OpenWhiskPlatform"})
+
+
+def test_experiments_know_no_concrete_platform() -> None:
+    found = [
+        (source, target)
+        for source, target in imports_of("loadgen")
+        if is_under(source, "loadgen.experiments")
+        and any(is_under(target, concrete) for concrete in CONCRETE_PLATFORMS)
+    ]
+    for path in sorted((ROOT / "loadgen" / "experiments").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.ImportFrom):
+                found += [
+                    (module_name(path), a.name) for a in node.names if a.name in CONCRETE_ADAPTERS
+                ]
+    assert found == []
 
 
 def test_the_walk_sees_every_package() -> None:

@@ -13,31 +13,23 @@ requests apart (`subset`), never pooled: a platform with more cold starts would 
 slower at whatever it is compared on.
 """
 
-import csv
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from loadgen.analysis.aggregate import Aggregate, GroupKey, Row, group_label
+from loadgen.analysis.aggregate import Aggregate, GroupKey, group_label, group_sort_key
 from loadgen.analysis.stats import (
     RankTest,
     cliffs_delta,
-    cliffs_magnitude,
     holm,
     mann_whitney,
     median_interval,
 )
+from loadgen.analysis.table import Row
 from loadgen.results.models import CampaignManifest
-
-COMPARISON_CSV = "comparison.csv"
-COMPARISON_JSON = "comparison.json"
-TABLE_CSV = "verdicts.csv"
-TABLE_TEX = "verdicts.tex"
 
 
 @dataclass(frozen=True)
@@ -152,7 +144,7 @@ def paired_values(
         for subset in spec.subsets
     }
     pairs = []
-    for key in sorted(set(pooled[0]) & set(pooled[1]), key=_sort_key):
+    for key in sorted(set(pooled[0]) & set(pooled[1]), key=group_sort_key):
         if key not in split:
             pairs.append((key, "all", pooled[0][key], pooled[1][key]))
             continue
@@ -302,173 +294,3 @@ def _out_of_reach(pending: Sequence[_Pending], alpha: float) -> list[str]:
 def _what(item: _Pending) -> str:
     """The statistic tested, with its subset where it is not the whole run (as elsewhere)."""
     return item.spec.name if item.subset == "all" else f"{item.spec.name} ({item.subset})"
-
-
-def _sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
-    function, mode, sweep, value, method = key
-    return (function, mode, sweep, float("-inf") if value is None else value, method or "")
-
-
-COLUMNS = [
-    "baseline",
-    "campaign",
-    "function",
-    "mode",
-    "sweep_name",
-    "sweep_value",
-    "cold_method",
-    "subset",
-    "metric",
-    "runs_baseline",
-    "runs",
-    "median_baseline",
-    "ci_low_baseline",
-    "ci_high_baseline",
-    "median",
-    "ci_low",
-    "ci_high",
-    "u",
-    "p_value",
-    "p_holm",
-    "cliffs_delta",
-    "magnitude",
-    "verdict",
-]
-
-
-def test_rows(comparison: Comparison) -> list[dict[str, object]]:
-    rows = []
-    for t in comparison.tests:
-        function, mode, sweep, value, method = t.key
-        rows.append(
-            {
-                "baseline": t.baseline,
-                "campaign": t.campaign,
-                "function": function,
-                "mode": mode,
-                "sweep_name": sweep,
-                "sweep_value": value,
-                "cold_method": method,
-                "subset": t.subset,
-                "metric": t.metric,
-                "runs_baseline": len(t.baseline_values),
-                "runs": len(t.values),
-                "median_baseline": t.baseline_median,
-                "ci_low_baseline": t.baseline_ci[0] if t.baseline_ci else None,
-                "ci_high_baseline": t.baseline_ci[1] if t.baseline_ci else None,
-                "median": t.median,
-                "ci_low": t.ci[0] if t.ci else None,
-                "ci_high": t.ci[1] if t.ci else None,
-                "u": t.u,
-                "p_value": t.p_value,
-                "p_holm": t.p_holm,
-                "cliffs_delta": t.delta,
-                "magnitude": cliffs_magnitude(t.delta),
-                "verdict": t.verdict,
-            }
-        )
-    return rows
-
-
-SUBSET_ORDER = {"all": 0, "warm": 1, "cold": 2}
-
-
-def verdict_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
-    """+/o/- per group and subset of requests (rows) and campaign × metric (columns)."""
-    columns = [
-        f"{campaign} {metric}"
-        for campaign in comparison.campaigns
-        for metric in dict.fromkeys(t.metric for t in comparison.tests)
-    ]
-    cells: dict[tuple[GroupKey, str], dict[str, str]] = {}
-    for t in comparison.tests:
-        cells.setdefault((t.key, t.subset), {})[f"{t.campaign} {t.metric}"] = t.verdict
-    header = ["function", "mode", "sweep", "requests", *columns]
-    body = []
-    for key, subset in sorted(cells, key=lambda k: (_sort_key(k[0]), SUBSET_ORDER[k[1]])):
-        function, mode, sweep, value, method = key
-        point = "–" if sweep == "none" else f"{sweep}={value:g}"
-        if method:
-            point += f" ({method})"
-        verdicts = cells[(key, subset)]
-        body.append([function, mode, point, subset, *(verdicts.get(c, "") for c in columns)])
-    return header, body
-
-
-_LATEX_ESCAPES = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-}
-_LATEX_VERDICTS = {"+": "$+$", "o": "$\\circ$", "-": "$-$", "": ""}
-
-
-def latex_escape(text: str) -> str:
-    return "".join(_LATEX_ESCAPES.get(char, char) for char in text)
-
-
-def latex_table(comparison: Comparison) -> str:
-    """A booktabs tabular of the verdicts, with the baseline and test named in the caption."""
-    header, body = verdict_table(comparison)
-    fixed = 4
-    lines = [
-        "\\begin{table}",
-        "\\centering",
-        f"\\begin{{tabular}}{{{'l' * fixed}{'c' * (len(header) - fixed)}}}",
-        "\\toprule",
-        " & ".join(latex_escape(h) for h in header) + " \\\\",
-        "\\midrule",
-    ]
-    for row in body:
-        cells = [latex_escape(c) for c in row[:fixed]] + [_LATEX_VERDICTS[c] for c in row[fixed:]]
-        lines.append(" & ".join(cells) + " \\\\")
-    lines += [
-        "\\bottomrule",
-        "\\end{tabular}",
-        "\\caption{Against "
-        + latex_escape(comparison.baseline)
-        + f": $+$ better, $\\circ$ no significant difference, $-$ worse (Mann--Whitney U on "
-        f"per-run values, Holm-adjusted, $\\alpha = {comparison.alpha:g}$).}}",
-        "\\end{table}",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def write_comparison(comparison: Comparison, directory: str | os.PathLike[str]) -> list[Path]:
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = test_rows(comparison)
-    tests = out / COMPARISON_CSV
-    with tests.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    header, body = verdict_table(comparison)
-    table = out / TABLE_CSV
-    with table.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([header, *body])
-    tex = out / TABLE_TEX
-    tex.write_text(latex_table(comparison), encoding="utf-8")
-    document = out / COMPARISON_JSON
-    document.write_text(
-        json.dumps(
-            {
-                "baseline": comparison.baseline,
-                "campaigns": comparison.campaigns,
-                "alpha": comparison.alpha,
-                "tests": rows,
-                "warnings": comparison.warnings,
-            },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    return [tests, table, tex, document]

@@ -17,7 +17,8 @@ from loadgen.cli.progress import step_progress
 from loadgen.results.tree import ResultsError, open_results
 
 if TYPE_CHECKING:
-    from loadgen.analysis.aggregate import GroupedWarning, Settings
+    from loadgen.analysis.aggregate import Settings
+    from loadgen.analysis.caveats import GroupedWarning
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +76,8 @@ def aggregate_command(
         lambda line: typer.echo(line, err=True),
     ):
         settings = settings_from_options(level, precision)
-        from loadgen.analysis.aggregate import aggregate, complete_groups, write_outputs
+        from loadgen.analysis.aggregate import aggregate, complete_groups
+        from loadgen.analysis.outputs import write_outputs
 
     try:
         tree = open_results(results_dir)

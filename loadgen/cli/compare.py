@@ -39,7 +39,8 @@ def compare_command(
     if output.exists() and not output.is_dir():
         raise usage_error("--output", f"not a directory: {output}")
     settings = settings_from_options(level, 0.1)
-    from loadgen.analysis.compare import compare, verdict_table, write_comparison
+    from loadgen.analysis.compare import compare
+    from loadgen.analysis.compare_files import verdict_table, write_comparison
 
     trees = open_trees(results_dirs)
     names = [tree.manifest.campaign for tree in trees]

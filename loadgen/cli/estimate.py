@@ -12,7 +12,7 @@ from loadgen.cli.errors import USAGE_EXIT, fail_problems
 from loadgen.cli.params import parse_seconds, usage_error
 
 if TYPE_CHECKING:
-    from stacks.prices import StackMachines
+    from contract.prices import StackMachines
 
 
 def register(app: typer.Typer) -> None:
@@ -74,9 +74,9 @@ def estimate_command(
 ) -> None:
     """Print CAMPAIGN.yaml's expected duration from its cells, with the assumptions it rests on;
     with --stack-config, the machines it runs on and their cost for that time."""
+    from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
     from loadgen.experiments.cells import expand
     from loadgen.experiments.estimate import Assumptions, duration_text, estimate
-    from loadgen.experiments.load import ExperimentFileError, load_experiment
     from loadgen.experiments.runner import IDLE_MARGIN_S
     from loadgen.experiments.trace import TraceError
 
@@ -118,8 +118,8 @@ def estimate_command(
 
 
 def _machines(path: Path) -> StackMachines:
+    from contract.prices import StackConfigFileError, stack_machines
     from loadgen.userfiles import CAMPAIGN_LIMIT, UserFileError, read_yaml
-    from stacks.prices import StackConfigFileError, stack_machines
 
     try:
         document = read_yaml(path, kind="a stack config", limit=CAMPAIGN_LIMIT)
@@ -134,13 +134,13 @@ def _machines(path: Path) -> StackMachines:
 
 
 def _print_cost(machines: StackMachines, seconds: float, prices: dict[str, float]) -> None:
-    from loadgen.experiments.estimate import duration_text
-    from stacks.prices import (
+    from contract.prices import (
         AWS_ON_DEMAND_USD_PER_HOUR,
         AWS_PRICE_REGION,
         AWS_PRICE_SOURCE,
         PRICES_DATE,
     )
+    from loadgen.experiments.estimate import duration_text
 
     if not machines.groups:
         typer.echo("machines: none of ours (an existing cluster): no machine cost to estimate")

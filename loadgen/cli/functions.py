@@ -94,9 +94,9 @@ def deploy_command(
     platform reports it ready. Without --stack-outputs or --stack: the local target running here."""
     from functions._registry import FUNCTION_NAMES
     from loadgen.experiments.config import DEFAULT_DEPENDENCIES
-    from loadgen.experiments.runner import function_env
     from loadgen.platforms import LimitExceeded, PlatformError
     from loadgen.platforms.base import FunctionSpec
+    from loadgen.platforms.env import function_env
 
     name = _function(function)
     ready_s = parse_seconds(ready, "--ready-timeout")

@@ -1,13 +1,11 @@
 """`loadgen hit`: load one URL, closed or open loop, and report what it measured."""
 
 import json
-import secrets
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from loadgen.bounds import (
@@ -17,50 +15,36 @@ from loadgen.bounds import (
     MAX_USERS,
     PROCESSES_PER_CORE,
 )
+from loadgen.cli.hit_options import (
+    DEFAULT_TOTAL,
+    DEFAULT_USERS,
+    check_capacity,
+    engine_options,
+    parse_thresholds,
+    request_spec,
+    workload_of,
+)
 from loadgen.cli.live import LiveProgress
 from loadgen.cli.params import (
     parse_body,
-    parse_header,
     parse_seconds,
     parse_statuses,
     usage_error,
 )
 from loadgen.cli.render import render_report
-from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
-from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
+from loadgen.engine import EngineOptions, RequestSpec
+from loadgen.metrics.thresholds import Threshold
 from loadgen.runner.coordinator import (
     OutDirError,
     RunError,
     RunResult,
-    capacity_problem,
-    default_processes,
     execute,
     prepare_out_dir,
 )
-from loadgen.userfiles import excerpt
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
 THRESHOLD_FAILED_EXIT = 99
 INTERRUPTED_EXIT = 130
-DEFAULT_USERS = 50
-DEFAULT_TOTAL = 200
-
-_REQUEST_FIELD_OPTIONS = {"url": "URL", "method": "--method", "headers": "--header"}
-#: The option that set each field of the workload and engine models (their bounds are
-#: `loadgen.bounds`'s, shared with campaign files).
-_FIELD_OPTIONS = {
-    "users": "--users",
-    "total": "--requests",
-    "duration_s": "--duration",
-    "warmup_s": "--warmup",
-    "rate": "--rate",
-    "seed": "--seed",
-    "max_inflight": "--max-inflight",
-    "timeout_s": "--timeout",
-    "connect_timeout_s": "--connect-timeout",
-    "capture_headers": "--capture-header",
-    "processes": "--processes",
-}
 
 
 def register(app: typer.Typer) -> None:
@@ -210,10 +194,12 @@ def hit(
     Open loop: --rate PER_SECOND with --duration or -n; latency is then timed from each
     request's intended send instant.
     """
-    thresholds = _parse_thresholds(threshold or [])
+    thresholds = parse_thresholds(threshold or [])
     body = parse_body(data)
-    request = _request(url, method or ("POST" if data is not None else "GET"), header or [], body)
-    workload = _workload(
+    request = request_spec(
+        url, method or ("POST" if data is not None else "GET"), header or [], body
+    )
+    workload = workload_of(
         users=users,
         total=total,
         rate=rate,
@@ -224,8 +210,8 @@ def hit(
         max_inflight=max_inflight,
         on_saturation=on_saturation,
     )
-    _check_capacity(workload, processes)
-    options = _options(
+    check_capacity(workload, processes)
+    options = engine_options(
         timeout=parse_seconds(timeout, "--timeout"),
         connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
         insecure=insecure,
@@ -298,100 +284,6 @@ def _run(
         raise typer.Exit(INTERRUPTED_EXIT) from None
 
 
-def _check_capacity(workload: ClosedLoop | OpenLoop, processes: int | None) -> None:
-    problem = capacity_problem(workload, processes or default_processes())
-    if problem is not None:
-        field, message = problem
-        raise usage_error(_FIELD_OPTIONS.get(field, "--processes"), message)
-
-
-def _invalid(exc: ValidationError) -> typer.BadParameter:
-    """The first problem of a workload or engine model, named by the option that set it."""
-    error = exc.errors(include_input=False)[0]
-    field = str(error["loc"][0]) if error["loc"] else ""
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return usage_error(_FIELD_OPTIONS.get(field, "--requests"), message)
-
-
-def _parse_thresholds(expressions: list[str]) -> list[Threshold]:
-    try:
-        return [parse_threshold(expression) for expression in expressions]
-    except ThresholdError as exc:
-        raise usage_error("--threshold", str(exc)) from None
-
-
-def _request(url: str, method: str, headers: list[str], body: bytes) -> RequestSpec:
-    parsed = tuple(parse_header(text) for text in headers)
-    try:
-        return RequestSpec(url=url, method=method, headers=parsed, body=body)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = str(error["loc"][0]) if error["loc"] else "headers"
-        message = str(error["msg"]).removeprefix("Value error, ")
-        raise usage_error(_REQUEST_FIELD_OPTIONS.get(field, "--header"), message) from None
-
-
-def _workload(
-    *,
-    users: int | None,
-    total: int | None,
-    rate: float | None,
-    duration: float | None,
-    warmup: float,
-    arrival: Literal["constant", "poisson"] | None,
-    seed: int | None,
-    max_inflight: int | None,
-    on_saturation: Literal["queue", "drop"] | None,
-) -> ClosedLoop | OpenLoop:
-    if total is not None and duration is not None:
-        raise usage_error("--duration", "give either -n/--requests or --duration, not both")
-    if duration is not None and duration <= 0:
-        raise usage_error("--duration", "must be more than zero")
-    if rate is not None and not rate > 0:
-        raise usage_error("--rate", "must be more than zero")
-    if rate is None:
-        open_only = {
-            "--arrival": arrival,
-            "--seed": seed,
-            "--max-inflight": max_inflight,
-            "--on-saturation": on_saturation,
-        }
-        for option, value in open_only.items():
-            if value is not None:
-                raise usage_error(option, "applies to the open loop only; add --rate")
-        if total is None and duration is None:
-            total = max(DEFAULT_TOTAL, users or 0)
-        if users is None:
-            users = DEFAULT_USERS if total is None else min(DEFAULT_USERS, total)
-        elif total is not None and users > total:
-            raise usage_error(
-                "--users",
-                f"{users} users > {total} requests: a closed loop cannot keep more users busy "
-                "than it has requests",
-            )
-        try:
-            return ClosedLoop(users=users, total=total, duration_s=duration, warmup_s=warmup)
-        except ValidationError as exc:
-            raise _invalid(exc) from None
-    if users is not None:
-        raise usage_error("--users", "is for the closed loop; --rate selects the open loop")
-    if total is None and duration is None:
-        raise usage_error("--rate", "needs --duration or -n/--requests to know when to stop")
-    try:
-        return OpenLoop(
-            rate=rate,
-            total=total,
-            duration_s=duration,
-            arrival=arrival or "constant",
-            seed=seed if seed is not None else secrets.randbelow(2**31),
-            max_inflight=max_inflight or OpenLoop.model_fields["max_inflight"].default,
-            on_saturation=on_saturation or "queue",
-            warmup_s=warmup,
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None
-
-
 def _causes(url: str, errors: dict[str, int]) -> dict[str, str]:
     """Why connections failed, in the system's words (`connection refused`), found by opening
     one connection to the target after the run; empty when no request failed to connect."""
@@ -412,30 +304,3 @@ def _causes(url: str, errors: dict[str, int]) -> dict[str, str]:
     except OSError as exc:
         reason = (exc.strerror or type(exc).__name__).lower()
         return {"connect": f"{reason} ({parts.hostname}:{port})"}
-
-
-def _options(
-    *,
-    timeout: float | None,
-    connect_timeout: float | None,
-    insecure: bool,
-    capture: list[str],
-    ok: frozenset[int] | None = None,
-) -> EngineOptions:
-    if timeout is None or timeout <= 0:
-        raise usage_error("--timeout", "must be more than zero")
-    if connect_timeout is not None and connect_timeout <= 0:
-        raise usage_error("--connect-timeout", "must be more than zero")
-    for name in capture:
-        if not name.strip() or ":" in name:
-            raise usage_error("--capture-header", f"expected a header name, got {excerpt(name)}")
-    try:
-        return EngineOptions(
-            timeout_s=timeout,
-            connect_timeout_s=connect_timeout,
-            verify_tls=not insecure,
-            capture_headers=(*CORRELATION_HEADERS, *capture),
-            **({} if ok is None else {"ok_statuses": ok}),
-        )
-    except ValidationError as exc:
-        raise _invalid(exc) from None

@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from loadgen.local.target import DEFAULT_DIR, LocalError, UpOptions, down, up
+from loadgen.local.supervise import LocalError, down
+from loadgen.local.target import DEFAULT_DIR, UpOptions, up
 
 local_app = typer.Typer(
     help="Run the benchmark pipeline on this machine, on loopback (see docs/local-target.md).",

@@ -20,7 +20,8 @@ from loadgen.outputs import OutputsError, load_outputs, read_outputs_file
 def local_outputs_file(directory: Path | None = None) -> Path | None:
     """DIR/outputs.json of the local target running in `directory` (default: the state
     directory `loadgen local up` uses in the working directory); None when none runs there."""
-    from loadgen.local.target import DEFAULT_DIR, LocalError, running
+    from loadgen.local.supervise import LocalError, running
+    from loadgen.local.target import DEFAULT_DIR
 
     state = directory if directory is not None else Path(DEFAULT_DIR)
     outputs = state / "outputs.json"

@@ -6,9 +6,9 @@ from typing import Annotated
 import typer
 
 from loadgen.cli.errors import fail_problems
+from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
 from loadgen.experiments.cells import expand
 from loadgen.experiments.feasibility import feasibility_problems
-from loadgen.experiments.load import ExperimentFileError, load_experiment
 from loadgen.experiments.trace import TraceError
 from loadgen.outputs import OutputsError, load_outputs
 

@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Literal
 
 from loadgen.bounds import MAX_RATE
-from loadgen.experiments.config import (
+from loadgen.experiments.config import ExperimentConfig, RandomInt
+from loadgen.experiments.kinds import (
     Autoscaling,
     ClosedSweep,
     ColdStarts,
     Experiment,
-    ExperimentConfig,
     OpenRates,
-    RandomInt,
     ReplicaSweep,
     Stages,
     Trace,

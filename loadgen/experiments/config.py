@@ -1,9 +1,11 @@
-"""The experiment file (YAML): what a campaign runs, validated before anything starts.
+"""The campaign file's model: what a campaign runs (functions, experiments, repetitions),
+validated before anything starts.
 
 It covers what faas-exp's configuration did (runs, delays, user and replica sweeps, random
 matrix sizes, cold-start chunks after inactivity) and adds open-loop rates, stage ramps, trace
 replay and forced cold starts. Every model forbids unknown keys, so a typo is an error naming
-its path, never a silently ignored setting. docs/experiments.md is the reference.
+its path, never a silently ignored setting. The experiment kinds are in `kinds.py`;
+docs/experiments.md is the reference.
 """
 
 from __future__ import annotations
@@ -14,10 +16,8 @@ from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -30,20 +30,22 @@ from functions._registry import FUNCTION_NAMES, parameters
 from loadgen.bounds import (
     Flag,
     IdleSeconds,
-    InactivitySeconds,
     Processes,
-    Rate,
-    Requests,
-    Seconds,
     Seed,
     TimeoutSeconds,
-    Users,
-    WarmupSeconds,
+)
+from loadgen.experiments.kinds import (
+    KINDS,
+    MAX_LIST,
+    NAME_PATTERN,
+    STRICT,
+    Count,
+    Experiment,
+    Unique,
+    path_text,
 )
 from loadgen.userfiles import excerpt, shorten
 
-_STRICT = ConfigDict(frozen=True, extra="forbid")
-_NAME = r"^[a-z][a-z0-9-]{0,39}$"
 #: Functions that call others through the gateway, and what they call by default.
 DEFAULT_DEPENDENCIES = {"chain": ("matrix",)}
 #: What the platforms accept as an environment variable's name (POSIX, portable).
@@ -53,38 +55,12 @@ MAX_ENV_VALUE = 32 * 1024
 MAX_BODY = 1024 * 1024
 MAX_PARAM_TEXT = 64 * 1024
 MAX_INT64 = 2**63 - 1
-MAX_LIST = 1000
-"""Sweep values and functions per experiment, experiments per campaign."""
-
-Count = Annotated[int, Field(strict=True, ge=1, le=1000)]
-Replicas = Annotated[int, Field(strict=True, ge=1, le=1000)]
-ChunkRequests = Annotated[int, Field(strict=True, ge=1, le=100_000)]
-Minute = Annotated[int, Field(strict=True, ge=1, le=1440)]
-
-
-def _unique(values: list[Any]) -> list[Any]:
-    """Sweep values become cell ids: the same value twice would be one cell measured twice."""
-    seen: list[Any] = []
-    for value in values:
-        if value in seen:
-            raise ValueError(f"values must be unique: {excerpt(value)} appears twice")
-        seen.append(value)
-    return values
-
-
-def Unique(item: Any, *, min_length: int = 1) -> Any:
-    """A list of `item`, at least `min_length` long, at most MAX_LIST, no value twice."""
-    return Annotated[
-        list[item],  # type: ignore[valid-type]
-        Field(min_length=min_length, max_length=MAX_LIST),
-        AfterValidator(_unique),
-    ]
 
 
 def _relative_inside(value: object) -> str:
     """A results directory from the file: relative, and no `..` (it stays in the working
     directory; `loadgen run --results` may point anywhere)."""
-    text = _path_text(value)
+    text = path_text(value)
     path = PurePath(text)
     if path.is_absolute() or text.startswith("~"):
         raise ValueError(
@@ -95,27 +71,14 @@ def _relative_inside(value: object) -> str:
     return text
 
 
-def _path_text(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"expected a path (text), got {type(value).__name__}")
-    if not value.strip():
-        raise ValueError("must not be empty")
-    if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
-    if len(value) > 4096 or any(len(part) > 255 for part in PurePath(value).parts):
-        raise ValueError("is too long for a path")
-    return value
-
-
 ResultsDir = Annotated[Path, BeforeValidator(_relative_inside)]
-FilePath = Annotated[Path, BeforeValidator(_path_text)]
 
 
 class RandomInt(BaseModel):
     """A value drawn per cell, uniformly in [min, max], from the campaign's seed (faas-exp's
     matrix `param` min/max): every run of a cell sends the same value, cells differ."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     min: Annotated[int, Field(strict=True, ge=-MAX_INT64, le=MAX_INT64)]
     max: Annotated[int, Field(strict=True, ge=-MAX_INT64, le=MAX_INT64)]
@@ -195,7 +158,7 @@ def _env(value: object) -> dict[str, str]:
 class FunctionConfig(BaseModel):
     """One function of the suite as the campaign deploys and calls it."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
     params: dict[str, ParamValue] = Field({}, max_length=100)
     body: Annotated[str, Field(max_length=MAX_BODY)] | None = Field(
@@ -218,160 +181,19 @@ class FunctionConfig(BaseModel):
 
 
 class Timeouts(BaseModel):
-    model_config = _STRICT
+    model_config = STRICT
 
     deploy_s: TimeoutSeconds = 300
     ready_s: TimeoutSeconds = 300
     request_s: TimeoutSeconds = 330
 
 
-class _Experiment(BaseModel):
-    model_config = _STRICT
-
-    name: Annotated[str, Field(pattern=_NAME)]
-    functions: Unique(str)  # type: ignore[valid-type]
-    replicas: Replicas = Field(1, description="replicas while the experiment runs")
-
-
-def _users_within_requests(users: list[int], requests: int) -> None:
-    larger = [value for value in users if value > requests]
-    if larger:
-        raise ValueError(
-            f"users {larger[0]} > requests {requests}: a closed loop cannot keep more users "
-            "busy than it has requests"
-        )
-
-
-class ClosedSweep(_Experiment):
-    """Closed loop: each users value for `requests` requests in total (faas-exp's user sweep)."""
-
-    kind: Literal["users"]
-    users: Unique(Users)  # type: ignore[valid-type]
-    requests: Requests
-    warmup_s: WarmupSeconds = 0
-
-    @model_validator(mode="after")
-    def _enough_requests(self) -> ClosedSweep:
-        _users_within_requests(self.users, self.requests)
-        return self
-
-
-class ReplicaSweep(_Experiment):
-    """Fixed replicas with autoscaling off, each replicas value under the same closed load."""
-
-    kind: Literal["replicas"]
-    replicas: Unique(Replicas)  # type: ignore[valid-type, assignment]
-    users: Users
-    requests: Requests
-
-    @model_validator(mode="after")
-    def _enough_requests(self) -> ReplicaSweep:
-        _users_within_requests([self.users], self.requests)
-        return self
-
-
-class Autoscaling(_Experiment):
-    """Closed load with the platform's autoscaler on, starting from `replicas`."""
-
-    kind: Literal["autoscaling"]
-    users: Users
-    duration_s: Seconds
-
-
-def _sends_something(rate: float, duration_s: float) -> None:
-    if rate * duration_s < 1:
-        raise ValueError(
-            f"rate {rate:g}/s for {duration_s:g} s is less than one request: raise the rate "
-            "or the duration"
-        )
-
-
-class OpenRates(_Experiment):
-    """Open loop: each rate (requests/s) for `duration_s`, constant or Poisson arrivals."""
-
-    kind: Literal["rates"]
-    rates: Unique(Rate)  # type: ignore[valid-type]
-    duration_s: Seconds
-    arrival: Literal["constant", "poisson"] = "poisson"
-
-    @model_validator(mode="after")
-    def _each_rate_sends(self) -> OpenRates:
-        _sends_something(min(self.rates), self.duration_s)
-        return self
-
-
-class Stage(BaseModel):
-    model_config = _STRICT
-
-    rate: Rate
-    duration_s: Seconds
-
-    @model_validator(mode="after")
-    def _sends(self) -> Stage:
-        _sends_something(self.rate, self.duration_s)
-        return self
-
-
-class Stages(_Experiment):
-    """An open-loop ramp: stages back to back, no reset between them."""
-
-    kind: Literal["stages"]
-    stages: list[Stage] = Field(min_length=1, max_length=MAX_LIST)
-    arrival: Literal["constant", "poisson"] = "poisson"
-
-
-class Trace(_Experiment):
-    """Replay of per-minute invocation counts (Azure Functions 2019 layout): each trace
-    function drives one suite function, minutes scaled and cut to a window."""
-
-    kind: Literal["trace"]
-    file: FilePath
-    mapping: dict[str, Annotated[str, Field(min_length=1, max_length=256)]] = Field(
-        min_length=1, description="suite function -> HashFunction of a trace row"
-    )
-    scale: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1000)] = 1.0
-    start_minute: Minute = 1
-    minutes: Minute
-    minute_s: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=1, le=60)] = Field(
-        60, description="seconds a trace minute lasts"
-    )
-
-    @model_validator(mode="after")
-    def _mapping_matches_functions(self) -> Trace:
-        if set(self.mapping) != set(self.functions):
-            raise ValueError("mapping must name exactly the experiment's functions")
-        if self.start_minute + self.minutes - 1 > 1440:
-            raise ValueError("the window ends after minute 1440 of the trace day")
-        return self
-
-
-class ColdStarts(_Experiment):
-    """Cold starts: `forced` (the platform adapter's method, `count` times a run) or
-    `natural` (idle for the platform's reaping timeout, then a chunk of requests, `chunks`
-    times: faas-exp's chunks_number / inactivity_duration)."""
-
-    kind: Literal["cold"]
-    method: Literal["forced", "natural"]
-    count: Count = Field(5, description="forced: cold starts per run")
-    chunks: Count = Field(3, description="natural: chunks per run")
-    chunk_requests: ChunkRequests = 1
-    inactivity_s: InactivitySeconds | None = Field(
-        None, description="natural: idle time; default the platform's timeout + 30 s"
-    )
-
-
-Experiment = Annotated[
-    ClosedSweep | ReplicaSweep | Autoscaling | OpenRates | Stages | Trace | ColdStarts,
-    Field(discriminator="kind"),
-]
-
-
 class ExperimentConfig(BaseModel):
     """A campaign: functions, experiments, repetitions."""
 
-    model_config = _STRICT
+    model_config = STRICT
 
-    name: Annotated[str, Field(pattern=_NAME)]
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
     runs: Count = Field(1, alias="number_of_runs")
     delay_between_runs_s: IdleSeconds = 0
     seed: Seed = 0
@@ -488,9 +310,6 @@ def param_problems(name: str, function: FunctionConfig) -> list[str]:
                 problems.append(f"{where}: {exc}")
                 break
     return problems
-
-
-KINDS = frozenset({"users", "replicas", "autoscaling", "rates", "stages", "trace", "cold"})
 
 
 def config_problems(error: Any) -> list[str]:

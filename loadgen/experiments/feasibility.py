@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract.outputs import StackOutputs
-from loadgen.experiments.config import (
+from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.kinds import (
     Autoscaling,
     ClosedSweep,
     ColdStarts,
     Experiment,
-    ExperimentConfig,
     ReplicaSweep,
     Trace,
 )

@@ -14,47 +14,32 @@ the engine (it flushes its records), leaves the interrupted cell incomplete and 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import os
-import platform as platform_module
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from contract.outputs import StackOutputs
-from loadgen.engine.errors import ErrorKind
-from loadgen.engine.options import CORRELATION_HEADERS, EngineOptions
+from loadgen.engine.options import EngineOptions
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.outputs import public_outputs
+from loadgen.experiments.outcomes import CampaignReport, CellListener, CellOutcome
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
+from loadgen.platforms.env import function_env
 from loadgen.platforms.metrics import PrometheusMetrics
-from loadgen.platforms.openwhisk import OpenWhiskPlatform
-from loadgen.record.format import FLAG_WARMUP, RECORD_FILE_SUFFIX
-from loadgen.record.reader import RecordFile
-from loadgen.results.models import (
-    CampaignManifest,
-    CellInfo,
-    ClockInfo,
-    FirstRequest,
-    PlatformInfo,
-    PlatformVersions,
-)
+from loadgen.record.format import RECORD_FILE_SUFFIX
+from loadgen.results.first_request import first_request
+from loadgen.results.manifest import build_manifest
+from loadgen.results.models import CampaignManifest, CellInfo
 from loadgen.runner.coordinator import RunError, default_processes, execute
-from loadgen.runner.progress import ProgressSnapshot
 from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
-from loadgen.version import loadgen_version
 
 T = TypeVar("T")
 CELLS = "cells"
@@ -72,159 +57,8 @@ class CampaignError(RuntimeError):
     """The campaign cannot start or go on (the message says why)."""
 
 
-@dataclass
-class CellOutcome:
-    cell: CellPlan
-    status: str
-    reason: str | None = None
-    requests: int = 0
-    errors: int = 0
-    p99_ms: float | None = None
-
-
-@dataclass
-class CampaignReport:
-    results_dir: Path
-    outcomes: list[CellOutcome] = field(default_factory=list)
-    skipped: int = 0
-    interrupted: bool = False
-
-
-class CellListener:
-    """What the CLI shows: cells done, and the engine's live counters of the current cell."""
-
-    def cell_started(self, cell: CellPlan, index: int, total: int) -> None:
-        del cell, index, total
-
-    def cell_finished(self, outcome: CellOutcome) -> None:
-        del outcome
-
-    def engine_progress(self, snapshot: ProgressSnapshot, elapsed_s: float) -> None:
-        del snapshot, elapsed_s
-
-    def note(self, message: str) -> None:
-        del message
-
-
-def config_hash(config: ExperimentConfig) -> str:
-    canonical = json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def clock_info() -> ClockInfo:
-    """The wall clock's source and whether NTP says it is synchronised (records carry wall
-    anchors, so campaigns from different machines compare only with synced clocks)."""
-    try:
-        result = subprocess.run(
-            ["timedatectl", "show", "--property=NTPSynchronized", "--value"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-        if result.returncode == 0 and result.stdout.strip() in {"yes", "no"}:
-            synced = result.stdout.strip() == "yes"
-            return ClockInfo(source="CLOCK_REALTIME (timedatectl)", synced=synced)
-    except (OSError, subprocess.TimeoutExpired):
-        pass
-    return ClockInfo(source="CLOCK_REALTIME (sync state unknown)", synced=False)
-
-
-#: The packages whose versions a result depends on (engine, control plane, statistics).
-RECORDED_PACKAGES = ("uvloop", "httptools", "aiohttp", "httpx", "hdrhistogram", "pydantic",
-                     "numpy", "scipy", "pyarrow")  # fmt: skip
-
-
-def package_versions() -> dict[str, str]:
-    versions = {"python": platform_module.python_version()}
-    for name in RECORDED_PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "absent"
-    return versions
-
-
-def build_manifest(
-    config: ExperimentConfig, outputs: StackOutputs, platform: Platform, started: str
-) -> CampaignManifest:
-    limits = platform.limits()
-    versions = PlatformVersions()
-    if outputs.openfaas is not None:
-        versions = PlatformVersions(
-            gateway=outputs.openfaas.versions.gateway, provider=outputs.openfaas.versions.provider
-        )
-    elif outputs.openwhisk is not None and outputs.openwhisk.versions:
-        versions = PlatformVersions(
-            gateway=outputs.openwhisk.versions.get("images"),
-            provider=outputs.openwhisk.versions.get("chart_commit"),
-        )
-    credits = None
-    if outputs.machines is not None:
-        modes = {mode for mode in outputs.machines.cpu_credits.values() if mode}
-        credits = ",".join(sorted(modes)) or None
-    return CampaignManifest(
-        campaign=config.name,
-        config_hash=config_hash(config),
-        config=config.model_dump(mode="json", by_alias=True),
-        tool_version=loadgen_version(),
-        packages=package_versions(),
-        started=started,
-        seed=config.seed,
-        host=socket.gethostname(),
-        clock=clock_info(),
-        platform=PlatformInfo(
-            cloud=outputs.cloud,
-            orchestrator=outputs.orchestrator,
-            framework=outputs.framework,
-            versions=versions,
-        ),
-        node_roles=outputs.nodes.model_dump() if outputs.nodes is not None else {},
-        instance_types=dict(outputs.machines.sizes) if outputs.machines is not None else {},
-        cpu_credits=credits,
-        cold_start_methods=[limits.cold_start_method],
-        outputs=public_outputs(outputs),
-    )
-
-
-def first_request(paths: list[Path]) -> FirstRequest | None:
-    """The measured request with the earliest intended start across a segment's record files,
-    in wall-clock ns (each file's wall anchor plus the record's offset from its epoch), with its
-    outcome and captured correlation id; None when the segment measured none."""
-    found: tuple[int, FirstRequest] | None = None
-    dropped = int(ErrorKind.DROPPED)
-    for path in paths:
-        with RecordFile(path) as records:
-            header = records.header
-            slots = {
-                slot
-                for slot, name in enumerate(header.capture_headers)
-                if name.lower() in CORRELATION_HEADERS
-            }
-            for record in records.records():
-                intended = record.intended_ns + header.monotonic_epoch_ns
-                if record.flags & FLAG_WARMUP or record.error == dropped:
-                    continue
-                if found is not None and intended >= found[0]:
-                    continue
-                call_id = next(
-                    (value.decode("latin-1") for slot, value in record.captured if slot in slots),
-                    None,
-                )
-                found = (
-                    intended,
-                    FirstRequest(
-                        send_ns=header.wall_anchor_ns + record.send_ns,
-                        end_ns=header.wall_anchor_ns + record.end_ns,
-                        ok=record.error_class is None,
-                        id=call_id,
-                    ),
-                )
-    return None if found is None else found[1]
 
 
 def _write_json(path: Path, document: Any) -> None:
@@ -244,37 +78,6 @@ def _read_manifest(path: Path) -> CampaignManifest:
         raise CampaignError(
             f"{path}: not a loadgen campaign manifest; choose another --results directory"
         ) from None
-
-
-def function_env(
-    function: str, outputs: StackOutputs, configured: dict[str, str] | None = None
-) -> dict[str, str]:
-    """A function's configured environment plus what it needs from the stack: the FTP server
-    for `ftp`, the gateway (and OpenWhisk's key) for `chain`; no function gets credentials it
-    does not use."""
-    env = dict(configured or {})
-    ftp = outputs.ftp
-    if function == "ftp" and ftp is not None:
-        env.setdefault("FTP_HOST", ftp.host)
-        env.setdefault("FTP_PORT", str(ftp.port))
-        env.setdefault("FTP_USER", ftp.user)
-        env.setdefault("FTP_PASSWORD", ftp.password.get_secret_value())
-        env.setdefault("FTP_TEST_FILE", ftp.test_file)
-        env.setdefault("FTP_TEST_FILE_BYTES", str(ftp.test_file_bytes))
-        env.setdefault("FTP_TEST_FILE_SHA256", ftp.test_file_sha256)
-    if function != "chain":
-        return env
-    openwhisk = outputs.openwhisk
-    if openwhisk is not None:
-        # chain calls its callee through OpenWhisk's API with the subject's key.
-        env.setdefault("GATEWAY_URL", openwhisk.api_host)
-        env.setdefault("CHAIN_API", "openwhisk")
-        env.setdefault("OPENWHISK_AUTH", openwhisk.auth.get_secret_value())
-        if openwhisk.insecure_tls:
-            env.setdefault("OPENWHISK_INSECURE_TLS", "true")
-    elif outputs.gateway_url and outputs.cloud != "local":
-        env.setdefault("GATEWAY_URL", outputs.gateway_url)
-    return env
 
 
 class Campaign:
@@ -333,7 +136,7 @@ class Campaign:
             replicas = cell.replicas if name == cell.function else 1
             spec = self._spec(name, autoscaling=cell.autoscaling or name != cell.function)
             if sequence and name == cell.function:
-                assert isinstance(self.platform, OpenWhiskPlatform)  # checked by feasibility
+                # Refused by platforms without native sequences (feasibility checks it first).
                 components = [self._spec(d) for d in self.config.dependencies(name)]
                 self._await(self.platform.deploy_sequence(spec, components))
             else:
@@ -494,7 +297,15 @@ class Campaign:
     # --- the campaign ---------------------------------------------------------------------------
     def _prepare_results(self, started: str) -> CampaignManifest:
         manifest_path = self.results_dir / MANIFEST
-        manifest = build_manifest(self.config, self.outputs, self.platform, started)
+        config = self.config.model_dump(mode="json", by_alias=True)
+        manifest = build_manifest(
+            campaign=self.config.name,
+            config=config,
+            seed=self.config.seed,
+            outputs=self.outputs,
+            cold_start_method=self.platform.limits().cold_start_method,
+            started=started,
+        )
         if manifest_path.exists() or manifest_path.is_symlink():
             existing = _read_manifest(manifest_path)
             if not self.resume:

@@ -12,18 +12,16 @@ measures a process start, not a polling interval. With CE limits on, the gateway
 OpenFaaS Community Edition on Kubernetes refuses: a 16th function, a 6th replica, zero replicas.
 
 The listening address is written to `STATE_DIR/gateway.addr` once the gateway serves; SIGTERM or
-SIGINT stops every replica and exits.
+SIGINT stops every replica and exits. This module serves HTTP (routes, auth, proxying, metrics);
+the API's rules are `loadgen.local.deployments`, the replicas `loadgen.local.fleet`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hmac
-import json
 import logging
-import re
 import signal
 import socket
 import sys
@@ -31,29 +29,30 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
-from functions.package import function_names
 from loadgen.local import metrics
-from loadgen.local.limits import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS
+from loadgen.local.deployments import (
+    ApiError,
+    GatewayConfig,
+    check_function_count,
+    check_replicas,
+    has_min_label,
+    initial_replicas,
+    json_body,
+    read_deployment,
+    suite_function,
+)
+from loadgen.local.fleet import Fleet, Function
 from loadgen.local.procs import read_stat, resident_bytes, write_json
-from loadgen.local.replicas import Replica, ReplicaError, replica_env, start_replica
 
 log = logging.getLogger("loadgen.local.gateway")
 
-#: Names the suite's function when a deployment's envVars do not (`FUNCTION`).
-FUNCTION_LABEL = "com.openfaas.faasbench.function"
-#: OpenFaaS's label for a function's initial (minimum) replica count.
-SCALE_MIN_LABEL = "com.openfaas.scale.min"
-#: Kubernetes object names (DNS-1123 labels), which OpenFaaS requires of function names.
-_SERVICE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
      "transfer-encoding", "upgrade", "host", "content-length"}
@@ -62,87 +61,18 @@ _HOP_BY_HOP = frozenset(
 MAX_BODY = 32 * 1024 * 1024
 
 
-class GatewayConfig(BaseModel):
-    """What `up` hands the gateway (a 0600 file, as it holds the password)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    state_dir: Path
-    username: str
-    password: str
-    ce_limits: bool = True
-    default_replicas: int = Field(1, ge=1)
-    hold_timeout_s: float = Field(60.0, gt=0)
-    host: str = "127.0.0.1"
-    port: int = 0
-
-
-class Deployment(BaseModel):
-    """OpenFaaS's FunctionDeployment; fields the local target has no use for are kept and echoed
-    back in the function's status."""
-
-    model_config = ConfigDict(extra="allow")
-
-    service: str
-    image: str
-    namespace: str | None = None
-    envProcess: str | None = None  # the API's spelling
-    envVars: dict[str, str] | None = None
-    labels: dict[str, str] | None = None
-    annotations: dict[str, str] | None = None
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(eq=False)
-class Function:
-    """A deployed function: its spec, desired replica count and the replicas that serve it."""
-
-    name: str
-    spec: Deployment
-    suite_function: str
-    desired: int
-    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
-    replicas: list[Replica] = field(default_factory=list)
-    #: Replaced by PUT: replicas started for an older spec are stopped once they come up.
-    generation: int = 0
-    deleted: bool = False
-    #: Reconciliations scheduled or running; a held call starts one only when there is none.
-    pending: int = 0
-    start_error: str | None = None
-    next_replica: int = 0
-    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-
 class Gateway:
+    """The aiohttp application: `/system` over the fleet, `/function` proxied to it."""
+
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self.functions: dict[str, Function] = {}
+        self.fleet = Fleet(config.state_dir / "replicas", config.hold_timeout_s)
+        self.functions = self.fleet.functions
         self.invocations: Counter[tuple[str, str]] = Counter()
         self.durations: dict[tuple[str, str], metrics.Histogram] = {}
-        self.replica_dir = config.state_dir / "replicas"
-        self.replica_dir.mkdir(parents=True, exist_ok=True)
-        self.self_url = ""
-        self._session: aiohttp.ClientSession | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._expected_auth = "Basic " + base64.b64encode(
             f"{config.username}:{config.password}".encode()
         ).decode("ascii")
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
-                auto_decompress=False,
-            )
-        return self._session
 
     # Application ------------------------------------------------------------------------------
 
@@ -187,7 +117,7 @@ class Gateway:
         return await handler(request)
 
     async def _cleanup(self, app: web.Application) -> None:
-        await self.shutdown()
+        await self.fleet.shutdown()
 
     # /system ----------------------------------------------------------------------------------
 
@@ -215,41 +145,39 @@ class Gateway:
         return web.json_response(self._function_status(self._get(request.match_info["name"])))
 
     async def _deploy(self, request: web.Request) -> web.Response:
-        spec = await self._deployment(request)
+        spec = await read_deployment(request)
         if spec.service in self.functions:
             raise ApiError(409, f"function {spec.service} already exists; PUT updates it")
-        if self.config.ce_limits and len(self.functions) >= CE_MAX_FUNCTIONS:
-            raise ApiError(
-                400,
-                f"OpenFaaS Community Edition allows at most {CE_MAX_FUNCTIONS} functions "
-                f"(CE limits are on); delete one before deploying {spec.service}",
-            )
-        suite_function = self._suite_function(spec)
-        desired = self._initial_replicas(spec)
-        function = Function(spec.service, spec, suite_function, desired)
+        check_function_count(self.config, len(self.functions), spec.service)
+        function = Function(
+            spec.service, spec, suite_function(spec), initial_replicas(self.config, spec)
+        )
         self.functions[spec.service] = function
-        log.info("deployed %s (%s), %d replica(s)", spec.service, suite_function, desired)
-        self._kick(function)
+        log.info(
+            "deployed %s (%s), %d replica(s)", spec.service, function.suite_function,
+            function.desired,
+        )  # fmt: skip
+        self.fleet.kick(function)
         return web.Response(status=202, text=f"deployed {spec.service}\n")
 
     async def _update(self, request: web.Request) -> web.Response:
-        spec = await self._deployment(request)
+        spec = await read_deployment(request)
         function = self._get(spec.service)
-        suite_function = self._suite_function(spec)
-        desired = self._initial_replicas(spec) if _has_min_label(spec) else function.desired
+        suite = suite_function(spec)
+        desired = initial_replicas(self.config, spec) if has_min_label(spec) else function.desired
         async with function.changed:
             old, function.replicas = function.replicas, []
-            function.spec, function.suite_function = spec, suite_function
+            function.spec, function.suite_function = spec, suite
             function.desired = desired
             function.generation += 1
         for replica in old:
-            self._schedule(replica.stop())
+            self.fleet.schedule(replica.stop())
         log.info("updated %s: %d new replica(s)", spec.service, desired)
-        self._kick(function)
+        self.fleet.kick(function)
         return web.Response(status=200, text=f"updated {spec.service}\n")
 
     async def _delete(self, request: web.Request) -> web.Response:
-        body = await _json_body(request)
+        body = await json_body(request)
         name = body.get("functionName") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name:
             raise ApiError(400, 'the body must be {"functionName": ...}')
@@ -265,15 +193,15 @@ class Gateway:
 
     async def _scale(self, request: web.Request) -> web.Response:
         function = self._get(request.match_info["name"])
-        body = await _json_body(request)
+        body = await json_body(request)
         replicas = body.get("replicas") if isinstance(body, dict) else None
         if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
             raise ApiError(400, 'the body must be {"serviceName": ..., "replicas": N >= 0}')
-        self._check_replicas(replicas, function.name)
+        check_replicas(self.config, replicas, function.name)
         async with function.changed:
             function.desired = replicas
         log.info("scaling %s to %d", function.name, replicas)
-        self._kick(function)
+        self.fleet.kick(function)
         return web.Response(status=202, text=f"scaling {function.name} to {replicas}\n")
 
     def _get(self, name: str) -> Function:
@@ -281,67 +209,6 @@ class Gateway:
         if function is None:
             raise ApiError(404, f"function {name} not found")
         return function
-
-    async def _deployment(self, request: web.Request) -> Deployment:
-        body = await _json_body(request)
-        try:
-            spec = Deployment.model_validate(body)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors()
-            )
-            raise ApiError(400, f"not a FunctionDeployment: {problems}") from None
-        if not _SERVICE_NAME.match(spec.service):
-            raise ApiError(400, f"bad function name {spec.service!r} (lowercase DNS label)")
-        return spec
-
-    def _suite_function(self, spec: Deployment) -> str:
-        """Which function of the suite the deployment runs: envVars FUNCTION, else the label."""
-        from_env = (spec.envVars or {}).get("FUNCTION")
-        from_label = (spec.labels or {}).get(FUNCTION_LABEL)
-        if from_env and from_label and from_env != from_label:
-            raise ApiError(400, f"envVars FUNCTION={from_env} but {FUNCTION_LABEL}={from_label}")
-        name = from_env or from_label
-        known = function_names()
-        if not name:
-            raise ApiError(
-                400,
-                f"name the suite's function in envVars FUNCTION or the label {FUNCTION_LABEL} "
-                f"(the image is not run locally); one of: {', '.join(known)}",
-            )
-        if name not in known:
-            raise ApiError(400, f"unknown function {name!r}; one of: {', '.join(known)}")
-        return name
-
-    def _initial_replicas(self, spec: Deployment) -> int:
-        text = (spec.labels or {}).get(SCALE_MIN_LABEL)
-        if text is None:
-            replicas = self.config.default_replicas
-        else:
-            try:
-                replicas = int(text)
-            except ValueError:
-                raise ApiError(400, f"{SCALE_MIN_LABEL}={text!r} is not a number") from None
-            if replicas < 0:
-                raise ApiError(400, f"{SCALE_MIN_LABEL}={text!r} is negative")
-        self._check_replicas(replicas, spec.service)
-        return replicas
-
-    def _check_replicas(self, replicas: int, name: str) -> None:
-        if not self.config.ce_limits:
-            return
-        if replicas == 0:
-            raise ApiError(
-                400,
-                f"OpenFaaS Community Edition does not scale to zero (CE limits are on); "
-                f"{name} keeps at least 1 replica",
-            )
-        if replicas > CE_MAX_REPLICAS:
-            raise ApiError(
-                400,
-                f"OpenFaaS Community Edition allows at most {CE_MAX_REPLICAS} replicas per "
-                f"function (CE limits are on); asked for {replicas} of {name}",
-            )
 
     def _function_status(self, function: Function) -> dict[str, Any]:
         spec = function.spec.model_dump(exclude_none=True, exclude={"service"})
@@ -362,133 +229,6 @@ class Gateway:
             "usage": {"totalMemoryBytes": memory},
         }
 
-    # Replicas ---------------------------------------------------------------------------------
-
-    def _schedule(self, coroutine: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _kick(self, function: Function) -> None:
-        function.pending += 1
-        self._schedule(self._reconcile(function))
-
-    async def _reconcile(self, function: Function) -> None:
-        """Start or stop replicas until the function has `desired` of its current spec."""
-        async with function.lock:
-            try:
-                while not function.deleted:
-                    missing = function.desired - len(function.replicas)
-                    if missing < 0:
-                        async with function.changed:
-                            extra = function.replicas[function.desired :]
-                            del function.replicas[function.desired :]
-                        for replica in extra:
-                            self._schedule(replica.stop())
-                        continue
-                    if missing == 0:
-                        break
-                    if not await self._start(function, missing):
-                        break
-            finally:
-                function.pending -= 1
-                async with function.changed:
-                    function.changed.notify_all()
-
-    async def _start(self, function: Function, count: int) -> bool:
-        """Start `count` replicas at once; False when one failed (its error is kept)."""
-        generation = function.generation
-        defaults = {"GATEWAY_URL": self.self_url} if self.self_url else {}
-        env = replica_env(function.suite_function, function.spec.envVars or {}, defaults)
-        async with function.changed:
-            function.start_error = None
-        results = await asyncio.gather(
-            *(
-                start_replica(
-                    function.name, function.suite_function, env, self.replica_dir,
-                    self.session, generation,
-                )
-                for _ in range(count)
-            ),
-            return_exceptions=True,
-        )  # fmt: skip
-        ok = True
-        for result in results:
-            if isinstance(result, BaseException):
-                ok = False
-                message = str(result) if isinstance(result, ReplicaError) else repr(result)
-                log.error("%s: %s", function.name, message)
-                async with function.changed:
-                    function.start_error = message
-                    function.changed.notify_all()
-                continue
-            if function.deleted or function.generation != generation:
-                self._schedule(result.stop())
-                continue
-            async with function.changed:
-                function.replicas.append(result)
-                function.changed.notify_all()
-            self._schedule(self._watch(function, result))
-        return ok
-
-    async def _watch(self, function: Function, replica: Replica) -> None:
-        """A replica that exits on its own is taken out of rotation and replaced."""
-        code = await replica.process.wait()
-        if replica.stopping:
-            return
-        log.error("%s: replica %d exited with %s", function.name, replica.pid, code)
-        replica.forget()
-        async with function.changed:
-            if replica in function.replicas:
-                function.replicas.remove(replica)
-        if not function.deleted:
-            self._kick(function)
-
-    async def _ready_replica(self, function: Function) -> tuple[Replica, float]:
-        """A ready replica, round robin; waits for one (scaling from zero if need be). Returns
-        it with the seconds the call was held."""
-        started = time.monotonic()
-        deadline = started + self.config.hold_timeout_s
-        async with function.changed:
-            if not function.replicas and not function.pending:
-                function.start_error = None  # a new call retries a replica that failed
-            while not function.replicas:
-                if function.deleted:
-                    raise ApiError(404, f"function {function.name} was deleted")
-                if function.start_error:
-                    raise ApiError(502, f"no replica of {function.name}: {function.start_error}")
-                if not function.pending:
-                    if function.desired == 0:
-                        log.info("scaling %s from zero", function.name)
-                        function.desired = 1
-                    self._kick(function)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise ApiError(
-                        504,
-                        f"no replica of {function.name} was ready within "
-                        f"{self.config.hold_timeout_s:g} s",
-                    )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(function.changed.wait(), remaining)
-            function.next_replica += 1
-            replica = function.replicas[function.next_replica % len(function.replicas)]
-        return replica, time.monotonic() - started
-
-    async def shutdown(self) -> None:
-        """Stop every replica (requests in flight finish first) and close upstream connections."""
-        replicas = [r for f in self.functions.values() for r in f.replicas]
-        for function in self.functions.values():
-            function.deleted = True
-            function.replicas = []
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*(r.stop() for r in replicas), return_exceptions=True)
-        for leftover in self.replica_dir.glob("*.json"):
-            leftover.unlink(missing_ok=True)
-        if self._session is not None:
-            await self._session.close()
-
     # /function and /metrics -------------------------------------------------------------------
 
     async def _invoke(self, request: web.Request) -> web.StreamResponse:
@@ -500,7 +240,7 @@ class Gateway:
                 status=404, text=f"function {name} not found\n", headers={"X-Call-Id": call_id}
             )
         try:
-            replica, held_s = await self._ready_replica(function)
+            replica, held_s = await self.fleet.ready_replica(function)
         except ApiError as exc:
             self._record(name, exc.status, 0.0)
             return web.Response(status=exc.status, text=f"{exc}\n", headers={"X-Call-Id": call_id})
@@ -513,7 +253,7 @@ class Gateway:
         headers["X-Start-Time"] = str(time.time_ns())
         started = time.perf_counter()
         try:
-            async with self.session.request(
+            async with self.fleet.session.request(
                 request.method,
                 aiohttp.client.URL(upstream, encoded=True),
                 data=body or None,
@@ -570,17 +310,6 @@ class Gateway:
         return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
 
-async def _json_body(request: web.Request) -> Any:
-    try:
-        return await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "the body is not JSON") from None
-
-
-def _has_min_label(spec: Deployment) -> bool:
-    return SCALE_MIN_LABEL in (spec.labels or {})
-
-
 def _faasbench_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -607,9 +336,11 @@ async def serve(config: GatewayConfig) -> None:
     site = web.SockSite(runner, sock, backlog=1024)
     await site.start()
     host, port = sock.getsockname()[:2]
-    gateway.self_url = f"http://{host}:{port}"
+    gateway.fleet.self_url = f"http://{host}:{port}"
     write_json(config.state_dir / "gateway.addr", {"host": host, "port": port})
-    log.info("gateway on %s (CE limits %s)", gateway.self_url, "on" if config.ce_limits else "off")
+    log.info(
+        "gateway on %s (CE limits %s)", gateway.fleet.self_url, "on" if config.ce_limits else "off"
+    )
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

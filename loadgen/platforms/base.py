@@ -137,6 +137,10 @@ class Platform(Protocol):
     async def deploy(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> None:
         """Create or update the function with `replicas` instances (where replicas exist)."""
 
+    async def deploy_sequence(self, function: FunctionSpec, components: list[FunctionSpec]) -> None:
+        """Create or update `function` as the platform's native sequence of `components`
+        (already deployed); refused (`LimitExceeded`) where the platform has none."""
+
     async def scale(self, function: FunctionSpec, n: int) -> None:
         """Ask for `n` instances; refused where the platform cannot."""
 

@@ -232,6 +232,12 @@ class OpenFaasPlatform:
         if replicas != 1:
             await self.scale(function, replicas)
 
+    async def deploy_sequence(self, function: FunctionSpec, components: list[FunctionSpec]) -> None:
+        raise LimitExceeded(
+            f"{PLATFORM}: cannot deploy function {function.deployed_name!r} as a sequence: "
+            "native sequences exist on OpenWhisk only (OpenFaaS chains by nested calls)"
+        )
+
     async def scale(self, function: FunctionSpec, n: int) -> None:
         self._check_replicas(function, n)
         body = ScaleServiceRequest(

@@ -9,8 +9,7 @@ Remote layout, under `--remote-dir` (default `~/faasbench`):
     campaigns/<name>/            experiment.yaml, its trace files, outputs.json (0600, removed
                                  after the run), loadgen.pgid, results/
 
-Every remote step is a POSIX sh script given to `sh -c` with positional arguments, so paths
-and names are never interpolated into a command line.
+Every remote step is one of `scripts.py`'s POSIX sh scripts.
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from pydantic import SecretStr
 
 from contract.outputs import SshHost, StackOutputs
 from loadgen.experiments.config import ExperimentConfig
+from loadgen.remote.scripts import CLEANUP, FETCH, INSTALL, NOTHING, PROBE, RUN, SIGNAL, UPLOAD
 from loadgen.remote.ssh import (
     NO_PYTHON,
     SSH_FAILED,
@@ -47,109 +47,6 @@ Echo = Callable[[str], None]
 
 #: How long an interrupted remote campaign gets to flush its records and clean up.
 STOP_GRACE_S = 300.0
-#: Remote exit status: no results tree there (yet).
-NOTHING = 4
-
-_PRELUDE = """set -eu
-dir=$1; shift
-case $dir in "~") dir=$HOME ;; "~/"*) dir=$HOME/${dir#"~/"} ;; esac
-"""
-
-_PROBE = (
-    _PRELUDE
-    + """hash=$1; name=$2
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "no python3 on PATH" >&2; exit 3
-fi
-if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-  echo "python3 is $(python3 -V 2>&1), faasbench needs 3.11 or later" >&2; exit 3
-fi
-mkdir -p "$dir"
-cd "$dir"
-echo "dir=$(pwd)"
-if [ -f "venv-$hash/.faasbench-installed" ]; then echo venv=ready; else echo venv=missing; fi
-if [ -f "campaigns/$name/results/manifest.json" ]; then echo results=yes; else echo results=no; fi
-pgid_file=campaigns/$name/loadgen.pgid
-if [ -s "$pgid_file" ] && kill -0 -- "-$(cat "$pgid_file")" 2>/dev/null; then
-  echo running=yes
-else
-  echo running=no
-fi
-"""
-)
-
-_UPLOAD = (
-    _PRELUDE
-    + """name=$1; fresh=$2
-umask 077
-campaign=$dir/campaigns/$name
-if [ "$fresh" = fresh ]; then rm -rf "$campaign/results"; fi
-mkdir -p "$campaign"
-rm -f "$campaign/loadgen.pgid"
-tar --no-same-owner -xf - -C "$dir"
-"""
-)
-
-_INSTALL = (
-    _PRELUDE
-    + """hash=$1; wheel=$dir/$2; mode=$3
-venv=$dir/venv-$hash
-rm -rf "$venv"
-if [ "$mode" = offline ]; then set -- --no-index --find-links "$dir/wheelhouse"; else set --; fi
-if [ "$mode" = online ] && command -v uv >/dev/null 2>&1; then
-  echo "installing with uv"
-  uv venv --quiet --python python3 "$venv"
-  uv pip install --quiet --python "$venv/bin/python" "$wheel"
-else
-  if ! python3 -m venv "$venv" >"$dir/venv.log" 2>&1; then
-    pip_wheel=$(ls "$dir"/bootstrap/pip-*.whl 2>/dev/null | tail -n 1)
-    if [ -z "$pip_wheel" ]; then cat "$dir/venv.log" >&2; exit 1; fi
-    echo "python3 -m venv has no ensurepip here: bootstrapping pip from $(basename "$pip_wheel")"
-    rm -rf "$venv"
-    python3 -m venv --without-pip "$venv"
-    "$venv/bin/python" "$pip_wheel/pip" install --quiet --no-index "$pip_wheel"
-  fi
-  echo "installing with pip${1:+ from the wheelhouse}"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "$@" "$wheel"
-fi
-"$venv/bin/loadgen" --help >/dev/null
-touch "$venv/.faasbench-installed"
-"""
-)
-
-_RUN = (
-    _PRELUDE
-    + """name=$1; hash=$2; shift 2
-cd "$dir/campaigns/$name"
-pgid=$(ps -o pgid= -p $$ 2>/dev/null | tr -d ' ' || true)
-[ -n "$pgid" ] || pgid=$(cut -d ' ' -f 5 /proc/$$/stat)
-echo "$pgid" > loadgen.pgid
-exec env TERM=dumb COLUMNS=120 PYTHONUNBUFFERED=1 "$dir/venv-$hash/bin/loadgen" run "$@"
-"""
-)
-
-_SIGNAL = (
-    _PRELUDE
-    + """name=$1; sig=$2
-pgid_file=$dir/campaigns/$name/loadgen.pgid
-[ -s "$pgid_file" ] || exit 4
-kill -s "$sig" -- "-$(cat "$pgid_file")" 2>/dev/null || exit 4
-"""
-)
-
-_FETCH = (
-    _PRELUDE
-    + """results=$dir/campaigns/$1/results
-[ -d "$results" ] || exit 4
-tar -C "$results" -cf - .
-"""
-)
-
-_CLEANUP = (
-    _PRELUDE
-    + """rm -f "$dir/campaigns/$1/outputs.json" "$dir/campaigns/$1/loadgen.pgid"
-"""
-)
 
 
 @dataclass(frozen=True)
@@ -289,7 +186,7 @@ def run_remote(
 
 
 def _probe(target: SshTarget, remote_dir: str, wheel: Wheel, name: str) -> RemoteState:
-    result = target.run(_PROBE, remote_dir, wheel.content_hash, name, timeout=120)
+    result = target.run(PROBE, remote_dir, wheel.content_hash, name, timeout=120)
     if result.returncode == NO_PYTHON:
         raise RemoteError(
             f"{target.name}: {result.stderr.strip()}: install python3 (3.11+, and python3-venv "
@@ -351,7 +248,7 @@ def _upload(
                     info.size, info.mode = len(content), mode
                     tar.addfile(info, io.BytesIO(content))
         archive.seek(0)
-        result = target.run(_UPLOAD, directory, name, "fresh" if fresh else "keep", stdin=archive)
+        result = target.run(UPLOAD, directory, name, "fresh" if fresh else "keep", stdin=archive)
     if result.returncode != 0:
         detail = _last_line(result.stderr)
         raise RemoteError(f"{target.name}: copying the campaign failed: {detail}")
@@ -362,7 +259,7 @@ def _install(target: SshTarget, directory: str, wheel: Wheel, offline: bool, ech
     echo(f"{target.name}: installing faasbench {wheel.version} in {venv}")
     relative = f"wheels/{wheel.content_hash}/{wheel.path.name}"
     mode = "offline" if offline else "online"
-    result = target.run(_INSTALL, directory, wheel.content_hash, relative, mode, timeout=1800)
+    result = target.run(INSTALL, directory, wheel.content_hash, relative, mode, timeout=1800)
     for line in result.stdout.splitlines():
         echo(f"{target.name}: {line}")
     if result.returncode != 0:
@@ -381,7 +278,7 @@ def _run(
     """The remote `loadgen run`, its output streamed as it comes. The local ssh runs in its own
     session, so a terminal's Ctrl-C reaches only this process, which forwards it as SIGINT to
     the remote process group (recorded in loadgen.pgid) and waits for a clean stop."""
-    argv = target.argv(_RUN, directory, name, wheel.content_hash, *args)
+    argv = target.argv(RUN, directory, name, wheel.content_hash, *args)
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         status = process.wait()
@@ -416,7 +313,7 @@ def _interrupt(
 def _signal(target: SshTarget, directory: str, name: str, signal: str) -> None:
     # If the loader is gone, the run's own ssh ends too and its status tells.
     with contextlib.suppress(RemoteError):
-        target.run(_SIGNAL, directory, name, signal, timeout=60)
+        target.run(SIGNAL, directory, name, signal, timeout=60)
 
 
 def _fetch(target: SshTarget, directory: str, name: str, results: Path, echo: Echo) -> None:
@@ -424,7 +321,7 @@ def _fetch(target: SshTarget, directory: str, name: str, results: Path, echo: Ec
     interruption); the local `.incomplete/` is replaced by the remote one."""
     incomplete = results / ".incomplete"
     process = subprocess.Popen(
-        target.argv(_FETCH, directory, name),
+        target.argv(FETCH, directory, name),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -483,7 +380,7 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, root: Path) -> bool:
 def _cleanup(target: SshTarget, directory: str, name: str) -> None:
     """The outputs' secrets do not stay on the loader after the run."""
     with contextlib.suppress(RemoteError):
-        target.run(_CLEANUP, directory, name, timeout=60)
+        target.run(CLEANUP, directory, name, timeout=60)
 
 
 def _last_line(text: str) -> str:

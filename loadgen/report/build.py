@@ -6,7 +6,8 @@ from pathlib import Path
 
 from loadgen.analysis.aggregate import Aggregate
 from loadgen.analysis.compare import Comparison, compare
-from loadgen.report.figures import Figure, all_figures
+from loadgen.report.figures import all_figures
+from loadgen.report.figures.common import Figure
 from loadgen.report.html import render_report
 
 

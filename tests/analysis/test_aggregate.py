@@ -11,16 +11,10 @@ import pytest
 from support.synthetic_results import EPOCH, CampaignSpec, CellSpec, _header, grid, write_campaign
 from typer.testing import CliRunner
 
-from loadgen.analysis.aggregate import (
-    CI_METHOD,
-    SKIPPED,
-    Aggregate,
-    Caveat,
-    Settings,
-    aggregate,
-    group_caveats,
-    write_outputs,
-)
+from loadgen.analysis.aggregate import SKIPPED, Aggregate, Settings, aggregate
+from loadgen.analysis.caveats import Caveat, group_caveats
+from loadgen.analysis.outputs import write_outputs
+from loadgen.analysis.run_level import CI_METHOD
 from loadgen.analysis.stats import median_interval, runs_for_precision
 from loadgen.cli import app
 from loadgen.engine.errors import ErrorKind

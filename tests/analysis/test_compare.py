@@ -12,14 +12,8 @@ from support.synthetic_results import CampaignSpec, grid, write_campaign
 from typer.testing import CliRunner
 
 from loadgen.analysis.aggregate import Aggregate, Settings, aggregate
-from loadgen.analysis.compare import (
-    METRICS,
-    compare,
-    latex_escape,
-    run_values,
-    verdict_table,
-    write_comparison,
-)
+from loadgen.analysis.compare import METRICS, compare, run_values
+from loadgen.analysis.compare_files import latex_escape, verdict_table, write_comparison
 from loadgen.analysis.stats import holm, median_interval
 from loadgen.cli import app
 from loadgen.results import open_results

@@ -11,11 +11,13 @@ from pathlib import Path
 from support.synthetic_results import CampaignSpec, CellSpec, write_campaign
 from typer.testing import CliRunner
 
-from loadgen.analysis.aggregate import COLD_START_COMPONENTS, Settings, aggregate
+from loadgen.analysis.aggregate import Settings, aggregate
+from loadgen.analysis.cold_starts import COLD_START_COMPONENTS
 from loadgen.cli import app
 from loadgen.report.build import build_report, figures_dir
-from loadgen.report.figures import FIGURES, _cold_components, cold_breakdown
-from loadgen.report.html import REDACTED, redact, significant
+from loadgen.report.figures import FIGURES
+from loadgen.report.figures.cold_starts import _cold_components, cold_breakdown
+from loadgen.report.html_format import REDACTED, redact, significant
 from loadgen.results import open_results
 
 FAST = Settings()

@@ -11,19 +11,17 @@ from support.figure_svg import read_svg
 from support.synthetic_results import CampaignSpec, CellSpec, write_campaign
 
 from loadgen.analysis.aggregate import Aggregate, Settings, aggregate
-from loadgen.report.figures import (
+from loadgen.report.figures import all_figures
+from loadgen.report.figures.common import plain_number
+from loadgen.report.figures.errors import error_rates
+from loadgen.report.figures.resources import (
     SHOWN_SERIES,
-    all_figures,
-    bin_width_s,
-    binned_percentiles,
-    error_rates,
-    latency_over_time,
-    plain_number,
     resource_panel,
     resource_usage,
     short_label,
 )
-from loadgen.report.html import significant
+from loadgen.report.figures.timeline import bin_width_s, binned_percentiles, latency_over_time
+from loadgen.report.html_format import significant
 from loadgen.results import open_results
 
 FAST = Settings()

@@ -15,14 +15,14 @@ import pytest
 from support.sandbox import Sandbox
 from support.servers import free_port, free_port_range
 
-from components.ftp_config import (
+from components.remote_step import render_step
+from contract.ftp import (
     FtpSettings,
     render_vsftpd,
     seeded_file_bytes,
     seeded_file_key,
     seeded_file_sha256,
 )
-from components.remote_step import render_step
 
 USER = "faasbench-ftp"
 PASSWORD = "GENSECRETftp0123456789abcdefghij"

@@ -16,7 +16,6 @@ import pytest
 from support.sandbox import Sandbox
 from support.servers import free_port, free_port_range
 
-from components.ftp_config import seeded_file_sha256
 from components.ftp_in_cluster_config import (
     FTP_IMAGE,
     FtpPod,
@@ -24,6 +23,7 @@ from components.ftp_in_cluster_config import (
     ftp_host,
     ftp_manifests,
 )
+from contract.ftp import seeded_file_sha256
 
 PASSWORD = "GENSECRETftpcluster0123456789abc"
 SIZE = 300_001

@@ -10,7 +10,7 @@ import pytest
 from support.jitter import SleepProbe
 from support.servers import Backend, free_port, get, running_haproxy, self_signed_context
 
-from components.haproxy_config import (
+from contract.haproxy import (
     HaproxyBackend,
     HaproxyServer,
     HaproxySettings,

@@ -18,8 +18,8 @@ import yaml
 from support.local_target import LocalTarget
 
 from loadgen.analysis.requests import load_requests
+from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.cells import expand
-from loadgen.experiments.load import load_experiment
 from loadgen.results.tree import open_results
 from loadgen.version import loadgen_version
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from support.openwhisk_spec import SwaggerSpec
 
-from loadgen.analysis.aggregate import cold_start_parts
+from loadgen.analysis.cold_starts import cold_start_parts
 from loadgen.analysis.requests import load_requests
 from loadgen.results.tree import open_results
 

@@ -19,11 +19,12 @@ from contract.outputs import StackOutputs
 from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.engine.errors import ErrorKind
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.runner import Campaign, first_request
+from loadgen.experiments.runner import Campaign
 from loadgen.platforms.base import ColdStart, FunctionSpec, InvokeTarget
 from loadgen.record.format import FLAG_WARMUP, record_file_name
 from loadgen.record.writer import RecordWriter
 from loadgen.results import CellSummary, open_results
+from loadgen.results.first_request import first_request
 from loadgen.results.models import PlatformRecord
 
 OUTPUTS = outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=False)

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from loadgen.cli import app
+from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.cells import cell_id, expand, sweep_text
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.load import load_experiment
 from loadgen.results.models import Sweep
 
 runner = CliRunner()

@@ -22,10 +22,10 @@ from components.openfaas_nomad import NOMAD_LIMITS
 from components.openfaas_swarm import SWARM_LIMITS
 from contract.outputs import StackOutputs
 from loadgen.cli import app
+from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
 from loadgen.experiments.cells import expand
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility import feasibility_problems
-from loadgen.experiments.load import ExperimentFileError, load_experiment
 from loadgen.experiments.trace import KEY_COLUMNS, MINUTES
 from loadgen.outputs import OutputsError, load_outputs, public_outputs
 

@@ -23,7 +23,7 @@ from support.function_servers import (
 )
 from support.servers import free_port
 
-from components.ftp_config import seeded_file_bytes
+from contract.ftp import seeded_file_bytes
 
 
 @pytest.fixture

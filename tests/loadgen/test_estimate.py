@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.cells import expand
 from loadgen.experiments.estimate import Assumptions, estimate
-from loadgen.experiments.load import load_experiment
 
 SMALL = {
     "name": "small",

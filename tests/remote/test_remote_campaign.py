@@ -30,8 +30,8 @@ from support.sshd import (
     start_sshd,
 )
 
+from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.cells import expand
-from loadgen.experiments.load import load_experiment
 from loadgen.results.tree import open_results
 
 pytestmark = pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available()))

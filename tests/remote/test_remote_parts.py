@@ -14,8 +14,9 @@ import yaml
 from support.sshd import FROM_WHEELHOUSE, repack_wheel
 
 from contract.outputs import StackOutputs
-from loadgen.experiments.load import load_experiment
-from loadgen.remote.campaign import _INSTALL, campaign_files, loader_of, remote_outputs
+from loadgen.experiments.campaign_file import load_experiment
+from loadgen.remote.campaign import campaign_files, loader_of, remote_outputs
+from loadgen.remote.scripts import INSTALL
 from loadgen.remote.ssh import RemoteError, SshTarget, describe_ssh_failure
 from loadgen.remote.wheel import bundled_pip, content_hash, project_root, wheel_packages
 
@@ -78,7 +79,8 @@ def test_traces_travel_with_the_experiment(tmp_path: Path) -> None:
 
 def test_the_content_hash_covers_the_wheel_packages() -> None:
     root = project_root()
-    assert set(wheel_packages(root)) == {"functions", "loadgen", "stacks", "components", "contract"}
+    # The loader's packages, not the Pulumi program (`stacks`, `components`).
+    assert set(wheel_packages(root)) == {"functions", "loadgen", "contract"}
     assert content_hash(root) == content_hash(root)
     assert len(content_hash(root)) == 16
 
@@ -146,7 +148,7 @@ def test_a_python3_without_ensurepip_gets_pip_from_the_bundled_wheel(tmp_path: P
     wheel = repack_wheel(FROM_WHEELHOUSE, remote / "wheels" / "h")
     (remote / "wheelhouse").mkdir()
     # The stand-in has no loadgen to check: check that its module imports instead.
-    script = _INSTALL.replace(
+    script = INSTALL.replace(
         '"$venv/bin/loadgen" --help', f'"$venv/bin/python" -c "import {FROM_WHEELHOUSE}"'
     )
     result = subprocess.run(

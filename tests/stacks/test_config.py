@@ -11,7 +11,8 @@ import yaml
 from support.keys import ecdsa_pem, ed25519_openssh, encrypted_ed25519, rsa_pem
 from support.pulumi_mocks import FAKE_KUBECONFIG, ROOT
 
-from stacks.config import AWS_DEFAULT_SIZES, StackConfig
+from contract.machines import AWS_DEFAULT_SIZES
+from stacks.config import StackConfig
 from stacks.read_config import ConfigError, key_locations, load_stack_config
 
 MINIMAL_AWS = {"cloud": "aws", "allowedSshCidrs": "203.0.113.7/32"}

@@ -27,6 +27,9 @@ class ScriptedPlatform:
     async def deploy(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> None:
         self.deployed.append(function.function)
 
+    async def deploy_sequence(self, function: FunctionSpec, components: list[FunctionSpec]) -> None:
+        self.deployed.append(function.function)
+
     async def scale(self, function: FunctionSpec, n: int) -> None:
         return None
 

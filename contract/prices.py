@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from stacks.config import AWS_DEFAULT_SIZES, ROLES, MachinesConfig, Role
+from contract.machines import AWS_DEFAULT_SIZES, ROLES, MachinesConfig, Role
 
 #: When the table was checked, and against what.
 PRICES_DATE = "2026-12-03"
@@ -24,7 +24,7 @@ AWS_PRICE_SOURCE = (
     "as quoted by public tables; see docs/costs.md"
 )
 #: USD per instance-hour, on-demand, Linux, in `AWS_PRICE_REGION`: the default sizes
-#: (`stacks.config.AWS_DEFAULT_SIZES`) and their neighbours in the same family.
+#: (`contract.machines.AWS_DEFAULT_SIZES`) and their neighbours in the same family.
 AWS_ON_DEMAND_USD_PER_HOUR: dict[str, float] = {
     "t3a.medium": 0.0376,
     "t3a.large": 0.0752,

@@ -1,4 +1,5 @@
-"""Reading an experiment file: YAML, then the model, with every problem listed by its path."""
+"""The campaign file on disk: its YAML read, then validated into the model, with every problem
+listed by its path."""
 
 from __future__ import annotations
 

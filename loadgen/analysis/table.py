@@ -1,0 +1,73 @@
+"""The tidy table of `loadgen aggregate`: its schema and the builder that appends its rows."""
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from loadgen.analysis.stats import DISTRIBUTION_KEYS, distribution
+
+SCHEMA = pa.schema(
+    [
+        pa.field("campaign", pa.string()),
+        pa.field("platform", pa.string()),
+        pa.field("level", pa.string()),
+        pa.field("function", pa.string()),
+        pa.field("mode", pa.string()),
+        pa.field("sweep_name", pa.string()),
+        pa.field("sweep_value", pa.float64()),
+        pa.field("cold_method", pa.string()),
+        pa.field("cell_id", pa.string()),
+        pa.field("run", pa.int64()),
+        pa.field("runs", pa.int64()),
+        pa.field("subset", pa.string()),
+        pa.field("metric", pa.string()),
+        pa.field("stat", pa.string()),
+        pa.field("unit", pa.string()),
+        pa.field("value", pa.float64()),
+        pa.field("ci_low", pa.float64()),
+        pa.field("ci_high", pa.float64()),
+        pa.field("ci_method", pa.string()),
+    ]
+)
+"""One row per statistic: `level` is cell or group; `subset` is all, cold or warm."""
+
+Row = dict[str, object]
+
+
+class Rows:
+    """Appends rows that share the identifying columns of one cell or group."""
+
+    def __init__(self, out: list[Row], base: Row) -> None:
+        self._out = out
+        self._base = base
+
+    def add(
+        self,
+        metric: str,
+        stat: str,
+        value: float | None,
+        unit: str,
+        *,
+        subset: str = "all",
+        ci: tuple[float, float] | None = None,
+        ci_method: str | None = None,
+    ) -> None:
+        row = dict(self._base)
+        row.update(
+            subset=subset,
+            metric=metric,
+            stat=stat,
+            unit=unit,
+            value=None if value is None or not math.isfinite(value) else float(value),
+            ci_low=None if ci is None else ci[0],
+            ci_high=None if ci is None else ci[1],
+            ci_method=ci_method,
+        )
+        self._out.append(row)
+
+    def distribution(self, metric: str, values: npt.NDArray[np.float64], subset: str) -> None:
+        stats = distribution(values)
+        for key in DISTRIBUTION_KEYS:
+            self.add(metric, key, stats[key], "ms", subset=subset)

@@ -1,0 +1,36 @@
+"""A deployed function's environment: its configured variables plus what it needs from the stack."""
+
+from __future__ import annotations
+
+from contract.outputs import StackOutputs
+
+
+def function_env(
+    function: str, outputs: StackOutputs, configured: dict[str, str] | None = None
+) -> dict[str, str]:
+    """A function's configured environment plus what it needs from the stack: the FTP server
+    for `ftp`, the gateway (and OpenWhisk's key) for `chain`; no function gets credentials it
+    does not use."""
+    env = dict(configured or {})
+    ftp = outputs.ftp
+    if function == "ftp" and ftp is not None:
+        env.setdefault("FTP_HOST", ftp.host)
+        env.setdefault("FTP_PORT", str(ftp.port))
+        env.setdefault("FTP_USER", ftp.user)
+        env.setdefault("FTP_PASSWORD", ftp.password.get_secret_value())
+        env.setdefault("FTP_TEST_FILE", ftp.test_file)
+        env.setdefault("FTP_TEST_FILE_BYTES", str(ftp.test_file_bytes))
+        env.setdefault("FTP_TEST_FILE_SHA256", ftp.test_file_sha256)
+    if function != "chain":
+        return env
+    openwhisk = outputs.openwhisk
+    if openwhisk is not None:
+        # chain calls its callee through OpenWhisk's API with the subject's key.
+        env.setdefault("GATEWAY_URL", openwhisk.api_host)
+        env.setdefault("CHAIN_API", "openwhisk")
+        env.setdefault("OPENWHISK_AUTH", openwhisk.auth.get_secret_value())
+        if openwhisk.insecure_tls:
+            env.setdefault("OPENWHISK_INSECURE_TLS", "true")
+    elif outputs.gateway_url and outputs.cloud != "local":
+        env.setdefault("GATEWAY_URL", outputs.gateway_url)
+    return env
