@@ -84,7 +84,6 @@ def k8s_cluster(
     return k8s, {
         "kubeconfig": k8s.kubeconfig,
         "kube_api_internal": k8s.api_internal,
-        "nodes": {"managers": k8s.managers, "workers": k8s.workers},
     }
 
 
@@ -111,7 +110,6 @@ def swarm_cluster(
     )
     return swarm, {
         "swarm": {"manager": swarm.manager_ip},
-        "nodes": {"managers": swarm.managers, "workers": swarm.workers},
     }
 
 
@@ -152,7 +150,6 @@ def nomad_cluster(
             "vault_address": nomad.vault_address,
             "vault_token": nomad.vault_token,
         },
-        "nodes": {"managers": nomad.managers, "workers": nomad.workers},
     }
 
 

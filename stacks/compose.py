@@ -160,5 +160,6 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
     outputs["ssh_private_key"] = key.private_key
     outputs["machines"] = machines_output(config, roles, network.image)
     outputs.update(cluster_outputs)
+    outputs["nodes"] = {"managers": cluster.managers, "workers": cluster.workers}
     outputs.update(platform_outputs)
     return outputs
