@@ -44,6 +44,14 @@ FunctionArgument = Annotated[
 ]
 
 
+ImageOption = Annotated[
+    str | None,
+    typer.Option(
+        "--image", help="OpenFaaS: the suite's image (default: the stack's registry.image)."
+    ),
+]
+
+
 def default_image(outputs: StackOutputs, image: str | None) -> str | None:
     """`--image`, else the stack's `registry.image`, else the local target's reference."""
     if image is None and outputs.registry is not None:
@@ -80,12 +88,7 @@ def deploy_command(
     replicas: Annotated[
         int, typer.Option("--replicas", min=1, help="Replicas to deploy (where replicas exist).")
     ] = 1,
-    image: Annotated[
-        str | None,
-        typer.Option(
-            "--image", help="OpenFaaS: the suite's image (default: the stack's registry.image)."
-        ),
-    ] = None,
+    image: ImageOption = None,
     ready: Annotated[
         str, typer.Option("--ready-timeout", help="How long to wait for the platform's ready.")
     ] = DEFAULT_READY,

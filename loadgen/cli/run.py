@@ -21,7 +21,7 @@ from rich.progress import (
 
 from contract.outputs import StackOutputs
 from loadgen.cli.errors import fail_problems
-from loadgen.cli.functions import default_image
+from loadgen.cli.functions import ImageOption, default_image
 from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
@@ -140,12 +140,7 @@ def run_command(
     resume: Annotated[
         bool, typer.Option("--resume", help="Skip completed cells, redo an interrupted one.")
     ] = False,
-    image: Annotated[
-        str | None,
-        typer.Option(
-            "--image", help="OpenFaaS: the suite's image (default: the stack's registry.image)."
-        ),
-    ] = None,
+    image: ImageOption = None,
     plain: Annotated[
         bool, typer.Option("--plain", help="Progress as plain lines (for logs), not a live bar.")
     ] = False,
