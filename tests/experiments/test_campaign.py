@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from support.cli import run_loadgen
 from support.local_target import LocalTarget
 
 from loadgen.analysis.requests import load_requests
@@ -76,14 +77,7 @@ def requests_per_cell(document: dict[str, Any]) -> dict[str, int]:
 
 
 def loadgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loadgen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    return run_loadgen(*args, cwd=cwd, timeout=600)
 
 
 def experiment_file(tmp_path: Path, document: dict[str, object] = SMALL) -> Path:

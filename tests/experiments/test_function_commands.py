@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.cli import run_loadgen
 from support.local_target import LocalTarget, start_target, stop_target
 
 NOTE = "no --stack-outputs/--stack given: using the local target at"
@@ -26,15 +26,7 @@ def here(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
 
 
 def loadgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loadgen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
-    )
+    return run_loadgen(*args, cwd=cwd, timeout=180, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
 
 
 def test_without_outputs_doctor_checks_the_running_local_target(here: LocalTarget) -> None:

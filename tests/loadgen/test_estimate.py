@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from support.cli import run_loadgen
 
 from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.cells import expand
@@ -36,14 +36,7 @@ SMALL_SECONDS = 481.6
 
 
 def loadgen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "loadgen", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_loadgen(*args, cwd=cwd, timeout=60)
 
 
 def write(tmp_path: Path, name: str, document: object) -> Path:
