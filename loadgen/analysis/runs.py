@@ -44,6 +44,8 @@ def load_run(cell: Cell) -> Run:
     active = active_s((run.first_intended_ns, run.last_end_ns) for run in requests.engine_runs)
     recorded = {run.run_id for run in requests.engine_runs}
     segments = cell.segments()
-    loads = tuple(load for load in cell.segment_loads() if load.run_id in recorded)
+    # One read of the cell's summary.json serves both its loads and its cold starts.
+    loaded = [] if segments is None else segments.loads()
+    loads = tuple(load for load in loaded if load.run_id in recorded)
     parts = tuple(cold_start_parts(segments, requests))
     return Run(cell, requests, latency, seconds, active, loads, parts)

@@ -219,3 +219,7 @@ class CellSummary(BaseModel):
     model_config = _PROJECTION
 
     segments: list[SegmentEvent]
+
+    def loads(self) -> list[SegmentLoad]:
+        """Each engine run's loader CPU and host load, in segment order."""
+        return [event.summary for event in self.segments if event.summary is not None]

@@ -94,9 +94,7 @@ class Cell:
         """Each engine run's loader CPU and host load, from the runner's `summary.json`, in
         segment order; empty when the file is absent."""
         summary = self.segments()
-        if summary is None:
-            return []
-        return [event.summary for event in summary.segments if event.summary is not None]
+        return [] if summary is None else summary.loads()
 
 
 @dataclass(frozen=True)
