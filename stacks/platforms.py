@@ -81,7 +81,7 @@ class Site(Generic[C]):
 
 
 @dataclass(frozen=True)
-class Platform:
+class DeployedOpenFaas:
     """What HAProxy fronts and what the stack exports about an OpenFaaS deployment."""
 
     front: PlatformFront
@@ -100,7 +100,7 @@ def once_ready(url: pulumi.Input[str], ready: list[pulumi.Resource]) -> pulumi.O
     return pulumi.Output.all(url, *[r.urn for r in ready]).apply(lambda values: values[0])
 
 
-def openfaas_k8s(site: Site[KubernetesCluster]) -> Platform:
+def openfaas_k8s(site: Site[KubernetesCluster]) -> DeployedOpenFaas:
     """OpenFaaS on Kubernetes; control components go on the k3s server (an existing cluster's
     nodes are not ours)."""
     cluster, platform = site.cluster, site.config.platform
@@ -115,7 +115,7 @@ def openfaas_k8s(site: Site[KubernetesCluster]) -> Platform:
         ),
     )
     # Kubernetes stacks are monitored by kube-prometheus-stack (`Site.monitoring`).
-    return Platform(
+    return DeployedOpenFaas(
         front=PlatformFront("openfaas", GATEWAY_NODE_PORT, "/healthz"),
         prometheus=None,
         outputs={
@@ -128,7 +128,7 @@ def openfaas_k8s(site: Site[KubernetesCluster]) -> Platform:
     )
 
 
-def openfaas_swarm(site: Site[SwarmCluster]) -> Platform:
+def openfaas_swarm(site: Site[SwarmCluster]) -> DeployedOpenFaas:
     """OpenFaaS (faas-swarm) on the Swarm manager."""
     cluster = site.cluster
     swarm = OpenFaasSwarm(
@@ -140,7 +140,7 @@ def openfaas_swarm(site: Site[SwarmCluster]) -> Platform:
             cluster_ready=cluster.ready,
         ),
     )
-    return Platform(
+    return DeployedOpenFaas(
         front=PlatformFront("openfaas", SWARM_GATEWAY_PORT, "/healthz"),
         prometheus=cluster.manager_ip.apply(lambda ip: [f"{ip}:{SWARM_PROMETHEUS_PORT}"]),
         outputs={
@@ -154,7 +154,7 @@ def openfaas_swarm(site: Site[SwarmCluster]) -> Platform:
     )
 
 
-def openfaas_nomad(site: Site[NomadCluster]) -> Platform:
+def openfaas_nomad(site: Site[NomadCluster]) -> DeployedOpenFaas:
     """OpenFaaS (faas-nomad) as a Nomad job."""
     cluster = site.cluster
     nomad = OpenFaasNomad(
@@ -172,7 +172,7 @@ def openfaas_nomad(site: Site[NomadCluster]) -> Platform:
         ),
     )
     # Nomad servers are not clients: the OpenFaaS job runs on a worker; HAProxy finds it.
-    return Platform(
+    return DeployedOpenFaas(
         front=PlatformFront("openfaas", NOMAD_GATEWAY_PORT, "/healthz"),
         prometheus=cluster.workers.apply(
             lambda ips: [f"{ip}:{NOMAD_PROMETHEUS_PORT}" for ip in ips]
@@ -187,7 +187,9 @@ def openfaas_nomad(site: Site[NomadCluster]) -> Platform:
     )
 
 
-def openfaas(deploy: Callable[[Site[C]], Platform]) -> Callable[[Site[C]], dict[str, object]]:
+def openfaas(
+    deploy: Callable[[Site[C]], DeployedOpenFaas],
+) -> Callable[[Site[C]], dict[str, object]]:
     """The entry of OpenFaaS on one orchestrator: `deploy` it, then its front; the `openfaas`
     output, the bundled Prometheus behind HAProxy and, with the suite's image, `registry`."""
 

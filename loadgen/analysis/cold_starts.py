@@ -1,5 +1,5 @@
 """What one cold start cost, part by part: the components, the part that holds the boot, each
-cold start's parts from the runner's segment events, and their rows of the table."""
+cold start's parts from the campaign loop's segment events, and their rows of the table."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,7 +51,7 @@ class ColdStartParts:
 
 
 def cold_start_parts(segments: CellSummary | None, requests: Requests) -> list[ColdStartParts]:
-    """Each cold start of a cell, from the runner's segment events and the cell's records.
+    """Each cold start of a cell, from the campaign loop's segment events and the cell's records.
 
     A forced cold start gives `to_ready`; the first request after it (or after an idle wait)
     gives `ready_to_send` (forced only), its latency and the platform's init time. The first

@@ -1,7 +1,7 @@
 """The `loadgen` command line: one module per command, registered on one Typer app.
 
 The app is built in `loadgen.cli.application` on first use, not when this package is imported:
-the console script imports `main` from here, and every worker process the runner spawns
+the console script imports `main` from here, and every worker process the coordinator spawns
 re-imports the parent's main module (multiprocessing's spawn start method), so a heavy import
 here would be paid again before every measured segment.
 """
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from loadgen.cli.application import app as app
 
 #: Commands that run on an app holding only themselves: importing every command (the campaign
-#: runner, the platforms, the results models) would come before `hit`'s first request.
+#: loop, the platforms, the results models) would come before `hit`'s first request.
 LIGHT_COMMANDS = ("hit", "inspect", "export")
 
 

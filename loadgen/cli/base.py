@@ -2,7 +2,7 @@
 
 `loadgen.cli.application` registers every command on one; `loadgen.cli.main` registers only
 the command being run when that is one of the light ones (`hit`, `inspect`, `export`), so
-`loadgen hit` does not import the campaign runner, the platforms or the analysis.
+`loadgen hit` does not import the campaign loop, the platforms or the analysis.
 """
 
 from typing import Annotated

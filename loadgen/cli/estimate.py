@@ -74,10 +74,10 @@ def estimate_command(
 ) -> None:
     """Print CAMPAIGN.yaml's expected duration from its cells, with the assumptions it rests on;
     with --stack-config, the machines it runs on and their cost for that time."""
+    from loadgen.experiments.campaign import IDLE_MARGIN_S
     from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
     from loadgen.experiments.cells import expand
     from loadgen.experiments.estimate import Assumptions, duration_text, estimate
-    from loadgen.experiments.runner import IDLE_MARGIN_S
     from loadgen.experiments.trace import TraceError
 
     assume = Assumptions(

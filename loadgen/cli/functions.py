@@ -1,9 +1,9 @@
 """`loadgen deploy FUNCTION` and `loadgen invoke FUNCTION`: try one function before a campaign.
 
 Both use the stack a campaign would (`--stack-outputs`, `--stack`, or the local target running in
-this directory) and the platform adapter the runner uses, so what works here works in `run`.
+this directory) and the platform adapter the campaign loop uses, so what works here works in `run`.
 `deploy` creates the function (and what it calls: `chain` needs `matrix`) with the environment
-the runner gives it, and waits until the platform reports it ready. `invoke` never deploys: a
+the campaign loop gives it, and waits until the platform reports it ready. `invoke` never deploys: a
 deployment is a change to the stack (and counts against Community Edition's 15 functions), so
 a function that is not there is an error that says to run `loadgen deploy` first.
 """

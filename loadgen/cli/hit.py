@@ -24,17 +24,17 @@ from loadgen.cli.hit_options import (
     request_spec,
     workload_of,
 )
-from loadgen.cli.live import LiveProgress
 from loadgen.cli.params import (
     parse_body,
     parse_seconds,
     parse_statuses,
     usage_error,
 )
+from loadgen.cli.progress import LiveProgress
 from loadgen.cli.render import render_report
 from loadgen.engine import EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold
-from loadgen.runner.coordinator import (
+from loadgen.processes.coordinator import (
     OutDirError,
     RunError,
     RunResult,

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from loadgen.cli.params import parse_header, usage_error
 from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
-from loadgen.runner.coordinator import capacity_problem, default_processes
+from loadgen.processes.coordinator import capacity_problem, default_processes
 from loadgen.userfiles import excerpt
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 

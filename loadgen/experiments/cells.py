@@ -1,6 +1,6 @@
 """A campaign expanded into cells: function × experiment sweep value × run.
 
-A cell is the unit the runner resets the platform for, measures, and can redo on resume; its
+A cell is the unit the campaign loop resets the platform for, measures, and can redo on resume; its
 id is stable, so a resumed campaign recognises the cells it has. The order is deterministic:
 runs one after another (the delay between runs goes there), and within a run either the file's
 order or a shuffle seeded from the campaign's seed.

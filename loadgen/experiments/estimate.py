@@ -6,7 +6,7 @@ Per cell: the reset (deploy and ready: an assumption, `deploy_s`), then each seg
 - an idle trace minute: its length;
 - before a forced cold start: the assumed control-plane cost (`cold_s`);
 - before a natural cold start: the segment's `inactivity_s`, else the platform's idle timeout
-  (`idle_timeout_s`) plus the runner's margin.
+  (`idle_timeout_s`) plus the campaign loop's margin.
 Between runs: `delay_between_runs_s`. Everything assumed is printed with the estimate.
 """
 
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from loadgen.experiments.campaign import IDLE_MARGIN_S
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.runner import IDLE_MARGIN_S
 from loadgen.workload.spec import ClosedLoop
 
 

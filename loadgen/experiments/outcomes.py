@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loadgen.experiments.cells import CellPlan
-from loadgen.runner.progress import ProgressSnapshot
+from loadgen.processes.counters import ProgressSnapshot
 
 
 @dataclass

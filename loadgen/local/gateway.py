@@ -36,7 +36,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
-from loadgen.local import metrics
+from loadgen.local import exporter
 from loadgen.local.deployments import (
     ApiError,
     GatewayConfig,
@@ -69,7 +69,7 @@ class Gateway:
         self.fleet = Fleet(config.state_dir / "replicas", config.hold_timeout_s)
         self.functions = self.fleet.functions
         self.invocations: Counter[tuple[str, str]] = Counter()
-        self.durations: dict[tuple[str, str], metrics.Histogram] = {}
+        self.durations: dict[tuple[str, str], exporter.Histogram] = {}
         self._expected_auth = "Basic " + base64.b64encode(
             f"{config.username}:{config.password}".encode()
         ).decode("ascii")
@@ -286,7 +286,7 @@ class Gateway:
     def _record(self, name: str, status: int, duration: float) -> None:
         key = (name, str(status))
         self.invocations[key] += 1
-        self.durations.setdefault(key, metrics.Histogram()).observe(duration)
+        self.durations.setdefault(key, exporter.Histogram()).observe(duration)
 
     async def _metrics(self, request: web.Request) -> web.Response:
         samples = []
@@ -297,11 +297,11 @@ class Gateway:
                 if stat is None or memory is None:
                     continue
                 samples.append(
-                    metrics.ReplicaSample(
+                    exporter.ReplicaSample(
                         function.name, replica.instance_id, replica.pid, stat.cpu_seconds, memory
                     )
                 )
-        text = metrics.render(
+        text = exporter.render(
             dict(self.invocations),
             self.durations,
             {name: len(f.replicas) for name, f in self.functions.items()},

@@ -2,7 +2,7 @@
 
 Every platform (OpenFaaS on k8s, Swarm, Nomad or the local target; Apache OpenWhisk) deploys,
 scales, cold-starts and removes a benchmark function through its control plane, and tells the
-engine what request invokes it. Keeping that behind one interface lets the runner treat
+engine what request invokes it. Keeping that behind one interface lets the campaign loop treat
 platforms alike and keeps control-plane HTTP out of the engine's hot path.
 
 Times in this module are wall-clock nanoseconds (`time.time_ns()`): platform records carry
@@ -76,8 +76,8 @@ class FunctionSpec(BaseModel):
 class ColdStart(ColdStartEvent):
     """What forcing a cold start did: the method, when it took effect and what it cost.
 
-    The runner writes it as a segment's `cold_start` in `summary.json`; its shape is the results
-    model's (`loadgen.results.models.ColdStartEvent`), which reads back any method, while an
+    The campaign loop writes it as a segment's `cold_start` in `summary.json`; its shape is the
+    results model's (`loadgen.results.models.ColdStartEvent`), which reads back any method, while an
     adapter may only report one of `ColdMethod`.
     """
 
@@ -129,7 +129,7 @@ class PlatformLimits(BaseModel):
 
 @runtime_checkable
 class Platform(Protocol):
-    """A serverless platform's control plane, as the experiment runner uses it."""
+    """A serverless platform's control plane, as the campaign loop uses it."""
 
     capture_header: str
     """Response header the engine captures to join requests with `records()`."""

@@ -1,4 +1,4 @@
-"""The results tree of a benchmark campaign: what the runner writes and the analysis reads."""
+"""The results tree of a benchmark campaign: what the campaign loop writes, the analysis reads."""
 
 from loadgen.results.models import (
     CampaignManifest,

@@ -1,7 +1,7 @@
 """The results tree a campaign leaves behind, as validated models.
 
-The campaign runner writes exactly these files; `aggregate`, `compare` and `report` read them.
-Models are frozen and reject unknown keys, so a runner that drifts from the contract fails
+The campaign loop writes exactly these files; `aggregate`, `compare` and `report` read them.
+Models are frozen and reject unknown keys, so a writer that drifts from the contract fails
 loudly instead of being half-read.
 """
 
@@ -112,7 +112,7 @@ class CellInfo(BaseModel):
 class PlatformRecord(BaseModel):
     """One line of `platform.jsonl`: what the platform says about one invocation.
 
-    Platform adapters (`loadgen.platforms`) return these from `records()` and the campaign runner
+    Platform adapters (`loadgen.platforms`) return these from `records()` and the campaign loop
     writes them as they are. `id` is the correlation id the engine captured (X-Call-Id, OpenWhisk
     activation id) or, for Kubernetes pod events, the pod name. Times are milliseconds; null where
     the platform does not say. `phases` holds named durations (Kubernetes pod phases, OpenWhisk
@@ -214,7 +214,7 @@ class SegmentEvent(BaseModel):
 
 
 class CellSummary(BaseModel):
-    """`cells/<id>/summary.json`, as the campaign runner writes it: `{"segments": [...]}`."""
+    """`cells/<id>/summary.json`, as the campaign loop writes it: `{"segments": [...]}`."""
 
     model_config = _PROJECTION
 

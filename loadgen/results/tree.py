@@ -85,13 +85,13 @@ class Cell:
         return _load(MetricsFile, path) if path.is_file() else None
 
     def segments(self) -> CellSummary | None:
-        """The runner's `summary.json` (segments: forced cold starts, idle waits, first
+        """The campaign loop's `summary.json` (segments: forced cold starts, idle waits, first
         requests, engine summaries); None when absent."""
         path = self.path / CELL_SUMMARY
         return _load(CellSummary, path) if path.is_file() else None
 
     def segment_loads(self) -> list[SegmentLoad]:
-        """Each engine run's loader CPU and host load, from the runner's `summary.json`, in
+        """Each engine run's loader CPU and host load, from the campaign loop's `summary.json`, in
         segment order; empty when the file is absent."""
         summary = self.segments()
         return [] if summary is None else summary.loads()

@@ -3,7 +3,8 @@
 - `haproxy`: HAProxy answering with `http-request return` (the fast, realistic target);
 - `scripted_server`: a small asyncio HTTP/1.1 server whose behaviour depends on the path
   (chunked bodies, close-delimited bodies, delays, stalls, resets, garbage, HEAD, 100-continue);
-- `tls_server`: the same server behind TLS with a self-signed certificate made in the test.
+- `tls_server`: the same server behind TLS with a self-signed certificate made in the test;
+- `target`: a local target per test module, so campaigns and probes run against the real thing.
 """
 
 import shutil
@@ -18,6 +19,7 @@ from support.loadgen_servers import (
     Target,
     wait_for_port,
 )
+from support.local_target import LocalTarget, start_target, stop_target
 from support.servers import free_port, self_signed_context
 
 
@@ -61,3 +63,13 @@ def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScriptedSer
     server = ScriptedServer(tls=context).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTarget]:
+    """A fresh target for the module, so what one module deploys never meets another's."""
+    running = start_target(tmp_path_factory.mktemp("target"))
+    try:
+        yield running
+    finally:
+        stop_target(running)

@@ -54,7 +54,7 @@ class CellSpec:
     sched_lag_ms: float = 0.0
     seed: int = 0
     client_cpu: tuple[float, ...] | None = None
-    """Write the runner's summary.json with these loader CPU shares (one per process)."""
+    """Write the campaign loop's summary.json with these loader CPU shares (one per process)."""
     host: dict[str, float | int | None] | None = None
     """...and this host load (`HostLoad`'s fields) in it."""
     cold_segments: tuple[tuple[float, float] | None, ...] = ()
@@ -201,7 +201,7 @@ def _write_summary(
     end: np.ndarray,
     errors: np.ndarray,
 ) -> None:
-    """The runner's summary.json, each segment with the parts of the engine's summary that
+    """The campaign loop's summary.json, each segment with the parts of the engine's summary that
     `aggregate` reads (the run id, the loader's CPU, the host's load): one segment, or with
     `cold_segments` one per cold start, request i the first request of segment i, its times on
     the wall clock of the records (the anchor plus the offset from the epoch)."""

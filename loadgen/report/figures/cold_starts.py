@@ -63,7 +63,7 @@ def cold_breakdown(results: Sequence[Aggregate]) -> Figure:
             "cold-breakdown",
             title,
             "no cold-start components recorded (no cold-start cell, or results written before "
-            "the runner recorded them)",
+            "the campaign loop recorded them)",
         )
     colors = campaign_colors(results)
     width = max(3.2, 0.9 * len(entries))

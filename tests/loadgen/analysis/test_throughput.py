@@ -44,7 +44,7 @@ def _header(run_id: str, index: int, processes: int) -> RecordHeader:
 def _segment(
     records: Path, index: int, start_s: float, requests: int, *, processes: int = 1, errors: int = 0
 ) -> tuple[int, int]:
-    """One engine run as the campaign runner leaves it (files `sNNN-records-PPP.lgrec`, one
+    """One engine run as the campaign loop leaves it (files `sNNN-records-PPP.lgrec`, one
     run_id): `requests` arrivals 100 ms apart from `start_s`, each answered in 20 ms, the last
     `errors` of them timeouts. Returns (first intended, last end) in ns since the epoch."""
     run_id = f"segment-{index}"

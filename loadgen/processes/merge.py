@@ -9,7 +9,7 @@ from loadgen.metrics.summary import (
     latency_stats,
 )
 from loadgen.metrics.validity import diagnose
-from loadgen.runner.plan import RunPlan, WorkerReport
+from loadgen.processes.plan import RunPlan, WorkerReport
 from loadgen.workload.spec import ClosedLoop
 
 

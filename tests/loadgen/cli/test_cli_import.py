@@ -1,8 +1,8 @@
-"""Importing `loadgen.cli` stays cheap: every worker process the runner spawns imports it again.
+"""Importing `loadgen.cli` stays cheap: each worker process the coordinator spawns imports it again.
 
 multiprocessing's spawn start method re-imports the parent's main module in each child; for the
 `loadgen` console script that module does `from loadgen.cli import main`. When that pulled in
-every command (typer, rich, the results models, the campaign runner), each measured segment of
+every command (typer, rich, the results models, the campaign loop), each measured segment of
 a campaign paid about a second of imports before its worker was ready.
 """
 

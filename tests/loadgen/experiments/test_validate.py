@@ -29,7 +29,7 @@ from loadgen.experiments.feasibility import feasibility_problems
 from loadgen.experiments.trace import KEY_COLUMNS, MINUTES
 from loadgen.outputs import OutputsError, load_outputs, public_outputs
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"
 runner = CliRunner()
 

@@ -22,8 +22,8 @@ from loadgen.metrics.histogram import (
 )
 from loadgen.metrics.summary import LAG_PERCENTILES, NS_PER_MS, lag_stats, latency_stats
 from loadgen.metrics.thresholds import evaluate_all, parse_threshold
-from loadgen.runner.merge import build_summary
-from loadgen.runner.plan import RunPlan, WorkerReport
+from loadgen.processes.merge import build_summary
+from loadgen.processes.plan import RunPlan, WorkerReport
 from loadgen.workload.spec import OpenLoop
 
 KEY_PERCENTS = [*PERCENTILES.values(), 0.0, 100.0]

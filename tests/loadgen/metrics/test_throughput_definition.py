@@ -14,16 +14,16 @@ from support.synthetic_results import CampaignSpec, write_campaign
 from loadgen.analysis.aggregate import Aggregate, Settings, aggregate
 from loadgen.engine import RequestSpec
 from loadgen.metrics.summary import Summary
+from loadgen.processes.coordinator import execute
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results import open_results
-from loadgen.runner.coordinator import execute
 from loadgen.workload.spec import ClosedLoop
 
 PAUSE_S = 1.0
 
 
 def _cell(root: Path, target: Target, segments: int) -> list[Summary]:
-    """A cell whose segments are real engine runs, filed as the campaign runner files them
+    """A cell whose segments are real engine runs, filed as the campaign loop files them
     (`sNNN-` before each record file), with a pause between segments."""
     write_campaign(root, CampaignSpec(cells=()))
     cell = root / "cells" / "c"

@@ -19,9 +19,9 @@ from loadgen.metrics.host import (
 )
 from loadgen.metrics.summary import HostLoad, Summary
 from loadgen.metrics.validity import CPU_LIMIT, LATENCY_NOTE, diagnose, late_sends
+from loadgen.processes.coordinator import execute
 from loadgen.results.models import CellInfo, Sweep
 from loadgen.results.tree import Cell
-from loadgen.runner.coordinator import execute
 from loadgen.workload.spec import OpenLoop
 
 FIXTURES = Path(__file__).parent / "host_fixtures"
@@ -160,7 +160,7 @@ def test_a_real_run_records_the_host_and_aggregate_reads_it_back(
     assert 0.0 <= host.cpu_steal <= host.cpu_busy + host.cpu_steal <= 1.0
     on_disk = Summary.model_validate_json((tmp_path / "run" / "summary.json").read_text())
     assert on_disk.host == host
-    # A cell's summary.json as the campaign runner writes it: one event per segment, a
+    # A cell's summary.json as the campaign loop writes it: one event per segment, a
     # summary for each engine run, other keys (an idle wait, a forced cold start) beside.
     cell_dir = tmp_path / "cell"
     cell_dir.mkdir()

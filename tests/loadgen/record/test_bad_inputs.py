@@ -8,7 +8,7 @@ booleans as numbers (4), non-finite, tiny or huge numbers (5), results_dir (7), 
 values (8), function parameters (9), dependency cycles (10), environment names (11), users >
 requests (12), unbounded counts (13) and messages that echo huge values (15). Priming (6) needs
 a platform and the stack config (14) is the Pulumi program's: both are tested beside their code
-(tests/experiments/test_cell_failures.py, tests/stacks/test_config.py).
+(tests/loadgen/experiments/test_cell_failures.py, tests/stacks/test_config.py).
 """
 
 from __future__ import annotations

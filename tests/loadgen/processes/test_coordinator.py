@@ -12,10 +12,10 @@ from loadgen.engine.errors import ErrorKind
 from loadgen.metrics.histogram import PERCENTILES, new_hdr
 from loadgen.metrics.summary import Summary
 from loadgen.metrics.validity import CPU_LIMIT, SCHED_LAG_P99_LIMIT_MS, SCHED_LAG_SHARE_LIMIT
+from loadgen.processes.coordinator import execute
+from loadgen.processes.counters import ProgressSnapshot
 from loadgen.record import RecordFile, inspect_run, record_files
 from loadgen.record.format import FLAG_WARMUP
-from loadgen.runner.coordinator import execute
-from loadgen.runner.progress import ProgressSnapshot
 from loadgen.workload.schedule import constant_offset
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
@@ -297,7 +297,7 @@ def test_a_failing_worker_is_one_line_and_its_traceback_goes_to_a_log(
 ) -> None:
     import multiprocessing
 
-    from loadgen.runner.coordinator import RunError, _receive
+    from loadgen.processes.coordinator import RunError, _receive
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     parent, child = multiprocessing.Pipe()

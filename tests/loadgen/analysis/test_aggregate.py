@@ -596,7 +596,7 @@ def test_cold_start_components_are_recorded_apart(tmp_path: Path) -> None:
 
 
 def test_natural_and_old_cold_starts_report_what_they_have(tmp_path: Path) -> None:
-    """An idle wait has no control-plane part; a summary.json from before the runner recorded
+    """An idle wait has no control-plane part; a summary.json from before the campaign loop recorded
     first requests gives the control-plane part only; a cell without one gives no rows."""
     natural = _cold_cell(0, (None, None), cold_method="natural")
     old = _cold_cell(0, FORCED[:2], function="matrix")

@@ -1,4 +1,4 @@
-"""The campaign runner: every cell of an experiment file against one stack, into a results tree.
+"""The campaign loop: every cell of an experiment file against one stack, into a results tree.
 
 Per cell: the platform is reset (functions of earlier cells removed, so no dependency leaks into
 a later one; the cell's function and its dependencies deployed fresh with the cell's replicas;
@@ -33,12 +33,12 @@ from loadgen.experiments.outcomes import CampaignReport, CellListener, CellOutco
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.env import function_env
-from loadgen.platforms.metrics import PrometheusMetrics
+from loadgen.platforms.prometheus import PrometheusMetrics
+from loadgen.processes.coordinator import RunError, default_processes, execute
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results.first_request import first_request
 from loadgen.results.manifest import build_manifest
 from loadgen.results.models import CampaignManifest, CellInfo
-from loadgen.runner.coordinator import RunError, default_processes, execute
 from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
 
 T = TypeVar("T")

@@ -33,12 +33,12 @@ from loadgen.metrics.histogram import merge
 from loadgen.metrics.host import host_load, sample_host
 from loadgen.metrics.summary import HostLoad, Summary
 from loadgen.metrics.thresholds import Threshold, evaluate_all
+from loadgen.processes.counters import ProgressBoard, ProgressSnapshot
+from loadgen.processes.limits import FILE_DESCRIPTOR_HEADROOM
+from loadgen.processes.merge import build_summary
+from loadgen.processes.plan import RunPlan, WorkerReport
+from loadgen.processes.worker import worker_main
 from loadgen.record.format import RECORD_FILE_SUFFIX
-from loadgen.runner.limits import FILE_DESCRIPTOR_HEADROOM
-from loadgen.runner.merge import build_summary
-from loadgen.runner.plan import RunPlan, WorkerReport
-from loadgen.runner.progress import ProgressBoard, ProgressSnapshot
-from loadgen.runner.worker import worker_main
 from loadgen.userfiles import shorten
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 from loadgen.workload.split import split_evenly, usable_processes

@@ -1,5 +1,5 @@
 """`aggregate` names the cause of late sends with `loadgen hit`'s rule, from the loader CPU and
-host load the runner stored in each cell's summary.json."""
+host load the campaign loop stored in each cell's summary.json."""
 
 from pathlib import Path
 

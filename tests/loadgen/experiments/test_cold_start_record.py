@@ -1,4 +1,4 @@
-"""A forced cold start is recorded part by part: the runner writes the adapter's `ColdStart`
+"""A forced cold start is recorded part by part: the campaign loop writes the adapter's `ColdStart`
 and the first request it led to, and `aggregate` reads each component from them."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from support.synthetic_results import EPOCH, CellSpec, _header
 from contract.outputs import StackOutputs
 from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.engine.errors import ErrorKind
+from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.runner import Campaign
 from loadgen.platforms.base import ColdStart, FunctionSpec, InvokeTarget
 from loadgen.record.format import FLAG_WARMUP, record_file_name
 from loadgen.record.writer import RecordWriter

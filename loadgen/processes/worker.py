@@ -29,12 +29,12 @@ from loadgen.engine import Engine, create_engine
 from loadgen.engine.clock import now_ns
 from loadgen.engine.errors import ERROR_NAMES
 from loadgen.metrics.histogram import encode
+from loadgen.processes.collector import ResultCollector
+from loadgen.processes.counters import ProgressBoard
+from loadgen.processes.limits import FILE_DESCRIPTOR_HEADROOM, raise_open_file_limit
+from loadgen.processes.plan import RunPlan, WorkerReport
 from loadgen.record.format import Reason, RecordHeader, record_file_name
 from loadgen.record.writer import RecordWriter
-from loadgen.runner.collector import ResultCollector
-from loadgen.runner.limits import FILE_DESCRIPTOR_HEADROOM, raise_open_file_limit
-from loadgen.runner.plan import RunPlan, WorkerReport
-from loadgen.runner.progress import ProgressBoard
 from loadgen.version import loadgen_version
 from loadgen.workload.closed import ClosedLoopDriver
 from loadgen.workload.driver import Driver

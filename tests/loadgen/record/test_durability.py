@@ -11,8 +11,8 @@ from support.jitter import SleepProbe
 from support.loadgen_servers import Target, parse_json_stdout
 
 from loadgen.engine import RequestSpec
+from loadgen.processes.coordinator import execute
 from loadgen.record import RecordFile, inspect_run, record_files
-from loadgen.runner.coordinator import execute
 from loadgen.workload.schedule import constant_offset
 from loadgen.workload.spec import ClosedLoop
 

@@ -18,7 +18,7 @@ from support.servers import free_port
 
 from contract.outputs import Prometheus
 from loadgen.platforms import PlatformError
-from loadgen.platforms.metrics import PrometheusMetrics, queries
+from loadgen.platforms.prometheus import PrometheusMetrics, queries
 from loadgen.results.models import MetricsFile
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"

@@ -19,8 +19,8 @@ from support.sample_outputs import outputs_for
 from support.scripted_platform import ScriptedPlatform
 
 from contract.outputs import StackOutputs
+from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.runner import Campaign
 from loadgen.platforms.base import FunctionSpec, InvokeTarget
 from loadgen.results.tree import open_results
 
