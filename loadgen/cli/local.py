@@ -53,10 +53,32 @@ def local_up(
     force: Annotated[
         bool, typer.Option("--force", help="Restart the target if it is already up.")
     ] = False,
+    async_workers: Annotated[
+        int,
+        typer.Option(
+            "--async-workers",
+            min=1,
+            help="Queue workers running /async-function/ calls (CE limits allow one).",
+        ),
+    ] = 1,
+    async_queue: Annotated[
+        int,
+        typer.Option(
+            "--async-queue", min=1, help="Asynchronous calls queued before the gateway answers 429."
+        ),
+    ] = 1000,
 ) -> None:
     """Start the local target and write DIR/outputs.json; returns once everything answers."""
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    options = UpOptions(directory, replicas=replicas, ce_limits=ce_limits, port=port, force=force)
+    options = UpOptions(
+        directory,
+        replicas=replicas,
+        ce_limits=ce_limits,
+        port=port,
+        force=force,
+        async_workers=async_workers,
+        async_queue=async_queue,
+    )
     try:
         with console.status("local target: starting") as status:
             result = up(options, lambda message: status.update(f"local target: {message}"))
@@ -79,6 +101,7 @@ def local_up(
         lines.append(f"prometheus  {outputs['prometheus']['url']}")
     limits = "on" if ce_limits else "off"
     lines.append(f"CE limits   {limits}")
+    lines.append(f"async       {async_workers} queue worker(s), {async_queue} calls queued at most")
     lines.append(f"outputs     {result.outputs_file}")
     console.print("local target up\n  " + "\n  ".join(lines), markup=False)
 

@@ -34,6 +34,10 @@ class GatewayConfig(BaseModel):
     ce_limits: bool = True
     default_replicas: int = Field(1, ge=1)
     hold_timeout_s: float = Field(60.0, gt=0)
+    #: Asynchronous calls (`/async-function/`) the queue holds before answering 429.
+    async_queue_size: int = Field(1000, ge=1)
+    #: Queue workers running asynchronous calls (Community Edition's runs one at a time).
+    async_workers: int = Field(1, ge=1)
     host: str = "127.0.0.1"
     port: int = 0
 

@@ -8,12 +8,15 @@ replica is its own process, so a new replica is a new instance with a cold first
 `/function/<name>[/path][?query]` is proxied round robin to the ready replicas over keep-alive
 connections. A call for a function without a ready replica is held until one is ready (and a
 function at zero replicas is scaled to one first, as OpenFaaS scales from zero), so a cold start
-measures a process start, not a polling interval. With CE limits on, the gateway refuses what
+measures a process start, not a polling interval. `/async-function/<name>` answers 202 with the
+call's `X-Call-Id` and runs it later from a bounded queue, POSTing the result to its
+`X-Callback-Url` (`loadgen.local.async_calls`). With CE limits on, the gateway refuses what
 OpenFaaS Community Edition on Kubernetes refuses: a 16th function, a 6th replica, zero replicas.
 
 The listening address is written to `STATE_DIR/gateway.addr` once the gateway serves; SIGTERM or
-SIGINT stops every replica and exits. This module serves HTTP (routes, auth, proxying, metrics);
-the API's rules are `loadgen.local.deployments`, the replicas `loadgen.local.fleet`.
+SIGINT stops every replica and exits. This module serves HTTP (routes, auth, the `/system` API);
+the API's rules are `loadgen.local.deployments`, the replicas `loadgen.local.fleet`, function
+traffic and `/metrics` `loadgen.local.traffic`.
 """
 
 from __future__ import annotations
@@ -25,18 +28,13 @@ import logging
 import signal
 import socket
 import sys
-import time
-import uuid
-from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from pydantic import ValidationError
 
-from loadgen.local import exporter
 from loadgen.local.deployments import (
     ApiError,
     GatewayConfig,
@@ -49,14 +47,11 @@ from loadgen.local.deployments import (
     suite_function,
 )
 from loadgen.local.fleet import Fleet, Function
-from loadgen.local.procs import read_stat, resident_bytes, write_json
+from loadgen.local.procs import resident_bytes, write_json
+from loadgen.local.traffic import Traffic
 
 log = logging.getLogger("loadgen.local.gateway")
 
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "transfer-encoding", "upgrade", "host", "content-length"}
-)  # fmt: skip
 #: Request bodies the gateway accepts; above the replicas' own limit so they answer 413.
 MAX_BODY = 32 * 1024 * 1024
 
@@ -68,8 +63,7 @@ class Gateway:
         self.config = config
         self.fleet = Fleet(config.state_dir / "replicas", config.hold_timeout_s)
         self.functions = self.fleet.functions
-        self.invocations: Counter[tuple[str, str]] = Counter()
-        self.durations: dict[tuple[str, str], exporter.Histogram] = {}
+        self.traffic = Traffic(config, self.fleet)
         self._expected_auth = "Basic " + base64.b64encode(
             f"{config.username}:{config.password}".encode()
         ).decode("ascii")
@@ -79,7 +73,7 @@ class Gateway:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors, self._auth])
         app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/metrics", self.traffic.metrics)
         app.router.add_get("/system/info", self._info)
         app.router.add_get("/system/functions", self._list)
         app.router.add_post("/system/functions", self._deploy)
@@ -87,8 +81,11 @@ class Gateway:
         app.router.add_delete("/system/functions", self._delete)
         app.router.add_get("/system/function/{name}", self._status)
         app.router.add_post("/system/scale-function/{name}", self._scale)
-        app.router.add_route("*", "/function/{name}", self._invoke)
-        app.router.add_route("*", "/function/{name}/{tail:.*}", self._invoke)
+        app.router.add_route("*", "/function/{name}", self.traffic.invoke)
+        app.router.add_route("*", "/function/{name}/{tail:.*}", self.traffic.invoke)
+        app.router.add_route("*", "/async-function/{name}", self.traffic.invoke_async)
+        app.router.add_route("*", "/async-function/{name}/{tail:.*}", self.traffic.invoke_async)
+        app.on_startup.append(self._startup)
         app.on_cleanup.append(self._cleanup)
         return app
 
@@ -116,7 +113,11 @@ class Gateway:
                 )
         return await handler(request)
 
+    async def _startup(self, app: web.Application) -> None:
+        self.traffic.async_queue.start()
+
     async def _cleanup(self, app: web.Application) -> None:
+        await self.traffic.async_queue.stop()
         await self.fleet.shutdown()
 
     # /system ----------------------------------------------------------------------------------
@@ -212,7 +213,7 @@ class Gateway:
 
     def _function_status(self, function: Function) -> dict[str, Any]:
         spec = function.spec.model_dump(exclude_none=True, exclude={"service"})
-        invocations = sum(v for (name, _), v in self.invocations.items() if name == function.name)
+        invocations = self.traffic.invocation_count(function.name)
         memory = sum(resident_bytes(r.pid) or 0 for r in function.replicas)
         return {
             **spec,
@@ -228,86 +229,6 @@ class Gateway:
             "createdAt": function.created_at,
             "usage": {"totalMemoryBytes": memory},
         }
-
-    # /function and /metrics -------------------------------------------------------------------
-
-    async def _invoke(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
-        function = self.functions.get(name)
-        call_id = request.headers.get("X-Call-Id") or str(uuid.uuid4())
-        if function is None:
-            return web.Response(
-                status=404, text=f"function {name} not found\n", headers={"X-Call-Id": call_id}
-            )
-        try:
-            replica, held_s = await self.fleet.ready_replica(function)
-        except ApiError as exc:
-            self._record(name, exc.status, 0.0)
-            return web.Response(status=exc.status, text=f"{exc}\n", headers={"X-Call-Id": call_id})
-        body = await request.read()
-        prefix = f"/function/{name}"
-        upstream = replica.url + "/" + request.raw_path[len(prefix) :].lstrip("/")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP}
-        headers["X-Call-Id"] = call_id
-        headers["X-Forwarded-Host"] = request.host
-        headers["X-Start-Time"] = str(time.time_ns())
-        started = time.perf_counter()
-        try:
-            async with self.fleet.session.request(
-                request.method,
-                aiohttp.client.URL(upstream, encoded=True),
-                data=body or None,
-                headers=headers,
-                allow_redirects=False,
-            ) as upstream_response:
-                payload = await upstream_response.read()
-                status = upstream_response.status
-                response_headers = {
-                    k: v
-                    for k, v in upstream_response.headers.items()
-                    if k.lower() not in _HOP_BY_HOP and k.lower() != "date"
-                }
-        except (aiohttp.ClientError, OSError) as exc:
-            duration = time.perf_counter() - started
-            self._record(name, 502, duration)
-            return web.Response(
-                status=502,
-                text=f"replica {replica.instance_id} of {name} failed: {exc!r}\n",
-                headers={"X-Call-Id": call_id, "X-Duration-Seconds": f"{duration:.6f}"},
-            )
-        duration = time.perf_counter() - started
-        self._record(name, status, duration)
-        response_headers["X-Call-Id"] = call_id
-        response_headers["X-Duration-Seconds"] = f"{duration:.6f}"
-        if held_s > 0.001:
-            response_headers["X-Hold-Seconds"] = f"{held_s:.6f}"
-        return web.Response(status=status, body=payload, headers=response_headers)
-
-    def _record(self, name: str, status: int, duration: float) -> None:
-        key = (name, str(status))
-        self.invocations[key] += 1
-        self.durations.setdefault(key, exporter.Histogram()).observe(duration)
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        samples = []
-        for function in self.functions.values():
-            for replica in function.replicas:
-                stat = read_stat(replica.pid)
-                memory = resident_bytes(replica.pid)
-                if stat is None or memory is None:
-                    continue
-                samples.append(
-                    exporter.ReplicaSample(
-                        function.name, replica.instance_id, replica.pid, stat.cpu_seconds, memory
-                    )
-                )
-        text = exporter.render(
-            dict(self.invocations),
-            self.durations,
-            {name: len(f.replicas) for name, f in self.functions.items()},
-            samples,
-        )
-        return web.Response(text=text, content_type="text/plain", charset="utf-8")
 
 
 def _faasbench_version() -> str:

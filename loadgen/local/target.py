@@ -68,6 +68,10 @@ class UpOptions:
     port: int = 0
     """HAProxy's function front; 0: an ephemeral port."""
     force: bool = False
+    async_workers: int = 1
+    """Queue workers running `/async-function/` calls (CE limits: one)."""
+    async_queue: int = 1000
+    """Asynchronous calls waiting before the gateway answers 429."""
 
 
 @dataclass
@@ -88,6 +92,13 @@ def up(options: UpOptions, report: Reporter) -> UpResult:
         )
     if options.replicas < 1:
         raise LocalError("--replicas must be at least 1")
+    if options.async_workers < 1 or options.async_queue < 1:
+        raise LocalError("--async-workers and --async-queue must be at least 1")
+    if options.ce_limits and options.async_workers > 1:
+        raise LocalError(
+            f"--async-workers {options.async_workers}: Community Edition's queue worker runs one "
+            "call at a time (use --no-ce-limits)"
+        )
     if directory.exists() and not directory.is_dir():
         raise LocalError(f"{directory} exists and is not a directory")
     alive = running(directory) if directory.is_dir() else []
@@ -143,6 +154,8 @@ def _start(
         "password": gateway_password,
         "ce_limits": options.ce_limits,
         "default_replicas": options.replicas,
+        "async_workers": options.async_workers,
+        "async_queue_size": options.async_queue,
     }
     write_json(directory / "gateway.json", gateway_config)
     gateway = spawn(
