@@ -2,8 +2,10 @@
 
 import json
 import sys
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -18,6 +20,7 @@ from loadgen.bounds import (
 from loadgen.cli.hit_options import (
     DEFAULT_TOTAL,
     DEFAULT_USERS,
+    AsyncOptions,
     check_capacity,
     engine_options,
     parse_thresholds,
@@ -31,7 +34,7 @@ from loadgen.cli.params import (
     usage_error,
 )
 from loadgen.cli.progress import LiveProgress
-from loadgen.cli.render import render_report
+from loadgen.cli.render import render_completions, render_report
 from loadgen.engine import EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold
 from loadgen.processes.coordinator import (
@@ -186,6 +189,33 @@ def hit(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
     ] = False,
+    callback: Annotated[
+        str | None,
+        typer.Option(
+            "--callback",
+            help="Asynchronous calls (OpenFaaS /async-function/): listen on HOST:PORT for "
+            "their results, name it in X-Callback-Url and measure each call to its completion.",
+            rich_help_panel="Asynchronous calls",
+        ),
+    ] = None,
+    callback_url: Annotated[
+        str | None,
+        typer.Option(
+            "--callback-url",
+            help="The URL the platform posts results to, when it reaches this machine by "
+            "another address than --callback's [default: http://HOST:PORT/callback].",
+            rich_help_panel="Asynchronous calls",
+        ),
+    ] = None,
+    completion_deadline: Annotated[
+        str,
+        typer.Option(
+            "--completion-deadline",
+            help="How long after the last submission to wait for completions; an accepted "
+            "call still without one is counted as lost.",
+            rich_help_panel="Asynchronous calls",
+        ),
+    ] = "60s",
 ) -> None:
     """Load URL and report latency and throughput.
 
@@ -224,7 +254,16 @@ def hit(
             out_dir = prepare_out_dir(records)
         except (OutDirError, OSError) as exc:
             raise usage_error("--records", str(exc)) from None
-    result = _run(request, workload, options, processes, engine, out_dir, thresholds, json_output)
+    completions = None
+    if callback is None:
+        result = _run(
+            request, workload, options, processes, engine, out_dir, thresholds, json_output
+        )
+    else:
+        result, completions = _run_async(
+            AsyncOptions.of(callback, callback_url, completion_deadline),
+            request, workload, options, processes, engine, out_dir, thresholds, json_output,
+        )  # fmt: skip
     summary = result.summary
     causes = _causes(url, summary.errors)
     if causes:
@@ -232,9 +271,15 @@ def hit(
             update={"warnings": [*summary.warnings, *(f"{k}: {v}" for k, v in causes.items())]}
         )
     if json_output:
-        sys.stdout.write(json.dumps(summary.model_dump()) + "\n")
+        document = summary.model_dump()
+        if completions is not None:
+            document["completions"] = completions.model_dump()
+        sys.stdout.write(json.dumps(document) + "\n")
     else:
-        sys.stdout.write(render_report(summary, result.latency_histogram, causes) + "\n")
+        report = render_report(summary, result.latency_histogram, causes)
+        if completions is not None:
+            report += "\n\n" + render_completions(completions)
+        sys.stdout.write(report + "\n")
     sys.stdout.flush()
     if any(not outcome.passed for outcome in summary.thresholds):
         raise typer.Exit(THRESHOLD_FAILED_EXIT)
@@ -282,6 +327,42 @@ def _run(
     except KeyboardInterrupt:
         typer.echo("loadgen hit: interrupted", err=True)
         raise typer.Exit(INTERRUPTED_EXIT) from None
+
+
+if TYPE_CHECKING:
+    from loadgen.completions.summary import CompletionSummary
+
+
+def _run_async(
+    settings: AsyncOptions,
+    request: RequestSpec,
+    workload: ClosedLoop | OpenLoop,
+    options: EngineOptions,
+    processes: int | None,
+    engine: Literal["http1", "aiohttp"],
+    out_dir: str | None,
+    thresholds: list[Threshold],
+    json_output: bool,
+) -> "tuple[RunResult, CompletionSummary]":
+    """The run with the callback receiver around it, then the wait for completions (imported
+    here: a synchronous `hit` never needs numpy or aiohttp's server)."""
+    from loadgen.completions.receiver import ReceiverError
+    from loadgen.completions.run import async_run
+
+    records_dir = Path(out_dir) if out_dir is not None else None
+    try:
+        with async_run(settings.listen, settings.url, records_dir) as measured:
+            result = _run(
+                measured.request(request), workload, options, processes, engine,
+                str(measured.records_dir), thresholds, json_output,
+            )  # fmt: skip
+            completions = measured.finish(settings.deadline_s, partial(typer.echo, err=True))
+    except ReceiverError as exc:
+        raise usage_error("--callback", str(exc)) from None
+    if records_dir is None:  # the records lived in a temporary directory, gone now
+        summary = result.summary.model_copy(update={"records_dir": None})
+        result = replace(result, summary=summary)
+    return result, completions
 
 
 def _causes(url: str, errors: dict[str, int]) -> dict[str, str]:

@@ -1,12 +1,16 @@
 """The human-readable report of a run, in the spirit of hey's: summary, histogram, percentiles."""
 
 import math
+from typing import TYPE_CHECKING
 
 from hdrh.histogram import HdrHistogram
 
 from loadgen.engine.errors import error_meaning
 from loadgen.metrics.summary import LagStats, LatencyStats, Summary
 from loadgen.metrics.validity import host_text
+
+if TYPE_CHECKING:
+    from loadgen.completions.summary import CompletionSummary
 
 HISTOGRAM_BINS = 12
 BAR_WIDTH = 40
@@ -130,4 +134,28 @@ def render_report(
     else:
         lines.append("Valid: NO")
         lines.extend(f"  - {warning}" for warning in summary.warnings)
+    return "\n".join(lines)
+
+
+def render_completions(completions: "CompletionSummary") -> str:
+    """Asynchronous calls from submission to completion (`hit --callback`)."""
+    refused = ", ".join(f"{k} {v:,}" for k, v in completions.refused.items()) or "none"
+    lines = [
+        "Asynchronous calls:",
+        f"  Submitted:     {completions.submitted:,}  (accepted {completions.accepted:,}; "
+        f"refused {refused})",
+        f"  Completed:     {completions.completed:,}  (failed {completions.failed:,}, "
+        f"lost {completions.lost:,} after {completions.deadline_s:g} s, "
+        f"unmatched {completions.unmatched:,}, cold {completions.cold:,})",
+        f"  Completed/sec: {completions.completion_rate:,.1f}",
+        "",
+        "Latency (ms):",
+    ]
+    for label, stats in (
+        ("submission", completions.submission),
+        ("completion", completions.completion),
+        ("waiting", completions.waiting),
+    ):
+        if stats is not None:
+            lines.append(_stats_line(label, stats))
     return "\n".join(lines)

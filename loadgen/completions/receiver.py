@@ -1,0 +1,232 @@
+"""The callback receiver: where a platform POSTs the results of asynchronous calls.
+
+OpenFaaS's queue worker POSTs each result to the call's `X-Callback-Url` with `X-Call-Id`,
+`X-Function-Status`, `X-Duration-Seconds` and `X-Function-Name`, the function's body as the
+request body. The receiver answers 200 at once and keeps one `Completion` per callback, stamped
+with CLOCK_MONOTONIC (the clock the engine's records are relative to, on this machine) and wall
+time, in memory and appended to `completions.jsonl` line by line, so a crash keeps every
+completion received before it.
+
+It serves from a thread of its own (an aiohttp server on its own event loop), so it answers
+while the engine's processes run and while the caller waits for the last completions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict
+
+#: The receiver's path; the callback URL is `http://HOST:PORT/callback`.
+CALLBACK_PATH = "/callback"
+COMPLETIONS_FILE = "completions.jsonl"
+#: Bodies above this are counted but not parsed for the meta envelope.
+META_BODY_LIMIT = 64 * 1024
+#: Callback bodies the receiver accepts (a function's whole response comes back).
+MAX_BODY = 32 * 1024 * 1024
+
+
+class Completion(BaseModel):
+    """One callback, as `completions.jsonl` holds it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    call_id: str
+    #: CLOCK_MONOTONIC when the callback arrived (ns).
+    received_ns: int
+    #: Unix time when it arrived (ns).
+    received_wall_ns: int
+    function: str | None = None
+    #: The function's HTTP status (`X-Function-Status`); None when the platform sent none.
+    function_status: int | None = None
+    #: The call's duration as the platform measured it (`X-Duration-Seconds`).
+    duration_s: float | None = None
+    #: From the suite's meta envelope in the body, when it has one.
+    cold: bool | None = None
+    instance: str | None = None
+
+
+class ReceiverError(RuntimeError):
+    """The receiver could not listen where it was asked to."""
+
+
+def parse_completion(
+    headers: dict[str, str], body: bytes, received_ns: int, wall_ns: int
+) -> Completion | None:
+    """A callback's completion, or None when it carries no `X-Call-Id` (nothing to join)."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    call_id = lower.get("x-call-id", "").strip()
+    if not call_id:
+        return None
+    meta = _meta(body)
+    return Completion(
+        call_id=call_id,
+        received_ns=received_ns,
+        received_wall_ns=wall_ns,
+        function=lower.get("x-function-name") or None,
+        function_status=_int(lower.get("x-function-status")),
+        duration_s=_float(lower.get("x-duration-seconds")),
+        cold=meta.get("cold") if isinstance(meta.get("cold"), bool) else None,
+        instance=meta.get("instance") if isinstance(meta.get("instance"), str) else None,
+    )
+
+
+class CallbackReceiver:
+    """Listens on `host:port` (0: any free port) until closed; `url` is what callers put in
+    `X-Callback-Url` (`advertise` overrides it, e.g. an address the platform can reach)."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        advertise: str | None = None,
+        out_dir: Path | None = None,
+    ) -> None:
+        self.host, self.port, self.advertise, self.out_dir = host, port, advertise, out_dir
+        self.url = ""
+        self.invalid = 0
+        """Callbacks without an `X-Call-Id`: answered, counted, not kept."""
+        self._completions: list[Completion] = []
+        self._arrived = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._file: IO[str] | None = None
+
+    def __enter__(self) -> CallbackReceiver:
+        if self.out_dir is not None:
+            self._file = (self.out_dir / COMPLETIONS_FILE).open("a", encoding="utf-8")
+        self._thread = threading.Thread(target=self._serve, name="callback-receiver", daemon=True)
+        self._thread.start()
+        self._ready.wait()
+        if self._error is not None:
+            self.__exit__(None, None, None)
+            raise ReceiverError(
+                f"cannot listen for callbacks on {self.host}:{self.port}: {self._error}"
+            ) from None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._loop is not None and self._thread is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def completions(self) -> list[Completion]:
+        with self._arrived:
+            return list(self._completions)
+
+    def wait_for(self, call_ids: set[str], timeout_s: float) -> set[str]:
+        """Wait until every id in `call_ids` has completed or `timeout_s` passed; the ids still
+        missing."""
+        deadline = time.monotonic() + timeout_s
+        with self._arrived:
+            while True:
+                missing = call_ids - {c.call_id for c in self._completions}
+                left = deadline - time.monotonic()
+                if not missing or left <= 0:
+                    return missing
+                self._arrived.wait(min(left, 0.5))
+
+    # The server thread ------------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        try:
+            loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, self.host, self.port, backlog=1024)
+            loop.run_until_complete(site.start())
+            server = site._server  # the bound socket: the port actually given
+            sockets = getattr(server, "sockets", None) or []
+            bound_host, bound_port = sockets[0].getsockname()[:2]
+            shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+            self.url = self.advertise or f"http://{shown}:{bound_port}{CALLBACK_PATH}"
+        except OSError as exc:
+            self._error = exc
+            self._ready.set()
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(runner.cleanup())
+            loop.close()
+            return
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            loop.run_until_complete(runner.cleanup())
+            loop.close()
+
+    def _app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_post(CALLBACK_PATH, self._receive)
+        app.router.add_post(CALLBACK_PATH + "/{tail:.*}", self._receive)
+        return app
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        received_ns, wall_ns = time.monotonic_ns(), time.time_ns()
+        body = await request.read()
+        completion = parse_completion(dict(request.headers), body, received_ns, wall_ns)
+        with self._arrived:
+            if completion is None:
+                self.invalid += 1
+            else:
+                self._completions.append(completion)
+                if self._file is not None:
+                    self._file.write(completion.model_dump_json() + "\n")
+                    self._file.flush()
+                self._arrived.notify_all()
+        return web.Response(status=200)
+
+
+def read_completions(path: Path) -> list[Completion]:
+    """`completions.jsonl` as written (a torn last line, from a crash, is left out)."""
+    completions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            completions.append(Completion.model_validate_json(line))
+        except ValueError:
+            continue
+    return completions
+
+
+def _meta(body: bytes) -> dict[str, Any]:
+    if not body or len(body) > META_BODY_LIMIT:
+        return {}
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    meta = document.get("meta") if isinstance(document, dict) else None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,71 @@
+"""A run of asynchronous calls around the engine: the receiver listens before the first
+submission, every submission names it in `X-Callback-Url`, and after the last one the run waits
+(up to a deadline) for the completions of every accepted call before summarizing."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+from loadgen.completions.receiver import CallbackReceiver
+from loadgen.completions.summary import CompletionSummary, accepted_ids, summarize
+from loadgen.engine import RequestSpec
+
+CALLBACK_HEADER = "X-Callback-Url"
+
+
+class AsyncRun:
+    """What the engine's run needs (the request with its callback, a records directory) and
+    what finishes the measurement."""
+
+    def __init__(self, receiver: CallbackReceiver, records_dir: Path) -> None:
+        self.receiver = receiver
+        self.records_dir = records_dir
+
+    def request(self, request: RequestSpec) -> RequestSpec:
+        """`request` with `X-Callback-Url` naming the receiver (replacing any given)."""
+        headers = tuple(h for h in request.headers if h[0].lower() != CALLBACK_HEADER.lower())
+        return request.model_copy(
+            update={"headers": (*headers, (CALLBACK_HEADER, self.receiver.url))}
+        )
+
+    def finish(self, deadline_s: float, note: Callable[[str], None]) -> CompletionSummary:
+        """Wait for the accepted calls' completions (at most `deadline_s`), then summarize."""
+        expected = accepted_ids(self.records_dir)
+        missing = expected - {c.call_id for c in self.receiver.completions()}
+        if missing:
+            note(
+                f"waiting up to {deadline_s:g} s for {len(missing):,} of {len(expected):,} "
+                "completions"
+            )
+            missing = self.receiver.wait_for(expected, deadline_s)
+            if missing:
+                note(f"{len(missing):,} accepted calls did not complete by the deadline: lost")
+        return summarize(self.records_dir, self.receiver.completions(), deadline_s)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[v6]:PORT`; port 0: any free one) for the receiver; ValueError if not."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:0, 0.0.0.0:8099)")
+    return host, int(port)
+
+
+@contextmanager
+def async_run(
+    listen: tuple[str, int], advertise: str | None, records_dir: Path | None
+) -> Iterator[AsyncRun]:
+    """The receiver up on `listen` for the run's length; records (and `completions.jsonl`) in
+    `records_dir`, or in a temporary directory removed after."""
+    with ExitStack() as stack:
+        if records_dir is None:
+            records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="async-")))
+        records_dir.mkdir(parents=True, exist_ok=True)
+        receiver = stack.enter_context(
+            CallbackReceiver(listen[0], listen[1], advertise=advertise, out_dir=records_dir)
+        )
+        yield AsyncRun(receiver, records_dir)

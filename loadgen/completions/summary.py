@@ -1,0 +1,197 @@
+"""What asynchronous calls did, from submission to completion: the submissions' records joined
+with the completions the receiver kept, by call id.
+
+For each submission the engine recorded (warm-up excluded) and the platform accepted, the
+completion latency is the time from its send to its callback's arrival; both instants are
+CLOCK_MONOTONIC on this machine (the records relative to their run's epoch, the receiver
+absolute), so no clock offset enters. A call accepted but never completed by the deadline is
+`lost`: counted, never dropped. A completion whose function answered other than 2xx is
+`failed`; one whose call id no submission of the run carries is `unmatched`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from loadgen.completions.receiver import Completion
+from loadgen.metrics.histogram import nearest_rank
+from loadgen.metrics.summary import LatencyStats
+from loadgen.record.format import FLAG_WARMUP
+from loadgen.record.reader import RecordFile, record_files
+
+#: The status a platform answers when it has queued an asynchronous call.
+ACCEPTED = 202
+
+
+class CompletionSummary(BaseModel):
+    """A run of asynchronous calls, counted from submission to completion."""
+
+    model_config = ConfigDict(frozen=True)
+
+    submitted: int
+    accepted: int
+    #: Submissions not accepted, by status (`"429"`) or error class (`"connect"`).
+    refused: dict[str, int] = Field(default_factory=dict)
+    completed: int
+    failed: int
+    lost: int
+    unmatched: int
+    deadline_s: float
+    #: Accepted submissions, send → 202.
+    submission: LatencyStats | None = None
+    #: Completed calls, send → callback received.
+    completion: LatencyStats | None = None
+    #: Completed calls: completion latency less the platform's own call duration and the
+    #: submission: time in the queue and delivering the callback.
+    waiting: LatencyStats | None = None
+    #: Completed calls per second, from the first send to the last completion.
+    completion_rate: float
+    #: Completions in each second after the first send (index 0: the first second).
+    per_second: list[int] = Field(default_factory=list)
+    cold: int = 0
+
+
+class _Submission:
+    __slots__ = ("accept_ns", "send_ns")
+
+    def __init__(self, send_ns: int, accept_ns: int) -> None:
+        self.send_ns, self.accept_ns = send_ns, accept_ns
+
+
+def summarize(
+    records_dir: Path, completions: Iterable[Completion], deadline_s: float
+) -> CompletionSummary:
+    """Join the run in `records_dir` with `completions` (absolute CLOCK_MONOTONIC ns)."""
+    accepted: dict[str, _Submission] = {}
+    warmup: set[str] = set()
+    refused: Counter[str] = Counter()
+    submitted = 0
+    epoch: int | None = None
+    for path in record_files(records_dir):
+        with RecordFile(path) as records:
+            header = records.header
+            epoch = header.monotonic_epoch_ns
+            slot = _slot(header.capture_headers, "x-call-id")
+            for record in records.records():
+                call_id = _captured(record.captured, slot)
+                if record.flags & FLAG_WARMUP:
+                    if call_id:
+                        warmup.add(call_id)
+                    continue
+                submitted += 1
+                if record.ok and record.status == ACCEPTED and call_id:
+                    accepted[call_id] = _Submission(record.send_ns, record.end_ns)
+                elif record.ok and record.status == ACCEPTED:
+                    refused["no call id"] += 1
+                else:
+                    refused[record.error_class or str(record.status)] += 1
+    by_id: dict[str, Completion] = {}
+    unmatched = 0
+    for completion in completions:
+        if completion.call_id in warmup:
+            continue
+        if completion.call_id in accepted and completion.call_id not in by_id:
+            by_id[completion.call_id] = completion
+        else:
+            unmatched += 1
+    ok_ms: list[float] = []
+    waiting_ms: list[float] = []
+    arrivals: list[int] = []
+    failed = cold = 0
+    for call_id, completion in by_id.items():
+        submission = accepted[call_id]
+        assert epoch is not None
+        received = completion.received_ns - epoch
+        status = completion.function_status
+        if status is not None and not 200 <= status < 300:
+            failed += 1
+            continue
+        ok_ms.append((received - submission.send_ns) / 1e6)
+        arrivals.append(received)
+        if completion.duration_s is not None:
+            waiting_ms.append((received - submission.accept_ns) / 1e6 - completion.duration_s * 1e3)
+        cold += completion.cold is True
+    sends = [s.send_ns for s in accepted.values()]
+    return CompletionSummary(
+        submitted=submitted,
+        accepted=len(accepted),
+        refused=dict(sorted(refused.items())),
+        completed=len(ok_ms),
+        failed=failed,
+        lost=len(accepted) - len(by_id),
+        unmatched=unmatched,
+        deadline_s=deadline_s,
+        submission=_stats([(s.accept_ns - s.send_ns) / 1e6 for s in accepted.values()]),
+        completion=_stats(ok_ms),
+        waiting=_stats(waiting_ms),
+        completion_rate=_rate(len(ok_ms), min(sends, default=0), max(arrivals, default=0)),
+        per_second=_per_second(arrivals, min(sends, default=0)),
+        cold=cold,
+    )
+
+
+def accepted_ids(records_dir: Path) -> set[str]:
+    """The call ids of the submissions the platform accepted (warm-up included: their
+    completions are waited for too, so none arrives during a later run)."""
+    ids: set[str] = set()
+    for path in record_files(records_dir):
+        with RecordFile(path) as records:
+            slot = _slot(records.header.capture_headers, "x-call-id")
+            for record in records.records():
+                call_id = _captured(record.captured, slot)
+                if record.ok and record.status == ACCEPTED and call_id:
+                    ids.add(call_id)
+    return ids
+
+
+def _slot(names: list[str], name: str) -> int | None:
+    lowered = [n.lower() for n in names]
+    return lowered.index(name) if name in lowered else None
+
+
+def _captured(captured: tuple[tuple[int, bytes], ...], slot: int | None) -> str | None:
+    if slot is None:
+        return None
+    for index, value in captured:
+        if index == slot:
+            return value.decode("utf-8", "replace").strip() or None
+    return None
+
+
+def _stats(values_ms: list[float]) -> LatencyStats | None:
+    """Exact nearest-rank percentiles (ms), as `Summary`'s are to the histogram's resolution."""
+    if not values_ms:
+        return None
+    ordered = np.sort(np.asarray(values_ms, dtype=float))
+    count = len(ordered)
+
+    def at(percent: float) -> float:
+        return round(float(ordered[nearest_rank(percent, count) - 1]), 3)
+
+    return LatencyStats(
+        p50=at(50),
+        p90=at(90),
+        p95=at(95),
+        p99=at(99),
+        p999=at(99.9),
+        max=round(float(ordered[-1]), 3),
+        mean=round(float(ordered.mean()), 3),
+    )
+
+
+def _rate(completed: int, first_send_ns: int, last_completion_ns: int) -> float:
+    span_s = (last_completion_ns - first_send_ns) / 1e9
+    return round(completed / span_s, 3) if completed and span_s > 0 else 0.0
+
+
+def _per_second(arrivals_ns: list[int], first_send_ns: int) -> list[int]:
+    if not arrivals_ns:
+        return []
+    seconds = [max(0, (a - first_send_ns) // 1_000_000_000) for a in arrivals_ns]
+    counts = Counter(seconds)
+    return [counts.get(i, 0) for i in range(max(seconds) + 1)]
