@@ -70,19 +70,35 @@ def generated_folders(root: Path) -> frozenset[str]:
 
 
 def references(markdown: str) -> list[Reference]:
-    """Every word starting with one of `PREFIXES` in the code spans and fenced blocks."""
-    found: list[Reference] = []
+    """Every word starting with one of `PREFIXES` in the code spans and fenced blocks. A code
+    span may run over lines within a paragraph; it is counted at the line where it starts."""
+    texts: list[tuple[int, str]] = []  # (line, text) of every span and every fenced line
+    paragraph: list[tuple[int, str]] = []
+
+    def close_paragraph() -> None:
+        joined = "\n".join(line for _, line in paragraph)
+        for match in SPAN.finditer(joined):
+            texts.append((paragraph[0][0] + joined.count("\n", 0, match.start()), match[1]))
+        paragraph.clear()
+
     fenced = False
     for number, line in enumerate(markdown.splitlines(), start=1):
         if line.lstrip().startswith("```"):
+            close_paragraph()
             fenced = not fenced
-            continue
-        texts = [line] if fenced else SPAN.findall(line)
-        for text in texts:
-            for word in WORD_SEPARATORS.split(text):
-                word = word.rstrip(".:")
-                if word.startswith(PREFIXES):
-                    found.append(Reference(number, word))
+        elif fenced:
+            texts.append((number, line))
+        elif line.strip():
+            paragraph.append((number, line))
+        else:
+            close_paragraph()
+    close_paragraph()
+    found: list[Reference] = []
+    for number, text in texts:
+        for word in WORD_SEPARATORS.split(text):
+            word = word.rstrip(".:")
+            if word.startswith(PREFIXES):
+                found.append(Reference(number, word))
     return found
 
 
@@ -106,8 +122,8 @@ def problem(reference: str, root: Path, generated: frozenset[str]) -> str | None
         return "no such folder"
     if not target.exists():
         return "no such file or folder"
-    if test_name and not any(char in test_name for char in GLOB_CHARS):
-        name = test_name.split("[", 1)[0]
+    name = test_name.split("[", 1)[0]  # a parametrized id's function
+    if name and not any(char in name for char in GLOB_CHARS):
         source = target.read_text(encoding="utf-8") if target.is_file() else ""
         if not re.search(rf"^\s*(?:async\s+)?def {re.escape(name)}\(", source, re.MULTILINE):
             return f"defines no {name}"
@@ -144,22 +160,28 @@ def test_a_broken_reference_is_caught(tmp_path: Path) -> None:
         [
             "Moved: `loadgen/runner/coordinator.py`, still here: `loadgen/processes/`.",
             "Lines and tests: `loadgen/processes/coordinator.py:12-40`, `tests/test_x.py::test_a`,",
-            "`tests/test_x.py::test_a[p-1]`, `tests/test_x.py::test_gone`, `tests/test_x.py::*`.",
-            "Globs: `loadgen/<package>/coordinator.py`, `loadgen/*/nothing.py`.",
+            "`tests/test_x.py::test_a[p-1]`, `tests/test_x.py::test_gone[p]`, and",
+            "globs: `tests/test_x.py::*`, `loadgen/<pkg>/coordinator.py`, `loadgen/*/nothing.py`.",
             "Not a folder: `loadgen/processes/coordinator.py/`. Made by make: `demo/report.html`.",
             "Elsewhere: `apache/openwhisk:docs/annotations.md`; a module: `tests/x.free_port()`.",
             "```",
             "uv run python loadgen/runner/worker.py --out=tests/x.json (see loadgen/processes/)",
             "```",
-            "Not fenced any more: loadgen/runner/ is prose.",
+            "Not fenced any more: loadgen/runner/ is prose, and a span may `run over",
+            "lines/ loadgen/runner/x.py`, counted where it starts.",
+            "",
+            "A blank line ends a paragraph: ` unpaired",
+            "",
+            "and this `loadgen/processes/` pairs on its own.",
         ]
     )
     assert broken(markdown, tmp_path) == [
         "line 1: `loadgen/runner/coordinator.py`: no such file or folder",
-        "line 3: `tests/test_x.py::test_gone`: defines no test_gone",
+        "line 3: `tests/test_x.py::test_gone[p]`: defines no test_gone",
         "line 4: `loadgen/*/nothing.py`: matches nothing",
         "line 5: `loadgen/processes/coordinator.py/`: no such folder",
         "line 6: `tests/x.free_port`: no such file or folder",
         "line 8: `loadgen/runner/worker.py`: no such file or folder",
         "line 8: `tests/x.json`: no such file or folder",
+        "line 10: `loadgen/runner/x.py`: no such file or folder",
     ]
