@@ -8,7 +8,7 @@ import typer
 from loadgen.cli.errors import fail_problems
 from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
 from loadgen.experiments.cells import expand
-from loadgen.experiments.feasibility import feasibility_problems
+from loadgen.experiments.feasibility import feasibility_problems, feasibility_warnings
 from loadgen.experiments.trace import TraceError
 from loadgen.outputs import OutputsError, load_outputs
 
@@ -56,5 +56,7 @@ def validate_command(
         cells = expand(config, experiment.parent)
     except TraceError as exc:
         fail_problems(experiment, [str(exc)])
+    for warning in feasibility_warnings(config, stack_outputs):
+        typer.echo(f"{experiment}: warning: {warning}", err=True)
     where = f" on {stack_outputs.framework}/{stack_outputs.orchestrator}" if stack_outputs else ""
     typer.echo(f"{experiment}: valid{where}: {len(cells)} cells in {config.runs} run(s)")

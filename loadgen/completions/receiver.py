@@ -23,35 +23,15 @@ from types import TracebackType
 from typing import IO, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict
+
+from loadgen.results.completions import COMPLETIONS_FILE, Completion
 
 #: The receiver's path; the callback URL is `http://HOST:PORT/callback`.
 CALLBACK_PATH = "/callback"
-COMPLETIONS_FILE = "completions.jsonl"
 #: Bodies above this are counted but not parsed for the meta envelope.
 META_BODY_LIMIT = 64 * 1024
 #: Callback bodies the receiver accepts (a function's whole response comes back).
 MAX_BODY = 32 * 1024 * 1024
-
-
-class Completion(BaseModel):
-    """One callback, as `completions.jsonl` holds it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    call_id: str
-    #: CLOCK_MONOTONIC when the callback arrived (ns).
-    received_ns: int
-    #: Unix time when it arrived (ns).
-    received_wall_ns: int
-    function: str | None = None
-    #: The function's HTTP status (`X-Function-Status`); None when the platform sent none.
-    function_status: int | None = None
-    #: The call's duration as the platform measured it (`X-Duration-Seconds`).
-    duration_s: float | None = None
-    #: From the suite's meta envelope in the body, when it has one.
-    cold: bool | None = None
-    instance: str | None = None
 
 
 class ReceiverError(RuntimeError):
@@ -194,17 +174,6 @@ class CallbackReceiver:
                     self._file.flush()
                 self._arrived.notify_all()
         return web.Response(status=200)
-
-
-def read_completions(path: Path) -> list[Completion]:
-    """`completions.jsonl` as written (a torn last line, from a crash, is left out)."""
-    completions = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            completions.append(Completion.model_validate_json(line))
-        except ValueError:
-            continue
-    return completions
 
 
 def _meta(body: bytes) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from loadgen.completions.receiver import Completion
 from loadgen.metrics.histogram import nearest_rank
 from loadgen.metrics.summary import LatencyStats
 from loadgen.record.format import FLAG_WARMUP
 from loadgen.record.reader import RecordFile, record_files
+from loadgen.results.completions import Completion
 
 #: The status a platform answers when it has queued an asynchronous call.
 ACCEPTED = 202

@@ -65,6 +65,8 @@ class CellPlan:
     body: bytes
     segments: tuple[Segment, ...]
     cold_method: Literal["forced", "natural"] | None = None
+    invocation: Literal["sync", "async", "web"] = "sync"
+    completion_deadline_s: float = 60.0
 
 
 def _seed_for(*parts: object) -> int:
@@ -275,6 +277,8 @@ def expand(config: ExperimentConfig, base: Path) -> list[CellPlan]:
                             body=body,
                             segments=segments,
                             cold_method=cold,
+                            invocation=experiment.invocation,
+                            completion_deadline_s=experiment.completion_deadline_s,
                         )
                     )
         if config.order == "shuffled":

@@ -19,6 +19,7 @@ from loadgen.experiments.kinds import (
     Trace,
 )
 from loadgen.experiments.trace import TraceError, read_trace
+from loadgen.platforms import invocations
 
 
 def _edition(outputs: StackOutputs) -> str:
@@ -58,11 +59,34 @@ def feasibility_problems(
                 "(OpenFaaS chains by nested calls)"
             )
     problems += _ftp_problems(config, outputs)
+    problems += _invocation_problems(config, outputs)
     if outputs.framework == "openfaas":
         problems += _openfaas_problems(config, outputs)
     else:
         problems += _openwhisk_problems(config, outputs)
     return problems
+
+
+def _invocation_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
+    """An invocation the stack's platform lacks (web on OpenFaaS) is refused."""
+    allowed, _queue = invocations(outputs)
+    return [
+        f"experiments.{index}.invocation: {experiment.invocation} is not an invocation of "
+        f"{outputs.framework} on {outputs.orchestrator} (it has {', '.join(allowed)})"
+        for index, experiment in enumerate(config.experiments)
+        if experiment.invocation not in allowed
+    ]
+
+
+def feasibility_warnings(config: ExperimentConfig, outputs: StackOutputs | None) -> list[str]:
+    """What the campaign can do but should know: the queue its asynchronous calls wait in."""
+    if outputs is None:
+        return []
+    _allowed, queue = invocations(outputs)
+    asynchronous = [e.name for e in config.experiments if e.invocation == "async"]
+    if queue is None or not asynchronous:
+        return []
+    return [f"experiments {', '.join(asynchronous)} (invocation: async): {queue}"]
 
 
 def _users(experiment: Experiment) -> list[tuple[str, int]]:

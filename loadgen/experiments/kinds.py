@@ -66,12 +66,26 @@ def path_text(value: object) -> str:
 FilePath = Annotated[Path, BeforeValidator(path_text)]
 
 
+#: How the experiment's cells invoke their functions (`loadgen.platforms.base.Invocation`).
+InvocationKey = Literal["sync", "async", "web"]
+#: How long after a segment's last submission its asynchronous calls may still complete.
+CompletionDeadline = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=3600)]
+
+
 class _Experiment(BaseModel):
     model_config = STRICT
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     functions: Unique(str)  # type: ignore[valid-type]
     replicas: Replicas = Field(1, description="replicas while the experiment runs")
+    invocation: InvocationKey = Field(
+        "sync",
+        description="sync: wait for the result; async: submit, measure to completion; "
+        "web: OpenWhisk's web-action path",
+    )
+    completion_deadline_s: CompletionDeadline = Field(
+        60, description="async: how long after a segment's last submission calls may complete"
+    )
 
 
 def _users_within_requests(users: list[int], requests: int) -> None:

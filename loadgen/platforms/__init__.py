@@ -7,6 +7,7 @@ from contract.outputs import StackOutputs
 from .base import (
     ColdStart,
     FunctionSpec,
+    Invocation,
     InvokeTarget,
     LimitExceeded,
     Platform,
@@ -14,12 +15,13 @@ from .base import (
     PlatformLimits,
 )
 from .k8s_events import PodEvents, parse_kubeconfig
-from .openfaas import OpenFaasPlatform
+from .openfaas import OpenFaasPlatform, flavour
 from .openwhisk import OpenWhiskPlatform
 
 __all__ = [
     "ColdStart",
     "FunctionSpec",
+    "Invocation",
     "InvokeTarget",
     "LimitExceeded",
     "OpenFaasPlatform",
@@ -27,8 +29,22 @@ __all__ = [
     "Platform",
     "PlatformError",
     "PlatformLimits",
+    "invocations",
     "make_platform",
 ]
+
+
+def invocations(outputs: StackOutputs) -> tuple[tuple[Invocation, ...], str | None]:
+    """How the stack's platform invokes functions, and what queues its asynchronous calls
+    (None: nothing to warn about), as its adapter's `limits()` says, without connecting."""
+    if outputs.framework == "openwhisk":
+        return OpenWhiskPlatform.INVOCATIONS, None
+    if outputs.framework == "openfaas" and outputs.openfaas is not None:
+        scale_to_zero = outputs.openfaas.limits.scale_to_zero
+        return OpenFaasPlatform.INVOCATIONS, flavour(
+            outputs.orchestrator, scale_to_zero
+        ).async_queue
+    return ("sync",), None
 
 
 def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:

@@ -51,6 +51,9 @@ class FunctionSpec(BaseModel):
     autoscaling: bool = Field(
         True, description="false pins the replicas deployed: the autoscaler may not change them"
     )
+    web: bool = Field(
+        False, description="OpenWhisk: also exported as a web action, invoked without the API key"
+    )
 
     @field_validator("function")
     @classmethod
@@ -82,6 +85,12 @@ class ColdStart(ColdStartEvent):
     """
 
     method: ColdMethod
+
+
+#: How a cell invokes its function: blocking for the result (sync), submitted for later
+#: completion (async: OpenFaaS /async-function/ with a callback, OpenWhisk non-blocking), or
+#: through OpenWhisk's web action path (web).
+Invocation = Literal["sync", "async", "web"]
 
 
 class InvokeTarget(BaseModel):
@@ -125,6 +134,17 @@ class PlatformLimits(BaseModel):
     confounds: tuple[str, ...] = Field(
         (), description="known effects that bias measurements on this platform"
     )
+    invocations: tuple[Invocation, ...] = Field(
+        ("sync",), description="how its functions can be invoked (campaign key `invocation`)"
+    )
+    async_queue: str | None = Field(
+        None, description="what holds asynchronous calls and its limits; validate warns with it"
+    )
+    completions: Literal["callback", "listing"] = Field(
+        "callback",
+        description="how asynchronous calls' ends are known: a callback to the loader, or "
+        "the platform's listing of its records (`poll_completions`)",
+    )
 
 
 @runtime_checkable
@@ -150,8 +170,11 @@ class Platform(Protocol):
     async def wait_ready(self, function: FunctionSpec, timeout_s: float) -> None:
         """Return once the platform reports the function ready; never invokes it."""
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
-        """The request that invokes the function with `params`."""
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: Invocation = "sync"
+    ) -> InvokeTarget:
+        """The request that invokes the function with `params`, the way `invocation` says (one
+        of `limits().invocations`)."""
 
     async def records(
         self, function: FunctionSpec, since_ns: int, until_ns: int

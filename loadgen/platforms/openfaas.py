@@ -25,6 +25,7 @@ from .base import (
     ColdMethod,
     ColdStart,
     FunctionSpec,
+    Invocation,
     InvokeTarget,
     LimitExceeded,
     PlatformError,
@@ -53,6 +54,18 @@ CE_IMAGE_PULL = (
     "OpenFaaS CE pulls function images with imagePullPolicy Always: every new pod, forced cold "
     "starts included, pays a registry round trip (manifest check) before starting"
 )
+CE_ASYNC_QUEUE = (
+    "OpenFaaS Community Edition queues asynchronous calls in memory (NATS, lost on a restart) "
+    "and its queue worker runs one call at a time: completion latency includes that queue"
+)
+PRO_ASYNC_QUEUE = (
+    "asynchronous calls wait in the gateway's NATS queue for a queue worker: completion latency "
+    "includes that queue"
+)
+LOCAL_ASYNC_QUEUE = (
+    "the local target's bounded queue holds asynchronous calls (loadgen local up --async-queue; "
+    "one queue worker with CE limits, --async-workers without): completion latency includes it"
+)
 SWARM_PROXY = (
     "every function call passes through faas-swarm's proxy (gateway 0.27 has no direct mode), "
     "which looks the function's service up with a Docker API call per request"
@@ -80,6 +93,7 @@ class Flavour:
     edition: str
     cold_start_method: ColdMethod
     confounds: tuple[str, ...] = ()
+    async_queue: str = PRO_ASYNC_QUEUE
 
 
 def flavour(orchestrator: Orchestrator, scale_to_zero: bool) -> Flavour:
@@ -88,15 +102,18 @@ def flavour(orchestrator: Orchestrator, scale_to_zero: bool) -> Flavour:
     if orchestrator == "k8s":
         if scale_to_zero:
             return Flavour("OpenFaaS Pro on Kubernetes", method)
-        return Flavour("OpenFaaS Community Edition", method, (CE_IMAGE_PULL,))
+        return Flavour("OpenFaaS Community Edition", method, (CE_IMAGE_PULL,), CE_ASYNC_QUEUE)
     if orchestrator == "swarm":
         return Flavour("faas-swarm", method, (SWARM_PROXY, SWARM_IMAGE_PULL))
-    editions = {"nomad": "faas-nomad", "local": "the local target"}
-    return Flavour(editions[orchestrator], method)
+    if orchestrator == "local":
+        return Flavour("the local target", method, (), LOCAL_ASYNC_QUEUE)
+    return Flavour("faas-nomad", method)
 
 
 class OpenFaasPlatform:
     """The `Platform` for OpenFaaS, from the stack's `openfaas` outputs and the suite image."""
+
+    INVOCATIONS: tuple[Invocation, ...] = ("sync", "async")
 
     capture_header = CALL_ID_HEADER
 
@@ -335,9 +352,16 @@ class OpenFaasPlatform:
                 )
             await asyncio.sleep(self._poll_interval_s)
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: Invocation = "sync"
+    ) -> InvokeTarget:
+        """sync: `/function/NAME`; async: `/async-function/NAME` (202 and an `X-Call-Id`; the
+        result goes to the `X-Callback-Url` the campaign loop adds)."""
+        if invocation == "web":
+            raise LimitExceeded("OpenFaaS: has no web-action path (invocation: web is OpenWhisk's)")
+        path = "async-function" if invocation == "async" else "function"
         return InvokeTarget(
-            url=f"{self._url}/function/{function.deployed_name}",
+            url=f"{self._url}/{path}/{function.deployed_name}",
             method="POST",
             headers=(("Content-Type", "application/json"), ("Accept", "application/json")),
             body=json.dumps(params, separators=(",", ":")).encode(),
@@ -386,6 +410,8 @@ class OpenFaasPlatform:
             natural_cold_start_idle_s=idle,
             natural_cold_start_reason=reason,
             confounds=self._flavour.confounds,
+            invocations=self.INVOCATIONS,
+            async_queue=self._flavour.async_queue,
         )
 
     def ok(self, status: int, body: bytes) -> bool:

@@ -20,123 +20,35 @@ import time
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
 
 from contract.outputs import OpenWhisk
 from functions.package import openwhisk_zip
+from loadgen.results.completions import Completion
 from loadgen.results.models import PlatformRecord
 
 from ._http import call
 from .base import (
     ColdStart,
     FunctionSpec,
+    Invocation,
     InvokeTarget,
     LimitExceeded,
     PlatformError,
     PlatformLimits,
 )
+from .openwhisk_activations import (
+    PAGE_LIMIT,
+    PollStats,
+    activation_record,
+    poll_completions,
+)
+from .openwhisk_types import ActionExec, ActionLimits, ActionPut, Activation, KeyValue
 
 PLATFORM = "OpenWhisk"
 ACTIVATION_HEADER = "X-Openwhisk-Activation-Id"
-#: The controller's largest page of activations (`collectionListLimit`).
-PAGE_LIMIT = 200
 #: The runtime kind of the chart's runtimes.json (openwhisk-deploy-kube 1.0.1): `python:3`.
 DEFAULT_KIND = "python:3"
 _REVISION_ANNOTATION = "faasbench-revision"
-
-
-class _Model(BaseModel):
-    """Request bodies: exactly the fields written, None fields left out when dumped."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    def body(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class KeyValue(_Model):
-    """Swagger definition `KeyValue`."""
-
-    key: str
-    value: Any
-
-
-class ActionLimits(_Model):
-    """Swagger definition `ActionLimits`: timeout in ms, memory and logs in MB."""
-
-    timeout: int | None = None
-    memory: int | None = None
-    logs: int | None = None
-    concurrency: int | None = None
-
-
-class ActionExec(_Model):
-    """Swagger definition `ActionExec`; `code` is the base64 zip when `binary` is true."""
-
-    kind: str
-    code: str | None = None
-    main: str | None = None
-    binary: bool | None = None
-    components: list[str] | None = None
-    """For kind `sequence`: the fully qualified actions it runs in order."""
-
-
-class ActionPut(_Model):
-    """Swagger definition `ActionPut`: the body of create and update."""
-
-    exec_: ActionExec = Field(alias="exec")
-    limits: ActionLimits | None = None
-    annotations: list[KeyValue] | None = None
-    parameters: list[KeyValue] | None = None
-
-
-class Activation(BaseModel):
-    """Swagger definitions `ActivationBrief` / `Activation` (what `docs=true` returns).
-
-    Only the fields records need; others (logs, response, subject) are kept but unused.
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    activationId: str  # upstream field name
-    name: str
-    namespace: str
-    start: int
-    end: int | None = None
-    duration: int | None = None
-    annotations: list[KeyValue] = Field(default_factory=list)
-
-    def annotation(self, key: str) -> Any:
-        for item in self.annotations:
-            if item.key == key:
-                return item.value
-        return None
-
-
-def activation_record(activation: Activation) -> PlatformRecord:
-    """The platform record of one activation: `initTime` present means a cold start."""
-    wait = _number(activation.annotation("waitTime"))
-    init = _number(activation.annotation("initTime"))
-    run = float(activation.duration) if activation.duration is not None else None
-    phases = {
-        key: value
-        for key, value in (("wait", wait), ("init", init), ("duration", run))
-        if value is not None
-    }
-    return PlatformRecord(
-        id=activation.activationId,
-        cold=init is not None,
-        wait_ms=wait,
-        init_ms=init,
-        run_ms=run,
-        phases=phases,
-    )
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
 
 
 def env_parameters(function: str, env: dict[str, str]) -> list[KeyValue]:
@@ -154,6 +66,7 @@ class OpenWhiskPlatform:
     """The `Platform` for Apache OpenWhisk, from the stack's `openwhisk` outputs."""
 
     capture_header = ACTIVATION_HEADER
+    INVOCATIONS: tuple[Invocation, ...] = ("sync", "async", "web")
 
     def __init__(
         self,
@@ -173,6 +86,7 @@ class OpenWhiskPlatform:
             raise PlatformError("OpenWhisk: openwhisk.auth is not of the form uuid:key")
         self._authorization = "Basic " + base64.b64encode(self._auth.encode()).decode()
         self._kind = kind
+        self._namespace = config.namespace
         self._idle_timeout_s = config.idle_timeout_s
         self._poll_interval_s = poll_interval_s
         # Each function's deployment variables, so an update (forced cold start) keeps them.
@@ -213,7 +127,10 @@ class OpenWhiskPlatform:
                 memory=function.memory_mb,
                 concurrency=function.concurrency,
             ),
-            annotations=[KeyValue(key=_REVISION_ANNOTATION, value=revision)],
+            annotations=[
+                KeyValue(key=_REVISION_ANNOTATION, value=revision),
+                *([KeyValue(key="web-export", value=True)] if function.web else []),
+            ],
             parameters=env_parameters(function.function, env) or None,
         )
 
@@ -301,16 +218,27 @@ class OpenWhiskPlatform:
                 )
             await asyncio.sleep(self._poll_interval_s)
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: Invocation = "sync"
+    ) -> InvokeTarget:
+        """sync: a blocking invoke returning the result; async: a non-blocking one (202 and the
+        activation id; `completions()` finds its end); web: the web action, without the key."""
+        body = json.dumps(params, separators=(",", ":")).encode()
+        json_headers = (("Content-Type", "application/json"), ("Accept", "application/json"))
+        if invocation == "web":
+            if not function.web:
+                raise PlatformError(
+                    f"OpenWhisk: function {function.deployed_name!r} is not exported as a web "
+                    "action (deploy it with web: true)"
+                )
+            url = f"{self._api}/api/v1/web/{self._namespace}/default/{function.deployed_name}.json"
+            return InvokeTarget(url=url, method="POST", headers=json_headers, body=body)
+        query = "blocking=false" if invocation == "async" else "blocking=true&result=true"
         return InvokeTarget(
-            url=f"{self._base}/actions/{function.deployed_name}?blocking=true&result=true",
+            url=f"{self._base}/actions/{function.deployed_name}?{query}",
             method="POST",
-            headers=(
-                ("Authorization", self._authorization),
-                ("Content-Type", "application/json"),
-                ("Accept", "application/json"),
-            ),
-            body=json.dumps(params, separators=(",", ":")).encode(),
+            headers=(("Authorization", self._authorization), *json_headers),
+            body=body,
         )
 
     async def records(
@@ -320,30 +248,42 @@ class OpenWhiskPlatform:
         records: list[PlatformRecord] = []
         skip = 0
         while True:
-            response = await self._call(
-                "GET",
-                "/activations",
-                "listing activations",
-                function.deployed_name,
-                params={
-                    "name": function.deployed_name,
-                    "since": since_ns // 1_000_000,
-                    "upto": -(-until_ns // 1_000_000),
-                    "docs": "true",
-                    "limit": PAGE_LIMIT,
-                    "skip": skip,
-                },
+            page = await self._activations(
+                function.deployed_name, since_ns // 1_000_000, skip, -(-until_ns // 1_000_000)
             )
-            page = response.json()
-            if not isinstance(page, list):
-                raise PlatformError(
-                    f"OpenWhisk: listing activations of function {function.deployed_name!r} "
-                    "returned something other than a list"
-                )
             records.extend(activation_record(Activation.model_validate(item)) for item in page)
             if len(page) < PAGE_LIMIT:
                 return records
             skip += len(page)
+
+    async def poll_completions(
+        self, function: FunctionSpec, call_ids: set[str], since_ns: int, deadline_s: float
+    ) -> tuple[list[Completion], PollStats]:
+        """The ends of the non-blocking activations `call_ids`, from the activation listing."""
+
+        async def page(since_ms: int, skip: int) -> list[dict[str, Any]]:
+            return await self._activations(function.deployed_name, since_ms, skip)
+
+        return await poll_completions(page, call_ids, since_ns // 1_000_000, deadline_s)
+
+    async def _activations(
+        self, name: str, since_ms: int, skip: int, upto_ms: int | None = None
+    ) -> list[dict[str, Any]]:
+        """One page of `name`'s activation records (`docs=true`), newest first."""
+        params: dict[str, Any] = {"name": name, "since": since_ms}
+        if upto_ms is not None:
+            params["upto"] = upto_ms
+        params |= {"docs": "true", "limit": PAGE_LIMIT, "skip": skip}
+        response = await self._call(
+            "GET", "/activations", "listing activations", name, params=params
+        )
+        documents = response.json()
+        if not isinstance(documents, list):
+            raise PlatformError(
+                f"OpenWhisk: listing activations of function {name!r} returned something other "
+                "than a list"
+            )
+        return [d for d in documents if isinstance(d, dict)]
 
     async def remove(self, function: FunctionSpec) -> None:
         await self._call(
@@ -369,6 +309,8 @@ class OpenWhiskPlatform:
                 f"invokers remove containers idle for {self._idle_timeout_s:g} s "
                 "(openwhisk.idle_timeout_s); the next call after that starts cold"
             ),
+            invocations=self.INVOCATIONS,
+            completions="listing",
             confounds=(
                 "prewarmed stem cells of the runtime kind shorten initTime of cold starts",
                 "waitTime includes pod creation under the Kubernetes container factory",

@@ -103,6 +103,8 @@ class CellInfo(BaseModel):
     sweep: Sweep
     run: int = Field(ge=0)
     cold_method: str | None = None
+    #: sync, async or web (`invocation` of the experiment); results written before it: sync.
+    invocation: Literal["sync", "async", "web"] = "sync"
     status: CellStatus
     reason: str | None = None
     started: str

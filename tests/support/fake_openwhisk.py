@@ -92,6 +92,7 @@ class FakeOpenWhisk:
         # controller (nginx, HAProxy), which the controller's spec does not describe.
         self.fail_next: dict[str, tuple[int, bool]] = {}
         self.url = ""
+        self._background: set[asyncio.Task[Any]] = set()
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -101,6 +102,10 @@ class FakeOpenWhisk:
         app.router.add_delete(base + "/actions/{name}", self.delete_action)
         app.router.add_post(base + "/actions/{name}", self.invoke)
         app.router.add_get(base + "/activations", self.list_activations)
+        app.router.add_get(base + "/activations/{activationid}", self.get_activation)
+        app.router.add_route(
+            "*", "/api/v1/web/{namespace}/{package}/{action}.{extension}", self.web_action
+        )
         return app
 
     @web.middleware
@@ -112,7 +117,9 @@ class FakeOpenWhisk:
             f"request {request.method} {url}: {e}"
             for e in self.spec.request_errors(request.method, url, body)
         ]
-        if request.headers.get("Authorization") != self.auth:
+        if request.path.startswith("/api/v1/web/"):
+            response = await handler(request)  # web actions take no API key
+        elif request.headers.get("Authorization") != self.auth:
             response = _error(401, "The supplied authentication is invalid.")
         elif request.method in self.fail_next:
             status, from_proxy = self.fail_next.pop(request.method)
@@ -192,6 +199,27 @@ class FakeOpenWhisk:
         payload = await request.json() if await request.read() else {}
         if action["exec"]["kind"] == "sequence":
             return await self._invoke_sequence(request, name, action, payload)
+        activation_id = uuid.uuid4().hex
+        if request.query.get("blocking") != "true":
+            # Non-blocking: 202 with the id now; the activation record appears once it ends.
+            task = asyncio.create_task(self._activate(name, payload, received, activation_id))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            response = web.json_response({"activationId": activation_id}, status=202)
+            response.headers["X-Openwhisk-Activation-Id"] = activation_id
+            return response
+        activation, result = await self._activate(name, payload, received, activation_id)
+        success = activation["response"]["success"]
+        document = result if request.query.get("result") == "true" else activation
+        response = web.json_response(document, status=200 if success else 502)
+        response.headers["X-Openwhisk-Activation-Id"] = activation_id
+        return response
+
+    async def _activate(
+        self, name: str, payload: dict[str, Any], received: float, activation_id: str
+    ) -> tuple[dict[str, Any], Any]:
+        """Run one activation of `name` in its container; its record is listed once it ends."""
+        action = self.actions[name]
         args = {kv["key"]: kv["value"] for kv in action.get("parameters", [])} | payload
         key = (name, action["revision"])
         annotations: list[dict[str, Any]] = [{"key": "path", "value": f"guest/{name}"}]
@@ -215,7 +243,7 @@ class FakeOpenWhisk:
             "version": f"0.0.{action['revision']}",
             "publish": False,
             "subject": self.namespace,
-            "activationId": uuid.uuid4().hex,
+            "activationId": activation_id,
             "start": int(start * 1000),
             "end": int(end * 1000),
             "duration": int((end - (start if init_ms is not None else ready)) * 1000),
@@ -229,8 +257,32 @@ class FakeOpenWhisk:
             "statusCode": 0 if success else 1,
         }
         self.activations.append(activation)
-        document = result if request.query.get("result") == "true" else activation
-        response = web.json_response(document, status=200 if success else 502)
+        return activation, result
+
+    async def get_activation(self, request: web.Request) -> web.Response:
+        wanted = request.match_info["activationid"]
+        for activation in self.activations:
+            if activation["activationId"] == wanted:
+                return web.json_response(activation)
+        return _error(404, "The requested resource does not exist.")
+
+    async def web_action(self, request: web.Request) -> web.Response:
+        """`/api/v1/web/<namespace>/default/<action>.json`: no API key; only actions annotated
+        `web-export: true` answer, with their result as the body."""
+        name, extension = request.match_info["action"], request.match_info["extension"]
+        action = self.actions.get(name)
+        exported = action is not None and any(
+            a.get("key") == "web-export" and a.get("value") is True
+            for a in action.get("annotations", [])
+        )
+        if not exported or extension != "json" or request.match_info["package"] != "default":
+            return _error(404, "The requested resource does not exist.")
+        assert action is not None
+        body = await request.read()
+        payload = json.loads(body) if body else {}
+        activation, result = await self._activate(name, payload, time.time(), uuid.uuid4().hex)
+        status = 200 if activation["response"]["success"] else 502
+        response = web.json_response(result, status=status)
         response.headers["X-Openwhisk-Activation-Id"] = activation["activationId"]
         return response
 

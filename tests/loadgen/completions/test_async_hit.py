@@ -13,8 +13,9 @@ import pytest
 from support.cli import run_loadgen
 from support.local_target import LocalTarget, start_target, stop_target
 
-from loadgen.completions.receiver import COMPLETIONS_FILE, parse_completion, read_completions
+from loadgen.completions.receiver import parse_completion
 from loadgen.completions.summary import _per_second, _stats
+from loadgen.results.completions import COMPLETIONS_FILE, read_completions
 
 TIMEOUT_S = 180
 

@@ -21,13 +21,13 @@ from loadgen.platforms import (
     PlatformError,
     make_platform,
 )
-from loadgen.platforms.openwhisk import (
+from loadgen.platforms.openwhisk_activations import activation_record
+from loadgen.platforms.openwhisk_types import (
     ActionExec,
     ActionLimits,
     ActionPut,
     Activation,
     KeyValue,
-    activation_record,
 )
 
 AUTH = "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:" + "k" * 64
