@@ -2,7 +2,8 @@
 with the completions the receiver kept, by call id.
 
 For each submission the engine recorded (warm-up excluded) and the platform accepted, the
-completion latency is the time from its send to its callback's arrival; both instants are
+completion latency is the time from its start (intended instant in an open loop, send in a
+closed one, as for latency) to its callback's arrival; both instants are
 CLOCK_MONOTONIC on this machine (the records relative to their run's epoch, the receiver
 absolute), so no clock offset enters. A call accepted but never completed by the deadline is
 `lost`: counted, never dropped. A completion whose function answered other than 2xx is
@@ -42,9 +43,10 @@ class CompletionSummary(BaseModel):
     lost: int
     unmatched: int
     deadline_s: float
-    #: Accepted submissions, send → 202.
+    #: Accepted submissions, start → 202, where a request starts at its intended instant in an
+    #: open loop and at its send in a closed one (as `Summary.latency_ms`).
     submission: LatencyStats | None = None
-    #: Completed calls, send → callback received.
+    #: Completed calls, start → completion (callback received, or activation ended).
     completion: LatencyStats | None = None
     #: Completed calls: completion latency less the platform's own call duration and the
     #: submission: time in the queue and delivering the callback.
@@ -57,10 +59,10 @@ class CompletionSummary(BaseModel):
 
 
 class _Submission:
-    __slots__ = ("accept_ns", "send_ns")
+    __slots__ = ("accept_ns", "send_ns", "start_ns")
 
-    def __init__(self, send_ns: int, accept_ns: int) -> None:
-        self.send_ns, self.accept_ns = send_ns, accept_ns
+    def __init__(self, start_ns: int, send_ns: int, accept_ns: int) -> None:
+        self.start_ns, self.send_ns, self.accept_ns = start_ns, send_ns, accept_ns
 
 
 def summarize(
@@ -77,6 +79,7 @@ def summarize(
             header = records.header
             epoch = header.monotonic_epoch_ns
             slot = _slot(header.capture_headers, "x-call-id")
+            open_loop = header.workload.get("kind") == "open"
             for record in records.records():
                 call_id = _captured(record.captured, slot)
                 if record.flags & FLAG_WARMUP:
@@ -85,7 +88,8 @@ def summarize(
                     continue
                 submitted += 1
                 if record.ok and record.status == ACCEPTED and call_id:
-                    accepted[call_id] = _Submission(record.send_ns, record.end_ns)
+                    start = record.intended_ns if open_loop else record.send_ns
+                    accepted[call_id] = _Submission(start, record.send_ns, record.end_ns)
                 elif record.ok and record.status == ACCEPTED:
                     refused["no call id"] += 1
                 else:
@@ -111,12 +115,12 @@ def summarize(
         if status is not None and not 200 <= status < 300:
             failed += 1
             continue
-        ok_ms.append((received - submission.send_ns) / 1e6)
+        ok_ms.append((received - submission.start_ns) / 1e6)
         arrivals.append(received)
         if completion.duration_s is not None:
             waiting_ms.append((received - submission.accept_ns) / 1e6 - completion.duration_s * 1e3)
         cold += completion.cold is True
-    sends = [s.send_ns for s in accepted.values()]
+    sends = [s.start_ns for s in accepted.values()]
     return CompletionSummary(
         submitted=submitted,
         accepted=len(accepted),
@@ -126,7 +130,7 @@ def summarize(
         lost=len(accepted) - len(by_id),
         unmatched=unmatched,
         deadline_s=deadline_s,
-        submission=_stats([(s.accept_ns - s.send_ns) / 1e6 for s in accepted.values()]),
+        submission=_stats([(s.accept_ns - s.start_ns) / 1e6 for s in accepted.values()]),
         completion=_stats(ok_ms),
         waiting=_stats(waiting_ms),
         completion_rate=_rate(len(ok_ms), min(sends, default=0), max(arrivals, default=0)),
