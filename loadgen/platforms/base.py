@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions._registry import FUNCTION_NAMES
 from loadgen.engine.request import RequestSpec
+from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import ColdStartEvent, PlatformRecord
 
 ColdMethod = Literal["scale-to-zero", "redeploy", "action-update"]
@@ -180,6 +181,13 @@ class Platform(Protocol):
         self, function: FunctionSpec, since_ns: int, until_ns: int
     ) -> list[PlatformRecord]:
         """Platform-side records of the window, keyed by correlation id."""
+
+    async def poll_completions(
+        self, function: FunctionSpec, call_ids: set[str], since_ns: int, deadline_s: float
+    ) -> tuple[list[Completion], PollStats]:
+        """Where `limits().completions` is "listing": the ends of the asynchronous calls
+        `call_ids` (submitted since `since_ns`, Unix ns), from the platform's own records, until
+        all are found or `deadline_s` has passed; refused elsewhere (`LimitExceeded`)."""
 
     async def remove(self, function: FunctionSpec) -> None:
         """Delete the function; removing a missing function is not an error."""

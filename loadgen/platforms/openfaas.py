@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 
 from contract.outputs import OpenFaas, Orchestrator
+from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import PlatformRecord
 
 from ._http import call
@@ -412,6 +413,13 @@ class OpenFaasPlatform:
             confounds=self._flavour.confounds,
             invocations=self.INVOCATIONS,
             async_queue=self._flavour.async_queue,
+        )
+
+    async def poll_completions(
+        self, function: FunctionSpec, call_ids: set[str], since_ns: int, deadline_s: float
+    ) -> tuple[list[Completion], PollStats]:
+        raise LimitExceeded(
+            "OpenFaaS: asynchronous calls complete by callback (X-Callback-Url), not by listing"
         )
 
     def ok(self, status: int, body: bytes) -> bool:

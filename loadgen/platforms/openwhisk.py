@@ -23,7 +23,7 @@ import httpx
 
 from contract.outputs import OpenWhisk
 from functions.package import openwhisk_zip
-from loadgen.results.completions import Completion
+from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import PlatformRecord
 
 from ._http import call
@@ -38,7 +38,6 @@ from .base import (
 )
 from .openwhisk_activations import (
     PAGE_LIMIT,
-    PollStats,
     activation_record,
     poll_completions,
 )

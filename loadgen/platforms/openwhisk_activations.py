@@ -21,9 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from loadgen.results.completions import Completion
+from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import PlatformRecord
 
 from .openwhisk_types import Activation
@@ -51,19 +49,6 @@ def activation_record(activation: Activation) -> PlatformRecord:
         run_ms=run,
         phases=phases,
     )
-
-
-class PollStats(BaseModel):
-    """What following the activations cost the controller."""
-
-    model_config = ConfigDict(frozen=True)
-
-    polls: int
-    requests: int
-    elapsed_s: float
-    #: Listing requests per second over the wait.
-    rate_per_s: float
-    min_interval_s: float
 
 
 def activation_completion(document: dict[str, Any], mono_ns: int, wall_ns: int) -> Completion:

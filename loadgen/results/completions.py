@@ -39,6 +39,19 @@ class Completion(BaseModel):
     init_ms: float | None = None
 
 
+class PollStats(BaseModel):
+    """What listing a platform's records to find completions cost it (a segment's `listing`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    polls: int
+    requests: int
+    elapsed_s: float
+    #: Listing requests per second over the wait.
+    rate_per_s: float
+    min_interval_s: float
+
+
 def read_completions(path: Path) -> list[Completion]:
     """`completions.jsonl` as written (a torn last line, from a crash, is left out)."""
     completions = []
