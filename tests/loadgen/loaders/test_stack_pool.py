@@ -2,8 +2,8 @@
 sshd on loopback. The wheel is installed offline from a wheelhouse, the scheduler and workers
 start over SSH with the run's certificates, a `distributed.Client` with the yielded address
 and Security runs tasks on both workers over TLS, a client without the certificates is
-refused, and everything is stopped and removed after, also when the `with` body fails and the
-scheduler is reached through an SSH forward by the bastion."""
+refused, and everything is stopped and removed after, also on Ctrl-C in the `with` body with
+the scheduler reached through an SSH forward by the bastion."""
 
 from __future__ import annotations
 
@@ -156,9 +156,7 @@ def test_a_client_runs_tasks_on_every_loader_over_tls_and_all_is_stopped_after(
         assert line in progress
 
 
-def test_through_the_bastion_and_torn_down_when_the_body_fails(
-    loopback: Loopback, tmp_path: Path
-) -> None:
+def test_through_the_bastion_and_torn_down_on_ctrl_c(loopback: Loopback, tmp_path: Path) -> None:
     from distributed import Client
 
     work_dir = tmp_path / "pool"
@@ -172,9 +170,9 @@ def test_through_the_bastion_and_torn_down_when_the_body_fails(
             seen.append(address)
             with Client(address, security=security, timeout=30) as client:
                 assert client.submit(pow, 2, 10, pure=False).result(timeout=30) == 1024
-            raise RuntimeError("the campaign failed")
+            raise KeyboardInterrupt  # Ctrl-C in the middle of the campaign
 
-    with pytest.raises(RuntimeError, match="the campaign failed"):
+    with pytest.raises(KeyboardInterrupt):
         campaign()
     [address] = seen
     assert address != loopback.outputs.loaders.scheduler  # type: ignore[union-attr]
