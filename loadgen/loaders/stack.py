@@ -26,12 +26,13 @@ import socket
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import IO, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -348,7 +349,7 @@ def _call(
     target: SshTarget,
     script: str,
     *args: str,
-    stdin: bytes | None = None,
+    stdin: IO[bytes] | None = None,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess[bytes]:
     """ssh running `script` in a session of its own, so that a terminal's Ctrl-C reaches only
@@ -356,8 +357,7 @@ def _call(
     try:
         result = subprocess.run(
             target.argv(script, *args),
-            input=stdin,
-            stdin=None if stdin is not None else subprocess.DEVNULL,
+            stdin=stdin if stdin is not None else subprocess.DEVNULL,
             capture_output=True,
             timeout=timeout,
             check=False,
@@ -386,15 +386,22 @@ def _each(items: Sequence[T], work: Callable[[T], None]) -> None:
         future.result()
 
 
-def _tar(members: list[tuple[str, Path | bytes, int]]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
+def _tar(members: list[tuple[str, Path | bytes, int]], archive: IO[bytes]) -> None:
+    """`members` (name, content, mode) as a tar stream into `archive`, rewound after; files are
+    streamed from disk (a wheelhouse may be large)."""
+    now = int(time.time())
+    with tarfile.open(fileobj=archive, mode="w") as tar:
         for arcname, content, mode in members:
-            data = content.read_bytes() if isinstance(content, Path) else content
-            info = tarfile.TarInfo(arcname)
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+            if isinstance(content, Path):
+                info = tarfile.TarInfo(arcname)
+                info.size, info.mode, info.mtime = content.stat().st_size, mode, now
+                with content.open("rb") as source:
+                    tar.addfile(info, source)
+            else:
+                info = tarfile.TarInfo(arcname)
+                info.size, info.mode, info.mtime = len(content), mode, now
+                tar.addfile(info, io.BytesIO(content))
+    archive.seek(0)
 
 
 def _prepare_host(
@@ -439,7 +446,9 @@ def _prepare_host(
                 for path in sorted(wheelhouse.iterdir())
                 if path.is_file() and path.suffix in {".whl", ".gz", ".zip"}
             ]
-    unpacked = _call(target, UNPACK, pool.directory, stdin=_tar(members))
+    with tempfile.TemporaryFile() as archive:
+        _tar(members, archive)
+        unpacked = _call(target, UNPACK, pool.directory, stdin=archive)
     if unpacked.returncode != 0:
         raise LoaderPoolError(
             f"{target.name}: copying the certificates failed: {_last_lines(unpacked.stderr)}"
