@@ -63,6 +63,9 @@ SETUP_SOURCE = Path(__file__).parent / "scripts" / "machine-setup.sh"
 #: What every private machine installs at first boot (the remote steps need curl, gpg, jq).
 NODE_PACKAGES = ("chrony", "curl", "gnupg", "ca-certificates", "jq")
 BASTION_PACKAGES = ("chrony",)
+#: A loader of the loader pool: a node's packages and Python 3 with venv, which `loadgen
+#: --loaders stack` installs the faasbench wheel into (Ubuntu 24.04: Python 3.12).
+LOADER_PACKAGES = (*NODE_PACKAGES, "python3", "python3-venv")
 
 #: Kernel settings container networking needs (bridge traffic through iptables, forwarding).
 CONTAINER_SYSCTLS = """\
@@ -94,7 +97,9 @@ def _setup_file(packages: Sequence[str], *, container_kernel: bool) -> dict[str,
     }
 
 
-def node_cloud_config(hostname: str, *, containers: bool) -> str:
+def node_cloud_config(
+    hostname: str, *, containers: bool, packages: Sequence[str] = NODE_PACKAGES
+) -> str:
     """A private machine: its hostname (cluster node names), time sync, hardened sshd, and
     with `containers` the modules and sysctls Docker, k3s and Nomad's bridge mode need.
 
@@ -126,7 +131,7 @@ def node_cloud_config(hostname: str, *, containers: bool) -> str:
                 "content": CONTAINER_SYSCTLS,
             },
         ]
-    files.append(_setup_file(NODE_PACKAGES, container_kernel=containers))
+    files.append(_setup_file(packages, container_kernel=containers))
     return render_cloud_config(
         {
             "hostname": hostname,
@@ -139,6 +144,13 @@ def node_cloud_config(hostname: str, *, containers: bool) -> str:
             "runcmd": [[SETUP_SCRIPT]],
         }
     )
+
+
+def loader_cloud_config(hostname: str) -> str:
+    """A loader of the loader pool: a private machine without container networking, whose
+    setup also installs Python 3 and venv (chrony, as on every machine, keeps its clock close
+    to the others': the loaders share one start instant)."""
+    return node_cloud_config(hostname, containers=False, packages=LOADER_PACKAGES)
 
 
 def bastion_cloud_config() -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import pulumi
 from pulumi_command import remote
@@ -16,10 +16,15 @@ from pulumi_command import remote
 from components.naming import Naming
 from components.ssh_access import SshAccess
 
+#: The security group a pool's machines carry: `private` (everything from inside the network)
+#: or `loader` (SSH from the bastion, the loader ports from loaders and the bastion only).
+PoolGroup = Literal["private", "loader"]
+
 
 @dataclass(frozen=True)
 class NodePoolArgs:
-    """What a pool is: `count` machines of `role` and `size` booting `user_data`.
+    """What a pool is: `count` machines of `role` and `size` booting `user_data`, in the
+    security group `group`.
 
     `user_data` is one document for every machine, or one per machine (len == count).
     """
@@ -28,6 +33,7 @@ class NodePoolArgs:
     count: int
     size: str
     user_data: pulumi.Input[str] | Sequence[pulumi.Input[str]]
+    group: PoolGroup = "private"
 
     def user_data_for(self, index: int) -> pulumi.Input[str]:
         if isinstance(self.user_data, str | pulumi.Output):
@@ -82,6 +88,28 @@ class ForwardedPort:
     source_key: str
 
 
+@dataclass(frozen=True)
+class LoaderPorts:
+    """The TCP ports of the loader pool (Dask's scheduler port and its workers' range), which
+    its security group opens to the pool's own machines and the bastion, nobody else."""
+
+    scheduler: int
+    workers_first: int
+    workers_last: int
+
+    def ranges(self) -> list[tuple[int, int]]:
+        """(first, last) of each opened range: the scheduler's port, the workers' range."""
+        return [(self.scheduler, self.scheduler), (self.workers_first, self.workers_last)]
+
+
+def missing_loader_group(role: str) -> ValueError:
+    """The error of a `loader` pool in a network made without `loader_ports`."""
+    return ValueError(
+        f"node pool {role}: the loader security group exists only when the network is "
+        "given loader_ports"
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class BastionNetworkArgs:
     """What every cloud's network + bastion takes; each cloud adds its own section."""
@@ -99,6 +127,9 @@ class BastionNetworkArgs:
     #: TCP ports of services on the bastion itself that the private machines use (the stack's
     #: registry), open to the network's own range only.
     bastion_private_ports: Sequence[int] = ()
+    #: With a loader pool: its ports, and the security group its machines carry (pools with
+    #: `group="loader"`); None makes no such group.
+    loader_ports: LoaderPorts | None = None
 
 
 class NodePoolFactory(Protocol):

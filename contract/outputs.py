@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 Cloud = Literal["aws", "openstack", "existing", "local"]
 Orchestrator = Literal["k8s", "swarm", "nomad", "local"]
@@ -128,6 +128,47 @@ class Registry(_Section):
     image: str
 
 
+class PortRange(_Section):
+    """TCP ports `first` to `last`, both included."""
+
+    first: int = Field(ge=1, le=65535)
+    last: int = Field(ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PortRange:
+        if self.last < self.first:
+            raise ValueError(f"port range {self.first}-{self.last}: last is below first")
+        return self
+
+    def dask(self) -> str:
+        """The range as `dask worker --worker-port` takes it (`first:last`)."""
+        return f"{self.first}:{self.last}"
+
+
+class Loaders(_Section):
+    """The stack's loader pool (`loaderCount` machines in the private network): Dask runs its
+    scheduler on the first and one worker on each, over TLS, started by `loadgen --loaders
+    stack` through the bastion."""
+
+    hosts: list[SshHost] = Field(min_length=1, description="private addresses, SSH user")
+    scheduler: str = Field(description="tls://<first loader>:<port>, the Dask scheduler")
+    worker_ports: PortRange = Field(description="the ports Dask workers listen on")
+
+    @model_validator(mode="after")
+    def _scheduler_on_the_first(self) -> Loaders:
+        scheme, _, rest = self.scheduler.partition("://")
+        host, _, port = rest.rpartition(":")
+        if scheme != "tls" or host != self.hosts[0].host or not port.isdigit():
+            raise ValueError(
+                f"loaders.scheduler {self.scheduler!r} must be tls://<first loader's host>:<port>"
+            )
+        return self
+
+    @property
+    def scheduler_port(self) -> int:
+        return int(self.scheduler.rpartition(":")[2])
+
+
 class StackOutputs(BaseModel):
     """Every key a faasbench stack may export. Only the first three are always present."""
 
@@ -155,6 +196,9 @@ class StackOutputs(BaseModel):
     swarm: Swarm | None = None
     nodes: Nodes | None = None
     registry: Registry | None = None
+    loaders: Loaders | None = Field(
+        None, description="the loader pool and its Dask scheduler (absent: loaderCount 0)"
+    )
 
 
 def secret_paths(

@@ -60,9 +60,10 @@ _MACHINE_KEYS = {field.alias for field in MachinesConfig.model_fields.values()}
 
 def stack_machines(document: Any, source: str) -> StackMachines:
     """The machines a stack config (`Pulumi.<stack>.yaml`, already parsed) asks for: one
-    bastion, one HAProxy and one FTP machine, `managerCount` managers and `workerCount`
-    workers, each of its role's size (the key, else `openstackFlavor`, else the AWS default).
-    An `existing` cluster has no machines of ours."""
+    bastion, one HAProxy and one FTP machine, `managerCount` managers, `workerCount`
+    workers and `loaderCount` loaders (none by default), each of its role's size (the key,
+    else `openstackFlavor`, else the AWS default). An `existing` cluster has no machines of
+    ours."""
     if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
         raise StackConfigFileError(f"{source}: config: expected a mapping of keys")
     config: dict[str, Any] = document["config"]
@@ -88,9 +89,11 @@ def stack_machines(document: Any, source: str) -> StackMachines:
         key = ".".join(str(p) for p in error["loc"])
         raise StackConfigFileError(f"{source}: faasbench:{key}: {error['msg']}") from None
     flavor = keys.get("openstackFlavor")
-    counts = {"manager": machines.manager_count, "worker": machines.worker_count}
     groups = []
     for role in ROLES:
+        count = machines.count(role)
+        if count == 0:
+            continue
         size = machines.explicit_size(role)
         if size is None and cloud == "openstack":
             if not isinstance(flavor, str):
@@ -99,5 +102,5 @@ def stack_machines(document: Any, source: str) -> StackMachines:
                     f"(or set faasbench:{role}Size)"
                 )
             size = flavor
-        groups.append(MachineGroup(role, size or AWS_DEFAULT_SIZES[role], counts.get(role, 1)))
+        groups.append(MachineGroup(role, size or AWS_DEFAULT_SIZES[role], count))
     return StackMachines(cloud, region if isinstance(region, str) else None, tuple(groups))

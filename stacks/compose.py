@@ -18,6 +18,7 @@ from components.aws.network import AwsNetwork, AwsNetworkArgs
 from components.existing_cluster import ExistingCluster, ExistingClusterArgs
 from components.function_image import FunctionImage, FunctionImageArgs
 from components.k8s_cluster import API_PORT
+from components.loader_pool import LOADER_PORTS, LoaderPool, LoaderPoolArgs
 from components.naming import Naming
 from components.node_pool import ForwardedPort, PrivateNetwork
 from components.openstack.network import OpenStackNetwork, OpenStackNetworkArgs
@@ -70,6 +71,8 @@ def build_network(config: StackConfig, naming: Naming, key: SshKeyPair) -> Priva
         ),
         # The private registry on the bastion, for the cluster's nodes.
         "bastion_private_ports": (REGISTRY_PORT,) if config.images.mode == "private" else (),
+        # The loader pool's security group: Dask between loaders and from the bastion only.
+        "loader_ports": LOADER_PORTS if config.machines.loader_count > 0 else None,
     }
     if config.cloud not in NETWORKS:
         raise ValueError(f"cloud {config.cloud} has no network of its own")
@@ -123,6 +126,17 @@ def function_image(config: StackConfig, network: PrivateNetwork) -> FunctionImag
     )
 
 
+def loader_pool(config: StackConfig, naming: Naming, network: PrivateNetwork) -> LoaderPool | None:
+    """The loader pool (`loaderCount` machines of `loaderSize`), or None without one."""
+    count = config.machines.loader_count
+    if count == 0:
+        return None
+    return LoaderPool(
+        "loaders",
+        LoaderPoolArgs(naming=naming, network=network, count=count, size=config.size("loader")),
+    )
+
+
 def compose(config: StackConfig, stack: str) -> dict[str, object]:
     """Create the stack's resources and return its outputs (keys of the output contract)."""
     outputs: dict[str, object] = {
@@ -153,6 +167,11 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
     image = function_image(config, network)
     platform_roles, platform_outputs = on_machines(config, naming, network, cluster, image)
     roles: list[Role] = ["bastion", "manager", "worker", *platform_roles]
+    loaders = loader_pool(config, naming, network)
+    if loaders is not None:
+        roles.append("loader")
+        # `loadgen --loaders stack` runs Dask on these (docs/outputs.md, `loaders`).
+        outputs["loaders"] = loaders.outputs
     outputs["bastion"] = {"host": network.ssh.bastion_host, "user": network.ssh.user}
     # Campaigns run on the bastion by default (`loadgen run --remote`): it is inside the
     # network next to HAProxy and reachable by its public address.

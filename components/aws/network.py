@@ -78,6 +78,7 @@ class AwsNetwork(pulumi.ComponentResource):
         subnets = self._subnets(name, args)
         routes = self._routes(name, args, subnets)
         bastion_sg, private_sg = self._security_groups(name, args, subnets.vpc)
+        loader_sg = self._loader_group(name, args, subnets.vpc, bastion_sg)
         settings = self._machine_settings(name, args)
         bastion, bastion_address, association = self._bastion(
             name, args, subnets, routes, bastion_sg, settings
@@ -112,6 +113,7 @@ class AwsNetwork(pulumi.ComponentResource):
             settings=settings,
             ssh=self.ssh,
             egress=[routes.nat, routes.private_routes, routes.private_association],
+            loader_security_group_id=loader_sg.id if loader_sg is not None else None,
         )
         self.register_outputs(
             {
@@ -272,6 +274,51 @@ class AwsNetwork(pulumi.ComponentResource):
         )
         self._open_egress(f"{name}-private", private_sg, naming.tags("private"))
         return bastion_sg, private_sg
+
+    def _loader_group(
+        self,
+        name: str,
+        args: AwsNetworkArgs,
+        vpc: aws.ec2.Vpc,
+        bastion_sg: aws.ec2.SecurityGroup,
+    ) -> aws.ec2.SecurityGroup | None:
+        """The loader pool's group, only with `loader_ports`: SSH from the bastion, the loader
+        ports (Dask) from the pool's own machines and the bastion, nothing else; egress open
+        (function traffic to HAProxy, packages through the NAT)."""
+        ports = args.loader_ports
+        if ports is None:
+            return None
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        tags = naming.tags("loader")
+        group = aws.ec2.SecurityGroup(
+            f"{name}-loader-sg",
+            name=naming.name("loader"),
+            description="faasbench loaders: SSH from the bastion, Dask from loaders and bastion",
+            vpc_id=vpc.id,
+            tags=tags,
+            opts=child,
+        )
+        opened = [(22, 22, "bastion", bastion_sg)] + [
+            (first, last, source, source_group)
+            for first, last in ports.ranges()
+            for source, source_group in (("loaders", group), ("bastion", bastion_sg))
+        ]
+        for first, last, source, source_group in opened:
+            span = str(first) if first == last else f"{first}-{last}"
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-loader-{'ssh' if first == 22 else span}-from-{source}",
+                security_group_id=group.id,
+                description=f"port {span} from the {source}",
+                ip_protocol="tcp",
+                from_port=first,
+                to_port=last,
+                referenced_security_group_id=source_group.id,
+                tags=tags,
+                opts=child,
+            )
+        self._open_egress(f"{name}-loader", group, tags)
+        return group
 
     def _machine_settings(self, name: str, args: AwsNetworkArgs) -> AwsMachineSettings:
         """The key pair and the image every machine of the network boots with."""

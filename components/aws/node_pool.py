@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 
 from components.aws.instance import AwsMachineSettings, create_instance
-from components.node_pool import Machine, NodePool, NodePoolArgs
+from components.node_pool import Machine, NodePool, NodePoolArgs, missing_loader_group
 from components.ssh_access import SshAccess
 
 
@@ -26,6 +26,16 @@ class AwsPrivatePlacement:
     settings: AwsMachineSettings
     ssh: SshAccess
     egress: Sequence[pulumi.Resource]
+    #: The loader pool's group (made only for a stack with loaders).
+    loader_security_group_id: pulumi.Input[str] | None = None
+
+    def group_id(self, args: NodePoolArgs) -> pulumi.Input[str]:
+        """The security group of the pool's machines."""
+        if args.group == "private":
+            return self.security_group_id
+        if self.loader_security_group_id is None:
+            raise missing_loader_group(args.role)
+        return self.loader_security_group_id
 
 
 class AwsNodePool(NodePool):
@@ -37,6 +47,7 @@ class AwsNodePool(NodePool):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("faasbench:aws:NodePool", name, None, opts)
+        group = placement.group_id(args)
         machines = []
         for index in range(args.count):
             machine_name = f"{args.role}-{index}"
@@ -45,7 +56,7 @@ class AwsNodePool(NodePool):
                 role=machine_name,
                 size=args.size,
                 subnet_id=placement.subnet_id,
-                security_group_ids=[placement.security_group_id],
+                security_group_ids=[group],
                 user_data=args.user_data_for(index),
                 settings=placement.settings,
                 parent=self,

@@ -73,6 +73,7 @@ class OpenStackNetwork(pulumi.ComponentResource):
             raise ValueError("openstackExternalNetwork is required")
         net = self._network(name, args, cfg.external_network)
         bastion_sg, private_sg = self._security_groups(name, args)
+        loader_sg = self._loader_group(name, args, bastion_sg)
         settings, image = self._machine_settings(name, args, net)
         bastion, floating_ip, association = self._bastion(
             name, args, cfg.external_network, net, bastion_sg, settings
@@ -105,7 +106,11 @@ class OpenStackNetwork(pulumi.ComponentResource):
             user=args.ssh_user, private_key=args.private_key, bastion_host=bastion_host
         )
         self._placement = OpenStackPrivatePlacement(
-            security_group_id=private_sg.id, settings=settings, ssh=self.ssh, egress=[net.interface]
+            security_group_id=private_sg.id,
+            settings=settings,
+            ssh=self.ssh,
+            egress=[net.interface],
+            loader_security_group_id=loader_sg.id if loader_sg is not None else None,
         )
         self.register_outputs(
             {
@@ -222,6 +227,45 @@ class OpenStackNetwork(pulumi.ComponentResource):
             opts=child,
         )
         return bastion_sg, private_sg
+
+    def _loader_group(
+        self, name: str, args: OpenStackNetworkArgs, bastion_sg: openstack.networking.SecGroup
+    ) -> openstack.networking.SecGroup | None:
+        """The loader pool's group, only with `loader_ports`: SSH from the bastion, the loader
+        ports (Dask) from the pool's own machines and the bastion, nothing else (OpenStack's
+        default egress rules stay: function traffic, packages)."""
+        ports = args.loader_ports
+        if ports is None:
+            return None
+        child = pulumi.ResourceOptions(parent=self)
+        naming = args.naming
+        group = openstack.networking.SecGroup(
+            f"{name}-loader-sg",
+            name=naming.name("loader"),
+            description="faasbench loaders: SSH from the bastion, Dask from loaders and bastion",
+            tags=naming.labels("loader"),
+            opts=child,
+        )
+        opened = [(22, 22, "bastion", bastion_sg)] + [
+            (first, last, source, source_group)
+            for first, last in ports.ranges()
+            for source, source_group in (("loaders", group), ("bastion", bastion_sg))
+        ]
+        for first, last, source, source_group in opened:
+            span = str(first) if first == last else f"{first}-{last}"
+            openstack.networking.SecGroupRule(
+                f"{name}-loader-{'ssh' if first == 22 else span}-from-{source}",
+                security_group_id=group.id,
+                description=f"port {span} from the {source}",
+                direction="ingress",
+                ethertype="IPv4",
+                protocol="tcp",
+                port_range_min=first,
+                port_range_max=last,
+                remote_group_id=source_group.id,
+                opts=child,
+            )
+        return group
 
     def _machine_settings(
         self, name: str, args: OpenStackNetworkArgs, net: _Network

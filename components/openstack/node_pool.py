@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.node_pool import Machine, NodePool, NodePoolArgs
+from components.node_pool import Machine, NodePool, NodePoolArgs, missing_loader_group
 from components.openstack.instance import OpenStackMachineSettings, create_instance
 from components.ssh_access import SshAccess
 
@@ -24,6 +24,16 @@ class OpenStackPrivatePlacement:
     settings: OpenStackMachineSettings
     ssh: SshAccess
     egress: Sequence[pulumi.Resource]
+    #: The loader pool's group (made only for a stack with loaders).
+    loader_security_group_id: pulumi.Input[str] | None = None
+
+    def group_id(self, args: NodePoolArgs) -> pulumi.Input[str]:
+        """The security group of the pool's machines (on their ports)."""
+        if args.group == "private":
+            return self.security_group_id
+        if self.loader_security_group_id is None:
+            raise missing_loader_group(args.role)
+        return self.loader_security_group_id
 
 
 class OpenStackNodePool(NodePool):
@@ -35,6 +45,7 @@ class OpenStackNodePool(NodePool):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("faasbench:openstack:NodePool", name, None, opts)
+        group = placement.group_id(args)
         machines = []
         for index in range(args.count):
             machine_name = f"{args.role}-{index}"
@@ -42,7 +53,7 @@ class OpenStackNodePool(NodePool):
                 f"{name}-{index}",
                 role=machine_name,
                 size=args.size,
-                security_group_ids=[placement.security_group_id],
+                security_group_ids=[group],
                 user_data=args.user_data_for(index),
                 settings=placement.settings,
                 parent=self,

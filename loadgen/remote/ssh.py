@@ -26,13 +26,15 @@ class RemoteError(RuntimeError):
 
 @dataclass(frozen=True)
 class SshTarget:
-    """Where campaigns run, and how ssh reaches it."""
+    """Where campaigns run, and how ssh reaches it: directly, or through `proxy` (the bastion,
+    for a machine in the private network; the key never lands on the proxy)."""
 
     host: str
     user: str
     port: int
     key_file: Path
     known_hosts: Path
+    proxy: SshTarget | None = None
 
     @property
     def name(self) -> str:
@@ -66,7 +68,15 @@ class SshTarget:
             "ServerAliveCountMax=4",
             "-o",
             "LogLevel=ERROR",
+            *(["-o", f"ProxyCommand={self.proxy.proxy_command()}"] if self.proxy else []),
         ]
+
+    def proxy_command(self) -> str:
+        """An ssh ProxyCommand through this host (`ssh ... -W %h:%p`), with its own options;
+        `%` in paths is doubled, since ssh expands `%` tokens there."""
+        words = [*self.options(), "-W", "%h:%p", f"{self.user}@{self.host}"]
+        escaped = [word if word == "%h:%p" else word.replace("%", "%%") for word in words]
+        return " ".join(["ssh", *map(shlex.quote, escaped)])
 
     def argv(self, script: str, *args: str) -> list[str]:
         """ssh running a POSIX sh script with positional arguments, whatever the login shell."""

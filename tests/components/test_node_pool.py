@@ -191,3 +191,29 @@ def test_every_pool_machine_waits_for_the_private_egress(cloud: str) -> None:
     for worker in workers:
         missing = private_egress - mocks.upstream(worker.name)
         assert not missing, f"{worker.name} may boot before {sorted(missing)} exist"
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_a_loader_pool_needs_the_networks_loader_group(cloud: str) -> None:
+    """`group="loader"` is only for a network made with loader ports (loaderCount ≥ 1)."""
+    args = NodePoolArgs(
+        role="loader", count=1, size="s", user_data="#cloud-config\n{}\n", group="loader"
+    )
+    with pytest.raises(ValueError, match="node pool loader: the loader security group exists"):
+        build_pool(cloud, args)
+    mocks, _ = build_pool(cloud, args, {"loaderCount": "1"})
+    group = mocks.one(
+        "aws:ec2/securityGroup:SecurityGroup"
+        if cloud == "aws"
+        else "openstack:networking/secGroup:SecGroup",
+        "loader",
+    )
+    [machine] = [
+        r
+        for r in mocks.of_type(
+            INSTANCE["aws"] if cloud == "aws" else "openstack:networking/port:Port"
+        )
+        if "workers" in r.name
+    ]
+    key = "vpcSecurityGroupIds" if cloud == "aws" else "securityGroupIds"
+    assert machine.inputs[key] == [group.id]

@@ -12,7 +12,8 @@ WORLD = {"0.0.0.0/0", "::/0"}
 
 
 def ingress_rules(run: ProgramRun) -> list[dict[str, Any]]:
-    """Every ingress rule as {cidr, from_port, to_port, group} whatever the cloud's shape."""
+    """Every ingress rule as {cidr, from_port, to_port, group, source_group} whatever the
+    cloud's shape (`source_group`: the group a rule admits, for rules that name one)."""
     rules = []
     for r in run.mocks.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"):
         rules.append(
@@ -21,6 +22,7 @@ def ingress_rules(run: ProgramRun) -> list[dict[str, Any]]:
                 "from_port": r.inputs.get("fromPort"),
                 "to_port": r.inputs.get("toPort"),
                 "group": run.mocks.by_id(r.inputs["securityGroupId"]).name,
+                "source_group": r.inputs.get("referencedSecurityGroupId"),
             }
         )
     for r in run.mocks.of_type("aws:ec2/securityGroup:SecurityGroup"):
@@ -33,6 +35,7 @@ def ingress_rules(run: ProgramRun) -> list[dict[str, Any]]:
                     "from_port": r.inputs.get("portRangeMin"),
                     "to_port": r.inputs.get("portRangeMax"),
                     "group": run.mocks.by_id(r.inputs["securityGroupId"]).name,
+                    "source_group": r.inputs.get("remoteGroupId"),
                 }
             )
     return rules
@@ -114,3 +117,21 @@ def test_only_ssh_on_the_bastion_without_kubernetes(
     run = run_program({**aws_config, "orchestrator": orchestrator}, stack="aws")
     bastion = [r for r in ingress_rules(run) if "bastion" in r["group"]]
     assert {(r["from_port"], r["to_port"]) for r in bastion} == {(22, 22)}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_the_loader_pool_opens_nothing_to_any_address_range(
+    cloud: str, request: pytest.FixtureRequest
+) -> None:
+    config = request.getfixturevalue(f"{cloud}_config")
+    run = run_program({**config, "loaderCount": "2"}, stack=cloud)
+    rules = ingress_rules(run)
+    for rule in rules:
+        assert rule["cidr"] not in WORLD
+        assert (rule["cidr"] is None) != (rule["source_group"] is None), "one source each"
+    loader = [r for r in rules if "loader" in r["group"]]
+    assert loader
+    assert all(r["cidr"] is None for r in loader), "loaders admit groups, never ranges"
+    # The bastion opens nothing new for the pool (the forward rides on SSH).
+    bastion = [r for r in rules if "bastion" in r["group"]]
+    assert {(r["from_port"], r["to_port"]) for r in bastion} == {(22, 22), (6443, 6443)}

@@ -86,6 +86,22 @@ def test_with_a_stack_config_the_machines_and_their_cost_are_shown(tmp_path: Pat
     assert "prices of 2026-12-03" in done.stdout
 
 
+def test_the_loader_pool_is_counted_when_the_stack_has_one(tmp_path: Path) -> None:
+    path = write(tmp_path, "small.yaml", SMALL)
+    config = {"aws:region": "us-east-1", "faasbench:cloud": "aws", "faasbench:loaderCount": 2}
+    stack = write(tmp_path, "Pulumi.aws.yaml", {"config": config})
+    done = loadgen("estimate", str(path), "--stack-config", str(stack), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "2 x loader   t3a.large" in done.stdout
+    # 3 x t3a.medium (bastion, haproxy, ftp) + 5 x t3a.large (manager, 2 workers, 2 loaders)
+    hourly = 3 * 0.0376 + 5 * 0.0752
+    assert f"about ${hourly:.4f}/h" in done.stdout
+    config["faasbench:loaderCount"] = 0
+    stack = write(tmp_path, "Pulumi.aws.yaml", {"config": config})
+    done = loadgen("estimate", str(path), "--stack-config", str(stack), cwd=tmp_path)
+    assert " x loader " not in done.stdout
+
+
 def test_openstack_needs_a_given_price(tmp_path: Path) -> None:
     path = write(tmp_path, "small.yaml", SMALL)
     stack = write(

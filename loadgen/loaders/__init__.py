@@ -1,0 +1,1 @@
+"""Where a load comes from: this machine or many (Dask distributed), `--loaders`."""
