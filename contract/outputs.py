@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from contract.keda import Keda
+
 Cloud = Literal["aws", "openstack", "existing", "local"]
 Orchestrator = Literal["k8s", "swarm", "nomad", "local"]
-Framework = Literal["openfaas", "openwhisk"]
+Framework = Literal["openfaas", "openwhisk", "keda"]
 PrometheusKind = Literal["kube-prometheus-stack", "openfaas-bundled", "local"]
 CpuCredits = Literal["standard", "unlimited"]
 
@@ -155,6 +157,7 @@ class StackOutputs(BaseModel):
     swarm: Swarm | None = None
     nodes: Nodes | None = None
     registry: Registry | None = None
+    keda: Keda | None = None
 
 
 def secret_paths(
