@@ -15,17 +15,21 @@ from typing import Any
 import pytest
 import yaml
 from support.fake_kube import FakeKube, fake_kube, kubeconfig
+from support.figure_svg import read_svg
 from support.queue_server import Consumers, QueueServer, redis_server
 from support.sample_outputs import outputs_for
 from typer.testing import CliRunner
 
 from contract.outputs import StackOutputs
+from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.analysis.requests import load_requests
 from loadgen.cli import app
 from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.platforms import KedaPlatform, make_platform
+from loadgen.report.figures import all_figures
+from loadgen.report.figures.queue import queue_over_time
 from loadgen.results.tree import open_results
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -201,6 +205,16 @@ def test_an_enqueue_campaign_runs_through_the_keda_adapter(
     assert summary["segments"][0]["summary"]["errors"] == {"lost": 0, "failed": 0}
     manifest = json.loads((tmp_path / "results" / "manifest.json").read_text())
     assert "cooldown_s" in json.dumps(manifest)  # the scaling knobs land in the manifest
+    # The analysis takes the cell as it takes request cells, and the report draws its queue.
+    result = aggregate(tree, Settings(), keep_requests=True)
+    assert cell.info.id in result.requests
+    figure = queue_over_time([result])
+    assert not figure.empty
+    svg = read_svg(figure.svg)
+    assert {"backlog (jobs)", "replicas", "enqueue → completion (ms)"} <= set(svg.texts)
+    assert "jobs" in figure.caption
+    others = {f.id: f for f in all_figures([result])}
+    assert not others["latency-time"].empty
 
 
 def test_the_keda_example_loads_the_scaling_knobs() -> None:
