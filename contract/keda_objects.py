@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contract.keda import (
     FUNCTION_NAMESPACE,
@@ -49,6 +49,14 @@ class Scaling(BaseModel):
     )
     min_replicas: int = Field(0, ge=0, le=1000)
     max_replicas: int = Field(10, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Scaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas {self.min_replicas} is greater than max_replicas {self.max_replicas}"
+            )
+        return self
 
 
 def _labels(name: str) -> dict[str, str]:

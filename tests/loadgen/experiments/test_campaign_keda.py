@@ -96,6 +96,12 @@ def test_keda_knobs_and_enqueue_are_checked_with_their_paths(tmp_path: Path) -> 
     assert "keda.polling_interval: Extra inputs are not permitted" in result.output
     assert "experiments.0.drain_s: Input should be greater than or equal to 0" in result.output
     assert "Traceback" not in result.output
+    document = yaml.safe_load((EXAMPLES / "keda-queue.yaml").read_text())
+    document["keda"]["min_replicas"] = 30
+    path.write_text(yaml.safe_dump(document))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "keda: min_replicas 30 is greater than max_replicas 20" in result.output
     # Enqueue experiments and keda: mean nothing to another framework.
     openfaas = validate(tmp_path, EXAMPLES / "keda-queue.yaml", outputs_for("openfaas", "k8s"))
     assert openfaas.exit_code == 2
