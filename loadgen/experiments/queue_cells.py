@@ -21,6 +21,8 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from contract.outputs import StackOutputs
 from loadgen.engine.errors import ERROR_NAMES, ErrorKind
 from loadgen.experiments.cells import CellPlan, Segment
@@ -116,17 +118,21 @@ def run_segment(
 
     run_id = f"{cell.id}-s{index:03d}"
     cpu, wall = time.process_time(), time.monotonic()
-    result: EnqueueResult = wait(
-        run_enqueue(
-            queue.url,
-            queue.password.get_secret_value(),
-            spec.deployed_name,
-            workload,
-            params=dict(cell.params),
-            run_id=run_id,
-            replicas=replicas,
+    try:
+        result: EnqueueResult = wait(
+            run_enqueue(
+                queue.url,
+                queue.password.get_secret_value(),
+                spec.deployed_name,
+                workload,
+                params=dict(cell.params),
+                run_id=run_id,
+                replicas=replicas,
+            )
         )
-    )
+    except RedisError as exc:
+        # The cell fails with the reason; redis-py's messages carry no password.
+        raise PlatformError(f"the queue at {queue.url}: {type(exc).__name__}: {exc}") from None
     busy = (time.process_time() - cpu) / max(time.monotonic() - wall, 1e-9)
     write_records(
         records / f"s{index:03d}-{record_file_name(0)}", result, workload,

@@ -227,3 +227,38 @@ def test_the_keda_example_loads_the_scaling_knobs() -> None:
     config = load_experiment(EXAMPLES / "keda-queue.yaml")
     assert config.keda is not None
     assert (config.keda.polling_interval_s, config.keda.cooldown_s) == (5, 60)
+
+
+def test_a_queue_that_refuses_the_loader_fails_the_cell_with_its_reason(
+    queue: QueueServer, tmp_path: Path
+) -> None:
+    document = {
+        "name": "refused",
+        "functions": {"echo": {}},
+        "experiments": [
+            {"name": "q", "kind": "enqueue", "functions": ["echo"], "rates": [10],
+             "duration_s": 0.2, "drain_s": 1},
+        ],
+    }  # fmt: skip
+    with fake_kube() as (state, server):
+        outputs = StackOutputs.model_validate(
+            keda_outputs("queue", server=server, queue_url=queue.url, password="wrong-password")
+        )
+        kubelet = Kubelet(state, Consumers(queue))
+        kubelet.thread.start()
+        campaign = Campaign(
+            ExperimentConfig.model_validate(document), outputs, tmp_path / "results",
+            base=tmp_path, image="img:1", platform_factory=make_platform,
+        )  # fmt: skip
+        try:
+            report = campaign.run()
+        finally:
+            campaign.close()
+            kubelet.stop.set()
+            kubelet.thread.join()
+            kubelet.consumers.stop_all()
+    [outcome] = report.outcomes
+    assert outcome.status == "failed"
+    assert outcome.reason is not None
+    assert outcome.reason.startswith(f"the queue at {queue.url}: AuthenticationError")
+    assert "wrong-password" not in outcome.reason
