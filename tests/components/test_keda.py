@@ -137,6 +137,13 @@ def images(stack: StackManifests, release: str) -> set[str]:
 
 def test_the_charts_run_the_pinned_images_each_documented(stacks: Stacks) -> None:
     stack = stacks("k3s-keda-http")
+    for resource, chart, version in (
+        ("keda-release", "keda", KEDA_CHART_VERSION),
+        ("keda-http-add-on", "keda-add-ons-http", HTTP_ADD_ON_CHART_VERSION),
+    ):
+        inputs = stack.run.mocks.one("kubernetes:helm.sh/v3:Release", resource).inputs
+        assert inputs["repositoryOpts"] == {"repo": "https://kedacore.github.io/charts"}
+        assert (inputs["chart"], inputs["version"]) == (chart, version)
     documented = VERSIONS.read_text()
     for release in RELEASES:
         for image in images(stack, release):
