@@ -36,6 +36,8 @@ class PlatformFront:
     port: int
     health_path: str
     tls: bool = False
+    #: Where `health_path` answers, when not on `port` (None: `port`).
+    check_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def haproxy_settings(
                 [HaproxyServer(f"worker-{i}", ip, platform.port) for i, ip in enumerate(workers)],
                 health_path=platform.health_path,
                 tls=platform.tls,
+                check_port=platform.check_port,
             )
         ],
         gateway_bind=f"*:{GATEWAY_PORT}",

@@ -37,6 +37,9 @@ class HaproxyBackend:
     verify_tls: bool = False
     path_prefixes: Sequence[str] = ()
     balance: str = "roundrobin"
+    #: Health checks go to this port instead of the server's (a proxy that answers only
+    #: routed hosts, e.g. KEDA's interceptor, has its health on an admin port).
+    check_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def _validate(settings: HaproxySettings) -> None:
         )
         for prefix in backend.path_prefixes:
             _check(bool(_PATH.match(prefix)), f"haproxy: bad path prefix {prefix!r}")
+        if backend.check_port is not None:
+            _check(0 < backend.check_port < 65536, f"haproxy: bad port {backend.check_port}")
         for server in backend.servers:
             _check(bool(_NAME.match(server.name)), f"haproxy: bad server name {server.name!r}")
             _check(0 < server.port < 65536, f"haproxy: bad port {server.port}")
@@ -90,6 +95,8 @@ def _validate(settings: HaproxySettings) -> None:
 
 def _backend(backend: HaproxyBackend, settings: HaproxySettings) -> list[str]:
     check = f"check inter {settings.check_interval_ms} fall {settings.fall} rise {settings.rise}"
+    if backend.check_port is not None:
+        check += f" port {backend.check_port}"
     tls = ""
     if backend.tls:
         tls = (

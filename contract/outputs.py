@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from contract.keda import Keda
+
 Cloud = Literal["aws", "openstack", "existing", "local"]
 Orchestrator = Literal["k8s", "swarm", "nomad", "local"]
-Framework = Literal["openfaas", "openwhisk"]
+Framework = Literal["openfaas", "openwhisk", "keda"]
 PrometheusKind = Literal["kube-prometheus-stack", "openfaas-bundled", "local"]
 CpuCredits = Literal["standard", "unlimited"]
 
@@ -199,6 +201,7 @@ class StackOutputs(BaseModel):
     loaders: Loaders | None = Field(
         None, description="the loader pool and its Dask scheduler (absent: loaderCount 0)"
     )
+    keda: Keda | None = None
 
 
 def secret_paths(

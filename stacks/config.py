@@ -22,11 +22,12 @@ from stacks.config_access import AccessConfig
 from stacks.config_clouds import AwsConfig, ExistingConfig, OpenStackConfig
 from stacks.config_cluster import ClusterConfig
 from stacks.config_fields import Section, excerpt
+from stacks.config_keda import KedaConfig
 from stacks.config_platform import OpenWhiskConfig, PlatformConfig, RegistryConfig
 
 Cloud = Literal["aws", "openstack", "existing"]
 Orchestrator = Literal["k8s", "swarm", "nomad"]
-Framework = Literal["openfaas", "openwhisk"]
+Framework = Literal["openfaas", "openwhisk", "keda"]
 
 _ARM_TYPE = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")  # m7g., c7gn., t4g., r8gd. ...
 #: An AWS instance type: FAMILY.SIZE, the family with its generation digit (t3a.large,
@@ -59,13 +60,14 @@ class StackConfig(Section):
     openstack: OpenStackConfig = OpenStackConfig()
     existing: ExistingConfig = ExistingConfig()
     openwhisk: OpenWhiskConfig = OpenWhiskConfig()
+    keda: KedaConfig = KedaConfig()
     images: RegistryConfig = RegistryConfig()
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> StackConfig:
-        if self.framework == "openwhisk" and self.orchestrator != "k8s":
+        if self.framework in {"openwhisk", "keda"} and self.orchestrator != "k8s":
             raise ValueError(
-                f"framework openwhisk runs only on orchestrator k8s, not {self.orchestrator}"
+                f"framework {self.framework} runs only on orchestrator k8s, not {self.orchestrator}"
             )
         if (
             self.framework == "openwhisk"

@@ -290,10 +290,17 @@ def openwhisk(site: Site[KubernetesCluster]) -> dict[str, object]:
     }
 
 
+def _keda_entry(site: Site[KubernetesCluster]) -> dict[str, object]:
+    from stacks.platform_keda import keda  # it builds on this module's Site
+
+    return keda(site)
+
+
 #: What each framework is on each orchestrator that runs it.
 PLATFORMS: dict[tuple[Orchestrator, Framework], PlatformEntry] = {
     ("k8s", "openfaas"): openfaas(openfaas_k8s),
     ("swarm", "openfaas"): openfaas(openfaas_swarm),
     ("nomad", "openfaas"): openfaas(openfaas_nomad),
     ("k8s", "openwhisk"): openwhisk,
+    ("k8s", "keda"): _keda_entry,
 }

@@ -18,6 +18,8 @@ class ErrorKind(IntEnum):
     TLS = 5
     PROTOCOL = 6
     DROPPED = 7
+    #: A queued job no consumer completed before its run drained (the enqueue workload).
+    LOST = 8
 
 
 ERROR_NAMES: dict[int, str] = {
@@ -29,6 +31,7 @@ ERROR_NAMES: dict[int, str] = {
     ErrorKind.TLS: "tls",
     ErrorKind.PROTOCOL: "protocol",
     ErrorKind.DROPPED: "dropped",
+    ErrorKind.LOST: "lost",
 }
 
 
@@ -49,6 +52,7 @@ ERROR_MEANINGS: dict[str, str] = {
     "tls": "the TLS handshake failed (certificate or protocol)",
     "protocol": "the response was not valid HTTP/1.1",
     "dropped": "not sent: max-inflight requests were outstanding",
+    "lost": "a queued job that no consumer completed before the run drained",
 }
 
 

@@ -14,7 +14,6 @@ the engine (it flushes its records), leaves the interrupted cell incomplete and 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import time
@@ -27,19 +26,21 @@ from pydantic import ValidationError
 
 from contract.outputs import StackOutputs
 from loadgen.engine.options import EngineOptions
+from loadgen.experiments import queue_cells
+from loadgen.experiments.cell_files import save_metrics, write_json
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.outcomes import CampaignReport, CellListener, CellOutcome
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.env import function_env
-from loadgen.platforms.prometheus import PrometheusMetrics
 from loadgen.processes.coordinator import RunError, default_processes, execute
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results.first_request import first_request
 from loadgen.results.manifest import build_manifest
 from loadgen.results.models import CampaignManifest, CellInfo
 from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
+from loadgen.workload.enqueue import EnqueueLoop
 
 T = TypeVar("T")
 CELLS = "cells"
@@ -59,12 +60,6 @@ class CampaignError(RuntimeError):
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _write_json(path: Path, document: Any) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    partial.replace(path)
 
 
 def _read_manifest(path: Path) -> CampaignManifest:
@@ -103,6 +98,7 @@ class Campaign:
         self.listener = listener or CellListener()
         self._loop = asyncio.new_event_loop()
         self.platform = platform_factory(outputs, image)
+        queue_cells.configure(self.platform, config)
         self._deployed: set[str] = set()
 
     # --- control plane ---------------------------------------------------------------------
@@ -143,7 +139,7 @@ class Campaign:
                 self._await(self.platform.deploy(spec, replicas, self._env(name)))
             self._deployed.add(name)
             self._await(self.platform.wait_ready(spec, timeouts.ready_s))
-        if cell.mode != "cold":
+        if cell.mode != "cold" and not queue_cells.is_enqueue(cell):
             self._prime(cell)
 
     def _prime(self, cell: CellPlan) -> None:
@@ -197,6 +193,9 @@ class Campaign:
     def _run_segment(
         self, cell: CellPlan, segment: Segment, index: int, records: Path
     ) -> dict[str, Any]:
+        if isinstance(segment.workload, EnqueueLoop):
+            args = (self.platform, self.outputs, cell, segment, index, records, self._await)
+            return queue_cells.run_segment(*args)
         spec = self._spec(cell.function)
         event: dict[str, Any] = {"segment": index}
         if segment.before == "force_cold":
@@ -253,7 +252,7 @@ class Campaign:
             for row in platform_rows:
                 handle.write(row.model_dump_json() + "\n")
         self._save_metrics(cell, work, start_ns, end_ns)
-        _write_json(work / "summary.json", {"segments": events})
+        write_json(work / "summary.json", {"segments": events})
         summaries = [e["summary"] for e in events if "summary" in e]
         requests = sum(s["requests"] for s in summaries)
         errors = sum(sum(s["errors"].values()) for s in summaries)
@@ -278,21 +277,10 @@ class Campaign:
         )
 
     def _save_metrics(self, cell: CellPlan, work: Path, start_ns: int, end_ns: int) -> None:
-        prometheus = self.outputs.prometheus
-        if prometheus is None:
-            return
-        namespace = self.outputs.openfaas.namespace if self.outputs.openfaas else None
-        metrics = PrometheusMetrics(prometheus, self.outputs.orchestrator, namespace)
-        try:
-            document = self._await(
-                metrics.fetch(cell.function, start_ns / 1e9, max(end_ns / 1e9, start_ns / 1e9 + 1))
-            )
-        except (PlatformError, OSError) as exc:
-            self.listener.note(f"{cell.id}: no resource metrics ({exc})")
-            return
-        finally:
-            self._await(metrics.aclose())
-        _write_json(work / "metrics.json", document.model_dump(mode="json"))
+        def note(text: str) -> None:
+            self.listener.note(f"{cell.id}: {text}")
+
+        save_metrics(self.outputs, cell.function, work, (start_ns, end_ns), self._await, note)
 
     # --- the campaign ---------------------------------------------------------------------------
     def _prepare_results(self, started: str) -> CampaignManifest:
@@ -321,7 +309,7 @@ class Campaign:
             manifest = existing.model_copy(update={"ended": None})
         (self.results_dir / CELLS).mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.results_dir / INCOMPLETE, ignore_errors=True)
-        _write_json(manifest_path, manifest.model_dump(mode="json"))
+        write_json(manifest_path, manifest.model_dump(mode="json"))
         return manifest
 
     def _done(self, cell: CellPlan) -> bool:
@@ -357,7 +345,7 @@ class Campaign:
         finally:
             self._cleanup()
             ended = None if report.interrupted else now_iso()
-            _write_json(
+            write_json(
                 self.results_dir / MANIFEST,
                 manifest.model_copy(update={"ended": ended}).model_dump(mode="json"),
             )
@@ -384,7 +372,7 @@ class Campaign:
             started=started,
             ended=now_iso(),
         )
-        _write_json(work / "cell.json", info.model_dump(mode="json"))
+        write_json(work / "cell.json", info.model_dump(mode="json"))
         final = self.results_dir / CELLS / cell.id
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)

@@ -27,6 +27,7 @@ from loadgen.experiments.kinds import (
     Autoscaling,
     ClosedSweep,
     ColdStarts,
+    Enqueue,
     Experiment,
     OpenRates,
     ReplicaSweep,
@@ -35,6 +36,7 @@ from loadgen.experiments.kinds import (
 )
 from loadgen.experiments.trace import TraceError, minute_rates, read_trace
 from loadgen.results.models import Mode, Sweep
+from loadgen.workload.enqueue import EnqueueLoop
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
 
@@ -42,8 +44,8 @@ from loadgen.workload.spec import ClosedLoop, OpenLoop
 class Segment:
     """One engine run inside a cell, and what happens just before it."""
 
-    workload: ClosedLoop | OpenLoop | None
-    """None: nothing is sent (an idle trace minute)."""
+    workload: ClosedLoop | OpenLoop | EnqueueLoop | None
+    """None: nothing is sent (an idle trace minute); EnqueueLoop: jobs into the queue."""
     before: Literal["none", "force_cold", "idle"] = "none"
     idle_s: float = 0.0
     duration_s: float = 0.0
@@ -193,6 +195,24 @@ def _sweeps(experiment: Experiment, function: str, config: ExperimentConfig, run
             tuple(_trace_segments(experiment, function, base, seed)),
             None,
         )
+    elif isinstance(experiment, Enqueue):
+        for rate in experiment.rates:
+            jobs = EnqueueLoop(
+                rate=rate,
+                duration_s=experiment.duration_s,
+                arrival=experiment.arrival,
+                seed=seed(0),
+                drain_s=experiment.drain_s,
+                sample_interval_s=experiment.sample_interval_s,
+            )
+            yield (
+                "open",
+                Sweep(name="rate", value=rate),
+                experiment.replicas,
+                True,
+                (Segment(jobs),),
+                None,
+            )
     elif isinstance(experiment, ColdStarts):
         single = ClosedLoop(users=experiment.chunk_requests, total=experiment.chunk_requests)
         if experiment.method == "forced":

@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from contract.keda_objects import Scaling
 from functions._params import ParamError
 from functions._registry import FUNCTION_NAMES, parameters
 from loadgen.bounds import (
@@ -203,6 +204,9 @@ class ExperimentConfig(BaseModel):
     timeouts: Timeouts = Timeouts()
     functions: dict[str, FunctionConfig] = Field(min_length=1)
     experiments: list[Experiment] = Field(min_length=1, max_length=MAX_LIST)
+    keda: Scaling | None = Field(
+        None, description="framework keda: how KEDA scales each function (polling, cooldown...)"
+    )
 
     @field_validator("functions")
     @classmethod

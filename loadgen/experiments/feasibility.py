@@ -10,6 +10,7 @@ from pathlib import Path
 
 from contract.outputs import StackOutputs
 from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.keda_checks import keda_problems
 from loadgen.experiments.kinds import (
     Autoscaling,
     ClosedSweep,
@@ -60,9 +61,10 @@ def feasibility_problems(
             )
     problems += _ftp_problems(config, outputs)
     problems += _invocation_problems(config, outputs)
+    problems += keda_problems(config, outputs)
     if outputs.framework == "openfaas":
         problems += _openfaas_problems(config, outputs)
-    else:
+    elif outputs.framework == "openwhisk":
         problems += _openwhisk_problems(config, outputs)
     return problems
 

@@ -1,5 +1,5 @@
 """The experiment kinds of a campaign file (users, replicas, autoscaling, rates, stages, trace,
-cold) and the field types they share with the file's model (`config.py`)."""
+cold, enqueue) and the field types they share with the file's model (`config.py`)."""
 
 from __future__ import annotations
 
@@ -200,6 +200,24 @@ class Trace(_Experiment):
         return self
 
 
+class Enqueue(_Experiment):
+    """An open loop of jobs into a queue (KEDA's queue mode): each rate (jobs/s) for
+    `duration_s`, then up to `drain_s` for the last completions; enqueue → completion latency
+    per job, losses counted, backlog and replicas sampled every `sample_interval_s`."""
+
+    kind: Literal["enqueue"]
+    rates: Unique(Rate)  # type: ignore[valid-type]
+    duration_s: Seconds
+    arrival: Literal["constant", "poisson"] = "poisson"
+    drain_s: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=0, le=3600)] = 120.0
+    sample_interval_s: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=60)] = 1.0
+
+    @model_validator(mode="after")
+    def _each_rate_sends(self) -> Enqueue:
+        _sends_something(min(self.rates), self.duration_s)
+        return self
+
+
 class ColdStarts(_Experiment):
     """Cold starts: `forced` (the platform adapter's method, `count` times a run) or
     `natural` (idle for the platform's reaping timeout, then a chunk of requests, `chunks`
@@ -216,9 +234,11 @@ class ColdStarts(_Experiment):
 
 
 Experiment = Annotated[
-    ClosedSweep | ReplicaSweep | Autoscaling | OpenRates | Stages | Trace | ColdStarts,
+    ClosedSweep | ReplicaSweep | Autoscaling | OpenRates | Stages | Trace | ColdStarts | Enqueue,
     Field(discriminator="kind"),
 ]
 
 
-KINDS = frozenset({"users", "replicas", "autoscaling", "rates", "stages", "trace", "cold"})
+KINDS = frozenset(
+    {"users", "replicas", "autoscaling", "rates", "stages", "trace", "cold", "enqueue"}
+)

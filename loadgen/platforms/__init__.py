@@ -15,6 +15,7 @@ from .base import (
     PlatformLimits,
 )
 from .k8s_events import PodEvents, parse_kubeconfig
+from .keda import KedaPlatform
 from .openfaas import OpenFaasPlatform, flavour
 from .openwhisk import OpenWhiskPlatform
 
@@ -23,6 +24,7 @@ __all__ = [
     "FunctionSpec",
     "Invocation",
     "InvokeTarget",
+    "KedaPlatform",
     "LimitExceeded",
     "OpenFaasPlatform",
     "OpenWhiskPlatform",
@@ -50,9 +52,17 @@ def invocations(outputs: StackOutputs) -> tuple[tuple[Invocation, ...], str | No
 def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
     """The platform a stack runs, from its `framework` and `orchestrator` outputs.
 
-    `image` is the suite's function image, needed by OpenFaaS only. OpenFaaS on Kubernetes
-    with a `kubeconfig` also reads its new pods' events as platform records.
+    `image` is the suite's function image, needed by OpenFaaS and KEDA. OpenFaaS on
+    Kubernetes with a `kubeconfig` also reads its new pods' events as platform records; KEDA
+    deploys through that `kubeconfig`.
     """
+    if outputs.framework == "keda":
+        if outputs.keda is None or outputs.kubeconfig is None:
+            raise PlatformError("the stack outputs have framework keda but no keda or kubeconfig")
+        if not image:
+            raise PlatformError("KEDA needs the suite's function image: pass image=...")
+        access = parse_kubeconfig(outputs.kubeconfig.get_secret_value())
+        return KedaPlatform(outputs.keda, access, image, gateway_url=outputs.gateway_url)
     if outputs.framework == "openwhisk":
         if outputs.openwhisk is None:
             raise PlatformError("the stack outputs have framework openwhisk but no openwhisk key")

@@ -15,6 +15,7 @@ EXPECTED_SECRETS = {
     ("ssh_private_key",),
     ("openfaas", "password"),
     ("openwhisk", "auth"),
+    ("keda", "queue", "password"),
     ("grafana_password",),
     ("ftp", "password"),
     ("kubeconfig",),

@@ -7,12 +7,16 @@ BASE = {"cloud", "orchestrator", "framework"}
 VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes", "loader"}
 OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
 OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
+#: KEDA in its default mode (http); queue mode exports no gateway_url (tests/components/
+#: test_keda.py).
+KEDA = {"gateway_url", "keda", "ftp"}
 #: kube-prometheus-stack on every Kubernetes stack.
 MONITORING = {"prometheus", "grafana_url", "grafana_password"}
 K8S = {"kubeconfig", "kube_api_internal"} | MONITORING
 EXPECTED = {
     ("k8s", "openfaas"): VM | K8S | OPENFAAS,
     ("k8s", "openwhisk"): VM | K8S | OPENWHISK,
+    ("k8s", "keda"): VM | K8S | KEDA,
     ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
     ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
 }

@@ -145,6 +145,40 @@ KUBE_PROMETHEUS_STACK_SPEC = SpecTree(
 )
 
 
+#: KEDA's charts as kedacore/charts holds them at the commits the program's chart versions were
+#: released from (components.keda_config): keda 2.20.2 (tag v2.20.2) and keda-add-ons-http
+#: 0.15.0. Their CRDs (ScaledObject, TriggerAuthentication, HTTPScaledObject) are templates
+#: of these charts: the tests validate against the CRDs these renderings contain.
+KEDA_CHART_SPEC = SpecTree(
+    "charts/keda",
+    "ff69964483c46a7d947f2ee24118c502fb272f9a",
+    (
+        Part(
+            PinnedTree(
+                "kedacore/charts",
+                "cbb9bb8ce0809dc9048f72302f7c09765d66ed56",
+                "ff69964483c46a7d947f2ee24118c502fb272f9a",
+                "keda",
+            )
+        ),
+    ),
+)
+HTTP_ADD_ON_CHART_SPEC = SpecTree(
+    "charts/keda-add-ons-http",
+    "887ece5b0ae3bc5eb1d57c2d6e8c5dee905f363e",
+    (
+        Part(
+            PinnedTree(
+                "kedacore/charts",
+                "c4b92e9eed0ddc6668b1395d5f137e3ad4baa3d4",
+                "887ece5b0ae3bc5eb1d57c2d6e8c5dee905f363e",
+                "http-add-on",
+            )
+        ),
+    ),
+)
+
+
 class SpecMissing(RuntimeError):
     """Neither shared/specs nor the cache nor upstream could provide a spec."""
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import openwhisk_chart
+from components import keda_config, openwhisk_chart
 from components.monitoring_config import CHART_NAME, CHART_VERSION
 from components.pinned_source import PinnedTree
 from support.helm import (
@@ -36,7 +36,14 @@ from support.pulumi_mocks import (
     stack_file_config,
 )
 from support.reachability import Cluster
-from support.specs import KUBE_PROMETHEUS_STACK_SPEC, OPENWHISK_CHART_SPEC, require_tree
+from support.specs import (
+    HTTP_ADD_ON_CHART_SPEC,
+    KEDA_CHART_SPEC,
+    KUBE_PROMETHEUS_STACK_SPEC,
+    OPENWHISK_CHART_SPEC,
+    SpecTree,
+    require_tree,
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,21 @@ CASES: dict[str, Case] = {
     "existing-openwhisk": _existing(framework="openwhisk"),
     "existing-openwhisk-new": _existing(framework="openwhisk", openwhiskScheduler="new"),
     "k3s-openfaas": _k3s(framework="openfaas"),
+}
+
+
+#: KEDA's charts by the name a release gives, with the version it asks the repository for.
+KEDA_CHARTS: dict[str, tuple[SpecTree, str]] = {
+    keda_config.KEDA_CHART: (KEDA_CHART_SPEC, keda_config.KEDA_CHART_VERSION),
+    keda_config.HTTP_ADD_ON_CHART: (HTTP_ADD_ON_CHART_SPEC, keda_config.HTTP_ADD_ON_CHART_VERSION),
+}
+#: KEDA in each mode, on a k3s stack of ours and on an existing cluster (tests/components/
+#: test_keda.py renders them; the cases above stay the ones every stack test reads).
+KEDA_CASES: dict[str, Case] = {
+    "k3s-keda-http": _k3s(framework="keda", kedaMode="http"),
+    "k3s-keda-queue": _k3s(framework="keda", kedaMode="queue"),
+    "existing-keda-http": _existing(framework="keda", kedaMode="http"),
+    "existing-keda-queue": _existing(framework="keda", kedaMode="queue"),
 }
 
 
@@ -116,6 +138,12 @@ def chart_for(inputs: ReleaseInputs, chart_repo_version: str | None, work: Path)
         pinned = yaml.safe_load((chart / "Chart.yaml").read_text())["version"]
         assert chart_repo_version == CHART_VERSION == pinned, (chart_repo_version, pinned)
         return chart
+    keda = KEDA_CHARTS.get(inputs.chart)
+    if keda is not None:
+        chart = require_tree(keda[0])
+        pinned = yaml.safe_load((chart / "Chart.yaml").read_text())["version"]
+        assert chart_repo_version == keda[1] == pinned, (chart_repo_version, pinned)
+        return chart
     program_chart = Path(inputs.chart)
     if (program_chart / "Chart.yaml").is_file() and yaml.safe_load(
         (program_chart / "Chart.yaml").read_text()
@@ -154,5 +182,5 @@ _built: dict[str, StackManifests] = {}
 def stack_manifests(name: str, source: PinnedTree, work: Path) -> StackManifests:
     """`build` once per case and test session (several test modules read the same stacks)."""
     if name not in _built:
-        _built[name] = build(CASES[name], source, work / name)
+        _built[name] = build({**CASES, **KEDA_CASES}[name], source, work / name)
     return _built[name]

@@ -13,6 +13,7 @@ from loadgen.report.figures.cold_starts import cold_breakdown
 from loadgen.report.figures.common import Figure
 from loadgen.report.figures.distributions import box_replicas, box_users, latency_cdf
 from loadgen.report.figures.errors import error_rates
+from loadgen.report.figures.queue import queue_over_time
 from loadgen.report.figures.resources import resource_usage
 from loadgen.report.figures.sweeps import medians_ci, throughput_users
 from loadgen.report.figures.timeline import latency_over_time
@@ -24,6 +25,7 @@ FIGURES: tuple[Callable[[Sequence[Aggregate]], Figure], ...] = (
     medians_ci,
     throughput_users,
     latency_over_time,
+    queue_over_time,
     cold_breakdown,
     error_rates,
     resource_usage,

@@ -78,10 +78,11 @@ def test_every_figure_with_data_is_embedded_and_captioned(report: Path) -> None:
         "resources",
     ]
     assert page.figure_ids == drawn
-    assert len(page.images) == page.captions == len(drawn) == len(FIGURES) - 1
+    assert len(page.images) == page.captions == len(drawn) == len(FIGURES) - 2
     assert "No data" not in text
     listed = _between(text, '<div class="not-drawn">', "</div>")
     assert "<li><b>Latency distribution per replicas</b>: no cell swept replicas.</li>" in listed
+    assert "<b>Backlog, replicas and completion latency over time</b>: no enqueue cell" in listed
     assert not (figures_dir(report) / "box-replicas.png").exists()
     for src in page.images:
         prefix = "data:image/png;base64,"

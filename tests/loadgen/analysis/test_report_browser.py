@@ -85,7 +85,8 @@ def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
     probe.write_text(report.read_text().replace("</body>", COUNT_IMAGES + "</body>"))
     dom, messages = _dump(probe, tmp_path)
     assert messages == []
-    figures = len(FIGURES) - 1  # the replica sweep has no data: a line, not an image
+    # The replica sweep and the queue have no data: a line each, not an image.
+    figures = len(FIGURES) - 2
     assert f'data-images="{figures}"' in dom
     assert f'data-decoded="{figures}"' in dom
 

@@ -1,0 +1,51 @@
+"""Files the campaign loop writes into a cell's directory besides its records: JSON documents
+written atomically, and `metrics.json`, the resource usage Prometheus kept while it ran."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from contract.outputs import StackOutputs
+from loadgen.platforms.base import PlatformError
+from loadgen.platforms.prometheus import PrometheusMetrics
+
+
+def write_json(path: Path, document: Any) -> None:
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    partial.replace(path)
+
+
+def save_metrics(
+    outputs: StackOutputs,
+    function: str,
+    work: Path,
+    window_ns: tuple[int, int],
+    wait: Callable[[Coroutine[Any, Any, Any]], Any],
+    note: Callable[[str], None],
+) -> None:
+    """`metrics.json` of the window from the stack's Prometheus (none without one); a query
+    that fails is noted, not fatal."""
+    prometheus = outputs.prometheus
+    if prometheus is None:
+        return
+    namespace = None
+    if outputs.openfaas is not None:
+        namespace = outputs.openfaas.namespace
+    elif outputs.keda is not None:
+        namespace = outputs.keda.namespace
+    metrics = PrometheusMetrics(prometheus, outputs.orchestrator, namespace)
+    start_ns, end_ns = window_ns
+    try:
+        document = wait(
+            metrics.fetch(function, start_ns / 1e9, max(end_ns / 1e9, start_ns / 1e9 + 1))
+        )
+    except (PlatformError, OSError) as exc:
+        note(f"no resource metrics ({exc})")
+        return
+    finally:
+        wait(metrics.aclose())
+    write_json(work / "metrics.json", document.model_dump(mode="json"))
