@@ -1,6 +1,7 @@
 """An existing Kubernetes cluster from the user's kubeconfig: no machines, the same interface
-as `K8sCluster` (provider, kubeconfig, API endpoint, storage class) for later components, plus
-the node address NodePort services are reached at (there is no HAProxy machine)."""
+as `K8sCluster` (provider, kubeconfig, API endpoint, storage class, server taint: none) for
+later components, plus the node address NodePort services are reached at (there is no HAProxy
+machine)."""
 
 from __future__ import annotations
 
@@ -57,4 +58,6 @@ class ExistingCluster(pulumi.ComponentResource):
         )
         #: None: the cluster's default storage class.
         self.storage_class = args.storage_class
+        #: No server of ours to keep functions off (`K8sCluster.server_taint`).
+        self.server_taint: str | None = None
         self.register_outputs({"kubeconfig": self.kubeconfig, "api_internal": self.api_internal})

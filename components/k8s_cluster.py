@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
-import yaml
+from pulumi_command import remote
 
 from components.cluster_nodes import named_pool
+from components.k8s_cluster_config import rewrite_kubeconfig
 from components.naming import Naming
-from components.node_pool import PrivateNetwork
+from components.node_pool import Machine, NodePool, PrivateNetwork
 from components.registry_config import k3s_registries
 from components.remote_step import machine_step, node_id_of, remote_step
 
@@ -47,21 +48,17 @@ class K8sClusterArgs:
     """host:port of the stack's plain-HTTP registry, which every node's containerd must trust."""
 
 
-def rewrite_kubeconfig(kubeconfig: str, server_url: str, name: str) -> str:
-    """Point k3s's admin kubeconfig (server 127.0.0.1) at an address that works from outside,
-    and give its cluster, user and context a name of their own."""
-    document = yaml.safe_load(kubeconfig)
-    for cluster in document.get("clusters", []):
-        cluster["cluster"]["server"] = server_url
-        cluster["name"] = name
-    for user in document.get("users", []):
-        user["name"] = name
-    for context in document.get("contexts", []):
-        context["name"] = name
-        context["context"]["cluster"] = name
-        context["context"]["user"] = name
-    document["current-context"] = name
-    return yaml.safe_dump(document, sort_keys=False)
+@dataclass(frozen=True)
+class _Pools:
+    servers: NodePool
+    server_name: str
+    workers: NodePool
+    worker_names: list[str]
+
+    @property
+    def server(self) -> Machine:
+        """The one server: k3s's API, the agents' readiness and the kubeconfig come from it."""
+        return self.servers.machines[0]
 
 
 class K8sCluster(pulumi.ComponentResource):
@@ -72,13 +69,42 @@ class K8sCluster(pulumi.ComponentResource):
     ) -> None:
         super().__init__("faasbench:k8s:K8sCluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        naming = args.naming
-        network = args.network
         token = random.RandomPassword(f"{name}-token", length=48, special=False, opts=child)
+        pools = self._pools(name, args)
+        k3s = self._k3s_params(args)
+        server_step = self._server(name, args, pools, k3s, token.result)
+        forward = self._api_forward(name, args, pools.server, server_step)
+        server_url = pools.server.private_ip.apply(lambda ip: f"https://{ip}:{API_PORT}")
+        node_steps = self._agents(name, args, pools, k3s, token.result, server_step, server_url)
 
+        self.kubeconfig = self._kubeconfig(
+            name, args, pools.server, [server_step, *node_steps], forward
+        )
+        self.api_internal = server_url
+        self.provider = k8s.Provider(
+            f"{name}-provider",
+            kubeconfig=self.kubeconfig,
+            delete_unreachable=True,
+            opts=child,
+        )
+        self.storage_class = "local-path"
+        self.managers = pools.servers.private_ips
+        self.workers = pools.workers.private_ips
+        self.server_taint = args.server_taint
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "api_internal": self.api_internal,
+                "managers": self.managers,
+                "workers": self.workers,
+            }
+        )
+
+    def _pools(self, name: str, args: K8sClusterArgs) -> _Pools:
+        """The server machine and the agent (worker) machines."""
         servers, [server_name] = named_pool(
-            network,
-            naming,
+            args.network,
+            args.naming,
             f"{name}-server",
             role="manager",
             count=1,
@@ -87,8 +113,8 @@ class K8sCluster(pulumi.ComponentResource):
             parent=self,
         )
         workers, worker_names = named_pool(
-            network,
-            naming,
+            args.network,
+            args.naming,
             f"{name}-agent",
             role="worker",
             count=args.worker_count,
@@ -96,34 +122,55 @@ class K8sCluster(pulumi.ComponentResource):
             containers=True,
             parent=self,
         )
-        server = servers.machines[0]
+        return _Pools(servers, server_name, workers, worker_names)
+
+    @staticmethod
+    def _k3s_params(args: K8sClusterArgs) -> dict[str, pulumi.Input[str]]:
+        """What the server and every agent install: k3s, and the registries it trusts."""
         registries: pulumi.Input[str] = (
             pulumi.Output.from_input(args.private_registry).apply(k3s_registries)
             if args.private_registry is not None
             else ""
         )
-        k3s = {
+        return {
             "K3S_VERSION": args.k3s_version,
             "K3S_SHA256": args.k3s_sha256 or "",
             "REGISTRIES_YAML": registries,
         }
-        server_step = machine_step(
+
+    def _server(
+        self,
+        name: str,
+        args: K8sClusterArgs,
+        pools: _Pools,
+        k3s: dict[str, pulumi.Input[str]],
+        token: pulumi.Output[str],
+    ) -> remote.Command:
+        """The k3s server, tainted so that functions stay off it."""
+        server = pools.server
+        return machine_step(
             f"{name}-server-install",
             server,
             "k3s-server",
             params={
                 **k3s,
-                "NODE_NAME": server_name,
+                "NODE_NAME": pools.server_name,
                 "NODE_IP": server.private_ip,
-                "TLS_SANS": [network.ssh.bastion_host, server.private_ip],
+                "TLS_SANS": [args.network.ssh.bastion_host, server.private_ip],
                 "NODE_LABELS": [f"{ROLE_LABEL}=server", *args.server_labels],
                 "NODE_TAINTS": [args.server_taint],
                 "READY_TIMEOUT_S": READY_TIMEOUT_S,
             },
-            secrets={"K3S_TOKEN": token.result},
+            secrets={"K3S_TOKEN": token},
             parent=self,
         )
-        forward = remote_step(
+
+    def _api_forward(
+        self, name: str, args: K8sClusterArgs, server: Machine, server_step: remote.Command
+    ) -> remote.Command:
+        """The API forwarded on the bastion, for the Pulumi process outside the network."""
+        network = args.network
+        return remote_step(
             f"{name}-api-forward",
             connection=network.ssh.bastion(),
             step="tcp-forward",
@@ -142,9 +189,22 @@ class K8sCluster(pulumi.ComponentResource):
             delete_before_replace=True,
             deleted_with=network.bastion_instance,
         )
-        server_url = server.private_ip.apply(lambda ip: f"https://{ip}:{API_PORT}")
+
+    def _agents(
+        self,
+        name: str,
+        args: K8sClusterArgs,
+        pools: _Pools,
+        k3s: dict[str, pulumi.Input[str]],
+        token: pulumi.Output[str],
+        server_step: remote.Command,
+        server_url: pulumi.Output[str],
+    ) -> list[remote.Command]:
+        """Each agent joined to the server, its readiness checked from the server. Returns the
+        readiness steps."""
+        server = pools.server
         node_steps = []
-        for machine, node_name in zip(workers.machines, worker_names, strict=True):
+        for machine, node_name in zip(pools.workers.machines, pools.worker_names, strict=True):
             agent_step = machine_step(
                 f"{name}-{machine.name}-install",
                 machine,
@@ -158,7 +218,7 @@ class K8sCluster(pulumi.ComponentResource):
                     "NODE_TAINTS": [],
                     "READY_TIMEOUT_S": READY_TIMEOUT_S,
                 },
-                secrets={"K3S_TOKEN": token.result},
+                secrets={"K3S_TOKEN": token},
                 parent=self,
                 depends_on=[server_step],
             )
@@ -184,38 +244,32 @@ class K8sCluster(pulumi.ComponentResource):
                     deleted_with=server.instance,
                 )
             )
+        return node_steps
+
+    def _kubeconfig(
+        self,
+        name: str,
+        args: K8sClusterArgs,
+        server: Machine,
+        depends_on: list[pulumi.Resource],
+        forward: remote.Command,
+    ) -> pulumi.Output[str]:
+        """The admin kubeconfig (secret), read back once every node is ready and pointed at
+        the forward on the bastion."""
+        network = args.network
         admin = machine_step(
             f"{name}-kubeconfig",
             server,
             "k3s-kubeconfig",
             secret_stdout=True,
             parent=self,
-            depends_on=[server_step, *node_steps],
+            depends_on=depends_on,
         )
-        cluster_name = naming.name("k3s")
+        cluster_name = args.naming.name("k3s")
         # Waiting for the forward before handing out the external kubeconfig keeps the provider
         # from dialling the bastion before anything listens there.
-        self.kubeconfig = pulumi.Output.secret(
+        return pulumi.Output.secret(
             pulumi.Output.all(admin.stdout, network.ssh.bastion_host, forward.id).apply(
                 lambda v: rewrite_kubeconfig(v[0], f"https://{v[1]}:{API_PORT}", cluster_name)
             )
-        )
-        self.api_internal = server_url
-        self.provider = k8s.Provider(
-            f"{name}-provider",
-            kubeconfig=self.kubeconfig,
-            delete_unreachable=True,
-            opts=child,
-        )
-        self.storage_class = "local-path"
-        self.managers = servers.private_ips
-        self.workers = workers.private_ips
-        self.server_taint = args.server_taint
-        self.register_outputs(
-            {
-                "kubeconfig": self.kubeconfig,
-                "api_internal": self.api_internal,
-                "managers": self.managers,
-                "workers": self.workers,
-            }
         )

@@ -2,9 +2,8 @@
 (the first one Vault too); clients run a Consul client, a Nomad client and Docker with the CNI
 plugins for bridge networking. Servers are not clients, so functions run on the workers only.
 
-Every secret is generated here: gossip keys, the Consul management and agent tokens, Nomad's
-ACL bootstrap secret and the OpenFaaS provider's Vault token. Configuration files holding them
-travel on stdin; the tokens are exported as secrets for the OpenFaaS provider.
+Every secret is generated with the cluster (`components.nomad_secrets`). Configuration files
+holding them travel on stdin; the tokens are exported as secrets for the OpenFaaS provider.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_random as random
 from pulumi_command import remote
 
 from components.cluster_nodes import named_pool
@@ -23,11 +21,11 @@ from components.nomad_config import (
     NOMAD_HTTP,
     OPENFAAS_VAULT_POLICY,
     VAULT_HTTP,
-    AgentSecrets,
     consul_config,
     nomad_config,
     vault_config,
 )
+from components.nomad_secrets import NomadSecrets, nomad_secrets
 from components.registry_config import insecure_registries
 from components.remote_step import machine_step, node_id_of, remote_step
 
@@ -57,20 +55,6 @@ class NomadClusterArgs:
 
 
 @dataclass(frozen=True)
-class _Secrets:
-    """The cluster's generated tokens and keys."""
-
-    consul_management: pulumi.Output[str]
-    #: An accessor id names a token (it appears in URLs and listings); only the secret id
-    #: grants anything.
-    consul_agent_accessor: pulumi.Output[str]
-    consul_agent_secret: pulumi.Output[str]
-    nomad_management: pulumi.Output[str]
-    vault_openfaas: pulumi.Output[str]
-    agents: pulumi.Output[AgentSecrets]
-
-
-@dataclass(frozen=True)
 class _Pools:
     servers: NodePool
     server_names: list[str]
@@ -97,7 +81,7 @@ class NomadCluster(pulumi.ComponentResource):
         self, name: str, args: NomadClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("faasbench:nomad:NomadCluster", name, None, opts)
-        secrets = self._secrets(name)
+        secrets = nomad_secrets(name, parent=self)
         pools = self._pools(name, args)
         control = self._servers(name, args, pools, secrets)
         ready_steps = self._clients(name, args, pools, secrets, control)
@@ -121,38 +105,6 @@ class NomadCluster(pulumi.ComponentResource):
                 "managers": self.managers,
                 "workers": self.workers,
             }
-        )
-
-    def _secrets(self, name: str) -> _Secrets:
-        """Every token and gossip key the cluster uses, generated here."""
-        child = pulumi.ResourceOptions(parent=self)
-
-        def uuid(purpose: str) -> pulumi.Output[str]:
-            return pulumi.Output.secret(random.RandomUuid(f"{name}-{purpose}", opts=child).result)
-
-        def gossip_key(purpose: str) -> pulumi.Output[str]:
-            return random.RandomBytes(f"{name}-{purpose}", length=32, opts=child).base64
-
-        consul_management = uuid("consul-management")
-        consul_agent_accessor = random.RandomUuid(
-            f"{name}-consul-agent-accessor", opts=child
-        ).result
-        consul_agent_secret = uuid("consul-agent-secret")
-        nomad_management = uuid("nomad-management")
-        vault_openfaas_token = uuid("vault-openfaas")
-        agents = pulumi.Output.all(
-            gossip_key("consul-gossip"),
-            gossip_key("nomad-gossip"),
-            consul_management,
-            consul_agent_secret,
-        ).apply(lambda v: AgentSecrets(v[0], v[1], v[2], v[3]))
-        return _Secrets(
-            consul_management,
-            consul_agent_accessor,
-            consul_agent_secret,
-            nomad_management,
-            vault_openfaas_token,
-            agents,
         )
 
     def _pools(self, name: str, args: NomadClusterArgs) -> _Pools:
@@ -182,7 +134,7 @@ class NomadCluster(pulumi.ComponentResource):
     @staticmethod
     def _agent_configs(
         pools: _Pools,
-        secrets: _Secrets,
+        secrets: NomadSecrets,
         node_name: str,
         ip: pulumi.Output[str],
         server: bool,
@@ -233,7 +185,7 @@ class NomadCluster(pulumi.ComponentResource):
         )
 
     def _servers(
-        self, name: str, args: NomadClusterArgs, pools: _Pools, secrets: _Secrets
+        self, name: str, args: NomadClusterArgs, pools: _Pools, secrets: NomadSecrets
     ) -> _ControlPlane:
         """Servers: Consul, then (first server) ACLs and Vault, then Nomad and its ACLs."""
         first = pools.first
@@ -329,7 +281,7 @@ class NomadCluster(pulumi.ComponentResource):
         name: str,
         args: NomadClusterArgs,
         pools: _Pools,
-        secrets: _Secrets,
+        secrets: NomadSecrets,
         control: _ControlPlane,
     ) -> list[remote.Command]:
         """Clients: Docker, CNI, Consul client, Nomad client; each one's readiness checked from

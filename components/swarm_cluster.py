@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+from pulumi_command import remote
 
 from components.cluster_nodes import named_pool
 from components.naming import Naming
-from components.node_pool import PrivateNetwork
+from components.node_pool import Machine, NodePool, PrivateNetwork
 from components.registry_config import insecure_registries
-from components.remote_step import machine_step, node_id_of, remote_step
+from components.remote_step import ParamValue, machine_step, node_id_of, remote_step
 
 READY_TIMEOUT_S = 600
 WORKER_CONSTRAINT = "node.labels.faasbench.role == worker"
@@ -34,16 +35,54 @@ class SwarmClusterArgs:
     private_registry: pulumi.Input[str] | None = None
 
 
+@dataclass(frozen=True)
+class _Pools:
+    managers: NodePool
+    manager_name: str
+    workers: NodePool
+    worker_names: list[str]
+
+    @property
+    def manager(self) -> Machine:
+        """The one manager: the swarm is initialised there and its workers checked from it."""
+        return self.managers.machines[0]
+
+
+@dataclass(frozen=True)
+class _Swarm:
+    init: remote.Command
+    #: The workers' join token (secret).
+    token: pulumi.Output[str]
+
+
 class SwarmCluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SwarmClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("faasbench:swarm:SwarmCluster", name, None, opts)
-        naming = args.naming
-        network = args.network
+        pools = self._pools(name, args)
+        docker = self._docker_params(args)
+        swarm = self._manager(name, args, pools, docker)
+        ready_steps = self._workers(name, pools, docker, swarm)
+
+        manager = pools.manager
+        self.manager_connection = manager.connection
+        self.manager_instance_id = manager.instance_id
+        self.mtu = args.network.mtu
+        self.manager_ip = manager.private_ip
+        self.managers = pools.managers.private_ips
+        self.workers = pools.workers.private_ips
+        #: Later components depend on these: every node joined and Ready.
+        self.ready: list[pulumi.Resource] = [swarm.init, *ready_steps]
+        self.register_outputs(
+            {"manager": self.manager_ip, "managers": self.managers, "workers": self.workers}
+        )
+
+    def _pools(self, name: str, args: SwarmClusterArgs) -> _Pools:
+        """The manager machine and the worker machines."""
         managers, [manager_name] = named_pool(
-            network,
-            naming,
+            args.network,
+            args.naming,
             f"{name}-manager",
             role="manager",
             count=1,
@@ -52,8 +91,8 @@ class SwarmCluster(pulumi.ComponentResource):
             parent=self,
         )
         workers, worker_names = named_pool(
-            network,
-            naming,
+            args.network,
+            args.naming,
             f"{name}-worker",
             role="worker",
             count=args.worker_count,
@@ -61,13 +100,27 @@ class SwarmCluster(pulumi.ComponentResource):
             containers=True,
             parent=self,
         )
-        docker = {
+        return _Pools(managers, manager_name, workers, worker_names)
+
+    @staticmethod
+    def _docker_params(args: SwarmClusterArgs) -> dict[str, pulumi.Input[ParamValue]]:
+        """What every node's Docker install is given: versions, MTU, trusted registries."""
+        return {
             "DOCKER_VERSION": args.docker_version,
             "CONTAINERD_VERSION": args.containerd_version,
-            "MTU": network.mtu,
+            "MTU": args.network.mtu,
             "INSECURE_REGISTRIES": insecure_registries(args.private_registry),
         }
-        manager = managers.machines[0]
+
+    def _manager(
+        self,
+        name: str,
+        args: SwarmClusterArgs,
+        pools: _Pools,
+        docker: dict[str, pulumi.Input[ParamValue]],
+    ) -> _Swarm:
+        """Docker on the manager, the swarm initialised there, and its join token read back."""
+        manager = pools.manager
         manager_docker = machine_step(
             f"{name}-{manager.name}-docker",
             manager,
@@ -79,7 +132,11 @@ class SwarmCluster(pulumi.ComponentResource):
             f"{name}-init",
             manager,
             "swarm-init",
-            params={"NODE_NAME": manager_name, "NODE_IP": manager.private_ip, "MTU": network.mtu},
+            params={
+                "NODE_NAME": pools.manager_name,
+                "NODE_IP": manager.private_ip,
+                "MTU": args.network.mtu,
+            },
             parent=self,
             depends_on=[manager_docker],
         )
@@ -91,9 +148,20 @@ class SwarmCluster(pulumi.ComponentResource):
             parent=self,
             depends_on=[init],
         )
-        token = pulumi.Output.secret(join_token.stdout.apply(str.strip))
+        return _Swarm(init, pulumi.Output.secret(join_token.stdout.apply(str.strip)))
+
+    def _workers(
+        self,
+        name: str,
+        pools: _Pools,
+        docker: dict[str, pulumi.Input[ParamValue]],
+        swarm: _Swarm,
+    ) -> list[remote.Command]:
+        """Docker on each worker, the worker joined, its readiness checked from the manager.
+        Returns the readiness steps."""
+        manager = pools.manager
         ready_steps = []
-        for machine, node_name in zip(workers.machines, worker_names, strict=True):
+        for machine, node_name in zip(pools.workers.machines, pools.worker_names, strict=True):
             worker_docker = machine_step(
                 f"{name}-{machine.name}-docker",
                 machine,
@@ -111,11 +179,11 @@ class SwarmCluster(pulumi.ComponentResource):
                     "MANAGER_IP": manager.private_ip,
                     "READY_TIMEOUT_S": READY_TIMEOUT_S,
                 },
-                secrets={"SWARM_TOKEN": token},
+                secrets={"SWARM_TOKEN": swarm.token},
                 delete_step="swarm-leave",
                 also_triggered_by=[manager.instance_id],
                 parent=self,
-                depends_on=[worker_docker, init],
+                depends_on=[worker_docker, swarm.init],
             )
             # The swarm ID the worker joined as: a replaced machine's old node stays listed
             # (Down) under the same name, so readiness, labels and removal go by ID.
@@ -140,14 +208,4 @@ class SwarmCluster(pulumi.ComponentResource):
                     deleted_with=manager.instance,
                 )
             )
-        self.manager_connection = manager.connection
-        self.manager_instance_id = manager.instance_id
-        self.mtu = network.mtu
-        self.manager_ip = manager.private_ip
-        self.managers = managers.private_ips
-        self.workers = workers.private_ips
-        #: Later components depend on these: every node joined and Ready.
-        self.ready: list[pulumi.Resource] = [init, *ready_steps]
-        self.register_outputs(
-            {"manager": self.manager_ip, "managers": self.managers, "workers": self.workers}
-        )
+        return ready_steps

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Protocol
 
 import pulumi
+import pulumi_kubernetes as k8s
 
-from components.existing_cluster import ExistingCluster
 from components.k8s_cluster import SERVER_TAINT, K8sCluster, K8sClusterArgs
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
@@ -29,8 +29,22 @@ class Cluster(Protocol):
     def workers(self) -> pulumi.Output[list[str]]: ...
 
 
-#: A Kubernetes cluster: a k3s cluster of ours or an existing one.
-KubernetesCluster = K8sCluster | ExistingCluster
+class KubernetesCluster(Protocol):
+    """What platforms and monitoring read of a Kubernetes cluster: a k3s cluster of ours
+    (`K8sCluster`) or an existing one (`ExistingCluster`)."""
+
+    @property
+    def provider(self) -> k8s.Provider: ...
+
+    @property
+    def storage_class(self) -> str | None: ...
+
+    @property
+    def server_taint(self) -> str | None:
+        """The taint that keeps functions off the k3s server; None on an existing cluster,
+        which has no server of ours."""
+        ...
+
 
 #: Builds an orchestrator's cluster (the private registry is host:port or None) and its outputs.
 ClusterEntry = Callable[

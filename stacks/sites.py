@@ -14,7 +14,7 @@ from components.ftp_in_cluster import FtpInCluster, FtpInClusterArgs
 from components.ftp_server import FtpServer, FtpServerArgs
 from components.function_image import FunctionImage
 from components.haproxy import Haproxy, HaproxyArgs, PlatformFront
-from components.k8s_cluster import ROLE_LABEL
+from components.k8s_cluster import ROLE_LABEL, K8sCluster
 from components.monitoring import Monitoring, MonitoringArgs
 from components.monitoring_config import GRAFANA_NODE_PORT
 from components.monitoring_config import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
@@ -41,7 +41,7 @@ def monitoring_on(config: StackConfig, cluster: KubernetesCluster, *, ours: bool
             openwhisk_release=OPENWHISK_RELEASE,
             openwhisk_components=metrics_components(config.openwhisk.scheduler),
             k3s=ours,
-            control_taint=cluster.server_taint if ours else None,  # type: ignore[union-attr]
+            control_taint=cluster.server_taint if ours else None,
             control_label=f"{ROLE_LABEL}=server" if ours else None,
             storage_class=cluster.storage_class,
         ),
@@ -96,10 +96,6 @@ def in_existing_cluster(
     }
 
 
-#: Orchestrators whose stacks get kube-prometheus-stack beside their framework.
-MONITORED = {"k8s"}
-
-
 def on_machines(
     config: StackConfig,
     naming: Naming,
@@ -114,10 +110,9 @@ def on_machines(
     placeholder).
     """
     versions = config.platform
+    # A k3s cluster (the k8s orchestrator's) gets kube-prometheus-stack beside its framework.
     monitoring = (
-        monitoring_on(config, cluster, ours=True)  # type: ignore[arg-type]
-        if config.orchestrator in MONITORED
-        else None
+        monitoring_on(config, cluster, ours=True) if isinstance(cluster, K8sCluster) else None
     )
     # kube-prometheus-stack's Prometheus runs on the k3s server, behind HAProxy's 9090.
     server = cluster.managers.apply(lambda ips: ips[0])

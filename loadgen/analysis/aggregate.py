@@ -21,12 +21,9 @@ from loadgen.analysis.requests import Requests
 from loadgen.analysis.run_level import run_level
 from loadgen.analysis.runs import Run, load_run
 from loadgen.analysis.stats import throughput
-from loadgen.analysis.table import SCHEMA, Row, Rows
+from loadgen.analysis.table import SCHEMA, GroupKey, Row, Rows
 from loadgen.record.reader import RecordFormatError
 from loadgen.results.tree import Cell, ResultsError, ResultsTree
-
-GroupKey = tuple[str, str, str, float | None, str | None]
-"""function, mode, sweep name, sweep value, cold-start method."""
 
 
 @dataclass(frozen=True)

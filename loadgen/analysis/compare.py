@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from loadgen.analysis.aggregate import Aggregate, GroupKey, group_label, group_sort_key
+from loadgen.analysis.aggregate import Aggregate, group_label, group_sort_key
 from loadgen.analysis.stats import (
     RankTest,
     cliffs_delta,
@@ -28,7 +28,7 @@ from loadgen.analysis.stats import (
     mann_whitney,
     median_interval,
 )
-from loadgen.analysis.table import Row
+from loadgen.analysis.table import GroupKey, row_key
 from loadgen.results.models import CampaignManifest
 
 
@@ -152,19 +152,6 @@ def paired_values(
             if key in left or key in right:
                 pairs.append((key, subset, left.get(key, []), right.get(key, [])))
     return pairs
-
-
-def row_key(row: Row) -> GroupKey:
-    """The group a row of the tidy table belongs to."""
-    value = row["sweep_value"]
-    method = row["cold_method"]
-    return (
-        str(row["function"]),
-        str(row["mode"]),
-        str(row["sweep_name"]),
-        None if value is None else _float(value),
-        None if method is None else str(method),
-    )
 
 
 def _float(value: object) -> float:

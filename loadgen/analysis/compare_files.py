@@ -6,9 +6,10 @@ import json
 import os
 from pathlib import Path
 
-from loadgen.analysis.aggregate import GroupKey, group_sort_key
+from loadgen.analysis.aggregate import group_sort_key
 from loadgen.analysis.compare import Comparison
 from loadgen.analysis.stats import cliffs_magnitude
+from loadgen.analysis.table import GroupKey
 
 COMPARISON_CSV = "comparison.csv"
 COMPARISON_JSON = "comparison.json"

@@ -1,4 +1,5 @@
-"""The tidy table of `loadgen aggregate`: its schema and the builder that appends its rows."""
+"""The tidy table of `loadgen aggregate`: its schema, the builder that appends its rows, and the
+group a row belongs to."""
 
 import math
 
@@ -34,6 +35,23 @@ SCHEMA = pa.schema(
 """One row per statistic: `level` is cell or group; `subset` is all, cold or warm."""
 
 Row = dict[str, object]
+
+GroupKey = tuple[str, str, str, float | None, str | None]
+"""function, mode, sweep name, sweep value, cold-start method."""
+
+
+def row_key(row: Row) -> GroupKey:
+    """The group a row of the tidy table belongs to."""
+    value = row["sweep_value"]
+    method = row["cold_method"]
+    assert value is None or isinstance(value, int | float)
+    return (
+        str(row["function"]),
+        str(row["mode"]),
+        str(row["sweep_name"]),
+        None if value is None else float(value),
+        None if method is None else str(method),
+    )
 
 
 class Rows:

@@ -24,12 +24,12 @@ from loadgen.cli.errors import fail_problems
 from loadgen.cli.functions import ImageOption, default_image
 from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
-from loadgen.experiments.campaign import Campaign, CampaignError
+from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility import feasibility_problems
-from loadgen.experiments.outcomes import CellListener, CellOutcome
+from loadgen.experiments.outcomes import CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
 from loadgen.platforms.base import PlatformError
 from loadgen.processes.coordinator import (

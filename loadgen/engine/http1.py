@@ -1,10 +1,11 @@
 """The data-plane engine: HTTP/1.1 at the protocol level, on uvloop with the httptools parser.
 
-Each connection is an `asyncio.Protocol` that writes the pre-encoded request and feeds the
-bytes it receives to llhttp. No coroutine, future or timer is created per request: a response
-completes inside `data_received`, the result goes straight to the sink, and the sink may send
-the next request on the same connection before the call returns. Timeouts are enforced by a
-periodic sweep over the open connections instead of one timer per request.
+Each connection (`loadgen.engine.http1_connection`) is an `asyncio.Protocol` that writes the
+pre-encoded request and feeds the bytes it receives to llhttp. No coroutine, future or timer is
+created per request: a response completes inside `data_received`, the result goes straight to
+the sink, and the sink may send the next request on the same connection before the call
+returns. Timeouts are enforced by a periodic sweep over the open connections instead of one
+timer per request.
 
 Opening a connection costs far more than reusing one, so the number of connections being
 opened at once is capped: a burst of arrivals that finds no idle connection (a hiccup at the
@@ -17,20 +18,17 @@ import asyncio
 import socket
 import ssl
 from collections import deque
-from typing import Any, cast
-
-from httptools import HttpParserError, HttpResponseParser
+from typing import Any
 
 from loadgen.engine.clock import now_ns
 from loadgen.engine.errors import ErrorKind
-from loadgen.engine.interface import Captured, ResultSink
-from loadgen.engine.meta import MAX_META_BODY, extract_meta
+from loadgen.engine.http1_connection import FRAMING_HEADERS, FRAMING_ONLY, Http1Connection
+from loadgen.engine.interface import ResultSink
+from loadgen.engine.meta import extract_meta
 from loadgen.engine.options import EngineOptions
 from loadgen.engine.request import RequestSpec
 from loadgen.engine.tls import client_context
 
-_FRAMING_ONLY = -1
-_FRAMING_HEADERS = (b"content-length", b"transfer-encoding")
 _META_MARKER = b'"meta"'
 
 _OK = int(ErrorKind.NONE)
@@ -39,129 +37,6 @@ _CONNECT = int(ErrorKind.CONNECT)
 _TIMEOUT = int(ErrorKind.TIMEOUT)
 _RESET = int(ErrorKind.RESET)
 _TLS = int(ErrorKind.TLS)
-_PROTOCOL = int(ErrorKind.PROTOCOL)
-
-
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection carrying at most one request at a time."""
-
-    __slots__ = (
-        "body",
-        "busy",
-        "captured",
-        "closed",
-        "connect_task",
-        "connected",
-        "connecting",
-        "deadline",
-        "engine",
-        "framed",
-        "headers_done",
-        "intended",
-        "keep_body",
-        "nbytes",
-        "new",
-        "parser",
-        "received_ns",
-        "send_ns",
-        "spare",
-        "transport",
-    )
-
-    def __init__(self, engine: "Http1Engine") -> None:
-        self.engine = engine
-        self.transport: asyncio.Transport | None = None
-        self.connect_task: asyncio.Task[Any] | None = None
-        self.parser = HttpResponseParser(self)
-        self.keep_body = engine.parse_meta
-        self.busy = False
-        self.closed = False
-        self.connected = False
-        self.connecting = False
-        self.spare = False
-        self.new = True
-        self.intended = 0
-        self.send_ns = 0
-        self.received_ns = 0
-        self.deadline = 0
-        self.nbytes = 0
-        self.body: bytes | None = None
-        self.captured: Captured = None
-        self.headers_done = False
-        self.framed = False
-
-    # asyncio.Protocol
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)
-        self.transport = transport
-        self.connected = True
-        self.engine.connected(self)
-
-    def data_received(self, data: bytes) -> None:
-        # A response ends when its last bytes arrive, not when parsing them is done.
-        self.received_ns = now_ns()
-        try:
-            self.parser.feed_data(data)
-        except HttpParserError:
-            self.engine.fail(self, _PROTOCOL, self.received_ns)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.engine.lost(self, exc)
-
-    # httptools callbacks
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        lowered = name.lower()
-        slot = self.engine.header_slots.get(lowered)
-        if slot is None:
-            return
-        if slot == _FRAMING_ONLY:
-            self.framed = True
-            return
-        if lowered in _FRAMING_HEADERS:
-            self.framed = True
-        if self.captured is None:
-            self.captured = [(slot, value)]
-        else:
-            self.captured.append((slot, value))
-
-    def on_headers_complete(self) -> None:
-        self.headers_done = True
-        engine = self.engine
-        if engine.is_head:
-            status = self.parser.get_status_code()
-            if status < 200:
-                return
-            keep_alive = self.parser.should_keep_alive()
-            # The parser expects a body the server will not send after a HEAD: start afresh.
-            self.parser = HttpResponseParser(self)
-            engine.complete(self, self.received_ns, status, keep_alive)
-
-    def on_body(self, body: bytes) -> None:
-        self.nbytes += len(body)
-        if self.keep_body:
-            kept = self.body
-            if kept is None:
-                self.body = body
-            elif len(kept) <= MAX_META_BODY:
-                self.body = kept + body
-
-    def on_message_complete(self) -> None:
-        end = self.received_ns
-        engine = self.engine
-        if engine.is_head:
-            return
-        parser = self.parser
-        status = parser.get_status_code()
-        if status < 200 and status != 101:
-            self.nbytes = 0
-            self.body = None
-            self.captured = None
-            self.headers_done = False
-            self.framed = False
-            return
-        engine.complete(self, end, status, parser.should_keep_alive())
 
 
 class Http1Engine:
@@ -179,7 +54,7 @@ class Http1Engine:
         self.parse_meta = options.parse_meta
         self.timeout_ns = int(options.timeout_s * 1e9)
         self.connect_timeout_ns = int(options.effective_connect_timeout_s * 1e9)
-        slots: dict[bytes, int] = {name: _FRAMING_ONLY for name in _FRAMING_HEADERS}
+        slots: dict[bytes, int] = {name: FRAMING_ONLY for name in FRAMING_HEADERS}
         for index, name in enumerate(options.capture_headers):
             slots[name.encode("latin-1")] = index
         self.header_slots = slots
@@ -189,8 +64,8 @@ class Http1Engine:
         self._sink = sink
         self._tls = client_context(options.verify_tls) if request.is_tls else None
         self._max_connecting = options.max_connecting
-        self._idle: list[_Connection] = []
-        self._conns: set[_Connection] = set()
+        self._idle: list[Http1Connection] = []
+        self._conns: set[Http1Connection] = set()
         self._connecting = 0
         self._waiting: deque[int] = deque()
         self._address: tuple[int, str, int] | None = None
@@ -250,7 +125,7 @@ class Http1Engine:
         else:
             self._waiting.append(intended_ns)
 
-    def _dispatch(self, conn: _Connection, intended_ns: int) -> None:
+    def _dispatch(self, conn: Http1Connection, intended_ns: int) -> None:
         now = now_ns()
         conn.busy = True
         conn.new = False
@@ -266,7 +141,7 @@ class Http1Engine:
         assert transport is not None
         transport.write(self.wire)
 
-    def _release(self, conn: _Connection) -> None:
+    def _release(self, conn: Http1Connection) -> None:
         """A connection is free: serve the oldest waiting request, or keep it idle."""
         if self._waiting:
             self._dispatch(conn, self._waiting.popleft())
@@ -277,7 +152,7 @@ class Http1Engine:
         """Open a connection, for a request or (intended_ns None) as a spare."""
         loop = self._loop
         assert loop is not None, "start() the engine before sending"
-        conn = _Connection(self)
+        conn = Http1Connection(self)
         conn.connecting = True
         self._connecting += 1
         if intended_ns is None:
@@ -308,7 +183,7 @@ class Http1Engine:
         conn.connect_task = task
         task.add_done_callback(lambda done: self._connect_failed(conn, done))
 
-    def _connect_finished(self, conn: _Connection) -> None:
+    def _connect_finished(self, conn: Http1Connection) -> None:
         if not conn.connecting:
             return
         conn.connecting = False
@@ -317,7 +192,7 @@ class Http1Engine:
         while waiting and self._connecting < self._max_connecting:
             self._open(waiting.popleft(), now_ns())
 
-    def connected(self, conn: _Connection) -> None:
+    def connected(self, conn: Http1Connection) -> None:
         """The connection is up (TLS included): send its request, or offer it as idle."""
         self._connect_finished(conn)
         if conn.busy:
@@ -333,7 +208,7 @@ class Http1Engine:
             if conn.transport is not None:
                 conn.transport.abort()
 
-    def _connect_failed(self, conn: _Connection, task: "asyncio.Task[Any]") -> None:
+    def _connect_failed(self, conn: Http1Connection, task: "asyncio.Task[Any]") -> None:
         conn.connect_task = None
         if task.cancelled():
             return
@@ -343,7 +218,7 @@ class Http1Engine:
         kind = _TLS if isinstance(exc, ssl.SSLError) else _CONNECT
         self.fail(conn, kind, now_ns())
 
-    def complete(self, conn: _Connection, end: int, status: int, keep_alive: bool) -> None:
+    def complete(self, conn: Http1Connection, end: int, status: int, keep_alive: bool) -> None:
         """A whole response arrived: report it and make the connection reusable."""
         conn.busy = False
         self.inflight -= 1
@@ -363,7 +238,7 @@ class Http1Engine:
                 conn.transport.close()
         self._sink.on_result(intended, send, end, status, nbytes, error, new, captured, meta)
 
-    def fail(self, conn: _Connection, kind: int, end: int) -> None:
+    def fail(self, conn: Http1Connection, kind: int, end: int) -> None:
         """A request ended without a usable response: report it and drop the connection."""
         conn.closed = True
         if conn.transport is not None:
@@ -389,7 +264,7 @@ class Http1Engine:
             None,
         )
 
-    def lost(self, conn: _Connection, exc: Exception | None) -> None:
+    def lost(self, conn: Http1Connection, exc: Exception | None) -> None:
         conn.closed = True
         self._conns.discard(conn)
         if not conn.busy:

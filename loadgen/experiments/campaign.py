@@ -6,31 +6,29 @@ ready by the platform's own readiness, never by an invocation), then each segmen
 cold start or an idle wait first where the cell asks), then the platform's records and the
 resource metrics of the cell's window are saved.
 
-A cell is written in `.incomplete/<id>/` and moved into `cells/<id>/` only when done, so a
-crash loses at most the cell in progress and `--resume` redoes exactly that one. Ctrl-C stops
+A cell is written in `.incomplete/<id>/` and moved into `cells/<id>/` only when done
+(`loadgen.experiments.results_dir`), so a crash loses at most the cell in progress and
+`--resume` redoes exactly that one. Ctrl-C stops
 the engine (it flushes its records), leaves the interrupted cell incomplete and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-
-from pydantic import ValidationError
 
 from contract.outputs import StackOutputs
 from loadgen.engine.options import EngineOptions
 from loadgen.experiments import queue_cells
-from loadgen.experiments.cell_files import save_metrics, write_json
+from loadgen.experiments.cell_files import save_metrics
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.outcomes import CampaignReport, CellListener, CellOutcome
+from loadgen.experiments.outcomes import CampaignError, CampaignReport, CellListener, CellOutcome
+from loadgen.experiments.results_dir import ResultsDir, now_iso, write_json
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.env import function_env
@@ -39,40 +37,16 @@ from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results.first_request import first_request
 from loadgen.results.manifest import build_manifest
 from loadgen.results.models import CampaignManifest, CellInfo
-from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
+from loadgen.results.tree import CELL_INFO
 from loadgen.workload.enqueue import EnqueueLoop
 
 T = TypeVar("T")
-CELLS = "cells"
-INCOMPLETE = ".incomplete"
-MANIFEST = "manifest.json"
 #: Natural cold starts wait this much past the platform's idle timeout.
 IDLE_MARGIN_S = 30.0
 #: Requests sent to each replica before a measured cell, so it does not start cold.
 PRIMING_ROUNDS = 3
 #: A campaign whose cells keep failing stops: the stack is likely down.
 MAX_CONSECUTIVE_FAILURES = 3
-
-
-class CampaignError(RuntimeError):
-    """The campaign cannot start or go on (the message says why)."""
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _read_manifest(path: Path) -> CampaignManifest:
-    try:
-        return CampaignManifest.model_validate_json(
-            read_text(path, kind="a campaign manifest", limit=RESULTS_JSON_LIMIT)
-        )
-    except UserFileError as exc:
-        raise CampaignError(f"{exc}: not a results directory loadgen can resume") from None
-    except ValidationError:
-        raise CampaignError(
-            f"{path}: not a loadgen campaign manifest; choose another --results directory"
-        ) from None
 
 
 class Campaign:
@@ -93,6 +67,7 @@ class Campaign:
         self.config = config
         self.outputs = outputs
         self.results_dir = results_dir
+        self._results = ResultsDir(results_dir)
         self.cells = expand(config, base)
         self.resume = resume
         self.listener = listener or CellListener()
@@ -284,7 +259,6 @@ class Campaign:
 
     # --- the campaign ---------------------------------------------------------------------------
     def _prepare_results(self, started: str) -> CampaignManifest:
-        manifest_path = self.results_dir / MANIFEST
         config = self.config.model_dump(mode="json", by_alias=True)
         manifest = build_manifest(
             campaign=self.config.name,
@@ -294,27 +268,7 @@ class Campaign:
             cold_start_method=self.platform.limits().cold_start_method,
             started=started,
         )
-        if manifest_path.exists() or manifest_path.is_symlink():
-            existing = _read_manifest(manifest_path)
-            if not self.resume:
-                raise CampaignError(
-                    f"{self.results_dir} already holds campaign {existing.campaign!r}: pass "
-                    "--resume to continue it, or choose another --results directory"
-                )
-            if existing.config_hash != manifest.config_hash:
-                raise CampaignError(
-                    f"{self.results_dir} holds campaign {existing.campaign!r} of a different "
-                    "experiment file (its hash differs): resume only with the same file"
-                )
-            manifest = existing.model_copy(update={"ended": None})
-        (self.results_dir / CELLS).mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.results_dir / INCOMPLETE, ignore_errors=True)
-        write_json(manifest_path, manifest.model_dump(mode="json"))
-        return manifest
-
-    def _done(self, cell: CellPlan) -> bool:
-        info = self.results_dir / CELLS / cell.id / "cell.json"
-        return info.is_file()
+        return self._results.prepare(manifest, resume=self.resume)
 
     def run(self) -> CampaignReport:
         started = now_iso()
@@ -324,7 +278,7 @@ class Campaign:
         previous_run: int | None = None
         try:
             for index, cell in enumerate(self.cells):
-                if self._done(cell):
+                if self._results.done(cell.id):
                     report.skipped += 1
                     continue
                 if previous_run is not None and cell.run != previous_run:
@@ -345,16 +299,11 @@ class Campaign:
         finally:
             self._cleanup()
             ended = None if report.interrupted else now_iso()
-            write_json(
-                self.results_dir / MANIFEST,
-                manifest.model_copy(update={"ended": ended}).model_dump(mode="json"),
-            )
+            self._results.write_manifest(manifest.model_copy(update={"ended": ended}))
         return report
 
     def _run_cell(self, cell: CellPlan) -> CellOutcome:
-        work = self.results_dir / INCOMPLETE / cell.id
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
+        work = self._results.new_cell(cell.id)
         started = now_iso()
         try:
             outcome = self._measure(cell, work)
@@ -372,10 +321,8 @@ class Campaign:
             started=started,
             ended=now_iso(),
         )
-        write_json(work / "cell.json", info.model_dump(mode="json"))
-        final = self.results_dir / CELLS / cell.id
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(work, final)
+        write_json(work / CELL_INFO, info.model_dump(mode="json"))
+        self._results.publish(cell.id, work)
         return outcome
 
     def _cold_method(self, cell: CellPlan) -> str | None:

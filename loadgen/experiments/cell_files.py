@@ -1,22 +1,15 @@
-"""Files the campaign loop writes into a cell's directory besides its records: JSON documents
-written atomically, and `metrics.json`, the resource usage Prometheus kept while it ran."""
+"""`metrics.json`: the resource usage the stack's Prometheus kept while a cell ran."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 from contract.outputs import StackOutputs
+from loadgen.experiments.results_dir import write_json
 from loadgen.platforms.base import PlatformError
 from loadgen.platforms.prometheus import PrometheusMetrics
-
-
-def write_json(path: Path, document: Any) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    partial.replace(path)
 
 
 def save_metrics(

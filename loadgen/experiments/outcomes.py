@@ -1,5 +1,5 @@
-"""What a campaign reports as it runs: each cell's outcome, the campaign's report, and the
-listener the CLI implements to show them."""
+"""What a campaign reports as it runs: each cell's outcome, the campaign's report, the
+listener the CLI implements to show them, and the error that stops a campaign."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from pathlib import Path
 
 from loadgen.experiments.cells import CellPlan
 from loadgen.processes.counters import ProgressSnapshot
+
+
+class CampaignError(RuntimeError):
+    """The campaign cannot start or go on (the message says why)."""
 
 
 @dataclass

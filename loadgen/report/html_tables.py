@@ -5,9 +5,9 @@ import json
 
 from loadgen.analysis.aggregate import Aggregate, group_label
 from loadgen.analysis.cold_starts import BOOT_IN, COLD_START_COMPONENTS
-from loadgen.analysis.compare import Comparison, row_key
+from loadgen.analysis.compare import Comparison
 from loadgen.analysis.compare_files import test_rows, verdict_table
-from loadgen.analysis.table import Row
+from loadgen.analysis.table import Row, row_key
 from loadgen.report.html_format import (
     count_cell,
     escape,

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from loadgen.record.inspect import NoRecordsError, inspect_run
 from loadgen.results.tree import open_results
 
-#: Where `loadgen run` keeps the cell it is measuring (experiments/campaign.py's INCOMPLETE).
+#: Where `loadgen run` keeps the cell it is measuring (experiments/results_dir.py's INCOMPLETE).
 IN_PROGRESS = ".incomplete"
 
 

@@ -7,7 +7,7 @@ from matplotlib.patches import Patch
 
 from loadgen.analysis.aggregate import Aggregate, group_label
 from loadgen.analysis.cold_starts import BOOT_IN, COLD_START_COMPONENTS
-from loadgen.analysis.compare import row_key
+from loadgen.analysis.table import row_key
 from loadgen.report.figures.common import (
     Figure,
     as_float,
