@@ -66,13 +66,14 @@ class Aggregate:
 def group_key(cell: Cell) -> GroupKey:
     info = cell.info
     value = None if info.sweep.value is None else float(info.sweep.value)
-    return (info.function, info.mode, info.sweep.name, value, info.cold_method)
+    return (info.function, info.mode, info.sweep.name, value, info.cold_method, info.invocation)
 
 
 def group_label(key: GroupKey) -> str:
-    function, mode, sweep, value, method = key
+    function, mode, sweep, value, method, invocation = key
     point = "" if sweep == "none" else f" {sweep}={value:g}"
-    return f"{function} {mode}{point}" + (f" ({method})" if method else "")
+    how = "" if invocation == "sync" else f" {invocation}"
+    return f"{function} {mode}{point}{how}" + (f" ({method})" if method else "")
 
 
 def complete_groups(tree: ResultsTree) -> dict[GroupKey, list[Cell]]:
@@ -108,7 +109,7 @@ def aggregate(
         label = group_label(key)
         if on_group is not None:
             on_group(label)
-        function, mode, sweep, value, method = key
+        function, mode, sweep, value, method, invocation = key
         base: Row = {
             "campaign": tree.manifest.campaign,
             "platform": platform,
@@ -117,6 +118,7 @@ def aggregate(
             "sweep_name": sweep,
             "sweep_value": value,
             "cold_method": method,
+            "invocation": invocation,
         }
         runs: list[Run] = []
         for cell in sorted(cells, key=lambda c: c.info.run):
@@ -157,7 +159,12 @@ def aggregate(
     return result
 
 
-def group_sort_key(key: GroupKey) -> tuple[str, str, str, float, str]:
-    """Groups in order: function, mode, sweep, value (none first), cold-start method."""
-    function, mode, sweep, value, method = key
-    return (function, mode, sweep, -math.inf if value is None else value, method or "")
+def group_sort_key(key: GroupKey) -> tuple[str, str, str, float, str, int]:
+    """Groups in order: function, mode, sweep, value (none first), cold-start method,
+    invocation (sync, async, web)."""
+    function, mode, sweep, value, method, invocation = key
+    order = INVOCATION_ORDER.get(invocation, len(INVOCATION_ORDER))
+    return (function, mode, sweep, -math.inf if value is None else value, method or "", order)
+
+
+INVOCATION_ORDER = {"sync": 0, "async": 1, "web": 2}

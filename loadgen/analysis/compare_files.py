@@ -25,6 +25,7 @@ COLUMNS = [
     "sweep_name",
     "sweep_value",
     "cold_method",
+    "invocation",
     "subset",
     "metric",
     "runs_baseline",
@@ -47,7 +48,7 @@ COLUMNS = [
 def test_rows(comparison: Comparison) -> list[dict[str, object]]:
     rows = []
     for t in comparison.tests:
-        function, mode, sweep, value, method = t.key
+        function, mode, sweep, value, method, invocation = t.key
         rows.append(
             {
                 "baseline": t.baseline,
@@ -57,6 +58,7 @@ def test_rows(comparison: Comparison) -> list[dict[str, object]]:
                 "sweep_name": sweep,
                 "sweep_value": value,
                 "cold_method": method,
+                "invocation": invocation,
                 "subset": t.subset,
                 "metric": t.metric,
                 "runs_baseline": len(t.baseline_values),
@@ -94,10 +96,12 @@ def verdict_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     header = ["function", "mode", "sweep", "requests", *columns]
     body = []
     for key, subset in sorted(cells, key=lambda k: (group_sort_key(k[0]), SUBSET_ORDER[k[1]])):
-        function, mode, sweep, value, method = key
+        function, mode, sweep, value, method, invocation = key
         point = "–" if sweep == "none" else f"{sweep}={value:g}"
         if method:
             point += f" ({method})"
+        if invocation != "sync":
+            point += f" {invocation}"
         verdicts = cells[(key, subset)]
         body.append([function, mode, point, subset, *(verdicts.get(c, "") for c in columns)])
     return header, body

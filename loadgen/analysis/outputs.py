@@ -49,6 +49,7 @@ def summary_document(result: Aggregate) -> dict[str, object]:
             row["sweep_name"],
             row["sweep_value"],
             row["cold_method"],
+            row.get("invocation") or "sync",
         )
         entry = groups.setdefault(
             ident,
@@ -57,6 +58,7 @@ def summary_document(result: Aggregate) -> dict[str, object]:
                 "mode": row["mode"],
                 "sweep": {"name": row["sweep_name"], "value": row["sweep_value"]},
                 "cold_method": row["cold_method"],
+                "invocation": row.get("invocation") or "sync",
                 "runs": row["runs"],
             },
         )

@@ -19,6 +19,7 @@ SCHEMA = pa.schema(
         pa.field("sweep_name", pa.string()),
         pa.field("sweep_value", pa.float64()),
         pa.field("cold_method", pa.string()),
+        pa.field("invocation", pa.string()),
         pa.field("cell_id", pa.string()),
         pa.field("run", pa.int64()),
         pa.field("runs", pa.int64()),
@@ -36,8 +37,8 @@ SCHEMA = pa.schema(
 
 Row = dict[str, object]
 
-GroupKey = tuple[str, str, str, float | None, str | None]
-"""function, mode, sweep name, sweep value, cold-start method."""
+GroupKey = tuple[str, str, str, float | None, str | None, str]
+"""function, mode, sweep name, sweep value, cold-start method, invocation."""
 
 
 def row_key(row: Row) -> GroupKey:
@@ -51,6 +52,7 @@ def row_key(row: Row) -> GroupKey:
         str(row["sweep_name"]),
         None if value is None else float(value),
         None if method is None else str(method),
+        str(row.get("invocation") or "sync"),
     )
 
 

@@ -22,18 +22,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from contract.outputs import StackOutputs
+from loadgen.completions.summary import ACCEPTED
+from loadgen.engine import RequestSpec
 from loadgen.engine.options import EngineOptions
 from loadgen.experiments import queue_cells
+from loadgen.experiments.async_segment import CallbackSettings, run_async_segment
 from loadgen.experiments.cell_files import save_metrics
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.outcomes import CampaignError, CampaignReport, CellListener, CellOutcome
 from loadgen.experiments.results_dir import ResultsDir, now_iso, write_json
 from loadgen.platforms import make_platform
-from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
+from loadgen.platforms.base import FunctionSpec, Invocation, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.env import function_env
-from loadgen.processes.coordinator import RunError, default_processes, execute
+from loadgen.processes.coordinator import RunError, RunResult, default_processes, execute
 from loadgen.record.format import RECORD_FILE_SUFFIX
+from loadgen.results.completions import COMPLETIONS_FILE
 from loadgen.results.first_request import first_request
 from loadgen.results.manifest import build_manifest
 from loadgen.results.models import CampaignManifest, CellInfo
@@ -63,6 +67,7 @@ class Campaign:
         resume: bool = False,
         listener: CellListener | None = None,
         platform_factory: Callable[[StackOutputs, str | None], Platform] = make_platform,
+        callback: CallbackSettings | None = None,
     ) -> None:
         self.config = config
         self.outputs = outputs
@@ -75,6 +80,9 @@ class Campaign:
         self.platform = platform_factory(outputs, image)
         queue_cells.configure(self.platform, config)
         self._deployed: set[str] = set()
+        self.callback = callback or CallbackSettings()
+        #: Functions some experiment calls through OpenWhisk's web-action path: exported as such.
+        self._web = {f for e in config.experiments if e.invocation == "web" for f in e.functions}
 
     # --- control plane ---------------------------------------------------------------------
     def _await(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -88,7 +96,10 @@ class Campaign:
 
     def _spec(self, function: str, *, autoscaling: bool = True) -> FunctionSpec:
         return FunctionSpec(
-            function=function, timeout_s=self.config.timeouts.request_s, autoscaling=autoscaling
+            function=function,
+            timeout_s=self.config.timeouts.request_s,
+            autoscaling=autoscaling,
+            web=function in self._web,
         )
 
     def _env(self, function: str) -> dict[str, str]:
@@ -122,7 +133,8 @@ class Campaign:
         these requests are not recorded."""
         import httpx
 
-        target = self._target(cell)
+        # Asynchronous calls would complete after the cell began: prime with blocking calls.
+        target = self._target(cell, "sync" if cell.invocation == "async" else cell.invocation)
         verify = not (self.outputs.openwhisk is not None and self.outputs.openwhisk.insecure_tls)
 
         async def prime() -> None:
@@ -147,22 +159,27 @@ class Campaign:
             detail = str(exc) or type(exc).__name__
             raise PlatformError(f"priming {target.url} failed: {detail}") from None
 
-    def _target(self, cell: CellPlan) -> InvokeTarget:
+    def _target(self, cell: CellPlan, invocation: Invocation | None = None) -> InvokeTarget:
         """The platform's request for the cell's params, or the file's raw body instead."""
-        target = self.platform.invoke_target(self._spec(cell.function), cell.params)
+        how = invocation or cell.invocation
+        target = self.platform.invoke_target(self._spec(cell.function), cell.params, how)
         if self.config.functions[cell.function].body is not None:
             target = target.model_copy(update={"body": cell.body})
         return target
 
     # --- cells ---------------------------------------------------------------------------------
-    def _engine_options(self) -> EngineOptions:
+    def _engine_options(self, cell: CellPlan) -> EngineOptions:
         openwhisk = self.outputs.openwhisk
+        ok = EngineOptions().ok_statuses
+        if cell.invocation == "async":
+            ok = frozenset({ACCEPTED})  # a submission is done when the platform queued it
+        elif openwhisk is not None:
+            ok = frozenset({200})  # OpenWhisk answers 202 when a blocking wait runs out
         return EngineOptions(
             timeout_s=self.config.timeouts.request_s,
             capture_headers=(self.platform.capture_header,),
             verify_tls=not (openwhisk is not None and openwhisk.insecure_tls),
-            # OpenWhisk answers 202 when a blocking wait runs out: that is not a result.
-            ok_statuses=frozenset({200}) if openwhisk is not None else EngineOptions().ok_statuses,
+            ok_statuses=ok,
         )
 
     def _run_segment(
@@ -188,14 +205,34 @@ class Campaign:
             return event
         target = self._target(cell)
         out = records / f".segment-{index:03d}"
-        result = execute(
-            target.request_spec(),
-            segment.workload,
-            options=self._engine_options(),
-            processes=self.config.processes or default_processes(),
-            out_dir=out,
-            on_progress=self.listener.engine_progress,
-        )
+        workload = segment.workload
+
+        def run(request: RequestSpec, directory: Path) -> RunResult:
+            return execute(
+                request,
+                workload,
+                options=self._engine_options(cell),
+                processes=self.config.processes or default_processes(),
+                out_dir=directory,
+                on_progress=self.listener.engine_progress,
+            )
+
+        if cell.invocation == "async":
+
+            def note(text: str) -> None:
+                self.listener.note(f"{cell.id}: {text}")
+
+            measured = run_async_segment(
+                self.platform, spec, target.request_spec(), out, cell.completion_deadline_s,
+                run, self._await, self.callback, note,
+            )  # fmt: skip
+            result = measured.result
+            event["completions"] = measured.completions.model_dump(mode="json")
+            if measured.listing is not None:
+                event["listing"] = measured.listing
+            (out / COMPLETIONS_FILE).replace(records / f"s{index:03d}-{COMPLETIONS_FILE}")
+        else:
+            result = run(target.request_spec(), out)
         paths = sorted(out.glob(f"*{RECORD_FILE_SUFFIX}"))
         if segment.before != "none":
             # What the cold start led to: the analysis puts it beside the cold start's cost.
@@ -316,6 +353,7 @@ class Campaign:
             sweep=cell.sweep,
             run=cell.run,
             cold_method=self._cold_method(cell),
+            invocation=cell.invocation,
             status="complete" if outcome.status == "complete" else "failed",
             reason=outcome.reason,
             started=started,

@@ -5,11 +5,12 @@ Models are frozen and reject unknown keys, so a writer that drifts from the cont
 loudly instead of being half-read.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loadgen.metrics.summary import HostLoad
+from loadgen.results.completions import PollStats
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -213,6 +214,11 @@ class SegmentEvent(BaseModel):
     first_request: FirstRequest | None = None
     """After a forced cold start or an idle wait: the workload's first request."""
     summary: SegmentLoad | None = None
+    completions: dict[str, Any] | None = None
+    """invocation: async: the segment's calls from submission to completion (the shape of
+    `loadgen.completions.summary.CompletionSummary`)."""
+    listing: PollStats | None = None
+    """What listing the platform's records to find completions cost (OpenWhisk)."""
 
 
 class CellSummary(BaseModel):

@@ -49,6 +49,7 @@ EXAMPLE_STACKS = {
     "openwhisk.yaml": OPENWHISK,
     "openwhisk-sequence.yaml": OPENWHISK,
     "local.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
+    "local-async.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
 }
 
 
