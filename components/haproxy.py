@@ -36,6 +36,9 @@ class PlatformFront:
     port: int
     health_path: str
     tls: bool = False
+    #: Checked on another port, with a Host header (Kourier's internal `/ready`).
+    check_port: int | None = None
+    health_host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ def haproxy_settings(
                 [HaproxyServer(f"worker-{i}", ip, platform.port) for i, ip in enumerate(workers)],
                 health_path=platform.health_path,
                 tls=platform.tls,
+                check_port=platform.check_port,
+                health_host=platform.health_host,
             )
         ],
         gateway_bind=f"*:{GATEWAY_PORT}",

@@ -37,6 +37,10 @@ class HaproxyBackend:
     verify_tls: bool = False
     path_prefixes: Sequence[str] = ()
     balance: str = "roundrobin"
+    #: Checks go to this port instead of each server's own (Kourier: its internal listener).
+    check_port: int | None = None
+    #: The Host header of the check, where the health path answers only for one (Kourier).
+    health_host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,14 @@ def _validate(settings: HaproxySettings) -> None:
         _check(
             backend.balance in {"roundrobin", "leastconn"}, f"haproxy: balance {backend.balance}"
         )
+        _check(
+            backend.check_port is None or 0 < backend.check_port < 65536,
+            f"haproxy: bad check port {backend.check_port}",
+        )
+        _check(
+            backend.health_host is None or bool(_NAME.match(backend.health_host)),
+            f"haproxy: bad health check host {backend.health_host!r}",
+        )
         for prefix in backend.path_prefixes:
             _check(bool(_PATH.match(prefix)), f"haproxy: bad path prefix {prefix!r}")
         for server in backend.servers:
@@ -90,6 +102,9 @@ def _validate(settings: HaproxySettings) -> None:
 
 def _backend(backend: HaproxyBackend, settings: HaproxySettings) -> list[str]:
     check = f"check inter {settings.check_interval_ms} fall {settings.fall} rise {settings.rise}"
+    if backend.check_port is not None:
+        check += f" port {backend.check_port}"
+    host = f" hdr Host {backend.health_host}" if backend.health_host else ""
     tls = ""
     if backend.tls:
         tls = (
@@ -101,7 +116,7 @@ def _backend(backend: HaproxyBackend, settings: HaproxySettings) -> list[str]:
         f"backend {backend.name}",
         f"    balance {backend.balance}",
         "    option httpchk",
-        f"    http-check send meth GET uri {backend.health_path}",
+        f"    http-check send meth GET uri {backend.health_path}{host}",
         "    http-check expect status 200",
         "    http-reuse safe",
         f"    default-server {check}{tls}",

@@ -14,9 +14,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from contract.knative import Knative
+
 Cloud = Literal["aws", "openstack", "existing", "local"]
 Orchestrator = Literal["k8s", "swarm", "nomad", "local"]
-Framework = Literal["openfaas", "openwhisk"]
+Framework = Literal["openfaas", "openwhisk", "knative"]
 PrometheusKind = Literal["kube-prometheus-stack", "openfaas-bundled", "local"]
 CpuCredits = Literal["standard", "unlimited"]
 
@@ -145,6 +147,7 @@ class StackOutputs(BaseModel):
     gateway_url: str | None = Field(None, description="HAProxy front for function traffic")
     openfaas: OpenFaas | None = None
     openwhisk: OpenWhisk | None = None
+    knative: Knative | None = None
     prometheus: Prometheus | None = None
     grafana_url: str | None = None
     grafana_password: SecretStr | None = None

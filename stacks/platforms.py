@@ -41,6 +41,7 @@ from components.openwhisk_config import (
 from components.swarm_cluster import SwarmCluster
 from stacks.clusters import KubernetesCluster, role_label
 from stacks.config import Framework, Orchestrator, StackConfig
+from stacks.platform_knative import knative
 
 C = TypeVar("C")
 
@@ -296,4 +297,5 @@ PLATFORMS: dict[tuple[Orchestrator, Framework], PlatformEntry] = {
     ("swarm", "openfaas"): openfaas(openfaas_swarm),
     ("nomad", "openfaas"): openfaas(openfaas_nomad),
     ("k8s", "openwhisk"): openwhisk,
+    ("k8s", "knative"): knative,
 }

@@ -7,12 +7,14 @@ BASE = {"cloud", "orchestrator", "framework"}
 VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes", "loader"}
 OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
 OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
+KNATIVE = {"gateway_url", "knative", "ftp"}
 #: kube-prometheus-stack on every Kubernetes stack.
 MONITORING = {"prometheus", "grafana_url", "grafana_password"}
 K8S = {"kubeconfig", "kube_api_internal"} | MONITORING
 EXPECTED = {
     ("k8s", "openfaas"): VM | K8S | OPENFAAS,
     ("k8s", "openwhisk"): VM | K8S | OPENWHISK,
+    ("k8s", "knative"): VM | K8S | KNATIVE,
     ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
     ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
 }
