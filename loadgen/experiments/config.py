@@ -25,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from contract.knative import KnativeKnobs
 from functions._params import ParamError
 from functions._registry import FUNCTION_NAMES, parameters
 from loadgen.bounds import (
@@ -171,6 +172,9 @@ class FunctionConfig(BaseModel):
     sequence: Flag = Field(
         False,
         description="chain on OpenWhisk: a native sequence of depends_on instead of nested calls",
+    )
+    knative: KnativeKnobs | None = Field(
+        None, description="Knative: the Service's autoscaling knobs (class, scale, target, ...)"
     )
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ from .base import (
     PlatformLimits,
 )
 from .k8s_events import PodEvents, parse_kubeconfig
+from .knative import KnativePlatform
 from .openfaas import OpenFaasPlatform
 from .openwhisk import OpenWhiskPlatform
 
@@ -21,6 +22,7 @@ __all__ = [
     "ColdStart",
     "FunctionSpec",
     "InvokeTarget",
+    "KnativePlatform",
     "LimitExceeded",
     "OpenFaasPlatform",
     "OpenWhiskPlatform",
@@ -34,9 +36,19 @@ __all__ = [
 def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
     """The platform a stack runs, from its `framework` and `orchestrator` outputs.
 
-    `image` is the suite's function image, needed by OpenFaaS only. OpenFaaS on Kubernetes
-    with a `kubeconfig` also reads its new pods' events as platform records.
+    `image` is the suite's function image, needed by OpenFaaS and Knative. OpenFaaS on
+    Kubernetes with a `kubeconfig` also reads its new pods' events as platform records;
+    Knative applies its Services with the `kubeconfig`.
     """
+    if outputs.framework == "knative":
+        if outputs.knative is None:
+            raise PlatformError("the stack outputs have framework knative but no knative key")
+        if outputs.kubeconfig is None:
+            raise PlatformError("Knative needs the stack's kubeconfig, which the outputs lack")
+        if not image:
+            raise PlatformError("Knative needs the suite's function image: pass image=...")
+        access = parse_kubeconfig(outputs.kubeconfig.get_secret_value())
+        return KnativePlatform(outputs.knative, access, image)
     if outputs.framework == "openwhisk":
         if outputs.openwhisk is None:
             raise PlatformError("the stack outputs have framework openwhisk but no openwhisk key")

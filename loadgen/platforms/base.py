@@ -16,13 +16,15 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.knative import KnativeKnobs
 from functions._registry import FUNCTION_NAMES
 from loadgen.engine.request import RequestSpec
 from loadgen.results.models import ColdStartEvent, PlatformRecord
 
-ColdMethod = Literal["scale-to-zero", "redeploy", "action-update"]
+ColdMethod = Literal["scale-to-zero", "redeploy", "action-update", "delete-pods"]
 """How a cold start was forced: scaling to zero (the next request wakes the function), removing
-and redeploying it, or updating an OpenWhisk action (a new revision gets new containers)."""
+and redeploying it, updating an OpenWhisk action (a new revision gets new containers), or
+deleting a Knative revision's pods (new pods start at once; the next request waits for them)."""
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _REDACTED = "<redacted>"
@@ -50,6 +52,9 @@ class FunctionSpec(BaseModel):
     cpu: str | None = Field(None, description="OpenFaaS CPU limit, e.g. '500m' or '0.5'")
     autoscaling: bool = Field(
         True, description="false pins the replicas deployed: the autoscaler may not change them"
+    )
+    knative: KnativeKnobs | None = Field(
+        None, description="Knative: the Service's autoscaling knobs; None: the cluster's defaults"
     )
 
     @field_validator("function")

@@ -184,13 +184,22 @@ def pod_phases(pod: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> d
 
 
 class PodEvents:
-    """`RecordSource` for OpenFaaS on Kubernetes: the function's pods created in a window."""
+    """`RecordSource` for functions on Kubernetes (OpenFaaS, Knative): the function's pods
+    created in a window."""
 
     def __init__(
-        self, access: KubeAccess, namespace: str = "openfaas-fn", *, timeout_s: float = 30.0
+        self,
+        access: KubeAccess,
+        namespace: str = "openfaas-fn",
+        *,
+        timeout_s: float = 30.0,
+        label: str = "faas_function",
     ) -> None:
         self._access = access
         self._namespace = namespace
+        #: The pod label naming the function (OpenFaaS `faas_function`, Knative
+        #: `serving.knative.dev/service`).
+        self._label = label
         self._timeout_s = timeout_s
         self._client: httpx.AsyncClient | None = None
 
@@ -230,7 +239,7 @@ class PodEvents:
 
     async def records(self, function: str, since_ns: int, until_ns: int) -> list[PlatformRecord]:
         """One cold record per pod of `function` created in [since_ns, until_ns]."""
-        pods = await self._list("pods", function, labelSelector=f"faas_function={function}")
+        pods = await self._list("pods", function, labelSelector=f"{self._label}={function}")
         records = []
         for pod in pods:
             created = parse_time(pod["metadata"].get("creationTimestamp"))
