@@ -122,3 +122,23 @@ def test_bad_knobs_are_refused_with_their_path(
     assert "functions.echo.knative" in result.output
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_campaign_manifest_records_knatives_versions_and_settings() -> None:
+    from loadgen.results.manifest import build_manifest
+
+    manifest = build_manifest(
+        campaign="knative",
+        config={"name": "knative"},
+        seed=1,
+        outputs=StackOutputs.model_validate(knative_outputs()),
+        cold_start_method="delete-pods",
+        started="2026-12-03T00:00:00Z",
+    )
+    assert manifest.platform.framework == "knative"
+    assert manifest.platform.versions.provider == "knative-serving v1.23.0"
+    assert manifest.platform.versions.gateway == "kourier v1.23.0"
+    assert manifest.cold_start_methods == ["delete-pods"]
+    recorded = manifest.outputs["knative"]
+    assert recorded["scale_to_zero_grace_period_s"] == 30
+    assert recorded["manifests"] == {"serving-core": "0" * 64}
