@@ -63,6 +63,11 @@ KOURIER_PROBE_PATH = "/ready"
 KOURIER_PROBE_HOST = "internalkourier"
 KOURIER_GATEWAY_LABEL = {"app": "3scale-kourier-gateway"}
 INGRESS_CLASS = "kourier.ingress.networking.knative.dev"
+KOURIER_GATEWAY = "3scale-kourier-gateway"
+#: kourier.yaml runs Envoy by the moving tag `v1.37-latest` (config/300-gateway.yaml at the
+#: release): faasbench pins the gateway to a release of that line instead (docs/versions.md).
+ENVOY_LINE = "docker.io/envoyproxy/envoy:v1.37"
+KOURIER_GATEWAY_IMAGE = "docker.io/envoyproxy/envoy:v1.37.2"
 METRICS_PORT = "metrics"
 #: queue-proxy's request metrics (knative/serving pkg/apis/serving/v1/revision_helpers.go).
 QUEUE_PROXY_METRICS_PORT = "http-usermetric"
@@ -139,7 +144,8 @@ def configure_serving(
 
 
 def configure_kourier(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """kourier.yaml's objects with its gateway Service on faasbench's NodePorts."""
+    """kourier.yaml's objects with its gateway Service on faasbench's NodePorts and its Envoy
+    pinned to a release (not the moving `-latest` tag)."""
     result = copy.deepcopy(objects)
     service = _find(result, "Service", KOURIER_NAMESPACE, KOURIER_SERVICE)
     node_ports = {"http2": KOURIER_NODE_PORT, "https": KOURIER_TLS_NODE_PORT}
@@ -152,6 +158,16 @@ def configure_kourier(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     service["spec"]["type"] = "NodePort"
     for port in ports:
         port["nodePort"] = node_ports[port["name"]]
+    gateway = _find(result, "Deployment", KOURIER_NAMESPACE, KOURIER_GATEWAY)
+    for container in gateway["spec"]["template"]["spec"]["containers"]:
+        image = str(container.get("image", ""))
+        if not image.startswith(ENVOY_LINE + "."):
+            if not image.startswith(ENVOY_LINE + "-"):
+                raise KnativeManifestError(
+                    f"Deployment {KOURIER_NAMESPACE}/{KOURIER_GATEWAY} runs {image}, not the "
+                    f"Envoy {ENVOY_LINE.rpartition(':')[2]} line faasbench pins"
+                )
+            container["image"] = KOURIER_GATEWAY_IMAGE
     return result
 
 

@@ -285,7 +285,8 @@ class Campaign:
         prometheus = self.outputs.prometheus
         if prometheus is None:
             return
-        namespace = self.outputs.openfaas.namespace if self.outputs.openfaas else None
+        section = self.outputs.openfaas or self.outputs.knative
+        namespace = section.namespace if section else None
         metrics = PrometheusMetrics(prometheus, self.outputs.orchestrator, namespace)
         try:
             document = self._await(

@@ -146,6 +146,15 @@ def test_kourier_becomes_a_node_port_service_and_a_changed_release_is_named() ->
         "http2": 31080,
         "https": 31443,
     }
+    (gateway,) = [o for o in configured if o["kind"] == "Deployment"]
+    images = [c["image"] for c in gateway["spec"]["template"]["spec"]["containers"]]
+    assert images == ["docker.io/envoyproxy/envoy:v1.37.2"]
+    other = manifests()["kourier.yaml"]
+    for obj in other:
+        if obj["kind"] == "Deployment":
+            obj["spec"]["template"]["spec"]["containers"][0]["image"] = "envoyproxy/envoy:v1.38"
+    with pytest.raises(KnativeManifestError, match=r"runs envoyproxy/envoy:v1\.38, not"):
+        configure_kourier(other)
     without = [
         o for o in manifests()["serving-core.yaml"] if o["metadata"]["name"] != "config-domain"
     ]
