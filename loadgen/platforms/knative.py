@@ -7,10 +7,12 @@ the stack's front of Kourier with the Service's Host header.
   max-scale to the count; with autoscaling, a count above 1 is the floor (min-scale).
 - wait_ready: the Service's `Ready` condition for its current generation, then the function's
   `/_/health` answering through the front (a probe, never an invocation).
-- force_cold (`delete-pods`): the latest ready revision's pods are deleted (grace 0) and the
-  call returns once they are gone. The revision's ReplicaSet starts replacements at once, so
-  the next request meets pods already starting; whether the activator then buffers it is read
-  from the revision's ServerlessService (`spec.mode: Proxy`) and recorded with the event.
+- force_cold (`delete-pods`): the latest ready revision's pods are deleted (grace 0); the
+  revision's ReplicaSet starts replacements at once, and the call returns once the old pods
+  are gone and a new one is Ready. As with a redeploy, the new pod's boot is in the event's
+  cost (deploy/scale → ready) and the next request is the first one on a fresh process (its
+  `meta.cold`). Whether the activator is in the path then is read from the revision's
+  ServerlessService (`spec.mode: Proxy`) and recorded with the event.
   Natural cold starts (the campaign idles past `knative.scale_to_zero_grace_period_s`, then
   the stable window) meet a revision scaled to zero, always through the activator.
 - records: pod events of the function's pods created in the window (`PodEvents`, label
@@ -83,12 +85,14 @@ class KnativePlatform:
         *,
         poll_interval_s: float = 1.0,
         timeout_s: float = 30.0,
+        cold_timeout_s: float = 600.0,
     ) -> None:
         self._config = config
         self._url = config.url.rstrip("/")
         self._namespace = config.namespace
         self._image = image
         self._poll_interval_s = poll_interval_s
+        self._cold_timeout_s = cold_timeout_s
         self._kube = KubeApi(access, PLATFORM, timeout_s=timeout_s)
         self._events = PodEvents(access, config.namespace, timeout_s=timeout_s, label=SERVICE_LABEL)
         self._probe = httpx.AsyncClient(timeout=timeout_s)
@@ -196,14 +200,21 @@ class KnativePlatform:
                 )
             await asyncio.sleep(self._poll_interval_s)
 
-    async def _revision_pods(self, function: FunctionSpec, revision: str) -> list[str]:
+    async def _revision_pods(self, function: FunctionSpec, revision: str) -> dict[str, bool]:
+        """The revision's pods, each with whether it is Ready."""
         pods = await self._kube.items(
             f"/api/v1/namespaces/{self._namespace}/pods",
             action="listing the revision's pods",
             function=function.deployed_name,
             labelSelector=f"{REVISION_LABEL}={revision}",
         )
-        return [pod["metadata"]["name"] for pod in pods]
+        return {
+            pod["metadata"]["name"]: any(
+                c.get("type") == "Ready" and c.get("status") == "True"
+                for c in (pod.get("status") or {}).get("conditions") or ()
+            )
+            for pod in pods
+        }
 
     async def activator_in_path(self, function: FunctionSpec, revision: str) -> bool | None:
         """Whether the revision's ServerlessService routes through the activator (`Proxy`)."""
@@ -217,22 +228,32 @@ class KnativePlatform:
         return (sks.get("spec") or {}).get("mode") == "Proxy"
 
     async def force_cold(self, function: FunctionSpec) -> ColdStart:
-        """Delete the latest ready revision's pods and wait until they are gone."""
+        """Delete the latest ready revision's pods, wait until they are gone and a replacement
+        is Ready (a revision already at zero has none to delete: the next request wakes it)."""
         name = function.deployed_name
         started = time.monotonic()
+        deadline = started + self._cold_timeout_s
         status = (await self._service_status(function)).get("status") or {}
         revision = status.get("latestReadyRevisionName")
         if not revision:
             raise PlatformError(f"{PLATFORM}: function {name!r} has no ready revision")
-        old = await self._revision_pods(function, revision)
-        for pod in old:
+        old = set(await self._revision_pods(function, revision))
+        for pod in sorted(old):
             await self._kube.delete(
                 f"/api/v1/namespaces/{self._namespace}/pods/{pod}",
                 action="deleting a pod",
                 function=name,
                 json={"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0},
             )
-        while set(old) & set(await self._revision_pods(function, revision)):
+        while old:
+            pods = await self._revision_pods(function, revision)
+            if not old & set(pods) and any(ready for pod, ready in pods.items()):
+                break
+            if time.monotonic() >= deadline:
+                raise PlatformError(
+                    f"{PLATFORM}: function {name!r}: no new pod of revision {revision} was "
+                    f"Ready {self._cold_timeout_s:g} s after its pods were deleted"
+                )
             await asyncio.sleep(self._poll_interval_s)
         return ColdStart(
             method="delete-pods",
@@ -284,8 +305,8 @@ class KnativePlatform:
                 "where its min-scale is 0"
             ),
             confounds=(
-                "forced cold starts (delete-pods): replacement pods start before the request "
-                "arrives, so the measured wait is shorter than a cold start from zero",
+                "forced cold starts (delete-pods) boot the replacement pod inside force_cold "
+                "(as a redeploy does); only natural cold starts scale from zero in the request",
                 "the activator buffers requests while the revision is at zero or has too "
                 "little burst capacity (target_burst_capacity); recorded per cold start",
                 "requests cross HAProxy, Kourier (Envoy) and each pod's queue-proxy",

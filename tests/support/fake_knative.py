@@ -6,7 +6,8 @@ pods listed by label and deleted (the revision's ReplicaSet starts a replacement
 their events; the revision's ServerlessService (`Proxy` while no pod is ready or the Service
 asks for the activator always, else `Serve`); an autoscaler that takes an idle revision whose
 min-scale is 0 to zero after the grace period. The front routes by Host header like Kourier:
-a request for a revision at zero starts a pod (a cold start) and waits for it. Every Service
+a request for a revision at zero starts a pod (a cold start) and waits for it; answers carry
+the suite's `meta` envelope (`cold` on a pod's first invocation). Every Service
 body is checked against the release's Service CRD; `violations` collects what does not fit.
 """
 
@@ -44,6 +45,7 @@ class Pod:
     created: float
     ready_at: float
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    served: bool = False
 
     def document(self) -> dict[str, Any]:
         ready = time.time() >= self.ready_at
@@ -279,9 +281,11 @@ class FakeKnative:
             await asyncio.sleep(0.02)
         pod = self.ready_pods(revision.name)[0]
         self.invocations.append((name, request.path))
-        if request.path == "/_/health":
+        if request.path == "/_/health":  # a probe never runs the handler
             return web.Response(text="ok")
-        return web.json_response({"result": await request.json(), "meta": {"pod": pod.name}})
+        cold, pod.served = not pod.served, True
+        meta = {"function": name, "instance": pod.name, "cold": cold}
+        return web.json_response({"result": await request.json(), "meta": meta})
 
 
 def _status(code: int, message: str) -> web.Response:

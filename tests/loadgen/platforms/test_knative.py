@@ -152,10 +152,10 @@ def test_pinned_replicas_and_scale(fake: Any) -> None:
     assert len([p for p in fake.pods.values() if p.service == "echo"]) == 2
 
 
-def test_forced_cold_start_deletes_the_revision_pods_and_records_the_activator(
+def test_forced_cold_start_deletes_the_revision_pods_and_waits_for_a_new_one(
     fake: Any,
 ) -> None:
-    spec = FunctionSpec(function="echo", knative=KnativeKnobs(min_scale=1))
+    spec = FunctionSpec(function="echo", knative=KnativeKnobs(min_scale=2))
 
     async def body() -> Any:
         kn = platform(fake)
@@ -168,14 +168,38 @@ def test_forced_cold_start_deletes_the_revision_pods_and_records_the_activator(
             await kn.aclose()
 
     before, cold = run(body())
+    assert len(before) == 2
     assert set(fake.deleted_pods) == before
     assert not before & set(fake.pods)
+    # A replacement is Ready when force_cold returns: its boot is in the event's cost.
+    assert fake.ready_pods("echo-00001")
     assert cold.method == "delete-pods"
-    assert cold.cost_s >= 0
-    # Whether the activator was in the path depends on how far the replacement had got.
-    assert cold.activator_in_path in (True, False)
+    assert cold.cost_s > 0
+    assert cold.activator_in_path is False  # a ready pod and the default burst capacity
     assert abs(cold.effective_ns - time.time_ns()) < 60 * 10**9
     assert invoke(platform(fake).invoke_target(spec, {})).status_code == 200
+
+
+def test_a_replacement_that_never_gets_ready_is_reported(fake: Any) -> None:
+    spec = FunctionSpec(function="echo", knative=KnativeKnobs(min_scale=1))
+
+    async def body() -> None:
+        kn = KnativePlatform(
+            outputs(fake.front_url),
+            KubeAccess(server=fake.api_url, token=TOKEN),
+            "i:1",
+            poll_interval_s=0.05,
+            cold_timeout_s=0.5,
+        )
+        try:
+            await _deploy(kn, spec)
+            fake.pod_start_s = 3600.0
+            with pytest.raises(PlatformError, match=r"no new pod of revision echo-00001 was Ready"):
+                await kn.force_cold(spec)
+        finally:
+            await kn.aclose()
+
+    run(body())
 
 
 @pytest.mark.parametrize(("burst", "proxied"), [(None, False), (-1, True)])
