@@ -9,7 +9,7 @@ Host header.
 
 Annotation names and bounds are Knative Serving's own (knative/serving knative-v1.23.0,
 pkg/apis/autoscaling/register.go and pkg/autoscaler/config/config.go): windows 6 s .. 1 h at
-second precision; a target above 0.01; target-burst-capacity -1 (activator always in the path)
+second precision; a target of at least 0.01; target-burst-capacity -1 (activator always in the path)
 or >= 0 (0: only while scaled to zero).
 
 This module imports nothing from Pulumi or the load generator.
@@ -54,7 +54,7 @@ class KnativeKnobs(BaseModel):
     min_scale: int | None = Field(None, ge=0, le=1000, description="0 allows scale to zero")
     max_scale: int | None = Field(None, ge=0, le=1000, description="0: no upper bound")
     target: float | None = Field(
-        None, gt=0.01, le=10_000, description="concurrent requests per pod the autoscaler aims at"
+        None, ge=0.01, le=10_000, description="concurrent requests per pod the autoscaler aims at"
     )
     container_concurrency: int | None = Field(
         None, ge=0, le=1000, description="hard limit of requests in a pod at once; 0: none"

@@ -109,6 +109,12 @@ class KnativePlatform:
     def service(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> dict:
         """The Knative Service deployed for `function` with `replicas` instances."""
         knobs = function.knative or KnativeKnobs()
+        if replicas < 1 and not function.autoscaling:
+            raise LimitExceeded(
+                f"{PLATFORM}: function {function.deployed_name!r} cannot be pinned to "
+                f"{replicas} pods (max-scale 0 means unbounded); an idle Service with "
+                "min_scale 0 scales to zero by itself"
+            )
         if not function.autoscaling:
             knobs = knobs.model_copy(update={"min_scale": replicas, "max_scale": replicas})
         elif replicas > 1:
@@ -156,8 +162,6 @@ class KnativePlatform:
 
     async def scale(self, function: FunctionSpec, n: int) -> None:
         """Pin the Service to `n` pods (min-scale = max-scale = n): a new revision."""
-        if n < 0:
-            raise LimitExceeded(f"{PLATFORM}: cannot scale {function.deployed_name!r} to {n}")
         deployed, env = self._deployed.get(function.deployed_name, (function, {}))
         pinned = deployed.model_copy(update={"autoscaling": False})
         await self.deploy(pinned, n, env)
@@ -281,9 +285,20 @@ class KnativePlatform:
         return await self._events.records(function.deployed_name, since_ns, until_ns)
 
     async def remove(self, function: FunctionSpec) -> None:
+        """Delete the Service and wait until it is gone, so a new one of that name can follow."""
         name = function.deployed_name
-        await self._kube.delete(f"{self._services}/{name}", action="remove", function=name)
+        path = f"{self._services}/{name}"
         self._deployed.pop(name, None)
+        if not await self._kube.delete(path, action="remove", function=name):
+            return
+        deadline = time.monotonic() + self._cold_timeout_s
+        while await self._kube.get(path, action="remove", function=name) is not None:
+            if time.monotonic() >= deadline:
+                raise PlatformError(
+                    f"{PLATFORM}: function {name!r} still exists {self._cold_timeout_s:g} s "
+                    "after it was deleted"
+                )
+            await asyncio.sleep(self._poll_interval_s)
 
     def limits(self) -> PlatformLimits:
         grace = self._config.scale_to_zero_grace_period_s

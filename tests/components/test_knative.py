@@ -223,7 +223,7 @@ def test_knobs_out_of_knatives_bounds_are_refused() -> None:
         ({"stable_window_s": 5}, "greater than or equal to 6"),
         ({"target_burst_capacity": -0.5}, "-1 or at least 0"),
         ({"class": "hpa"}, "'kpa'"),
-        ({"target": 0.01}, "greater than 0.01"),
+        ({"target": 0.001}, "greater than or equal to 0.01"),
     ):
         with pytest.raises(ValueError, match=message):
             KnativeKnobs.model_validate(bad)
