@@ -335,3 +335,25 @@ def test_make_platform_builds_the_knative_adapter_from_the_outputs(fake: Any) ->
     without = stack.model_copy(update={"kubeconfig": None})
     with pytest.raises(PlatformError, match="kubeconfig"):
         make_platform(without, "i:1")
+
+
+def test_chain_gets_the_front_and_the_host_suffix() -> None:
+    from loadgen.platforms.env import function_env
+
+    stack = StackOutputs.model_validate(
+        {
+            "cloud": "aws",
+            "orchestrator": "k8s",
+            "framework": "knative",
+            "gateway_url": "http://10.0.2.9:8080",
+            "knative": outputs("http://10.0.2.9:8080").model_dump(),
+        }
+    )
+    env = function_env("chain", stack, {"EXTRA": "1"})
+    assert env == {
+        "EXTRA": "1",
+        "GATEWAY_URL": "http://10.0.2.9:8080",
+        "CHAIN_API": "knative",
+        "KNATIVE_HOST_SUFFIX": "knative-fn.knative.faasbench.test",
+    }
+    assert function_env("echo", stack) == {}
