@@ -69,8 +69,11 @@ KOURIER_GATEWAY = "3scale-kourier-gateway"
 ENVOY_LINE = "docker.io/envoyproxy/envoy:v1.37"
 KOURIER_GATEWAY_IMAGE = "docker.io/envoyproxy/envoy:v1.37.2"
 METRICS_PORT = "metrics"
-#: queue-proxy's request metrics (knative/serving pkg/apis/serving/v1/revision_helpers.go).
+#: queue-proxy's request metrics and the statistics the autoscaler scrapes from it (knative/serving
+#: pkg/apis/serving/v1/revision_helpers.go; pkg/reconciler/revision/resources/queue.go exposes
+#: both on every queue-proxy).
 QUEUE_PROXY_METRICS_PORT = "http-usermetric"
+QUEUE_PROXY_AUTOSCALING_PORT = "http-autometric"
 
 
 class KnativeManifestError(RuntimeError):
@@ -203,7 +206,8 @@ def function_namespace() -> dict[str, Any]:
 def pod_monitors(interval: str) -> list[dict[str, object]]:
     """PodMonitors (kube-prometheus-stack's `additionalPodMonitors` form) for the activator,
     the autoscaler (port `metrics`, 9090, labels `app: activator|autoscaler` in
-    config/core/deployments/) and the functions' queue-proxies."""
+    config/core/deployments/) and the functions' queue-proxies (requests, and the concurrency
+    statistics the autoscaler decides on)."""
     endpoint = {"path": "/metrics", "interval": interval}
     monitors: list[dict[str, object]] = [
         {
@@ -219,7 +223,10 @@ def pod_monitors(interval: str) -> list[dict[str, object]]:
             "name": "knative-queue-proxy",
             "selector": {"matchExpressions": [{"key": SERVICE_LABEL, "operator": "Exists"}]},
             "namespaceSelector": {"matchNames": [FUNCTION_NAMESPACE]},
-            "podMetricsEndpoints": [{"port": QUEUE_PROXY_METRICS_PORT, **endpoint}],
+            "podMetricsEndpoints": [
+                {"port": QUEUE_PROXY_METRICS_PORT, **endpoint},
+                {"port": QUEUE_PROXY_AUTOSCALING_PORT, **endpoint},
+            ],
         }
     )
     return monitors

@@ -249,7 +249,8 @@ def test_pod_monitors_for_activator_autoscaler_and_queue_proxy() -> None:
     assert monitors["knative-activator"]["selector"] == {"matchLabels": {"app": "activator"}}
     queue = monitors["knative-queue-proxy"]
     assert queue["namespaceSelector"] == {"matchNames": ["knative-fn"]}
-    assert queue["podMetricsEndpoints"][0]["port"] == "http-usermetric"
+    ports = [endpoint["port"] for endpoint in queue["podMetricsEndpoints"]]
+    assert ports == ["http-usermetric", "http-autometric"]
     if not POD_MONITOR_CRD.is_file():
         pytest.skip("kube-prometheus-stack's PodMonitor CRD is not in ../shared/specs")
     crds = CrdValidators([yaml.safe_load(POD_MONITOR_CRD.read_text())])
