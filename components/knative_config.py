@@ -126,16 +126,17 @@ def configure_serving(
     """serving-core's objects with faasbench's settings: autoscaler, ingress class, domain,
     Prometheus metrics. The input is left as it was."""
     result = copy.deepcopy(objects)
-    _set_data(
-        result,
-        "config-autoscaler",
-        {
-            "enable-scale-to-zero": "true",
-            "scale-to-zero-grace-period": _seconds(settings.scale_to_zero_grace_period_s),
-            "stable-window": _seconds(settings.stable_window_s),
-            "max-scale-limit": str(settings.max_scale_limit),
-        },
-    )
+    autoscaler = {
+        "enable-scale-to-zero": "true",
+        "scale-to-zero-grace-period": _seconds(settings.scale_to_zero_grace_period_s),
+        "stable-window": _seconds(settings.stable_window_s),
+        "max-scale-limit": str(settings.max_scale_limit),
+    }
+    if settings.max_scale_limit:
+        # With a limit, Knative requires a default max-scale within it (pkg/autoscaler/config
+        # config.go): Services that set none may grow to the limit.
+        autoscaler["max-scale"] = str(settings.max_scale_limit)
+    _set_data(result, "config-autoscaler", autoscaler)
     _set_data(result, "config-network", {"ingress-class": INGRESS_CLASS})
     _set_data(result, "config-domain", {settings.domain: ""})
     _set_data(

@@ -18,6 +18,11 @@ def knative_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[st
     problems: list[str] = []
     for name, function in config.functions.items():
         knobs = function.knative
+        if knobs is not None and limit and knobs.max_scale == 0:
+            problems.append(
+                f"functions.{name}.knative.max_scale: 0 (unbounded) is refused under the "
+                f"cluster's max-scale-limit {limit} (knativeMaxScaleLimit)"
+            )
         if knobs is not None and limit and (knobs.max_scale or 0) > limit:
             problems.append(
                 f"functions.{name}.knative.max_scale: {knobs.max_scale} > the cluster's "

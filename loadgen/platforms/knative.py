@@ -126,6 +126,11 @@ class KnativePlatform:
                 )
             knobs = knobs.model_copy(update={"min_scale": floor})
         limit = self._config.max_scale_limit
+        if limit and knobs.max_scale == 0:
+            raise LimitExceeded(
+                f"{PLATFORM}: function {function.deployed_name!r}: max_scale 0 (unbounded) is "
+                f"refused under the cluster's max-scale-limit {limit} (knativeMaxScaleLimit)"
+            )
         if limit and max(replicas, knobs.max_scale or 0) > limit:
             raise LimitExceeded(
                 f"{PLATFORM}: function {function.deployed_name!r} would scale past the "

@@ -348,4 +348,9 @@ def test_release_objects_are_what_the_component_applies() -> None:
     assert set(objects) == {"crds", "serving", "kourier"}
     autoscaler = next(o for o in objects["serving"] if o["metadata"]["name"] == "config-autoscaler")
     assert autoscaler["data"]["max-scale-limit"] == "7"
+    # Knative wants a default max-scale within a limit; without a limit it sets none.
+    assert autoscaler["data"]["max-scale"] == "7"
+    objects, _ = release_objects(KnativeSettings())
+    autoscaler = next(o for o in objects["serving"] if o["metadata"]["name"] == "config-autoscaler")
+    assert "max-scale" not in autoscaler["data"]
     assert set(digests) == {"serving-crds", "serving-core", "kourier"}

@@ -84,6 +84,12 @@ def test_limits_of_the_stack_and_of_each_function_are_checked() -> None:
         p.startswith("functions.matrix.knative.max_scale: 20 > the cluster's max-scale-limit 8")
         for p in found
     )
+    unbounded = _config(**{"functions/echo/knative": {"max_scale": 0}})
+    found = feasibility_problems(unbounded, outputs, ROOT)
+    assert (
+        "functions.echo.knative.max_scale: 0 (unbounded) is refused under the cluster's "
+        "max-scale-limit 8 (knativeMaxScaleLimit)"
+    ) in found
     capped = _config(**{"functions/matrix/knative": {"max_scale": 4}})
     found = feasibility_problems(capped, StackOutputs.model_validate(knative_outputs()), ROOT)
     assert found == [

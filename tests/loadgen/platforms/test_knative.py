@@ -281,6 +281,9 @@ def test_limits_refuse_what_knative_cannot_do(fake: Any) -> None:
     capped = FunctionSpec(function="echo", knative=KnativeKnobs(max_scale=2))
     with pytest.raises(LimitExceeded, match=r"exceed its knative\.max_scale 2"):
         kn.service(capped, 3, {})
+    unbounded = FunctionSpec(function="echo", knative=KnativeKnobs(max_scale=0))
+    with pytest.raises(LimitExceeded, match=r"max_scale 0 \(unbounded\) is refused"):
+        kn.service(unbounded, 1, {})
     with pytest.raises(LimitExceeded, match=r"cannot be pinned to 0 pods"):
         run(kn.scale(spec, 0))
     with pytest.raises(LimitExceeded, match="no native sequences"):
