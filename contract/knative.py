@@ -38,6 +38,9 @@ WINDOW_MAX_S = 3600
 #: The container port of the suite's image (functions/Dockerfile); Knative sets PORT itself.
 CONTAINER_PORT = 8080
 HEALTH_PATH = "/_/health"
+#: config-defaults `max-revision-timeout-seconds` (config/core/configmaps/defaults.yaml): the
+#: longest request timeout a revision may have.
+MAX_TIMEOUT_S = 600
 
 
 class KnativeKnobs(BaseModel):

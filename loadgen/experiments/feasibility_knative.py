@@ -4,6 +4,7 @@ function's own max_scale, natural cold starts only where the function may scale 
 
 from __future__ import annotations
 
+from contract.knative import MAX_TIMEOUT_S
 from contract.outputs import StackOutputs
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.kinds import ColdStarts, ReplicaSweep
@@ -16,6 +17,11 @@ def knative_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[st
         return ["framework knative needs the stack's kubeconfig output to apply Services"]
     limit = outputs.knative.max_scale_limit
     problems: list[str] = []
+    if config.timeouts.request_s > MAX_TIMEOUT_S:
+        problems.append(
+            f"timeouts.request_s: {config.timeouts.request_s:g} s > Knative's "
+            f"max-revision-timeout-seconds {MAX_TIMEOUT_S} (each Service's request timeout)"
+        )
     for name, function in config.functions.items():
         knobs = function.knative
         if knobs is not None and limit and knobs.max_scale == 0:

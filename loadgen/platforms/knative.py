@@ -31,6 +31,7 @@ import httpx
 from contract.knative import (
     API_VERSION,
     HEALTH_PATH,
+    MAX_TIMEOUT_S,
     SERVICE_LABEL,
     KnativeKnobs,
     render_service,
@@ -109,6 +110,12 @@ class KnativePlatform:
     def service(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> dict:
         """The Knative Service deployed for `function` with `replicas` instances."""
         knobs = function.knative or KnativeKnobs()
+        if function.timeout_s > MAX_TIMEOUT_S:
+            raise LimitExceeded(
+                f"{PLATFORM}: function {function.deployed_name!r}: timeout "
+                f"{function.timeout_s:g} s > Knative's max-revision-timeout-seconds "
+                f"{MAX_TIMEOUT_S}"
+            )
         if replicas < 1 and not function.autoscaling:
             raise LimitExceeded(
                 f"{PLATFORM}: function {function.deployed_name!r} cannot be pinned to "

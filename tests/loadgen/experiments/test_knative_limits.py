@@ -98,6 +98,15 @@ def test_limits_of_the_stack_and_of_each_function_are_checked() -> None:
     ]
 
 
+def test_request_timeouts_beyond_knatives_maximum_are_refused() -> None:
+    config = _config(timeouts={"request_s": 900})
+    found = feasibility_problems(config, StackOutputs.model_validate(knative_outputs()), ROOT)
+    assert found == [
+        "timeouts.request_s: 900 s > Knative's max-revision-timeout-seconds 600 (each "
+        "Service's request timeout)"
+    ]
+
+
 def test_natural_cold_starts_need_a_function_that_may_scale_to_zero() -> None:
     config = _config(**{"functions/echo/knative": {"min_scale": 1}})
     found = feasibility_problems(config, StackOutputs.model_validate(knative_outputs()), ROOT)

@@ -281,6 +281,9 @@ def test_limits_refuse_what_knative_cannot_do(fake: Any) -> None:
     capped = FunctionSpec(function="echo", knative=KnativeKnobs(max_scale=2))
     with pytest.raises(LimitExceeded, match=r"exceed its knative\.max_scale 2"):
         kn.service(capped, 3, {})
+    slow = FunctionSpec(function="sleep", timeout_s=900)
+    with pytest.raises(LimitExceeded, match="max-revision-timeout-seconds 600"):
+        kn.service(slow, 1, {})
     unbounded = FunctionSpec(function="echo", knative=KnativeKnobs(max_scale=0))
     with pytest.raises(LimitExceeded, match=r"max_scale 0 \(unbounded\) is refused"):
         kn.service(unbounded, 1, {})
