@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 import yaml
-from support.k8s_objects import CrdValidators
-from support.specs import KNATIVE_SERVICE_CRD, require_file
 
 from contract.knative import DOMAIN, FUNCTION_NAMESPACE
 from loadgen.analysis.cold_starts import BOOT_IN, cold_start_parts
@@ -26,10 +24,11 @@ TOKEN = "campaign-token-" + "k" * 16
 
 @pytest.fixture
 def knative() -> Iterator[Any]:
-    from support.fake_knative import running_knative
+    from support.fake_knative import knative_crds, running_knative
 
-    crds = CrdValidators([yaml.safe_load(require_file(KNATIVE_SERVICE_CRD).read_text())])
-    with running_knative(crds, TOKEN, namespace=FUNCTION_NAMESPACE, domain=DOMAIN) as fake:
+    with running_knative(
+        knative_crds(), TOKEN, namespace=FUNCTION_NAMESPACE, domain=DOMAIN
+    ) as fake:
         yield fake
     assert fake.violations == []
 

@@ -15,7 +15,6 @@ import httpx
 import pytest
 import yaml
 from support.k8s_objects import CrdValidators
-from support.specs import KNATIVE_SERVICE_CRD, require_file
 
 from contract.knative import DOMAIN, FUNCTION_NAMESPACE, KnativeKnobs
 from contract.outputs import Knative, StackOutputs
@@ -34,12 +33,14 @@ GRACE_S = 0.5
 
 
 @pytest.fixture(scope="module")
-def crds() -> CrdValidators:
-    return CrdValidators([yaml.safe_load(require_file(KNATIVE_SERVICE_CRD).read_text())])
+def crds() -> CrdValidators | None:
+    from support.fake_knative import knative_crds
+
+    return knative_crds()
 
 
 @pytest.fixture
-def fake(crds: CrdValidators) -> Iterator[Any]:
+def fake(crds: CrdValidators | None) -> Iterator[Any]:
     from support.fake_knative import running_knative
 
     with running_knative(
