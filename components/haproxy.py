@@ -36,8 +36,9 @@ class PlatformFront:
     port: int
     health_path: str
     tls: bool = False
-    #: Where `health_path` answers, when not on `port` (None: `port`).
+    #: Checked on another port, with a Host header (Kourier's internal `/ready`).
     check_port: int | None = None
+    health_host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ def haproxy_settings(
                 health_path=platform.health_path,
                 tls=platform.tls,
                 check_port=platform.check_port,
+                health_host=platform.health_host,
             )
         ],
         gateway_bind=f"*:{GATEWAY_PORT}",

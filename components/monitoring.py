@@ -53,6 +53,8 @@ class MonitoringArgs:
     openwhisk_release: str = OPENWHISK_RELEASE
     #: The OpenWhisk components that serve metrics (each gets a PodMonitor).
     openwhisk_components: tuple[str, ...] = OPENWHISK_COMPONENTS
+    #: Whether the stack runs Knative Serving (its activator, autoscaler, queue-proxies).
+    knative: bool = False
     #: A k3s cluster of faasbench's (its scheduler, controller manager, etcd and proxy hide
     #: their metrics); False for existing clusters, whatever they run.
     k3s: bool = False
@@ -91,7 +93,11 @@ class Monitoring(pulumi.ComponentResource):
             },
             opts=in_namespace,
         )
-        board = dashboard(openfaas=args.openfaas, openwhisk_namespace=args.openwhisk_namespace)
+        board = dashboard(
+            openfaas=args.openfaas,
+            openwhisk_namespace=args.openwhisk_namespace,
+            knative=args.knative,
+        )
         # Picked up by the chart's Grafana sidecar (label grafana_dashboard=1, all namespaces).
         dashboards = k8s.core.v1.ConfigMap(
             f"{name}-dashboard",
@@ -115,6 +121,7 @@ class Monitoring(pulumi.ComponentResource):
                 openwhisk_namespace=args.openwhisk_namespace,
                 openwhisk_release=args.openwhisk_release,
                 openwhisk_components=args.openwhisk_components,
+                knative=args.knative,
                 k3s=args.k3s,
                 control_taint=args.control_taint,
                 control_label=args.control_label,

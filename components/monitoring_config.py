@@ -27,8 +27,10 @@ Choices, and why:
 
 from __future__ import annotations
 
+from components.knative_config import pod_monitors as knative_pod_monitors
 from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
 from components.openwhisk_config import Scraper, metrics_components
+from contract.knative import FUNCTION_NAMESPACE as KNATIVE_FUNCTION_NAMESPACE
 
 CHART_REPO = "https://prometheus-community.github.io/helm-charts"
 CHART_NAME = "kube-prometheus-stack"
@@ -97,6 +99,7 @@ def pod_monitors(
     openwhisk_namespace: str | None,
     openwhisk_release: str = OPENWHISK_RELEASE,
     openwhisk_components: tuple[str, ...] = OPENWHISK_COMPONENTS,
+    knative: bool = False,
 ) -> list[dict[str, object]]:
     """PodMonitors (in the chart's `additionalPodMonitors` form) for the frameworks present."""
     endpoint = {"path": "/metrics", "interval": PLATFORM_SCRAPE_INTERVAL}
@@ -120,6 +123,8 @@ def pod_monitors(
             }
             for component in openwhisk_components
         )
+    if knative:
+        monitors += knative_pod_monitors(PLATFORM_SCRAPE_INTERVAL)
     return monitors
 
 
@@ -129,6 +134,7 @@ def monitoring_values(
     openwhisk_namespace: str | None,
     openwhisk_release: str = OPENWHISK_RELEASE,
     openwhisk_components: tuple[str, ...] = OPENWHISK_COMPONENTS,
+    knative: bool = False,
     k3s: bool = False,
     control_taint: str | None = None,
     control_label: str | None = None,
@@ -176,6 +182,7 @@ def monitoring_values(
                 openwhisk_namespace=openwhisk_namespace,
                 openwhisk_release=openwhisk_release,
                 openwhisk_components=openwhisk_components,
+                knative=knative,
             ),
         },
         "grafana": {
@@ -232,7 +239,9 @@ def _panel(
     }
 
 
-def dashboard(*, openfaas: bool, openwhisk_namespace: str | None) -> dict[str, object]:
+def dashboard(
+    *, openfaas: bool, openwhisk_namespace: str | None, knative: bool = False
+) -> dict[str, object]:
     """The functions dashboard: invocations, latency and replicas (OpenFaaS gateway metrics and
     kube-state-metrics), CPU and memory of the function pods (cAdvisor). OpenWhisk gets its
     scrape health and its pods' resources: the names its Kamon exporter gives the controller's
@@ -293,6 +302,21 @@ def dashboard(*, openfaas: bool, openwhisk_namespace: str | None) -> dict[str, o
                 "OpenWhisk targets up",
                 "short",
                 [(f'sum by (pod) (up{{namespace="{openwhisk_namespace}"}})', "{{pod}}")],
+            )
+        )
+    if knative:
+        namespaces.append(KNATIVE_FUNCTION_NAMESPACE)
+        panels.append(
+            (
+                "Function pods by revision (Knative)",
+                "short",
+                [
+                    (
+                        "count by (created_by_name) "
+                        f'(kube_pod_info{{namespace="{KNATIVE_FUNCTION_NAMESPACE}"}})',
+                        "{{created_by_name}}",
+                    )
+                ],
             )
         )
     if namespaces:

@@ -11,6 +11,10 @@ only the first use needs the network (`pulumi preview` after the first is offlin
   every byte and executable bit is checked against the commit, not against a tarball whose
   compression GitHub may change.
 - A file (`PinnedFile`) comes from raw.githubusercontent.com at the commit, checked by sha256.
+- A release asset (`ReleaseAsset`, e.g. Knative's generated manifests, which no commit holds)
+  comes from the release's download URL, checked by its pinned sha256, else by the sha256 the
+  release's own checksums file lists (kept in the cache on first use, so a later change of
+  that file upstream cannot change what is accepted).
 - The cache is content-addressed (`<cache>/trees/<tree hash>`, `<cache>/files/<sha256>`):
   a cached copy that no longer matches its hash is fetched again.
 """
@@ -73,6 +77,34 @@ class PinnedFile:
     @property
     def label(self) -> str:
         return f"{self.repository}@{self.commit[:7]}:{self.path}"
+
+
+@dataclass(frozen=True)
+class ReleaseAsset:
+    """A file attached to a GitHub release, its tag, and (where known) the sha256 of its bytes;
+    without one, the release's `checksums` file (sha256sum format) says what it must be."""
+
+    repository: str
+    tag: str
+    name: str
+    sha256: str | None = None
+    checksums: str = "checksums.txt"
+    host: str = "https://github.com"
+
+    def _download_url(self, name: str) -> str:
+        return f"{self.host}/{self.repository}/releases/download/{self.tag}/{name}"
+
+    @property
+    def url(self) -> str:
+        return self._download_url(self.name)
+
+    @property
+    def checksums_url(self) -> str:
+        return self._download_url(self.checksums)
+
+    @property
+    def label(self) -> str:
+        return f"{self.repository}@{self.tag}:{self.name}"
 
 
 def cache_dir() -> Path:
@@ -180,22 +212,66 @@ def fetch_tree(source: PinnedTree, *, cache: Path | None = None) -> Path:
     return final
 
 
-def fetch_file(source: PinnedFile, *, cache: Path | None = None) -> Path:
-    """The verified file of `source`, downloaded once and kept in the cache."""
+def _verified_file(url: str, label: str, sha256: str, cache: Path | None) -> Path:
+    """The file `url` whose bytes hash to `sha256`, downloaded once and kept in the cache."""
     root = (cache or cache_dir()) / "files"
-    final = root / source.sha256
-    if final.is_file() and file_sha256(final) == source.sha256:
+    final = root / sha256
+    if final.is_file() and file_sha256(final) == sha256:
         return final
     root.mkdir(parents=True, exist_ok=True)
-    data = _download(source.url, source.label)
+    data = _download(url, label)
     found = hashlib.sha256(data).hexdigest()
-    if found != source.sha256:
+    if found != sha256:
         raise PinnedFetchError(
-            f"{source.label} from {source.url} has sha256 {found}, expected {source.sha256}: "
-            "refusing to use it"
+            f"{label} from {url} has sha256 {found}, expected {sha256}: refusing to use it"
         )
-    handle, staging = tempfile.mkstemp(prefix=".fetch-", dir=root)
+    _write_atomically(root, final, data)
+    return final
+
+
+def _write_atomically(folder: Path, final: Path, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    handle, staging = tempfile.mkstemp(prefix=".fetch-", dir=folder)
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     Path(staging).replace(final)
-    return final
+
+
+def fetch_file(source: PinnedFile, *, cache: Path | None = None) -> Path:
+    """The verified file of `source`, downloaded once and kept in the cache."""
+    return _verified_file(source.url, source.label, source.sha256, cache)
+
+
+def listed_sha256(checksums: str, name: str) -> str | None:
+    """The sha256 a sha256sum-format listing gives `name` (`<hex>  <name>` or `<hex> *<name>`)."""
+    for line in checksums.splitlines():
+        digest, _, listed = line.strip().partition(" ")
+        listed = listed.strip().removeprefix("*")
+        if listed == name and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest):
+            return digest
+    return None
+
+
+def release_asset_sha256(asset: ReleaseAsset, *, cache: Path | None = None) -> str:
+    """The sha256 `asset` must have: its pinned one, else its release's checksums file's
+    (fetched once per release and kept: later uses compare against the same listing)."""
+    if asset.sha256 is not None:
+        return asset.sha256
+    owner_name = asset.repository.replace("/", "+")
+    folder = (cache or cache_dir()) / "releases" / owner_name / asset.tag
+    listing = folder / asset.checksums
+    if not listing.is_file():
+        data = _download(asset.checksums_url, f"{asset.repository}@{asset.tag}:{asset.checksums}")
+        _write_atomically(folder, listing, data)
+    found = listed_sha256(listing.read_text(errors="replace"), asset.name)
+    if found is None:
+        raise PinnedFetchError(
+            f"{asset.checksums} of {asset.repository} {asset.tag} lists no sha256 for {asset.name}"
+        )
+    return found
+
+
+def fetch_release_asset(asset: ReleaseAsset, *, cache: Path | None = None) -> tuple[Path, str]:
+    """The verified file of `asset` (kept in the cache) and its sha256."""
+    sha256 = release_asset_sha256(asset, cache=cache)
+    return _verified_file(asset.url, asset.label, sha256, cache), sha256

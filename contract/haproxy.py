@@ -37,9 +37,10 @@ class HaproxyBackend:
     verify_tls: bool = False
     path_prefixes: Sequence[str] = ()
     balance: str = "roundrobin"
-    #: Health checks go to this port instead of the server's (a proxy that answers only
-    #: routed hosts, e.g. KEDA's interceptor, has its health on an admin port).
+    #: Checks go to this port instead of each server's own (Kourier: its internal listener).
     check_port: int | None = None
+    #: The Host header of the check, where the health path answers only for one (Kourier).
+    health_host: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,16 @@ def _validate(settings: HaproxySettings) -> None:
         _check(
             backend.balance in {"roundrobin", "leastconn"}, f"haproxy: balance {backend.balance}"
         )
+        _check(
+            backend.check_port is None or 0 < backend.check_port < 65536,
+            f"haproxy: bad check port {backend.check_port}",
+        )
+        _check(
+            backend.health_host is None or bool(_NAME.match(backend.health_host)),
+            f"haproxy: bad health check host {backend.health_host!r}",
+        )
         for prefix in backend.path_prefixes:
             _check(bool(_PATH.match(prefix)), f"haproxy: bad path prefix {prefix!r}")
-        if backend.check_port is not None:
-            _check(0 < backend.check_port < 65536, f"haproxy: bad port {backend.check_port}")
         for server in backend.servers:
             _check(bool(_NAME.match(server.name)), f"haproxy: bad server name {server.name!r}")
             _check(0 < server.port < 65536, f"haproxy: bad port {server.port}")
@@ -97,6 +104,7 @@ def _backend(backend: HaproxyBackend, settings: HaproxySettings) -> list[str]:
     check = f"check inter {settings.check_interval_ms} fall {settings.fall} rise {settings.rise}"
     if backend.check_port is not None:
         check += f" port {backend.check_port}"
+    host = f" hdr Host {backend.health_host}" if backend.health_host else ""
     tls = ""
     if backend.tls:
         tls = (
@@ -108,7 +116,7 @@ def _backend(backend: HaproxyBackend, settings: HaproxySettings) -> list[str]:
         f"backend {backend.name}",
         f"    balance {backend.balance}",
         "    option httpchk",
-        f"    http-check send meth GET uri {backend.health_path}",
+        f"    http-check send meth GET uri {backend.health_path}{host}",
         "    http-check expect status 200",
         "    http-reuse safe",
         f"    default-server {check}{tls}",

@@ -15,10 +15,11 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from contract.keda import Keda
+from contract.knative import Knative
 
 Cloud = Literal["aws", "openstack", "existing", "local"]
 Orchestrator = Literal["k8s", "swarm", "nomad", "local"]
-Framework = Literal["openfaas", "openwhisk", "keda"]
+Framework = Literal["openfaas", "openwhisk", "keda", "knative"]
 PrometheusKind = Literal["kube-prometheus-stack", "openfaas-bundled", "local"]
 CpuCredits = Literal["standard", "unlimited"]
 
@@ -188,6 +189,7 @@ class StackOutputs(BaseModel):
     gateway_url: str | None = Field(None, description="HAProxy front for function traffic")
     openfaas: OpenFaas | None = None
     openwhisk: OpenWhisk | None = None
+    knative: Knative | None = None
     prometheus: Prometheus | None = None
     grafana_url: str | None = None
     grafana_password: SecretStr | None = None

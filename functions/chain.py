@@ -1,13 +1,14 @@
 """`chain`: calls another function of the suite through the gateway and returns its response,
 to measure the cost of a function-to-function hop.
 
-`depth` 1 (the default) calls `matrix`; a larger depth calls `chain` with `depth - 1`, so depth d
-makes d hops. The gateway comes from the `gateway` parameter or `GATEWAY_URL`. With `api`
+`depth` 1 (the default) calls `matrix`; a larger depth calls `chain` with `depth - 1`, so depth
+d makes d hops. The gateway comes from the `gateway` parameter or `GATEWAY_URL`. With `api`
 `openfaas` (the default) the callee is `{gateway}/function/{name}`; with `openwhisk` it is the
 blocking invocation `{gateway}/api/v1/namespaces/_/actions/{name}?blocking=true&result=true`
 with the subject's `auth` (`uuid:key`), and `insecure_tls` accepts the chart's self-signed
-certificate. `n` and `seed` are passed on to `matrix`. Proxy variables are ignored: the gateway
-is always reached directly.
+certificate; with `knative` it is `{gateway}/` with the Host header `{name}.{host_suffix}`
+(Kourier routes a Knative Service by its host, `<name>.<namespace>.<domain>`). `n` and `seed`
+are passed on to `matrix`. Proxy variables are ignored: the gateway is always reached directly.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ ENVIRONMENT = {
     "api": "CHAIN_API",
     "auth": "OPENWHISK_AUTH",
     "insecure_tls": "OPENWHISK_INSECURE_TLS",
+    "host_suffix": "KNATIVE_HOST_SUFFIX",
 }
-APIS = ("openfaas", "openwhisk")
+APIS = ("openfaas", "openwhisk", "knative")
 
 MAX_DEPTH = 10
 DEPTH = IntParam("depth", 1, 1, MAX_DEPTH)
@@ -47,11 +49,17 @@ TIMEOUT_S = FloatParam("timeout_s", 60.0, 0.1, 300.0)
 API = TextParam("api", ENVIRONMENT["api"], "openfaas", choices=APIS)
 AUTH = TextParam("auth", ENVIRONMENT["auth"])
 INSECURE_TLS = FlagParam("insecure_tls", ENVIRONMENT["insecure_tls"])
+HOST_SUFFIX = TextParam(
+    "host_suffix",
+    ENVIRONMENT["host_suffix"],
+    pattern=r"[a-z0-9]([a-z0-9.-]{0,200}[a-z0-9])?",
+    rule="a DNS name (the Services' namespace and domain)",
+)
 #: Passed on to `matrix` as they are, when present: its own declarations (`functions.matrix`),
 #: repeated because an OpenWhisk action carries only its own module (a test keeps them equal).
 FORWARDED_PARAMS = (IntParam("n", 100, 1, 400), IntParam("seed", 0, 0, 2**63 - 1))
 FORWARDED = tuple(param.name for param in FORWARDED_PARAMS)
-PARAMS = (DEPTH, GATEWAY, TIMEOUT_S, API, AUTH, INSECURE_TLS, *FORWARDED_PARAMS)
+PARAMS = (DEPTH, GATEWAY, TIMEOUT_S, API, AUTH, INSECURE_TLS, HOST_SUFFIX, *FORWARDED_PARAMS)
 #: How much of a failing callee's body goes into the error message.
 _ERROR_EXCERPT = 500
 
@@ -73,6 +81,8 @@ def callee_url(gateway: str, name: str, api: str = "openfaas") -> str:
     base = gateway.rstrip("/")
     if api == "openwhisk":
         return f"{base}/api/v1/namespaces/_/actions/{name}?blocking=true&result=true"
+    if api == "knative":
+        return f"{base}/"
     return f"{base}/function/{name}"
 
 
@@ -82,9 +92,12 @@ def _call(
     timeout_s: float,
     auth: str | None = None,
     insecure_tls: bool = False,
+    host: str | None = None,
 ) -> tuple[int, Any]:
     """POST `payload` as JSON; (status, parsed body) of a 2xx answer, else `FunctionError`."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if host is not None:
+        headers["Host"] = host
     if auth is not None:
         headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
     request = urllib.request.Request(  # noqa: S310 (the scheme is checked to be http or https)
@@ -121,6 +134,9 @@ def main(params: Mapping[str, Any]) -> dict[str, Any]:
         if ":" not in auth:
             raise ParamError("auth must be an OpenWhisk subject's uuid:key")
     insecure = INSECURE_TLS.read(params)
+    suffix = None
+    if api == "knative":
+        suffix = required(HOST_SUFFIX.read(params), "host_suffix", ENVIRONMENT["host_suffix"])
     payload: dict[str, Any] = {k: params[k] for k in FORWARDED if params.get(k) is not None}
     if depth == 1:
         callee = "matrix"
@@ -128,9 +144,11 @@ def main(params: Mapping[str, Any]) -> dict[str, Any]:
         callee = "chain"
         payload.update({"depth": depth - 1, "gateway": gateway, "timeout_s": timeout_s})
         payload.update({"api": api, "insecure_tls": insecure} | ({"auth": auth} if auth else {}))
+        payload.update({"host_suffix": suffix} if suffix else {})
     url = callee_url(gateway, callee, api)
+    host = f"{callee}.{suffix}" if suffix else None
     start = time.perf_counter_ns()
-    status, response = _call(url, payload, timeout_s, auth, insecure)
+    status, response = _call(url, payload, timeout_s, auth, insecure, host)
     return {
         "depth": depth,
         "callee": callee,

@@ -15,6 +15,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from components.knative_config import MINIMUM_KUBERNETES as KNATIVE_MINIMUM_KUBERNETES
 from contract.aws import is_burstable
 from contract.machines import AWS_DEFAULT_SIZES, ROLES, MachinesConfig, Role
 from contract.outputs import CpuCredits
@@ -23,11 +24,12 @@ from stacks.config_clouds import AwsConfig, ExistingConfig, OpenStackConfig
 from stacks.config_cluster import ClusterConfig
 from stacks.config_fields import Section, excerpt
 from stacks.config_keda import KedaConfig
+from stacks.config_knative import KnativeConfig
 from stacks.config_platform import OpenWhiskConfig, PlatformConfig, RegistryConfig
 
 Cloud = Literal["aws", "openstack", "existing"]
 Orchestrator = Literal["k8s", "swarm", "nomad"]
-Framework = Literal["openfaas", "openwhisk", "keda"]
+Framework = Literal["openfaas", "openwhisk", "keda", "knative"]
 
 _ARM_TYPE = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")  # m7g., c7gn., t4g., r8gd. ...
 #: An AWS instance type: FAMILY.SIZE, the family with its generation digit (t3a.large,
@@ -61,6 +63,7 @@ class StackConfig(Section):
     existing: ExistingConfig = ExistingConfig()
     openwhisk: OpenWhiskConfig = OpenWhiskConfig()
     keda: KedaConfig = KedaConfig()
+    knative: KnativeConfig = KnativeConfig()
     images: RegistryConfig = RegistryConfig()
 
     @model_validator(mode="after")
@@ -85,7 +88,9 @@ class StackConfig(Section):
                 "framework openwhisk places invokers by the label openwhisk-role: "
                 "workerNodeLabels must include one, e.g. openwhisk-role=invoker"
             )
-        if self.images.mode != "none" and self.framework != "openfaas":
+        if self.framework == "knative":
+            self._knative_rules()
+        if self.images.mode != "none" and self.framework not in ("openfaas", "knative"):
             raise ValueError(
                 f"registry {self.images.mode} holds OpenFaaS's function image; framework "
                 f"{self.framework} takes the functions as zip actions: leave registry unset"
@@ -141,6 +146,24 @@ class StackConfig(Section):
             self._check_aws_types()
             self._refuse_arm_types()
         return self
+
+    def _knative_rules(self) -> None:
+        if self.orchestrator != "k8s":
+            raise ValueError(
+                f"framework knative runs only on orchestrator k8s, not {self.orchestrator}"
+            )
+        if self.images.mode == "private":
+            raise ValueError(
+                "registry private serves plain HTTP, which Knative's tag resolution refuses: "
+                "use registry public (or none and loadgen run --image IMAGE)"
+            )
+        version = self.cluster.k3s_version
+        major, minor = (int(p) for p in version.lstrip("v").split(".")[:2])
+        if self.cloud != "existing" and (major, minor) < KNATIVE_MINIMUM_KUBERNETES:
+            raise ValueError(
+                f"k3sVersion {version}: Knative Serving needs Kubernetes "
+                f"{'.'.join(map(str, KNATIVE_MINIMUM_KUBERNETES))} or newer"
+            )
 
     def _require_openstack_keys(self) -> None:
         missing = [

@@ -41,6 +41,7 @@ from components.openwhisk_config import (
 from components.swarm_cluster import SwarmCluster
 from stacks.clusters import KubernetesCluster, role_label
 from stacks.config import Framework, Orchestrator, StackConfig
+from stacks.platform_knative import knative
 
 C = TypeVar("C")
 
@@ -303,4 +304,5 @@ PLATFORMS: dict[tuple[Orchestrator, Framework], PlatformEntry] = {
     ("nomad", "openfaas"): openfaas(openfaas_nomad),
     ("k8s", "openwhisk"): openwhisk,
     ("k8s", "keda"): _keda_entry,
+    ("k8s", "knative"): knative,
 }

@@ -40,6 +40,7 @@ def monitoring_on(config: StackConfig, cluster: KubernetesCluster, *, ours: bool
             openwhisk_namespace=OPENWHISK_NAMESPACE if config.framework == "openwhisk" else None,
             openwhisk_release=OPENWHISK_RELEASE,
             openwhisk_components=metrics_components(config.openwhisk.scheduler),
+            knative=config.framework == "knative",
             k3s=ours,
             control_taint=cluster.server_taint if ours else None,
             control_label=f"{ROLE_LABEL}=server" if ours else None,

@@ -8,10 +8,11 @@ from collections.abc import Generator, Iterator
 
 import pytest
 from support import specs
+from support.knative_release import ServedRelease, local_release
 from support.openwhisk_chart import local_chart
 from support.pulumi_mocks import stack_file_config
 
-from components import openwhisk_chart
+from components import knative_config, openwhisk_chart
 from components.pinned_source import PinnedTree
 
 
@@ -53,6 +54,27 @@ def openwhisk_chart_stand_in(
     monkeypatch.setenv("FAASBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setattr(openwhisk_chart, "OPENWHISK_CHART", openwhisk_chart_source)
     return openwhisk_chart_source
+
+
+@pytest.fixture(scope="session")
+def knative_release_source() -> Iterator[ServedRelease]:
+    with local_release() as release:
+        yield release
+
+
+@pytest.fixture(autouse=True)
+def knative_release_stand_in(
+    knative_release_source: ServedRelease,
+    openwhisk_chart_stand_in: PinnedTree,
+    monkeypatch: pytest.MonkeyPatch,
+) -> ServedRelease:
+    """Programs with Knative fetch its release manifests at start-up: serve them stand-ins on
+    127.0.0.1 (the cache is the temporary one `openwhisk_chart_stand_in` set)."""
+    assets = knative_release_source.assets
+    monkeypatch.setattr(knative_config, "SERVING_CRDS", assets["serving-crds.yaml"])
+    monkeypatch.setattr(knative_config, "SERVING_CORE", assets["serving-core.yaml"])
+    monkeypatch.setattr(knative_config, "KOURIER", assets["kourier.yaml"])
+    return knative_release_source
 
 
 @pytest.hookimpl(wrapper=True)

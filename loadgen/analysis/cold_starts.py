@@ -21,13 +21,15 @@ COLD_START_COMPONENTS: tuple[tuple[str, str], ...] = (
 """A cold start's components (metric `cold_start_<name>_ms`), each measured on its own."""
 BOOT_IN: dict[str, str] = {
     "redeploy": "to_ready",
+    "delete-pods": "to_ready",
     "scale-to-zero": "first_latency",
     "action-update": "first_latency",
     "natural": "first_latency",
 }
-"""Which component holds the new instance's boot, by cold-start method: a redeploy waits for
-the new instance before it is ready; scaling to zero, an action update and an idle reap leave
-the boot to the next request (scale from zero, container creation and init)."""
+"""Which component holds the new instance's boot, by cold-start method: a redeploy, and
+Knative's pod deletion, wait for the new instance before it is ready; scaling to zero, an
+action update and an idle reap leave the boot to the next request (scale from zero, container
+creation and init)."""
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ FunctionArgument = Annotated[
 ImageOption = Annotated[
     str | None,
     typer.Option(
-        "--image", help="OpenFaaS: the suite's image (default: the stack's registry.image)."
+        "--image",
+        help="OpenFaaS, Knative: the suite's image (default: the stack's registry.image).",
     ),
 ]
 
@@ -106,7 +107,7 @@ def deploy_command(
     assert ready_s is not None
     stack_outputs = resolve_outputs("deploy", outputs, stack)
     image = default_image(stack_outputs, image)
-    if image is None and stack_outputs.framework == "openfaas":
+    if image is None and stack_outputs.framework in ("openfaas", "knative"):
         raise usage_error("--image", "this stack names no registry.image: give the suite's image")
     platform = _platform("deploy", stack_outputs, image)
     wanted = [*DEFAULT_DEPENDENCIES.get(name, ()), name]

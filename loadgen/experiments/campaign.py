@@ -95,11 +95,13 @@ class Campaign:
             self._loop.close()
 
     def _spec(self, function: str, *, autoscaling: bool = True) -> FunctionSpec:
+        knobs = getattr(self.config.functions.get(function), "knative", None)
         return FunctionSpec(
             function=function,
             timeout_s=self.config.timeouts.request_s,
             autoscaling=autoscaling,
             web=function in self._web,
+            knative=knobs,
         )
 
     def _env(self, function: str) -> dict[str, str]:
@@ -192,7 +194,7 @@ class Campaign:
         event: dict[str, Any] = {"segment": index}
         if segment.before == "force_cold":
             cold = self._await(self.platform.force_cold(spec))
-            event["cold_start"] = cold.model_dump()
+            event["cold_start"] = cold.model_dump(exclude_none=True)
         elif segment.before == "idle":
             platform_idle = self.platform.limits().natural_cold_start_idle_s or 0.0
             idle = segment.idle_s or platform_idle + IDLE_MARGIN_S

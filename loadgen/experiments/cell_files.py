@@ -26,10 +26,9 @@ def save_metrics(
     if prometheus is None:
         return
     namespace = None
-    if outputs.openfaas is not None:
-        namespace = outputs.openfaas.namespace
-    elif outputs.keda is not None:
-        namespace = outputs.keda.namespace
+    section = outputs.openfaas or outputs.keda or outputs.knative
+    if section is not None:
+        namespace = section.namespace
     metrics = PrometheusMetrics(prometheus, outputs.orchestrator, namespace)
     start_ns, end_ns = window_ns
     try:

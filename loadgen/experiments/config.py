@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from contract.keda_objects import Scaling
+from contract.knative import KnativeKnobs
 from functions._params import ParamError
 from functions._registry import FUNCTION_NAMES, parameters
 from loadgen.bounds import (
@@ -172,6 +173,9 @@ class FunctionConfig(BaseModel):
     sequence: Flag = Field(
         False,
         description="chain on OpenWhisk: a native sequence of depends_on instead of nested calls",
+    )
+    knative: KnativeKnobs | None = Field(
+        None, description="Knative: the Service's autoscaling knobs (class, scale, target, ...)"
     )
 
     @model_validator(mode="after")

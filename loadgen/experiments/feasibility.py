@@ -10,6 +10,7 @@ from pathlib import Path
 
 from contract.outputs import StackOutputs
 from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.feasibility_knative import knative_problems
 from loadgen.experiments.keda_checks import keda_problems
 from loadgen.experiments.kinds import (
     Autoscaling,
@@ -62,8 +63,17 @@ def feasibility_problems(
     problems += _ftp_problems(config, outputs)
     problems += _invocation_problems(config, outputs)
     problems += keda_problems(config, outputs)
+    if outputs.framework != "knative":
+        problems += [
+            f"functions.{name}.knative: Knative knobs apply to framework knative only, "
+            f"and the stack runs {outputs.framework}"
+            for name, function in config.functions.items()
+            if function.knative is not None
+        ]
     if outputs.framework == "openfaas":
         problems += _openfaas_problems(config, outputs)
+    elif outputs.framework == "knative":
+        problems += knative_problems(config, outputs)
     elif outputs.framework == "openwhisk":
         problems += _openwhisk_problems(config, outputs)
     return problems

@@ -16,6 +16,7 @@ from .base import (
 )
 from .k8s_events import PodEvents, parse_kubeconfig
 from .keda import KedaPlatform
+from .knative import KnativePlatform
 from .openfaas import OpenFaasPlatform, flavour
 from .openwhisk import OpenWhiskPlatform
 
@@ -25,6 +26,7 @@ __all__ = [
     "Invocation",
     "InvokeTarget",
     "KedaPlatform",
+    "KnativePlatform",
     "LimitExceeded",
     "OpenFaasPlatform",
     "OpenWhiskPlatform",
@@ -52,9 +54,9 @@ def invocations(outputs: StackOutputs) -> tuple[tuple[Invocation, ...], str | No
 def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
     """The platform a stack runs, from its `framework` and `orchestrator` outputs.
 
-    `image` is the suite's function image, needed by OpenFaaS and KEDA. OpenFaaS on
-    Kubernetes with a `kubeconfig` also reads its new pods' events as platform records; KEDA
-    deploys through that `kubeconfig`.
+    `image` is the suite's function image, needed by OpenFaaS, KEDA and Knative. OpenFaaS on
+    Kubernetes with a `kubeconfig` also reads its new pods' events as platform records; KEDA and
+    Knative deploy through that `kubeconfig`.
     """
     if outputs.framework == "keda":
         if outputs.keda is None or outputs.kubeconfig is None:
@@ -63,6 +65,15 @@ def make_platform(outputs: StackOutputs, image: str | None = None) -> Platform:
             raise PlatformError("KEDA needs the suite's function image: pass image=...")
         access = parse_kubeconfig(outputs.kubeconfig.get_secret_value())
         return KedaPlatform(outputs.keda, access, image, gateway_url=outputs.gateway_url)
+    if outputs.framework == "knative":
+        if outputs.knative is None:
+            raise PlatformError("the stack outputs have framework knative but no knative key")
+        if outputs.kubeconfig is None:
+            raise PlatformError("Knative needs the stack's kubeconfig, which the outputs lack")
+        if not image:
+            raise PlatformError("Knative needs the suite's function image: pass image=...")
+        access = parse_kubeconfig(outputs.kubeconfig.get_secret_value())
+        return KnativePlatform(outputs.knative, access, image)
     if outputs.framework == "openwhisk":
         if outputs.openwhisk is None:
             raise PlatformError("the stack outputs have framework openwhisk but no openwhisk key")

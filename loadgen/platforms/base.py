@@ -16,14 +16,16 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contract.knative import KnativeKnobs
 from functions._registry import FUNCTION_NAMES
 from loadgen.engine.request import RequestSpec
 from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import ColdStartEvent, PlatformRecord
 
-ColdMethod = Literal["scale-to-zero", "redeploy", "action-update"]
+ColdMethod = Literal["scale-to-zero", "redeploy", "action-update", "delete-pods"]
 """How a cold start was forced: scaling to zero (the next request wakes the function), removing
-and redeploying it, or updating an OpenWhisk action (a new revision gets new containers)."""
+and redeploying it, updating an OpenWhisk action (a new revision gets new containers), or
+deleting a Knative revision's pods (new pods start at once; the next request waits for them)."""
 
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _REDACTED = "<redacted>"
@@ -54,6 +56,9 @@ class FunctionSpec(BaseModel):
     )
     web: bool = Field(
         False, description="OpenWhisk: also exported as a web action, invoked without the API key"
+    )
+    knative: KnativeKnobs | None = Field(
+        None, description="Knative: the Service's autoscaling knobs; None: the cluster's defaults"
     )
 
     @field_validator("function")

@@ -9,7 +9,8 @@ def function_env(
     function: str, outputs: StackOutputs, configured: dict[str, str] | None = None
 ) -> dict[str, str]:
     """A function's configured environment plus what it needs from the stack: the FTP server
-    for `ftp`, the gateway (and OpenWhisk's key) for `chain`; no function gets credentials it
+    for `ftp`, the gateway (and OpenWhisk's key, or Knative's host suffix) for `chain`; no
+    function gets credentials it
     does not use."""
     env = dict(configured or {})
     ftp = outputs.ftp
@@ -31,6 +32,13 @@ def function_env(
         env.setdefault("OPENWHISK_AUTH", openwhisk.auth.get_secret_value())
         if openwhisk.insecure_tls:
             env.setdefault("OPENWHISK_INSECURE_TLS", "true")
+    elif outputs.knative is not None:
+        # chain calls its callee through Kourier's front, by the callee Service's Host header.
+        env.setdefault("GATEWAY_URL", outputs.knative.url)
+        env.setdefault("CHAIN_API", "knative")
+        env.setdefault(
+            "KNATIVE_HOST_SUFFIX", f"{outputs.knative.namespace}.{outputs.knative.domain}"
+        )
     elif outputs.gateway_url and outputs.cloud != "local":
         env.setdefault("GATEWAY_URL", outputs.gateway_url)
     return env

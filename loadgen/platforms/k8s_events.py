@@ -184,8 +184,8 @@ def pod_phases(pod: Mapping[str, Any], events: Iterable[Mapping[str, Any]]) -> d
 
 
 class PodEvents:
-    """`RecordSource` for functions on Kubernetes (OpenFaaS's, KEDA's): the function's pods
-    created in a window."""
+    """`RecordSource` for functions on Kubernetes (OpenFaaS's, KEDA's, Knative's): the
+    function's pods created in a window."""
 
     def __init__(
         self,
@@ -197,7 +197,8 @@ class PodEvents:
     ) -> None:
         self._access = access
         self._namespace = namespace
-        #: The pod label that names the function (OpenFaaS's; KEDA functions have their own).
+        #: The pod label naming the function (OpenFaaS `faas_function`, KEDA's own, Knative
+        #: `serving.knative.dev/service`).
         self._label = label
         self._timeout_s = timeout_s
         self._client: httpx.AsyncClient | None = None

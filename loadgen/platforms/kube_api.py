@@ -1,5 +1,7 @@
 """The few Kubernetes API calls the KEDA adapter makes, over HTTP with the kubeconfig's
 credentials (no client library): server-side apply of an object, read, merge-patch, delete.
+`kube_client` is the HTTP client every adapter that talks to the API server uses (Knative's
+calls are `knative_api`).
 
 Objects are addressed by their apiVersion and kind (`path_of`): the core group under `/api/v1`,
 the others under `/apis/<group>/<version>`, always namespaced. Apply uses field manager
@@ -43,6 +45,23 @@ def object_path(obj: Mapping[str, Any]) -> str:
     return path_of(obj["apiVersion"], obj["kind"], meta["namespace"], meta["name"])
 
 
+def kube_client(access: KubeAccess, platform: str, timeout_s: float) -> httpx.AsyncClient:
+    """An HTTP client for the kubeconfig's API server, with its CA and credentials; unusable
+    certificates are a `PlatformError` naming `platform` (never their contents)."""
+    try:
+        verify = tls_context(access)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise PlatformError(
+            f"{platform}: the kubeconfig's certificates are unusable ({type(exc).__name__})"
+        ) from None
+    headers = {"Accept": "application/json"}
+    if access.token:
+        headers["Authorization"] = f"Bearer {access.token}"
+    return httpx.AsyncClient(
+        base_url=access.server, verify=verify, headers=headers, timeout=timeout_s
+    )
+
+
 class KubeApi:
     """One API server, reached with a kubeconfig's credentials; `platform` names the errors."""
 
@@ -54,22 +73,7 @@ class KubeApi:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            try:
-                verify = tls_context(self._access)
-            except (ssl.SSLError, ValueError, OSError) as exc:
-                raise PlatformError(
-                    f"{self._platform}: the kubeconfig's certificates are unusable "
-                    f"({type(exc).__name__})"
-                ) from None
-            headers = {"Accept": "application/json"}
-            if self._access.token:
-                headers["Authorization"] = f"Bearer {self._access.token}"
-            self._client = httpx.AsyncClient(
-                base_url=self._access.server,
-                verify=verify,
-                headers=headers,
-                timeout=self._timeout_s,
-            )
+            self._client = kube_client(self._access, self._platform, self._timeout_s)
         return self._client
 
     async def _call(

@@ -59,8 +59,10 @@ def queries(
             Query(
                 "replicas",
                 "count",
-                f'max(kube_deployment_status_replicas_available{{namespace="{ns}", '
-                f'deployment="{fn}"}})',
+                # OpenFaaS's Deployment is the function's name; Knative's are its revisions'
+                # (`<fn>-00001-deployment`), of which old ones sit at zero.
+                f'sum(kube_deployment_status_replicas_available{{namespace="{ns}", '
+                f'deployment=~"{fn_re}(-[0-9]+-deployment)?"}})',
             )
             if kind == "kube-prometheus-stack"
             else gateway

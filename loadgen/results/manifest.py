@@ -72,6 +72,11 @@ def build_manifest(
         versions = PlatformVersions(
             gateway=outputs.openfaas.versions.gateway, provider=outputs.openfaas.versions.provider
         )
+    elif outputs.knative is not None:
+        versions = PlatformVersions(
+            gateway=f"kourier {outputs.knative.versions.kourier}",
+            provider=f"knative-serving {outputs.knative.versions.serving}",
+        )
     elif outputs.openwhisk is not None and outputs.openwhisk.versions:
         versions = PlatformVersions(
             gateway=outputs.openwhisk.versions.get("images"),

@@ -140,6 +140,11 @@ class ColdStartEvent(BaseModel):
     method: str
     effective_ns: int = Field(description="wall clock (Unix ns) when the function was ready")
     cost_s: float = Field(ge=0, description="the control-plane work: deploy or scale to ready")
+    activator_in_path: bool | None = Field(
+        None,
+        description="Knative: the activator proxied the revision's traffic (its "
+        "ServerlessService in Proxy mode) when the cold start took effect; absent elsewhere",
+    )
 
 
 class FirstRequest(BaseModel):

@@ -20,14 +20,18 @@ from functions._registry import load
 from functions._runtime import invoke
 
 Serve = Callable[..., ServeProcess]
+#: Knative Services' host suffix: `<namespace>.<domain>`.
+SUFFIX = "knative-fn.knative.faasbench.test"
 
 
 class Router:
-    """Routes `/function/<name>` to the port registered for `name`; 404 otherwise."""
+    """Routes `/function/<name>` (OpenFaaS) or `/` with Host `<name>.<SUFFIX>` (Knative through
+    Kourier) to the port registered for `name`; 404 otherwise."""
 
     def __init__(self) -> None:
         self.routes: dict[str, int] = {}
         self.paths: list[str] = []
+        self.hosts: list[str] = []
         router = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -37,6 +41,10 @@ class Router:
                 router.paths.append(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 prefix, _, name = self.path.partition("/function/")
+                host = self.headers.get("Host", "")
+                router.hosts.append(host)
+                if self.path == "/" and host.endswith(f".{SUFFIX}"):
+                    prefix, name = "", host.removesuffix(f".{SUFFIX}")
                 port = router.routes.get(name) if prefix == "" else None
                 if port is None:
                     status, answer = 404, b"no such function"
@@ -107,6 +115,20 @@ def test_depth_three_hops_through_chain_instances(serve: Serve, router: Router) 
     assert third["meta"]["instance"] == second["meta"]["instance"]
     assert third["result"]["depth"] == 1
     assert third["result"]["response"]["result"]["n"] == 4
+
+
+def test_knative_calls_reach_each_callee_by_its_host_header(serve: Serve, router: Router) -> None:
+    router.routes["matrix"] = serve("matrix").port
+    knative = {"CHAIN_API": "knative", "KNATIVE_HOST_SUFFIX": SUFFIX}
+    router.routes["chain"] = serve("chain", {"GATEWAY_URL": router.url, **knative}).port
+    result = chain.main({"gateway": router.url, "depth": 2, "n": 3, "api": "knative",
+                         "host_suffix": SUFFIX})  # fmt: skip
+    assert router.paths == ["/", "/"]
+    assert router.hosts == [f"chain.{SUFFIX}", f"matrix.{SUFFIX}"]
+    assert result["url"] == f"{router.url}/"
+    assert result["response"]["result"]["response"]["result"]["n"] == 3
+    with pytest.raises(ParamError, match="missing parameter 'host_suffix' or environment"):
+        chain.main({"gateway": router.url, "api": "knative"})
 
 
 def test_gateway_comes_from_the_environment(

@@ -100,7 +100,14 @@ def test_each_function_declares_exactly_the_parameters_it_reads(
     from functions._params import FunctionError
     from functions._registry import load, parameters
 
-    for variable in ("GATEWAY_URL", "FTP_HOST", "FTP_TEST_FILE", "OPENWHISK_AUTH", "CHAIN_API"):
+    for variable in (
+        "GATEWAY_URL",
+        "FTP_HOST",
+        "FTP_TEST_FILE",
+        "OPENWHISK_AUTH",
+        "CHAIN_API",
+        "KNATIVE_HOST_SUFFIX",
+    ):
         monkeypatch.delenv(variable, raising=False)
     declared = parameters(name)
     assert declared is not None
@@ -108,7 +115,8 @@ def test_each_function_declares_exactly_the_parameters_it_reads(
     with contextlib.suppress(FunctionError):  # the connection fails after every read
         load(name)(params)
     assert params.read <= {param.name for param in declared}, params.read
-    assert {param.name for param in declared} <= params.read | {"auth"}  # auth: openwhisk only
+    # auth: OpenWhisk only; host_suffix: Knative only.
+    assert {param.name for param in declared} <= params.read | {"auth", "host_suffix"}
 
 
 def test_echo_takes_anything_and_chain_forwards_what_matrix_declares() -> None:
@@ -127,7 +135,7 @@ def test_declarations_check_values_as_the_function_would() -> None:
     declared["depth"].check(3)
     with pytest.raises(ParamError, match="depth must be between 1 and 10"):
         declared["depth"].check(11)
-    with pytest.raises(ParamError, match="api must be one of openfaas, openwhisk"):
+    with pytest.raises(ParamError, match="api must be one of openfaas, openwhisk, knative"):
         declared["api"].check("soap")
     with pytest.raises(ParamError, match="insecure_tls must be true or false"):
         declared["insecure_tls"].check(5)

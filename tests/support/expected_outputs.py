@@ -10,6 +10,7 @@ OPENWHISK = {"gateway_url", "openwhisk", "ftp"}
 #: KEDA in its default mode (http); queue mode exports no gateway_url (tests/components/
 #: test_keda.py).
 KEDA = {"gateway_url", "keda", "ftp"}
+KNATIVE = {"gateway_url", "knative", "ftp"}
 #: kube-prometheus-stack on every Kubernetes stack.
 MONITORING = {"prometheus", "grafana_url", "grafana_password"}
 K8S = {"kubeconfig", "kube_api_internal"} | MONITORING
@@ -17,6 +18,7 @@ EXPECTED = {
     ("k8s", "openfaas"): VM | K8S | OPENFAAS,
     ("k8s", "openwhisk"): VM | K8S | OPENWHISK,
     ("k8s", "keda"): VM | K8S | KEDA,
+    ("k8s", "knative"): VM | K8S | KNATIVE,
     ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
     ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
 }

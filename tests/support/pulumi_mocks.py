@@ -7,6 +7,7 @@ distinct values, so wiring can be checked by following ids.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -372,6 +373,19 @@ def is_secret(value: pulumi.Output[Any]) -> bool:
     return _sync_await(value.is_secret())
 
 
+def _ensure_event_loop() -> None:
+    """Pulumi's mocks run on the main thread's event loop. `asyncio.run` (the load generator's
+    tests, in the same process before these) closes its loop and leaves none set: give the
+    thread a fresh one then."""
+    policy = asyncio.get_event_loop_policy()
+    try:
+        loop = policy.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        policy.set_event_loop(policy.new_event_loop())
+
+
 def run_under_mocks(
     body: Callable[[], Any],
     *,
@@ -380,6 +394,7 @@ def run_under_mocks(
     stack: str = "test",
 ) -> tuple[RecordingMocks, Any]:
     """Run `body` as a Pulumi program; returns the mocks and body's result, fully resolved."""
+    _ensure_event_loop()
     mocks = RecordingMocks()
     full = {f"faasbench:{k}" if ":" not in k else k: v for k, v in (config or {}).items()}
     secret = [f"faasbench:{k}" if ":" not in k else k for k in secret_keys]

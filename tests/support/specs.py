@@ -73,6 +73,20 @@ OPENWHISK_SWAGGER = SpecFile(
     ),
 )
 
+#: Knative Serving's Service CRD at the release faasbench installs (tag knative-v1.23.0): the
+#: schema every Knative Service the load generator applies is checked against. The release's
+#: serving-crds.yaml carries this CRD (hack/generate-yamls.sh resolves config/core/300-resources
+#: into it, changing only the version label).
+KNATIVE_SERVICE_CRD = SpecFile(
+    "knative/service-crd.yaml",
+    PinnedFile(
+        "knative/serving",
+        "7ed4aa2ab601e3a33c6552285f6e0d910747351d",
+        "config/core/300-resources/service.yaml",
+        "2df2faa748f4d8e9470a2a5e9f208d7310aa89fc8cad1f2b1b9941fefe3def33",
+    ),
+)
+
 #: openwhisk-deploy-kube helm/openwhisk: the very tree the program installs.
 OPENWHISK_CHART_SPEC = SpecTree("charts/openwhisk", OPENWHISK_CHART.tree, (Part(OPENWHISK_CHART),))
 

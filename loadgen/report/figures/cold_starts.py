@@ -114,7 +114,8 @@ def cold_breakdown(results: Sequence[Aggregate]) -> Figure:
         title,
         "Mean of each cold-start component per group, one panel each, never added up: "
         "deploy/scale → ready is the control-plane work of a forced cold start (a redeploy's "
-        "contains the boot of the new instance; scale-to-zero's is the scale-down only; an "
+        "contains the boot of the new instance, as a Knative pod deletion's does; "
+        "scale-to-zero's is the scale-down only; an "
         "action update's is one PUT); ready → first request sent is the load generator's own "
         "start-up, in no request; the first response's latency contains the boot after "
         "scale-to-zero, an action update or an idle reap (natural), and holds the "

@@ -80,6 +80,19 @@ class Exporter:
             'kube_deployment_status_replicas_available{namespace="openfaas-fn",deployment="fn"} 2'
         )
         lines.append('gateway_service_count{function_name="fn.openfaas-fn"} 2')
+        # Knative: a Deployment per revision (the old one at zero), another function's beside.
+        for deployment, available in (
+            ("fn-00001-deployment", 0),
+            ("fn-00002-deployment", 3),
+            ("fnx-00001-deployment", 5),
+        ):
+            lines.append(
+                "kube_deployment_status_replicas_available"
+                f'{{namespace="knative-fn",deployment="{deployment}"}} {available}'
+            )
+        for pod, memory in MEMORY.items():
+            labels = f'namespace="knative-fn",pod="fn-00002-deployment-5f7c-{pod}",container="fn"'
+            lines.append(f"container_memory_working_set_bytes{{{labels}}} {memory}")
         return "\n".join(lines) + "\n"
 
 
@@ -129,12 +142,12 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         exporter.server.shutdown()
 
 
-def fetch(url: str, orchestrator: str, kind: str) -> MetricsFile:
+def fetch(url: str, orchestrator: str, kind: str, namespace: str = "openfaas-fn") -> MetricsFile:
     async def scenario() -> MetricsFile:
         metrics = PrometheusMetrics(
             Prometheus(url=url, kind=kind),
             orchestrator,
-            "openfaas-fn",
+            namespace,
             rate_window=f"{RATE_WINDOW_S}s",
         )
         try:
@@ -176,6 +189,16 @@ def test_range_queries_return_the_exporters_points(
     assert [s.points[-1][1] for s in by_name["replicas"]] == [2.0]
     # The document is the results tree's metrics.json shape.
     MetricsFile.model_validate_json(document.model_dump_json())
+
+
+def test_knative_replicas_are_the_revisions_deployments_summed(prometheus: str) -> None:
+    document = fetch(prometheus, "k8s", "kube-prometheus-stack", namespace="knative-fn")
+    by_name: dict[str, list] = {}
+    for series in document.series:
+        by_name.setdefault(series.name, []).append(series)
+    assert [s.points[-1][1] for s in by_name["replicas"]] == [3.0]
+    memory = sorted(series.points[-1][1] for series in by_name["memory"])
+    assert memory == sorted(MEMORY.values())
 
 
 def test_queries_are_valid_promql_and_escape_names() -> None:
