@@ -38,11 +38,13 @@ from contract.knative import (
     service_host,
 )
 from contract.outputs import Knative
+from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import PlatformRecord
 
 from .base import (
     ColdStart,
     FunctionSpec,
+    Invocation,
     InvokeTarget,
     LimitExceeded,
     PlatformError,
@@ -278,7 +280,13 @@ class KnativePlatform:
             activator_in_path=await self.activator_in_path(function, revision),
         )
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: Invocation = "sync"
+    ) -> InvokeTarget:
+        if invocation != "sync":
+            raise LimitExceeded(
+                f"{PLATFORM}: Services are invoked synchronously (invocation: sync)"
+            )
         host = service_host(function.deployed_name, self._namespace, self._config.domain)
         return InvokeTarget(
             url=f"{self._url}/",
@@ -295,6 +303,11 @@ class KnativePlatform:
         self, function: FunctionSpec, since_ns: int, until_ns: int
     ) -> list[PlatformRecord]:
         return await self._events.records(function.deployed_name, since_ns, until_ns)
+
+    async def poll_completions(
+        self, function: FunctionSpec, call_ids: set[str], since_ns: int, deadline_s: float
+    ) -> tuple[list[Completion], PollStats]:
+        raise LimitExceeded(f"{PLATFORM}: no asynchronous invocations")
 
     async def remove(self, function: FunctionSpec) -> None:
         """Delete the Service and wait until it is gone, so a new one of that name can follow."""
