@@ -39,7 +39,9 @@ class ScriptedPlatform:
     async def wait_ready(self, function: FunctionSpec, timeout_s: float) -> None:
         return None
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: str = "sync"
+    ) -> InvokeTarget:
         raise NotImplementedError("a scripted platform names its own targets")
 
     async def records(

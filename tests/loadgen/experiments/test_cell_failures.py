@@ -33,7 +33,9 @@ PATHS = {"echo": "/stall", "sleep": "/status/400", "matrix": "/ok"}
 class PathPlatform(ScriptedPlatform):
     """A platform whose functions are paths of a scripted HTTP server."""
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: str = "sync"
+    ) -> InvokeTarget:
         return InvokeTarget(url=self.server.url(PATHS[function.function]), method="GET")
 
 

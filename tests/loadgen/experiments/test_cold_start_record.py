@@ -48,7 +48,9 @@ class ColdPlatform(ScriptedPlatform):
         self.forced.append(cold)
         return cold
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: str = "sync"
+    ) -> InvokeTarget:
         self.targets += 1
         return InvokeTarget(url=self.server.url(f"/meta?id=call-{self.targets}"), method="GET")
 
