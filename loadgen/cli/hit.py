@@ -24,6 +24,15 @@ from loadgen.cli.hit_options import (
     request_spec,
     workload_of,
 )
+from loadgen.cli.loaders_options import (
+    LoadersCaOption,
+    LoadersCertOption,
+    LoadersKeyOption,
+    LoadersOption,
+    PoolRequest,
+    pool_request,
+    run_on_pool,
+)
 from loadgen.cli.params import (
     parse_body,
     parse_seconds,
@@ -33,6 +42,8 @@ from loadgen.cli.params import (
 from loadgen.cli.progress import LiveProgress
 from loadgen.cli.render import render_report
 from loadgen.engine import EngineOptions, RequestSpec
+from loadgen.loaders.models import DistributedSummary
+from loadgen.loaders.spec import PoolError
 from loadgen.metrics.thresholds import Threshold
 from loadgen.processes.coordinator import (
     OutDirError,
@@ -186,6 +197,17 @@ def hit(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
     ] = False,
+    loaders: LoadersOption = None,
+    loaders_ca: LoadersCaOption = None,
+    loaders_cert: LoadersCertOption = None,
+    loaders_key: LoadersKeyOption = None,
+    outputs: Annotated[
+        Path | None,
+        typer.Option("--stack-outputs", help="--loaders stack: the stack's outputs as JSON."),
+    ] = None,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="--loaders stack: a Pulumi stack.")
+    ] = None,
 ) -> None:
     """Load URL and report latency and throughput.
 
@@ -210,7 +232,9 @@ def hit(
         max_inflight=max_inflight,
         on_saturation=on_saturation,
     )
-    check_capacity(workload, processes)
+    pool = pool_request("hit", loaders, (loaders_ca, loaders_cert, loaders_key), (outputs, stack))
+    if pool is None:
+        check_capacity(workload, processes)
     options = engine_options(
         timeout=parse_seconds(timeout, "--timeout"),
         connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
@@ -224,7 +248,9 @@ def hit(
             out_dir = prepare_out_dir(records)
         except (OutDirError, OSError) as exc:
             raise usage_error("--records", str(exc)) from None
-    result = _run(request, workload, options, processes, engine, out_dir, thresholds, json_output)
+    result = _run(
+        request, workload, options, processes, engine, out_dir, thresholds, json_output, pool
+    )
     summary = result.summary
     causes = _causes(url, summary.errors)
     if causes:
@@ -236,6 +262,9 @@ def hit(
     else:
         sys.stdout.write(render_report(summary, result.latency_histogram, causes) + "\n")
     sys.stdout.flush()
+    if isinstance(summary, DistributedSummary) and summary.partial:
+        typer.echo(f"loadgen hit: partial run: {summary.partial_reason}", err=True)
+        raise typer.Exit(1)
     if any(not outcome.passed for outcome in summary.thresholds):
         raise typer.Exit(THRESHOLD_FAILED_EXIT)
     if summary.interrupted:
@@ -251,9 +280,22 @@ def _run(
     out_dir: str | None,
     thresholds: list[Threshold],
     json_output: bool,
+    pool: PoolRequest | None = None,
 ) -> RunResult:
     live = not json_output and sys.stdout.isatty()
     try:
+        if pool is not None:
+            return run_on_pool(
+                pool,
+                request,
+                workload,
+                options=options,
+                processes=processes,
+                engine=engine,
+                out_dir=out_dir,
+                thresholds=thresholds,
+                live=live,
+            )
         if not live:
             return execute(
                 request,
@@ -276,7 +318,7 @@ def _run(
                 on_progress=progress.update,
                 live_percentiles=True,
             )
-    except RunError as exc:
+    except (RunError, PoolError) as exc:
         typer.echo(f"loadgen hit: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:

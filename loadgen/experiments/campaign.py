@@ -14,32 +14,32 @@ the engine (it flushes its records), leaves the interrupted cell incomplete and 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import time
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from contract.outputs import StackOutputs
 from loadgen.engine.options import EngineOptions
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.loads import loader_clocks, partial_reason, run_load
+from loadgen.experiments.manifest_file import CampaignError, now_iso, open_manifest, write_json
 from loadgen.experiments.outcomes import CampaignReport, CellListener, CellOutcome
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.env import function_env
 from loadgen.platforms.prometheus import PrometheusMetrics
-from loadgen.processes.coordinator import RunError, default_processes, execute
+from loadgen.processes.coordinator import RunError, default_processes
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results.first_request import first_request
 from loadgen.results.manifest import build_manifest
-from loadgen.results.models import CampaignManifest, CellInfo
-from loadgen.userfiles import RESULTS_JSON_LIMIT, UserFileError, read_text
+from loadgen.results.models import CampaignManifest, CellInfo, LoaderClock, LoadersInfo
+
+if TYPE_CHECKING:
+    from loadgen.loaders.pool import LoaderPool
 
 T = TypeVar("T")
 CELLS = "cells"
@@ -51,33 +51,6 @@ IDLE_MARGIN_S = 30.0
 PRIMING_ROUNDS = 3
 #: A campaign whose cells keep failing stops: the stack is likely down.
 MAX_CONSECUTIVE_FAILURES = 3
-
-
-class CampaignError(RuntimeError):
-    """The campaign cannot start or go on (the message says why)."""
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _write_json(path: Path, document: Any) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    partial.replace(path)
-
-
-def _read_manifest(path: Path) -> CampaignManifest:
-    try:
-        return CampaignManifest.model_validate_json(
-            read_text(path, kind="a campaign manifest", limit=RESULTS_JSON_LIMIT)
-        )
-    except UserFileError as exc:
-        raise CampaignError(f"{exc}: not a results directory loadgen can resume") from None
-    except ValidationError:
-        raise CampaignError(
-            f"{path}: not a loadgen campaign manifest; choose another --results directory"
-        ) from None
 
 
 class Campaign:
@@ -94,6 +67,7 @@ class Campaign:
         resume: bool = False,
         listener: CellListener | None = None,
         platform_factory: Callable[[StackOutputs, str | None], Platform] = make_platform,
+        loaders: LoaderPool | None = None,
     ) -> None:
         self.config = config
         self.outputs = outputs
@@ -104,6 +78,9 @@ class Campaign:
         self._loop = asyncio.new_event_loop()
         self.platform = platform_factory(outputs, image)
         self._deployed: set[str] = set()
+        self.loaders = loaders
+        """The loader pool each segment runs on (`--loaders`); None: this machine."""
+        self._loader_clocks: list[LoaderClock] = []
 
     # --- control plane ---------------------------------------------------------------------
     def _await(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -214,14 +191,17 @@ class Campaign:
             return event
         target = self._target(cell)
         out = records / f".segment-{index:03d}"
-        result = execute(
+        local = self.loaders is None
+        result = run_load(
+            self.loaders,
             target.request_spec(),
             segment.workload,
             options=self._engine_options(),
-            processes=self.config.processes or default_processes(),
+            processes=self.config.processes or (default_processes() if local else None),
             out_dir=out,
             on_progress=self.listener.engine_progress,
         )
+        self._loader_clocks.extend(loader_clocks(cell.id, index, result))
         paths = sorted(out.glob(f"*{RECORD_FILE_SUFFIX}"))
         if segment.before != "none":
             # What the cold start led to: the analysis puts it beside the cold start's cost.
@@ -232,6 +212,9 @@ class Campaign:
             path.replace(records / f"s{index:03d}-{path.name}")
         shutil.rmtree(out, ignore_errors=True)
         event["summary"] = result.summary.model_dump(mode="json")
+        partial = partial_reason(result)
+        if partial is not None:
+            event["partial"] = partial
         if any(report.reason == "interrupted" for report in result.reports):
             # Ctrl-C: the engine stopped and flushed its records; the cell stays incomplete.
             raise KeyboardInterrupt
@@ -253,12 +236,13 @@ class Campaign:
             for row in platform_rows:
                 handle.write(row.model_dump_json() + "\n")
         self._save_metrics(cell, work, start_ns, end_ns)
-        _write_json(work / "summary.json", {"segments": events})
+        write_json(work / "summary.json", {"segments": events})
         summaries = [e["summary"] for e in events if "summary" in e]
         requests = sum(s["requests"] for s in summaries)
         errors = sum(sum(s["errors"].values()) for s in summaries)
         ok = sum(s["ok"] for s in summaries)
-        status, reason = "complete", None
+        partial = [f"segment {e['segment']}: {e['partial']}" for e in events if "partial" in e]
+        status, reason = ("partial", "; ".join(partial)) if partial else ("complete", None)
         if ok == 0:
             # Nothing measured is not a result: a cell whose every request failed (bad params,
             # a function that is down) or that sent none must not pass for a complete one.
@@ -292,7 +276,7 @@ class Campaign:
             return
         finally:
             self._await(metrics.aclose())
-        _write_json(work / "metrics.json", document.model_dump(mode="json"))
+        write_json(work / "metrics.json", document.model_dump(mode="json"))
 
     # --- the campaign ---------------------------------------------------------------------------
     def _prepare_results(self, started: str) -> CampaignManifest:
@@ -306,22 +290,14 @@ class Campaign:
             cold_start_method=self.platform.limits().cold_start_method,
             started=started,
         )
-        if manifest_path.exists() or manifest_path.is_symlink():
-            existing = _read_manifest(manifest_path)
-            if not self.resume:
-                raise CampaignError(
-                    f"{self.results_dir} already holds campaign {existing.campaign!r}: pass "
-                    "--resume to continue it, or choose another --results directory"
-                )
-            if existing.config_hash != manifest.config_hash:
-                raise CampaignError(
-                    f"{self.results_dir} holds campaign {existing.campaign!r} of a different "
-                    "experiment file (its hash differs): resume only with the same file"
-                )
-            manifest = existing.model_copy(update={"ended": None})
+        manifest = open_manifest(manifest_path, manifest, resume=self.resume)
+        if self.loaders is not None and manifest.loaders is None:
+            manifest = manifest.model_copy(
+                update={"loaders": LoadersInfo(spec=self.loaders.spec.text)}
+            )
         (self.results_dir / CELLS).mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.results_dir / INCOMPLETE, ignore_errors=True)
-        _write_json(manifest_path, manifest.model_dump(mode="json"))
+        write_json(manifest_path, manifest.document())
         return manifest
 
     def _done(self, cell: CellPlan) -> bool:
@@ -357,10 +333,11 @@ class Campaign:
         finally:
             self._cleanup()
             ended = None if report.interrupted else now_iso()
-            _write_json(
-                self.results_dir / MANIFEST,
-                manifest.model_copy(update={"ended": ended}).model_dump(mode="json"),
-            )
+            update: dict[str, Any] = {"ended": ended}
+            if manifest.loaders is not None:
+                runs = [*manifest.loaders.runs, *self._loader_clocks]
+                update["loaders"] = manifest.loaders.model_copy(update={"runs": runs})
+            write_json(self.results_dir / MANIFEST, manifest.model_copy(update=update).document())
         return report
 
     def _run_cell(self, cell: CellPlan) -> CellOutcome:
@@ -379,12 +356,12 @@ class Campaign:
             sweep=cell.sweep,
             run=cell.run,
             cold_method=self._cold_method(cell),
-            status="complete" if outcome.status == "complete" else "failed",
+            status=outcome.status if outcome.status in {"complete", "partial"} else "failed",
             reason=outcome.reason,
             started=started,
             ended=now_iso(),
         )
-        _write_json(work / "cell.json", info.model_dump(mode="json"))
+        write_json(work / "cell.json", info.model_dump(mode="json"))
         final = self.results_dir / CELLS / cell.id
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)
