@@ -48,6 +48,8 @@ class _Agent:
             encoding="utf-8",
         )
         self.lock = threading.Lock()
+        self.started = False
+        """Whether `finish` took it over (it then closes the agent itself)."""
         self.send({**assignment.model_dump(mode="json")})
 
     @property
@@ -125,8 +127,10 @@ def finish(run_key: str, t0_ns: int) -> LoaderOutcome:
 
     with _AGENTS_LOCK:
         agent = _AGENTS.get(run_key)
+        if agent is not None:
+            agent.started = True
     if agent is None:
-        raise LoaderError(f"run {run_key} was not prepared on this loader")
+        raise LoaderError(f"run {run_key} was not prepared on this loader (or was stopped)")
     client = get_client()
     try:
         agent.send({"go": t0_ns})
@@ -154,6 +158,11 @@ def stop(run_key: str) -> bool:
     """Tell this loader's agent of `run_key`, if any, to stop; True when there was one."""
     with _AGENTS_LOCK:
         agent = _AGENTS.get(run_key)
+        if agent is not None and not agent.started:
+            # Prepared but never started: nobody else will close it. This runs in the worker's
+            # event loop (`Client.run`), so the waiting is left to a thread.
+            del _AGENTS[run_key]
+            threading.Thread(target=agent.close, daemon=True).start()
     if agent is None:
         return False
     agent.send({"stop": True})

@@ -1,0 +1,265 @@
+"""Benchmark loads from many loaders (`--loaders`) on this machine and write its section of
+docs/performance.md.
+
+    uv run python bench/loaders.py [--cores N] [--seconds 10] [--note TEXT]
+
+With N cores (default: the cores this process may use):
+
+- scaling: a closed loop against HAProxy with N processes ÷ the same with one process
+  (bar: ≥ 0.9 × N, so ≥ 1.8 on two cores);
+- pool overhead: `--loaders local:N --processes 1` ÷ plain `--processes N`, same closed loop
+  (bar: at most 5 % fewer requests per second);
+- open loop of 4,000/s from `--loaders local:2` (one process each): achieved ÷ target within
+  ±1 %;
+- start skew on loopback: the largest loader start skew of the pool runs (bar: ≤ 1 ms).
+
+HAProxy shares the machine with the clients, so on a small machine the target takes some of
+the cores the clients scale onto. The figures only mean something on a machine that is
+otherwise idle: the document records the load average before and after, and `--note` says
+anything else about the conditions. Exits 1 if a bar is missed (after writing the document).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sections import write_section
+
+REPO = Path(__file__).resolve().parent.parent
+OWNER = "bench/loaders.py"
+USERS_PER_PROCESS = 50
+OPEN_RATE = 4_000
+OPEN_LOADERS = 2
+OPEN_BAR = 0.01
+SCALING_SHARE = 0.9
+OVERHEAD_BAR = 0.05
+SKEW_BAR_MS = 1.0
+HAPROXY_CONFIG = """\
+global
+    maxconn 20000
+    nbthread {threads}
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend target
+    bind 127.0.0.1:{port}
+    http-request return status 200 content-type text/plain string "hello"
+"""
+
+
+@dataclass
+class Run:
+    title: str
+    command: list[str]
+    summary: dict[str, Any]
+    seconds: float
+
+
+@dataclass
+class Check:
+    name: str
+    measured: str
+    bar: str
+    passed: bool
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+@contextmanager
+def haproxy(threads: int) -> Iterator[str]:
+    binary = shutil.which("haproxy")
+    if binary is None:
+        raise SystemExit("bench/loaders.py needs haproxy (make bootstrap installs it)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as work:
+        config = Path(work) / "haproxy.cfg"
+        config.write_text(HAPROXY_CONFIG.format(threads=threads, port=port))
+        process = subprocess.Popen(
+            [binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 15
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            yield f"http://127.0.0.1:{port}/"
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def hit(title: str, url: str, *args: str) -> Run:
+    command = [sys.executable, "-m", "loadgen", "hit", url, "--json", *args]
+    started = time.monotonic()
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    if done.returncode not in (0, 99):
+        raise SystemExit(f"{title}: loadgen hit exited {done.returncode}: {done.stderr[-2000:]}")
+    print(f"{title}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
+    return Run(title, command[2:], json.loads(done.stdout), time.monotonic() - started)
+
+
+def measure(url: str, cores: int, seconds: int) -> tuple[list[Run], list[Check]]:
+    duration = f"{seconds}s"
+    single = hit("closed loop, 1 process", url, "-c", str(USERS_PER_PROCESS),
+                 "--duration", duration, "--processes", "1")  # fmt: skip
+    users = str(USERS_PER_PROCESS * cores)
+    plain = hit(f"closed loop, {cores} processes", url, "-c", users, "--duration", duration,
+                "--processes", str(cores))  # fmt: skip
+    pooled = hit(f"closed loop, --loaders local:{cores}", url, "-c", users, "--duration",
+                 duration, "--loaders", f"local:{cores}", "--processes", "1")  # fmt: skip
+    open_loop = hit(f"open loop {OPEN_RATE:,}/s, --loaders local:{OPEN_LOADERS}", url,
+                    "--rate", str(OPEN_RATE), "--duration", duration, "--loaders",
+                    f"local:{OPEN_LOADERS}", "--processes", "1")  # fmt: skip
+    runs = [single, plain, pooled, open_loop]
+    scaling = plain.summary["rps"] / single.summary["rps"]
+    overhead = 1 - pooled.summary["rps"] / plain.summary["rps"]
+    achieved = open_loop.summary["rps"] / OPEN_RATE
+    skews = [
+        (loader["start_skew_ms"], loader["clock_uncertainty_ms"])
+        for run in (pooled, open_loop)
+        for loader in run.summary["loaders"]
+        if loader["start_skew_ms"] is not None
+    ]
+    skew, uncertainty = max(skews, key=lambda pair: abs(pair[0]))
+    checks = [
+        Check(
+            f"{cores} processes ÷ 1 process, closed loop, req/s",
+            f"{scaling:.2f} ({plain.summary['rps']:,.0f} ÷ {single.summary['rps']:,.0f})",
+            f"≥ {SCALING_SHARE * cores:.1f}",
+            scaling >= SCALING_SHARE * cores,
+        ),
+        Check(
+            f"--loaders local:{cores} vs --processes {cores}: req/s lost",
+            f"{overhead:+.1%} ({pooled.summary['rps']:,.0f} vs {plain.summary['rps']:,.0f})",
+            f"≤ {OVERHEAD_BAR:.0%}",
+            overhead <= OVERHEAD_BAR,
+        ),
+        Check(
+            f"open loop {OPEN_RATE:,}/s from local:{OPEN_LOADERS}: achieved ÷ target",
+            f"{achieved:.4f} (rps {open_loop.summary['rps']:,.1f}; send rate "
+            f"{open_loop.summary['send_rate']:,.1f}/s; sched lag p99 "
+            f"{open_loop.summary['sched_lag_ms']['p99']} ms)",
+            f"within ±{OPEN_BAR:.0%}",
+            abs(achieved - 1) <= OPEN_BAR,
+        ),
+        Check(
+            "start skew on loopback: the largest loader's",
+            f"{skew:.3f} ms (clock known to ±{uncertainty:.3f} ms)",
+            f"≤ {SKEW_BAR_MS:g} ms",
+            abs(skew) <= SKEW_BAR_MS,
+        ),
+    ]
+    return runs, checks
+
+
+def _summary_excerpt(summary: dict[str, Any]) -> dict[str, Any]:
+    keys = ("requests", "ok", "rps", "send_rate", "duration_s", "processes", "client_cpu",
+            "latency_ms", "sched_lag_ms", "valid", "warnings", "start_skew_ms",
+            "clock_uncertainty_ms", "partial")  # fmt: skip
+    excerpt = {key: summary[key] for key in keys if key in summary}
+    if "loaders" in summary:
+        excerpt["loaders"] = [
+            {key: loader[key] for key in ("name", "processes", "clock_offset_ms",
+             "clock_uncertainty_ms", "start_skew_ms", "requests", "client_cpu", "behind")}
+            for loader in summary["loaders"]
+        ]  # fmt: skip
+    return excerpt
+
+
+def document(
+    cores: int,
+    seconds: int,
+    runs: list[Run],
+    checks: list[Check],
+    loads: tuple[str, str],
+    note: str,
+) -> str:
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Loads from many loaders (`--loaders`)",
+        "",
+        f"Written by `bench/loaders.py --cores {cores} --seconds {seconds}` on {now}. Do not "
+        "edit: rerun the script on a machine that is otherwise idle (`--cores N` for a bigger "
+        "one).",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs online, Python "
+        f"{platform.python_version()}; load average (1, 5, 15 min) {loads[0]} before, "
+        f"{loads[1]} after. HAProxy (the target, {max(1, cores // 2)} thread(s)) runs on the "
+        "same machine as the clients.",
+        "",
+    ]
+    if note:
+        lines += [f"**Conditions:** {note}", ""]
+    lines += ["| check | measured | bar | result |", "|---|---|---|---|"]
+    lines += [
+        f"| {c.name} | {c.measured} | {c.bar} | {'pass' if c.passed else 'FAIL'} |" for c in checks
+    ]
+    lines += ["", "## Commands and summaries", ""]
+    for run in runs:
+        shown = " ".join(run.command).replace(run.command[2], "$URL", 1)
+        lines += [
+            f"### {run.title}",
+            "",
+            f"Took {run.seconds:.1f} s (the pool runs include starting the LocalCluster).",
+            "",
+            "```",
+            f"$ {shown}",
+            json.dumps(_summary_excerpt(run.summary), indent=1),
+            "```",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cores", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--note", default="", help="the conditions, said in the document")
+    parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
+    args = parser.parse_args()
+    before = load_average()
+    with haproxy(max(1, args.cores // 2)) as url:
+        runs, checks = measure(url, args.cores, args.seconds)
+    text = document(args.cores, args.seconds, runs, checks, (before, load_average()), args.note)
+    write_section(args.output, OWNER, text)
+    for check in checks:
+        print(f"{'pass' if check.passed else 'FAIL'}  {check.name}: {check.measured}")
+    return 0 if all(check.passed for check in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
