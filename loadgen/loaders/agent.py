@@ -38,11 +38,13 @@ PROGRESS_EVERY_S = 0.5
 
 
 class _Channel:
-    """The protocol's two ends: JSON lines in on stdin, out on a private copy of stdout."""
+    """The protocol's two ends: JSON lines in on a file descriptor (read unbuffered, so that
+    waiting on it never misses a line already read), out on a private copy of stdout."""
 
-    def __init__(self, incoming: IO[str], outgoing: IO[str]) -> None:
+    def __init__(self, incoming: int, outgoing: IO[str]) -> None:
         self.incoming = incoming
         self.outgoing = outgoing
+        self.pending = b""
         self.stopped = False
 
     def send(self, message: dict[str, Any]) -> None:
@@ -53,13 +55,15 @@ class _Channel:
     def receive(self, timeout_s: float | None) -> dict[str, Any] | None:
         """The next message; None when none came within `timeout_s`; {"stop": true} at end
         of input."""
-        if timeout_s is not None:
+        while b"\n" not in self.pending:
             readable, _, _ = select.select([self.incoming], [], [], timeout_s)
             if not readable:
                 return None
-        line = self.incoming.readline()
-        if not line:
-            return {"stop": True}
+            chunk = os.read(self.incoming, 65536)
+            if not chunk:
+                return {"stop": True}
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
         message = json.loads(line)
         if not isinstance(message, dict):
             raise ValueError(f"expected a JSON object, got {line[:80]!r}")
@@ -125,7 +129,7 @@ def main() -> int:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    channel = _Channel(sys.stdin, protocol)
+    channel = _Channel(sys.stdin.fileno(), protocol)
     try:
         first = channel.receive(READY_TIMEOUT_S)
         if first is None or first.get("stop"):

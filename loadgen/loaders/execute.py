@@ -21,7 +21,7 @@ from loadgen.engine import EngineName, EngineOptions, RequestSpec
 from loadgen.engine.clock import now_ns, wall_anchor_ns
 from loadgen.loaders.clock import measure_offset
 from loadgen.loaders.merge import LoaderRun, in_driver_clock, merge_loaders
-from loadgen.loaders.models import LoaderAssignment, LoaderOutcome, LoaderStatus
+from loadgen.loaders.models import LoaderAssignment, LoaderOutcome, LoaderReady, LoaderStatus
 from loadgen.loaders.pool import LoaderPool
 from loadgen.loaders.split import loader_plans, loader_processes
 from loadgen.loaders.task import finish, prepare, progress_key, stop
@@ -135,6 +135,9 @@ def execute_on_pool(
 
 
 _Result = LoaderOutcome | tuple[LoaderStatus, str]
+"""A loader's outcome, or (`lost`/`failed`, why)."""
+_Step = LoaderReady | LoaderOutcome | tuple[LoaderStatus, str]
+"""What `_wait` collects: `prepare`'s LoaderReady, `finish`'s outcome, or a failure."""
 
 
 def _with_result(loader: LoaderRun, result: _Result | None) -> LoaderRun:
@@ -200,7 +203,10 @@ def _run(
             )
             for loader in active.loaders.values()
         }
-        return t0, _wait(active, finishing, t0, on_progress)
+        finished = _wait(active, finishing, t0, on_progress)
+        return t0, {
+            name: result for name, result in finished.items() if not isinstance(result, LoaderReady)
+        }
     except BaseException:
         _stop(active, list(active.loaders))
         raise
@@ -211,11 +217,11 @@ def _wait(
     futures: dict[str, Future],
     t0: int | None,
     on_progress: ProgressCallback | None,
-) -> dict[str, _Result]:
+) -> dict[str, _Step]:
     """Each loader's result, or (`lost`/`failed`, why). Before the start (`t0` None) a
     loader has `READY_TIMEOUT_S` to get ready; after it, Ctrl-C (once) stops the loaders and
     waits for what they measured until then."""
-    results: dict[str, _Result] = {}
+    results: dict[str, _Step] = {}
     pending = dict(futures)
     deadline = time.monotonic() + READY_TIMEOUT_S if t0 is None else None
     stopping = False
