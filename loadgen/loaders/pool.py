@@ -13,6 +13,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dask
 from distributed import Client, LocalCluster
 from distributed.security import Security
 
@@ -20,6 +21,17 @@ from contract.outputs import StackOutputs
 from loadgen.loaders.spec import LoadersSpec, PoolError, TlsFiles
 
 CONNECT_TIMEOUT_S = 30.0
+QUIET_WORKERS: dict[str, object] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+"""Dask's defaults wake every process many times a second (statistical profiling every 10 ms
+while a task runs, event-loop checks every 20 ms, memory checks every 100 ms): on a loader
+that is CPU taken from the load. A local pool starts with these instead; a cluster started by
+others should too (docs/distributed.md)."""
 WORKERS_TIMEOUT_S = 60.0
 
 
@@ -85,14 +97,15 @@ def open_pool(
     with ExitStack() as stack:
         if spec.kind == "local":
             assert spec.workers is not None
-            cluster = LocalCluster(
-                n_workers=spec.workers,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.ERROR,
-            )
+            with dask.config.set(QUIET_WORKERS):
+                cluster = LocalCluster(
+                    n_workers=spec.workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
             stack.callback(cluster.close)
             client = Client(cluster)
             stack.callback(client.close)
