@@ -13,10 +13,11 @@ With N cores (default: the cores this process may use):
   ±1 %;
 - start skew on loopback: the largest loader start skew of the pool runs (bar: ≤ 1 ms).
 
-HAProxy shares the machine with the clients, so on a small machine the target takes some of
-the cores the clients scale onto. The figures only mean something on a machine that is
-otherwise idle: the document records the load average before and after, and `--note` says
-anything else about the conditions. Exits 1 if a bar is missed (after writing the document).
+The clients get the first N cores and HAProxy the rest (`taskset`); on a machine with no more
+than N cores HAProxy shares the clients' cores and takes CPU they would scale onto. The figures
+only mean something on a machine that is otherwise idle: the document records the load
+average before and after, and `--note` says anything else about the conditions. Exits 1 if a
+bar is missed (after writing the document).
 """
 
 from __future__ import annotations
@@ -95,16 +96,20 @@ def load_average() -> str:
 
 
 @contextmanager
-def haproxy(threads: int) -> Iterator[str]:
+def haproxy(cpus: list[int]) -> Iterator[str]:
+    """HAProxy on `cpus` (one thread each), or unpinned with one thread when there are none."""
     binary = shutil.which("haproxy")
     if binary is None:
         raise SystemExit("bench/loaders.py needs haproxy (make bootstrap installs it)")
     port = free_port()
     with tempfile.TemporaryDirectory() as work:
         config = Path(work) / "haproxy.cfg"
-        config.write_text(HAPROXY_CONFIG.format(threads=threads, port=port))
+        config.write_text(HAPROXY_CONFIG.format(threads=max(1, len(cpus)), port=port))
+        pin = ["taskset", "-c", ",".join(map(str, cpus))] if cpus else []
         process = subprocess.Popen(
-            [binary, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [*pin, binary, "-db", "-f", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             deadline = time.monotonic() + 15
@@ -122,14 +127,19 @@ def haproxy(threads: int) -> Iterator[str]:
             process.wait(timeout=10)
 
 
+CLIENT_PIN: list[str] = []
+"""`taskset -c 0-(N-1)` when the target has cores of its own: the clients keep to theirs."""
+
+
 def hit(title: str, url: str, *args: str) -> Run:
-    command = [sys.executable, "-m", "loadgen", "hit", url, "--json", *args]
+    command = [*CLIENT_PIN, sys.executable, "-m", "loadgen", "hit", url, "--json", *args]
     started = time.monotonic()
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
     if done.returncode not in (0, 99):
         raise SystemExit(f"{title}: loadgen hit exited {done.returncode}: {done.stderr[-2000:]}")
     print(f"{title}: done in {time.monotonic() - started:.1f} s", file=sys.stderr, flush=True)
-    return Run(title, command[2:], json.loads(done.stdout), time.monotonic() - started)
+    shown = ["loadgen", *command[command.index("-m") + 2 :]]
+    return Run(title, shown, json.loads(done.stdout), time.monotonic() - started)
 
 
 def measure(url: str, cores: int, seconds: int, pairs: int) -> tuple[list[Run], list[Check]]:
@@ -230,6 +240,7 @@ def document(
     checks: list[Check],
     loads: tuple[str, str],
     note: str,
+    target_cpus: list[int],
 ) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
@@ -241,8 +252,15 @@ def document(
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs online, Python "
         f"{platform.python_version()}; load average (1, 5, 15 min) {loads[0]} before, "
-        f"{loads[1]} after. HAProxy (the target, {max(1, cores // 2)} thread(s)) runs on the "
-        "same machine as the clients.",
+        f"{loads[1]} after. "
+        + (
+            f"HAProxy (the target) runs on CPUs {','.join(map(str, target_cpus))}, the clients "
+            f"on CPUs 0-{cores - 1} (`taskset`)."
+            if target_cpus
+            else "HAProxy (the target, one thread) shares the clients' cores: with no core of "
+            "its own it takes CPU the clients would scale onto, so on such a machine the "
+            "scaling check measures the machine more than loadgen."
+        ),
         "",
     ]
     if note:
@@ -277,9 +295,14 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "performance.md")
     args = parser.parse_args()
     before = load_average()
-    with haproxy(max(1, args.cores // 2)) as url:
+    available = sorted(os.sched_getaffinity(0))
+    target_cpus = available[args.cores :]
+    if target_cpus:
+        CLIENT_PIN[:] = ["taskset", "-c", ",".join(map(str, available[: args.cores]))]
+    with haproxy(target_cpus) as url:
         runs, checks = measure(url, args.cores, args.seconds, args.pairs)
-    text = document(args.cores, args.seconds, runs, checks, (before, load_average()), args.note)
+    loads = (before, load_average())
+    text = document(args.cores, args.seconds, runs, checks, loads, args.note, target_cpus)
     write_section(args.output, OWNER, text)
     for check in checks:
         print(f"{'pass' if check.passed else 'FAIL'}  {check.name}: {check.measured}")
