@@ -51,6 +51,9 @@ OPEN_BAR = 0.01
 SCALING_SHARE = 0.9
 OVERHEAD_BAR = 0.05
 SKEW_BAR_MS = 1.0
+CLIENT_SATURATED = 0.8
+"""A client process below this share of a core was not what limited the rate (validity's
+CPU limit)."""
 HAPROXY_CONFIG = """\
 global
     maxconn 9000
@@ -150,6 +153,7 @@ def measure(url: str, cores: int, seconds: int, pairs: int) -> tuple[list[Run], 
     runs: list[Run] = []
     scaling: list[tuple[float, float, float]] = []
     overhead: list[tuple[float, float, float]] = []
+    busiest: list[float] = []
     steps = {
         "one": ("closed loop, 1 process", ["-c", str(USERS_PER_PROCESS), "--processes", "1"]),
         "many": (f"closed loop, {cores} processes", ["-c", users, "--processes", str(cores)]),
@@ -165,6 +169,7 @@ def measure(url: str, cores: int, seconds: int, pairs: int) -> tuple[list[Run], 
             title, args = steps[key]
             done[key] = hit(f"round {round_ + 1}: {title}", url, *args, "--duration", duration)
             runs.append(done[key])
+        busiest.append(max(done["many"].summary["client_cpu"]))
         one, many, pool = (done[key].summary["rps"] for key in ("one", "many", "pool"))
         scaling.append((many / one, many, one))
         overhead.append((1 - pool / many, pool, many))
@@ -188,7 +193,12 @@ def measure(url: str, cores: int, seconds: int, pairs: int) -> tuple[list[Run], 
             f"{cores} processes ÷ 1 process, closed loop, req/s (median of {pairs} rounds)",
             f"{ratio:.2f} (rounds: "
             + "; ".join(f"{many:,.0f} ÷ {one:,.0f}" for _, many, one in scaling)
-            + ")",
+            + f"; busiest of the {cores} processes: up to {max(busiest):.2f} of a core"
+            + (
+                ", so the target or the machine, not the clients, set the rate)"
+                if max(busiest) < CLIENT_SATURATED
+                else ")"
+            ),
             f"≥ {SCALING_SHARE * cores:.1f}",
             ratio >= SCALING_SHARE * cores,
         ),
