@@ -111,3 +111,19 @@ def test_a_closed_loops_skew_is_counted_from_the_start_instant() -> None:
     outcome = loader.outcome.model_copy(update={"t0_ns": 1_000_000_000 - 300_000})
     assert start_skew_ns(outcome, closed=True) == 500_000
     assert start_skew_ns(outcome, closed=False) == 200_000
+
+
+def test_the_text_report_lists_each_loader_and_a_partial_run() -> None:
+    from loadgen.cli.render import render_report
+    from loadgen.metrics.histogram import new_hdr as empty
+
+    survivor = _loader(0, 0, [1000] * 100, 0.1)
+    lost = _loader(1, 0, [1000] * 100, 0.1)
+    lost = LoaderRun(lost.name, lost.address, lost.plan, lost.clock, status="lost",
+                     reason="its worker left the cluster")  # fmt: skip
+    summary = merge_loaders(_run(), [survivor, lost], "2026-01-01T00:00:00Z", "local:2")
+    text = render_report(summary, empty())
+    assert "Loaders (local:2): start skew 0.200 ms, clocks known to ±0.050 ms" in text
+    assert "loader-0   host-0  1 proc  offset +0.000 ±0.050 ms  skew 0.200 ms" in text
+    assert "loader-1   tcp://10.0.0.1:1" in text
+    assert "PARTIAL: 1 of 2 loaders missing: loader-1 lost (its worker left the cluster)" in text
