@@ -27,6 +27,15 @@ from loadgen.cli.hit_options import (
     request_spec,
     workload_of,
 )
+from loadgen.cli.loaders_options import (
+    LoadersCaOption,
+    LoadersCertOption,
+    LoadersKeyOption,
+    LoadersOption,
+    PoolRequest,
+    pool_request,
+    run_on_pool,
+)
 from loadgen.cli.params import (
     parse_body,
     parse_seconds,
@@ -36,6 +45,8 @@ from loadgen.cli.params import (
 from loadgen.cli.progress import LiveProgress
 from loadgen.cli.render import render_completions, render_report
 from loadgen.engine import EngineOptions, RequestSpec
+from loadgen.loaders.models import DistributedSummary
+from loadgen.loaders.spec import PoolError
 from loadgen.metrics.thresholds import Threshold
 from loadgen.processes.coordinator import (
     OutDirError,
@@ -189,6 +200,17 @@ def hit(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object on stdout.")
     ] = False,
+    loaders: LoadersOption = None,
+    loaders_ca: LoadersCaOption = None,
+    loaders_cert: LoadersCertOption = None,
+    loaders_key: LoadersKeyOption = None,
+    outputs: Annotated[
+        Path | None,
+        typer.Option("--stack-outputs", help="--loaders stack: the stack's outputs as JSON."),
+    ] = None,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="--loaders stack: a Pulumi stack.")
+    ] = None,
     callback: Annotated[
         str | None,
         typer.Option(
@@ -240,7 +262,9 @@ def hit(
         max_inflight=max_inflight,
         on_saturation=on_saturation,
     )
-    check_capacity(workload, processes)
+    pool = pool_request("hit", loaders, (loaders_ca, loaders_cert, loaders_key), (outputs, stack))
+    if pool is None:
+        check_capacity(workload, processes)
     options = engine_options(
         timeout=parse_seconds(timeout, "--timeout"),
         connect_timeout=parse_seconds(connect_timeout, "--connect-timeout"),
@@ -257,12 +281,12 @@ def hit(
     completions = None
     if callback is None:
         result = _run(
-            request, workload, options, processes, engine, out_dir, thresholds, json_output
+            request, workload, options, processes, engine, out_dir, thresholds, json_output, pool
         )
     else:
         result, completions = _run_async(
             AsyncOptions.of(callback, callback_url, completion_deadline),
-            request, workload, options, processes, engine, out_dir, thresholds, json_output,
+            request, workload, options, processes, engine, out_dir, thresholds, json_output, pool,
         )  # fmt: skip
     summary = result.summary
     causes = _causes(url, summary.errors)
@@ -281,6 +305,9 @@ def hit(
             report += "\n\n" + render_completions(completions)
         sys.stdout.write(report + "\n")
     sys.stdout.flush()
+    if isinstance(summary, DistributedSummary) and summary.partial:
+        typer.echo(f"loadgen hit: partial run: {summary.partial_reason}", err=True)
+        raise typer.Exit(1)
     if any(not outcome.passed for outcome in summary.thresholds):
         raise typer.Exit(THRESHOLD_FAILED_EXIT)
     if summary.interrupted:
@@ -296,9 +323,22 @@ def _run(
     out_dir: str | None,
     thresholds: list[Threshold],
     json_output: bool,
+    pool: PoolRequest | None = None,
 ) -> RunResult:
     live = not json_output and sys.stdout.isatty()
     try:
+        if pool is not None:
+            return run_on_pool(
+                pool,
+                request,
+                workload,
+                options=options,
+                processes=processes,
+                engine=engine,
+                out_dir=out_dir,
+                thresholds=thresholds,
+                live=live,
+            )
         if not live:
             return execute(
                 request,
@@ -321,7 +361,7 @@ def _run(
                 on_progress=progress.update,
                 live_percentiles=True,
             )
-    except RunError as exc:
+    except (RunError, PoolError) as exc:
         typer.echo(f"loadgen hit: {exc}", err=True)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
@@ -343,6 +383,7 @@ def _run_async(
     out_dir: str | None,
     thresholds: list[Threshold],
     json_output: bool,
+    pool: PoolRequest | None = None,
 ) -> "tuple[RunResult, CompletionSummary]":
     """The run with the callback receiver around it, then the wait for completions (imported
     here: a synchronous `hit` never needs numpy or aiohttp's server)."""
@@ -354,7 +395,7 @@ def _run_async(
         with async_run(settings.listen, settings.url, records_dir) as measured:
             result = _run(
                 measured.request(request), workload, options, processes, engine,
-                str(measured.records_dir), thresholds, json_output,
+                str(measured.records_dir), thresholds, json_output, pool,
             )  # fmt: skip
             completions = measured.finish(settings.deadline_s, partial(typer.echo, err=True))
     except ReceiverError as exc:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from hdrh.histogram import HdrHistogram
 
 from loadgen.engine.errors import error_meaning
+from loadgen.loaders.models import DistributedSummary
 from loadgen.metrics.summary import LagStats, LatencyStats, Summary
 from loadgen.metrics.validity import host_text
 
@@ -63,6 +64,27 @@ def histogram_bins(hdr: HdrHistogram, bins: int = HISTOGRAM_BINS) -> list[tuple[
     return list(zip(uppers, counts, strict=True))
 
 
+def loader_lines(summary: DistributedSummary) -> list[str]:
+    """Each loader's share, clock and start: what a run over a pool adds to the report."""
+    skew = "–" if summary.start_skew_ms is None else f"{summary.start_skew_ms:.3f}"
+    lines = [
+        f"Loaders ({summary.loaders_spec}): start skew {skew} ms, clocks known to "
+        f"±{summary.clock_uncertainty_ms:.3f} ms"
+    ]
+    for loader in summary.loaders:
+        state = loader.status if loader.status != "completed" else f"{loader.ok:,} ok"
+        start = "–" if loader.start_skew_ms is None else f"{loader.start_skew_ms:.3f}"
+        lag = loader.sched_lag_ms.p99 if loader.sched_lag_ms is not None else None
+        lines.append(
+            f"  {loader.name:<10} {loader.hostname or loader.address}  {loader.processes} proc  "
+            f"offset {loader.clock_offset_ms:+.3f} ±{loader.clock_uncertainty_ms:.3f} ms  "
+            f"skew {start} ms  lag p99 {_ms(lag)} ms  {state}"
+        )
+    if summary.partial:
+        lines.append(f"  PARTIAL: {summary.partial_reason}")
+    return lines
+
+
 def render_report(
     summary: Summary, latency: HdrHistogram, causes: dict[str, str] | None = None
 ) -> str:
@@ -118,6 +140,9 @@ def render_report(
             cause = (causes or {}).get(name)
             meaning = f"{cause}" if cause else error_meaning(name)
             lines.append(f"  {name:<14} {count:>9,}  {meaning}")
+    if isinstance(summary, DistributedSummary):
+        lines.append("")
+        lines.extend(loader_lines(summary))
     if summary.records_dir is not None:
         lines.append("")
         lines.append(f"Records: {summary.records:,} in {summary.records_dir}")

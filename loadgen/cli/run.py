@@ -22,6 +22,15 @@ from rich.progress import (
 from contract.outputs import StackOutputs
 from loadgen.cli.errors import fail_problems
 from loadgen.cli.functions import ImageOption, default_image
+from loadgen.cli.loaders_options import (
+    LoadersCaOption,
+    LoadersCertOption,
+    LoadersKeyOption,
+    LoadersOption,
+    opened_pool,
+    pool_request,
+)
+from loadgen.cli.params import usage_error
 from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.campaign import Campaign
@@ -31,6 +40,7 @@ from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility import feasibility_problems
 from loadgen.experiments.outcomes import CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
+from loadgen.loaders.spec import PoolError
 from loadgen.platforms.base import PlatformError
 from loadgen.processes.coordinator import (
     ResultsDirError,
@@ -73,7 +83,9 @@ class ProgressListener(CellListener):
     def cell_finished(self, outcome: CellOutcome) -> None:
         self.progress.advance(self.overall)
         if outcome.status != "complete":
-            self.progress.console.print(f"[red]cell {outcome.cell.id} failed:[/] {outcome.reason}")
+            self.progress.console.print(
+                f"[red]cell {outcome.cell.id} {outcome.status}:[/] {outcome.reason}"
+            )
 
     def note(self, message: str) -> None:
         self.progress.console.print(message)
@@ -121,7 +133,7 @@ class PlainListener(CellListener):
                 f"{outcome.errors:,} errors, p99 {p99}"
             )
         else:
-            self._print(f"  {outcome.cell.id}: failed: {outcome.reason}")
+            self._print(f"  {outcome.cell.id}: {outcome.status}: {outcome.reason}")
 
     def note(self, message: str) -> None:
         self._print(message)
@@ -166,6 +178,10 @@ def run_command(
             "internet access).",
         ),
     ] = None,
+    loaders: LoadersOption = None,
+    loaders_ca: LoadersCaOption = None,
+    loaders_cert: LoadersCertOption = None,
+    loaders_key: LoadersKeyOption = None,
 ) -> None:
     """Run every cell of EXPERIMENT.yaml against the stack and write a results tree. Without
     --stack-outputs or --stack: the local target running in this directory."""
@@ -177,6 +193,11 @@ def run_command(
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
         fail_problems(experiment, problems)
+    pool = pool_request(
+        "run", loaders, (loaders_ca, loaders_cert, loaders_key), outputs=stack_outputs
+    )
+    if pool is not None and remote:
+        raise usage_error("--loaders", "cannot be combined with --remote")
     results_dir = _results_dir(experiment, results, config.results_dir)
     if remote:
         _run_remote(
@@ -204,7 +225,8 @@ def run_command(
         typer.echo(f"loadgen run: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        _check_capacity(experiment, campaign)
+        if pool is None:
+            _check_capacity(experiment, campaign)
     except typer.Exit:
         campaign.close()
         raise
@@ -216,28 +238,32 @@ def run_command(
         TimeRemainingColumn(),
     )
     try:
-        if plain:
-            campaign.listener = PlainListener(len(campaign.cells))
-            report = campaign.run()
-        else:
-            with Progress(*columns, console=console, transient=False) as progress:
-                campaign.listener = ProgressListener(progress, len(campaign.cells))
+        with opened_pool(pool) as campaign.loaders:
+            if plain:
+                campaign.listener = PlainListener(len(campaign.cells))
                 report = campaign.run()
-    except CampaignError as exc:
+            else:
+                with Progress(*columns, console=console, transient=False) as progress:
+                    campaign.listener = ProgressListener(progress, len(campaign.cells))
+                    report = campaign.run()
+    except (CampaignError, PoolError) as exc:
         typer.echo(f"loadgen run: {exc}", err=True)
         raise typer.Exit(1) from None
     finally:
         campaign.close()
-    failed = [o for o in report.outcomes if o.status != "complete"]
-    done = len(report.outcomes) - len(failed)
+    failed = [o for o in report.outcomes if o.status not in {"complete", "partial"}]
+    partial = [o for o in report.outcomes if o.status == "partial"]
+    done = len(report.outcomes) - len(failed) - len(partial)
+    some = f", {len(partial)} partial" if partial else ""
     summary = (
-        f"{results_dir}: {done} cells done, {len(failed)} failed, {report.skipped} already done"
+        f"{results_dir}: {done} cells done{some}, {len(failed)} failed, "
+        f"{report.skipped} already done"
     )
     if report.interrupted:
         typer.echo(f"{summary}; interrupted: run again with --resume to finish", err=True)
         raise typer.Exit(130)
     typer.echo(summary)
-    if failed:
+    if failed or partial:
         raise typer.Exit(1)
 
 

@@ -19,7 +19,7 @@ import shutil
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from contract.outputs import StackOutputs
 from loadgen.completions.summary import ACCEPTED
@@ -30,25 +30,29 @@ from loadgen.experiments.async_segment import CallbackSettings, run_async_segmen
 from loadgen.experiments.cell_files import save_metrics
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.loads import loader_clocks, partial_reason, run_load
 from loadgen.experiments.outcomes import CampaignError, CampaignReport, CellListener, CellOutcome
+from loadgen.experiments.priming import prime
 from loadgen.experiments.results_dir import ResultsDir, now_iso, write_json
 from loadgen.platforms import make_platform
 from loadgen.platforms.base import FunctionSpec, Invocation, InvokeTarget, Platform, PlatformError
 from loadgen.platforms.env import function_env
-from loadgen.processes.coordinator import RunError, RunResult, default_processes, execute
+from loadgen.processes.coordinator import RunError, RunResult, default_processes
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.results.completions import COMPLETIONS_FILE
 from loadgen.results.first_request import first_request
 from loadgen.results.manifest import build_manifest
-from loadgen.results.models import CampaignManifest, CellInfo
+from loadgen.results.models import CampaignManifest, CellInfo, LoaderClock, LoadersInfo
 from loadgen.results.tree import CELL_INFO
 from loadgen.workload.enqueue import EnqueueLoop
+
+if TYPE_CHECKING:
+    from loadgen.loaders.pool import LoaderPool
 
 T = TypeVar("T")
 #: Natural cold starts wait this much past the platform's idle timeout.
 IDLE_MARGIN_S = 30.0
 #: Requests sent to each replica before a measured cell, so it does not start cold.
-PRIMING_ROUNDS = 3
 #: A campaign whose cells keep failing stops: the stack is likely down.
 MAX_CONSECUTIVE_FAILURES = 3
 
@@ -68,6 +72,7 @@ class Campaign:
         listener: CellListener | None = None,
         platform_factory: Callable[[StackOutputs, str | None], Platform] = make_platform,
         callback: CallbackSettings | None = None,
+        loaders: LoaderPool | None = None,
     ) -> None:
         self.config = config
         self.outputs = outputs
@@ -83,6 +88,9 @@ class Campaign:
         self.callback = callback or CallbackSettings()
         #: Functions some experiment calls through OpenWhisk's web-action path: exported as such.
         self._web = {f for e in config.experiments if e.invocation == "web" for f in e.functions}
+        self.loaders = loaders
+        """The loader pool each segment runs on (`--loaders`); None: this machine."""
+        self._loader_clocks: list[LoaderClock] = []
 
     # --- control plane ---------------------------------------------------------------------
     def _await(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -133,33 +141,10 @@ class Campaign:
     def _prime(self, cell: CellPlan) -> None:
         """Warm every replica (and dependency) so a warm cell does not open with cold starts;
         these requests are not recorded."""
-        import httpx
-
         # Asynchronous calls would complete after the cell began: prime with blocking calls.
         target = self._target(cell, "sync" if cell.invocation == "async" else cell.invocation)
         verify = not (self.outputs.openwhisk is not None and self.outputs.openwhisk.insecure_tls)
-
-        async def prime() -> None:
-            timeout = self.config.timeouts.request_s
-            async with httpx.AsyncClient(verify=verify, timeout=timeout) as client:
-                for _ in range(PRIMING_ROUNDS):
-                    calls = [
-                        client.request(
-                            target.method,
-                            target.url,
-                            headers=dict(target.headers),
-                            content=target.body,
-                        )
-                        for _ in range(cell.replicas)
-                    ]
-                    await asyncio.gather(*calls)
-
-        try:
-            self._await(prime())
-        except httpx.HTTPError as exc:
-            # A timeout or a refused connection while priming fails this cell, not the campaign.
-            detail = str(exc) or type(exc).__name__
-            raise PlatformError(f"priming {target.url} failed: {detail}") from None
+        self._await(prime(target, cell.replicas, verify, self.config.timeouts.request_s))
 
     def _target(self, cell: CellPlan, invocation: Invocation | None = None) -> InvokeTarget:
         """The platform's request for the cell's params, or the file's raw body instead."""
@@ -208,13 +193,15 @@ class Campaign:
         target = self._target(cell)
         out = records / f".segment-{index:03d}"
         workload = segment.workload
+        local = self.loaders is None
 
         def run(request: RequestSpec, directory: Path) -> RunResult:
-            return execute(
+            return run_load(
+                self.loaders,
                 request,
                 workload,
                 options=self._engine_options(cell),
-                processes=self.config.processes or default_processes(),
+                processes=self.config.processes or (default_processes() if local else None),
                 out_dir=directory,
                 on_progress=self.listener.engine_progress,
             )
@@ -235,6 +222,7 @@ class Campaign:
             (out / COMPLETIONS_FILE).replace(records / f"s{index:03d}-{COMPLETIONS_FILE}")
         else:
             result = run(target.request_spec(), out)
+        self._loader_clocks.extend(loader_clocks(cell.id, index, result))
         paths = sorted(out.glob(f"*{RECORD_FILE_SUFFIX}"))
         if segment.before != "none":
             # What the cold start led to: the analysis puts it beside the cold start's cost.
@@ -245,6 +233,9 @@ class Campaign:
             path.replace(records / f"s{index:03d}-{path.name}")
         shutil.rmtree(out, ignore_errors=True)
         event["summary"] = result.summary.model_dump(mode="json")
+        partial = partial_reason(result)
+        if partial is not None:
+            event["partial"] = partial
         if any(report.reason == "interrupted" for report in result.reports):
             # Ctrl-C: the engine stopped and flushed its records; the cell stays incomplete.
             raise KeyboardInterrupt
@@ -271,7 +262,8 @@ class Campaign:
         requests = sum(s["requests"] for s in summaries)
         errors = sum(sum(s["errors"].values()) for s in summaries)
         ok = sum(s["ok"] for s in summaries)
-        status, reason = "complete", None
+        partial = [f"segment {e['segment']}: {e['partial']}" for e in events if "partial" in e]
+        status, reason = ("partial", "; ".join(partial)) if partial else ("complete", None)
         if ok == 0:
             # Nothing measured is not a result: a cell whose every request failed (bad params,
             # a function that is down) or that sent none must not pass for a complete one.
@@ -307,7 +299,13 @@ class Campaign:
             cold_start_method=self.platform.limits().cold_start_method,
             started=started,
         )
-        return self._results.prepare(manifest, resume=self.resume)
+        manifest = self._results.prepare(manifest, resume=self.resume)
+        if self.loaders is not None and manifest.loaders is None:
+            manifest = manifest.model_copy(
+                update={"loaders": LoadersInfo(spec=self.loaders.spec.text)}
+            )
+            self._results.write_manifest(manifest)
+        return manifest
 
     def run(self) -> CampaignReport:
         started = now_iso()
@@ -338,7 +336,11 @@ class Campaign:
         finally:
             self._cleanup()
             ended = None if report.interrupted else now_iso()
-            self._results.write_manifest(manifest.model_copy(update={"ended": ended}))
+            update: dict[str, Any] = {"ended": ended}
+            if manifest.loaders is not None:
+                runs = [*manifest.loaders.runs, *self._loader_clocks]
+                update["loaders"] = manifest.loaders.model_copy(update={"runs": runs})
+            self._results.write_manifest(manifest.model_copy(update=update))
         return report
 
     def _run_cell(self, cell: CellPlan) -> CellOutcome:
@@ -356,7 +358,7 @@ class Campaign:
             run=cell.run,
             cold_method=self._cold_method(cell),
             invocation=cell.invocation,
-            status="complete" if outcome.status == "complete" else "failed",
+            status=outcome.status if outcome.status in {"complete", "partial"} else "failed",
             reason=outcome.reason,
             started=started,
             ended=now_iso(),

@@ -77,7 +77,7 @@ class ResultsDir:
         return manifest
 
     def write_manifest(self, manifest: CampaignManifest) -> None:
-        write_json(self.path / MANIFEST, manifest.model_dump(mode="json"))
+        write_json(self.path / MANIFEST, manifest.document())
 
     def done(self, cell_id: str) -> bool:
         """The cell is in `cells/` (a resumed campaign skips it)."""

@@ -30,6 +30,8 @@ class ResultCollector:
         self.last_end_ns = 0
         self.first_send_ns = _NEVER
         self.last_send_ns = 0
+        self.earliest_intended_ns = _NEVER
+        self.earliest_send_ns = _NEVER
         self.latency = FastHistogram()
         self.service = FastHistogram()
         self.sched_lag = FastHistogram()
@@ -76,6 +78,9 @@ class ResultCollector:
         meta: bytes | None,
     ) -> None:
         self.completed += 1
+        if intended_ns < self.earliest_intended_ns:
+            self.earliest_intended_ns = intended_ns
+            self.earliest_send_ns = send_ns
         warm = intended_ns < self._warm_until
         writer = self._writer
         if writer is not None:

@@ -116,9 +116,12 @@ def iso_utc(epoch_ns: int) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def capacity_problem(workload: ClosedLoop | OpenLoop, processes: int) -> tuple[str, str] | None:
+def capacity_problem(
+    workload: ClosedLoop | OpenLoop, processes: int, run_processes: int | None = None
+) -> tuple[str, str] | None:
     """Why this machine cannot run `workload` with `processes` worker processes, as (the
-    field at fault: processes, users or max_inflight; the reason), or None when it can.
+    field at fault: processes, users or max_inflight; the reason), or None when it can;
+    `run_processes` is how many share the workload in all when several loaders run it.
 
     Each process may keep one socket per user (closed loop) or per request in flight (open
     loop) open at once; more than the hard RLIMIT_NOFILE would fail requests at random."""
@@ -129,7 +132,7 @@ def capacity_problem(workload: ClosedLoop | OpenLoop, processes: int) -> tuple[s
             f"{processes} is more than {max_processes(cores)} "
             f"({PROCESSES_PER_CORE} per core on this machine's {cores})",
         )
-    count = usable_processes(workload, processes)
+    count = usable_processes(workload, run_processes or processes)
     if isinstance(workload, ClosedLoop):
         field, share, what = "users", split_evenly(workload.users, count)[0], "users"
     else:
@@ -177,14 +180,14 @@ def execute(
         wall_anchor_ns=wall_anchor_ns(epoch),
         live_percentiles=live_percentiles,
     )
-    reports, t0, host = _run_workers(plan, on_progress)
+    reports, t0, host = run_processes(plan, on_progress)
     started = iso_utc(plan.wall_anchor_ns + (t0 - epoch))
     summary = build_summary(plan, reports, started, host)
     if thresholds:
         results = evaluate_all(thresholds, summary.model_dump())
         summary = summary.model_copy(update={"thresholds": results})
     if records_dir is not None:
-        _write_summary(Path(records_dir) / SUMMARY_FILE, summary)
+        write_summary(Path(records_dir) / SUMMARY_FILE, summary)
     return RunResult(
         summary=summary,
         reports=reports,
@@ -193,7 +196,7 @@ def execute(
     )
 
 
-def _write_summary(path: Path, summary: Summary) -> None:
+def write_summary(path: Path, summary: Summary) -> None:
     partial = path.with_suffix(".json.partial")
     partial.write_text(json.dumps(summary.model_dump(), indent=2) + "\n")
     partial.replace(path)
@@ -213,11 +216,17 @@ def _children_ignore_sigint() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _run_workers(
-    plan: RunPlan, on_progress: ProgressCallback | None
+def run_processes(
+    plan: RunPlan,
+    on_progress: ProgressCallback | None,
+    start_at: Callable[[], int] | None = None,
 ) -> tuple[list[WorkerReport], int, HostLoad]:
     """The workers' reports, the start instant, and the host's load from the start (every
-    worker ready) to the last report."""
+    worker ready) to the last report.
+
+    The start instant is `START_LEAD_NS` after every worker is ready, or what `start_at`
+    returns then (a loader of a distributed run waits there for the run's common instant; a
+    KeyboardInterrupt from it or from `on_progress` stops the workers, as Ctrl-C does)."""
     context = multiprocessing.get_context("spawn")
     board = ProgressBoard(plan.processes)
     workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
@@ -236,7 +245,7 @@ def _run_workers(
                 workers.append((process, parent_end))
         stopping = _await_ready(workers)
         before = sample_host()
-        t0 = now_ns() + START_LEAD_NS
+        t0 = start_at() if start_at is not None else now_ns() + START_LEAD_NS
         for _, conn in workers:
             conn.send(("go", t0))
         reports = _collect_reports(workers, board, t0, on_progress, stopping=stopping)

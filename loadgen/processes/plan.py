@@ -1,14 +1,23 @@
 """What the coordinator tells each worker, and what each worker reports back."""
 
+from collections.abc import Iterator
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from loadgen.engine import EngineName, EngineOptions, RequestSpec
 from loadgen.record.format import Reason
-from loadgen.workload.spec import Workload
+from loadgen.workload.schedule import process_schedule
+from loadgen.workload.spec import ClosedLoop, OpenLoop, Workload
+from loadgen.workload.split import closed_share
 
 
 class RunPlan(BaseModel):
-    """Everything a worker needs; identical for every worker but its index."""
+    """Everything a worker needs; identical for every worker but its index.
+
+    A run spread over several loaders (`loadgen.loaders`) gives each loader's coordinator a
+    plan for its own `processes`, numbered from `first_index` among `all_processes` in all:
+    a worker's share of the workload and its record file follow its index in the whole run.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -22,6 +31,25 @@ class RunPlan(BaseModel):
     monotonic_epoch_ns: int
     wall_anchor_ns: int
     live_percentiles: bool = False
+    first_index: int = Field(0, ge=0)
+    all_processes: int | None = Field(None, ge=1)
+
+    @property
+    def run_processes(self) -> int:
+        """How many processes share the workload across every loader of the run."""
+        return self.all_processes if self.all_processes is not None else self.processes
+
+
+def users_of(plan: RunPlan, index: int) -> tuple[int, int | None]:
+    """Closed loop: (users, total) of the plan's process `index` (its share of the run)."""
+    assert isinstance(plan.workload, ClosedLoop)
+    return closed_share(plan.workload, plan.first_index + index, plan.run_processes)
+
+
+def schedule_of(plan: RunPlan, index: int) -> Iterator[int]:
+    """Open loop: the send offsets of the plan's process `index` (its share of the run)."""
+    assert isinstance(plan.workload, OpenLoop)
+    return process_schedule(plan.workload, plan.first_index + index, plan.run_processes)
 
 
 class WorkerReport(BaseModel):
@@ -59,3 +87,7 @@ class WorkerReport(BaseModel):
     queued_max: int
     max_rss_kib: int
     """Peak resident memory of the worker process."""
+    earliest_intended_ns: int | None = None
+    """Of the request with the earliest intended send, warm-up included: that instant..."""
+    earliest_send_ns: int | None = None
+    """...and when it actually left (how late the process started, for loaders' start skew)."""

@@ -32,16 +32,15 @@ from loadgen.metrics.histogram import encode
 from loadgen.processes.collector import ResultCollector
 from loadgen.processes.counters import ProgressBoard
 from loadgen.processes.limits import FILE_DESCRIPTOR_HEADROOM, raise_open_file_limit
-from loadgen.processes.plan import RunPlan, WorkerReport
+from loadgen.processes.plan import RunPlan, WorkerReport, schedule_of, users_of
 from loadgen.record.format import Reason, RecordHeader, record_file_name
 from loadgen.record.writer import RecordWriter
 from loadgen.version import loadgen_version
 from loadgen.workload.closed import ClosedLoopDriver
 from loadgen.workload.driver import Driver
 from loadgen.workload.open import OpenLoopDriver
-from loadgen.workload.schedule import process_schedule
 from loadgen.workload.spec import ClosedLoop
-from loadgen.workload.split import closed_share, max_inflight_share
+from loadgen.workload.split import max_inflight_share
 from loadgen.workload.timer import sleep_until
 
 FLUSH_EVERY_S = 0.05
@@ -50,6 +49,7 @@ LIVE_PERCENTILE_EVERY_S = 0.5
 PREWARM_ARRIVALS_S = 0.002
 #: Most connections opened before the start (more open on demand, `max_connecting` at a time).
 PREWARM_MAX = 256
+_NEVER = 2**63 - 1
 STOP_GRACE_S = 0.3
 """After a stop, how long requests in flight may take to finish before they are abandoned."""
 
@@ -74,6 +74,8 @@ class _Worker:
     def __init__(self, plan: RunPlan, index: int, control: Connection, progress_array: Any) -> None:
         self.plan = plan
         self.index = index
+        self.run_index = plan.first_index + index
+        """This process's index among every loader's processes (its share, its record file)."""
         self.control = control
         self.board = ProgressBoard(plan.processes, progress_array)
         self.reason: Reason = "completed"
@@ -91,18 +93,18 @@ class _Worker:
 
     def _make_driver(self) -> Driver:
         workload = self.plan.workload
-        processes = self.plan.processes
+        processes = self.plan.run_processes
         warmup_ns = round(workload.warmup_s * 1e9)
         if isinstance(workload, ClosedLoop):
-            users, total = closed_share(workload, self.index, processes)
+            users, total = users_of(self.plan, self.index)
             raise_open_file_limit(users + FILE_DESCRIPTOR_HEADROOM)
             duration_ns = None if workload.duration_s is None else round(workload.duration_s * 1e9)
             return ClosedLoopDriver(self.collector, users, total, duration_ns, warmup_ns)
-        max_inflight = max_inflight_share(workload, self.index, processes)
+        max_inflight = max_inflight_share(workload, self.run_index, processes)
         raise_open_file_limit(max_inflight + FILE_DESCRIPTOR_HEADROOM)
         return OpenLoopDriver(
             self.collector,
-            process_schedule(workload, self.index, processes),
+            schedule_of(self.plan, self.index),
             max_inflight,
             drop_when_saturated=workload.on_saturation == "drop",
         )
@@ -110,11 +112,11 @@ class _Worker:
     def _prewarm_count(self) -> int:
         """Connections to open before the start: one per user, or ~2 ms of arrivals."""
         workload = self.plan.workload
-        processes = self.plan.processes
+        processes = self.plan.run_processes
         if isinstance(workload, ClosedLoop):
-            return min(closed_share(workload, self.index, processes)[0], PREWARM_MAX)
+            return min(users_of(self.plan, self.index)[0], PREWARM_MAX)
         arrivals = math.ceil(workload.rate / processes * PREWARM_ARRIVALS_S)
-        limit = min(max_inflight_share(workload, self.index, processes), PREWARM_MAX)
+        limit = min(max_inflight_share(workload, self.run_index, processes), PREWARM_MAX)
         return max(1, min(arrivals, limit))
 
     async def run(self) -> WorkerReport:
@@ -131,7 +133,7 @@ class _Worker:
         plan = self.plan
         if plan.out_dir is not None:
             self.writer = RecordWriter(
-                Path(plan.out_dir) / record_file_name(self.index), self._header(t0)
+                Path(plan.out_dir) / record_file_name(self.run_index), self._header(t0)
             )
         warmup_ns = round(plan.workload.warmup_s * 1e9)
         if isinstance(plan.workload, ClosedLoop):
@@ -170,8 +172,8 @@ class _Worker:
         plan = self.plan
         return RecordHeader(
             run_id=plan.run_id,
-            process_index=self.index,
-            processes=plan.processes,
+            process_index=self.run_index,
+            processes=plan.run_processes,
             monotonic_epoch_ns=plan.monotonic_epoch_ns,
             wall_anchor_ns=plan.wall_anchor_ns,
             start_ns=t0 - plan.monotonic_epoch_ns,
@@ -251,7 +253,7 @@ class _Worker:
         measured = collector.requests > 0
         latency = collector.latency if collector.open_loop else collector.service
         return WorkerReport(
-            index=self.index,
+            index=self.run_index,
             reason=self.reason,
             requests=collector.requests,
             ok=collector.ok,
@@ -288,4 +290,11 @@ class _Worker:
             connections_opened=connections,
             queued_max=self.driver.queued_max,
             max_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            earliest_intended_ns=_known(collector.earliest_intended_ns),
+            earliest_send_ns=_known(collector.earliest_send_ns),
         )
+
+
+def _known(value: int) -> int | None:
+    """None for an instant the collector never saw (no request completed)."""
+    return None if value == _NEVER else value

@@ -69,6 +69,8 @@ def inspect_campaign(directory: str | os.PathLike[str]) -> CampaignInspection:
         records = segments = 0
         if cell.info.status == "failed":
             cell_problems.append(f"failed: {cell.info.reason or 'no reason recorded'}")
+        elif cell.info.status == "partial":
+            cell_problems.append(f"partial: {cell.info.reason or 'no reason recorded'}")
         if cell.records_dir.is_dir():
             try:
                 run = inspect_run(cell.records_dir)

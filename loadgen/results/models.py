@@ -46,6 +46,32 @@ class PlatformInfo(BaseModel):
         return f"{self.framework}/{self.orchestrator}/{self.cloud}"
 
 
+class LoaderClock(BaseModel):
+    """One loader in one engine run of a campaign over a loader pool: its clock offset to the
+    driver (and how well it is known) and how late it started after the run's T0."""
+
+    model_config = _STRICT
+
+    cell: str
+    segment: int = Field(ge=0)
+    name: str
+    address: str
+    hostname: str | None
+    status: str
+    clock_offset_ms: float
+    clock_uncertainty_ms: float
+    start_skew_ms: float | None
+
+
+class LoadersInfo(BaseModel):
+    """Where a campaign's load came from (`--loaders`), and every loader's clock per run."""
+
+    model_config = _STRICT
+
+    spec: str
+    runs: list[LoaderClock] = []
+
+
 class CampaignManifest(BaseModel):
     """`manifest.json`: one campaign (one platform, many cells)."""
 
@@ -69,11 +95,19 @@ class CampaignManifest(BaseModel):
     cold_start_methods: list[str] = []
     outputs: dict[str, object] = {}
     """Stack outputs with every secret removed."""
+    loaders: LoadersInfo | None = None
+    """Present only for a campaign run with `--loaders` (left out of the file otherwise)."""
+
+    def document(self) -> dict[str, object]:
+        """The manifest as its JSON document (`loaders` only when there are loaders, so a
+        campaign on one machine writes the same manifest as ever)."""
+        return self.model_dump(mode="json", exclude={"loaders"} if self.loaders is None else None)
 
 
 Mode = Literal["closed", "open", "cold", "trace"]
 SweepName = Literal["users", "replicas", "rate", "stage", "none"]
-CellStatus = Literal["complete", "invalid", "failed"]
+CellStatus = Literal["complete", "invalid", "partial", "failed"]
+"""`partial`: a loader of the pool was lost mid-cell; the data are the surviving loaders'."""
 
 
 class Sweep(BaseModel):
