@@ -33,11 +33,12 @@ from loadgen.cli.loaders_options import (
 from loadgen.cli.params import usage_error
 from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
+from loadgen.experiments.async_segment import CallbackSettings
 from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.feasibility import feasibility_problems
+from loadgen.experiments.feasibility import feasibility_problems, feasibility_warnings
 from loadgen.experiments.outcomes import CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
 from loadgen.loaders.spec import PoolError
@@ -139,6 +140,23 @@ class PlainListener(CellListener):
         self._print(message)
 
 
+def callback_settings(listen: str, url: str | None) -> CallbackSettings:
+    """--callback and --callback-url, checked (exit 2 naming the option)."""
+    from urllib.parse import urlsplit
+
+    from loadgen.completions.run import parse_listen
+
+    try:
+        where = parse_listen(listen)
+    except ValueError as exc:
+        raise usage_error("--callback", str(exc)) from None
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise usage_error("--callback-url", f"{url!r} is not an absolute http(s) URL")
+    return CallbackSettings(where, url)
+
+
 def run_command(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment file (YAML).", metavar="EXPERIMENT.yaml")
@@ -182,6 +200,22 @@ def run_command(
     loaders_ca: LoadersCaOption = None,
     loaders_cert: LoadersCertOption = None,
     loaders_key: LoadersKeyOption = None,
+    callback: Annotated[
+        str,
+        typer.Option(
+            "--callback",
+            help="invocation: async: where the callback receiver listens (HOST:PORT, 0: any "
+            "port); the platform's queue workers must reach it.",
+        ),
+    ] = "127.0.0.1:0",
+    callback_url: Annotated[
+        str | None,
+        typer.Option(
+            "--callback-url",
+            help="invocation: async: the URL platforms post results to, when they reach this "
+            "machine by another address than --callback's.",
+        ),
+    ] = None,
 ) -> None:
     """Run every cell of EXPERIMENT.yaml against the stack and write a results tree. Without
     --stack-outputs or --stack: the local target running in this directory."""
@@ -193,6 +227,9 @@ def run_command(
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
         fail_problems(experiment, problems)
+    for warning in feasibility_warnings(config, stack_outputs):
+        typer.echo(f"{experiment}: warning: {warning}", err=True)
+    callbacks = callback_settings(callback, callback_url)
     pool = pool_request(
         "run", loaders, (loaders_ca, loaders_cert, loaders_key), outputs=stack_outputs
     )
@@ -220,6 +257,7 @@ def run_command(
             base=experiment.parent,
             image=image,
             resume=resume,
+            callback=callbacks,
         )
     except (PlatformError, TraceError) as exc:
         typer.echo(f"loadgen run: {exc}", err=True)
