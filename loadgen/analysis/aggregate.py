@@ -16,12 +16,18 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from loadgen.analysis.caveats import Caveat, GroupedWarning, cell_warnings, group_caveats
+from loadgen.analysis.completion_rows import (
+    cell_completions,
+    completion_ms,
+    completion_rows,
+)
 from loadgen.analysis.request_rows import request_rows, resource_rows
 from loadgen.analysis.requests import Requests
-from loadgen.analysis.run_level import run_level
+from loadgen.analysis.run_level import completion_run_level, run_level
 from loadgen.analysis.runs import Run, load_run
 from loadgen.analysis.stats import throughput
 from loadgen.analysis.table import SCHEMA, GroupKey, Row, Rows
+from loadgen.completions.summary import Joined
 from loadgen.record.reader import RecordFormatError
 from loadgen.results.tree import Cell, ResultsError, ResultsTree
 
@@ -121,6 +127,7 @@ def aggregate(
             "invocation": invocation,
         }
         runs: list[Run] = []
+        completed: list[Joined] = []
         for cell in sorted(cells, key=lambda c: c.info.run):
             try:
                 run = load_run(cell)
@@ -142,6 +149,10 @@ def aggregate(
             cell_rows.add("duration_s", "value", run.duration_s, "s")
             cell_rows.add("active_s", "value", run.active_s, "s")
             resource_rows(cell_rows, cell.metrics())
+            joined = cell_completions(cell)
+            if joined is not None:
+                completion_rows(cell_rows, [joined])
+                completed.append(joined)
             if keep_requests:
                 result.requests[cell.info.id] = run.requests
         if not runs:
@@ -152,6 +163,10 @@ def aggregate(
         )
         request_rows(group_rows, runs)
         run_level(group_rows, runs, settings, label, caveats, tail=method is None)
+        if completed:
+            completion_rows(group_rows, completed)
+            per_run = [completion_ms(j) for j in completed]
+            completion_run_level(group_rows, per_run, settings, label, caveats)
     result.caveats = [
         Caveat(SKIPPED, s.id, f"{s.status}: {s.reason or 'no reason given'}")
         for s in result.skipped

@@ -53,22 +53,36 @@ def _run_percentiles(
     *,
     subset: str = "all",
     warn: bool = True,
+    metric: str = "latency_ms",
 ) -> None:
     """Median over runs of each run's percentiles of one subset, with interval and CV."""
     measured = [values for values in per_run_ms if values.size]
     for name, percent in percentiles:
         per_run = np.asarray([exact_percentile(values, percent) for values in measured])
         if not measured:
-            rows.add("latency_ms", f"run_median_{name}", None, "ms", subset=subset)
+            rows.add(metric, f"run_median_{name}", None, "ms", subset=subset)
             continue
         stat = f"run_median_{name}"
-        ci = _median_over_runs(rows, "latency_ms", stat, "ms", per_run, settings, subset=subset)
-        rows.add(
-            "latency_ms", f"run_cv_{name}", coefficient_of_variation(per_run), "1", subset=subset
-        )
+        ci = _median_over_runs(rows, metric, stat, "ms", per_run, settings, subset=subset)
+        rows.add(metric, f"run_cv_{name}", coefficient_of_variation(per_run), "1", subset=subset)
         if warn:
             what = name if subset == "all" else f"{subset} {name}"
             _precision_warning(per_run, ci, settings, label, what, warnings)
+
+
+def completion_run_level(
+    rows: Rows,
+    per_run_ms: Sequence[npt.NDArray[np.float64]],
+    settings: IntervalSettings,
+    label: str,
+    warnings: list[Caveat],
+) -> None:
+    """Median over runs of each run's completion p50 and p99 (asynchronous cells)."""
+    percentiles = (("p50", 50.0), ("p99", 99.0))
+    _run_percentiles(
+        rows, per_run_ms, percentiles, settings, f"{label} completion", warnings,
+        metric="completion_ms",
+    )  # fmt: skip
 
 
 def run_level(

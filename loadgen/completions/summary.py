@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -65,16 +66,32 @@ class _Submission:
         self.start_ns, self.send_ns, self.accept_ns = start_ns, send_ns, accept_ns
 
 
-def summarize(
-    records_dir: Path, completions: Iterable[Completion], deadline_s: float
-) -> CompletionSummary:
-    """Join the run in `records_dir` with `completions` (absolute CLOCK_MONOTONIC ns)."""
+@dataclass
+class Joined:
+    """Submissions joined with their completions (instants absolute CLOCK_MONOTONIC ns)."""
+
+    submitted: int = 0
+    accepted: int = 0
+    refused: Counter[str] = field(default_factory=Counter)
+    failed: int = 0
+    lost: int = 0
+    unmatched: int = 0
+    cold: int = 0
+    #: Completed calls: start → completion, ms, and when each completed.
+    completion_ms: list[float] = field(default_factory=list)
+    arrivals_ns: list[int] = field(default_factory=list)
+    waiting_ms: list[float] = field(default_factory=list)
+    submission_ms: list[float] = field(default_factory=list)
+    first_start_ns: int = 0
+
+
+def join(record_paths: Iterable[Path], completions: Iterable[Completion]) -> Joined:
+    """The submissions in `record_paths` (one engine run or several: each file's instants are
+    made absolute with its own epoch) joined with `completions` by call id."""
     accepted: dict[str, _Submission] = {}
     warmup: set[str] = set()
-    refused: Counter[str] = Counter()
-    submitted = 0
-    epoch: int | None = None
-    for path in record_files(records_dir):
+    joined = Joined()
+    for path in record_paths:
         with RecordFile(path) as records:
             header = records.header
             epoch = header.monotonic_epoch_ns
@@ -86,57 +103,73 @@ def summarize(
                     if call_id:
                         warmup.add(call_id)
                     continue
-                submitted += 1
+                joined.submitted += 1
                 if record.ok and record.status == ACCEPTED and call_id:
                     start = record.intended_ns if open_loop else record.send_ns
-                    accepted[call_id] = _Submission(start, record.send_ns, record.end_ns)
+                    accepted[call_id] = _Submission(
+                        epoch + start, epoch + record.send_ns, epoch + record.end_ns
+                    )
                 elif record.ok and record.status == ACCEPTED:
-                    refused["no call id"] += 1
+                    joined.refused["no call id"] += 1
                 else:
-                    refused[record.error_class or str(record.status)] += 1
+                    joined.refused[record.error_class or str(record.status)] += 1
     by_id: dict[str, Completion] = {}
-    unmatched = 0
     for completion in completions:
         if completion.call_id in warmup:
             continue
         if completion.call_id in accepted and completion.call_id not in by_id:
             by_id[completion.call_id] = completion
         else:
-            unmatched += 1
-    ok_ms: list[float] = []
-    waiting_ms: list[float] = []
-    arrivals: list[int] = []
-    failed = cold = 0
+            joined.unmatched += 1
     for call_id, completion in by_id.items():
         submission = accepted[call_id]
-        assert epoch is not None
-        received = completion.received_ns - epoch
         status = completion.function_status
         if status is not None and not 200 <= status < 300:
-            failed += 1
+            joined.failed += 1
             continue
-        ok_ms.append((received - submission.start_ns) / 1e6)
-        arrivals.append(received)
+        received = completion.received_ns
+        joined.completion_ms.append((received - submission.start_ns) / 1e6)
+        joined.arrivals_ns.append(received)
         if completion.duration_s is not None:
-            waiting_ms.append((received - submission.accept_ns) / 1e6 - completion.duration_s * 1e3)
-        cold += completion.cold is True
-    sends = [s.start_ns for s in accepted.values()]
+            joined.waiting_ms.append(
+                (received - submission.accept_ns) / 1e6 - completion.duration_s * 1e3
+            )
+        joined.cold += completion.cold is True
+    joined.accepted = len(accepted)
+    joined.lost = len(accepted) - len(by_id)
+    joined.submission_ms = [(s.accept_ns - s.start_ns) / 1e6 for s in accepted.values()]
+    joined.first_start_ns = min((s.start_ns for s in accepted.values()), default=0)
+    return joined
+
+
+def summarize(
+    records_dir: Path, completions: Iterable[Completion], deadline_s: float
+) -> CompletionSummary:
+    """Join the run in `records_dir` with `completions` (absolute CLOCK_MONOTONIC ns)."""
+    joined = join(record_files(records_dir), completions)
+    first = joined.first_start_ns
     return CompletionSummary(
-        submitted=submitted,
-        accepted=len(accepted),
-        refused=dict(sorted(refused.items())),
-        completed=len(ok_ms),
-        failed=failed,
-        lost=len(accepted) - len(by_id),
-        unmatched=unmatched,
+        submitted=joined.submitted,
+        accepted=joined.accepted,
+        refused=dict(sorted(joined.refused.items())),
+        completed=len(joined.completion_ms),
+        failed=joined.failed,
+        lost=joined.lost,
+        unmatched=joined.unmatched,
         deadline_s=deadline_s,
-        submission=_stats([(s.accept_ns - s.start_ns) / 1e6 for s in accepted.values()]),
-        completion=_stats(ok_ms),
-        waiting=_stats(waiting_ms),
-        completion_rate=_rate(len(ok_ms), min(sends, default=0), max(arrivals, default=0)),
-        per_second=_per_second(arrivals, min(sends, default=0)),
-        cold=cold,
+        submission=_stats(joined.submission_ms),
+        completion=_stats(joined.completion_ms),
+        waiting=_stats(joined.waiting_ms),
+        completion_rate=completion_rate(joined),
+        per_second=_per_second(joined.arrivals_ns, first),
+        cold=joined.cold,
     )
+
+
+def completion_rate(joined: Joined) -> float:
+    """Completed calls per second, from the first start to the last completion."""
+    last = max(joined.arrivals_ns, default=0)
+    return _rate(len(joined.completion_ms), joined.first_start_ns, last)
 
 
 def accepted_ids(records_dir: Path) -> set[str]:

@@ -12,6 +12,7 @@ import yaml
 from support.cli import run_loadgen
 from support.local_target import LocalTarget
 
+from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.results import open_results
 from loadgen.results.completions import COMPLETIONS_FILE, read_completions
 
@@ -49,4 +50,18 @@ def test_the_async_example_measures_every_call_to_its_completion(
     sync = json.loads((cells["sync"].path / "summary.json").read_text())["segments"][0]
     assert "completions" not in sync
     assert not list((cells["sync"].path / "records").glob(f"*{COMPLETIONS_FILE}"))
+
+    # The analysis keeps sync and async apart and measures the async calls to completion.
+    rows = aggregate(tree, Settings()).table().to_pylist()
+    groups = [r for r in rows if r["level"] == "group"]
+    assert {r["invocation"] for r in groups} == {"sync", "async"}
+    async_rows = {
+        (r["metric"], r["stat"]): r["value"] for r in groups if r["invocation"] == "async"
+    }
+    assert async_rows[("completions", "completed")] == 60
+    assert async_rows[("completions", "lost")] == 0
+    assert async_rows[("completion_ms", "p50")] >= 20
+    assert async_rows[("completion_ms", "run_median_p50")] == async_rows[("completion_ms", "p50")]
+    sync_metrics = {r["metric"] for r in groups if r["invocation"] == "sync"}
+    assert "completion_ms" not in sync_metrics
     shutil.rmtree(results)
