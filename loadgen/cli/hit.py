@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
 
 from loadgen.bounds import (
     MAX_INFLIGHT,
@@ -42,7 +41,7 @@ from loadgen.cli.params import (
     parse_statuses,
     usage_error,
 )
-from loadgen.cli.progress import LiveProgress
+from loadgen.cli.progress import run_with_live_progress
 from loadgen.cli.render import render_completions, render_report
 from loadgen.engine import EngineOptions, RequestSpec
 from loadgen.loaders.models import DistributedSummary
@@ -339,28 +338,17 @@ def _run(
                 thresholds=thresholds,
                 live=live,
             )
-        if not live:
-            return execute(
-                request,
-                workload,
-                options=options,
-                processes=processes,
-                engine=engine,
-                out_dir=out_dir,
-                thresholds=thresholds,
-            )
-        with LiveProgress(Console()) as progress:
-            return execute(
-                request,
-                workload,
-                options=options,
-                processes=processes,
-                engine=engine,
-                out_dir=out_dir,
-                thresholds=thresholds,
-                on_progress=progress.update,
-                live_percentiles=True,
-            )
+        run = partial(
+            execute,
+            request,
+            workload,
+            options=options,
+            processes=processes,
+            engine=engine,
+            out_dir=out_dir,
+            thresholds=thresholds,
+        )
+        return run_with_live_progress(live, run)
     except (RunError, PoolError) as exc:
         typer.echo(f"loadgen hit: {exc}", err=True)
         raise typer.Exit(1) from None

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -146,34 +147,21 @@ def run_on_pool(
 ) -> RunResult:
     """One run over the pool, opened for it and closed after (with a live progress line on
     a terminal)."""
-    from rich.console import Console
 
-    from loadgen.cli.progress import LiveProgress
+    from loadgen.cli.progress import run_with_live_progress
     from loadgen.loaders.execute import execute_on_pool
 
     with opened_pool(pool) as opened:
         assert opened is not None
-        if not live:
-            return execute_on_pool(
-                opened,
-                request,
-                workload,
-                options=options,
-                processes=processes,
-                engine=engine,
-                out_dir=out_dir,
-                thresholds=thresholds,
-            )
-        with LiveProgress(Console()) as progress:
-            return execute_on_pool(
-                opened,
-                request,
-                workload,
-                options=options,
-                processes=processes,
-                engine=engine,
-                out_dir=out_dir,
-                thresholds=thresholds,
-                on_progress=progress.update,
-                live_percentiles=True,
-            )
+        run = partial(
+            execute_on_pool,
+            opened,
+            request,
+            workload,
+            options=options,
+            processes=processes,
+            engine=engine,
+            out_dir=out_dir,
+            thresholds=thresholds,
+        )
+        return run_with_live_progress(live, run)

@@ -5,6 +5,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
+from typing import TypeVar
 
 from rich.console import Console
 from rich.live import Live
@@ -12,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from loadgen.processes.counters import ProgressSnapshot
+
+T = TypeVar("T")
 
 
 @contextmanager
@@ -89,3 +92,12 @@ class LiveProgress:
         if snapshot.dropped:
             line += f"  dropped {snapshot.dropped:,}"
         self._live.update(Text(line), refresh=True)
+
+
+def run_with_live_progress(live: bool, run: Callable[..., T]) -> T:
+    """`run()`; on a terminal (`live`) with the live line: `run(on_progress=...,
+    live_percentiles=True)` inside `LiveProgress`."""
+    if not live:
+        return run()
+    with LiveProgress(Console()) as progress:
+        return run(on_progress=progress.update, live_percentiles=True)
