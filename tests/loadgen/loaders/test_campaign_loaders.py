@@ -32,7 +32,9 @@ class HaproxyPlatform(ScriptedPlatform):
         super().__init__(server)
         self.target = target
 
-    def invoke_target(self, function: FunctionSpec, params: dict[str, Any]) -> InvokeTarget:
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: str = "sync"
+    ) -> InvokeTarget:
         return InvokeTarget(url=self.target.url("/"), method="GET")
 
 
