@@ -7,7 +7,6 @@ gateway (package installs, image pulls).
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,9 +14,10 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.instance import AwsImage, AwsMachineSettings, create_instance
+from components.aws.network_security import loader_group, security_groups
 from components.aws.node_pool import AwsNodePool, AwsPrivatePlacement
 from components.cloud_init import bastion_cloud_config
-from components.node_pool import BastionNetworkArgs, ForwardedPort, NodePool, NodePoolArgs
+from components.node_pool import BastionNetworkArgs, NodePool, NodePoolArgs
 from components.ssh_access import SshAccess
 from contract.outputs import CpuCredits
 
@@ -77,8 +77,8 @@ class AwsNetwork(pulumi.ComponentResource):
         cfg = args.aws
         subnets = self._subnets(name, args)
         routes = self._routes(name, args, subnets)
-        bastion_sg, private_sg = self._security_groups(name, args, subnets.vpc)
-        loader_sg = self._loader_group(name, args, subnets.vpc, bastion_sg)
+        bastion_sg, private_sg = security_groups(name, args, cfg.vpc_cidr, subnets.vpc, self)
+        loader_sg = loader_group(name, args, subnets.vpc, bastion_sg, self)
         settings = self._machine_settings(name, args)
         bastion, bastion_address, association = self._bastion(
             name, args, subnets, routes, bastion_sg, settings
@@ -209,117 +209,6 @@ class AwsNetwork(pulumi.ComponentResource):
         )
         return _Routes(gateway, nat, private_routes, private_association)
 
-    def _security_groups(
-        self, name: str, args: AwsNetworkArgs, vpc: aws.ec2.Vpc
-    ) -> tuple[aws.ec2.SecurityGroup, aws.ec2.SecurityGroup]:
-        """The bastion's group (SSH and forwarded ports from the configured ranges, the private
-        ports from the VPC) and the private machines' (the VPC only)."""
-        child = pulumi.ResourceOptions(parent=self)
-        naming, cfg = args.naming, args.aws
-        bastion_sg = aws.ec2.SecurityGroup(
-            f"{name}-bastion-sg",
-            name=naming.name("bastion"),
-            description="faasbench bastion: SSH and forwarded APIs from the configured ranges only",
-            vpc_id=vpc.id,
-            tags=naming.tags("bastion"),
-            opts=child,
-        )
-        ssh = ForwardedPort(22, args.allowed_ssh_cidrs, "allowedSshCidrs")
-        for opened in (ssh, *args.bastion_forwarded_ports):
-            port = opened.port
-            for index, cidr in enumerate(opened.cidrs):
-                v6 = ipaddress.ip_network(cidr).version == 6
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-bastion-{'ssh' if port == 22 else port}-{index}",
-                    security_group_id=bastion_sg.id,
-                    description=f"port {port} from {opened.source_key}",
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4=None if v6 else cidr,
-                    cidr_ipv6=cidr if v6 else None,
-                    tags=naming.tags("bastion"),
-                    opts=child,
-                )
-        for port in args.bastion_private_ports:
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-bastion-{port}-from-vpc",
-                security_group_id=bastion_sg.id,
-                description=f"port {port} from inside the VPC",
-                ip_protocol="tcp",
-                from_port=port,
-                to_port=port,
-                cidr_ipv4=cfg.vpc_cidr,
-                tags=naming.tags("bastion"),
-                opts=child,
-            )
-        self._open_egress(f"{name}-bastion", bastion_sg, naming.tags("bastion"))
-
-        private_sg = aws.ec2.SecurityGroup(
-            f"{name}-private-sg",
-            name=naming.name("private"),
-            description="faasbench private machines: traffic from inside the VPC only",
-            vpc_id=vpc.id,
-            tags=naming.tags("private"),
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-private-from-vpc",
-            security_group_id=private_sg.id,
-            description="everything from inside the VPC",
-            ip_protocol="-1",
-            cidr_ipv4=cfg.vpc_cidr,
-            tags=naming.tags("private"),
-            opts=child,
-        )
-        self._open_egress(f"{name}-private", private_sg, naming.tags("private"))
-        return bastion_sg, private_sg
-
-    def _loader_group(
-        self,
-        name: str,
-        args: AwsNetworkArgs,
-        vpc: aws.ec2.Vpc,
-        bastion_sg: aws.ec2.SecurityGroup,
-    ) -> aws.ec2.SecurityGroup | None:
-        """The loader pool's group, only with `loader_ports`: SSH from the bastion, the loader
-        ports (Dask) from the pool's own machines and the bastion, nothing else; egress open
-        (function traffic to HAProxy, packages through the NAT)."""
-        ports = args.loader_ports
-        if ports is None:
-            return None
-        child = pulumi.ResourceOptions(parent=self)
-        naming = args.naming
-        tags = naming.tags("loader")
-        group = aws.ec2.SecurityGroup(
-            f"{name}-loader-sg",
-            name=naming.name("loader"),
-            description="faasbench loaders: SSH from the bastion, Dask from loaders and bastion",
-            vpc_id=vpc.id,
-            tags=tags,
-            opts=child,
-        )
-        opened = [(22, 22, "bastion", bastion_sg)] + [
-            (first, last, source, source_group)
-            for first, last in ports.ranges()
-            for source, source_group in (("loaders", group), ("bastion", bastion_sg))
-        ]
-        for first, last, source, source_group in opened:
-            span = str(first) if first == last else f"{first}-{last}"
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-loader-{'ssh' if first == 22 else span}-from-{source}",
-                security_group_id=group.id,
-                description=f"port {span} from the {source}",
-                ip_protocol="tcp",
-                from_port=first,
-                to_port=last,
-                referenced_security_group_id=source_group.id,
-                tags=tags,
-                opts=child,
-            )
-        self._open_egress(f"{name}-loader", group, tags)
-        return group
-
     def _machine_settings(self, name: str, args: AwsNetworkArgs) -> AwsMachineSettings:
         """The key pair and the image every machine of the network boots with."""
         child = pulumi.ResourceOptions(parent=self)
@@ -391,17 +280,6 @@ class AwsNetwork(pulumi.ComponentResource):
             opts=child,
         )
         return bastion, bastion_address, association
-
-    def _open_egress(self, name: str, group: aws.ec2.SecurityGroup, tags: dict[str, str]) -> None:
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-egress",
-            security_group_id=group.id,
-            description="all outbound traffic",
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
 
     def node_pool(
         self, name: str, args: NodePoolArgs, opts: pulumi.ResourceOptions | None = None

@@ -2,10 +2,8 @@
 
 import json
 import sys
-from dataclasses import replace
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 
 import typer
 
@@ -26,14 +24,13 @@ from loadgen.cli.hit_options import (
     request_spec,
     workload_of,
 )
+from loadgen.cli.hit_run import INTERRUPTED_EXIT, run_hit, run_hit_async
 from loadgen.cli.loaders_options import (
     LoadersCaOption,
     LoadersCertOption,
     LoadersKeyOption,
     LoadersOption,
-    PoolRequest,
     pool_request,
-    run_on_pool,
 )
 from loadgen.cli.params import (
     parse_body,
@@ -41,23 +38,14 @@ from loadgen.cli.params import (
     parse_statuses,
     usage_error,
 )
-from loadgen.cli.progress import run_with_live_progress
 from loadgen.cli.render import render_completions, render_report
-from loadgen.engine import EngineOptions, RequestSpec
 from loadgen.loaders.models import DistributedSummary
-from loadgen.loaders.spec import PoolError
-from loadgen.metrics.thresholds import Threshold
 from loadgen.processes.coordinator import (
     OutDirError,
-    RunError,
-    RunResult,
-    execute,
     prepare_out_dir,
 )
-from loadgen.workload.spec import ClosedLoop, OpenLoop
 
 THRESHOLD_FAILED_EXIT = 99
-INTERRUPTED_EXIT = 130
 
 
 def register(app: typer.Typer) -> None:
@@ -279,11 +267,11 @@ def hit(
             raise usage_error("--records", str(exc)) from None
     completions = None
     if callback is None:
-        result = _run(
+        result = run_hit(
             request, workload, options, processes, engine, out_dir, thresholds, json_output, pool
         )
     else:
-        result, completions = _run_async(
+        result, completions = run_hit_async(
             AsyncOptions.of(callback, callback_url, completion_deadline),
             request, workload, options, processes, engine, out_dir, thresholds, json_output, pool,
         )  # fmt: skip
@@ -311,87 +299,6 @@ def hit(
         raise typer.Exit(THRESHOLD_FAILED_EXIT)
     if summary.interrupted:
         raise typer.Exit(INTERRUPTED_EXIT)
-
-
-def _run(
-    request: RequestSpec,
-    workload: ClosedLoop | OpenLoop,
-    options: EngineOptions,
-    processes: int | None,
-    engine: Literal["http1", "aiohttp"],
-    out_dir: str | None,
-    thresholds: list[Threshold],
-    json_output: bool,
-    pool: PoolRequest | None = None,
-) -> RunResult:
-    live = not json_output and sys.stdout.isatty()
-    try:
-        if pool is not None:
-            return run_on_pool(
-                pool,
-                request,
-                workload,
-                options=options,
-                processes=processes,
-                engine=engine,
-                out_dir=out_dir,
-                thresholds=thresholds,
-                live=live,
-            )
-        run = partial(
-            execute,
-            request,
-            workload,
-            options=options,
-            processes=processes,
-            engine=engine,
-            out_dir=out_dir,
-            thresholds=thresholds,
-        )
-        return run_with_live_progress(live, run)
-    except (RunError, PoolError) as exc:
-        typer.echo(f"loadgen hit: {exc}", err=True)
-        raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        typer.echo("loadgen hit: interrupted", err=True)
-        raise typer.Exit(INTERRUPTED_EXIT) from None
-
-
-if TYPE_CHECKING:
-    from loadgen.completions.summary import CompletionSummary
-
-
-def _run_async(
-    settings: AsyncOptions,
-    request: RequestSpec,
-    workload: ClosedLoop | OpenLoop,
-    options: EngineOptions,
-    processes: int | None,
-    engine: Literal["http1", "aiohttp"],
-    out_dir: str | None,
-    thresholds: list[Threshold],
-    json_output: bool,
-    pool: PoolRequest | None = None,
-) -> "tuple[RunResult, CompletionSummary]":
-    """The run with the callback receiver around it, then the wait for completions (imported
-    here: a synchronous `hit` never needs numpy or aiohttp's server)."""
-    from loadgen.completions.receiver import ReceiverError
-    from loadgen.completions.run import async_run
-
-    records_dir = Path(out_dir) if out_dir is not None else None
-    try:
-        with async_run(settings.listen, settings.url, records_dir) as measured:
-            result = _run(
-                measured.request(request), workload, options, processes, engine,
-                str(measured.records_dir), thresholds, json_output, pool,
-            )  # fmt: skip
-            completions = measured.finish(settings.deadline_s, partial(typer.echo, err=True))
-    except ReceiverError as exc:
-        raise usage_error("--callback", str(exc)) from None
-    if records_dir is None:  # the records lived in a temporary directory, gone now
-        summary = result.summary.model_copy(update={"records_dir": None})
-        result = replace(result, summary=summary)
-    return result, completions
 
 
 def _causes(url: str, errors: dict[str, int]) -> dict[str, str]:

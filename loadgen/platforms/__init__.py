@@ -17,7 +17,8 @@ from .base import (
 from .k8s_events import PodEvents, parse_kubeconfig
 from .keda import KedaPlatform
 from .knative import KnativePlatform
-from .openfaas import OpenFaasPlatform, flavour
+from .openfaas import OpenFaasPlatform
+from .openfaas_flavour import flavour
 from .openwhisk import OpenWhiskPlatform
 
 __all__ = [

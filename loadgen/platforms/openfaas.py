@@ -2,9 +2,10 @@
 
 The gateway's `/system` API (basic auth) deploys, scales and removes functions the same way on
 faas-netes (k8s), faas-swarm, faas-nomad and the local target; what differs is captured by a
-`Flavour`: the edition's name for messages, whether scaling to zero exists (else a forced cold
-start removes and redeploys the function) and the known confounds. Function traffic goes to
-`/function/{name}`, which is not behind auth; the gateway answers with `X-Call-Id`.
+`Flavour` (openfaas_flavour.py): the edition's name for messages, whether scaling to zero exists
+(else a forced cold start removes and redeploys the function) and the known confounds. Function
+traffic goes to `/function/{name}`, which is not behind auth; the gateway answers with
+`X-Call-Id`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -23,7 +23,6 @@ from loadgen.results.models import PlatformRecord
 
 from ._http import call
 from .base import (
-    ColdMethod,
     ColdStart,
     FunctionSpec,
     Invocation,
@@ -32,6 +31,7 @@ from .base import (
     PlatformError,
     PlatformLimits,
 )
+from .openfaas_flavour import Flavour, flavour
 from .openfaas_types import (
     DeleteFunctionRequest,
     FunctionDeployment,
@@ -51,30 +51,6 @@ FUNCTION_LABEL = "faasbench.function"
 SCALE_ZERO_LABEL = "com.openfaas.scale.zero"
 SCALE_ZERO_DURATION_LABEL = "com.openfaas.scale.zero-duration"
 IDLE_DURATION_S = 900
-CE_IMAGE_PULL = (
-    "OpenFaaS CE pulls function images with imagePullPolicy Always: every new pod, forced cold "
-    "starts included, pays a registry round trip (manifest check) before starting"
-)
-CE_ASYNC_QUEUE = (
-    "OpenFaaS Community Edition queues asynchronous calls in memory (NATS, lost on a restart) "
-    "and its queue worker runs one call at a time: completion latency includes that queue"
-)
-PRO_ASYNC_QUEUE = (
-    "asynchronous calls wait in the gateway's NATS queue for a queue worker: completion latency "
-    "includes that queue"
-)
-LOCAL_ASYNC_QUEUE = (
-    "the local target's bounded queue holds asynchronous calls (loadgen local up --async-queue; "
-    "one queue worker with CE limits, --async-workers without): completion latency includes it"
-)
-SWARM_PROXY = (
-    "every function call passes through faas-swarm's proxy (gateway 0.27 has no direct mode), "
-    "which looks the function's service up with a Docker API call per request"
-)
-SWARM_IMAGE_PULL = (
-    "Swarm nodes try to pull a task's image by its tag before starting it (faas-swarm does not "
-    "pin functions by digest): new replicas and forced cold starts include a registry round trip"
-)
 
 
 class RecordSource(Protocol):
@@ -85,30 +61,6 @@ class RecordSource(Protocol):
     ) -> list[PlatformRecord]: ...
 
     async def aclose(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Flavour:
-    """What differs between OpenFaaS installations, decided from the stack's outputs."""
-
-    edition: str
-    cold_start_method: ColdMethod
-    confounds: tuple[str, ...] = ()
-    async_queue: str = PRO_ASYNC_QUEUE
-
-
-def flavour(orchestrator: Orchestrator, scale_to_zero: bool) -> Flavour:
-    """The flavour of an OpenFaaS stack: scale to zero where the provider allows it."""
-    method: ColdMethod = "scale-to-zero" if scale_to_zero else "redeploy"
-    if orchestrator == "k8s":
-        if scale_to_zero:
-            return Flavour("OpenFaaS Pro on Kubernetes", method)
-        return Flavour("OpenFaaS Community Edition", method, (CE_IMAGE_PULL,), CE_ASYNC_QUEUE)
-    if orchestrator == "swarm":
-        return Flavour("faas-swarm", method, (SWARM_PROXY, SWARM_IMAGE_PULL))
-    if orchestrator == "local":
-        return Flavour("the local target", method, (), LOCAL_ASYNC_QUEUE)
-    return Flavour("faas-nomad", method)
 
 
 class OpenFaasPlatform:

@@ -27,7 +27,8 @@ from support.sshd import (
 )
 
 from contract.outputs import StackOutputs
-from loadgen.loaders.stack import PoolOptions, make_certificates, stack_pool
+from loadgen.loaders.stack import PoolOptions, stack_pool
+from loadgen.loaders.stack_tls import make_certificates
 
 pytestmark = [
     pytest.mark.skipif(sshd_available() is not None, reason=str(sshd_available())),

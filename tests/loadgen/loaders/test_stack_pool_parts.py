@@ -17,15 +17,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from contract.outputs import PortRange, StackOutputs
 from loadgen.loaders import stack_scripts
-from loadgen.loaders.stack import (
-    LoaderPoolError,
-    PoolOptions,
-    forward_argv,
-    make_certificates,
-    scheduler_args,
-    stack_pool,
-    worker_args,
-)
+from loadgen.loaders.stack import PoolOptions, stack_pool
+from loadgen.loaders.stack_dask import scheduler_args, worker_args
+from loadgen.loaders.stack_ssh import LoaderPoolError, forward_argv
+from loadgen.loaders.stack_tls import make_certificates
 from loadgen.remote.ssh import SshTarget
 
 HOSTS = ["10.0.2.5", "10.0.2.6", "loader.example"]

@@ -21,7 +21,7 @@ from loadgen.platforms import (
     PlatformError,
     make_platform,
 )
-from loadgen.platforms.openfaas import CE_IMAGE_PULL, SWARM_IMAGE_PULL, SWARM_PROXY, flavour
+from loadgen.platforms.openfaas_flavour import CE_IMAGE_PULL, SWARM_IMAGE_PULL, SWARM_PROXY, flavour
 from loadgen.platforms.openfaas_types import FunctionStatus
 
 PASSWORD = "s3cret-gateway-password"
