@@ -9,11 +9,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -82,6 +84,8 @@ def redis_server(work: Path) -> Iterator[QueueServer]:
 class Consumers:
     server: QueueServer
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    #: Each consumer's stderr, in a file (a pipe nobody reads would block it once full).
+    logs: list[IO[bytes]] = field(default_factory=list)
 
     def start(self, function: str, key: str | None = None) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("QUEUE_", "FUNCTION"))}
@@ -92,15 +96,24 @@ class Consumers:
             QUEUE_PASSWORD=self.server.password,
             PYTHONPATH=str(ROOT),
         )
+        log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop_all)
+        self.logs.append(log)
         process = subprocess.Popen(
             [sys.executable, "-m", "functions.consumer"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
         )
         self.processes.append(process)
         return process
+
+    def log(self, process: subprocess.Popen[bytes]) -> bytes:
+        """What `process` wrote to stderr so far."""
+        handle = self.logs[self.processes.index(process)]
+        handle.flush()
+        handle.seek(0)
+        return handle.read()
 
     def alive(self) -> int:
         return sum(p.poll() is None for p in self.processes)
@@ -115,3 +128,5 @@ class Consumers:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for log in self.logs:
+            log.close()
