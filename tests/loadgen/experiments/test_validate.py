@@ -50,6 +50,8 @@ EXAMPLE_STACKS = {
     "openwhisk-sequence.yaml": OPENWHISK,
     "local.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
     "local-async.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
+    "openwhisk-async.yaml": OPENWHISK,
+    "openfaas-async.yaml": CE,
 }
 
 
