@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from loadgen.analysis.aggregate import Aggregate
 from loadgen.report.figures.cold_starts import cold_breakdown
 from loadgen.report.figures.common import Figure
+from loadgen.report.figures.completions import completions_figure
 from loadgen.report.figures.distributions import box_replicas, box_users, latency_cdf
 from loadgen.report.figures.errors import error_rates
 from loadgen.report.figures.queue import queue_over_time
@@ -26,6 +27,7 @@ FIGURES: tuple[Callable[[Sequence[Aggregate]], Figure], ...] = (
     throughput_users,
     latency_over_time,
     queue_over_time,
+    completions_figure,
     cold_breakdown,
     error_rates,
     resource_usage,

@@ -78,7 +78,7 @@ def test_every_figure_with_data_is_embedded_and_captioned(report: Path) -> None:
         "resources",
     ]
     assert page.figure_ids == drawn
-    assert len(page.images) == page.captions == len(drawn) == len(FIGURES) - 2
+    assert len(page.images) == page.captions == len(drawn) == len(FIGURES) - 3
     assert "No data" not in text
     listed = _between(text, '<div class="not-drawn">', "</div>")
     assert "<li><b>Latency distribution per replicas</b>: no cell swept replicas.</li>" in listed

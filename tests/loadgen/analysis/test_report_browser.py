@@ -86,7 +86,7 @@ def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
     dom, messages = _dump(probe, tmp_path)
     assert messages == []
     # The replica sweep and the queue have no data: a line each, not an image.
-    figures = len(FIGURES) - 2
+    figures = len(FIGURES) - 3
     assert f'data-images="{figures}"' in dom
     assert f'data-decoded="{figures}"' in dom
 

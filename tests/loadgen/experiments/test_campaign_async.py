@@ -13,6 +13,7 @@ from support.cli import run_loadgen
 from support.local_target import LocalTarget
 
 from loadgen.analysis.aggregate import Settings, aggregate
+from loadgen.report.figures.completions import completions_figure
 from loadgen.results import open_results
 from loadgen.results.completions import COMPLETIONS_FILE, read_completions
 
@@ -52,7 +53,8 @@ def test_the_async_example_measures_every_call_to_its_completion(
     assert not list((cells["sync"].path / "records").glob(f"*{COMPLETIONS_FILE}"))
 
     # The analysis keeps sync and async apart and measures the async calls to completion.
-    rows = aggregate(tree, Settings()).table().to_pylist()
+    result = aggregate(tree, Settings(), keep_requests=True)
+    rows = result.table().to_pylist()
     groups = [r for r in rows if r["level"] == "group"]
     assert {r["invocation"] for r in groups} == {"sync", "async"}
     async_rows = {
@@ -64,4 +66,11 @@ def test_the_async_example_measures_every_call_to_its_completion(
     assert async_rows[("completion_ms", "run_median_p50")] == async_rows[("completion_ms", "p50")]
     sync_metrics = {r["metric"] for r in groups if r["invocation"] == "sync"}
     assert "completion_ms" not in sync_metrics
+    # The report draws both: completion beside synchronous latency, completions over time.
+    figure = completions_figure([result])
+    assert not figure.empty
+    svg = figure.svg.decode()
+    assert "completion (async)" in svg
+    assert "latency (sync)" in svg
+    assert "completed calls per second" in svg
     shutil.rmtree(results)
