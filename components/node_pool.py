@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Generic, Literal, Protocol, TypeVar
 
 import pulumi
 from pulumi_command import remote
@@ -88,6 +88,10 @@ class ForwardedPort:
     source_key: str
 
 
+#: A cloud's security group type (each cloud's rules name their source group).
+G = TypeVar("G")
+
+
 @dataclass(frozen=True)
 class LoaderPorts:
     """The TCP ports of the loader pool (Dask's scheduler port and its workers' range), which
@@ -100,6 +104,37 @@ class LoaderPorts:
     def ranges(self) -> list[tuple[int, int]]:
         """(first, last) of each opened range: the scheduler's port, the workers' range."""
         return [(self.scheduler, self.scheduler), (self.workers_first, self.workers_last)]
+
+    def openings(self, loaders: G, bastion: G) -> list[LoaderOpening[G]]:
+        """Every ingress rule of the loaders' group, on any cloud: SSH from the bastion, each
+        range from the loaders and from the bastion."""
+        return [LoaderOpening(22, 22, "bastion", bastion)] + [
+            LoaderOpening(first, last, source, group)
+            for first, last in self.ranges()
+            for source, group in (("loaders", loaders), ("bastion", bastion))
+        ]
+
+
+@dataclass(frozen=True)
+class LoaderOpening(Generic[G]):
+    """One ingress rule of the loaders' group: a port range from another group."""
+
+    first: int
+    last: int
+    source: str
+    group: G
+
+    @property
+    def span(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+    def resource_name(self, name: str) -> str:
+        """The rule's resource name under the network `name` (the same on every cloud)."""
+        return f"{name}-loader-{'ssh' if self.first == 22 else self.span}-from-{self.source}"
+
+    @property
+    def description(self) -> str:
+        return f"port {self.span} from the {self.source}"
 
 
 def missing_loader_group(role: str) -> ValueError:

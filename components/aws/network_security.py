@@ -107,21 +107,15 @@ def loader_group(
         tags=tags,
         opts=child,
     )
-    opened = [(22, 22, "bastion", bastion_sg)] + [
-        (first, last, source, source_group)
-        for first, last in ports.ranges()
-        for source, source_group in (("loaders", group), ("bastion", bastion_sg))
-    ]
-    for first, last, source, source_group in opened:
-        span = str(first) if first == last else f"{first}-{last}"
+    for opening in ports.openings(group, bastion_sg):
         aws.vpc.SecurityGroupIngressRule(
-            f"{name}-loader-{'ssh' if first == 22 else span}-from-{source}",
+            opening.resource_name(name),
             security_group_id=group.id,
-            description=f"port {span} from the {source}",
+            description=opening.description,
             ip_protocol="tcp",
-            from_port=first,
-            to_port=last,
-            referenced_security_group_id=source_group.id,
+            from_port=opening.first,
+            to_port=opening.last,
+            referenced_security_group_id=opening.group.id,
             tags=tags,
             opts=child,
         )

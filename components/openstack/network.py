@@ -246,23 +246,17 @@ class OpenStackNetwork(pulumi.ComponentResource):
             tags=naming.labels("loader"),
             opts=child,
         )
-        opened = [(22, 22, "bastion", bastion_sg)] + [
-            (first, last, source, source_group)
-            for first, last in ports.ranges()
-            for source, source_group in (("loaders", group), ("bastion", bastion_sg))
-        ]
-        for first, last, source, source_group in opened:
-            span = str(first) if first == last else f"{first}-{last}"
+        for opening in ports.openings(group, bastion_sg):
             openstack.networking.SecGroupRule(
-                f"{name}-loader-{'ssh' if first == 22 else span}-from-{source}",
+                opening.resource_name(name),
                 security_group_id=group.id,
-                description=f"port {span} from the {source}",
+                description=opening.description,
                 direction="ingress",
                 ethertype="IPv4",
                 protocol="tcp",
-                port_range_min=first,
-                port_range_max=last,
-                remote_group_id=source_group.id,
+                port_range_min=opening.first,
+                port_range_max=opening.last,
+                remote_group_id=opening.group.id,
                 opts=child,
             )
         return group
