@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from loadgen.analysis.table import Rows
-from loadgen.completions.summary import Joined, completion_rate, join
+from loadgen.completions.summary import Joined, completion_rate, join, read_submissions
 from loadgen.results.completions import COMPLETIONS_FILE, Completion, read_completions
 from loadgen.results.tree import Cell
 
@@ -27,7 +27,7 @@ def cell_completions(cell: Cell) -> Joined | None:
     if cell.records_dir.is_dir():
         for path in sorted(cell.records_dir.glob(f"*{COMPLETIONS_FILE}")):
             completions.extend(read_completions(path))
-    return join(cell.record_paths(), completions)
+    return join(read_submissions(cell.record_paths()), completions)
 
 
 def completion_ms(joined: Joined) -> npt.NDArray[np.float64]:

@@ -76,6 +76,9 @@ class CallbackReceiver:
         self.invalid = 0
         """Callbacks without an `X-Call-Id`: answered, counted, not kept."""
         self._completions: list[Completion] = []
+        self._ids: set[str] = set()
+        #: The ids `wait_for` still waits for; each callback takes its own out, in O(1).
+        self._missing: set[str] = set()
         self._arrived = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -118,12 +121,14 @@ class CallbackReceiver:
         missing."""
         deadline = time.monotonic() + timeout_s
         with self._arrived:
-            while True:
-                missing = call_ids - {c.call_id for c in self._completions}
+            self._missing = call_ids - self._ids
+            while self._missing:
                 left = deadline - time.monotonic()
-                if not missing or left <= 0:
-                    return missing
-                self._arrived.wait(min(left, 0.5))
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
+            missing, self._missing = self._missing, set()
+            return missing
 
     # The server thread ------------------------------------------------------------------------
 
@@ -169,10 +174,13 @@ class CallbackReceiver:
                 self.invalid += 1
             else:
                 self._completions.append(completion)
+                self._ids.add(completion.call_id)
                 if self._file is not None:
                     self._file.write(completion.model_dump_json() + "\n")
                     self._file.flush()
-                self._arrived.notify_all()
+                self._missing.discard(completion.call_id)
+                if not self._missing:
+                    self._arrived.notify_all()
         return web.Response(status=200)
 
 

@@ -10,8 +10,9 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from loadgen.completions.receiver import CallbackReceiver
-from loadgen.completions.summary import CompletionSummary, accepted_ids, summarize
+from loadgen.completions.summary import CompletionSummary, read_submissions, summarize
 from loadgen.engine import RequestSpec
+from loadgen.record.reader import record_files
 
 CALLBACK_HEADER = "X-Callback-Url"
 
@@ -33,7 +34,8 @@ class AsyncRun:
 
     def finish(self, deadline_s: float, note: Callable[[str], None]) -> CompletionSummary:
         """Wait for the accepted calls' completions (at most `deadline_s`), then summarize."""
-        expected = accepted_ids(self.records_dir)
+        submissions = read_submissions(record_files(self.records_dir))
+        expected = submissions.expected()
         missing = expected - {c.call_id for c in self.receiver.completions()}
         if missing:
             note(
@@ -43,7 +45,7 @@ class AsyncRun:
             missing = self.receiver.wait_for(expected, deadline_s)
             if missing:
                 note(f"{len(missing):,} accepted calls did not complete by the deadline: lost")
-        return summarize(self.records_dir, self.receiver.completions(), deadline_s)
+        return summarize(submissions, self.receiver.completions(), deadline_s)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from loadgen.metrics.histogram import nearest_rank
 from loadgen.metrics.summary import LatencyStats
 from loadgen.record.format import FLAG_WARMUP
-from loadgen.record.reader import RecordFile, record_files
+from loadgen.record.reader import RecordFile
 from loadgen.results.completions import Completion
 
 #: The status a platform answers when it has queued an asynchronous call.
@@ -85,12 +85,28 @@ class Joined:
     first_start_ns: int = 0
 
 
-def join(record_paths: Iterable[Path], completions: Iterable[Completion]) -> Joined:
+@dataclass
+class Submissions:
+    """A run's submissions as its records hold them, read once: what was accepted (by call id,
+    instants absolute), what was refused, and the warm-up's call ids."""
+
+    submitted: int = 0
+    accepted: dict[str, _Submission] = field(default_factory=dict)
+    refused: Counter[str] = field(default_factory=Counter)
+    warmup: set[str] = field(default_factory=set)
+    #: Warm-up calls the platform accepted: their completions are waited for too, so none
+    #: arrives during a later run.
+    warmup_accepted: set[str] = field(default_factory=set)
+
+    def expected(self) -> set[str]:
+        """Every accepted call id, warm-up included: the completions to wait for."""
+        return set(self.accepted) | self.warmup_accepted
+
+
+def read_submissions(record_paths: Iterable[Path]) -> Submissions:
     """The submissions in `record_paths` (one engine run or several: each file's instants are
-    made absolute with its own epoch) joined with `completions` by call id."""
-    accepted: dict[str, _Submission] = {}
-    warmup: set[str] = set()
-    joined = Joined()
+    made absolute with its own epoch)."""
+    read = Submissions()
     for path in record_paths:
         with RecordFile(path) as records:
             header = records.header
@@ -99,23 +115,33 @@ def join(record_paths: Iterable[Path], completions: Iterable[Completion]) -> Joi
             open_loop = header.workload.get("kind") == "open"
             for record in records.records():
                 call_id = _captured(record.captured, slot)
+                accepted = record.ok and record.status == ACCEPTED
                 if record.flags & FLAG_WARMUP:
                     if call_id:
-                        warmup.add(call_id)
+                        read.warmup.add(call_id)
+                        if accepted:
+                            read.warmup_accepted.add(call_id)
                     continue
-                joined.submitted += 1
-                if record.ok and record.status == ACCEPTED and call_id:
+                read.submitted += 1
+                if accepted and call_id:
                     start = record.intended_ns if open_loop else record.send_ns
-                    accepted[call_id] = _Submission(
+                    read.accepted[call_id] = _Submission(
                         epoch + start, epoch + record.send_ns, epoch + record.end_ns
                     )
-                elif record.ok and record.status == ACCEPTED:
-                    joined.refused["no call id"] += 1
+                elif accepted:
+                    read.refused["no call id"] += 1
                 else:
-                    joined.refused[record.error_class or str(record.status)] += 1
+                    read.refused[record.error_class or str(record.status)] += 1
+    return read
+
+
+def join(submissions: Submissions, completions: Iterable[Completion]) -> Joined:
+    """`submissions` joined with `completions` by call id."""
+    accepted = submissions.accepted
+    joined = Joined(submitted=submissions.submitted, refused=Counter(submissions.refused))
     by_id: dict[str, Completion] = {}
     for completion in completions:
-        if completion.call_id in warmup:
+        if completion.call_id in submissions.warmup:
             continue
         if completion.call_id in accepted and completion.call_id not in by_id:
             by_id[completion.call_id] = completion
@@ -143,10 +169,10 @@ def join(record_paths: Iterable[Path], completions: Iterable[Completion]) -> Joi
 
 
 def summarize(
-    records_dir: Path, completions: Iterable[Completion], deadline_s: float
+    submissions: Submissions, completions: Iterable[Completion], deadline_s: float
 ) -> CompletionSummary:
-    """Join the run in `records_dir` with `completions` (absolute CLOCK_MONOTONIC ns)."""
-    joined = join(record_files(records_dir), completions)
+    """A run's `submissions` joined with `completions` (absolute CLOCK_MONOTONIC ns)."""
+    joined = join(submissions, completions)
     first = joined.first_start_ns
     return CompletionSummary(
         submitted=joined.submitted,
@@ -170,20 +196,6 @@ def completion_rate(joined: Joined) -> float:
     """Completed calls per second, from the first start to the last completion."""
     last = max(joined.arrivals_ns, default=0)
     return _rate(len(joined.completion_ms), joined.first_start_ns, last)
-
-
-def accepted_ids(records_dir: Path) -> set[str]:
-    """The call ids of the submissions the platform accepted (warm-up included: their
-    completions are waited for too, so none arrives during a later run)."""
-    ids: set[str] = set()
-    for path in record_files(records_dir):
-        with RecordFile(path) as records:
-            slot = _slot(records.header.capture_headers, "x-call-id")
-            for record in records.records():
-                call_id = _captured(record.captured, slot)
-                if record.ok and record.status == ACCEPTED and call_id:
-                    ids.add(call_id)
-    return ids
 
 
 def _slot(names: list[str], name: str) -> int | None:

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from loadgen.completions.run import async_run
-from loadgen.completions.summary import CompletionSummary, accepted_ids, summarize
+from loadgen.completions.summary import CompletionSummary, read_submissions, summarize
 from loadgen.engine import RequestSpec
 from loadgen.platforms.base import FunctionSpec, Platform
 from loadgen.processes.coordinator import RunResult
+from loadgen.record.reader import record_files
 from loadgen.results.completions import COMPLETIONS_FILE
 
 T = TypeVar("T")
@@ -66,13 +67,14 @@ def run_async_segment(
         return AsyncSegment(result, completions)
     since_ns = time.time_ns()
     result = run(request, out)
-    expected = accepted_ids(out)
+    submissions = read_submissions(record_files(out))
+    expected = submissions.expected()
     note(f"following {len(expected):,} asynchronous calls to their end (listing)")
     found, stats = await_(platform.poll_completions(function, expected, since_ns, deadline_s))
     with (out / COMPLETIONS_FILE).open("w", encoding="utf-8") as handle:
         for completion in found:
             handle.write(completion.model_dump_json() + "\n")
-    completions = summarize(out, found, deadline_s)
+    completions = summarize(submissions, found, deadline_s)
     if completions.lost:
         note(f"{completions.lost:,} accepted calls did not complete by the deadline: lost")
     return AsyncSegment(result, completions, stats.model_dump())
