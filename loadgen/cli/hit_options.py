@@ -4,12 +4,11 @@ thresholds), each problem named by the option that set it."""
 import secrets
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
 
-from loadgen.cli.params import parse_header, parse_seconds, usage_error
+from loadgen.cli.params import callback_endpoint, parse_header, parse_seconds, usage_error
 from loadgen.engine import CORRELATION_HEADERS, EngineOptions, RequestSpec
 from loadgen.metrics.thresholds import Threshold, ThresholdError, parse_threshold
 from loadgen.processes.coordinator import capacity_problem, default_processes
@@ -47,16 +46,7 @@ class AsyncOptions:
 
     @classmethod
     def of(cls, callback: str, url: str | None, deadline: str) -> "AsyncOptions":
-        from loadgen.completions.run import parse_listen
-
-        try:
-            listen = parse_listen(callback)
-        except ValueError as exc:
-            raise usage_error("--callback", str(exc)) from None
-        if url is not None:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise usage_error("--callback-url", f"{url!r} is not an absolute http(s) URL")
+        listen, url = callback_endpoint(callback, url)
         deadline_s = parse_seconds(deadline, "--completion-deadline")
         if deadline_s is None or deadline_s <= 0:
             raise usage_error("--completion-deadline", "must be more than 0 s")

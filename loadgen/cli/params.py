@@ -89,3 +89,17 @@ def parse_seconds(text: str | None, option: str) -> float | None:
             option, f"expected seconds such as 10, 2.5, 500ms, 10s or 2m; got {text!r}"
         )
     return float(match.group(1)) * _DURATION_UNITS_S[match.group(2)]
+
+
+def callback_endpoint(listen: str, url: str | None) -> tuple[tuple[str, int], str | None]:
+    """--callback and --callback-url, checked (exit 2 naming the option)."""
+    from loadgen.completions.addresses import absolute_http_url, parse_listen
+
+    try:
+        where = parse_listen(listen)
+    except ValueError as exc:
+        raise usage_error("--callback", str(exc)) from None
+    try:
+        return where, None if url is None else absolute_http_url(url)
+    except ValueError as exc:
+        raise usage_error("--callback-url", str(exc)) from None

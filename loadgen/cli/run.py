@@ -30,7 +30,7 @@ from loadgen.cli.loaders_options import (
     opened_pool,
     pool_request,
 )
-from loadgen.cli.params import usage_error
+from loadgen.cli.params import callback_endpoint, usage_error
 from loadgen.cli.target import stack_outputs as resolve_outputs
 from loadgen.cli.validate import OutputsOption, StackOption
 from loadgen.experiments.async_segment import CallbackSettings
@@ -140,23 +140,6 @@ class PlainListener(CellListener):
         self._print(message)
 
 
-def callback_settings(listen: str, url: str | None) -> CallbackSettings:
-    """--callback and --callback-url, checked (exit 2 naming the option)."""
-    from urllib.parse import urlsplit
-
-    from loadgen.completions.run import parse_listen
-
-    try:
-        where = parse_listen(listen)
-    except ValueError as exc:
-        raise usage_error("--callback", str(exc)) from None
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise usage_error("--callback-url", f"{url!r} is not an absolute http(s) URL")
-    return CallbackSettings(where, url)
-
-
 def run_command(
     experiment: Annotated[
         Path, typer.Argument(help="Experiment file (YAML).", metavar="EXPERIMENT.yaml")
@@ -229,7 +212,7 @@ def run_command(
         fail_problems(experiment, problems)
     for warning in feasibility_warnings(config, stack_outputs):
         typer.echo(f"{experiment}: warning: {warning}", err=True)
-    callbacks = callback_settings(callback, callback_url)
+    callbacks = CallbackSettings(*callback_endpoint(callback, callback_url))
     pool = pool_request(
         "run", loaders, (loaders_ca, loaders_cert, loaders_key), outputs=stack_outputs
     )

@@ -48,15 +48,6 @@ class AsyncRun:
         return summarize(submissions, self.receiver.completions(), deadline_s)
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT` (`[v6]:PORT`; port 0: any free one) for the receiver; ValueError if not."""
-    host, sep, port = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:0, 0.0.0.0:8099)")
-    return host, int(port)
-
-
 @contextmanager
 def async_run(
     listen: tuple[str, int], advertise: str | None, records_dir: Path | None

@@ -19,9 +19,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import aiohttp
+
+from loadgen.completions.addresses import absolute_http_url
 
 log = logging.getLogger("loadgen.local.gateway")
 
@@ -64,10 +65,10 @@ def callback_url(value: str | None) -> str | None:
     """`X-Callback-Url` checked: an absolute http(s) URL, else ValueError naming the header."""
     if value is None or value == "":
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"X-Callback-Url {value!r} is not an absolute http(s) URL")
-    return value
+    try:
+        return absolute_http_url(value)
+    except ValueError as exc:
+        raise ValueError(f"X-Callback-Url {exc}") from None
 
 
 class AsyncQueue:
