@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from ._params import Param
@@ -26,6 +26,19 @@ FUNCTION_NAMES: tuple[str, ...] = (
     "jsonserde",
     "floatops",
 )
+
+#: The languages a function may be written in; `python` is the suite above (functions/*.py).
+Language = Literal["python", "node", "go", "java"]
+LANGUAGES: tuple[Language, ...] = ("python", "node", "go", "java")
+
+#: Which suite functions exist in each language. Every language speaks the same HTTP mode and
+#: returns the same `meta` envelope, so a cell's `language` is the only thing that differs.
+LANGUAGE_FUNCTIONS: dict[Language, tuple[str, ...]] = {
+    "python": FUNCTION_NAMES,
+    "node": ("echo", "sleep", "matrix"),
+    "go": ("echo", "sleep", "matrix"),
+    "java": ("echo", "sleep", "matrix"),
+}
 
 
 class UnknownFunction(LookupError):

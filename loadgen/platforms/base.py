@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from contract.knative import KnativeKnobs
-from functions._registry import FUNCTION_NAMES
+from functions._registry import FUNCTION_NAMES, LANGUAGE_FUNCTIONS, Language
 from loadgen.engine.request import RequestSpec
 from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import ColdStartEvent, PlatformRecord
@@ -46,6 +46,9 @@ class FunctionSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     function: str = Field(description="the suite function (functions/<function>.py)")
+    language: Language = Field(
+        "python", description="the implementation deployed: python (functions/), node, go, java"
+    )
     name: str | None = Field(None, description="deployed name; defaults to `function`")
     memory_mb: int = Field(256, ge=1)
     timeout_s: float = Field(60.0, gt=0)
@@ -67,6 +70,16 @@ class FunctionSpec(BaseModel):
         if function not in FUNCTION_NAMES:
             raise ValueError(f"unknown function {function!r}; known: {', '.join(FUNCTION_NAMES)}")
         return function
+
+    @model_validator(mode="after")
+    def _written_in(self) -> FunctionSpec:
+        written = LANGUAGE_FUNCTIONS[self.language]
+        if self.function not in written:
+            raise ValueError(
+                f"function {self.function!r} has no {self.language} implementation; "
+                f"{self.language} has {', '.join(written)}"
+            )
+        return self
 
     @field_validator("name")
     @classmethod
