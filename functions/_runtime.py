@@ -25,7 +25,9 @@ from ._params import FunctionError, ParamError
 from ._registry import Handler
 
 #: The suite's version, reported in every response so results can be tied to the code that ran.
-VERSION = "1.0.0"
+VERSION = "1.1.0"
+#: The language this runtime is written in; the node, go and java runtimes report their own.
+LANGUAGE = "python"
 
 
 class _Instance:
@@ -98,5 +100,6 @@ def invoke(name: str, handler: Handler, params: object, adapter: str) -> Outcome
         "handler_ms": round(elapsed_ns / 1e6, 3),
         "version": VERSION,
         "adapter": adapter,
+        "language": LANGUAGE,
     }
     return Outcome(status, body)

@@ -1,0 +1,3 @@
+module faasbench/functions
+
+go 1.19
