@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 import operator
 import random
-from itertools import chain
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 from ._params import IntParam

@@ -6,13 +6,16 @@ set -euo pipefail
 # Tests skip nothing for a missing tool: HAProxy, vsftpd, Prometheus and Chromium run for real;
 # cloud-init and shellcheck check what machines would run; openssh-server/-client carry the
 # remote campaign; python3-pip-whl is the pip wheel a Debian Python hands a loader without pip;
-# redis-server is the queue KEDA's queue mode is tested against on loopback.
+# redis-server is the queue KEDA's queue mode is tested against on loopback; nodejs, golang-go
+# and default-jdk-headless build and run the suite's functions in Node.js, Go and Java
+# (functions/node, functions/go, functions/java).
 packages=(
   make git ca-certificates python3 python3-pip python3-pip-whl
   haproxy vsftpd wrk hey shellcheck cloud-init iproute2 openssh-server openssh-client jq
   chromium
   prometheus
   redis-server
+  nodejs golang-go default-jdk-headless
 )
 
 missing=()
