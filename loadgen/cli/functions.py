@@ -321,7 +321,8 @@ def _describe(
         if isinstance(started, int):
             age_s = time.time() - started / 1e9
             lines.append(f"instance started {age_s:.1f} s ago")
-        extra = {k: v for k, v in meta.items() if k in ("function", "version", "adapter")}
+        shown = ("function", "version", "adapter", "language")
+        extra = {k: v for k, v in meta.items() if k in shown}
         if extra:
             lines.append("meta:     " + ", ".join(f"{k} {v}" for k, v in extra.items()))
     elif "result" not in document and "error" not in document:

@@ -12,6 +12,8 @@ import pytest
 from support.cli import run_loadgen
 from support.local_target import LocalTarget, start_target, stop_target
 
+from functions._runtime import VERSION
+
 NOTE = "no --stack-outputs/--stack given: using the local target at"
 
 
@@ -55,6 +57,8 @@ def test_deploy_then_invoke_shows_result_and_meta(here: LocalTarget) -> None:
     assert '"n": 5' in first.stdout
     assert '"word": "hi"' in first.stdout
     assert "cold:     yes" in first.stdout  # the readiness probe never takes the cold flag
+    meta_line = f"meta:     function echo, version {VERSION}, adapter http, language python"
+    assert meta_line in first.stdout
     instance = next(line for line in first.stdout.splitlines() if line.startswith("instance:"))
 
     again = loadgen("invoke", "echo", "--json", "-p", "n=5", cwd=here.directory.parent)
