@@ -252,9 +252,12 @@ public final class Serve {
             fail("bad PORT or SHUTDOWN_GRACE_S: " + System.getenv("PORT") + ", " + System.getenv("SHUTDOWN_GRACE_S"));
         }
         // Read once by the JDK's server configuration: idle keep-alive connections close after
-        // 120 s (later than HAProxy's and Go's idle timeouts), and no Nagle delay.
+        // 120 s (later than HAProxy's and Go's idle timeouts), no Nagle delay, and a request
+        // whose body was not read to its end (refused with 413 or 501) closes its connection
+        // instead of waiting to drain a body that may never come.
         System.setProperty("sun.net.httpserver.idleInterval", "120");
         System.setProperty("sun.net.httpserver.nodelay", "true");
+        System.setProperty("sun.net.httpserver.drainAmount", "0");
         Serve serve = new Serve(name, handler);
         HttpServer server;
         try {
