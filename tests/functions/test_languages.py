@@ -6,6 +6,7 @@ errors. A language is skipped only when its toolchain is not installed."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -69,6 +70,7 @@ class Builds:
             run_build(
                 ["go", "build", "-buildvcs=false", "-o", str(binary), "."],
                 ROOT / "functions" / "go",
+                go_env(self.root),
             )
             return [str(binary)]
         classes = self.root / "java-classes"
@@ -77,9 +79,18 @@ class Builds:
         return ["java", "-cp", str(classes), "Serve"]
 
 
-def run_build(command: list[str], cwd: Path) -> None:
+def go_env(scratch: Path) -> dict[str, str]:
+    """The environment, with Go's cache and path under `scratch` when there is no home for them."""
+    env = dict(os.environ)
+    if not (env.get("HOME") or env.get("XDG_CACHE_HOME") or env.get("GOCACHE")):
+        env["GOCACHE"] = str(scratch / "go-cache")
+        env.setdefault("GOPATH", str(scratch / "go-path"))
+    return env
+
+
+def run_build(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
     result = subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}"
 
@@ -129,7 +140,7 @@ def test_every_language_has_echo_sleep_and_matrix() -> None:
         assert LANGUAGE_FUNCTIONS[language] == ("echo", "sleep", "matrix")
 
 
-def test_the_sources_are_formatted_and_checked() -> None:
+def test_the_sources_are_formatted_and_checked(tmp_path: Path) -> None:
     """gofmt's layout and go vet for Go; node's syntax check for every module."""
     if not missing_tools("go"):
         go = ROOT / "functions" / "go"
@@ -137,7 +148,7 @@ def test_the_sources_are_formatted_and_checked() -> None:
             ["gofmt", "-l", "."], cwd=go, capture_output=True, text=True, check=True
         )
         assert unformatted.stdout == ""
-        run_build(["go", "vet", "."], go)
+        run_build(["go", "vet", "."], go, go_env(tmp_path))
     if not missing_tools("node"):
         for module in sorted((ROOT / "functions" / "node").glob("*.js")):
             run_build(["node", "--check", str(module)], ROOT)
