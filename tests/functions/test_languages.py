@@ -340,6 +340,23 @@ def test_probes_cold_then_warm_keep_alive_and_call_id(launch: Launch, language: 
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+def test_a_sleeping_request_never_holds_up_the_others(launch: Launch, language: str) -> None:
+    server = launch(language, "sleep")
+    finished: list[str] = []
+    sleeper = threading.Thread(
+        target=lambda: finished.append(f"sleep {request(server.port, body={'ms': 2000}).status}")
+    )
+    sleeper.start()
+    time.sleep(0.3)  # the long sleep is under way
+    quick = request(server.port, body={"ms": 0})
+    finished.append(f"quick {quick.status}")
+    probe = request(server.port, "GET", "/_/ready")
+    finished.append(f"probe {probe.status}")
+    sleeper.join(timeout=30)
+    assert finished == ["quick 200", "probe 200", "sleep 200"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_an_oversized_body_is_413_and_the_server_goes_on(launch: Launch, language: str) -> None:
     server = launch(language, "echo")
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
