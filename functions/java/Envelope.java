@@ -92,11 +92,6 @@ final class Envelope {
             "[+-]?([0-9]+(_[0-9]+)*(\\.([0-9]+(_[0-9]+)*)?)?|\\.[0-9]+(_[0-9]+)*)([eE][+-]?[0-9]+(_[0-9]+)*)?");
     private static final Pattern SPECIAL = Pattern.compile("[+-]?(inf|infinity|nan)", Pattern.CASE_INSENSITIVE);
 
-    /** Python's str.strip() for the whitespace a query string or JSON string carries. */
-    private static String strip(String text) {
-        return text.strip();
-    }
-
     /** params[name] as an integer in [low, high], or fallback when absent or null. */
     static long intParam(Map<String, Object> params, String name, long fallback, long low, long high) {
         Object value = params.get(name);
@@ -115,7 +110,7 @@ final class Envelope {
             }
             number = new BigDecimal(d).toBigInteger();
         } else if (value instanceof String s) {
-            String text = strip(s);
+            String text = s.strip();
             if (!INTEGER.matcher(text).matches()) {
                 throw new ParamError(name + " must be an integer, got " + show(s));
             }
@@ -145,7 +140,7 @@ final class Envelope {
         } else if (value instanceof Number n) {
             number = n instanceof BigInteger b ? new BigDecimal(b).doubleValue() : n.doubleValue();
         } else if (value instanceof String s) {
-            String text = strip(s);
+            String text = s.strip();
             if (SPECIAL.matcher(text).matches()) {
                 double magnitude = text.toLowerCase().contains("nan") ? Double.NaN : Double.POSITIVE_INFINITY;
                 number = text.startsWith("-") ? -magnitude : magnitude;

@@ -119,7 +119,7 @@ final class Json {
                 }
                 char e = at + 1 < text.length() ? text.charAt(at + 1) : '\0';
                 int simple = "\"\\/bfnrt".indexOf(e);
-                if (simple >= 0 && e != '\0') {
+                if (simple >= 0) {
                     out.append("\"\\/\b\f\n\r\t".charAt(simple));
                     at += 2;
                 } else if (e == 'u' && at + 6 <= text.length()
