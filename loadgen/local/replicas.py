@@ -192,7 +192,6 @@ async def _start_other(
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
         *launch.argv,
-        cwd=launch.cwd,
         env={**env, "PORT": str(port)},
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL,

@@ -50,7 +50,6 @@ class Launch:
 
     argv: tuple[str, ...]
     language: Language
-    cwd: Path | None = None
 
 
 def missing_tool(language: Language) -> str | None:
