@@ -1,8 +1,12 @@
 """The suite's function image, built on the bastion from this checkout and pushed to a registry.
 
 OpenFaaS runs every function from one image (`functions/Dockerfile`; `FUNCTION` picks the
-function). Building it by hand was the one manual step between `pulumi up` and a benchmark, so
-the stack builds it: Docker on the bastion (pinned, the same step the cluster nodes use), the
+function). Each other language the stack asks for (`functionLanguages`) gets an image of its
+own the same way: `functions/<language>/Dockerfile`, repository `faasbench-functions-<language>`,
+tagged by its own sources, pushed by its own step beside Python's.
+
+Building it by hand was the one manual step between `pulumi up` and a benchmark, so the stack
+builds it: Docker on the bastion (pinned, the same step the cluster nodes use), the
 sources sent on the step's stdin as a reproducible tarball, the tag derived from their content.
 A changed `functions/` is a changed tarball, so a changed tag and stdin: the step re-runs and
 builds; unchanged sources leave the step alone, and a re-run of the same tag pushes nothing.
@@ -27,13 +31,14 @@ import tarfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import pulumi
 from pulumi_command import remote
 
 from components.registry_config import REGISTRY_IMAGE, REGISTRY_PORT, insecure_registries
 from components.remote_step import remote_step
+from functions._registry import Language
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTIONS = ROOT / "functions"
@@ -41,6 +46,9 @@ REPOSITORY = "faasbench-functions"
 #: The namespace of the private registry when registryNamespace is not set.
 PRIVATE_NAMESPACE = "faasbench"
 READY_TIMEOUT_S = 120
+#: The languages with an image of their own (`functions/<language>/Dockerfile`).
+ImageLanguage = Literal["node", "go", "java"]
+IMAGE_LANGUAGES: tuple[ImageLanguage, ...] = get_args(ImageLanguage)
 
 
 @dataclass(frozen=True)
@@ -67,14 +75,52 @@ def source_files(root: Path = ROOT) -> list[Path]:
     ]
 
 
-def pack_sources(root: Path = ROOT) -> Sources:
-    """A tar of the build context with fixed owners, modes, times and order, so the same
-    sources give the same bytes (and tag) on any machine."""
+def language_files(language: ImageLanguage, root: Path = ROOT) -> list[Path]:
+    """What enters a language's image: its Dockerfile, its ignore file and what that lets
+    through: every file under `functions/<language>/` (Node, Go) or its `*.java` (Java), never
+    the Dockerfiles or a `node_modules`."""
+    directory = root / "functions" / language
+    dockerfile = directory / "Dockerfile"
+    if not dockerfile.is_file():
+        raise ValueError(f"functionLanguages has {language}, and {dockerfile} does not exist")
+    if language == "java":
+        sources = sorted(directory.glob("*.java"))
+    else:
+        sources = sorted(
+            path
+            for path in directory.rglob("*")
+            if path.is_file()
+            and not path.name.startswith("Dockerfile")
+            and "node_modules" not in path.relative_to(directory).parts
+        )
+    if not sources:
+        raise ValueError(f"functionLanguages has {language}, and {directory} holds no sources")
+    return [dockerfile, directory / "Dockerfile.dockerignore", *sources]
+
+
+def _archive_name(path: Path, root: Path, language: Language) -> str:
+    """A file's path in the build context. A language's Dockerfile and ignore file travel as
+    `functions/Dockerfile[.dockerignore]`, the path the build step builds from; every COPY of
+    theirs names `functions/<language>/...`, the same with either path."""
+    name = path.relative_to(root).as_posix()
+    if (
+        language != "python"
+        and path.parent == root / "functions" / language
+        and path.name in ("Dockerfile", "Dockerfile.dockerignore")
+    ):
+        return f"functions/{path.name}"
+    return name
+
+
+def pack_sources(root: Path = ROOT, language: Language = "python") -> Sources:
+    """A tar of the build context of `language`'s image with fixed owners, modes, times and
+    order, so the same sources give the same bytes (and tag) on any machine."""
+    files = source_files(root) if language == "python" else language_files(language, root)
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for path in source_files(root):
+        for path in files:
             data = path.read_bytes()
-            info = tarfile.TarInfo(path.relative_to(root).as_posix())
+            info = tarfile.TarInfo(_archive_name(path, root, language))
             info.size = len(data)
             info.mode = 0o644
             info.mtime = 0
@@ -95,6 +141,11 @@ def suite_version(root: Path = ROOT) -> str:
 
 def image_tag(sources: Sources, version: str) -> str:
     return f"{version}-{sources.sha256[:12]}"
+
+
+def repository(language: Language) -> str:
+    """The repository of a language's image: Python's is the suite's `faasbench-functions`."""
+    return REPOSITORY if language == "python" else f"{REPOSITORY}-{language}"
 
 
 RegistryMode = Literal["public", "private"]
@@ -118,6 +169,10 @@ class FunctionImageArgs:
     token: pulumi.Input[str] | None = None
     #: The build context; default: this checkout's `functions/`.
     sources: Sources | None = None
+    #: The other languages to build an image of (`functionLanguages` less python), each from
+    #: its `functions/<language>/` of `root` (default: this checkout).
+    languages: tuple[ImageLanguage, ...] = ()
+    root: Path | None = None
 
 
 class FunctionImage(pulumi.ComponentResource):
@@ -127,8 +182,8 @@ class FunctionImage(pulumi.ComponentResource):
         self, name: str, args: FunctionImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("faasbench:functions:FunctionImage", name, None, opts)
-        sources = args.sources or pack_sources()
-        tag = image_tag(sources, suite_version())
+        root = args.root or ROOT
+        sources = args.sources or pack_sources(root)
         private = args.mode == "private"
         if not private and (args.namespace is None or args.username is None or args.token is None):
             raise ValueError("a public registry needs a namespace, a username and a token")
@@ -137,7 +192,6 @@ class FunctionImage(pulumi.ComponentResource):
         )
         server: pulumi.Output[str] = address if private else pulumi.Output.from_input(args.server)
         namespace = args.namespace or PRIVATE_NAMESPACE
-        reference = server.apply(lambda host: f"{host}/{namespace}/{REPOSITORY}:{tag}")
         triggers = [args.bastion_instance_id]
 
         docker = remote_step(
@@ -172,25 +226,44 @@ class FunctionImage(pulumi.ComponentResource):
                     depends_on=[docker],
                 )
             )
-        push = remote_step(
-            f"{name}-push",
-            connection=args.bastion,
-            step="function-image",
-            params={
-                "IMAGE": reference,
-                "REGISTRY_SERVER": server,
-                "REGISTRY_USERNAME": "" if private else (args.username or ""),
-                "SOURCES": sources.base64,
-                "SOURCES_SHA256": sources.sha256,
-            },
-            secrets=None if private else {"REGISTRY_TOKEN": args.token or ""},
-            triggers=triggers,
-            parent=self,
-            depends_on=before_build,
-        )
-        self.steps: list[pulumi.Resource] = [*before_build, push]
-        self.image = pulumi.Output.all(reference, push.id).apply(lambda v: v[0])
+
+        def push(
+            step: str, language: Language, sources: Sources
+        ) -> tuple[pulumi.Resource, pulumi.Output[str], str]:
+            tag = image_tag(sources, suite_version())
+            reference = server.apply(
+                lambda host: f"{host}/{namespace}/{repository(language)}:{tag}"
+            )
+            pushed = remote_step(
+                step,
+                connection=args.bastion,
+                step="function-image",
+                params={
+                    "IMAGE": reference,
+                    "REGISTRY_SERVER": server,
+                    "REGISTRY_USERNAME": "" if private else (args.username or ""),
+                    "SOURCES": sources.base64,
+                    "SOURCES_SHA256": sources.sha256,
+                },
+                secrets=None if private else {"REGISTRY_TOKEN": args.token or ""},
+                triggers=triggers,
+                parent=self,
+                depends_on=before_build,
+            )
+            image = pulumi.Output.all(reference, pushed.id).apply(lambda v: v[0])
+            return pushed, image, tag
+
+        python_push, self.image, self.tag = push(f"{name}-push", "python", sources)
+        self.steps: list[pulumi.Resource] = [*before_build, python_push]
+        #: The image of each other language, by language (empty unless `languages` asks).
+        self.images: dict[str, pulumi.Output[str]] = {}
+        for language in args.languages:
+            step, image, _ = push(f"{name}-push-{language}", language, pack_sources(root, language))
+            self.steps.append(step)
+            self.images[language] = image
         self.url = server.apply(lambda host: f"{'http' if private else 'https'}://{host}")
-        self.tag = tag
-        self.outputs = {"url": self.url, "image": self.image}
-        self.register_outputs({"url": self.url, "image": self.image})
+        outputs: dict[str, object] = {"url": self.url, "image": self.image}
+        if self.images:
+            outputs["images"] = dict(self.images)
+        self.outputs = outputs
+        self.register_outputs(outputs)

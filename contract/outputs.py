@@ -128,7 +128,12 @@ class Nodes(_Section):
 
 class Registry(_Section):
     url: str
-    image: str
+    image: str = Field(description="the Python suite's image (functions/Dockerfile)")
+    images: dict[str, str] = Field(
+        default_factory=dict,
+        description="the image of each other language built (functionLanguages), by language; "
+        "absent on a Python-only stack",
+    )
 
 
 class PortRange(_Section):

@@ -122,6 +122,7 @@ def function_image(config: StackConfig, network: PrivateNetwork) -> FunctionImag
                 if images.token is not None
                 else None
             ),
+            languages=images.other_languages,
         ),
     )
 

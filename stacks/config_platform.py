@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, SecretStr, model_validator
 
 from contract.ftp import DEFAULT_MAX_CLIENTS, MAX_CLIENTS_LIMIT
+from functions._registry import Language
 from stacks.config_fields import Section
 
 
@@ -70,6 +71,17 @@ class RegistryConfig(Section):
     )
     username: str | None = Field(None, alias="registryUsername", pattern=r"^\S{1,255}$")
     token: SecretStr | None = Field(None, alias="registryToken")
+    languages: list[Language] = Field(
+        ["python"],
+        alias="functionLanguages",
+        description="the languages whose images are built: python (always) and any of node, "
+        "go, java (functions/<language>/Dockerfile)",
+    )
+
+    @property
+    def other_languages(self) -> tuple[Literal["node", "go", "java"], ...]:
+        """The languages besides Python to build an image of, in a fixed order."""
+        return tuple(language for language in ("node", "go", "java") if language in self.languages)
 
     @property
     def mode(self) -> RegistryKind:
@@ -81,6 +93,18 @@ class RegistryConfig(Section):
     @model_validator(mode="after")
     def _keys_fit_the_registry(self) -> RegistryConfig:
         mode = self.mode
+        if "python" not in self.languages:
+            raise ValueError(
+                "functionLanguages must include python: the suite's image (registry.image) is "
+                f"always built; got {self.languages}"
+            )
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError(f"functionLanguages names a language twice: {self.languages}")
+        if mode == "none" and self.other_languages:
+            raise ValueError(
+                f"functionLanguages {self.languages} builds images, which need a registry: "
+                "set registry public or private (or leave functionLanguages unset)"
+            )
         if mode == "public":
             missing = [
                 key

@@ -34,7 +34,7 @@ KNATIVE_FRONT = PlatformFront(
 
 def knative(site: Site[KubernetesCluster]) -> dict[str, object]:
     """Knative Serving and Kourier; kube-prometheus-stack (the stack's) scrapes them."""
-    from stacks.platforms import once_ready
+    from stacks.platforms import once_ready, registry_output
 
     config = site.config.knative
     settings = KnativeSettings(
@@ -63,8 +63,5 @@ def knative(site: Site[KubernetesCluster]) -> dict[str, object]:
         },
     }
     if site.image is not None:
-        outputs["registry"] = {
-            "url": site.image.url,
-            "image": once_ready(site.image.image, serving.ready),
-        }
+        outputs["registry"] = registry_output(site.image, serving.ready)
     return outputs

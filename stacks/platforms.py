@@ -101,6 +101,18 @@ def once_ready(url: pulumi.Input[str], ready: list[pulumi.Resource]) -> pulumi.O
     return pulumi.Output.all(url, *[r.urn for r in ready]).apply(lambda values: values[0])
 
 
+def registry_output(image: FunctionImage, ready: list[pulumi.Resource]) -> dict[str, object]:
+    """The `registry` output: where the images went, the suite's image and, where the stack
+    builds other languages (`functionLanguages`), their images by language; each handed out
+    once the platform that runs it is installed."""
+    output: dict[str, object] = {"url": image.url, "image": once_ready(image.image, ready)}
+    if image.images:
+        output["images"] = {
+            language: once_ready(reference, ready) for language, reference in image.images.items()
+        }
+    return output
+
+
 def openfaas_k8s(site: Site[KubernetesCluster]) -> DeployedOpenFaas:
     """OpenFaaS on Kubernetes; control components go on the k3s server (an existing cluster's
     nodes are not ours)."""
@@ -205,10 +217,7 @@ def openfaas(
         if exposed.prometheus_url is not None:
             outputs["prometheus"] = {"url": exposed.prometheus_url, "kind": "openfaas-bundled"}
         if site.image is not None:
-            outputs["registry"] = {
-                "url": site.image.url,
-                "image": once_ready(site.image.image, platform.ready),
-            }
+            outputs["registry"] = registry_output(site.image, platform.ready)
         return outputs
 
     return entry

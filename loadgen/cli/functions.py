@@ -48,7 +48,8 @@ ImageOption = Annotated[
     str | None,
     typer.Option(
         "--image",
-        help="OpenFaaS, Knative: the suite's image (default: the stack's registry.image).",
+        help="OpenFaaS, Knative: the suite's image (default: the stack's registry.image); "
+        "other languages' images come from registry.images.",
     ),
 ]
 

@@ -12,11 +12,15 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from functions._registry import LANGUAGE_FUNCTIONS, LANGUAGES, Language
 from functions.package import function_names
 from loadgen.local.limits import CE_MAX_FUNCTIONS, CE_MAX_REPLICAS
 
 #: Names the suite's function when a deployment's envVars do not (`FUNCTION`).
 FUNCTION_LABEL = "com.openfaas.faasbench.function"
+#: The implementation's language (the OpenFaaS adapter sets it for every language but Python);
+#: absent: python.
+LANGUAGE_LABEL = "faasbench.language"
 #: OpenFaaS's label for a function's initial (minimum) replica count.
 SCALE_MIN_LABEL = "com.openfaas.scale.min"
 #: Kubernetes object names (DNS-1123 labels), which OpenFaaS requires of function names.
@@ -40,6 +44,9 @@ class GatewayConfig(BaseModel):
     async_workers: int = Field(1, ge=1)
     host: str = "127.0.0.1"
     port: int = 0
+    #: The checkout whose `functions/<language>/` sources replicas of other languages run;
+    #: None: the one faasbench runs from.
+    functions_root: Path | None = None
 
 
 class Deployment(BaseModel):
@@ -110,6 +117,22 @@ def suite_function(spec: Deployment) -> str:
     if name not in known:
         raise ApiError(400, f"unknown function {name!r}; one of: {', '.join(known)}")
     return name
+
+
+def suite_language(spec: Deployment, function: str) -> Language:
+    """The deployment's language (the label; python without one), refused when `function` has
+    no implementation in it."""
+    name = (spec.labels or {}).get(LANGUAGE_LABEL, "python")
+    for language in LANGUAGES:
+        if language == name:
+            if function not in LANGUAGE_FUNCTIONS[language]:
+                raise ApiError(
+                    400,
+                    f"function {function!r} has no {language} implementation; {language} has "
+                    f"{', '.join(LANGUAGE_FUNCTIONS[language])}",
+                )
+            return language
+    raise ApiError(400, f"{LANGUAGE_LABEL}={name!r} is not one of: {', '.join(LANGUAGES)}")
 
 
 def has_min_label(spec: Deployment) -> bool:

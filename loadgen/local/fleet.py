@@ -16,8 +16,10 @@ from typing import Any
 
 import aiohttp
 
+from functions._registry import Language
 from loadgen.local.deployments import ApiError, Deployment
 from loadgen.local.replicas import Replica, ReplicaError, replica_env, start_replica
+from loadgen.local.runtimes import LanguageUnavailable, Runtimes
 
 log = logging.getLogger("loadgen.local.gateway")
 
@@ -30,6 +32,7 @@ class Function:
     spec: Deployment
     suite_function: str
     desired: int
+    language: Language = "python"
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     replicas: list[Replica] = field(default_factory=list)
     #: Replaced by PUT: replicas started for an older spec are stopped once they come up.
@@ -46,8 +49,11 @@ class Function:
 class Fleet:
     """The deployed functions and their replicas, and the upstream connections to them."""
 
-    def __init__(self, replica_dir: Path, hold_timeout_s: float) -> None:
+    def __init__(
+        self, replica_dir: Path, hold_timeout_s: float, runtimes: Runtimes | None = None
+    ) -> None:
         self.functions: dict[str, Function] = {}
+        self.runtimes = runtimes
         self.replica_dir = replica_dir
         self.replica_dir.mkdir(parents=True, exist_ok=True)
         self.hold_timeout_s = hold_timeout_s
@@ -104,11 +110,23 @@ class Fleet:
         env = replica_env(function.suite_function, function.spec.envVars or {}, defaults)
         async with function.changed:
             function.start_error = None
+        launch = None
+        if function.language != "python":
+            try:
+                if self.runtimes is None:
+                    raise LanguageUnavailable(f"{function.language}: no runtimes configured")
+                launch = await self.runtimes.launch(function.language)
+            except LanguageUnavailable as exc:
+                log.error("%s: %s", function.name, exc)
+                async with function.changed:
+                    function.start_error = str(exc)
+                    function.changed.notify_all()
+                return False
         results = await asyncio.gather(
             *(
                 start_replica(
                     function.name, function.suite_function, env, self.replica_dir,
-                    self.session, generation,
+                    self.session, generation, launch,
                 )
                 for _ in range(count)
             ),

@@ -35,8 +35,10 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from functions._registry import Language
 from loadgen.local.deployments import (
     ApiError,
+    Deployment,
     GatewayConfig,
     check_function_count,
     check_replicas,
@@ -45,9 +47,11 @@ from loadgen.local.deployments import (
     json_body,
     read_deployment,
     suite_function,
+    suite_language,
 )
 from loadgen.local.fleet import Fleet, Function
 from loadgen.local.procs import resident_bytes, write_json
+from loadgen.local.runtimes import SUITE_ROOT, LanguageUnavailable, Runtimes
 from loadgen.local.traffic import Traffic
 
 log = logging.getLogger("loadgen.local.gateway")
@@ -61,7 +65,11 @@ class Gateway:
 
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
-        self.fleet = Fleet(config.state_dir / "replicas", config.hold_timeout_s)
+        self.runtimes = Runtimes(
+            functions_root=config.functions_root or SUITE_ROOT,
+            cache_dir=config.state_dir / "builds",
+        )
+        self.fleet = Fleet(config.state_dir / "replicas", config.hold_timeout_s, self.runtimes)
         self.functions = self.fleet.functions
         self.traffic = Traffic(config, self.fleet)
         self._expected_auth = "Basic " + base64.b64encode(
@@ -150,13 +158,15 @@ class Gateway:
         if spec.service in self.functions:
             raise ApiError(409, f"function {spec.service} already exists; PUT updates it")
         check_function_count(self.config, len(self.functions), spec.service)
+        suite = suite_function(spec)
+        language = self._language(spec, suite)
         function = Function(
-            spec.service, spec, suite_function(spec), initial_replicas(self.config, spec)
+            spec.service, spec, suite, initial_replicas(self.config, spec), language=language
         )
         self.functions[spec.service] = function
         log.info(
-            "deployed %s (%s), %d replica(s)", spec.service, function.suite_function,
-            function.desired,
+            "deployed %s (%s, %s), %d replica(s)", spec.service, function.suite_function,
+            language, function.desired,
         )  # fmt: skip
         self.fleet.kick(function)
         return web.Response(status=202, text=f"deployed {spec.service}\n")
@@ -165,10 +175,12 @@ class Gateway:
         spec = await read_deployment(request)
         function = self._get(spec.service)
         suite = suite_function(spec)
+        language = self._language(spec, suite)
         desired = initial_replicas(self.config, spec) if has_min_label(spec) else function.desired
         async with function.changed:
             old, function.replicas = function.replicas, []
             function.spec, function.suite_function = spec, suite
+            function.language = language
             function.desired = desired
             function.generation += 1
         for replica in old:
@@ -204,6 +216,15 @@ class Gateway:
         log.info("scaling %s to %d", function.name, replicas)
         self.fleet.kick(function)
         return web.Response(status=202, text=f"scaling {function.name} to {replicas}\n")
+
+    def _language(self, spec: Deployment, function: str) -> Language:
+        """The deployment's language, refused (400) when this machine cannot run it."""
+        language = suite_language(spec, function)
+        try:
+            self.runtimes.check(language)
+        except LanguageUnavailable as exc:
+            raise ApiError(400, f"cannot deploy {spec.service}: {exc}") from None
+        return language
 
     def _get(self, name: str) -> Function:
         function = self.functions.get(name)

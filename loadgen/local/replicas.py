@@ -1,19 +1,24 @@
-"""Function replicas of the local gateway: `python -m functions.serve` processes on loopback.
+"""Function replicas of the local gateway: `python -m functions.serve` processes on loopback, or
+the server of the function's language (`loadgen.local.runtimes`).
 
-A replica binds an ephemeral port itself (`PORT=0`) and names it, with its instance id, on its
-first line of stderr, so there is no port to guess and no race for one. It is ready once
-`/_/health` answers. Each replica is recorded in the state directory (`replicas/<pid>.json`,
-with its start time) so `loadgen local down` finds it even after the gateway died.
+A Python replica binds an ephemeral port itself (`PORT=0`) and names it, with its instance id, on
+its first line of stderr, so there is no port to guess and no race for one. A replica of another
+language is handed a port the gateway has just found free, and names its instance in its health
+answer. It is ready once `/_/health` answers. Each replica is recorded in the state directory
+(`replicas/<pid>.json`, with its start time) so `loadgen local down` finds it even after the
+gateway died.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
 import signal
+import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,6 +28,7 @@ import aiohttp
 
 import functions
 from loadgen.local.procs import Tracked, write_json
+from loadgen.local.runtimes import Launch
 
 log = logging.getLogger("loadgen.local.gateway")
 
@@ -111,8 +117,12 @@ async def start_replica(
     state_dir: Path,
     session: aiohttp.ClientSession,
     generation: int,
+    launch: Launch | None = None,
 ) -> Replica:
-    """Start one replica and return once it answers its health probe."""
+    """Start one replica (`launch`: of another language than Python) and return once it
+    answers its health probe."""
+    if launch is not None and launch.language != "python":
+        return await _start_other(service, env, state_dir, session, generation, launch)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -163,14 +173,78 @@ async def start_replica(
     return replica
 
 
-async def _probe(replica: Replica, session: aiohttp.ClientSession) -> None:
+def _free_port() -> int:
+    """A loopback port free now (the replica binds it a moment later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def _start_other(
+    service: str,
+    env: Mapping[str, str],
+    state_dir: Path,
+    session: aiohttp.ClientSession,
+    generation: int,
+    launch: Launch,
+) -> Replica:
+    port = _free_port()
+    process = await asyncio.create_subprocess_exec(
+        *launch.argv,
+        env={**env, "PORT": str(port)},
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    try:
+        tracked = Tracked.of(f"replica {service}", process.pid)
+        state_file = state_dir / f"{process.pid}.json"
+        replica = Replica(
+            service=service,
+            process=process,
+            tracked=tracked,
+            port=port,
+            instance_id=f"{launch.language}-{process.pid}",
+            state_file=state_file,
+            generation=generation,
+        )
+        write_json(
+            state_file,
+            {**tracked.to_json(), "function": service, "port": port, "language": launch.language},
+        )
+        replica._stderr = asyncio.create_task(_forward(service, process.pid, process.stderr))
+        health = await _probe(replica, session)
+        instance = health.get("instance") if isinstance(health, dict) else None
+        if isinstance(instance, str) and instance:
+            replica.instance_id = instance
+        write_json(
+            state_file,
+            {**tracked.to_json(), "function": service, "port": port,
+             "instance_id": replica.instance_id, "language": launch.language},
+        )  # fmt: skip
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+        (state_dir / f"{process.pid}.json").unlink(missing_ok=True)
+        raise
+    return replica
+
+
+async def _probe(replica: Replica, session: aiohttp.ClientSession) -> object:
+    """Wait for the replica's health answer; its JSON body (None when it is not JSON)."""
     deadline = asyncio.get_running_loop().time() + START_TIMEOUT_S
     while True:
         try:
             async with session.get(f"{replica.url}/_/health") as response:
-                await response.read()
+                body = await response.read()
                 if response.status == 200:
-                    return
+                    try:
+                        return json.loads(body)
+                    except ValueError:
+                        return None
         except aiohttp.ClientError:
             pass
         if replica.process.returncode is not None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from contract.keda import Keda, function_host
@@ -40,6 +41,7 @@ from .base import (
 )
 from .k8s_events import KubeAccess, PodEvents
 from .kube_api import KubeApi, object_path, path_of
+from .languages import image_for
 
 PLATFORM = "keda"
 CALL_ID_HEADER = "X-Call-Id"
@@ -64,6 +66,7 @@ class KedaPlatform:
         access: KubeAccess,
         image: str,
         *,
+        images: Mapping[str, str] | None = None,
         gateway_url: str | None = None,
         scaling: Scaling | None = None,
         poll_interval_s: float = 1.0,
@@ -77,6 +80,7 @@ class KedaPlatform:
         self.mode = keda.mode
         self.scaling = scaling or Scaling()
         self._image = image
+        self._images = dict(images or {})
         self._gateway_url = (gateway_url or "").rstrip("/")
         self._namespace = keda.namespace
         self._poll_interval_s = poll_interval_s
@@ -102,12 +106,19 @@ class KedaPlatform:
                 f"{PLATFORM}: {replicas} replicas of function {function.deployed_name!r} exceed "
                 f"the campaign's keda.max_replicas {scaling.max_replicas}"
             )
+        if self.mode == "queue" and function.language != "python":
+            raise LimitExceeded(
+                f"{PLATFORM}: function {function.deployed_name!r} is written in "
+                f"{function.language}, and queue mode runs the Python consumer "
+                "(functions/consumer.py) only: use the HTTP add-on mode (kedaMode http) or python"
+            )
+        image = image_for(PLATFORM, function, self._image, self._images)
         queue = self.keda.queue
         return function_objects(
             self.mode,
             function.deployed_name,
             function=function.function,
-            image=self._image,
+            image=image,
             replicas=replicas,
             memory_mb=function.memory_mb,
             cpu=function.cpu,

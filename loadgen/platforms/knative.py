@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -52,6 +53,7 @@ from .base import (
 )
 from .k8s_events import KubeAccess, PodEvents
 from .knative_api import KnativeApi
+from .languages import image_for
 
 PLATFORM = "Knative"
 CALL_ID_HEADER = "X-Call-Id"
@@ -86,6 +88,7 @@ class KnativePlatform:
         access: KubeAccess,
         image: str,
         *,
+        images: Mapping[str, str] | None = None,
         poll_interval_s: float = 1.0,
         timeout_s: float = 30.0,
         cold_timeout_s: float = 600.0,
@@ -94,6 +97,7 @@ class KnativePlatform:
         self._url = config.url.rstrip("/")
         self._namespace = config.namespace
         self._image = image
+        self._images = dict(images or {})
         self._poll_interval_s = poll_interval_s
         self._cold_timeout_s = cold_timeout_s
         self._kube = KnativeApi(access, PLATFORM, timeout_s=timeout_s)
@@ -147,7 +151,7 @@ class KnativePlatform:
             )
         return render_service(
             function.deployed_name,
-            image=self._image,
+            image=image_for(PLATFORM, function, self._image, self._images),
             function=function.function,
             env=env,
             knobs=knobs,

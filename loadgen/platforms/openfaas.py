@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -31,6 +32,7 @@ from .base import (
     PlatformError,
     PlatformLimits,
 )
+from .languages import image_for
 from .openfaas_flavour import Flavour, flavour
 from .openfaas_types import (
     DeleteFunctionRequest,
@@ -47,6 +49,9 @@ SCALE_MIN_LABEL = "com.openfaas.scale.min"
 #: With min = max the autoscaler has nothing to change: fixed replicas for a sweep.
 SCALE_MAX_LABEL = "com.openfaas.scale.max"
 FUNCTION_LABEL = "faasbench.function"
+#: The implementation's language, set for every language but Python (whose deployments are
+#: unchanged); the local target reads it to run that language's toolchain.
+LANGUAGE_LABEL = "faasbench.language"
 #: With the OpenFaaS Pro idler, functions opt in with these labels; 15 minutes is its default.
 SCALE_ZERO_LABEL = "com.openfaas.scale.zero"
 SCALE_ZERO_DURATION_LABEL = "com.openfaas.scale.zero-duration"
@@ -76,6 +81,7 @@ class OpenFaasPlatform:
         orchestrator: Orchestrator,
         image: str,
         *,
+        images: Mapping[str, str] | None = None,
         record_source: RecordSource | None = None,
         poll_interval_s: float = 0.5,
         timeout_s: float = 30.0,
@@ -83,6 +89,7 @@ class OpenFaasPlatform:
         self._config = config
         self._url = config.url.rstrip("/")
         self._image = image
+        self._images = dict(images or {})
         self._namespace = config.namespace
         self._flavour = flavour(orchestrator, config.limits.scale_to_zero)
         self._orchestrator = orchestrator
@@ -139,15 +146,19 @@ class OpenFaasPlatform:
     def deployment(
         self, function: FunctionSpec, replicas: int, env: dict[str, str]
     ) -> FunctionDeployment:
-        """The `FunctionDeployment` of a function: the suite image, `FUNCTION` choosing it."""
+        """The `FunctionDeployment` of a function: its language's image, `FUNCTION` choosing
+        the function in it."""
+        image = image_for(PLATFORM, function, self._image, self._images)
         labels = {SCALE_MIN_LABEL: str(max(replicas, 1)), FUNCTION_LABEL: function.function}
+        if function.language != "python":
+            labels[LANGUAGE_LABEL] = function.language
         if not function.autoscaling:
             labels[SCALE_MAX_LABEL] = str(max(replicas, 1))
         if self._config.limits.idler:
             labels |= {SCALE_ZERO_LABEL: "true", SCALE_ZERO_DURATION_LABEL: f"{IDLE_DURATION_S}s"}
         return FunctionDeployment(
             service=function.deployed_name,
-            image=self._image,
+            image=image,
             namespace=self._namespace,
             envVars={**env, "FUNCTION": function.function},
             labels=labels,

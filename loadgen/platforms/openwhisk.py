@@ -17,11 +17,13 @@ import base64
 import importlib
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from contract.outputs import OpenWhisk
+from functions._registry import Language
 from functions.package import openwhisk_zip
 from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import PlatformRecord
@@ -47,6 +49,22 @@ PLATFORM = "OpenWhisk"
 ACTIVATION_HEADER = "X-Openwhisk-Activation-Id"
 #: The runtime kind of the chart's runtimes.json (openwhisk-deploy-kube 1.0.1): `python:3`.
 DEFAULT_KIND = "python:3"
+#: The kind of each other language's zip action, from the same runtimes.json: nodejs:16, not
+#: the default nodejs:14, which alone carries stem cells there (a cold start of it would be a
+#: prewarmed one unless openwhiskPrewarm is set, unlike python:3's).
+LANGUAGE_KINDS: dict[Language, str] = {"node": "nodejs:16"}
+#: Why a language has no OpenWhisk action on the chart's runtimes.
+UNSUPPORTED: dict[Language, str] = {
+    "go": (
+        "the chart's go:1.17 runtime (ActionLoop) runs a Go `Main` function or an `exec` that "
+        "speaks its stdin/fd-3 protocol, and functions/go is an HTTP server built with a newer Go"
+    ),
+    "java": (
+        "the chart's java:8 runtime runs a jar whose main(JsonObject) is built against Gson, "
+        "and functions/java is an HTTP server; a blackbox action would need an image speaking "
+        "OpenWhisk's /init and /run protocol and a registry, which framework openwhisk has none of"
+    ),
+}
 _REVISION_ANNOTATION = "faasbench-revision"
 
 
@@ -72,6 +90,7 @@ class OpenWhiskPlatform:
         config: OpenWhisk,
         *,
         kind: str = DEFAULT_KIND,
+        functions_dir: Path | None = None,
         poll_interval_s: float = 0.25,
         timeout_s: float = 70.0,
     ) -> None:
@@ -85,6 +104,7 @@ class OpenWhiskPlatform:
             raise PlatformError("OpenWhisk: openwhisk.auth is not of the form uuid:key")
         self._authorization = "Basic " + base64.b64encode(self._auth.encode()).decode()
         self._kind = kind
+        self._functions_dir = functions_dir
         self._namespace = config.namespace
         self._idle_timeout_s = config.idle_timeout_s
         self._poll_interval_s = poll_interval_s
@@ -117,10 +137,16 @@ class OpenWhiskPlatform:
         )
 
     def action_body(self, function: FunctionSpec, env: dict[str, str], revision: str) -> ActionPut:
-        """The `ActionPut` that creates or updates the action at `revision`."""
-        code = base64.b64encode(openwhisk_zip(function.function)).decode()
+        """The `ActionPut` that creates or updates the action at `revision`: the zip of the
+        function's language, run by that language's runtime kind."""
+        kind = self.kind(function)
+        if self._functions_dir is None:
+            archive = openwhisk_zip(function.function, function.language)
+        else:
+            archive = openwhisk_zip(function.function, function.language, self._functions_dir)
+        code = base64.b64encode(archive).decode()
         return ActionPut(
-            exec=ActionExec(kind=self._kind, code=code, main="main", binary=True),
+            exec=ActionExec(kind=kind, code=code, main="main", binary=True),
             limits=ActionLimits(
                 timeout=int(function.timeout_s * 1000),
                 memory=function.memory_mb,
@@ -132,6 +158,18 @@ class OpenWhiskPlatform:
             ],
             parameters=env_parameters(function.function, env) or None,
         )
+
+    def kind(self, function: FunctionSpec) -> str:
+        """The runtime kind of `function`'s language; `LimitExceeded` where the chart has none
+        that runs it."""
+        if function.language == "python":
+            return self._kind
+        if function.language in UNSUPPORTED:
+            raise LimitExceeded(
+                f"{PLATFORM}: cannot deploy function {function.deployed_name!r} in "
+                f"{function.language}: {UNSUPPORTED[function.language]}"
+            )
+        return LANGUAGE_KINDS[function.language]
 
     async def _put(self, function: FunctionSpec, env: dict[str, str], action: str) -> None:
         body = self.action_body(function, env, revision=str(time.time_ns()))

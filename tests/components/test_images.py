@@ -80,6 +80,10 @@ def rendered_images() -> dict[str, set[str]]:
         found.append((base, "faas-swarm Dockerfile"))
     for base in dockerfile_bases((ROOT / "functions" / "Dockerfile").read_text()):
         found.append((base, "functions/Dockerfile"))
+    for language in ("node", "go", "java"):
+        dockerfile = ROOT / "functions" / language / "Dockerfile"
+        for base in dockerfile_bases(dockerfile.read_text()):
+            found.append((base, f"functions/{language}/Dockerfile"))
     found.append((faas_swarm_image.step_params()["IMAGE"], "faas-swarm-image step"))
     found.append((REGISTRY_IMAGE, "registry-server step"))
     found += [(value, where) for where, value in image_constants().items()]
@@ -99,6 +103,7 @@ def test_the_inventory_sees_every_renderer() -> None:
     assert "Nomad job task provider" in places
     assert "in-cluster FTP pod" in places
     assert "functions/Dockerfile" in places
+    assert {f"functions/{language}/Dockerfile" for language in ("node", "go", "java")} <= places
     assert {"golang:1.26.7-alpine3.23", "alpine:3.23.5"} <= set(IMAGES)
     assert REGISTRY_IMAGE in IMAGES
 

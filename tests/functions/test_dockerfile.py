@@ -4,13 +4,13 @@ health check command run for real against a server."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
 import subprocess
 import sys
 from collections.abc import Callable
 
+from support.dockerignore import included
 from support.function_servers import ROOT, ServeProcess
 from support.servers import free_port
 
@@ -52,19 +52,6 @@ def healthcheck_command() -> list[str]:
     parsed = json.loads(command)
     assert isinstance(parsed, list)
     return [str(part) for part in parsed]
-
-
-def included(path: str, patterns: list[str]) -> bool:
-    """Docker's rule: the last pattern matching the path or one of its parents decides."""
-    parts = path.split("/")
-    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    keep = True
-    for pattern in patterns:
-        negated = pattern.startswith("!")
-        body = pattern[1:] if negated else pattern
-        if any(fnmatch.fnmatchcase(candidate, body) for candidate in candidates):
-            keep = negated
-    return keep
 
 
 def test_base_image_is_an_exact_python_slim_patch_tag() -> None:

@@ -8,6 +8,7 @@ import ast
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,7 +19,7 @@ import pytest
 from support.function_servers import ROOT, FtpServer
 
 from functions import package
-from functions._registry import FUNCTION_NAMES
+from functions._registry import FUNCTION_NAMES, Language
 
 _RUN_ACTION = """
 import importlib.util, json, sys
@@ -156,3 +157,98 @@ def test_action_sources_keep_to_python_3_9_syntax() -> None:
         ]
         if path.startswith("functions/") and not path.endswith("__init__.py"):
             assert future, f"{path} lacks from __future__ import annotations"
+
+
+# --- other languages -------------------------------------------------------------------------
+
+_NODE_ACTION = """
+const fs = require("fs");
+const path = require("path");
+exports.main = (params) => {
+  const chosen = JSON.parse(fs.readFileSync(path.join(__dirname, "function.json"))).function;
+  return { function: chosen, params: params, helper: require("./helper.js").name };
+};
+"""
+
+
+def node_functions(tmp_path: Path) -> Path:
+    """A stand-in `functions/` whose Node folder has an action.js that reads function.json."""
+    node = tmp_path / "functions" / "node"
+    node.mkdir(parents=True)
+    (node / "action.js").write_text(_NODE_ACTION)
+    (node / "helper.js").write_text('exports.name = "helper";\n')
+    (node / "Dockerfile").write_text("FROM scratch\n")
+    return tmp_path / "functions"
+
+
+def test_node_zip_holds_the_scripts_a_package_json_and_the_function_name(tmp_path: Path) -> None:
+    functions = node_functions(tmp_path)
+    content = package.openwhisk_zip("sleep", "node", functions)
+    assert content == package.openwhisk_zip("sleep", "node", functions)
+    assert content != package.openwhisk_zip("echo", "node", functions)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert sorted(archive.namelist()) == [
+            "action.js",
+            "function.json",
+            "helper.js",
+            "package.json",
+        ]
+        assert json.loads(archive.read("package.json"))["main"] == "action.js"
+        assert json.loads(archive.read("function.json")) == {"function": "sleep"}
+
+
+def test_node_zip_runs_as_the_nodejs_runtime_loads_it(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node not installed here")
+    directory = tmp_path / "action"
+    content = package.openwhisk_zip("matrix", "node", node_functions(tmp_path))
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        archive.extractall(directory)
+    # The runtime requires the package's directory (package.json `main`) and calls `main`.
+    script = f"console.log(JSON.stringify(require({str(directory)!r}).main({{n: 2}})))"
+    result = subprocess.run(
+        [node, "-e", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(result.stdout) == {
+        "function": "matrix",
+        "params": {"n": 2},
+        "helper": "helper",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "language", "reason"),
+    [
+        ("echo", "go", "go has no OpenWhisk zip action"),
+        ("echo", "java", "java has no OpenWhisk zip action"),
+        ("ftp", "node", "function 'ftp' has no node implementation"),
+    ],
+)
+def test_languages_and_functions_without_an_action_are_refused(
+    tmp_path: Path, name: str, language: Language, reason: str
+) -> None:
+    with pytest.raises(package.NoAction, match=reason):
+        package.openwhisk_zip(name, language, node_functions(tmp_path))
+
+
+def test_missing_node_sources_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(package.NoAction, match=r"no action\.js"):
+        package.openwhisk_zip("echo", "node", tmp_path)
+
+
+def test_command_line_names_the_language_and_refuses_one_without_an_action(
+    tmp_path: Path,
+) -> None:
+    output = tmp_path / "echo.zip"
+    refused = subprocess.run(
+        [sys.executable, "-m", "functions.package", "--language", "java", "echo", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "--language" in refused.stderr
+    assert not output.exists()

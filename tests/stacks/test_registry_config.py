@@ -86,3 +86,28 @@ def test_existing_clusters_take_an_image_built_elsewhere() -> None:
     assert "cloud existing has none: push the image yourself and run loadgen run --image" in (
         message
     )
+
+
+@pytest.mark.parametrize(
+    ("languages", "expected"),
+    [
+        ('["node"]', "functionLanguages must include python"),
+        ('["python", "go", "go"]', "functionLanguages names a language twice"),
+        ('["python", "ruby"]', "functionLanguages"),
+    ],
+)
+def test_function_languages_must_hold_python_once_each(languages: str, expected: str) -> None:
+    message = problems_of(
+        {**MINIMAL_AWS, **PUBLIC, "functionLanguages": languages}, ("registryToken",)
+    )
+    assert expected in message
+
+
+def test_function_languages_besides_python_need_a_registry() -> None:
+    message = problems_of({**MINIMAL_AWS, "functionLanguages": '["python", "java"]'})
+    assert "builds images, which need a registry" in message
+    config = load_stack_config(
+        {**MINIMAL_AWS, **PUBLIC, "functionLanguages": '["python", "java", "node"]'},
+        ("registryToken",),
+    )
+    assert config.images.other_languages == ("node", "java")
