@@ -2,18 +2,23 @@
 // returns the envelope functions/_openwhisk.py returns, {"result", "meta"} or {"error", "meta"},
 // with meta.adapter "openwhisk".
 //
-// The function is the constant __function when the packager has put a line
-//     const __function = "matrix";
-// at the top of this file, else the environment variable FUNCTION. Parameters named __ow_* (what
-// OpenWhisk adds for web actions) are dropped. The action is a zip of functions/node/*.js with a
-// package.json whose "main" is "action.js".
+// The function is named by function.json ({"function": NAME}) beside this file, which the
+// packager (functions/package.py) writes into the action's zip, else by the environment variable
+// FUNCTION. Parameters named __ow_* (what OpenWhisk adds for web actions) are dropped. The action
+// is a zip of functions/node/*.js with a package.json whose "main" is "action.js".
 
+const fs = require("fs");
+const path = require("path");
 const { invoke } = require("./runtime.js");
 const { FUNCTIONS } = require("./functions.js");
 
+const FUNCTION_FILE = path.join(__dirname, "function.json");
+
 function chosen() {
-  // eslint-disable-next-line no-undef
-  return typeof __function === "string" ? __function : process.env.FUNCTION;
+  if (fs.existsSync(FUNCTION_FILE)) {
+    return JSON.parse(fs.readFileSync(FUNCTION_FILE, "utf8")).function;
+  }
+  return process.env.FUNCTION;
 }
 
 // A document OpenWhisk can serialise with JSON.stringify: Maps become objects, BigInts numbers.
@@ -26,7 +31,7 @@ function plain(value) {
 
 async function main(params) {
   const name = chosen();
-  if (!name || !Object.hasOwn(FUNCTIONS, name)) {
+  if (!name || !Object.prototype.hasOwnProperty.call(FUNCTIONS, name)) {
     throw new Error(`unknown function ${JSON.stringify(name)}; known: ${Object.keys(FUNCTIONS).join(", ")}`);
   }
   let args = params;

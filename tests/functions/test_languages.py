@@ -5,6 +5,7 @@ errors. A language is skipped only when its toolchain is not installed."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import pytest
 from support.function_servers import ROOT, Response, ServeProcess, request, serve_env, wait_healthy
 from support.servers import free_port
 
-from functions import echo, matrix, sleep
+from functions import echo, matrix, package, sleep
 from functions._registry import LANGUAGE_FUNCTIONS, LANGUAGES
 from functions._runtime import VERSION
 
@@ -461,13 +463,14 @@ def test_the_node_action_returns_the_openwhisk_envelope() -> None:
     assert not_object["error"] == "parameters must be a JSON object, got list"
 
 
-def test_the_node_action_takes_its_function_from_a_prepended_constant(tmp_path: Path) -> None:
-    for name in ("json.js", "runtime.js", "functions.js"):
-        shutil.copy(ROOT / "functions" / "node" / name, tmp_path / name)
-    action = (ROOT / "functions" / "node" / "action.js").read_text()
-    (tmp_path / "action.js").write_text('const __function = "echo";\n' + action)
+def test_the_node_action_takes_its_function_from_the_packaged_zip(tmp_path: Path) -> None:
+    """The zip `functions.package` builds names its function in function.json, which wins
+    over FUNCTION."""
+    content = package.openwhisk_zip("echo", "node", ROOT / "functions")
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        archive.extractall(tmp_path / "action")
     script = ACTION_CALLS % (
-        json.dumps(str(tmp_path / "action.js")),
+        json.dumps(str(tmp_path / "action")),
         json.dumps([{"hello": "world", "__ow_headers": {"a": "b"}}]),
     )
     (echoed,) = run_action(script, {"FUNCTION": "matrix"})
