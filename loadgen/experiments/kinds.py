@@ -6,7 +6,16 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from functions._registry import Language
 from loadgen.bounds import (
@@ -106,6 +115,20 @@ class _Experiment(BaseModel):
         description="bytes given as the function's `input_size` parameter (a cell each); "
         "only for functions that declare it",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_default_dimensions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """The dimensions at their defaults are left out of the dump, so a file without them
+        keeps the settings, and the config hash a campaign resumes by, it always had."""
+        data = handler(self)
+        for key, default in (
+            ("languages", [DEFAULT_LANGUAGE]),
+            ("memory_mb", [DEFAULT_MEMORY_MB]),
+            ("input_sizes", None),
+        ):
+            if key in data and data[key] == default:
+                del data[key]
+        return data
 
 
 def _users_within_requests(users: list[int], requests: int) -> None:

@@ -24,6 +24,7 @@ from loadgen.experiments.cells import expand
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility import feasibility_problems, feasibility_warnings
 from loadgen.platforms.base import FunctionSpec, InvokeTarget
+from loadgen.results.manifest import config_hash
 from loadgen.results.tree import open_results
 
 runner = CliRunner()
@@ -64,6 +65,23 @@ def test_absent_or_default_keys_keep_the_cells_and_their_ids(tmp_path: Path) -> 
     )
     assert {(c.language, c.memory_mb, c.input_size) for c in plain} == {("python", 256, None)}
     assert [c.params for c in plain] == [c.params for c in explicit]
+
+
+def test_the_settings_and_their_hash_keep_out_the_dimensions_at_their_defaults() -> None:
+    """A resumed campaign is matched by its settings' hash: a file without the keys (or with
+    their defaults) hashes as it did before they existed."""
+    plain = ExperimentConfig.model_validate(_document()).model_dump(mode="json", by_alias=True)
+    defaults = ExperimentConfig.model_validate(
+        _document(languages=["python"], memory_mb=[256], input_sizes=None)
+    ).model_dump(mode="json", by_alias=True)
+    assert plain == defaults
+    assert not {"languages", "memory_mb", "input_sizes"} & set(plain["experiments"][0])
+    assert config_hash(plain) == config_hash(defaults)
+    swept = ExperimentConfig.model_validate(_document(memory_mb=[128, 256]))
+    dumped = swept.model_dump(mode="json", by_alias=True)
+    assert dumped["experiments"][0]["memory_mb"] == [128, 256]
+    assert config_hash(dumped) != config_hash(plain)
+    assert ExperimentConfig.model_validate(dumped) == swept
 
 
 def test_languages_and_memory_multiply_the_cells_with_their_own_ids(tmp_path: Path) -> None:
