@@ -105,6 +105,16 @@ def test_input_size_groups_apart(tmp_path: Path) -> None:
     assert sizes == {4096, 262144}
 
 
+def test_memory_limits_on_the_local_target_are_flagged(tmp_path: Path) -> None:
+    cells = tuple(CellSpec(requests=30, memory_mb=m, seed=m) for m in (256, 512))
+    spec = CampaignSpec(name="local", cloud="local", orchestrator="local", cells=cells)
+    result = aggregate(open_results(write_campaign(tmp_path, spec)))
+    flagged = [w for w in result.warnings if "enforces no memory limit" in w.message]
+    assert [[subject for subject, _ in w.subjects] for w in flagged] == [
+        ["echo closed users=10 512 MiB"]
+    ]
+
+
 def test_lambda_cost_is_the_hand_computation() -> None:
     # 512 MiB for 200 ms: 0.5 GB × 0.2 s = 0.1 GB-s a call, 100,000 GB-s a million calls.
     assert LAMBDA_USD_PER_GB_SECOND == 0.0000166667

@@ -219,6 +219,15 @@ def test_memory_limits_against_the_stacks() -> None:
     assert feasibility_warnings(plain, local) == []
 
 
+def test_validate_refuses_a_memory_limit_the_stack_cannot_run(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(outputs_for("openwhisk", "k8s")))
+    result = _validate(tmp_path, _document(memory_mb=[100, 512]), "--stack-outputs", str(outputs))
+    assert result.exit_code == 2, result.output
+    assert "experiments.0.memory_mb.0: 100 MiB < OpenWhisk's minimum action memory" in result.output
+    assert "memory_mb.1" not in result.output
+
+
 class RecordingPlatform(ScriptedPlatform):
     """Keeps every spec deployed and invoked; functions answer on the scripted server."""
 
