@@ -264,7 +264,11 @@ class ExperimentConfig(BaseModel):
         experiment = self.experiments[index]
         problems = []
         for language in experiment.languages:
-            unwritten = [f for f in experiment.functions if f not in LANGUAGE_FUNCTIONS[language]]
+            unwritten = [
+                f
+                for f in experiment.functions
+                if f in FUNCTION_NAMES and f not in LANGUAGE_FUNCTIONS[language]
+            ]
             if unwritten:
                 problems.append(
                     f"experiments.{index}.languages: {language} has no implementation of "
