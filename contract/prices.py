@@ -36,6 +36,45 @@ AWS_ON_DEMAND_USD_PER_HOUR: dict[str, float] = {
 #: averages above its baseline over 24 h. Not in the hourly figures above.
 AWS_SURPLUS_CREDIT_USD_PER_VCPU_HOUR = 0.05
 
+#: A managed FaaS to set self-hosted results beside: AWS Lambda on x86 in `AWS_PRICE_REGION`,
+#: on-demand, the first duration tier (the first 6 billion GB-s a month), free tier left out.
+#: Checked on `PRICES_DATE`; the evidence is in docs/costs.md.
+LAMBDA_USD_PER_GB_SECOND = 0.0000166667
+LAMBDA_USD_PER_MILLION_REQUESTS = 0.20
+LAMBDA_PRICE_SOURCE = (
+    "AWS Lambda, x86, us-east-1, first duration tier (https://aws.amazon.com/lambda/pricing/), "
+    "as quoted by public tables; see docs/costs.md"
+)
+
+
+def lambda_usd_per_million(memory_mb: int, duration_s: float) -> float:
+    """What a million invocations of `duration_s` each would cost on Lambda with `memory_mb`
+    configured: GB-s of the configured memory (MiB / 1024 × seconds) at the GB-s price, plus
+    the request price; no free tier, no rounding of durations to the billed millisecond."""
+    gb_seconds = memory_mb / 1024 * duration_s
+    return gb_seconds * LAMBDA_USD_PER_GB_SECOND * 1e6 + LAMBDA_USD_PER_MILLION_REQUESTS
+
+
+@dataclass(frozen=True)
+class HourlyCost:
+    """The machines' price per hour, or None with the sizes that have no price."""
+
+    usd_per_hour: float | None
+    unpriced: tuple[str, ...]
+
+
+def hourly_cost(
+    cloud: str, groups: tuple[MachineGroup, ...], prices: dict[str, float] | None = None
+) -> HourlyCost:
+    """What `groups` cost per hour: the AWS table on AWS, then `prices` (USD per hour by size,
+    overriding); a size in neither leaves the cost unknown and is named."""
+    table = dict(AWS_ON_DEMAND_USD_PER_HOUR) if cloud == "aws" else {}
+    table.update(prices or {})
+    unpriced = sorted({group.size for group in groups if group.size not in table})
+    if unpriced:
+        return HourlyCost(None, tuple(unpriced))
+    return HourlyCost(sum(table[group.size] * group.count for group in groups), ())
+
 
 class StackConfigFileError(ValueError):
     """A stack config file that cannot be read; the message names the key."""

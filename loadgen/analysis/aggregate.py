@@ -1,6 +1,7 @@
 """`loadgen aggregate`: every cell and every group of runs of a campaign, as one tidy table.
 
-A group is one function × mode × sweep value × cold-start method of one campaign (platform);
+A group is one function × mode × sweep value × cold-start method × invocation × language ×
+memory limit × input size of one campaign (platform);
 its runs are the cells that differ only in `run`. Request-level statistics of a group pool the
 requests of its runs; intervals and the run-to-run coefficient of variation use one value per
 run (see `loadgen.analysis.stats`).
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from functions._registry import LANGUAGES
 from loadgen.analysis.caveats import Caveat, GroupedWarning, cell_warnings, group_caveats
 from loadgen.analysis.completion_rows import (
     cell_completions,
@@ -26,7 +28,14 @@ from loadgen.analysis.requests import Requests
 from loadgen.analysis.run_level import completion_run_level, run_level
 from loadgen.analysis.runs import Run, load_run
 from loadgen.analysis.stats import throughput
-from loadgen.analysis.table import SCHEMA, GroupKey, Row, Rows
+from loadgen.analysis.table import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_MEMORY_MB,
+    SCHEMA,
+    GroupKey,
+    Row,
+    Rows,
+)
 from loadgen.completions.summary import Joined
 from loadgen.record.reader import RecordFormatError
 from loadgen.results.tree import Cell, ResultsError, ResultsTree
@@ -72,13 +81,43 @@ class Aggregate:
 def group_key(cell: Cell) -> GroupKey:
     info = cell.info
     value = None if info.sweep.value is None else float(info.sweep.value)
-    return (info.function, info.mode, info.sweep.name, value, info.cold_method, info.invocation)
+    return (
+        info.function,
+        info.mode,
+        info.sweep.name,
+        value,
+        info.cold_method,
+        info.invocation,
+        info.language,
+        info.memory_mb,
+        info.input_size,
+    )
+
+
+def variant_suffix(language: str, memory_mb: int, input_size: int | None) -> str:
+    """The cell dimensions away from their defaults, as labels show them: ` go`, ` 512 MiB`,
+    ` input 4096 B`; empty for python at 256 MiB without input sizes."""
+    text = "" if language == DEFAULT_LANGUAGE else f" {language}"
+    if memory_mb != DEFAULT_MEMORY_MB:
+        text += f" {memory_mb} MiB"
+    if input_size is not None:
+        text += f" input {input_size} B"
+    return text
+
+
+def function_variant(cell: Cell) -> str:
+    """A cell's function with its variant: `matrix`, `matrix go 512 MiB`."""
+    info = cell.info
+    return info.function + variant_suffix(info.language, info.memory_mb, info.input_size)
 
 
 def group_label(key: GroupKey) -> str:
-    function, mode, sweep, value, method, invocation = key
+    """`echo closed users=10`, with what differs from the defaults: ` async`, then
+    `variant_suffix` (` go 512 MiB`), then ` (scale-to-zero)`."""
+    function, mode, sweep, value, method, invocation, language, memory, size = key
     point = "" if sweep == "none" else f" {sweep}={value:g}"
     how = "" if invocation == "sync" else f" {invocation}"
+    how += variant_suffix(language, memory, size)
     return f"{function} {mode}{point}{how}" + (f" ({method})" if method else "")
 
 
@@ -92,6 +131,10 @@ def complete_groups(tree: ResultsTree) -> dict[GroupKey, list[Cell]]:
 
 
 SKIPPED = "cells skipped, left out of every statistic"
+LOCAL_MEMORY = (
+    "the local target enforces no memory limit: these groups ran like any other and differ "
+    "only in the memory_mb they record"
+)
 
 
 def aggregate(
@@ -115,7 +158,9 @@ def aggregate(
         label = group_label(key)
         if on_group is not None:
             on_group(label)
-        function, mode, sweep, value, method, invocation = key
+        if tree.manifest.platform.cloud == "local" and key[7] != DEFAULT_MEMORY_MB:
+            caveats.append(Caveat(LOCAL_MEMORY, label, f"memory_mb {key[7]}"))
+        function, mode, sweep, value, method, invocation, language, memory, size = key
         base: Row = {
             "campaign": tree.manifest.campaign,
             "platform": platform,
@@ -125,6 +170,9 @@ def aggregate(
             "sweep_value": value,
             "cold_method": method,
             "invocation": invocation,
+            "language": language,
+            "memory_mb": memory,
+            "input_size": size,
         }
         runs: list[Run] = []
         completed: list[Joined] = []
@@ -174,12 +222,24 @@ def aggregate(
     return result
 
 
-def group_sort_key(key: GroupKey) -> tuple[str, str, str, float, str, int]:
-    """Groups in order: function, mode, sweep, value (none first), cold-start method,
-    invocation (sync, async, web)."""
-    function, mode, sweep, value, method, invocation = key
+def group_sort_key(key: GroupKey) -> tuple[str, int, int, float, str, str, float, str, int]:
+    """Groups in order: function, language (python, node, go, java), memory limit, input size
+    (none first), mode, sweep, value (none first), cold-start method, invocation (sync, async,
+    web)."""
+    function, mode, sweep, value, method, invocation, language, memory, size = key
     order = INVOCATION_ORDER.get(invocation, len(INVOCATION_ORDER))
-    return (function, mode, sweep, -math.inf if value is None else value, method or "", order)
+    spoken = LANGUAGES.index(language) if language in LANGUAGES else len(LANGUAGES)
+    return (
+        function,
+        spoken,
+        memory,
+        -math.inf if size is None else size,
+        mode,
+        sweep,
+        -math.inf if value is None else value,
+        method or "",
+        order,
+    )
 
 
 INVOCATION_ORDER = {"sync": 0, "async": 1, "web": 2}

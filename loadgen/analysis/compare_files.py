@@ -9,7 +9,7 @@ from pathlib import Path
 from loadgen.analysis.aggregate import group_sort_key
 from loadgen.analysis.compare import Comparison
 from loadgen.analysis.stats import cliffs_magnitude
-from loadgen.analysis.table import GroupKey
+from loadgen.analysis.table import DEFAULT_LANGUAGE, DEFAULT_MEMORY_MB, GroupKey
 
 COMPARISON_CSV = "comparison.csv"
 COMPARISON_JSON = "comparison.json"
@@ -26,6 +26,9 @@ COLUMNS = [
     "sweep_value",
     "cold_method",
     "invocation",
+    "language",
+    "memory_mb",
+    "input_size",
     "subset",
     "metric",
     "runs_baseline",
@@ -48,7 +51,7 @@ COLUMNS = [
 def test_rows(comparison: Comparison) -> list[dict[str, object]]:
     rows = []
     for t in comparison.tests:
-        function, mode, sweep, value, method, invocation = t.key
+        function, mode, sweep, value, method, invocation, language, memory, size = t.key
         rows.append(
             {
                 "baseline": t.baseline,
@@ -59,6 +62,9 @@ def test_rows(comparison: Comparison) -> list[dict[str, object]]:
                 "sweep_value": value,
                 "cold_method": method,
                 "invocation": invocation,
+                "language": language,
+                "memory_mb": memory,
+                "input_size": size,
                 "subset": t.subset,
                 "metric": t.metric,
                 "runs_baseline": len(t.baseline_values),
@@ -96,12 +102,18 @@ def verdict_table(comparison: Comparison) -> tuple[list[str], list[list[str]]]:
     header = ["function", "mode", "sweep", "requests", *columns]
     body = []
     for key, subset in sorted(cells, key=lambda k: (group_sort_key(k[0]), SUBSET_ORDER[k[1]])):
-        function, mode, sweep, value, method, invocation = key
+        function, mode, sweep, value, method, invocation, language, memory, size = key
         point = "–" if sweep == "none" else f"{sweep}={value:g}"
         if method:
             point += f" ({method})"
         if invocation != "sync":
             point += f" {invocation}"
+        if language != DEFAULT_LANGUAGE:
+            point += f" {language}"
+        if memory != DEFAULT_MEMORY_MB:
+            point += f" {memory} MiB"
+        if size is not None:
+            point += f" input {size} B"
         verdicts = cells[(key, subset)]
         body.append([function, mode, point, subset, *(verdicts.get(c, "") for c in columns)])
     return header, body

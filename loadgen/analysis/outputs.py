@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from loadgen.analysis.aggregate import Aggregate
 from loadgen.analysis.cold_starts import BOOT_IN, COLD_START_COMPONENTS
 from loadgen.analysis.run_level import CI_METHOD
+from loadgen.analysis.table import DEFAULT_LANGUAGE, DEFAULT_MEMORY_MB
 
 STATS_PARQUET = "stats.parquet"
 STATS_CSV = "stats.csv"
@@ -50,6 +51,9 @@ def summary_document(result: Aggregate) -> dict[str, object]:
             row["sweep_value"],
             row["cold_method"],
             row.get("invocation") or "sync",
+            row.get("language") or DEFAULT_LANGUAGE,
+            row.get("memory_mb") or DEFAULT_MEMORY_MB,
+            row.get("input_size"),
         )
         entry = groups.setdefault(
             ident,
@@ -59,6 +63,9 @@ def summary_document(result: Aggregate) -> dict[str, object]:
                 "sweep": {"name": row["sweep_name"], "value": row["sweep_value"]},
                 "cold_method": row["cold_method"],
                 "invocation": row.get("invocation") or "sync",
+                "language": row.get("language") or DEFAULT_LANGUAGE,
+                "memory_mb": row.get("memory_mb") or DEFAULT_MEMORY_MB,
+                "input_size": row.get("input_size"),
                 "runs": row["runs"],
             },
         )

@@ -20,6 +20,9 @@ SCHEMA = pa.schema(
         pa.field("sweep_value", pa.float64()),
         pa.field("cold_method", pa.string()),
         pa.field("invocation", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("memory_mb", pa.int64()),
+        pa.field("input_size", pa.int64()),
         pa.field("cell_id", pa.string()),
         pa.field("run", pa.int64()),
         pa.field("runs", pa.int64()),
@@ -37,15 +40,24 @@ SCHEMA = pa.schema(
 
 Row = dict[str, object]
 
-GroupKey = tuple[str, str, str, float | None, str | None, str]
-"""function, mode, sweep name, sweep value, cold-start method, invocation."""
+GroupKey = tuple[str, str, str, float | None, str | None, str, str, int, int | None]
+"""function, mode, sweep name, sweep value, cold-start method, invocation, language, memory
+limit (MiB), input size (bytes; None: not a dimension)."""
+
+#: What a row without the cell dimensions (a table written before them) was measured with.
+DEFAULT_LANGUAGE = "python"
+DEFAULT_MEMORY_MB = 256
 
 
 def row_key(row: Row) -> GroupKey:
     """The group a row of the tidy table belongs to."""
     value = row["sweep_value"]
     method = row["cold_method"]
+    memory = row.get("memory_mb")
+    size = row.get("input_size")
     assert value is None or isinstance(value, int | float)
+    assert memory is None or isinstance(memory, int)
+    assert size is None or isinstance(size, int)
     return (
         str(row["function"]),
         str(row["mode"]),
@@ -53,6 +65,9 @@ def row_key(row: Row) -> GroupKey:
         None if value is None else float(value),
         None if method is None else str(method),
         str(row.get("invocation") or "sync"),
+        str(row.get("language") or DEFAULT_LANGUAGE),
+        DEFAULT_MEMORY_MB if memory is None else memory,
+        size,
     )
 
 

@@ -139,6 +139,7 @@ def _print_cost(machines: StackMachines, seconds: float, prices: dict[str, float
         AWS_PRICE_REGION,
         AWS_PRICE_SOURCE,
         PRICES_DATE,
+        hourly_cost,
     )
     from loadgen.experiments.estimate import duration_text
 
@@ -147,18 +148,12 @@ def _print_cost(machines: StackMachines, seconds: float, prices: dict[str, float
         return
     table = dict(AWS_ON_DEMAND_USD_PER_HOUR) if machines.cloud == "aws" else {}
     table.update(prices)
-    hourly = 0.0
-    unknown = []
     typer.echo(f"machines ({machines.cloud}{', ' + machines.region if machines.region else ''}):")
     for group in machines.groups:
         each = table.get(group.size)
-        if each is None:
-            unknown.append(group.size)
-            cost = "price unknown"
-        else:
-            hourly += each * group.count
-            cost = f"${each:.4f}/h each"
+        cost = "price unknown" if each is None else f"${each:.4f}/h each"
         typer.echo(f"  {group.count} x {group.role:<8} {group.size:<14} {cost}")
+    total = hourly_cost(machines.cloud, machines.groups, prices)
     hours = seconds / 3600
     if machines.cloud == "aws":
         source = f"prices of {PRICES_DATE}: {AWS_PRICE_SOURCE}"
@@ -166,8 +161,9 @@ def _print_cost(machines: StackMachines, seconds: float, prices: dict[str, float
             source += f"; the stack's region is {machines.region}: prices there differ"
     else:
         source = "OpenStack has no public price: the prices are the ones given with --price"
-    if unknown:
-        missing = ", ".join(sorted(set(unknown)))
+    hourly = total.usd_per_hour
+    if hourly is None:
+        missing = ", ".join(total.unpriced)
         typer.echo(
             f"cost: not estimated: no price for {missing}; give one with --price SIZE=USD "
             f"({source})"

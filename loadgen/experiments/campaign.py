@@ -102,14 +102,23 @@ class Campaign:
         finally:
             self._loop.close()
 
-    def _spec(self, function: str, *, autoscaling: bool = True) -> FunctionSpec:
+    def _spec(
+        self, function: str, *, autoscaling: bool = True, cell: CellPlan | None = None
+    ) -> FunctionSpec:
+        """`function` as deployed; the cell's own function in the cell's language and memory
+        limit (its dependencies as always). The deployed name stays the function's: every cell
+        removes the functions of the cell before it, so variants never meet."""
         knobs = getattr(self.config.functions.get(function), "knative", None)
+        variant: dict[str, Any] = {}
+        if cell is not None and function == cell.function:
+            variant = {"language": cell.language, "memory_mb": cell.memory_mb}
         return FunctionSpec(
             function=function,
             timeout_s=self.config.timeouts.request_s,
             autoscaling=autoscaling,
             web=function in self._web,
             knative=knobs,
+            **variant,
         )
 
     def _env(self, function: str) -> dict[str, str]:
@@ -126,7 +135,9 @@ class Campaign:
         sequence = self.config.functions[cell.function].sequence
         for name in reversed(wanted) if sequence else wanted:
             replicas = cell.replicas if name == cell.function else 1
-            spec = self._spec(name, autoscaling=cell.autoscaling or name != cell.function)
+            spec = self._spec(
+                name, autoscaling=cell.autoscaling or name != cell.function, cell=cell
+            )
             if sequence and name == cell.function:
                 # Refused by platforms without native sequences (feasibility checks it first).
                 components = [self._spec(d) for d in self.config.dependencies(name)]
@@ -149,7 +160,8 @@ class Campaign:
     def _target(self, cell: CellPlan, invocation: Invocation | None = None) -> InvokeTarget:
         """The platform's request for the cell's params, or the file's raw body instead."""
         how = invocation or cell.invocation
-        target = self.platform.invoke_target(self._spec(cell.function), cell.params, how)
+        spec = self._spec(cell.function, cell=cell)
+        target = self.platform.invoke_target(spec, cell.params, how)
         if self.config.functions[cell.function].body is not None:
             target = target.model_copy(update={"body": cell.body})
         return target
@@ -175,7 +187,7 @@ class Campaign:
         if isinstance(segment.workload, EnqueueLoop):
             args = (self.platform, self.outputs, cell, segment, index, records, self._await)
             return queue_cells.run_segment(*args)
-        spec = self._spec(cell.function)
+        spec = self._spec(cell.function, cell=cell)
         event: dict[str, Any] = {"segment": index}
         if segment.before == "force_cold":
             cold = self._await(self.platform.force_cold(spec))
@@ -251,7 +263,7 @@ class Campaign:
             for index, segment in enumerate(cell.segments)
         ]
         end_ns = time.time_ns()
-        spec = self._spec(cell.function)
+        spec = self._spec(cell.function, cell=cell)
         platform_rows = self._await(self.platform.records(spec, start_ns, end_ns))
         with (work / "platform.jsonl").open("w", encoding="utf-8") as handle:
             for row in platform_rows:
@@ -358,6 +370,9 @@ class Campaign:
             run=cell.run,
             cold_method=self._cold_method(cell),
             invocation=cell.invocation,
+            language=cell.language,
+            memory_mb=cell.memory_mb,
+            input_size=cell.input_size,
             status=outcome.status if outcome.status in {"complete", "partial"} else "failed",
             reason=outcome.reason,
             started=started,

@@ -1,4 +1,5 @@
-"""A campaign expanded into cells: function × experiment sweep value × run.
+"""A campaign expanded into cells: function × language × memory limit × input size ×
+experiment sweep value × run.
 
 A cell is the unit the campaign loop resets the platform for, measures, and can redo on resume; its
 id is stable, so a resumed campaign recognises the cells it has. The order is deterministic:
@@ -21,9 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from functions._registry import Language
 from loadgen.bounds import MAX_RATE
-from loadgen.experiments.config import ExperimentConfig, RandomInt
+from loadgen.experiments.config import INPUT_SIZE_PARAM, ExperimentConfig, RandomInt
 from loadgen.experiments.kinds import (
+    DEFAULT_LANGUAGE,
+    DEFAULT_MEMORY_MB,
     Autoscaling,
     ClosedSweep,
     ColdStarts,
@@ -69,6 +73,12 @@ class CellPlan:
     cold_method: Literal["forced", "natural"] | None = None
     invocation: Literal["sync", "async", "web"] = "sync"
     completion_deadline_s: float = 60.0
+    language: Language = DEFAULT_LANGUAGE
+    """The implementation deployed (the experiment's `languages`)."""
+    memory_mb: int = DEFAULT_MEMORY_MB
+    """The function's memory limit (the experiment's `memory_mb`)."""
+    input_size: int | None = None
+    """Bytes sent as the `input_size` parameter (the experiment's `input_sizes`); None: none."""
 
 
 def _seed_for(*parts: object) -> int:
@@ -108,9 +118,30 @@ def sweep_text(value: float) -> str:
     return short if float(short) == value else repr(float(value))
 
 
-def cell_id(experiment: str, function: str, sweep: Sweep, run: int) -> str:
+def cell_id(
+    experiment: str,
+    function: str,
+    sweep: Sweep,
+    run: int,
+    *,
+    language: Language = DEFAULT_LANGUAGE,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    input_size: int | None = None,
+) -> str:
+    """`experiment--function--sweep[-value]--runNNN`, with a part before the run for each cell
+    dimension away from its default: `--<language>` (not python), `--m<MiB>` (not 256) and
+    `--in<bytes>` (whenever the experiment has `input_sizes`). A file without those keys, or
+    with their defaults, keeps the ids it always had."""
     value = "" if sweep.value is None else f"-{sweep_text(sweep.value)}"
-    return f"{experiment}--{function}--{sweep.name}{value}--run{run:03d}"
+    parts = [experiment, function, f"{sweep.name}{value}"]
+    if language != DEFAULT_LANGUAGE:
+        parts.append(language)
+    if memory_mb != DEFAULT_MEMORY_MB:
+        parts.append(f"m{memory_mb}")
+    if input_size is not None:
+        parts.append(f"in{input_size}")
+    parts.append(f"run{run:03d}")
+    return "--".join(parts)
 
 
 def _sweeps(experiment: Experiment, function: str, config: ExperimentConfig, run: int, base: Path):
@@ -265,6 +296,75 @@ def _trace_segments(
     return segments
 
 
+def _dimensions(experiment: Experiment) -> list[tuple[Language, int, int | None]]:
+    """(language, memory limit, input size) of each variant of an experiment's functions, in
+    the file's order: languages outermost, then memory limits, then input sizes."""
+    sizes: list[int | None] = list(experiment.input_sizes or [None])
+    return [
+        (language, memory_mb, size)
+        for language in experiment.languages
+        for memory_mb in experiment.memory_mb
+        for size in sizes
+    ]
+
+
+def _cells(
+    config: ExperimentConfig,
+    experiment: Experiment,
+    function: str,
+    run: int,
+    base: Path,
+    language: Language,
+    memory_mb: int,
+    input_size: int | None,
+) -> list[CellPlan]:
+    """One variant's cells: one per sweep value. Variants share their params' random draws and
+    their arrival seeds (common random numbers across languages, memory limits and sizes)."""
+    spec = config.functions[function]
+    cells = []
+    for mode, sweep, replicas, autoscaling, segments, cold in _sweeps(
+        experiment, function, config, run, base
+    ):
+        params = resolve_params(config, function, experiment.name, sweep)
+        if input_size is not None:
+            params = dict(sorted({**params, INPUT_SIZE_PARAM: input_size}.items()))
+        body = (
+            spec.body.encode()
+            if spec.body is not None
+            else json.dumps(params, sort_keys=True).encode()
+        )
+        cells.append(
+            CellPlan(
+                id=cell_id(
+                    experiment.name,
+                    function,
+                    sweep,
+                    run,
+                    language=language,
+                    memory_mb=memory_mb,
+                    input_size=input_size,
+                ),
+                experiment=experiment.name,
+                function=function,
+                mode=mode,
+                sweep=sweep,
+                run=run,
+                replicas=replicas,
+                autoscaling=autoscaling,
+                params=params,
+                body=body,
+                segments=segments,
+                cold_method=cold,
+                invocation=experiment.invocation,
+                completion_deadline_s=experiment.completion_deadline_s,
+                language=language,
+                memory_mb=memory_mb,
+                input_size=input_size,
+            )
+        )
+    return cells
+
+
 def expand(config: ExperimentConfig, base: Path) -> list[CellPlan]:
     """Every cell of the campaign, in the order they run. `base` resolves relative paths
     (trace files) against the experiment file's folder."""
@@ -273,34 +373,11 @@ def expand(config: ExperimentConfig, base: Path) -> list[CellPlan]:
         in_run: list[CellPlan] = []
         for experiment in config.experiments:
             for function in experiment.functions:
-                spec = config.functions[function]
-                for mode, sweep, replicas, autoscaling, segments, cold in _sweeps(
-                    experiment, function, config, run, base
-                ):
-                    params = resolve_params(config, function, experiment.name, sweep)
-                    body = (
-                        spec.body.encode()
-                        if spec.body is not None
-                        else json.dumps(params, sort_keys=True).encode()
-                    )
-                    in_run.append(
-                        CellPlan(
-                            id=cell_id(experiment.name, function, sweep, run),
-                            experiment=experiment.name,
-                            function=function,
-                            mode=mode,
-                            sweep=sweep,
-                            run=run,
-                            replicas=replicas,
-                            autoscaling=autoscaling,
-                            params=params,
-                            body=body,
-                            segments=segments,
-                            cold_method=cold,
-                            invocation=experiment.invocation,
-                            completion_deadline_s=experiment.completion_deadline_s,
-                        )
-                    )
+                for language, memory_mb, input_size in _dimensions(experiment):
+                    in_run.extend(
+                        _cells(config, experiment, function, run, base, language, memory_mb,
+                               input_size)
+                    )  # fmt: skip
         if config.order == "shuffled":
             random.Random(_seed_for(config.seed, "order", run)).shuffle(in_run)
         cells.extend(in_run)

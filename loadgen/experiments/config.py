@@ -28,7 +28,7 @@ from pydantic import (
 from contract.keda_objects import Scaling
 from contract.knative import KnativeKnobs
 from functions._params import ParamError
-from functions._registry import FUNCTION_NAMES, parameters
+from functions._registry import FUNCTION_NAMES, LANGUAGE_FUNCTIONS, parameters
 from loadgen.bounds import (
     Flag,
     IdleSeconds,
@@ -48,6 +48,8 @@ from loadgen.experiments.kinds import (
 )
 from loadgen.userfiles import excerpt, shorten
 
+#: The parameter an experiment's `input_sizes` sets, in bytes.
+INPUT_SIZE_PARAM = "input_size"
 #: Functions that call others through the gateway, and what they call by default.
 DEFAULT_DEPENDENCIES = {"chain": ("matrix",)}
 #: What the platforms accept as an environment variable's name (POSIX, portable).
@@ -240,6 +242,7 @@ class ExperimentConfig(BaseModel):
                     f"experiments.{index}.functions: experiment {experiment.name} uses "
                     f"{shorten(', '.join(missing))}, not listed under functions"
                 )
+            problems += self._dimension_problems(index)
         for name, function in self.functions.items():
             if function.sequence and name != "chain":
                 problems.append(f"functions.{name}.sequence: only chain can be a sequence")
@@ -254,6 +257,54 @@ class ExperimentConfig(BaseModel):
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _dimension_problems(self, index: int) -> list[str]:
+        """`languages` each function is written in; `input_sizes` for functions that declare an
+        `input_size` parameter accepting every size, and take it from nowhere else."""
+        experiment = self.experiments[index]
+        problems = []
+        for language in experiment.languages:
+            unwritten = [
+                f
+                for f in experiment.functions
+                if f in FUNCTION_NAMES and f not in LANGUAGE_FUNCTIONS[language]
+            ]
+            if unwritten:
+                problems.append(
+                    f"experiments.{index}.languages: {language} has no implementation of "
+                    f"{', '.join(unwritten)} ({language} has "
+                    f"{', '.join(LANGUAGE_FUNCTIONS[language])})"
+                )
+        if experiment.input_sizes is None:
+            return problems
+        where = f"experiments.{index}.input_sizes"
+        for function in experiment.functions:
+            if function not in FUNCTION_NAMES:
+                continue  # reported above as not a suite function
+            param = next(
+                (p for p in parameters(function) or () if p.name == INPUT_SIZE_PARAM), None
+            )
+            if param is None:
+                problems.append(
+                    f"{where}: {function} declares no {INPUT_SIZE_PARAM} parameter "
+                    "(input sizes apply only to functions that take one)"
+                )
+                continue
+            configured = self.functions.get(function)
+            if configured is not None and configured.body is not None:
+                problems.append(f"{where}: {function} sends a raw body, which has no parameters")
+            elif configured is not None and INPUT_SIZE_PARAM in configured.params:
+                problems.append(
+                    f"{where}: functions.{function}.params sets {INPUT_SIZE_PARAM} too: "
+                    "give one or the other"
+                )
+            for size in experiment.input_sizes:
+                try:
+                    param.check(size)
+                except ParamError as exc:
+                    problems.append(f"{where}: {function}: {exc}")
+                    break
+        return problems
 
     def _cycles(self) -> list[str]:
         """A function that depends, directly or not, on itself would be deployed forever."""

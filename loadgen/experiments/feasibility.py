@@ -13,6 +13,7 @@ from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility_knative import knative_problems
 from loadgen.experiments.keda_checks import keda_problems
 from loadgen.experiments.kinds import (
+    DEFAULT_MEMORY_MB,
     Autoscaling,
     ClosedSweep,
     ColdStarts,
@@ -62,6 +63,7 @@ def feasibility_problems(
             )
     problems += _ftp_problems(config, outputs)
     problems += _invocation_problems(config, outputs)
+    problems += _memory_problems(config, outputs)
     problems += keda_problems(config, outputs)
     if outputs.framework != "knative":
         problems += [
@@ -90,15 +92,69 @@ def _invocation_problems(config: ExperimentConfig, outputs: StackOutputs) -> lis
     ]
 
 
+#: OpenWhisk's smallest action memory (`whisk.limits.actions.memory.min` of its chart, which
+#: the stack keeps) and the largest the stack allows by default (`openwhiskActionMemoryMaxMb`,
+#: not among the outputs).
+OPENWHISK_MIN_MEMORY_MB = 128
+OPENWHISK_DEFAULT_MAX_MEMORY_MB = 2048
+
+
+def _memory_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
+    """Memory limits OpenWhisk refuses (below its minimum) or can never place (above an
+    invoker's container pool). Kubernetes takes any limit a node can hold; the local target
+    enforces none (`feasibility_warnings`)."""
+    if outputs.framework != "openwhisk" or outputs.openwhisk is None:
+        return []
+    capacity = outputs.openwhisk.capacity
+    problems = []
+    for index, experiment in enumerate(config.experiments):
+        for position, memory in enumerate(experiment.memory_mb):
+            where = f"experiments.{index}.memory_mb.{position}"
+            if memory < OPENWHISK_MIN_MEMORY_MB:
+                problems.append(
+                    f"{where}: {memory} MiB < OpenWhisk's minimum action memory "
+                    f"{OPENWHISK_MIN_MEMORY_MB} MiB"
+                )
+            elif capacity is not None and memory > capacity.user_memory_mb:
+                problems.append(
+                    f"{where}: {memory} MiB > an invoker's container pool "
+                    f"({capacity.user_memory_mb} MiB, openwhisk.capacity.user_memory_mb): "
+                    "no invoker could run the action"
+                )
+    return problems
+
+
 def feasibility_warnings(config: ExperimentConfig, outputs: StackOutputs | None) -> list[str]:
-    """What the campaign can do but should know: the queue its asynchronous calls wait in."""
+    """What the campaign can do but should know: the queue its asynchronous calls wait in, and
+    memory limits a stack may not honour."""
     if outputs is None:
         return []
+    warnings = _memory_warnings(config, outputs)
     _allowed, queue = invocations(outputs)
     asynchronous = [e.name for e in config.experiments if e.invocation == "async"]
     if queue is None or not asynchronous:
-        return []
-    return [f"experiments {', '.join(asynchronous)} (invocation: async): {queue}"]
+        return warnings
+    return [f"experiments {', '.join(asynchronous)} (invocation: async): {queue}", *warnings]
+
+
+def _memory_warnings(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
+    warnings = []
+    for index, experiment in enumerate(config.experiments):
+        where = f"experiments.{index}.memory_mb"
+        if outputs.cloud == "local" and experiment.memory_mb != [DEFAULT_MEMORY_MB]:
+            warnings.append(
+                f"{where}: the local target enforces no memory limit: its cells differ only in "
+                "the memory_mb they record"
+            )
+        if outputs.framework == "openwhisk":
+            large = [m for m in experiment.memory_mb if m > OPENWHISK_DEFAULT_MAX_MEMORY_MB]
+            if large:
+                warnings.append(
+                    f"{where}: {max(large)} MiB needs the stack's openwhiskActionMemoryMaxMb "
+                    f"(default {OPENWHISK_DEFAULT_MAX_MEMORY_MB}) at least as large; the "
+                    "outputs do not say what it is"
+                )
+    return warnings
 
 
 def _users(experiment: Experiment) -> list[tuple[str, int]]:

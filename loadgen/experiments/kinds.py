@@ -6,8 +6,18 @@ from __future__ import annotations
 from pathlib import Path, PurePath
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
+from functions._registry import Language
 from loadgen.bounds import (
     InactivitySeconds,
     Rate,
@@ -70,6 +80,13 @@ FilePath = Annotated[Path, BeforeValidator(path_text)]
 InvocationKey = Literal["sync", "async", "web"]
 #: How long after a segment's last submission its asynchronous calls may still complete.
 CompletionDeadline = Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=3600)]
+#: A function's memory limit in MiB (OpenWhisk action memory, the Kubernetes memory limit of
+#: OpenFaaS, Knative and KEDA functions); what the campaign deployed before the key existed.
+MemoryMb = Annotated[int, Field(strict=True, ge=64, le=65_536)]
+DEFAULT_MEMORY_MB = 256
+DEFAULT_LANGUAGE: Language = "python"
+#: Bytes of input a function is given through its `input_size` parameter.
+InputSize = Annotated[int, Field(strict=True, ge=1, le=1 << 30)]
 
 
 class _Experiment(BaseModel):
@@ -86,6 +103,32 @@ class _Experiment(BaseModel):
     completion_deadline_s: CompletionDeadline = Field(
         60, description="async: how long after a segment's last submission calls may complete"
     )
+    languages: Unique(Language) = Field(  # type: ignore[valid-type]
+        [DEFAULT_LANGUAGE],
+        description="the implementations measured (a cell each): python, node, go, java",
+    )
+    memory_mb: Unique(MemoryMb) = Field(  # type: ignore[valid-type]
+        [DEFAULT_MEMORY_MB], description="the function's memory limits in MiB (a cell each)"
+    )
+    input_sizes: Unique(InputSize) | None = Field(  # type: ignore[valid-type]
+        None,
+        description="bytes given as the function's `input_size` parameter (a cell each); "
+        "only for functions that declare it",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_default_dimensions(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """The dimensions at their defaults are left out of the dump, so a file without them
+        keeps the settings, and the config hash a campaign resumes by, it always had."""
+        data = handler(self)
+        for key, default in (
+            ("languages", [DEFAULT_LANGUAGE]),
+            ("memory_mb", [DEFAULT_MEMORY_MB]),
+            ("input_sizes", None),
+        ):
+            if key in data and data[key] == default:
+                del data[key]
+        return data
 
 
 def _users_within_requests(users: list[int], requests: int) -> None:

@@ -8,6 +8,7 @@ from loadgen.analysis.cold_starts import BOOT_IN, COLD_START_COMPONENTS
 from loadgen.analysis.compare import Comparison
 from loadgen.analysis.compare_files import test_rows, verdict_table
 from loadgen.analysis.table import Row, row_key
+from loadgen.report.html_costs import cost_section
 from loadgen.report.html_format import (
     count_cell,
     escape,
@@ -162,6 +163,7 @@ def results_section(result: Aggregate) -> str:
         f"<h3>{escape(result.tree.manifest.campaign)}</h3>"
         + _group_table(result)
         + _cold_start_table(result)
+        + cost_section(result)
     )
 
 

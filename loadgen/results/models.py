@@ -140,6 +140,13 @@ class CellInfo(BaseModel):
     cold_method: str | None = None
     #: sync, async or web (`invocation` of the experiment); results written before it: sync.
     invocation: Literal["sync", "async", "web"] = "sync"
+    #: The implementation measured (`languages`); results written before it: python.
+    language: Literal["python", "node", "go", "java"] = "python"
+    #: The function's memory limit in MiB (`memory_mb`); results written before it: 256, the
+    #: limit the campaign always deployed.
+    memory_mb: int = Field(256, ge=1)
+    #: Bytes sent as the `input_size` parameter (`input_sizes`); None: not a dimension.
+    input_size: int | None = Field(None, ge=1)
     status: CellStatus
     reason: str | None = None
     started: str

@@ -61,6 +61,11 @@ class CellSpec:
     """Write summary.json with one segment per request, as `loadgen run` does for a cold
     experiment: (to_ready_ms, ready_to_send_ms) of a forced cold start before request i, or
     None for an idle wait (a natural cold start)."""
+    language: str | None = None
+    memory_mb: int | None = None
+    input_size: int | None = None
+    """The cell dimensions, written to cell.json only when given (None: a cell.json written
+    before they existed)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,12 @@ class CampaignSpec:
     instance_types: dict[str, str] = field(default_factory=lambda: {"worker": "m1.large"})
     cold_start_methods: tuple[str, ...] = ("scale-to-zero",)
     cells: tuple[CellSpec, ...] = ()
+    node_roles: dict[str, object] = field(
+        default_factory=lambda: {"worker": ["worker-1", "worker-2"], "control": ["control-1"]}
+    )
+    outputs: dict[str, object] = field(
+        default_factory=lambda: {"gateway_url": "http://gateway.test"}
+    )
 
 
 def lognormal_ms(rng: np.random.Generator, size: int, p50: float, p99: float) -> np.ndarray:
@@ -84,7 +95,12 @@ def lognormal_ms(rng: np.random.Generator, size: int, p50: float, p99: float) ->
 def cell_id(spec: CellSpec) -> str:
     point = "" if spec.sweep_value is None else f"-{spec.sweep_name}{spec.sweep_value:g}"
     method = f"-{spec.cold_method}" if spec.cold_method else ""
-    return f"{spec.function}-{spec.mode}{point}{method}-r{spec.run}"
+    variant = "".join(
+        f"-{part}{value}"
+        for part, value in (("", spec.language), ("m", spec.memory_mb), ("in", spec.input_size))
+        if value is not None
+    )
+    return f"{spec.function}-{spec.mode}{point}{method}{variant}-r{spec.run}"
 
 
 def _header(spec: CellSpec, index: int, run_id: str, wall_anchor: int) -> RecordHeader:
@@ -188,6 +204,9 @@ def write_cell(cells_dir: Path, spec: CellSpec, wall_anchor: int = WALL_ANCHOR) 
         "started": "2025-06-15T12:00:00Z",
         "ended": "2025-06-15T12:05:00Z",
     }
+    for name in ("language", "memory_mb", "input_size"):
+        if getattr(spec, name) is not None:
+            info[name] = getattr(spec, name)
     (directory / "cell.json").write_text(json.dumps(info, indent=2))
     return directory
 
@@ -307,11 +326,11 @@ def manifest(spec: CampaignSpec) -> dict[str, object]:
             "framework": spec.framework,
             "versions": {"gateway": spec.gateway, "provider": spec.provider},
         },
-        "node_roles": {"worker": ["worker-1", "worker-2"], "control": ["control-1"]},
+        "node_roles": dict(spec.node_roles),
         "instance_types": dict(spec.instance_types),
         "cpu_credits": None,
         "cold_start_methods": list(spec.cold_start_methods),
-        "outputs": {"gateway_url": "http://gateway.test"},
+        "outputs": dict(spec.outputs),
     }
 
 

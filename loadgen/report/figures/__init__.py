@@ -14,6 +14,7 @@ from loadgen.report.figures.common import Figure
 from loadgen.report.figures.completions import completions_figure
 from loadgen.report.figures.distributions import box_replicas, box_users, latency_cdf
 from loadgen.report.figures.errors import error_rates
+from loadgen.report.figures.memory import cost_memory, latency_memory
 from loadgen.report.figures.queue import queue_over_time
 from loadgen.report.figures.resources import resource_usage
 from loadgen.report.figures.sweeps import medians_ci, throughput_users
@@ -25,6 +26,8 @@ FIGURES: tuple[Callable[[Sequence[Aggregate]], Figure], ...] = (
     box_replicas,
     medians_ci,
     throughput_users,
+    latency_memory,
+    cost_memory,
     latency_over_time,
     queue_over_time,
     completions_figure,

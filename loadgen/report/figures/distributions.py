@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from loadgen.analysis.aggregate import Aggregate
+from loadgen.analysis.aggregate import Aggregate, function_variant
 from loadgen.analysis.requests import Requests
 from loadgen.metrics.summary import NS_PER_MS
 from loadgen.report.figures.common import (
@@ -24,7 +24,7 @@ def _ok_latency_ms(requests: Requests) -> np.ndarray:
 
 
 def _functions(results: Sequence[Aggregate]) -> list[str]:
-    return sorted({c.info.function for r in results for c, _ in aggregated_cells(r)})
+    return sorted({function_variant(c) for r in results for c, _ in aggregated_cells(r)})
 
 
 def latency_cdf(results: Sequence[Aggregate]) -> Figure:
@@ -39,7 +39,7 @@ def latency_cdf(results: Sequence[Aggregate]) -> Figure:
             values = [
                 _ok_latency_ms(q)
                 for c, q in aggregated_cells(result)
-                if c.info.function == function
+                if function_variant(c) == function
             ]
             data = np.sort(np.concatenate(values)) if values else np.array([])
             if data.size:
@@ -75,7 +75,8 @@ def _distribution_by(results: Sequence[Aggregate], sweep: str, fig_id: str) -> F
             info = cell.info
             if info.sweep.name != sweep or info.sweep.value is None:
                 continue
-            per_value = data.setdefault(info.function, {}).setdefault(float(info.sweep.value), {})
+            per_function = data.setdefault(function_variant(cell), {})
+            per_value = per_function.setdefault(float(info.sweep.value), {})
             name = result.tree.manifest.campaign
             per_value[name] = np.concatenate(
                 [per_value.get(name, np.array([])), _ok_latency_ms(requests)]

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from loadgen.analysis.aggregate import Aggregate
+from loadgen.analysis.aggregate import Aggregate, function_variant
 from loadgen.analysis.requests import Requests
 from loadgen.report.figures.common import (
     Figure,
@@ -32,7 +32,7 @@ def _text_figure(fig_id: str, title: str, lines: Sequence[str], caption: str) ->
 
 def _group_text(cell: Cell) -> str:
     info = cell.info
-    label = f"{info.function} {info.mode}"
+    label = f"{function_variant(cell)} {info.mode}"
     if info.sweep.name != "none" and info.sweep.value is not None:
         label += f" {info.sweep.name}={plain_number(float(info.sweep.value))}"
     return label

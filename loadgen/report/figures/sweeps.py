@@ -5,8 +5,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from loadgen.analysis.aggregate import Aggregate
-from loadgen.analysis.table import Row
+from loadgen.analysis.aggregate import Aggregate, variant_suffix
+from loadgen.analysis.table import Row, row_key
 from loadgen.report.figures.common import (
     SWEEP_AXIS,
     Figure,
@@ -49,7 +49,8 @@ def _sweep_lines(
             for row in _group_rows(result, metric, stat):
                 if sweep is not None and row["sweep_name"] != sweep:
                     continue
-                key = (str(row["function"]), str(row["mode"]), str(row["sweep_name"]))
+                variant = variant_suffix(*row_key(row)[6:])
+                key = (str(row["function"]) + variant, str(row["mode"]), str(row["sweep_name"]))
                 entries = panels.setdefault(key, [])
                 match = next((e for e in entries if e[0] is result and e[1] == label), None)
                 if match is None:

@@ -67,7 +67,7 @@ def test_tests_match_scipy_and_holm(campaigns: dict[str, Aggregate]) -> None:
 def test_run_values_are_each_runs_statistic(campaigns: dict[str, Aggregate]) -> None:
     spec = METRICS[1]  # p99
     values = run_values(campaigns["fast"], spec)
-    key = ("image_resize", "closed", "users", 10.0, None, "sync")
+    key = ("image_resize", "closed", "users", 10.0, None, "sync", "python", 256, None)
     expected = [
         row["value"]
         for row in sorted(campaigns["fast"].rows, key=lambda r: r["run"] or 0)
@@ -253,7 +253,7 @@ def test_warm_and_cold_are_compared_apart(tmp_path: Path) -> None:
     fast as the baseline's and so are its cold ones: compared apart, nothing differs."""
     few = _cold_campaign(tmp_path, "few", 1, 1)
     many = _cold_campaign(tmp_path, "many", 16, 2)
-    key = ("echo", "closed", "users", 1.0, None, "sync")
+    key = ("echo", "closed", "users", 1.0, None, "sync", "python", 256, None)
     p50 = METRICS[0]
     pooled = scipy_stats.mannwhitneyu(run_values(many, p50)[key], run_values(few, p50)[key])
     assert pooled.pvalue < 0.05  # pooled, `many` would look slower

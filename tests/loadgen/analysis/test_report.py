@@ -62,8 +62,9 @@ def test_report_is_self_contained(report: Path) -> None:
 
 
 def test_every_figure_with_data_is_embedded_and_captioned(report: Path) -> None:
-    """The fixture's records have data for every figure but the replica sweep: those are drawn,
-    in order; the replica figure is a line naming why, not an empty box, and has no file."""
+    """The fixture's records have data for every figure but the replica, enqueue and memory
+    sweeps: those are drawn, in order; the others are a line naming why, not an empty box, and
+    have no file."""
     text = report.read_text()
     page = _Page()
     page.feed(text)
@@ -78,11 +79,12 @@ def test_every_figure_with_data_is_embedded_and_captioned(report: Path) -> None:
         "resources",
     ]
     assert page.figure_ids == drawn
-    assert len(page.images) == page.captions == len(drawn) == len(FIGURES) - 3
+    assert len(page.images) == page.captions == len(drawn) == len(FIGURES) - 5
     assert "No data" not in text
     listed = _between(text, '<div class="not-drawn">', "</div>")
     assert "<li><b>Latency distribution per replicas</b>: no cell swept replicas.</li>" in listed
     assert "<b>Backlog, replicas and completion latency over time</b>: no enqueue cell" in listed
+    assert "<b>Latency against the memory limit</b>: no group was measured at more" in listed
     assert not (figures_dir(report) / "box-replicas.png").exists()
     for src in page.images:
         prefix = "data:image/png;base64,"

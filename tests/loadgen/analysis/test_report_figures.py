@@ -36,9 +36,9 @@ def results(campaign: Path, second: Path) -> list[Aggregate]:
 
 def test_each_figure_has_data_where_the_records_do(results: list[Aggregate]) -> None:
     figures = {f.id: f for f in all_figures(results)}
-    # Nothing swept replicas, no cell enqueued jobs, no cell called asynchronously.
+    # Nothing swept replicas or memory, no cell enqueued jobs, no cell called asynchronously.
     empty = {i for i, f in figures.items() if f.empty}
-    assert empty == {"box-replicas", "queue-time", "completions"}
+    assert empty == {"box-replicas", "queue-time", "completions", "latency-memory", "cost-memory"}
     # The fixture's grid has 5% errors: drawn by class, not the no-error sentence.
     assert not figures["error-rates"].caption.startswith("0 errors")
 

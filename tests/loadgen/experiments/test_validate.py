@@ -52,6 +52,8 @@ EXAMPLE_STACKS = {
     "local-async.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
     "openwhisk-async.yaml": OPENWHISK,
     "openfaas-async.yaml": CE,
+    "memory-sweep.yaml": OPENWHISK,
+    "runtimes.yaml": CE,
 }
 
 

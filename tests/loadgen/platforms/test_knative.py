@@ -86,7 +86,7 @@ async def _deploy(kn: KnativePlatform, spec: FunctionSpec, replicas: int = 1) ->
 
 
 def test_deploy_wait_and_invoke_through_the_front_by_host(fake: Any) -> None:
-    spec = FunctionSpec(function="echo", knative=KnativeKnobs(min_scale=1, target=5))
+    spec = FunctionSpec(function="echo", memory_mb=512, knative=KnativeKnobs(min_scale=1, target=5))
 
     async def body() -> None:
         kn = platform(fake)
@@ -102,6 +102,9 @@ def test_deploy_wait_and_invoke_through_the_front_by_host(fake: Any) -> None:
     assert annotations["autoscaling.knative.dev/target"] == "5"
     env = service["spec"]["template"]["spec"]["containers"][0]["env"]
     assert {"name": "FUNCTION", "value": "echo"} in env
+    # The cell's memory limit (a campaign's `memory_mb`) is the container's limit and request.
+    resources = service["spec"]["template"]["spec"]["containers"][0]["resources"]
+    assert resources == {"limits": {"memory": "512Mi"}, "requests": {"memory": "512Mi"}}
     kn = platform(fake)
     target = kn.invoke_target(spec, {"x": 1})
     assert ("Host", "echo.knative-fn.knative.faasbench.test") in target.headers
