@@ -37,3 +37,26 @@ def parse_expiry(text: str) -> datetime:
         raise ValueError(
             f"expected an ISO-8601 UTC time such as 2026-12-04T18:00:00Z, got {text[:40]!r}"
         ) from None
+
+
+def read_expiry_keys(config: dict[str, object], source: str) -> tuple[int, str | None]:
+    """`faasbench:ttlHours` (default 24) and `faasbench:expiresAt` from a stack config file's
+    `config` mapping; ValueError naming the key."""
+    raw_ttl = config.get("faasbench:ttlHours", DEFAULT_TTL_HOURS)
+    try:
+        ttl = int(str(raw_ttl))
+    except ValueError:
+        ttl = 0
+    if not 1 <= ttl <= MAX_TTL_HOURS:
+        raise ValueError(
+            f"{source}: faasbench:ttlHours: expected hours from 1 to {MAX_TTL_HOURS}, "
+            f"got {str(raw_ttl)[:40]!r}"
+        )
+    expires = config.get("faasbench:expiresAt")
+    if expires is None:
+        return ttl, None
+    try:
+        parse_expiry(str(expires))
+    except ValueError as exc:
+        raise ValueError(f"{source}: faasbench:expiresAt: {exc}") from None
+    return ttl, str(expires)
