@@ -44,9 +44,8 @@ def backend_env(backend: str | None, environ: Mapping[str, str] = os.environ) ->
 
 def _last_error(exc: BaseException) -> str:
     """The CLI's own error line (`error: ...`) from a CommandError, else its last line."""
-    text = str(exc)
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error:")]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    errors = [line[line.index("error:") :] for line in lines if "error:" in line]
     chosen = errors[-1] if errors else (lines[-1] if lines else type(exc).__name__)
     return chosen[:400]
 

@@ -3,7 +3,7 @@
 It answers the commands `pulumi.automation` (LocalWorkspace, Stack) runs, with the shapes that
 API parses (the CLI's documented `--json` output): `version`, `stack select --stack S`,
 `stack init S`, `stack ls --json`, `config set KEY --plaintext --stack S -- VALUE`,
-`up --yes --skip-preview`, `preview`, `stack output --json [--show-secrets]`,
+`up --yes --skip-preview`, `preview --event-log FILE`, `stack output --json [--show-secrets]`,
 `stack history --json`, `destroy --skip-preview --yes`. Anything else exits 2 ("unsupported"),
 so a test notices a command it did not expect.
 
@@ -118,7 +118,7 @@ def history(stack: dict[str, Any], kind: str, result: str, changes: dict[str, in
 def inject(command: str) -> None:
     if os.environ.get("FAKE_PULUMI_KILL") == command:
         os.kill(os.getppid(), signal.SIGKILL)
-        time.sleep(5)
+        time.sleep(0.2)
         fail("killed", 255)
     if os.environ.get("FAKE_PULUMI_INTERRUPT") == command:
         print("^C received; cancelling the current operation", flush=True)
@@ -170,6 +170,16 @@ def destroy(name: str) -> None:
     print(f"\nResources:\n    - {deleted} deleted\n\nDuration: 1s")
 
 
+def events(path: Path) -> None:
+    """The engine's event log (`--event-log FILE`, CLIs before 3.206; later ones stream it over
+    gRPC): the summary, then the cancel event that ends the log."""
+    stamp = int(time.time())
+    summary = {"maybeCorrupt": False, "durationSeconds": 1, "resourceChanges": {"same": RESOURCES}}
+    with path.open("a", encoding="utf-8") as file:
+        file.write(json.dumps({"sequence": 0, "timestamp": stamp, "summaryEvent": summary}) + "\n")
+        file.write(json.dumps({"sequence": 1, "timestamp": stamp, "cancelEvent": {}}) + "\n")
+
+
 def masked(outputs: dict[str, Any]) -> dict[str, Any]:
     def secret(key: str, value: Any) -> bool:
         return key in SECRET_KEYS or (isinstance(value, dict) and "password" in value)
@@ -207,6 +217,9 @@ def main(argv: list[str]) -> None:
         args, value = args[:index], " ".join(args[index + 1 :])
     name = option(args, "--stack")
     option(args, "--exec-kind")
+    event_log = option(args, "--event-log")
+    if event_log is not None:
+        events(Path(event_log))
     for flag in ("--yes", "--skip-preview", "--show-secrets", "--json", "--plaintext"):
         if flag in args:
             args.remove(flag)
