@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pulumi import automation as auto
+import pulumi.automation as auto
 
 LOCAL_BACKEND = "file://~"
 #: How long `destroy` waits for a lock an interrupted `up` still holds (the CLI finishes its

@@ -77,7 +77,7 @@ def run_child(args: list[str], stage: str) -> None:
             process.kill()
             process.wait()
         raise
-    if code == INTERRUPTED_EXIT:
+    if code in (INTERRUPTED_EXIT, -signal.SIGINT):
         raise KeyboardInterrupt
     if code != 0:
         raise StageFailed(f"{stage}: loadgen {args[3]} exited with status {code}")
