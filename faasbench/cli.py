@@ -108,7 +108,9 @@ def guard_refusal(usd: float | None, unknown: tuple[str, ...], budget: float) ->
 
 @app.command("study", no_args_is_help=True)
 def study_command(
-    stack: Annotated[str, typer.Argument(help="Pulumi stack name (Pulumi.<stack>.yaml).")],
+    stack: Annotated[
+        str, typer.Argument(help="Pulumi stack name (Pulumi.<stack>.yaml).", metavar="STACK")
+    ],
     campaign: Annotated[
         Path, typer.Argument(help="Campaign file (YAML).", metavar="CAMPAIGN.yaml")
     ],

@@ -120,6 +120,7 @@ class Study:
         self.options = options
         self.echo = echo
         self.touched = False  # the stack was selected or created: destroy has something to do
+        self.expires_at = plan.stack.expires_at  # what the stack's tags say, once up has run
 
     @property
     def directory(self) -> Path:
@@ -148,6 +149,7 @@ class Study:
         if expiry is not None:
             self._say(f"expiresAt {expiry} (now + ttlHours {config.ttl_hours}): {EXPIRY_TAG}")
             self.stack.set_config("faasbench:expiresAt", expiry)
+            self.expires_at = expiry
         else:
             self._say(f"expiresAt {config.expires_at} kept ({EXPIRY_TAG})")
         outputs = self.stack.up()
@@ -256,7 +258,7 @@ class Study:
         return 0
 
     def _kept(self) -> None:
-        expiry = self.plan.stack.expires_at or "its expiresAt"
+        expiry = self.expires_at or "its expiresAt"
         self._say(
             f"--keep: stack {self.stack.name} keeps running (and costing) until destroyed: "
             f"pulumi destroy --stack {self.stack.name}, or faasbench sweep --destroy after "

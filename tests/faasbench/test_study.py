@@ -171,3 +171,24 @@ def test_another_studys_directory_is_refused(world: World) -> None:
     done = world.invoke(*args)
     assert done.exit_code == 2
     assert "belongs to the study of stack dev with" in done.output
+
+
+def test_when_only_destroy_is_left_only_destroy_runs(world: World) -> None:
+    world.pulumi("stack", "init", "dev")
+    world.pulumi("up", "--stack", "dev")
+    world.study.mkdir()
+    done = {stage: "2026-12-03T18:00:00+00:00" for stage in ("up", "run", "aggregate", "report")}
+    state = {"stack": "dev", "campaign": str(world.campaign.resolve()), "done": done}
+    (world.study / "study.json").write_text(json.dumps(state))
+    calls_before = len(world.calls())
+    kept = world.invoke(*world.study_args("--keep"))
+    assert kept.exit_code == 0, kept.output
+    assert "--keep: stack dev keeps running (and costing) until destroyed" in kept.output
+    assert world.calls()[calls_before:] == []
+    destroyed = world.invoke(*world.study_args())
+    assert destroyed.exit_code == 0, destroyed.output
+    assert world.commands()[calls_before:] == [
+        "version", "stack select", "destroy", "stack history",
+    ]  # fmt: skip
+    assert "stack dev destroyed" in destroyed.output
+    assert "destroy" in world.state()["done"]

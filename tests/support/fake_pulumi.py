@@ -1,16 +1,23 @@
 """A stand-in for the `pulumi` CLI, for testing what drives it through the Automation API.
 
-It answers the commands `pulumi.automation` (LocalWorkspace, Stack) runs, with the shapes that
-API parses (the CLI's documented `--json` output): `version`, `stack select --stack S`,
-`stack init S`, `stack ls --json`, `config set KEY --plaintext --stack S -- VALUE`,
-`up --yes --skip-preview`, `preview --event-log FILE`, `stack output --json [--show-secrets]`,
-`stack history --json`, `destroy --skip-preview --yes`. Anything else exits 2 ("unsupported"),
-so a test notices a command it did not expect.
+It answers the commands `pulumi.automation` (LocalWorkspace, Stack; the SDK in uv.lock) runs,
+with the fields that API reads from the CLI's `--json` output (`StackSummary`, `UpdateSummary`,
+`OutputMap`, the engine events), timestamps in its `%Y-%m-%dT%H:%M:%S.%fZ`:
+
+- `version`, `stack select --stack S`, `stack init S`, `stack ls --json`,
+- `config set KEY --plaintext --stack S -- VALUE`,
+- `up --yes --skip-preview`, `preview --event-log FILE`, `destroy --skip-preview --yes`,
+- `stack output --json [--show-secrets]`, `stack history --json`.
+
+Anything else exits 2 ("unsupported"), so a test notices a command it did not expect.
 
 State: one JSON file per stack under `$PULUMI_BACKEND_URL` (a `file://` directory), in
 `.pulumi/stacks/<project>/<stack>.json` like the local backend; `config set` edits
 `Pulumi.<stack>.yaml` in the project, as the CLI does. Every call is appended to
 `$FAKE_PULUMI_LOG` (JSON lines: argv and cwd).
+
+It reports version 3.200.0, a CLI that writes engine events to `--event-log FILE` (from 3.206
+the SDK streams them over gRPC instead, which this stand-in does not speak).
 
 What `up` exports: the JSON object in `$FAKE_PULUMI_OUTPUTS` (e.g. the local target's
 outputs.json) with `expires_at` from the config. Failure injection: `$FAKE_PULUMI_FAIL` names a
