@@ -175,7 +175,10 @@ def study_command(
     if dry_run:
         if refusal is not None:
             _echo(f"{refusal} (dry run)")
-        _echo(f"stack config {plan.stack.path} and campaign {campaign}: ok")
+        _echo(
+            f"{plan.stack.path} (cloud, machines, ttlHours, expiresAt) and {campaign}: ok; "
+            f"the program checks every other key at preview"
+        )
         if shutil.which("pulumi") is None:
             _echo("preview: skipped (no pulumi CLI on PATH)")
             return

@@ -28,7 +28,7 @@ from typing import Any
 from contract.expiry import EXPIRY_TAG, expiry_after, parse_expiry
 from faasbench.plan import Plan
 from faasbench.pulumi_stack import PulumiError, PulumiStack
-from faasbench.state import Stage, StudyState, save_state
+from faasbench.state import STAGES, Stage, StudyState, save_state
 from loadgen.outputs import OutputsError, parse_outputs
 
 OUTPUTS_FILE = "outputs.json"
@@ -142,8 +142,8 @@ class Study:
 
     def up(self) -> None:
         self._begin("up")
-        self.touched = True
         self.stack.select_or_create()
+        self.touched = True
         config = self.plan.stack
         expiry = wanted_expiry(config.expires_at, config.ttl_hours, datetime.now(UTC))
         if expiry is not None:
@@ -221,8 +221,8 @@ class Study:
     # --- the whole ---------------------------------------------------------------------
 
     def remaining(self) -> list[Stage]:
-        work: list[Stage] = [s for s in ("run", "aggregate", "report") if not self.state.is_done(s)]
-        return work
+        """The stages left before destroy (each needs the stack up)."""
+        return [s for s in STAGES[1:4] if not self.state.is_done(s)]
 
     def execute(self) -> int:
         """Run what is left; the exit status."""
