@@ -185,6 +185,9 @@ class StackOutputs(BaseModel):
     cloud: Cloud
     orchestrator: Orchestrator
     framework: Framework
+    expires_at: str | None = Field(
+        None, description="when the stack is due to go (faasbench:expires-at), or none"
+    )
     bastion: SshHost | None = Field(None, description="absent for cloud: existing")
     ssh_private_key: SecretStr | None = Field(
         None, description="OpenSSH private key reaching the bastion and, through it, every machine"

@@ -55,27 +55,6 @@ def lambda_usd_per_million(memory_mb: int, duration_s: float) -> float:
     return gb_seconds * LAMBDA_USD_PER_GB_SECOND * 1e6 + LAMBDA_USD_PER_MILLION_REQUESTS
 
 
-@dataclass(frozen=True)
-class HourlyCost:
-    """The machines' price per hour, or None with the sizes that have no price."""
-
-    usd_per_hour: float | None
-    unpriced: tuple[str, ...]
-
-
-def hourly_cost(
-    cloud: str, groups: tuple[MachineGroup, ...], prices: dict[str, float] | None = None
-) -> HourlyCost:
-    """What `groups` cost per hour: the AWS table on AWS, then `prices` (USD per hour by size,
-    overriding); a size in neither leaves the cost unknown and is named."""
-    table = dict(AWS_ON_DEMAND_USD_PER_HOUR) if cloud == "aws" else {}
-    table.update(prices or {})
-    unpriced = sorted({group.size for group in groups if group.size not in table})
-    if unpriced:
-        return HourlyCost(None, tuple(unpriced))
-    return HourlyCost(sum(table[group.size] * group.count for group in groups), ())
-
-
 class StackConfigFileError(ValueError):
     """A stack config file that cannot be read; the message names the key."""
 
@@ -143,3 +122,43 @@ def stack_machines(document: Any, source: str) -> StackMachines:
             size = flavor
         groups.append(MachineGroup(role, size or AWS_DEFAULT_SIZES[role], count))
     return StackMachines(cloud, region if isinstance(region, str) else None, tuple(groups))
+
+
+@dataclass(frozen=True)
+class PricedGroup:
+    group: MachineGroup
+    usd_per_hour: float | None  # each machine; None: no price for its size
+
+
+@dataclass(frozen=True)
+class MachineCost:
+    """A stack's machines priced from the table (AWS) and the prices given (`--price`)."""
+
+    machines: StackMachines
+    groups: tuple[PricedGroup, ...]
+    source: str
+
+    @property
+    def unknown(self) -> tuple[str, ...]:
+        """The sizes without a price, sorted; the cost is not estimated while any is left."""
+        return tuple(sorted({p.group.size for p in self.groups if p.usd_per_hour is None}))
+
+    @property
+    def usd_per_hour(self) -> float | None:
+        if self.unknown:
+            return None
+        return sum((p.usd_per_hour or 0.0) * p.group.count for p in self.groups)
+
+
+def machine_cost(machines: StackMachines, prices: dict[str, float]) -> MachineCost:
+    """Price each group: `prices` (USD per hour of a size) over the pinned AWS table."""
+    table = dict(AWS_ON_DEMAND_USD_PER_HOUR) if machines.cloud == "aws" else {}
+    table.update(prices)
+    if machines.cloud == "aws":
+        source = f"prices of {PRICES_DATE}: {AWS_PRICE_SOURCE}"
+        if machines.region and machines.region != AWS_PRICE_REGION:
+            source += f"; the stack's region is {machines.region}: prices there differ"
+    else:
+        source = "OpenStack has no public price: the prices are the ones given with --price"
+    groups = tuple(PricedGroup(g, table.get(g.size)) for g in machines.groups)
+    return MachineCost(machines, groups, source)

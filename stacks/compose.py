@@ -24,6 +24,7 @@ from components.node_pool import ForwardedPort, PrivateNetwork
 from components.openstack.network import OpenStackNetwork, OpenStackNetworkArgs
 from components.registry_config import REGISTRY_PORT
 from components.ssh_key import SshKeyPair
+from contract.expiry import NO_EXPIRY
 from contract.machines import Role
 from stacks.clusters import CLUSTERS
 from stacks.config import Cloud, StackConfig
@@ -144,8 +145,9 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
         "cloud": config.cloud,
         "orchestrator": config.orchestrator,
         "framework": config.framework,
+        "expires_at": config.expires_at or NO_EXPIRY,
     }
-    naming = Naming(env=config.env_name, stack=stack)
+    naming = Naming(env=config.env_name, stack=stack, expires_at=config.expires_at)
     if config.cloud == "existing":
         assert config.existing.kubeconfig is not None  # enforced by StackConfig
         existing = ExistingCluster(

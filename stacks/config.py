@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from components.knative_config import MINIMUM_KUBERNETES as KNATIVE_MINIMUM_KUBERNETES
 from contract.aws import is_burstable
+from contract.expiry import DEFAULT_TTL_HOURS, MAX_TTL_HOURS, parse_expiry
 from contract.machines import AWS_DEFAULT_SIZES, ROLES, MachinesConfig, Role
 from contract.outputs import CpuCredits
 from stacks.config_access import AccessConfig
@@ -54,6 +55,18 @@ class StackConfig(Section):
     network_mtu: int | None = Field(
         None, alias="networkMtu", ge=1280, le=9001, description="default: the network's own"
     )
+    ttl_hours: int = Field(
+        DEFAULT_TTL_HOURS,
+        alias="ttlHours",
+        ge=1,
+        le=MAX_TTL_HOURS,
+        description="how long `faasbench study` lets the stack live: expiresAt = up + ttlHours",
+    )
+    expires_at: str | None = Field(
+        None,
+        alias="expiresAt",
+        description="the faasbench:expires-at tag of every resource (ISO-8601 UTC)",
+    )
     access: AccessConfig = AccessConfig()
     machines: MachinesConfig = MachinesConfig()
     cluster: ClusterConfig = ClusterConfig()
@@ -65,6 +78,13 @@ class StackConfig(Section):
     keda: KedaConfig = KedaConfig()
     knative: KnativeConfig = KnativeConfig()
     images: RegistryConfig = RegistryConfig()
+
+    @field_validator("expires_at")
+    @classmethod
+    def _expiry_format(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_expiry(value)
+        return value
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> StackConfig:

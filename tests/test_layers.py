@@ -10,6 +10,9 @@
 - `loadgen` imports neither `components`, `stacks` nor Pulumi, except the imports listed in
   `LOADGEN_EXCEPTIONS` (none today): a new violation fails, and so does an exception that no
   longer exists (drop it).
+- `faasbench` (the `faasbench` command: study, sweep) is the top layer: it may import `loadgen`,
+  `contract` and Pulumi's Automation API (`pulumi.automation`), never `components`, `stacks`
+  or the Pulumi providers; and nothing imports `faasbench`.
 
 Dynamic imports (`importlib.import_module`) are not seen.
 """
@@ -22,7 +25,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("contract", "components", "stacks", "loadgen", "functions")
+PACKAGES = ("contract", "components", "stacks", "loadgen", "functions", "faasbench")
 PULUMI = ("pulumi", "pulumi_aws", "pulumi_openstack", "pulumi_tls", "pulumi_random")
 PULUMI += ("pulumi_command", "pulumi_kubernetes")
 
@@ -31,7 +34,10 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "components": ("stacks", "loadgen"),
     "functions": ("contract", "components", "stacks", "loadgen", *PULUMI),
     "loadgen": ("components", "stacks", *PULUMI),
+    "faasbench": ("components", "stacks", "functions", *PULUMI[1:]),
 }
+#: What `faasbench` may take of the Pulumi SDK.
+AUTOMATION_API = "pulumi.automation"
 
 # (importing module, imported module) pairs allowed to break the rules. None are left: the
 # restructure issue ("One owner for each concept") removed the last ones.
@@ -84,7 +90,7 @@ def violations(package: str) -> set[tuple[str, str]]:
     }
 
 
-@pytest.mark.parametrize("package", ["contract", "components", "functions"])
+@pytest.mark.parametrize("package", ["contract", "components", "functions", "faasbench"])
 def test_package_keeps_to_its_layer(package: str) -> None:
     assert sorted(violations(package)) == []
 
@@ -93,6 +99,21 @@ def test_loadgen_keeps_to_its_layer_but_for_todays_exceptions() -> None:
     found = violations("loadgen")
     assert sorted(found - LOADGEN_EXCEPTIONS) == [], "a new layer violation"
     assert sorted(LOADGEN_EXCEPTIONS - found) == [], "exceptions no longer needed: remove them"
+
+
+def test_faasbench_takes_only_the_automation_api_of_pulumi() -> None:
+    pulumi = [
+        (source, target)
+        for source, target in imports_of("faasbench")
+        if is_under(target, "pulumi") and not is_under(target, AUTOMATION_API)
+    ]
+    assert pulumi == []
+    assert any(is_under(target, AUTOMATION_API) for _, target in imports_of("faasbench"))
+
+
+@pytest.mark.parametrize("package", [p for p in PACKAGES if p != "faasbench"])
+def test_nothing_imports_faasbench(package: str) -> None:
+    assert [pair for pair in imports_of(package) if is_under(pair[1], "faasbench")] == []
 
 
 #: Concrete platforms the campaign loop must not know: it drives any `Platform` (base.py), built

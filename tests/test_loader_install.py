@@ -60,7 +60,7 @@ def test_the_wheel_installs_a_loader_without_pulumi(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         top = {name.split("/")[0] for name in archive.namelist()}
     assert not {"stacks", "components"} & top
-    assert {"loadgen", "contract", "functions"} <= top
+    assert {"loadgen", "contract", "functions", "faasbench"} <= top
 
     venv = tmp_path / "venv"
     assert run(uv, "venv", "--quiet", "--python", sys.executable, str(venv)).returncode == 0
@@ -78,3 +78,9 @@ def test_the_wheel_installs_a_loader_without_pulumi(tmp_path: Path) -> None:
     for args in ([], ["hit"], ["estimate"], ["invoke"]):
         done = run(loadgen, *args, "--help")
         assert done.returncode == 0, (args, done.stderr)
+    # The `faasbench` script is installed too: it needs the Pulumi SDK, and says so.
+    faasbench = str(venv / "bin" / "faasbench")
+    assert run(faasbench, "--help").returncode == 0
+    swept = run(faasbench, "sweep")
+    assert swept.returncode == 2
+    assert "the Pulumi SDK is not installed here" in swept.stderr

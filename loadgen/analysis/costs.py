@@ -22,8 +22,9 @@ from contract.prices import (
     AWS_PRICE_REGION,
     PRICES_DATE,
     MachineGroup,
-    hourly_cost,
+    StackMachines,
     lambda_usd_per_million,
+    machine_cost,
 )
 from loadgen.analysis.aggregate import Aggregate, group_label
 from loadgen.analysis.table import GroupKey, Row, row_key
@@ -92,9 +93,9 @@ def stack_hourly(manifest: CampaignManifest) -> StackHourly:
             return StackHourly(None, f"n/a: the manifest does not say how many {name} machines")
         if count:
             groups.append(MachineGroup(role, size, count))
-    cost = hourly_cost(cloud, tuple(groups))
+    cost = machine_cost(StackMachines(cloud, None, tuple(groups)), {})
     if cost.usd_per_hour is None:
-        return StackHourly(None, f"n/a: no price for {', '.join(cost.unpriced)}")
+        return StackHourly(None, f"n/a: no price for {', '.join(cost.unknown)}")
     machines = ", ".join(f"{g.count} × {g.size}" for g in groups)
     return StackHourly(
         cost.usd_per_hour,

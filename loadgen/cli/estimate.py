@@ -134,43 +134,30 @@ def _machines(path: Path) -> StackMachines:
 
 
 def _print_cost(machines: StackMachines, seconds: float, prices: dict[str, float]) -> None:
-    from contract.prices import (
-        AWS_ON_DEMAND_USD_PER_HOUR,
-        AWS_PRICE_REGION,
-        AWS_PRICE_SOURCE,
-        PRICES_DATE,
-        hourly_cost,
-    )
+    from contract.prices import machine_cost
     from loadgen.experiments.estimate import duration_text
 
     if not machines.groups:
         typer.echo("machines: none of ours (an existing cluster): no machine cost to estimate")
         return
-    table = dict(AWS_ON_DEMAND_USD_PER_HOUR) if machines.cloud == "aws" else {}
-    table.update(prices)
+    cost = machine_cost(machines, prices)
     typer.echo(f"machines ({machines.cloud}{', ' + machines.region if machines.region else ''}):")
-    for group in machines.groups:
-        each = table.get(group.size)
-        cost = "price unknown" if each is None else f"${each:.4f}/h each"
-        typer.echo(f"  {group.count} x {group.role:<8} {group.size:<14} {cost}")
-    total = hourly_cost(machines.cloud, machines.groups, prices)
-    hours = seconds / 3600
-    if machines.cloud == "aws":
-        source = f"prices of {PRICES_DATE}: {AWS_PRICE_SOURCE}"
-        if machines.region and machines.region != AWS_PRICE_REGION:
-            source += f"; the stack's region is {machines.region}: prices there differ"
-    else:
-        source = "OpenStack has no public price: the prices are the ones given with --price"
-    hourly = total.usd_per_hour
+    for priced in cost.groups:
+        group = priced.group
+        each = priced.usd_per_hour
+        text = "price unknown" if each is None else f"${each:.4f}/h each"
+        typer.echo(f"  {group.count} x {group.role:<8} {group.size:<14} {text}")
+    hourly = cost.usd_per_hour
     if hourly is None:
-        missing = ", ".join(total.unpriced)
+        missing = ", ".join(cost.unknown)
         typer.echo(
             f"cost: not estimated: no price for {missing}; give one with --price SIZE=USD "
-            f"({source})"
+            f"({cost.source})"
         )
         return
+    hours = seconds / 3600
     typer.echo(
         f"cost: about ${hourly:.4f}/h, ${hourly * hours:.2f} for {duration_text(seconds)} "
         f"(an estimate; machines only: not volumes, NAT, IP addresses, data transfer or "
-        f"surplus CPU credits; {source})"
+        f"surplus CPU credits; {cost.source})"
     )

@@ -207,6 +207,12 @@ BAD_CONFIGS: list[tuple[str, dict[str, str], list[str]]] = [
     ),
     ("bad env name", {**MINIMAL_AWS, "envName": "My_Env"}, ["faasbench:envName = 'My_Env'"]),
     (
+        "bad expiry",
+        {**MINIMAL_AWS, "expiresAt": "tomorrow"},
+        ["faasbench:expiresAt = 'tomorrow'", "ISO-8601 UTC"],
+    ),
+    ("ttl too long", {**MINIMAL_AWS, "ttlHours": "721"}, ["faasbench:ttlHours = '721'", "720"]),
+    (
         "bad dns",
         {**MINIMAL_OPENSTACK, "openstackDnsServers": '["8.8.8.8", "dns.google"]'},
         ["openstackDnsServers[1] = 'dns.google'", "not an IP address"],

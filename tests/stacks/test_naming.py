@@ -45,3 +45,45 @@ def test_env_name_prefixes_and_tags(aws_config: dict[str, str]) -> None:
             assert tags["faasbench:env"] == "lab7"
             assert tags["faasbench:stack"] == "aws"
             assert tags["Name"].startswith("lab7-aws-")
+
+
+#: Resource types whose provider takes no tags (their SDK classes have no `tags` argument).
+UNTAGGABLE = {
+    "aws": {
+        "aws:ec2/routeTableAssociation:RouteTableAssociation",
+        "aws:ec2/eipAssociation:EipAssociation",
+    },
+    "openstack": {
+        "openstack:networking/routerInterface:RouterInterface",
+        "openstack:networking/secGroupRule:SecGroupRule",
+        "openstack:networking/floatingIpAssociate:FloatingIpAssociate",
+        "openstack:compute/keypair:Keypair",
+    },
+}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_every_tagged_resource_says_when_it_expires(
+    cloud: str, request: pytest.FixtureRequest
+) -> None:
+    """`faasbench:expires-at` (OpenStack: `faasbench-expires-at=...`) on every resource that takes
+    tags, from `expiresAt`; `none` without it."""
+    config = request.getfixturevalue(f"{cloud}_config")
+    for expires, expected in (("2026-12-04T18:00:00Z", "2026-12-04T18:00:00Z"), (None, "none")):
+        extra = {"expiresAt": expires} if expires else {}
+        run = run_program({**config, **extra}, stack=cloud)
+        tagged = [
+            r for r in run.mocks.resources if r.typ.startswith(f"{cloud}:") and "tags" in r.inputs
+        ]
+        assert len(tagged) >= 8
+        untagged = {
+            r.typ for r in run.mocks.resources if r.typ.startswith(f"{cloud}:") and r not in tagged
+        }
+        assert untagged <= UNTAGGABLE[cloud]
+        for resource in tagged:
+            tags = resource.inputs["tags"]
+            if cloud == "aws":
+                assert tags["faasbench:expires-at"] == expected, resource.typ
+            else:
+                assert f"faasbench-expires-at={expected}" in tags, resource.typ
+        assert run.outputs["expires_at"] == expected

@@ -3,7 +3,7 @@ lists them: one table for every test that checks a program's exported keys."""
 
 from __future__ import annotations
 
-BASE = {"cloud", "orchestrator", "framework"}
+BASE = {"cloud", "orchestrator", "framework", "expires_at"}
 VM = BASE | {"bastion", "ssh_private_key", "machines", "nodes", "loader"}
 OPENFAAS = {"gateway_url", "openfaas", "prometheus", "ftp"}
 OPENWHISK = {"gateway_url", "openwhisk", "ftp"}

@@ -85,8 +85,9 @@ def test_report_renders_in_chromium(report: Path, tmp_path: Path) -> None:
     probe.write_text(report.read_text().replace("</body>", COUNT_IMAGES + "</body>"))
     dom, messages = _dump(probe, tmp_path)
     assert messages == []
-    # The replica sweep and the queue have no data: a line each, not an image.
-    figures = len(FIGURES) - 3
+    # The replica sweep, the queue, the completions and the two memory figures have no data:
+    # a line each, not an image.
+    figures = len(FIGURES) - 5
     assert f'data-images="{figures}"' in dom
     assert f'data-decoded="{figures}"' in dom
 

@@ -1,0 +1,3 @@
+from faasbench.cli import main
+
+main()
