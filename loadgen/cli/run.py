@@ -38,7 +38,11 @@ from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.feasibility import feasibility_problems, feasibility_warnings
+from loadgen.experiments.feasibility import (
+    async_job_experiments,
+    feasibility_problems,
+    feasibility_warnings,
+)
 from loadgen.experiments.outcomes import CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
 from loadgen.loaders.spec import PoolError
@@ -218,6 +222,13 @@ def run_command(
     )
     if pool is not None and remote:
         raise usage_error("--loaders", "cannot be combined with --remote")
+    jobs = async_job_experiments(config)
+    if pool is not None and jobs:
+        raise usage_error(
+            "--loaders",
+            f"experiments.{jobs[0]} runs closed-loop asynchronous jobs, whose users wait on "
+            "this machine's callback receiver: run it without --loaders",
+        )
     results_dir = _results_dir(experiment, results, config.results_dir)
     if remote:
         _run_remote(

@@ -9,6 +9,12 @@ completion received before it.
 
 It serves from a thread of its own (an aiohttp server on its own event loop), so it answers
 while the engine's processes run and while the caller waits for the last completions.
+
+Closed-loop asynchronous cells keep N outstanding jobs: each user of the engine's worker
+processes, once its call is accepted, long-polls `GET /_/wait/<call id>?timeout_s=S` here
+(`wait_url`, on this machine's loopback) and submits its next call when that answers 200 (the
+call completed) or 204 (`S` passed first). Each waiting request holds one future, dropped when
+it is answered, so what the receiver keeps for waiters is bounded by the users waiting.
 """
 
 from __future__ import annotations
@@ -32,6 +38,10 @@ CALLBACK_PATH = "/callback"
 META_BODY_LIMIT = 64 * 1024
 #: Callback bodies the receiver accepts (a function's whole response comes back).
 MAX_BODY = 32 * 1024 * 1024
+#: Where a user waiting for its call's completion long-polls: `WAIT_PATH/<call id>`.
+WAIT_PATH = "/_/wait"
+#: The longest one long-poll may wait (a user waits longer by asking again).
+MAX_WAIT_S = 3600.0
 
 
 class ReceiverError(RuntimeError):
@@ -73,6 +83,8 @@ class CallbackReceiver:
     ) -> None:
         self.host, self.port, self.advertise, self.out_dir = host, port, advertise, out_dir
         self.url = ""
+        self.wait_url = ""
+        """`WAIT_PATH/` on this machine's loopback (or the listening host): where users wait."""
         self.invalid = 0
         """Callbacks without an `X-Call-Id`: answered, counted, not kept."""
         self._completions: list[Completion] = []
@@ -80,6 +92,8 @@ class CallbackReceiver:
         #: The ids `wait_for` still waits for; each callback takes its own out, in O(1).
         self._missing: set[str] = set()
         self._arrived = threading.Condition()
+        #: Long-polls waiting, by call id (touched on the server's loop only).
+        self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -145,6 +159,8 @@ class CallbackReceiver:
             bound_host, bound_port = sockets[0].getsockname()[:2]
             shown = f"[{bound_host}]" if ":" in bound_host else bound_host
             self.url = self.advertise or f"http://{shown}:{bound_port}{CALLBACK_PATH}"
+            local = _LOOPBACK.get(bound_host, shown)
+            self.wait_url = f"http://{local}:{bound_port}{WAIT_PATH}/"
         except OSError as exc:
             self._error = exc
             self._ready.set()
@@ -163,7 +179,35 @@ class CallbackReceiver:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_post(CALLBACK_PATH, self._receive)
         app.router.add_post(CALLBACK_PATH + "/{tail:.*}", self._receive)
+        app.router.add_get(WAIT_PATH + "/{call_id}", self._wait)
         return app
+
+    async def _wait(self, request: web.Request) -> web.Response:
+        """200 once the call has completed, 204 when `timeout_s` passed first."""
+        call_id = request.match_info["call_id"]
+        try:
+            timeout_s = float(request.query.get("timeout_s", ""))
+        except ValueError:
+            return web.Response(status=400, text="timeout_s: a number of seconds\n")
+        if not 0 <= timeout_s <= MAX_WAIT_S:
+            return web.Response(status=400, text=f"timeout_s: 0 to {MAX_WAIT_S:g} seconds\n")
+        with self._arrived:
+            if call_id in self._ids:
+                return web.Response(status=200)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(call_id, []).append(future)
+        try:
+            await asyncio.wait_for(future, timeout_s)
+        except TimeoutError:
+            return web.Response(status=204)
+        finally:
+            # A completion took the list already; a timeout or a dropped poll leaves its own.
+            waiting = self._waiters.get(call_id)
+            if waiting is not None and future in waiting:
+                waiting.remove(future)
+                if not waiting:
+                    del self._waiters[call_id]
+        return web.Response(status=200)
 
     async def _receive(self, request: web.Request) -> web.Response:
         received_ns, wall_ns = time.monotonic_ns(), time.time_ns()
@@ -181,7 +225,15 @@ class CallbackReceiver:
                 self._missing.discard(completion.call_id)
                 if not self._missing:
                     self._arrived.notify_all()
+        if completion is not None:
+            for future in self._waiters.pop(completion.call_id, []):
+                if not future.done():
+                    future.set_result(None)
         return web.Response(status=200)
+
+
+#: Where a user on this machine reaches a receiver listening on every address.
+_LOOPBACK = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}  # noqa: S104
 
 
 def _meta(body: bytes) -> dict[str, Any]:

@@ -33,11 +33,16 @@ class AsyncRun:
         )
 
     def finish(self, deadline_s: float, note: Callable[[str], None]) -> CompletionSummary:
-        """Wait for the accepted calls' completions (at most `deadline_s`), then summarize."""
+        """Wait for the accepted calls' completions (at most `deadline_s`), then summarize.
+
+        Closed-loop jobs are not waited for again: each user waited for its own call, up to the
+        deadline, before the engine's run ended."""
         submissions = read_submissions(record_files(self.records_dir))
         expected = submissions.expected()
         missing = expected - {c.call_id for c in self.receiver.completions()}
-        if missing:
+        if missing and submissions.job_deadline_s is not None:
+            note(f"{len(missing):,} accepted calls did not complete by the deadline: lost")
+        elif missing:
             note(
                 f"waiting up to {deadline_s:g} s for {len(missing):,} of {len(expected):,} "
                 "completions"

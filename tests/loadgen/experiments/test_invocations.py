@@ -113,3 +113,25 @@ def test_bad_invocation_keys_name_their_field(
     assert result.exit_code == 2, result.output
     assert field in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("framework", "refused"), [("openwhisk", True), ("openfaas", False)])
+def test_closed_loop_jobs_need_a_platform_that_calls_back(
+    tmp_path: Path, framework: str, refused: bool
+) -> None:
+    document = yaml.safe_load(campaign(tmp_path, "async").read_text())
+    document["experiments"].append(
+        {"name": "jobs", "kind": "users", "functions": ["echo"], "users": [2], "requests": 4,
+         "invocation": "async"}
+    )  # fmt: skip
+    path = tmp_path / "jobs.yaml"
+    path.write_text(yaml.safe_dump(document))
+    result = runner.invoke(
+        app, ["validate", str(path), "--stack-outputs", str(outputs(tmp_path, framework))]
+    )
+    if refused:
+        assert result.exit_code == 2, result.output
+        assert "experiments.1.invocation: async with kind users" in result.output
+        assert "experiments.0" not in result.output  # an open loop lists its completions
+    else:
+        assert result.exit_code == 0, result.output
