@@ -13,8 +13,10 @@ import yaml
 from support.cli import run_loadgen
 from support.local_target import LocalTarget
 
+from loadgen.analysis.aggregate import Settings, aggregate
 from loadgen.analysis.completion_rows import cell_completions
 from loadgen.completions.summary import backlog
+from loadgen.report.figures.completions import completions_figure
 from loadgen.results import open_results
 from loadgen.results.tree import Cell
 
@@ -70,6 +72,12 @@ def test_n_users_never_have_more_than_n_jobs_outstanding(cells: dict[str, Cell])
     assert levels[-1] == 0
     assert min(levels) >= 0
     assert completions["job_deadline_s"] == 60
+    # The report draws each async cell's backlog beside its completions.
+    tree = open_results(cell.path.parents[1])
+    figure = completions_figure([aggregate(tree, Settings(), keep_requests=True)])
+    svg = figure.svg.decode()
+    assert "sleep: backlog over time" in svg
+    assert "calls accepted, not completed" in svg
     # Each job from its submission to its completion: at least the function's sleep.
     assert completions["completion"]["p50"] >= 150
     assert completions["completion_rate"] > 0
