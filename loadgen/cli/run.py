@@ -55,6 +55,9 @@ from loadgen.processes.coordinator import (
 )
 from loadgen.processes.counters import ProgressSnapshot
 
+#: Where a campaign run here listens for callbacks unless told (`--callback`).
+LOCAL_CALLBACK = "127.0.0.1:0"
+
 
 def register(app: typer.Typer) -> None:
     app.command("run", no_args_is_help=True)(run_command)
@@ -188,13 +191,14 @@ def run_command(
     loaders_cert: LoadersCertOption = None,
     loaders_key: LoadersKeyOption = None,
     callback: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--callback",
             help="invocation: async: where the callback receiver listens (HOST:PORT, 0: any "
-            "port); the platform's queue workers must reach it.",
+            "port; default 127.0.0.1:0, with --remote 0.0.0.0 and the stack's callback port); "
+            "the platform's queue workers must reach it.",
         ),
-    ] = "127.0.0.1:0",
+    ] = None,
     callback_url: Annotated[
         str | None,
         typer.Option(
@@ -216,7 +220,7 @@ def run_command(
         fail_problems(experiment, problems)
     for warning in feasibility_warnings(config, stack_outputs):
         typer.echo(f"{experiment}: warning: {warning}", err=True)
-    callbacks = CallbackSettings(*callback_endpoint(callback, callback_url))
+    callbacks = CallbackSettings(*callback_endpoint(callback or LOCAL_CALLBACK, callback_url))
     pool = pool_request(
         "run", loaders, (loaders_ca, loaders_cert, loaders_key), outputs=stack_outputs
     )
@@ -239,6 +243,7 @@ def run_command(
             resume=resume,
             image=image,
             options=(ssh_port, remote_dir, wheelhouse),
+            callback=(callback, callback_url),
         )
         return
     image = default_image(stack_outputs, image)
@@ -355,12 +360,18 @@ def _run_remote(
     resume: bool,
     image: str | None,
     options: tuple[int, str, Path | None],
+    callback: tuple[str | None, str | None],
 ) -> None:
     """`--remote`: the same campaign on the loader; the exit status is the remote run's."""
+    from loadgen.remote.callback import RemoteCallbackError, remote_callback_args
     from loadgen.remote.campaign import RemoteOptions, run_remote
     from loadgen.remote.ssh import RemoteError
 
     port, directory, wheelhouse = options
+    try:
+        callback_args = remote_callback_args(config, outputs, *callback)
+    except RemoteCallbackError as exc:
+        fail_problems(experiment, [str(exc)])
     try:
         status = run_remote(
             experiment,
@@ -369,7 +380,12 @@ def _run_remote(
             results,
             resume=resume,
             image=image,
-            options=RemoteOptions(ssh_port=port, remote_dir=directory, wheelhouse=wheelhouse),
+            options=RemoteOptions(
+                ssh_port=port,
+                remote_dir=directory,
+                wheelhouse=wheelhouse,
+                callback=tuple(callback_args),
+            ),
             echo=lambda line: typer.echo(line, err=True),
         )
     except RemoteError as exc:

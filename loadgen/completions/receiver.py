@@ -30,10 +30,9 @@ from typing import IO, Any
 
 from aiohttp import web
 
+from loadgen.completions.addresses import CALLBACK_PATH
 from loadgen.results.completions import COMPLETIONS_FILE, Completion
 
-#: The receiver's path; the callback URL is `http://HOST:PORT/callback`.
-CALLBACK_PATH = "/callback"
 #: Bodies above this are counted but not parsed for the meta envelope.
 META_BODY_LIMIT = 64 * 1024
 #: Callback bodies the receiver accepts (a function's whole response comes back).
