@@ -8,11 +8,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from loadgen.completions.receiver import CallbackReceiver
 from loadgen.completions.summary import CompletionSummary, read_submissions, summarize
 from loadgen.engine import RequestSpec
 from loadgen.record.reader import record_files
+
+if TYPE_CHECKING:
+    from loadgen.platforms.base import CompletionLookup
 
 CALLBACK_HEADER = "X-Callback-Url"
 
@@ -55,15 +59,21 @@ class AsyncRun:
 
 @contextmanager
 def async_run(
-    listen: tuple[str, int], advertise: str | None, records_dir: Path | None
+    listen: tuple[str, int],
+    advertise: str | None,
+    records_dir: Path | None,
+    lookup: CompletionLookup | None = None,
 ) -> Iterator[AsyncRun]:
     """The receiver up on `listen` for the run's length; records (and `completions.jsonl`) in
-    `records_dir`, or in a temporary directory removed after."""
+    `records_dir`, or in a temporary directory removed after; with `lookup`, waited-for calls
+    are looked up on the platform (nothing calls back)."""
     with ExitStack() as stack:
         if records_dir is None:
             records_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="async-")))
         records_dir.mkdir(parents=True, exist_ok=True)
         receiver = stack.enter_context(
-            CallbackReceiver(listen[0], listen[1], advertise=advertise, out_dir=records_dir)
+            CallbackReceiver(
+                listen[0], listen[1], advertise=advertise, out_dir=records_dir, lookup=lookup
+            )
         )
         yield AsyncRun(receiver, records_dir)

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from loadgen.engine.options import CORRELATION_HEADERS
 from loadgen.metrics.histogram import nearest_rank
 from loadgen.metrics.summary import LatencyStats
 from loadgen.record.format import FLAG_WARMUP
@@ -129,7 +130,7 @@ def read_submissions(record_paths: Iterable[Path]) -> Submissions:
         with RecordFile(path) as records:
             header = records.header
             epoch = header.monotonic_epoch_ns
-            slot = _slot(header.capture_headers, "x-call-id")
+            slot = _slot(header.capture_headers)
             open_loop = header.workload.get("kind") == "open"
             deadline = header.job_deadline_s
             if deadline is not None:
@@ -253,9 +254,14 @@ def completion_rate(joined: Joined) -> float:
     return _rate(len(joined.completion_ms), joined.first_start_ns, last)
 
 
-def _slot(names: list[str], name: str) -> int | None:
+def _slot(names: list[str]) -> int | None:
+    """The capture slot of the call's id: OpenFaaS's `X-Call-Id`, else OpenWhisk's activation
+    id (`CORRELATION_HEADERS`, in that order)."""
     lowered = [n.lower() for n in names]
-    return lowered.index(name) if name in lowered else None
+    for name in CORRELATION_HEADERS:
+        if name in lowered:
+            return lowered.index(name)
+    return None
 
 
 def _captured(captured: tuple[tuple[int, bytes], ...], slot: int | None) -> str | None:

@@ -12,9 +12,9 @@ Either way the segment's `completions.jsonl` sits beside its records and its sum
 
 A closed loop (users, replicas, autoscaling) keeps N outstanding jobs, not N submissions: each
 user waits for its call's completion (the receiver's `wait_url`) before its next submission,
-giving up on it `completion_deadline_s` after its 202 (`loadgen.workload.jobs`). Listing
-platforms have no completion service for users to wait on: feasibility refuses closed-loop
-async cells there.
+giving up on it `completion_deadline_s` after its 202 (`loadgen.workload.jobs`). On a listing
+platform nothing calls back: the receiver, on loopback, looks each waited-for call up on the
+platform (`CompletionLookup`, at a bounded rate) instead, and what that cost goes in `listing`.
 """
 
 from __future__ import annotations
@@ -83,10 +83,20 @@ def run_async_segment(
             completions = measured.finish(deadline_s, note)
         return AsyncSegment(result, completions)
     if closed:
-        raise ValueError(
-            "closed-loop asynchronous jobs need a callback platform: listing platforms have no "
-            "completion for a user to wait on"
-        )
+        lookup = platform.completion_lookup()
+        if lookup is None:
+            raise ValueError(f"{platform!r} lists completions but cannot look one up")
+        out.mkdir(parents=True, exist_ok=True)
+        with async_run(("127.0.0.1", 0), None, out, lookup) as measured:
+            jobs = JobWait(
+                url=measured.receiver.wait_url,
+                call_id_header=platform.capture_header,
+                deadline_s=deadline_s,
+            )
+            result = run(request, out, jobs)
+            completions = measured.finish(deadline_s, note)
+            stats = measured.receiver.lookup_stats()
+        return AsyncSegment(result, completions, stats.model_dump() if stats else None)
     since_ns = time.time_ns()
     result = run(request, out, None)
     submissions = read_submissions(record_files(out))

@@ -80,25 +80,14 @@ def feasibility_problems(
 
 
 def _invocation_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
-    """An invocation the stack's platform lacks (web on OpenFaaS) is refused, and so are
-    closed-loop jobs where nothing calls back (OpenWhisk's completions are listed)."""
+    """An invocation the stack's platform lacks (web on OpenFaaS) is refused."""
     allowed, _queue = invocations(outputs)
-    problems = [
+    return [
         f"experiments.{index}.invocation: {experiment.invocation} is not an invocation of "
         f"{outputs.framework} on {outputs.orchestrator} (it has {', '.join(allowed)})"
         for index, experiment in enumerate(config.experiments)
         if experiment.invocation not in allowed
     ]
-    if outputs.framework == "openwhisk":
-        problems += [
-            f"experiments.{index}.invocation: async with kind {experiment.kind} keeps N "
-            "outstanding jobs, each user waiting for its call's callback, and OpenWhisk's "
-            "completions are listed, not called back: use an open-loop kind (rates, stages, "
-            "trace)"
-            for index, experiment in enumerate(config.experiments)
-            if experiment.invocation == "async" and is_closed_loop(experiment)
-        ]
-    return problems
 
 
 def is_closed_loop(experiment: Experiment) -> bool:
