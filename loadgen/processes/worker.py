@@ -98,9 +98,10 @@ class _Worker:
         warmup_ns = round(workload.warmup_s * 1e9)
         if isinstance(workload, ClosedLoop):
             users, total = users_of(self.plan, self.index)
-            raise_open_file_limit(users + FILE_DESCRIPTOR_HEADROOM)
-            duration_ns = None if workload.duration_s is None else round(workload.duration_s * 1e9)
             jobs = self.plan.jobs
+            # A user waiting for its job holds a long-poll's socket beside its connection.
+            raise_open_file_limit(users * (2 if jobs else 1) + FILE_DESCRIPTOR_HEADROOM)
+            duration_ns = None if workload.duration_s is None else round(workload.duration_s * 1e9)
             if jobs is not None:
                 capture = self.plan.options.capture_headers
                 return ClosedJobsDriver(
