@@ -68,12 +68,11 @@ def run_async_segment(
     """Submit with `run` (the engine, records into `out`; with `closed_jobs`, its closed loop
     as jobs), then collect the completions."""
     source = platform.limits().completions
-    closed = closed_jobs
     if source == "callback":
         out.mkdir(parents=True, exist_ok=True)
         with async_run(callback.listen, callback.url, out) as measured:
             jobs = None
-            if closed:
+            if closed_jobs:
                 jobs = JobWait(
                     url=measured.receiver.wait_url,
                     call_id_header=platform.capture_header,
@@ -82,7 +81,7 @@ def run_async_segment(
             result = run(measured.request(request), out, jobs)
             completions = measured.finish(deadline_s, note)
         return AsyncSegment(result, completions)
-    if closed:
+    if closed_jobs:
         lookup = platform.completion_lookup()
         if lookup is None:
             raise ValueError(f"{platform!r} lists completions but cannot look one up")
