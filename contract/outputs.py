@@ -177,6 +177,19 @@ class Loaders(_Section):
         return int(self.scheduler.rpartition(":")[2])
 
 
+#: Where the campaign's callback receiver listens on the loader (`run --remote`): the port the
+#: stack opens on the loader to its private network, for asynchronous calls' results.
+CALLBACK_PORT = 8099
+
+
+class Callback(_Section):
+    """The loader's callback endpoint: the functions' platform POSTs asynchronous calls'
+    results to `http://<host>:<port>/...` where `loadgen run --remote` listens."""
+
+    host: str = Field(description="the loader's private address, reachable from the cluster")
+    port: int = Field(CALLBACK_PORT, ge=1, le=65535, description="opened to the private network")
+
+
 class StackOutputs(BaseModel):
     """Every key a faasbench stack may export. Only the first three are always present."""
 
@@ -194,6 +207,9 @@ class StackOutputs(BaseModel):
     )
     machines: Machines | None = None
     loader: SshHost | None = Field(None, description="where campaigns run (bastion by default)")
+    callback: Callback | None = Field(
+        None, description="where the loader receives asynchronous results (OpenFaaS stacks)"
+    )
     gateway_url: str | None = Field(None, description="HAProxy front for function traffic")
     openfaas: OpenFaas | None = None
     openwhisk: OpenWhisk | None = None

@@ -26,6 +26,7 @@ from components.registry_config import REGISTRY_PORT
 from components.ssh_key import SshKeyPair
 from contract.expiry import NO_EXPIRY
 from contract.machines import Role
+from contract.outputs import CALLBACK_PORT
 from stacks.clusters import CLUSTERS
 from stacks.config import Cloud, StackConfig
 from stacks.sites import in_existing_cluster, on_machines
@@ -70,14 +71,24 @@ def build_network(config: StackConfig, naming: Naming, key: SshKeyPair) -> Priva
             if config.orchestrator == "k8s"
             else ()
         ),
-        # The private registry on the bastion, for the cluster's nodes.
-        "bastion_private_ports": (REGISTRY_PORT,) if config.images.mode == "private" else (),
+        # From the private network only: the private registry on the bastion, for the cluster's
+        # nodes; OpenFaaS's queue workers posting asynchronous results to `run --remote`'s
+        # callback receiver on the bastion (the loader).
+        "bastion_private_ports": bastion_private_ports(config),
         # The loader pool's security group: Dask between loaders and from the bastion only.
         "loader_ports": LOADER_PORTS if config.machines.loader_count > 0 else None,
     }
     if config.cloud not in NETWORKS:
         raise ValueError(f"cloud {config.cloud} has no network of its own")
     return NETWORKS[config.cloud](config, common)
+
+
+def bastion_private_ports(config: StackConfig) -> tuple[int, ...]:
+    """The bastion's ports opened to the private network alone."""
+    ports = [REGISTRY_PORT] if config.images.mode == "private" else []
+    if config.framework == "openfaas":
+        ports.append(CALLBACK_PORT)
+    return tuple(ports)
 
 
 def machines_output(
@@ -179,6 +190,9 @@ def compose(config: StackConfig, stack: str) -> dict[str, object]:
     # Campaigns run on the bastion by default (`loadgen run --remote`): it is inside the
     # network next to HAProxy and reachable by its public address.
     outputs["loader"] = {"host": network.ssh.bastion_host, "user": network.ssh.user}
+    if config.framework == "openfaas":
+        # Where `run --remote` receives asynchronous results (docs/outputs.md, `callback`).
+        outputs["callback"] = {"host": network.bastion_private_ip, "port": CALLBACK_PORT}
     outputs["ssh_private_key"] = key.private_key
     outputs["machines"] = machines_output(config, roles, network.image)
     outputs.update(cluster_outputs)

@@ -38,7 +38,11 @@ from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.campaign_file import ExperimentFileError, load_experiment
 from loadgen.experiments.cells import CellPlan
 from loadgen.experiments.config import ExperimentConfig
-from loadgen.experiments.feasibility import feasibility_problems, feasibility_warnings
+from loadgen.experiments.feasibility import (
+    async_job_experiments,
+    feasibility_problems,
+    feasibility_warnings,
+)
 from loadgen.experiments.outcomes import CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
 from loadgen.loaders.spec import PoolError
@@ -50,6 +54,9 @@ from loadgen.processes.coordinator import (
     ensure_writable_dir,
 )
 from loadgen.processes.counters import ProgressSnapshot
+
+#: Where a campaign run here listens for callbacks unless told (`--callback`).
+LOCAL_CALLBACK = "127.0.0.1:0"
 
 
 def register(app: typer.Typer) -> None:
@@ -184,13 +191,14 @@ def run_command(
     loaders_cert: LoadersCertOption = None,
     loaders_key: LoadersKeyOption = None,
     callback: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--callback",
             help="invocation: async: where the callback receiver listens (HOST:PORT, 0: any "
-            "port); the platform's queue workers must reach it.",
+            "port; default 127.0.0.1:0, with --remote 0.0.0.0 and the stack's callback port); "
+            "the platform's queue workers must reach it.",
         ),
-    ] = "127.0.0.1:0",
+    ] = None,
     callback_url: Annotated[
         str | None,
         typer.Option(
@@ -212,12 +220,19 @@ def run_command(
         fail_problems(experiment, problems)
     for warning in feasibility_warnings(config, stack_outputs):
         typer.echo(f"{experiment}: warning: {warning}", err=True)
-    callbacks = CallbackSettings(*callback_endpoint(callback, callback_url))
+    callbacks = CallbackSettings(*callback_endpoint(callback or LOCAL_CALLBACK, callback_url))
     pool = pool_request(
         "run", loaders, (loaders_ca, loaders_cert, loaders_key), outputs=stack_outputs
     )
     if pool is not None and remote:
         raise usage_error("--loaders", "cannot be combined with --remote")
+    jobs = async_job_experiments(config)
+    if pool is not None and jobs:
+        raise usage_error(
+            "--loaders",
+            f"experiments.{jobs[0]} runs closed-loop asynchronous jobs, whose users wait on "
+            "this machine's callback receiver: run it without --loaders",
+        )
     results_dir = _results_dir(experiment, results, config.results_dir)
     if remote:
         _run_remote(
@@ -228,6 +243,7 @@ def run_command(
             resume=resume,
             image=image,
             options=(ssh_port, remote_dir, wheelhouse),
+            callback=(callback, callback_url),
         )
         return
     image = default_image(stack_outputs, image)
@@ -344,12 +360,18 @@ def _run_remote(
     resume: bool,
     image: str | None,
     options: tuple[int, str, Path | None],
+    callback: tuple[str | None, str | None],
 ) -> None:
     """`--remote`: the same campaign on the loader; the exit status is the remote run's."""
+    from loadgen.remote.callback import RemoteCallbackError, remote_callback_args
     from loadgen.remote.campaign import RemoteOptions, run_remote
     from loadgen.remote.ssh import RemoteError
 
     port, directory, wheelhouse = options
+    try:
+        callback_args = remote_callback_args(config, outputs, *callback)
+    except RemoteCallbackError as exc:
+        fail_problems(experiment, [str(exc)])
     try:
         status = run_remote(
             experiment,
@@ -358,7 +380,12 @@ def _run_remote(
             results,
             resume=resume,
             image=image,
-            options=RemoteOptions(ssh_port=port, remote_dir=directory, wheelhouse=wheelhouse),
+            options=RemoteOptions(
+                ssh_port=port,
+                remote_dir=directory,
+                wheelhouse=wheelhouse,
+                callback=tuple(callback_args),
+            ),
             echo=lambda line: typer.echo(line, err=True),
         )
     except RemoteError as exc:

@@ -2,7 +2,11 @@
 checked the same way wherever a user or a request names one (no heavy imports: the CLI's option
 parsing and the local gateway use it)."""
 
+import ipaddress
 from urllib.parse import urlsplit
+
+#: The receiver's path; the callback URL is `http://HOST:PORT/callback`.
+CALLBACK_PATH = "/callback"
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -20,3 +24,19 @@ def absolute_http_url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an absolute http(s) URL")
     return value
+
+
+def callback_url(host: str, port: int) -> str:
+    """The URL a platform POSTs results to, for a receiver reached at `host:port`."""
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}{CALLBACK_PATH}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine only (`localhost`, 127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -8,6 +8,10 @@ CLOCK_MONOTONIC on this machine (the records relative to their run's epoch, the 
 absolute), so no clock offset enters. A call accepted but never completed by the deadline is
 `lost`: counted, never dropped. A completion whose function answered other than 2xx is
 `failed`; one whose call id no submission of the run carries is `unmatched`.
+
+In a closed loop of jobs (`loadgen.workload.jobs`) each user gave up on its call
+`job_deadline_s` after the 202 (the records' header says how long) and moved on: a completion
+later than that is `lost` too, whenever it arrived.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from loadgen.engine.options import CORRELATION_HEADERS
 from loadgen.metrics.histogram import nearest_rank
 from loadgen.metrics.summary import LatencyStats
 from loadgen.record.format import FLAG_WARMUP
@@ -57,13 +62,20 @@ class CompletionSummary(BaseModel):
     #: Completions in each second after the first send (index 0: the first second).
     per_second: list[int] = Field(default_factory=list)
     cold: int = 0
+    #: Closed-loop jobs: how long each user waited for its call's completion after the 202
+    #: before submitting its next; None: submissions did not wait for completions.
+    job_deadline_s: float | None = None
 
 
 class _Submission:
-    __slots__ = ("accept_ns", "send_ns", "start_ns")
+    __slots__ = ("accept_ns", "give_up_ns", "send_ns", "start_ns")
 
-    def __init__(self, start_ns: int, send_ns: int, accept_ns: int) -> None:
+    def __init__(
+        self, start_ns: int, send_ns: int, accept_ns: int, give_up_ns: int | None = None
+    ) -> None:
         self.start_ns, self.send_ns, self.accept_ns = start_ns, send_ns, accept_ns
+        #: Jobs: when its user gave up waiting for it (a later completion is lost).
+        self.give_up_ns = give_up_ns
 
 
 @dataclass
@@ -83,6 +95,11 @@ class Joined:
     waiting_ms: list[float] = field(default_factory=list)
     submission_ms: list[float] = field(default_factory=list)
     first_start_ns: int = 0
+    #: Every accepted call's acceptance (its 202, or its completion if that came first) and
+    #: every joined completion's arrival, failed ones included: the backlog's two sides.
+    accepted_ns: list[int] = field(default_factory=list)
+    ended_ns: list[int] = field(default_factory=list)
+    job_deadline_s: float | None = None
 
 
 @dataclass
@@ -97,6 +114,8 @@ class Submissions:
     #: Warm-up calls the platform accepted: their completions are waited for too, so none
     #: arrives during a later run.
     warmup_accepted: set[str] = field(default_factory=set)
+    #: Closed-loop jobs: how long each user waited after its 202 (None: not jobs).
+    job_deadline_s: float | None = None
 
     def expected(self) -> set[str]:
         """Every accepted call id, warm-up included: the completions to wait for."""
@@ -111,8 +130,11 @@ def read_submissions(record_paths: Iterable[Path]) -> Submissions:
         with RecordFile(path) as records:
             header = records.header
             epoch = header.monotonic_epoch_ns
-            slot = _slot(header.capture_headers, "x-call-id")
+            slot = _slot(header.capture_headers)
             open_loop = header.workload.get("kind") == "open"
+            deadline = header.job_deadline_s
+            if deadline is not None:
+                read.job_deadline_s = deadline
             for record in records.records():
                 call_id = _captured(record.captured, slot)
                 accepted = record.ok and record.status == ACCEPTED
@@ -125,8 +147,10 @@ def read_submissions(record_paths: Iterable[Path]) -> Submissions:
                 read.submitted += 1
                 if accepted and call_id:
                     start = record.intended_ns if open_loop else record.send_ns
+                    accept = epoch + record.end_ns
+                    give_up = None if deadline is None else accept + round(deadline * 1e9)
                     read.accepted[call_id] = _Submission(
-                        epoch + start, epoch + record.send_ns, epoch + record.end_ns
+                        epoch + start, epoch + record.send_ns, accept, give_up
                     )
                 elif accepted:
                     read.refused["no call id"] += 1
@@ -138,15 +162,28 @@ def read_submissions(record_paths: Iterable[Path]) -> Submissions:
 def join(submissions: Submissions, completions: Iterable[Completion]) -> Joined:
     """`submissions` joined with `completions` by call id."""
     accepted = submissions.accepted
-    joined = Joined(submitted=submissions.submitted, refused=Counter(submissions.refused))
+    joined = Joined(
+        submitted=submissions.submitted,
+        refused=Counter(submissions.refused),
+        job_deadline_s=submissions.job_deadline_s,
+    )
     by_id: dict[str, Completion] = {}
+    late: set[str] = set()
     for completion in completions:
-        if completion.call_id in submissions.warmup:
+        call_id = completion.call_id
+        if call_id in submissions.warmup:
             continue
-        if completion.call_id in accepted and completion.call_id not in by_id:
-            by_id[completion.call_id] = completion
+        if call_id in accepted and call_id not in by_id and call_id not in late:
+            give_up = accepted[call_id].give_up_ns
+            if give_up is not None and completion.received_ns > give_up:
+                late.add(call_id)  # its user had moved on: lost, as one never completed
+            else:
+                by_id[call_id] = completion
         else:
             joined.unmatched += 1
+    ends = {call_id: c.received_ns for call_id, c in by_id.items()}
+    joined.accepted_ns = [min(s.accept_ns, ends.get(i, s.accept_ns)) for i, s in accepted.items()]
+    joined.ended_ns = list(ends.values())
     for call_id, completion in by_id.items():
         submission = accepted[call_id]
         status = completion.function_status
@@ -189,7 +226,26 @@ def summarize(
         completion_rate=completion_rate(joined),
         per_second=_per_second(joined.arrivals_ns, first),
         cold=joined.cold,
+        job_deadline_s=joined.job_deadline_s,
     )
+
+
+def backlog(joined: Joined) -> tuple[list[float], list[int]]:
+    """Calls accepted but not yet completed over time, as the client saw them: a step series
+    of (seconds since the first start, backlog from that instant on). A lost call stays in it."""
+    events = sorted([(t, 1) for t in joined.accepted_ns] + [(t, -1) for t in joined.ended_ns])
+    times: list[float] = []
+    values: list[int] = []
+    level = 0
+    for instant, step in events:
+        level += step
+        seconds = (instant - joined.first_start_ns) / 1e9
+        if times and times[-1] == seconds:
+            values[-1] = level
+        else:
+            times.append(seconds)
+            values.append(level)
+    return times, values
 
 
 def completion_rate(joined: Joined) -> float:
@@ -198,9 +254,14 @@ def completion_rate(joined: Joined) -> float:
     return _rate(len(joined.completion_ms), joined.first_start_ns, last)
 
 
-def _slot(names: list[str], name: str) -> int | None:
+def _slot(names: list[str]) -> int | None:
+    """The capture slot of the call's id: OpenFaaS's `X-Call-Id`, else OpenWhisk's activation
+    id (`CORRELATION_HEADERS`, in that order)."""
     lowered = [n.lower() for n in names]
-    return lowered.index(name) if name in lowered else None
+    for name in CORRELATION_HEADERS:
+        if name in lowered:
+            return lowered.index(name)
+    return None
 
 
 def _captured(captured: tuple[tuple[int, bytes], ...], slot: int | None) -> str | None:

@@ -45,6 +45,7 @@ from loadgen.results.manifest import build_manifest
 from loadgen.results.models import CampaignManifest, CellInfo, LoaderClock, LoadersInfo
 from loadgen.results.tree import CELL_INFO
 from loadgen.workload.enqueue import EnqueueLoop
+from loadgen.workload.jobs import JobWait
 
 if TYPE_CHECKING:
     from loadgen.loaders.pool import LoaderPool
@@ -207,7 +208,7 @@ class Campaign:
         workload = segment.workload
         local = self.loaders is None
 
-        def run(request: RequestSpec, directory: Path) -> RunResult:
+        def run(request: RequestSpec, directory: Path, jobs: JobWait | None = None) -> RunResult:
             return run_load(
                 self.loaders,
                 request,
@@ -216,6 +217,7 @@ class Campaign:
                 processes=self.config.processes or (default_processes() if local else None),
                 out_dir=directory,
                 on_progress=self.listener.engine_progress,
+                jobs=jobs,
             )
 
         if cell.invocation == "async":
@@ -225,7 +227,7 @@ class Campaign:
 
             measured = run_async_segment(
                 self.platform, spec, target.request_spec(), out, cell.completion_deadline_s,
-                run, self._await, self.callback, note,
+                cell.mode == "closed", run, self._await, self.callback, note,
             )  # fmt: skip
             result = measured.result
             event["completions"] = measured.completions.model_dump(mode="json")

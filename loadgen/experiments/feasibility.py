@@ -124,6 +124,21 @@ def _memory_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[st
     return problems
 
 
+def is_closed_loop(experiment: Experiment) -> bool:
+    """Whether the experiment's cells run closed loops (users each with one call outstanding:
+    with invocation async, one job each)."""
+    return isinstance(experiment, ClosedSweep | ReplicaSweep | Autoscaling)
+
+
+def async_job_experiments(config: ExperimentConfig) -> list[int]:
+    """Indexes of the experiments whose cells run closed-loop asynchronous jobs."""
+    return [
+        index
+        for index, experiment in enumerate(config.experiments)
+        if experiment.invocation == "async" and is_closed_loop(experiment)
+    ]
+
+
 def feasibility_warnings(config: ExperimentConfig, outputs: StackOutputs | None) -> list[str]:
     """What the campaign can do but should know: the queue its asynchronous calls wait in, and
     memory limits a stack may not honour."""

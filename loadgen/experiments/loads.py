@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loadgen.engine import EngineOptions, RequestSpec
-from loadgen.processes.coordinator import ProgressCallback, RunResult, execute
+from loadgen.processes.coordinator import ProgressCallback, RunError, RunResult, execute
 from loadgen.results.models import LoaderClock
+from loadgen.workload.jobs import JobWait
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 
 if TYPE_CHECKING:
@@ -28,9 +29,11 @@ def run_load(
     processes: int | None,
     out_dir: Path,
     on_progress: ProgressCallback,
+    jobs: JobWait | None = None,
 ) -> RunResult:
     """One engine run: on this machine's processes, or on every loader of `pool`
-    (`processes` per loader)."""
+    (`processes` per loader); `jobs`: closed-loop asynchronous jobs (this machine only: the
+    users wait on the campaign's completion service over loopback)."""
     if pool is None:
         return execute(
             request,
@@ -39,6 +42,12 @@ def run_load(
             processes=processes,
             out_dir=out_dir,
             on_progress=on_progress,
+            jobs=jobs,
+        )
+    if jobs is not None:
+        raise RunError(
+            "closed-loop asynchronous jobs run on this machine only (their users wait on the "
+            "campaign's callback receiver): run without --loaders"
         )
     from loadgen.loaders.execute import execute_on_pool
 

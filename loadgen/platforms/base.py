@@ -166,6 +166,21 @@ class PlatformLimits(BaseModel):
     )
 
 
+class CompletionLookup(Protocol):
+    """One asynchronous call's completion by its id, from the platform's own record (listing
+    platforms): what a closed loop's users wait on. It opens its own connections on the event
+    loop that first uses it (the completion service's), never the campaign's."""
+
+    requests: int
+    """Look-ups sent so far."""
+
+    async def completion(self, call_id: str) -> Completion | None:
+        """The call's completion once the platform has recorded its end; None before."""
+
+    async def aclose(self) -> None:
+        """Close its connections."""
+
+
 @runtime_checkable
 class Platform(Protocol):
     """A serverless platform's control plane, as the campaign loop uses it."""
@@ -206,6 +221,10 @@ class Platform(Protocol):
         """Where `limits().completions` is "listing": the ends of the asynchronous calls
         `call_ids` (submitted since `since_ns`, Unix ns), from the platform's own records, until
         all are found or `deadline_s` has passed; refused elsewhere (`LimitExceeded`)."""
+
+    def completion_lookup(self) -> CompletionLookup | None:
+        """Where `limits().completions` is "listing": a look-up of one call's completion by id,
+        for closed-loop users waiting on their calls; None elsewhere (callbacks tell)."""
 
     async def remove(self, function: FunctionSpec) -> None:
         """Delete the function; removing a missing function is not an error."""

@@ -308,6 +308,9 @@ class KnativePlatform:
     ) -> list[PlatformRecord]:
         return await self._events.records(function.deployed_name, since_ns, until_ns)
 
+    def completion_lookup(self) -> None:
+        """Asynchronous calls' completions are not looked up here."""
+
     async def poll_completions(
         self, function: FunctionSpec, call_ids: set[str], since_ns: int, deadline_s: float
     ) -> tuple[list[Completion], PollStats]:

@@ -378,6 +378,9 @@ class OpenFaasPlatform:
             async_queue=self._flavour.async_queue,
         )
 
+    def completion_lookup(self) -> None:
+        """Asynchronous calls' completions are not looked up here."""
+
     async def poll_completions(
         self, function: FunctionSpec, call_ids: set[str], since_ns: int, deadline_s: float
     ) -> tuple[list[Completion], PollStats]:

@@ -40,6 +40,7 @@ from .base import (
 )
 from .openwhisk_activations import (
     PAGE_LIMIT,
+    ActivationLookup,
     activation_record,
     poll_completions,
 )
@@ -112,9 +113,10 @@ class OpenWhiskPlatform:
         self._envs: dict[str, dict[str, str]] = {}
         self._sequences: dict[str, list[FunctionSpec]] = {}
         # verify=False only where the stack says its certificate is self-signed.
+        self._client_verify = not config.insecure_tls
         self._client = httpx.AsyncClient(
             auth=httpx.BasicAuth(user, key),
-            verify=not config.insecure_tls,
+            verify=self._client_verify,
             timeout=timeout_s,
             headers={"Accept": "application/json"},
         )
@@ -302,6 +304,11 @@ class OpenWhiskPlatform:
             return await self._activations(function.deployed_name, since_ms, skip)
 
         return await poll_completions(page, call_ids, since_ns // 1_000_000, deadline_s)
+
+    def completion_lookup(self) -> ActivationLookup:
+        """`GET .../activations/{id}` per call: 404 until the activation has ended."""
+        user, _, key = self._auth.partition(":")
+        return ActivationLookup(self._base, (user, key), verify=self._client_verify)
 
     async def _activations(
         self, name: str, since_ms: int, skip: int, upto_ms: int | None = None

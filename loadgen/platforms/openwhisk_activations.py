@@ -9,6 +9,10 @@ deadline passes, and turns each record into a `Completion`: its end (the invoker
 onto this machine's CLOCK_MONOTONIC, its status, duration, `waitTime` (queueing) and `initTime`
 (present: a cold start).
 
+A closed loop's users wait on one activation each (`ActivationLookup`: `GET
+.../activations/{id}`, 404 until it has ended), looked up by the completion service at a bounded
+rate (`loadgen.completions.receiver`).
+
 Listing costs the controller a database query per page, so polls are spaced: at least
 `min_interval_s` apart and at least twice as long as the last poll took, so the poller never
 keeps the controller busy more than a third of the time. `PollStats` records what it cost.
@@ -20,6 +24,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
+
+import httpx
 
 from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import PlatformRecord
@@ -117,6 +124,41 @@ async def poll_completions(
         min_interval_s=min_interval_s,
     )
     return list(found.values()), stats
+
+
+class ActivationLookup:
+    """One activation's completion by id (`CompletionLookup`), on connections of its own,
+    opened on the event loop that first uses it."""
+
+    def __init__(
+        self, base: str, auth: tuple[str, str], *, verify: bool, timeout_s: float = 10.0
+    ) -> None:
+        self._base, self._auth, self._verify, self._timeout_s = base, auth, verify, timeout_s
+        self._client: httpx.AsyncClient | None = None
+        self.requests = 0
+
+    async def completion(self, call_id: str) -> Completion | None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                auth=httpx.BasicAuth(*self._auth),
+                verify=self._verify,
+                timeout=self._timeout_s,
+                headers={"Accept": "application/json"},
+            )
+        self.requests += 1
+        response = await self._client.get(f"{self._base}/activations/{quote(call_id, safe='')}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        document = response.json()
+        if not isinstance(document, dict) or not document.get("end"):
+            return None
+        return activation_completion(document, time.monotonic_ns(), time.time_ns())
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
 
 def _number(value: Any) -> float | None:

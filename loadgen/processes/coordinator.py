@@ -40,6 +40,7 @@ from loadgen.processes.plan import RunPlan, WorkerReport
 from loadgen.processes.worker import worker_main
 from loadgen.record.format import RECORD_FILE_SUFFIX
 from loadgen.userfiles import shorten
+from loadgen.workload.jobs import JobWait
 from loadgen.workload.spec import ClosedLoop, OpenLoop
 from loadgen.workload.split import split_evenly, usable_processes
 
@@ -160,8 +161,12 @@ def execute(
     thresholds: list[Threshold] | None = None,
     on_progress: ProgressCallback | None = None,
     live_percentiles: bool = False,
+    jobs: JobWait | None = None,
 ) -> RunResult:
-    """Run `workload` against `request` and return the merged summary."""
+    """Run `workload` against `request` and return the merged summary; with `jobs` (a closed
+    loop of asynchronous calls) each user waits for its call's completion before the next."""
+    if jobs is not None and not isinstance(workload, ClosedLoop):
+        raise ValueError("jobs: only a closed loop waits for its calls' completion")
     problem = capacity_problem(workload, processes or default_processes())
     if problem is not None:
         raise CapacityError(f"{problem[0]}: {problem[1]}")
@@ -179,6 +184,7 @@ def execute(
         monotonic_epoch_ns=epoch,
         wall_anchor_ns=wall_anchor_ns(epoch),
         live_percentiles=live_percentiles,
+        jobs=jobs,
     )
     reports, t0, host = run_processes(plan, on_progress)
     started = iso_utc(plan.wall_anchor_ns + (t0 - epoch))

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loadgen.engine import EngineName, EngineOptions, RequestSpec
 from loadgen.record.format import Reason
+from loadgen.workload.jobs import JobWait
 from loadgen.workload.schedule import process_schedule
 from loadgen.workload.spec import ClosedLoop, OpenLoop, Workload
 from loadgen.workload.split import closed_share
@@ -33,6 +34,9 @@ class RunPlan(BaseModel):
     live_percentiles: bool = False
     first_index: int = Field(0, ge=0)
     all_processes: int | None = Field(None, ge=1)
+    #: Closed loop of asynchronous calls: each user waits for its call's completion before its
+    #: next submission (`loadgen.workload.jobs`); None: the next goes once the last answered.
+    jobs: JobWait | None = None
 
     @property
     def run_processes(self) -> int:

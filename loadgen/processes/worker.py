@@ -38,6 +38,7 @@ from loadgen.record.writer import RecordWriter
 from loadgen.version import loadgen_version
 from loadgen.workload.closed import ClosedLoopDriver
 from loadgen.workload.driver import Driver
+from loadgen.workload.jobs import ClosedJobsDriver
 from loadgen.workload.open import OpenLoopDriver
 from loadgen.workload.spec import ClosedLoop
 from loadgen.workload.split import max_inflight_share
@@ -97,8 +98,16 @@ class _Worker:
         warmup_ns = round(workload.warmup_s * 1e9)
         if isinstance(workload, ClosedLoop):
             users, total = users_of(self.plan, self.index)
-            raise_open_file_limit(users + FILE_DESCRIPTOR_HEADROOM)
+            jobs = self.plan.jobs
+            # A user waiting for its job holds a long-poll's socket beside its connection.
+            raise_open_file_limit(users * (2 if jobs else 1) + FILE_DESCRIPTOR_HEADROOM)
             duration_ns = None if workload.duration_s is None else round(workload.duration_s * 1e9)
+            if jobs is not None:
+                capture = self.plan.options.capture_headers
+                return ClosedJobsDriver(
+                    self.collector, users, total, duration_ns, warmup_ns,
+                    wait=jobs, call_id_slot=capture.index(jobs.call_id_header.lower()),
+                )  # fmt: skip
             return ClosedLoopDriver(self.collector, users, total, duration_ns, warmup_ns)
         max_inflight = max_inflight_share(workload, self.run_index, processes)
         raise_open_file_limit(max_inflight + FILE_DESCRIPTOR_HEADROOM)
@@ -185,6 +194,7 @@ class _Worker:
             url=plan.request.url,
             workload=plan.workload.model_dump(),
             capture_headers=list(plan.options.capture_headers),
+            job_deadline_s=plan.jobs.deadline_s if plan.jobs is not None else None,
             error_classes={int(code): name for code, name in ERROR_NAMES.items()},
         )
 

@@ -78,6 +78,9 @@ class RecordHeader(BaseModel):
     url: str
     workload: dict[str, Any]
     capture_headers: list[str]
+    #: Closed-loop asynchronous jobs: how long each user waited for its call's completion
+    #: after the 202 (a completion later than that is lost); None for every other run.
+    job_deadline_s: float | None = None
     error_classes: dict[int, str]
     """Error code -> class; code `http` stands for `http_<status>`."""
     record_layout: str = RECORD.format

@@ -56,6 +56,8 @@ class RemoteOptions:
     ssh_port: int = 22
     remote_dir: str = "~/faasbench"
     wheelhouse: Path | None = None
+    #: `--callback`/`--callback-url` of the remote run (`loadgen.remote.callback`).
+    callback: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -168,21 +170,29 @@ def run_remote(
                 echo(f"{target.name}: reusing {state.directory}/venv-{wheel.content_hash}")
             else:
                 _install(target, state.directory, wheel, options.wheelhouse is not None, echo)
-            args = [
-                "experiment.yaml",
-                "--stack-outputs",
-                "outputs.json",
-                "--results",
-                f"{campaign}/results",
-            ]
-            args += ["--plain", *(["--resume"] if resume else [])]
-            args += ["--image", image] if image is not None else []
+            args = remote_run_args(campaign, resume=resume, image=image, options=options)
             echo(f"{target.name}: running {config.name} in {campaign}")
             status = _run(target, state.directory, config.name, wheel, args, echo)
             _fetch(target, state.directory, config.name, results, echo)
         finally:
             _cleanup(target, state.directory, config.name)
     return status
+
+
+def remote_run_args(
+    campaign: str, *, resume: bool, image: str | None, options: RemoteOptions
+) -> list[str]:
+    """The remote `loadgen run`'s arguments, in the campaign's directory `campaign`."""
+    args = [
+        "experiment.yaml",
+        "--stack-outputs",
+        "outputs.json",
+        "--results",
+        f"{campaign}/results",
+    ]
+    args += ["--plain", *(["--resume"] if resume else [])]
+    args += ["--image", image] if image is not None else []
+    return args + list(options.callback)
 
 
 def _probe(target: SshTarget, remote_dir: str, wheel: Wheel, name: str) -> RemoteState:

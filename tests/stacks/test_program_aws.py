@@ -36,7 +36,8 @@ def test_inventory(run: ProgramRun) -> None:
         f"{EC2}routeTableAssociation:RouteTableAssociation": 2,
         f"{EC2}keyPair:KeyPair": 1,
         f"{EC2}securityGroup:SecurityGroup": 2,
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,
+        # SSH, the API, and the callback port from the VPC (`run --remote`'s receiver).
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 4,
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
         f"{EC2}instance:Instance": 6,
         f"{EC2}eipAssociation:EipAssociation": 1,

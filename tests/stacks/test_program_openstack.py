@@ -29,7 +29,8 @@ def test_inventory(run: ProgramRun) -> None:
         f"{NET}router:Router": 1,
         f"{NET}routerInterface:RouterInterface": 1,
         f"{NET}secGroup:SecGroup": 2,
-        f"{NET}secGroupRule:SecGroupRule": 3,
+        # SSH, the API, and the callback port from the subnet (`run --remote`'s receiver).
+        f"{NET}secGroupRule:SecGroupRule": 4,
         f"{NET}port:Port": 6,
         f"{NET}floatingIp:FloatingIp": 1,
         f"{NET}floatingIpAssociate:FloatingIpAssociate": 1,

@@ -8,7 +8,16 @@ from typing import Any
 import pytest
 from support.pulumi_mocks import ProgramRun, run_program
 
+from contract.outputs import CALLBACK_PORT
+
 WORLD = {"0.0.0.0/0", "::/0"}
+
+
+def private_range(cloud: str, config: dict[str, str]) -> str:
+    """The stack's private network as its rules name it (AWS: the VPC; OpenStack: the subnet)."""
+    if cloud == "aws":
+        return config.get("awsVpcCidr", "10.0.0.0/16")
+    return config.get("openstackSubnetCidr", "192.168.0.0/24")
 
 
 def ingress_rules(run: ProgramRun) -> list[dict[str, Any]]:
@@ -51,7 +60,7 @@ def test_no_ingress_open_to_the_world_by_default(
     for rule in rules:
         assert rule["cidr"] not in WORLD
         assert rule["cidr"] is not None, "a rule without a source is open to everyone"
-    bastion = [r for r in rules if "bastion" in r["group"]]
+    bastion = [r for r in rules if "bastion" in r["group"] and r["from_port"] != CALLBACK_PORT]
     # SSH, and the Kubernetes API forwarded for the Pulumi CLI (the example stack is k8s).
     assert {(r["from_port"], r["to_port"]) for r in bastion} == {(22, 22), (6443, 6443)}
     assert {r["cidr"] for r in bastion} == {"203.0.113.0/24"}
@@ -116,7 +125,12 @@ def test_only_ssh_on_the_bastion_without_kubernetes(
 ) -> None:
     run = run_program({**aws_config, "orchestrator": orchestrator}, stack="aws")
     bastion = [r for r in ingress_rules(run) if "bastion" in r["group"]]
-    assert {(r["from_port"], r["to_port"]) for r in bastion} == {(22, 22)}
+    vpc = private_range("aws", aws_config)
+    public = [r for r in bastion if r["cidr"] != vpc]
+    assert {(r["from_port"], r["to_port"]) for r in public} == {(22, 22)}
+    # OpenFaaS's results to `run --remote`'s callback receiver: from the VPC alone.
+    private = {(r["from_port"], r["to_port"]) for r in bastion if r["cidr"] == vpc}
+    assert private == {(CALLBACK_PORT, CALLBACK_PORT)}
 
 
 @pytest.mark.parametrize("cloud", ["aws", "openstack"])
@@ -134,4 +148,40 @@ def test_the_loader_pool_opens_nothing_to_any_address_range(
     assert all(r["cidr"] is None for r in loader), "loaders admit groups, never ranges"
     # The bastion opens nothing new for the pool (the forward rides on SSH).
     bastion = [r for r in rules if "bastion" in r["group"]]
-    assert {(r["from_port"], r["to_port"]) for r in bastion} == {(22, 22), (6443, 6443)}
+    ports = {(r["from_port"], r["to_port"]) for r in bastion}
+    assert ports == {(22, 22), (6443, 6443), (CALLBACK_PORT, CALLBACK_PORT)}
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_the_callback_port_opens_to_the_private_network_only(
+    cloud: str, request: pytest.FixtureRequest
+) -> None:
+    """`run --remote` receives OpenFaaS's asynchronous results on the bastion (the loader):
+    its port admits the private network's range, never the world, whatever SSH admits."""
+    config = request.getfixturevalue(f"{cloud}_config")
+    run = run_program(
+        {
+            **config,
+            "allowedSshCidrs": '["0.0.0.0/0", "::/0"]',
+            "allowPublicSsh": "true",
+            "kubeApiCidrs": "198.51.100.0/24",
+        },
+        stack=cloud,
+    )
+    callback = [r for r in ingress_rules(run) if r["from_port"] == CALLBACK_PORT]
+    expected = [(CALLBACK_PORT, private_range(cloud, config))]
+    assert [(r["to_port"], r["cidr"]) for r in callback] == expected
+    assert "bastion" in callback[0]["group"]
+    assert ipaddress.ip_network(callback[0]["cidr"]).is_private
+    assert run.value("callback.port") == CALLBACK_PORT
+    assert run.value("callback.host") != run.value("bastion.host")  # the private address
+
+
+@pytest.mark.parametrize("cloud", ["aws", "openstack"])
+def test_no_callback_port_where_nothing_calls_back(
+    cloud: str, request: pytest.FixtureRequest
+) -> None:
+    config = request.getfixturevalue(f"{cloud}_config")
+    run = run_program({**config, "framework": "knative"}, stack=cloud)
+    assert not [r for r in ingress_rules(run) if r["from_port"] == CALLBACK_PORT]
+    assert "callback" not in run.outputs

@@ -14,11 +14,14 @@ KNATIVE = {"gateway_url", "knative", "ftp"}
 #: kube-prometheus-stack on every Kubernetes stack.
 MONITORING = {"prometheus", "grafana_url", "grafana_password"}
 K8S = {"kubeconfig", "kube_api_internal"} | MONITORING
+#: Where `run --remote` receives OpenFaaS's asynchronous results on the loader (VM stacks: there
+#: is a loader).
+CALLBACK = {"callback"}
 EXPECTED = {
-    ("k8s", "openfaas"): VM | K8S | OPENFAAS,
+    ("k8s", "openfaas"): VM | K8S | OPENFAAS | CALLBACK,
     ("k8s", "openwhisk"): VM | K8S | OPENWHISK,
     ("k8s", "keda"): VM | K8S | KEDA,
     ("k8s", "knative"): VM | K8S | KNATIVE,
-    ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS,
-    ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS,
+    ("swarm", "openfaas"): VM | {"swarm"} | OPENFAAS | CALLBACK,
+    ("nomad", "openfaas"): VM | {"nomad"} | OPENFAAS | CALLBACK,
 }

@@ -113,3 +113,22 @@ def test_bad_invocation_keys_name_their_field(
     assert result.exit_code == 2, result.output
     assert field in result.output
     assert "Traceback" not in result.output
+
+
+def test_closed_loop_jobs_run_on_this_machine_only(tmp_path: Path) -> None:
+    """Their users wait on this machine's receiver: `--loaders` is refused before any pool."""
+    document = yaml.safe_load(campaign(tmp_path, "async").read_text())
+    document["experiments"].append(
+        {"name": "jobs", "kind": "users", "functions": ["echo"], "users": [2], "requests": 4,
+         "invocation": "async"}
+    )  # fmt: skip
+    path = tmp_path / "jobs.yaml"
+    path.write_text(yaml.safe_dump(document))
+    stack = str(outputs(tmp_path, "openwhisk"))
+    assert runner.invoke(app, ["validate", str(path), "--stack-outputs", stack]).exit_code == 0
+    result = runner.invoke(
+        app, ["run", str(path), "--stack-outputs", stack, "--loaders", "local:2"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "experiments.1 runs closed-loop asynchronous jobs" in result.output
+    assert "without --loaders" in result.output
