@@ -92,6 +92,11 @@ def test_zip_is_byte_identical_across_builds_with_fixed_metadata(name: str) -> N
         ("b64", {"size": 12, "rounds": 2}, {"size": 12, "encoded_bytes": 16}),
         ("jsonserde", {"items": 3, "rounds": 1}, {"items": 3}),
         ("floatops", {"n": 5}, {"n": 5}),
+        (
+            "synthetic",
+            {**{f"p{q}_ms": 1 for q in (0, 1, 25, 50, 75, 99, 100)}, "call": 3, "memory_mb": 2},
+            {"call": 3, "memory_mb": 2, "duration_ms": 1.0},
+        ),
     ],
 )
 def test_zip_runs_in_a_clean_interpreter(
