@@ -34,9 +34,8 @@ MAX_MEMORY_MB = 4096
 MAX_SEED = 2**63 - 1
 #: Quantiles of the trace's duration percentiles, in the order the parameters list them.
 QUANTILES = (0.0, 0.01, 0.25, 0.5, 0.75, 0.99, 1.0)
-PERCENTILES = tuple(
-    FloatParam(f"p{name}_ms", 100.0, 0.0, MAX_MS) for name in ("0", "1", "25", "50", "75", "99", "100")
-)
+PERCENTILE_NAMES = ("0", "1", "25", "50", "75", "99", "100")
+PERCENTILES = tuple(FloatParam(f"p{name}_ms", 100.0, 0.0, MAX_MS) for name in PERCENTILE_NAMES)
 MEMORY_MB = IntParam("memory_mb", 0, 0, MAX_MEMORY_MB)
 SEED = IntParam("seed", 0, 0, MAX_SEED)
 CALL = IntParam("call", -1, -1, MAX_SEED)
