@@ -160,8 +160,11 @@ def execute(
     thresholds: list[Threshold] | None = None,
     on_progress: ProgressCallback | None = None,
     live_percentiles: bool = False,
+    start_at: Callable[[], int] | None = None,
 ) -> RunResult:
-    """Run `workload` against `request` and return the merged summary."""
+    """Run `workload` against `request` and return the merged summary. `start_at` gives the
+    start instant once every worker is ready (`run_processes`): runs started together share
+    one."""
     problem = capacity_problem(workload, processes or default_processes())
     if problem is not None:
         raise CapacityError(f"{problem[0]}: {problem[1]}")
@@ -180,7 +183,7 @@ def execute(
         wall_anchor_ns=wall_anchor_ns(epoch),
         live_percentiles=live_percentiles,
     )
-    reports, t0, host = run_processes(plan, on_progress)
+    reports, t0, host = run_processes(plan, on_progress, start_at)
     started = iso_utc(plan.wall_anchor_ns + (t0 - epoch))
     summary = build_summary(plan, reports, started, host)
     if thresholds:

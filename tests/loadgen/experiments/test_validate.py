@@ -52,6 +52,7 @@ EXAMPLE_STACKS = {
     "local-async.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
     "openwhisk-async.yaml": OPENWHISK,
     "openfaas-async.yaml": CE,
+    "multi-function-trace.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
 }
 
 

@@ -1,0 +1,330 @@
+"""Many functions of the Azure Functions 2019 trace at once (`kind: multi-trace`).
+
+Three files of the dataset's layout (AzureFunctionsDataset2019.md in Azure/AzurePublicDataset;
+docs/experiments.md records the columns relied on):
+
+- invocations (`invocations_per_function_md.anon.d<NN>.csv`): HashOwner, HashApp,
+  HashFunction, Trigger, `1` .. `1440`, as the single-function `trace` kind reads;
+- durations (`function_durations_percentiles.anon.d<NN>.csv`): per function, the weighted
+  percentiles of its execution time in ms, `percentile_Average_{0,1,25,50,75,99,100}`;
+- memory (`app_memory_percentiles.anon.d<NN>.csv`): per application (the unit Azure allocates
+  memory to), `AverageAllocatedMb_pct50` among others.
+
+A function is keyed by (HashOwner, HashApp, HashFunction), its application by the first two.
+The sample is stratified: the functions with at least one invocation in the window are ranked
+by their invocations there and cut into `strata` groups of (nearly) equal size, from the
+quietest to the busiest; the sample size is split evenly between the strata and each stratum
+draws its share without replacement from a `random.Random` seeded with (seed, stratum). The
+same files, window and seed give the same sample; every stratum is represented.
+
+Files are streamed (a day of the real trace holds ~46,000 functions): a first pass keeps only
+each function's key and window total, a second the sampled rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import itertools
+import json
+import math
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from functions.synthetic import MAX_MEMORY_MB, MAX_MS, PERCENTILE_NAMES
+from loadgen.experiments.trace import KEY_COLUMNS, MAX_COUNT, MINUTES, TraceError
+from loadgen.userfiles import TRACE_LIMIT, TRACE_LINE_LIMIT, UserFileError, shorten, text_lines
+
+Key = tuple[str, str, str]
+"""(HashOwner, HashApp, HashFunction)."""
+
+DURATION_COLUMNS = tuple(f"percentile_Average_{name}" for name in PERCENTILE_NAMES)
+MEMORY_COLUMN = "AverageAllocatedMb_pct50"
+#: Deployed memory: the application's median allocation plus the runtime's own (the Python
+#: interpreter and the function server), rounded up to a step every platform accepts.
+RUNTIME_MB = 64
+MEMORY_STEP_MB = 64
+MIN_MEMORY_MB = 128
+#: Functions deployed and replayed at once; each replays in its own worker process.
+MAX_SAMPLE = 200
+
+
+class MultiTraceError(TraceError):
+    """A trace file cannot be used; `field` is the experiment's key naming that file."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SampledFunction(BaseModel):
+    """One sampled trace function, as the campaign deploys and replays it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    owner: str
+    app: str
+    function: str
+    trigger: str
+    stratum: int
+    """0: the quietest functions of the window; strata - 1: the busiest."""
+    name: str
+    """Deployed name: `syn-` and 8 hex digits of the key's SHA-256 (a DNS label)."""
+    counts: tuple[int, ...]
+    """Invocations in each minute of the window."""
+    durations_ms: tuple[float, ...]
+    """p0, p1, p25, p50, p75, p99, p100 of its execution time (clamped to the function's
+    limit, `functions.synthetic.MAX_MS`)."""
+    allocated_mb: int
+    """What each call allocates: the application's median, rounded up."""
+    memory_mb: int
+    """What the platform gives it: allocated + RUNTIME_MB, rounded up to MEMORY_STEP_MB."""
+
+    def params(self, seed: int) -> dict[str, object]:
+        """The body of its calls (`functions/synthetic.py`)."""
+        points = {
+            f"p{name}_ms": value
+            for name, value in zip(PERCENTILE_NAMES, self.durations_ms, strict=True)
+        }
+        return {**points, "memory_mb": self.allocated_mb, "seed": seed}
+
+
+def deployed_name(key: Key) -> str:
+    return "syn-" + hashlib.sha256("/".join(key).encode()).hexdigest()[:8]
+
+
+def deployed_memory(allocated_mb: int) -> int:
+    needed = allocated_mb + RUNTIME_MB
+    return max(MIN_MEMORY_MB, math.ceil(needed / MEMORY_STEP_MB) * MEMORY_STEP_MB)
+
+
+def _reader(path: Path, field: str, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, row) of a CSV file streamed through `loadgen.userfiles`; errors name `field`."""
+    try:
+        lines = text_lines(path, kind=kind, limit=TRACE_LIMIT, line_limit=TRACE_LINE_LIMIT)
+        reader = csv.DictReader(lines)
+        header = reader.fieldnames or []
+        yield 0, {name: "" for name in header}
+        for row in reader:
+            yield reader.line_num, row
+    except UserFileError as exc:
+        raise MultiTraceError(field, str(exc)) from None
+    except csv.Error as exc:
+        raise MultiTraceError(field, f"{path}: not CSV ({shorten(str(exc))})") from None
+
+
+def _require(path: Path, field: str, header: dict[str, str], columns: tuple[str, ...]) -> None:
+    missing = [column for column in columns if column not in header]
+    if missing:
+        raise MultiTraceError(
+            field,
+            f"{path}: not the Azure Functions 2019 layout: no column {shorten(', '.join(missing))}",
+        )
+
+
+def _window_counts(
+    path: Path, row: dict[str, str], line: int, start_minute: int, minutes: int
+) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(row[str(m)]) for m in range(start_minute, start_minute + minutes))
+    except (TypeError, ValueError):
+        raise MultiTraceError(
+            "invocations", f"{path}:{line}: counts must be whole numbers (1440 of them)"
+        ) from None
+    if counts and (min(counts) < 0 or max(counts) > MAX_COUNT):
+        raise MultiTraceError(
+            "invocations", f"{path}:{line}: counts must be from 0 to {MAX_COUNT:,}"
+        )
+    return counts
+
+
+def _totals(path: Path, start_minute: int, minutes: int) -> dict[Key, int]:
+    """Each function's invocations in the window, for those with any."""
+    rows = _reader(path, "invocations", "a trace file")
+    _, header = next(rows)
+    _require(path, "invocations", header, (*KEY_COLUMNS, *(str(m) for m in range(1, MINUTES + 1))))
+    totals: dict[Key, int] = {}
+    seen: set[Key] = set()
+    for line, row in rows:
+        key = (row["HashOwner"] or "", row["HashApp"] or "", row["HashFunction"] or "")
+        if key in seen:
+            raise MultiTraceError(
+                "invocations", f"{path}:{line}: function {shorten('/'.join(key))} appears twice"
+            )
+        seen.add(key)
+        total = sum(_window_counts(path, row, line, start_minute, minutes))
+        if total > 0:
+            totals[key] = total
+    return totals
+
+
+def stratified_sample(totals: dict[Key, int], size: int, strata: int, seed: int) -> dict[Key, int]:
+    """`size` keys drawn evenly from `strata` equal-size groups of keys ranked by total
+    (ties broken by key): key -> its stratum. Callers ensure strata <= size <= len(totals)."""
+    ranked = sorted(totals, key=lambda key: (totals[key], key))
+    bounds = [round(index * len(ranked) / strata) for index in range(strata + 1)]
+    groups = [ranked[bounds[i] : bounds[i + 1]] for i in range(strata)]
+    base, extra = divmod(size, strata)
+    shares = [min(len(group), base + (1 if i < extra else 0)) for i, group in enumerate(groups)]
+    # A stratum too small for its share passes the rest to the next ones with room.
+    missing = size - sum(shares)
+    for index, group in enumerate(groups):
+        room = len(group) - shares[index]
+        taken = min(room, missing)
+        shares[index] += taken
+        missing -= taken
+    sample: dict[Key, int] = {}
+    for index, (group, share) in enumerate(zip(groups, shares, strict=True)):
+        chooser = random.Random(f"faasbench/multi-trace/{seed}/{index}")
+        for key in sorted(chooser.sample(group, share)):
+            sample[key] = index
+    return sample
+
+
+def _sampled_rows(
+    path: Path, keys: set[Key], start_minute: int, minutes: int
+) -> dict[Key, tuple[str, tuple[int, ...]]]:
+    rows = _reader(path, "invocations", "a trace file")
+    next(rows)
+    found: dict[Key, tuple[str, tuple[int, ...]]] = {}
+    for line, row in rows:
+        key = (row["HashOwner"] or "", row["HashApp"] or "", row["HashFunction"] or "")
+        if key in keys:
+            counts = _window_counts(path, row, line, start_minute, minutes)
+            found[key] = (row["Trigger"] or "", counts)
+    return found
+
+
+def _number(path: Path, field: str, line: int, column: str, text: str | None) -> float:
+    try:
+        value = float(text or "")
+    except ValueError:
+        raise MultiTraceError(
+            field, f"{path}:{line}: {column} must be a number, got {shorten(repr(text))}"
+        ) from None
+    if not math.isfinite(value) or value < 0:
+        raise MultiTraceError(field, f"{path}:{line}: {column} must be a number >= 0")
+    return value
+
+
+def read_durations(path: Path, keys: set[Key]) -> dict[Key, tuple[float, ...]]:
+    """The seven duration percentiles of each key (each must have a row)."""
+    rows = _reader(path, "durations", "a durations file")
+    _, header = next(rows)
+    _require(path, "durations", header, (*KEY_COLUMNS[:3], *DURATION_COLUMNS))
+    found: dict[Key, tuple[float, ...]] = {}
+    for line, row in rows:
+        key = (row["HashOwner"] or "", row["HashApp"] or "", row["HashFunction"] or "")
+        if key not in keys:
+            continue
+        if key in found:
+            raise MultiTraceError(
+                "durations", f"{path}:{line}: function {shorten('/'.join(key))} appears twice"
+            )
+        values = [
+            min(_number(path, "durations", line, column, row[column]), MAX_MS)
+            for column in DURATION_COLUMNS
+        ]
+        # Percentiles never decrease; a row that does is not a distribution.
+        for low, high in itertools.pairwise(values):
+            if high < low:
+                raise MultiTraceError(
+                    "durations", f"{path}:{line}: the percentiles decrease ({low:g} > {high:g})"
+                )
+        found[key] = tuple(values)
+    missing = sorted(keys - set(found))
+    if missing:
+        raise MultiTraceError(
+            "durations",
+            f"{path}: no durations for sampled function "
+            f"{shorten(', '.join('/'.join(key) for key in missing))}",
+        )
+    return found
+
+
+def read_memory(path: Path, apps: set[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """The median allocated memory (MB) of each application (each must have a row)."""
+    rows = _reader(path, "memory", "a memory file")
+    _, header = next(rows)
+    _require(path, "memory", header, ("HashOwner", "HashApp", MEMORY_COLUMN))
+    found: dict[tuple[str, str], float] = {}
+    for line, row in rows:
+        app = (row["HashOwner"] or "", row["HashApp"] or "")
+        if app not in apps:
+            continue
+        if app in found:
+            raise MultiTraceError(
+                "memory", f"{path}:{line}: application {shorten('/'.join(app))} appears twice"
+            )
+        found[app] = _number(path, "memory", line, MEMORY_COLUMN, row[MEMORY_COLUMN])
+    missing = sorted(apps - set(found))
+    if missing:
+        raise MultiTraceError(
+            "memory",
+            f"{path}: no memory row for the application of sampled function(s) "
+            f"{shorten(', '.join('/'.join(app) for app in missing))}",
+        )
+    return found
+
+
+def sample_functions(
+    *,
+    invocations: Path,
+    durations: Path,
+    memory: Path,
+    size: int,
+    strata: int,
+    seed: int,
+    start_minute: int,
+    minutes: int,
+) -> list[SampledFunction]:
+    """The sampled functions, quietest stratum first, each with its window's counts, its
+    duration percentiles and its memory."""
+    totals = _totals(invocations, start_minute, minutes)
+    if len(totals) < size:
+        window = f"minutes {start_minute}..{start_minute + minutes - 1}"
+        raise MultiTraceError(
+            "invocations",
+            f"{invocations}: {len(totals)} function(s) have invocations in {window}, fewer than "
+            f"sample {size}",
+        )
+    sample = stratified_sample(totals, size, strata, seed)
+    rows = _sampled_rows(invocations, set(sample), start_minute, minutes)
+    percentiles = read_durations(durations, set(sample))
+    medians = read_memory(memory, {(owner, app) for owner, app, _ in sample})
+    functions = []
+    names: dict[str, Key] = {}
+    for key, stratum in sorted(sample.items(), key=lambda item: (item[1], totals[item[0]])):
+        name = deployed_name(key)
+        if name in names:
+            raise MultiTraceError(
+                "invocations",
+                f"{invocations}: functions {'/'.join(names[name])} and {'/'.join(key)} share "
+                f"the deployed name {name}; choose another seed",
+            )
+        names[name] = key
+        allocated = min(MAX_MEMORY_MB, max(0, math.ceil(medians[key[:2]])))
+        trigger, counts = rows[key]
+        functions.append(
+            SampledFunction(
+                owner=key[0],
+                app=key[1],
+                function=key[2],
+                trigger=trigger,
+                stratum=stratum,
+                name=name,
+                counts=counts,
+                durations_ms=percentiles[key],
+                allocated_mb=allocated,
+                memory_mb=deployed_memory(allocated),
+            )
+        )
+    return functions
+
+
+def sample_document(functions: list[SampledFunction]) -> str:
+    """The sample as JSON lines (what a results reader needs to tie cells to the trace)."""
+    return "".join(json.dumps(f.model_dump(exclude={"counts"})) + "\n" for f in functions)

@@ -1,0 +1,319 @@
+"""`kind: multi-trace`: a stratified, seeded sample of a trace in the Azure Functions 2019
+layout (written here, in that layout), its validation, its cells, and a replay of several
+functions side by side against the local target."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Set
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from support.cli import run_loadgen
+from support.local_target import LocalTarget
+from support.sample_outputs import outputs_for
+from typer.testing import CliRunner
+
+from functions import synthetic
+from loadgen.analysis.requests import load_requests
+from loadgen.cli import app
+from loadgen.experiments.campaign_file import load_experiment
+from loadgen.experiments.cells import expand, multi_trace_sample
+from loadgen.experiments.group_run import TRACE_FUNCTION
+from loadgen.experiments.kinds import MultiTrace
+from loadgen.experiments.multitrace import deployed_memory
+from loadgen.results.tree import open_results
+
+runner = CliRunner()
+INVOCATIONS = "invocations_per_function_md.anon.d01.csv"
+DURATIONS = "function_durations_percentiles.anon.d01.csv"
+MEMORY = "app_memory_percentiles.anon.d01.csv"
+PERCENTILES = (0, 1, 25, 50, 75, 99, 100)
+LOCAL = {
+    **outputs_for("openfaas", "k8s", max_functions=15, max_replicas=5, scale_to_zero=False),
+    "cloud": "local",
+    "orchestrator": "local",
+}
+
+
+def key(index: int) -> tuple[str, str, str]:
+    """Owner, app and function hashes of trace function `index` (two functions per app)."""
+    return (f"owner{index // 4}", f"app{index // 2}", f"fn{index:03d}")
+
+
+def write_trace(
+    folder: Path,
+    counts: list[list[int]],
+    *,
+    durations: dict[int, list[float]] | None = None,
+    skip_durations: Set[int] = frozenset(),
+    skip_apps: Set[str] = frozenset(),
+    drop_column: str | None = None,
+) -> None:
+    """The three files of the 2019 dataset for functions with these per-minute counts (from
+    minute 1; the rest of the day is 0)."""
+    header = ["HashOwner", "HashApp", "HashFunction", "Trigger", *map(str, range(1, 1441))]
+    rows = []
+    for index, minutes in enumerate(counts):
+        day = [*minutes, *[0] * (1440 - len(minutes))]
+        rows.append([*key(index), "http", *map(str, day)])
+    if drop_column is not None:
+        position = header.index(drop_column)
+        header.pop(position)
+        rows = [row[:position] + row[position + 1 :] for row in rows]
+    (folder / INVOCATIONS).write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+
+    duration_header = ["HashOwner", "HashApp", "HashFunction", "Average", "Count", "Minimum",
+                       "Maximum", *(f"percentile_Average_{p}" for p in PERCENTILES)]  # fmt: skip
+    lines = [",".join(duration_header)]
+    for index in range(len(counts)):
+        if index in skip_durations:
+            continue
+        points = (durations or {}).get(index, [1, 1, 2, 2, 3, 4, 5])
+        lines.append(",".join([*key(index), "2", "10", "1", "5", *map(str, points)]))
+    (folder / DURATIONS).write_text("\n".join(lines) + "\n")
+
+    memory_columns = (f"AverageAllocatedMb_pct{p}" for p in (1, 5, 25, 50, 75, 95, 99, 100))
+    memory_header = ["HashOwner", "HashApp", "SampleCount", "AverageAllocatedMb", *memory_columns]
+    lines = [",".join(memory_header)]
+    apps = sorted({key(index)[:2] for index in range(len(counts))})
+    for number, (owner, application) in enumerate(apps):
+        if application in skip_apps:
+            continue
+        median = 10 + number  # MB, distinct per app
+        lines.append(",".join([owner, application, "100", str(median), *[str(median)] * 8]))
+    (folder / MEMORY).write_text("\n".join(lines) + "\n")
+
+
+def forty(folder: Path) -> list[list[int]]:
+    """40 functions over 5 minutes, function i invoked i + 1 times a minute (distinct totals:
+    ranks are indexes), plus one never invoked in the window."""
+    counts = [[index + 1] * 5 for index in range(40)]
+    write_trace(folder, [*counts, [0] * 5])
+    return counts
+
+
+def document(**experiment: Any) -> dict[str, Any]:
+    return {
+        "name": "mt",
+        "seed": 5,
+        "functions": {"synthetic": {}},
+        "experiments": [
+            {
+                "name": "day",
+                "kind": "multi-trace",
+                "invocations": INVOCATIONS,
+                "durations": DURATIONS,
+                "memory": MEMORY,
+                "sample": 8,
+                "strata": 4,
+                "minutes": 5,
+                **experiment,
+            }
+        ],
+    }
+
+
+def write_experiment(folder: Path, data: dict[str, Any]) -> Path:
+    path = folder / "experiment.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def sample_of(folder: Path, **experiment: Any) -> list[int]:
+    """The sampled functions' indexes."""
+    config = load_experiment(write_experiment(folder, document(**experiment)))
+    spec = config.experiments[0]
+    assert isinstance(spec, MultiTrace)
+    return [int(f.function[2:]) for f in multi_trace_sample(spec, config, folder)]
+
+
+def test_the_sample_is_seeded_and_spread_evenly_over_the_strata(tmp_path: Path) -> None:
+    forty(tmp_path)
+    first = sample_of(tmp_path, seed=1)
+    assert len(first) == len(set(first)) == 8
+    assert sample_of(tmp_path, seed=1) == first
+    assert sorted(sample_of(tmp_path, seed=2)) != sorted(first)
+    # Index = rank by invocations; 40 ranked functions make 4 strata of 10: 2 from each.
+    for seed in range(1, 6):
+        sample = sample_of(tmp_path, seed=seed)
+        assert sorted(index // 10 for index in sample) == [0, 0, 1, 1, 2, 2, 3, 3]
+        # The function never invoked in the window is never sampled.
+        assert 40 not in sample
+    # Without its own seed the experiment takes the campaign's.
+    assert sample_of(tmp_path) == sample_of(tmp_path, seed=5)
+
+
+def test_uneven_strata_still_fill_the_sample(tmp_path: Path) -> None:
+    forty(tmp_path)
+    sample = sample_of(tmp_path, sample=7, strata=3)
+    assert len(set(sample)) == 7
+    # 40 functions in 3 strata: ranks 0-12, 13-26, 27-39; shares 3, 2, 2.
+    strata = [0 if i < 13 else 1 if i < 27 else 2 for i in sample]
+    assert sorted(strata) == [0, 0, 0, 1, 1, 2, 2]
+    assert sorted(sample_of(tmp_path, sample=40, strata=4)) == list(range(40))
+
+
+def test_each_sampled_function_is_a_cell_of_one_group(tmp_path: Path) -> None:
+    durations = {index: [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0 + index] for index in range(40)}
+    counts = [[index + 1, 0, 2 * (index + 1), 0, 3] for index in range(40)]
+    write_trace(tmp_path, counts, durations=durations)
+    data = document(scale=2, minute_s=10, start_minute=1, minutes=4)
+    data["number_of_runs"] = 2
+    config = load_experiment(write_experiment(tmp_path, data))
+    cells = expand(config, tmp_path)
+    assert len(cells) == 8 * 2
+    assert len({cell.id for cell in cells}) == 16
+    assert {cell.group for cell in cells} == {"day--run000", "day--run001"}
+    names = {cell.deployed for cell in cells}
+    assert len(names) == 8
+    assert all(re.fullmatch(r"syn-[0-9a-f]{8}", name or "") for name in names)
+    for cell in cells:
+        trace = cell.trace
+        assert trace is not None
+        index = int(trace.function[2:])
+        assert cell.function == "synthetic"
+        assert cell.mode == "trace"
+        assert cell.id == f"day--{cell.deployed}--none--run{cell.run:03d}"
+        assert len(cell.segments) == 4
+        for segment, count in zip(cell.segments, counts[index][:4], strict=True):
+            if count == 0:
+                assert segment.workload is None
+                assert segment.duration_s == 10
+            else:
+                assert segment.workload is not None
+                assert segment.workload.rate == pytest.approx(count * 2 / 10)
+                assert segment.workload.duration_s == 10
+        assert [cell.params[f"p{p}_ms"] for p in PERCENTILES] == durations[index]
+        median = 10 + index // 2  # the app's median, as written
+        assert cell.params["memory_mb"] == median
+        assert cell.memory_mb == deployed_memory(median) == 128
+        # The body is one the function accepts (each parameter within its bounds).
+        assert json.loads(cell.body) == cell.params
+        for param in synthetic.PARAMS:
+            param.read(cell.params)
+    # A run's minutes draw their own arrivals; the same function's runs differ too.
+    seeds = [s.workload.seed for c in cells for s in c.segments if s.workload is not None]
+    assert len(set(seeds)) == len(seeds)
+
+
+def test_memory_is_the_app_median_plus_the_runtime_rounded_up() -> None:
+    assert deployed_memory(0) == 128
+    assert deployed_memory(64) == 128
+    assert deployed_memory(65) == 192
+    assert deployed_memory(300) == 384
+
+
+def validate(folder: Path, data: dict[str, Any], outputs: dict[str, Any] | None = None) -> Any:
+    args = ["validate", str(write_experiment(folder, data))]
+    if outputs is not None:
+        path = folder / "outputs.json"
+        path.write_text(json.dumps(outputs))
+        args += ["--stack-outputs", str(path)]
+    return runner.invoke(app, args)
+
+
+@pytest.mark.parametrize(
+    ("change", "trace", "message"),
+    [
+        ({"strata": 9}, {}, "experiments.0: strata 9 > sample 8: every stratum needs a function"),
+        ({"sample": 0}, {}, "experiments.0.sample: Input should be greater than or equal to 1"),
+        ({"sample": 201}, {}, "experiments.0.sample: Input should be less than or equal to 200"),
+        ({"sample": 41, "strata": 1}, {}, "experiments.0.invocations: "),
+        ({"start_minute": 1440, "minutes": 2}, {}, "the window ends after minute 1440"),
+        ({"invocation": "async"}, {}, "a multi-trace experiment replays sync calls only"),
+        ({"functions": ["echo"]}, {}, "a multi-trace experiment deploys synthetic only"),
+        ({"invocations": "nowhere.csv"}, {}, "experiments.0.invocations: "),
+        ({}, {"drop_column": "HashApp"}, "experiments.0.invocations: "),
+        ({}, {"drop_column": "1440"}, "no column 1440"),
+        ({"sample": 40}, {"skip_durations": {7}}, "experiments.0.durations: "),
+        ({"sample": 40}, {"skip_apps": {"app3"}}, "experiments.0.memory: "),
+        ({}, {"durations": {i: [5, 4, 3, 2, 1, 0, 0] for i in range(40)}}, "percentiles decrease"),
+    ],
+)
+def test_a_broken_experiment_or_trace_is_refused_naming_the_field(
+    tmp_path: Path, change: dict[str, Any], trace: dict[str, Any], message: str
+) -> None:
+    write_trace(tmp_path, [[index + 1] * 5 for index in range(40)], **trace)
+    result = validate(tmp_path, document(**change))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_details_of_trace_errors(tmp_path: Path) -> None:
+    write_trace(tmp_path, [[index + 1] * 5 for index in range(40)], skip_durations={3})
+    result = validate(tmp_path, document(sample=40, strata=1))
+    assert "no durations for sampled function owner0/app1/fn003" in result.output
+    forty(tmp_path)
+    result = validate(tmp_path, document(sample=41, strata=1))
+    assert "40 function(s) have invocations in minutes 1..5, fewer than sample 41" in result.output
+
+
+def test_params_come_from_the_trace_and_the_sample_from_the_stack_limits(tmp_path: Path) -> None:
+    forty(tmp_path)
+    data = document()
+    data["functions"]["synthetic"] = {"params": {"p50_ms": 3, "mode": "sleep"}}
+    result = validate(tmp_path, data)
+    assert result.exit_code == 2
+    assert "functions.synthetic.params.p50_ms: a multi-trace experiment takes it" in result.output
+    assert "params.mode" not in result.output
+    result = validate(tmp_path, document(sample=20), LOCAL)
+    assert result.exit_code == 2
+    assert "experiments.0.sample: 20 functions deployed at once > max_functions 15" in result.output
+    result = validate(tmp_path, document(sample=15), LOCAL)
+    assert result.exit_code == 0, result.output
+    assert "15 cells" in result.output
+
+
+def poisson_bound(expected: float) -> float:
+    """Half-width of a band holding a Poisson count with this mean but for ~1 in 10,000."""
+    return 4 * math.sqrt(expected) + 1
+
+
+def test_functions_are_replayed_side_by_side(target: LocalTarget, tmp_path: Path) -> None:
+    # Three functions, so with sample 3 and strata 3 each is sampled; the quietest is idle in
+    # the second minute.
+    counts = [[6, 0], [20, 12], [40, 30]]
+    write_trace(tmp_path, counts, durations={i: [1, 1, 2, 2, 3, 5, 8] for i in range(3)})
+    data = document(sample=3, strata=3, minutes=2, minute_s=1.5)
+    data["processes"] = 1
+    data["timeouts"] = {"deploy_s": 60, "ready_s": 60, "request_s": 30}
+    experiment = write_experiment(tmp_path, data)
+    results = tmp_path / "results"
+    run = run_loadgen("run", str(experiment), "--stack-outputs",
+                      str(target.directory / "outputs.json"), "--results", str(results),
+                      cwd=tmp_path, timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "3 cells done, 0 failed" in run.stdout
+    tree = open_results(results)
+    assert len(tree.cells) == 3
+    assert target.system("GET", "functions").json() == []
+    starts: dict[int, set[int]] = {}
+    for cell in tree.cells:
+        trace = json.loads((cell.path / TRACE_FUNCTION).read_text())
+        index = int(trace["function"][2:])
+        assert cell.info.function == trace["name"]
+        assert cell.info.status == "complete"
+        requests = load_requests(cell.record_paths(), cell.platform_records())
+        expected = sum(counts[index])
+        assert abs(requests.count - expected) <= poisson_bound(expected), cell.info.id
+        assert requests.ok.all()
+        # Per minute too: minute i's records are s00i-*.
+        for minute, count in enumerate(counts[index]):
+            paths = [p for p in cell.record_paths() if p.name.startswith(f"s{minute:03d}-")]
+            if count == 0:
+                assert paths == []
+                continue
+            sent = load_requests(paths, []).count
+            assert abs(sent - count) <= poisson_bound(count), (cell.info.id, minute)
+        summary = json.loads((cell.path / "summary.json").read_text())
+        for event in summary["segments"]:
+            if "summary" in event:
+                starts.setdefault(event["segment"], set()).add(event["summary"]["started"])
+    # Every function called in a minute started at the same instant.
+    assert all(len(instants) == 1 for instants in starts.values()), starts
