@@ -55,7 +55,7 @@ def run_action(tmp_path: Path, name: str, args: dict[str, Any]) -> dict[str, Any
 def test_function_names_are_the_suite_and_shadow_nothing() -> None:
     names = package.function_names()
     assert names == list(FUNCTION_NAMES)
-    assert len(set(names)) == len(names) == 8
+    assert len(set(names)) == len(names) == 9
     for module in [*names, "functions", "serve", "package", *package.RUNTIME_MODULES]:
         assert module not in sys.stdlib_module_names
     for name in names:
