@@ -37,6 +37,24 @@ TRACE_FUNCTION = "trace-function.json"
 PROCESSES_PER_FUNCTION = 1
 
 
+def group_processes(configured: int | None) -> int:
+    """Worker processes per function and minute of a group."""
+    return configured or PROCESSES_PER_FUNCTION
+
+
+def busiest_minute(cells: list[CellPlan]) -> int:
+    """The most functions of the group called in one minute (each runs its own processes)."""
+    minutes = max(len(cell.segments) for cell in cells)
+    return max(
+        sum(
+            1
+            for cell in cells
+            if index < len(cell.segments) and cell.segments[index].workload is not None
+        )
+        for index in range(minutes)
+    )
+
+
 def run_group(campaign: Campaign, cells: list[CellPlan]) -> list[CellOutcome]:
     """Measure `cells` together and publish each; one outcome per cell, in order."""
     started = now_iso()
@@ -130,7 +148,7 @@ def _run_minute(
     note = f"{cells[0].group}: minute {index + 1}, {len(active)} of {len(cells)} functions called"
     campaign.listener.note(note)
     options = campaign._engine_options(active[0][0])
-    processes = campaign.config.processes or PROCESSES_PER_FUNCTION
+    processes = group_processes(campaign.config.processes)
     results = run_together([job for _, job in active], options=options, processes=processes)
     interrupted = False
     for (cell, job), result in zip(active, results, strict=True):

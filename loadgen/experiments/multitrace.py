@@ -26,7 +26,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
-import json
 import math
 import random
 from collections.abc import Iterator
@@ -323,8 +322,3 @@ def sample_functions(
             )
         )
     return functions
-
-
-def sample_document(functions: list[SampledFunction]) -> str:
-    """The sample as JSON lines (what a results reader needs to tie cells to the trace)."""
-    return "".join(json.dumps(f.model_dump(exclude={"counts"})) + "\n" for f in functions)

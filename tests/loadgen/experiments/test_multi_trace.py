@@ -4,6 +4,7 @@ functions side by side against the local target."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import re
@@ -20,15 +21,19 @@ from typer.testing import CliRunner
 
 from functions import synthetic
 from loadgen.analysis.requests import load_requests
+from loadgen.bounds import max_processes
 from loadgen.cli import app
 from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.cells import expand, multi_trace_sample
-from loadgen.experiments.group_run import TRACE_FUNCTION
+from loadgen.experiments.estimate import Assumptions, estimate
+from loadgen.experiments.group_run import TRACE_FUNCTION, busiest_minute, group_processes
 from loadgen.experiments.kinds import MultiTrace
-from loadgen.experiments.multitrace import deployed_memory
+from loadgen.experiments.multitrace import MAX_SAMPLE, deployed_memory
+from loadgen.processes.coordinator import default_processes
 from loadgen.results.tree import open_results
 
 runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[3]
 INVOCATIONS = "invocations_per_function_md.anon.d01.csv"
 DURATIONS = "function_durations_percentiles.anon.d01.csv"
 MEMORY = "app_memory_percentiles.anon.d01.csv"
@@ -270,6 +275,45 @@ def test_params_come_from_the_trace_and_the_sample_from_the_stack_limits(tmp_pat
     assert "15 cells" in result.output
 
 
+def test_the_busiest_minute_counts_the_functions_called_in_it(tmp_path: Path) -> None:
+    write_trace(tmp_path, [[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1], [2, 2, 2]])
+    config = load_experiment(write_experiment(tmp_path, document(sample=5, strata=1, minutes=3)))
+    cells = expand(config, tmp_path)
+    assert busiest_minute(cells) == 3
+    assert group_processes(None) == 1
+    assert group_processes(3) == 3
+
+
+def test_run_refuses_more_concurrent_functions_than_the_machine_takes(tmp_path: Path) -> None:
+    limit = max_processes(default_processes())
+    if limit >= MAX_SAMPLE:
+        pytest.skip(f"this machine takes {limit} processes, more than a sample can hold")
+    write_trace(tmp_path, [[1 + index % 3] * 2 for index in range(limit + 1)])
+    data = document(sample=limit + 1, strata=1, minutes=2)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps(outputs_for("openfaas", "k8s")))
+    experiment = str(write_experiment(tmp_path, data))
+    results = str(tmp_path / "results")
+    run = run_loadgen(
+        "run",
+        experiment,
+        "--stack-outputs",
+        str(outputs),
+        "--results",
+        results,
+        "--image",
+        "registry.example/functions:1",
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert run.returncode == 2, run.stderr
+    assert (
+        f"experiments.0.sample: {limit + 1} functions called in one minute, 1 process(es) "
+        f"each, need {limit + 1} processes at once, more than {limit}"
+    ) in run.stderr
+    assert not (tmp_path / "results" / "manifest.json").exists()  # nothing started
+
+
 def poisson_bound(expected: float) -> float:
     """Half-width of a band holding a Poisson count with this mean but for ~1 in 10,000."""
     return 4 * math.sqrt(expected) + 1
@@ -317,3 +361,34 @@ def test_functions_are_replayed_side_by_side(target: LocalTarget, tmp_path: Path
                 starts.setdefault(event["segment"], set()).add(event["summary"]["started"])
     # Every function called in a minute started at the same instant.
     assert all(len(instants) == 1 for instants in starts.values()), starts
+
+
+def test_estimate_counts_a_group_once(tmp_path: Path) -> None:
+    forty(tmp_path)
+    data = document(sample=8, strata=4, minutes=3, minute_s=20)
+    data["number_of_runs"] = 2
+    config = load_experiment(write_experiment(tmp_path, data))
+    cells = expand(config, tmp_path)
+    assumed = Assumptions(deploy_s=30)
+    # Per run: one reset (30 s) and three 20 s minutes, however many functions.
+    assert estimate(config, cells, assumed).total_s == pytest.approx(2 * (30 + 3 * 20))
+    assert estimate(config, cells, assumed).cells == 16
+
+
+def test_the_shipped_sample_trace_is_what_its_script_writes(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("sample_trace", ROOT / "scripts/sample_trace.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.write(tmp_path)
+    shipped = ROOT / "examples" / "traces"
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names == sorted(path.name for path in shipped.iterdir())
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (shipped / name).read_bytes(), name
+    # And the example samples each stratum from it.
+    config = load_experiment(ROOT / "examples" / "multi-function-trace.yaml")
+    cells = expand(config, ROOT / "examples")
+    strata = [cell.trace.stratum for cell in cells if cell.trace is not None]
+    assert sorted(strata) == [0, 0, 1, 1, 2, 2]
