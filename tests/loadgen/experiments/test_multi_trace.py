@@ -7,7 +7,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Set
 from pathlib import Path
 from typing import Any
@@ -392,3 +397,45 @@ def test_the_shipped_sample_trace_is_what_its_script_writes(tmp_path: Path) -> N
     cells = expand(config, ROOT / "examples")
     strata = [cell.trace.stratum for cell in cells if cell.trace is not None]
     assert sorted(strata) == [0, 0, 1, 1, 2, 2]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_function_and_resume_measures_the_group_again(
+    target: LocalTarget, tmp_path: Path
+) -> None:
+    write_trace(tmp_path, [[30, 30], [60, 60], [90, 90]])
+    # Two 15 s minutes: a stop that waited for the minutes to end would take 30 s.
+    data = document(sample=3, strata=3, minutes=2, minute_s=15)
+    data["timeouts"] = {"deploy_s": 60, "ready_s": 60, "request_s": 30}
+    experiment = write_experiment(tmp_path, data)
+    outputs = str(target.directory / "outputs.json")
+    results = tmp_path / "results"
+    command = [sys.executable, "-m", "loadgen", "run", str(experiment), "--stack-outputs",
+               outputs, "--results", str(results), "--plain"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    incomplete = results / ".incomplete"
+    while time.monotonic() < deadline:
+        # Stop once the first minute's runs are under way.
+        if incomplete.is_dir() and list(incomplete.glob("*/records/.segment-000")):
+            break
+        time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("the campaign never reached its first minute")
+    time.sleep(1)
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr
+    assert not list((results / "cells").iterdir())  # the group is published whole or not at all
+    resumed = run_loadgen("run", str(experiment), "--stack-outputs", outputs, "--results",
+                          str(results), "--resume", cwd=tmp_path, timeout=300)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "3 cells done, 0 failed, 0 already done" in resumed.stdout
+    tree = open_results(results)
+    assert {cell.info.status for cell in tree.cells} == {"complete"}
+    assert target.system("GET", "functions").json() == []
