@@ -8,6 +8,9 @@ minute in which none has any is waited out. Each function keeps its own cell: it
 reports treat each sampled function as a function of its own. The cells are published
 together once the last minute is over; a crash loses the group, and `--resume` measures it
 again whole (its functions ran side by side, so one cannot be redone alone).
+
+This is part of the campaign loop: it deploys, primes and targets each cell through the
+`Campaign`'s own methods, so a group's cell is reset, called and recorded as any other.
 """
 
 from __future__ import annotations

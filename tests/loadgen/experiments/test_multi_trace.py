@@ -13,29 +13,39 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Set
+from collections.abc import Iterator, Set
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 import yaml
 from support.cli import run_loadgen
+from support.loadgen_servers import ScriptedServer
 from support.local_target import LocalTarget
 from support.sample_outputs import outputs_for
+from support.scripted_platform import ScriptedPlatform
 from typer.testing import CliRunner
 
+from contract.outputs import StackOutputs
 from functions import synthetic
 from loadgen.analysis.requests import load_requests
 from loadgen.bounds import max_processes
 from loadgen.cli import app
+from loadgen.experiments.campaign import Campaign
 from loadgen.experiments.campaign_file import load_experiment
 from loadgen.experiments.cells import expand, multi_trace_sample
+from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.estimate import Assumptions, estimate
 from loadgen.experiments.group_run import TRACE_FUNCTION, busiest_minute, group_processes
 from loadgen.experiments.kinds import MultiTrace
 from loadgen.experiments.multitrace import MAX_SAMPLE, deployed_memory
+from loadgen.experiments.outcomes import CampaignError
+from loadgen.platforms.base import FunctionSpec, InvokeTarget, PlatformError
 from loadgen.processes.coordinator import default_processes
 from loadgen.results.tree import open_results
+
+if TYPE_CHECKING:
+    from loadgen.loaders.pool import LoaderPool
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[3]
@@ -439,3 +449,97 @@ def test_ctrl_c_stops_every_function_and_resume_measures_the_group_again(
     tree = open_results(results)
     assert {cell.info.status for cell in tree.cells} == {"complete"}
     assert target.system("GET", "functions").json() == []
+
+
+class NamedPlatform(ScriptedPlatform):
+    """Each deployed function a path of the scripted server: the first sampled answers 400; a
+    deploy of `refuse` fails."""
+
+    def __init__(self, server: ScriptedServer, bad: str | None, refuse: str | None) -> None:
+        super().__init__(server)
+        self.bad, self.refuse = bad, refuse
+        self.memory: dict[str, int] = {}
+
+    async def deploy(self, function: FunctionSpec, replicas: int, env: dict[str, str]) -> None:
+        if function.deployed_name == self.refuse:
+            raise PlatformError(f"cannot deploy {function.deployed_name}: quota")
+        self.memory[function.deployed_name] = function.memory_mb
+        await super().deploy(function, replicas, env)
+
+    def invoke_target(
+        self, function: FunctionSpec, params: dict[str, Any], invocation: str = "sync"
+    ) -> InvokeTarget:
+        path = "/status/400" if function.deployed_name == self.bad else "/ok"
+        return InvokeTarget(url=self.server.url(path), method="GET")
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    running = ScriptedServer().start()
+    yield running
+    running.stop()
+
+
+def scripted_campaign(
+    folder: Path, server: ScriptedServer, *, bad: bool = False, refuse: bool = False
+) -> tuple[Campaign, NamedPlatform]:
+    write_trace(folder, [[8, 8], [12, 12], [16, 16]])
+    data = document(sample=3, strata=3, minutes=2, minute_s=1)
+    data["processes"] = 1
+    config = ExperimentConfig.model_validate(data)
+    names = [cell.deployed for cell in expand(config, folder)]
+    platform = NamedPlatform(server, names[0] if bad else None, names[1] if refuse else None)
+    outputs = outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=False)
+    campaign = Campaign(
+        config,
+        StackOutputs.model_validate(outputs),
+        folder / "results",
+        base=folder,
+        platform_factory=lambda outputs, image: platform,  # type: ignore[arg-type,return-value]
+    )
+    return campaign, platform
+
+
+def test_one_function_failing_fails_its_cell_only(server: ScriptedServer, tmp_path: Path) -> None:
+    campaign, platform = scripted_campaign(tmp_path, server, bad=True)
+    try:
+        report = campaign.run()
+    finally:
+        campaign.close()
+    statuses = {o.cell.deployed: (o.status, o.reason) for o in report.outcomes}
+    status, reason = statuses[platform.bad]
+    assert status == "failed"
+    assert str(reason).startswith("no request succeeded")
+    assert sorted(s for s, _ in statuses.values()) == ["complete", "complete", "failed"]
+    # Each function deployed under its own name with its memory, all before the minutes.
+    assert sorted(platform.memory) == sorted(statuses)
+    assert set(platform.memory.values()) == {128}
+    tree = open_results(tmp_path / "results")
+    assert sorted(c.info.function for c in tree.cells) == sorted(statuses)
+
+
+def test_a_function_the_platform_refuses_fails_the_group(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    campaign, platform = scripted_campaign(tmp_path, server, refuse=True)
+    try:
+        report = campaign.run()
+    finally:
+        campaign.close()
+    assert [o.status for o in report.outcomes] == ["failed"] * 3
+    assert {o.reason for o in report.outcomes} == {f"cannot deploy {platform.refuse}: quota"}
+    tree = open_results(tmp_path / "results")
+    assert {c.info.status for c in tree.cells} == {"failed"}
+
+
+def test_a_multi_trace_campaign_refuses_a_loader_pool(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    campaign, _ = scripted_campaign(tmp_path, server)
+    campaign.loaders = cast("LoaderPool", object())
+    try:
+        with pytest.raises(CampaignError, match="run without --loaders"):
+            campaign.run()
+    finally:
+        campaign.close()
+    assert not (tmp_path / "results" / "manifest.json").exists()
