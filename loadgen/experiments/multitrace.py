@@ -100,14 +100,20 @@ def deployed_memory(allocated_mb: int) -> int:
     return max(MIN_MEMORY_MB, math.ceil(needed / MEMORY_STEP_MB) * MEMORY_STEP_MB)
 
 
-def _reader(path: Path, field: str, kind: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) of a CSV file streamed through `loadgen.userfiles`; errors name `field`."""
+def _reader(path: Path, field: str, kind: str) -> Iterator[tuple[int, list[str]]]:
+    """(line, cells) of a CSV file streamed through `loadgen.userfiles`, the header first as
+    line 0; errors name `field`. Plain lists, not dicts: a trace row has 1444 cells."""
     try:
         lines = text_lines(path, kind=kind, limit=TRACE_LIMIT, line_limit=TRACE_LINE_LIMIT)
-        reader = csv.DictReader(lines)
-        header = reader.fieldnames or []
-        yield 0, {name: "" for name in header}
+        reader = csv.reader(lines)
+        header = next(reader, [])
+        yield 0, header
         for row in reader:
+            if len(row) != len(header):
+                raise MultiTraceError(
+                    field,
+                    f"{path}:{reader.line_num}: {len(row)} columns, the header has {len(header)}",
+                )
             yield reader.line_num, row
     except UserFileError as exc:
         raise MultiTraceError(field, str(exc)) from None
@@ -115,46 +121,53 @@ def _reader(path: Path, field: str, kind: str) -> Iterator[tuple[int, dict[str, 
         raise MultiTraceError(field, f"{path}: not CSV ({shorten(str(exc))})") from None
 
 
-def _require(path: Path, field: str, header: dict[str, str], columns: tuple[str, ...]) -> None:
+def _columns(path: Path, field: str, header: list[str], columns: tuple[str, ...]) -> list[int]:
+    """The position of each of `columns` in the header (each must be there)."""
     missing = [column for column in columns if column not in header]
     if missing:
         raise MultiTraceError(
             field,
             f"{path}: not the Azure Functions 2019 layout: no column {shorten(', '.join(missing))}",
         )
+    return [header.index(column) for column in columns]
 
 
-def _window_counts(
-    path: Path, row: dict[str, str], line: int, start_minute: int, minutes: int
-) -> tuple[int, ...]:
-    try:
-        counts = tuple(int(row[str(m)]) for m in range(start_minute, start_minute + minutes))
-    except (TypeError, ValueError):
-        raise MultiTraceError(
-            "invocations", f"{path}:{line}: counts must be whole numbers (1440 of them)"
-        ) from None
-    if counts and (min(counts) < 0 or max(counts) > MAX_COUNT):
-        raise MultiTraceError(
-            "invocations", f"{path}:{line}: counts must be from 0 to {MAX_COUNT:,}"
-        )
-    return counts
+def _invocation_rows(
+    path: Path, start_minute: int, minutes: int
+) -> Iterator[tuple[int, Key, str, tuple[int, ...]]]:
+    """(line, key, trigger, the window's counts) of every row; only the window's counts are
+    parsed (a day has 1440)."""
+    rows = _reader(path, "invocations", "a trace file")
+    _, header = next(rows)
+    every = _columns(path, "invocations", header, (*KEY_COLUMNS, *map(str, range(1, MINUTES + 1))))
+    first = len(KEY_COLUMNS) + start_minute - 1
+    positions = every[: len(KEY_COLUMNS)] + every[first : first + minutes]
+    for line, row in rows:
+        owner, app, function, trigger, *window = [row[i] for i in positions]
+        try:
+            counts = tuple(int(cell) for cell in window)
+        except ValueError:
+            raise MultiTraceError(
+                "invocations", f"{path}:{line}: counts must be whole numbers (1440 of them)"
+            ) from None
+        if counts and (min(counts) < 0 or max(counts) > MAX_COUNT):
+            raise MultiTraceError(
+                "invocations", f"{path}:{line}: counts must be from 0 to {MAX_COUNT:,}"
+            )
+        yield line, (owner, app, function), trigger, counts
 
 
 def _totals(path: Path, start_minute: int, minutes: int) -> dict[Key, int]:
     """Each function's invocations in the window, for those with any."""
-    rows = _reader(path, "invocations", "a trace file")
-    _, header = next(rows)
-    _require(path, "invocations", header, (*KEY_COLUMNS, *(str(m) for m in range(1, MINUTES + 1))))
     totals: dict[Key, int] = {}
     seen: set[Key] = set()
-    for line, row in rows:
-        key = (row["HashOwner"] or "", row["HashApp"] or "", row["HashFunction"] or "")
+    for line, key, _trigger, counts in _invocation_rows(path, start_minute, minutes):
         if key in seen:
             raise MultiTraceError(
                 "invocations", f"{path}:{line}: function {shorten('/'.join(key))} appears twice"
             )
         seen.add(key)
-        total = sum(_window_counts(path, row, line, start_minute, minutes))
+        total = sum(counts)
         if total > 0:
             totals[key] = total
     return totals
@@ -186,20 +199,16 @@ def stratified_sample(totals: dict[Key, int], size: int, strata: int, seed: int)
 def _sampled_rows(
     path: Path, keys: set[Key], start_minute: int, minutes: int
 ) -> dict[Key, tuple[str, tuple[int, ...]]]:
-    rows = _reader(path, "invocations", "a trace file")
-    next(rows)
     found: dict[Key, tuple[str, tuple[int, ...]]] = {}
-    for line, row in rows:
-        key = (row["HashOwner"] or "", row["HashApp"] or "", row["HashFunction"] or "")
+    for _line, key, trigger, counts in _invocation_rows(path, start_minute, minutes):
         if key in keys:
-            counts = _window_counts(path, row, line, start_minute, minutes)
-            found[key] = (row["Trigger"] or "", counts)
+            found[key] = (trigger, counts)
     return found
 
 
-def _number(path: Path, field: str, line: int, column: str, text: str | None) -> float:
+def _number(path: Path, field: str, line: int, column: str, text: str) -> float:
     try:
-        value = float(text or "")
+        value = float(text)
     except ValueError:
         raise MultiTraceError(
             field, f"{path}:{line}: {column} must be a number, got {shorten(repr(text))}"
@@ -213,10 +222,11 @@ def read_durations(path: Path, keys: set[Key]) -> dict[Key, tuple[float, ...]]:
     """The seven duration percentiles of each key (each must have a row)."""
     rows = _reader(path, "durations", "a durations file")
     _, header = next(rows)
-    _require(path, "durations", header, (*KEY_COLUMNS[:3], *DURATION_COLUMNS))
+    positions = _columns(path, "durations", header, (*KEY_COLUMNS[:3], *DURATION_COLUMNS))
     found: dict[Key, tuple[float, ...]] = {}
     for line, row in rows:
-        key = (row["HashOwner"] or "", row["HashApp"] or "", row["HashFunction"] or "")
+        owner, app, function, *texts = [row[i] for i in positions]
+        key = (owner, app, function)
         if key not in keys:
             continue
         if key in found:
@@ -224,8 +234,8 @@ def read_durations(path: Path, keys: set[Key]) -> dict[Key, tuple[float, ...]]:
                 "durations", f"{path}:{line}: function {shorten('/'.join(key))} appears twice"
             )
         values = [
-            min(_number(path, "durations", line, column, row[column]), MAX_MS)
-            for column in DURATION_COLUMNS
+            min(_number(path, "durations", line, column, text), MAX_MS)
+            for column, text in zip(DURATION_COLUMNS, texts, strict=True)
         ]
         # Percentiles never decrease; a row that does is not a distribution.
         for low, high in itertools.pairwise(values):
@@ -248,17 +258,18 @@ def read_memory(path: Path, apps: set[tuple[str, str]]) -> dict[tuple[str, str],
     """The median allocated memory (MB) of each application (each must have a row)."""
     rows = _reader(path, "memory", "a memory file")
     _, header = next(rows)
-    _require(path, "memory", header, ("HashOwner", "HashApp", MEMORY_COLUMN))
+    positions = _columns(path, "memory", header, ("HashOwner", "HashApp", MEMORY_COLUMN))
     found: dict[tuple[str, str], float] = {}
     for line, row in rows:
-        app = (row["HashOwner"] or "", row["HashApp"] or "")
+        owner, name, text = [row[i] for i in positions]
+        app = (owner, name)
         if app not in apps:
             continue
         if app in found:
             raise MultiTraceError(
                 "memory", f"{path}:{line}: application {shorten('/'.join(app))} appears twice"
             )
-        found[app] = _number(path, "memory", line, MEMORY_COLUMN, row[MEMORY_COLUMN])
+        found[app] = _number(path, "memory", line, MEMORY_COLUMN, text)
     missing = sorted(apps - set(found))
     if missing:
         raise MultiTraceError(
@@ -267,6 +278,21 @@ def read_memory(path: Path, apps: set[tuple[str, str]]) -> dict[tuple[str, str],
             f"{shorten(', '.join('/'.join(app) for app in missing))}",
         )
     return found
+
+
+#: Samples already drawn, by their files' identity (path, inode, size, modification time) and
+#: the sampling's parameters: `validate` and `run` check the files, then expand the cells, and a
+#: day of the real trace takes seconds to read.
+_SAMPLES: dict[tuple[object, ...], list[SampledFunction]] = {}
+_SAMPLES_KEPT = 4
+
+
+def _identity(path: Path) -> tuple[object, ...] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), status.st_ino, status.st_size, status.st_mtime_ns)
 
 
 def sample_functions(
@@ -281,7 +307,29 @@ def sample_functions(
     minutes: int,
 ) -> list[SampledFunction]:
     """The sampled functions, quietest stratum first, each with its window's counts, its
-    duration percentiles and its memory."""
+    duration percentiles and its memory (read again only when a file or a parameter changed)."""
+    files = [_identity(path) for path in (invocations, durations, memory)]
+    key = (*files, size, strata, seed, start_minute, minutes)
+    if None not in files and key in _SAMPLES:
+        return list(_SAMPLES[key])
+    functions = _sample(invocations, durations, memory, size, strata, seed, start_minute, minutes)
+    if None not in files:
+        while len(_SAMPLES) >= _SAMPLES_KEPT:
+            del _SAMPLES[next(iter(_SAMPLES))]
+        _SAMPLES[key] = functions
+    return list(functions)
+
+
+def _sample(
+    invocations: Path,
+    durations: Path,
+    memory: Path,
+    size: int,
+    strata: int,
+    seed: int,
+    start_minute: int,
+    minutes: int,
+) -> list[SampledFunction]:
     totals = _totals(invocations, start_minute, minutes)
     if len(totals) < size:
         window = f"minutes {start_minute}..{start_minute + minutes - 1}"

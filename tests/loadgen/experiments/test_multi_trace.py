@@ -543,3 +543,30 @@ def test_a_multi_trace_campaign_refuses_a_loader_pool(
     finally:
         campaign.close()
     assert not (tmp_path / "results" / "manifest.json").exists()
+
+
+def test_short_rows_and_bad_numbers_are_named_with_their_line(tmp_path: Path) -> None:
+    forty(tmp_path)
+    invocations = (tmp_path / INVOCATIONS).read_text().splitlines()
+    invocations[3] = ",".join(invocations[3].split(",")[:100])
+    (tmp_path / INVOCATIONS).write_text("\n".join(invocations) + "\n")
+    result = validate(tmp_path, document())
+    where = f"experiments.0.invocations: {tmp_path / INVOCATIONS}:4"
+    assert f"{where}: 100 columns, the header has 1444" in result.output
+    forty(tmp_path)
+    durations = (tmp_path / DURATIONS).read_text().splitlines()
+    durations[1:] = [line.rsplit(",", 1)[0] + ",slow" for line in durations[1:]]
+    (tmp_path / DURATIONS).write_text("\n".join(durations) + "\n")
+    result = validate(tmp_path, document())
+    assert "experiments.0.durations: " in result.output
+    assert "percentile_Average_100 must be a number, got 'slow'" in result.output
+
+
+def test_a_changed_trace_is_read_again(tmp_path: Path) -> None:
+    write_trace(tmp_path, [[index + 1] * 5 for index in range(40)])
+    before = sample_of(tmp_path, sample=4, strata=4)
+    # The busiest ten become the quietest: the top stratum's functions change.
+    write_trace(tmp_path, [[100 - index if index < 10 else index + 1] * 5 for index in range(40)])
+    after = sample_of(tmp_path, sample=4, strata=4)
+    assert before != after
+    assert sample_of(tmp_path, sample=4, strata=4) == after
