@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from contract.outputs import StackOutputs
+from loadgen.bounds import PROCESSES_PER_CORE, max_processes
 from loadgen.cli.errors import fail_problems
 from loadgen.cli.functions import ImageOption, default_image
 from loadgen.cli.loaders_options import (
@@ -43,6 +44,7 @@ from loadgen.experiments.feasibility import (
     feasibility_problems,
     feasibility_warnings,
 )
+from loadgen.experiments.group_run import busiest_minute, group_processes
 from loadgen.experiments.outcomes import CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
 from loadgen.loaders.spec import PoolError
@@ -336,10 +338,11 @@ def _check_capacity(experiment: Path, campaign: Campaign) -> None:
     processes = campaign.config.processes or default_processes()
     names = [entry.name for entry in campaign.config.experiments]
     for cell in campaign.cells:
+        share = group_processes(campaign.config.processes) if cell.group else processes
         for segment in cell.segments:
             if segment.workload is None:
                 continue
-            problem = capacity_problem(segment.workload, processes)
+            problem = capacity_problem(segment.workload, share)
             if problem is None:
                 continue
             field, message = problem
@@ -349,6 +352,33 @@ def _check_capacity(experiment: Path, campaign: Campaign) -> None:
                 else f"experiments.{names.index(cell.experiment)}"
             )
             fail_problems(experiment, [f"{where}: {message}"])
+    _check_group_capacity(experiment, campaign, names)
+
+
+def _check_group_capacity(experiment: Path, campaign: Campaign, names: list[str]) -> None:
+    """A multi-trace minute runs each called function in its own processes, all at once: their
+    sum must fit the machine as one run's would."""
+    groups: dict[str, list[CellPlan]] = {}
+    for cell in campaign.cells:
+        if cell.group is not None:
+            groups.setdefault(cell.group, []).append(cell)
+    cores = default_processes()
+    limit = max_processes(cores)
+    for cells in groups.values():
+        share = group_processes(campaign.config.processes)
+        busiest = busiest_minute(cells)
+        needed = busiest * share
+        if needed > limit:
+            fail_problems(
+                experiment,
+                [
+                    f"experiments.{names.index(cells[0].experiment)}.sample: "
+                    f"{busiest} functions called in one minute, {share} "
+                    f"process(es) each, need {needed} processes at once, more than {limit} "
+                    f"({PROCESSES_PER_CORE} per core on this machine's {cores}): lower sample "
+                    "or run on a larger machine (`--remote`)"
+                ],
+            )
 
 
 def _run_remote(

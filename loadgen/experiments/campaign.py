@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,6 +30,7 @@ from loadgen.experiments.async_segment import CallbackSettings, run_async_segmen
 from loadgen.experiments.cell_files import save_metrics
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
+from loadgen.experiments.group_run import run_group
 from loadgen.experiments.loads import loader_clocks, partial_reason, run_load
 from loadgen.experiments.outcomes import CampaignError, CampaignReport, CellListener, CellOutcome
 from loadgen.experiments.priming import prime
@@ -85,7 +86,8 @@ class Campaign:
         self._loop = asyncio.new_event_loop()
         self.platform = platform_factory(outputs, image)
         queue_cells.configure(self.platform, config)
-        self._deployed: set[str] = set()
+        self._deployed: dict[str, FunctionSpec] = {}
+        """What this campaign has deployed, by deployed name."""
         self.callback = callback or CallbackSettings()
         #: Functions some experiment calls through OpenWhisk's web-action path: exported as such.
         self._web = {f for e in config.experiments if e.invocation == "web" for f in e.functions}
@@ -122,6 +124,22 @@ class Campaign:
             **variant,
         )
 
+    def _cell_spec(self, cell: CellPlan) -> FunctionSpec:
+        """The cell's function as deployed: in the cell's language and memory limit, under its
+        own name where it has one (a multi-trace sample's)."""
+        spec = self._cell_spec(cell)
+        if cell.deployed is None:
+            return spec
+        return FunctionSpec.model_validate({**spec.model_dump(), "name": cell.deployed})
+
+    def _remove_deployed(self, also: Iterable[str] = ()) -> None:
+        """Remove every function this campaign deployed, and the suite functions `also`."""
+        every = {name: self._spec(name) for name in also}
+        every.update(self._deployed)
+        for name, spec in sorted(every.items()):
+            self._await(self.platform.remove(spec))
+            self._deployed.pop(name, None)
+
     def _env(self, function: str) -> dict[str, str]:
         configured = self.config.functions.get(function)
         return function_env(function, self.outputs, configured.env if configured else {})
@@ -129,9 +147,7 @@ class Campaign:
     def _reset(self, cell: CellPlan) -> None:
         """Only the cell's function and its dependencies, deployed fresh, ready and warm."""
         wanted = [cell.function, *self.config.dependencies(cell.function)]
-        for name in sorted(self._deployed | set(wanted)):
-            self._await(self.platform.remove(self._spec(name)))
-            self._deployed.discard(name)
+        self._remove_deployed(wanted)
         timeouts = self.config.timeouts
         sequence = self.config.functions[cell.function].sequence
         for name in reversed(wanted) if sequence else wanted:
@@ -145,7 +161,7 @@ class Campaign:
                 self._await(self.platform.deploy_sequence(spec, components))
             else:
                 self._await(self.platform.deploy(spec, replicas, self._env(name)))
-            self._deployed.add(name)
+            self._deployed[spec.deployed_name] = spec
             self._await(self.platform.wait_ready(spec, timeouts.ready_s))
         if cell.mode != "cold" and not queue_cells.is_enqueue(cell):
             self._prime(cell)
@@ -161,8 +177,7 @@ class Campaign:
     def _target(self, cell: CellPlan, invocation: Invocation | None = None) -> InvokeTarget:
         """The platform's request for the cell's params, or the file's raw body instead."""
         how = invocation or cell.invocation
-        spec = self._spec(cell.function, cell=cell)
-        target = self.platform.invoke_target(spec, cell.params, how)
+        target = self.platform.invoke_target(self._cell_spec(cell), cell.params, how)
         if self.config.functions[cell.function].body is not None:
             target = target.model_copy(update={"body": cell.body})
         return target
@@ -188,7 +203,7 @@ class Campaign:
         if isinstance(segment.workload, EnqueueLoop):
             args = (self.platform, self.outputs, cell, segment, index, records, self._await)
             return queue_cells.run_segment(*args)
-        spec = self._spec(cell.function, cell=cell)
+        spec = self._cell_spec(cell)
         event: dict[str, Any] = {"segment": index}
         if segment.before == "force_cold":
             cold = self._await(self.platform.force_cold(spec))
@@ -265,7 +280,7 @@ class Campaign:
             for index, segment in enumerate(cell.segments)
         ]
         end_ns = time.time_ns()
-        spec = self._spec(cell.function, cell=cell)
+        spec = self._cell_spec(cell)
         platform_rows = self._await(self.platform.records(spec, start_ns, end_ns))
         with (work / "platform.jsonl").open("w", encoding="utf-8") as handle:
             for row in platform_rows:
@@ -322,24 +337,37 @@ class Campaign:
         return manifest
 
     def run(self) -> CampaignReport:
+        if self.loaders is not None and any(cell.group is not None for cell in self.cells):
+            raise CampaignError(
+                "multi-trace experiments replay their functions from this machine only: "
+                "run without --loaders"
+            )
         started = now_iso()
         manifest = self._prepare_results(started)
         report = CampaignReport(self.results_dir)
         failures = 0
         previous_run: int | None = None
+        groups_seen: set[str] = set()
         try:
             for index, cell in enumerate(self.cells):
-                if self._results.done(cell.id):
-                    report.skipped += 1
+                if cell.group in groups_seen:
+                    continue  # measured with the first cell of its group
+                members = self._members(cell)
+                if cell.group is not None:
+                    groups_seen.add(cell.group)
+                if all(self._results.done(member.id) for member in members):
+                    report.skipped += len(members)
                     continue
                 if previous_run is not None and cell.run != previous_run:
                     time.sleep(self.config.delay_between_runs_s)
                 previous_run = cell.run
                 self.listener.cell_started(cell, index, len(self.cells))
-                outcome = self._run_cell(cell)
-                report.outcomes.append(outcome)
-                self.listener.cell_finished(outcome)
-                failures = failures + 1 if outcome.status == "failed" else 0
+                outcomes = run_group(self, members) if cell.group else [self._run_cell(cell)]
+                for outcome in outcomes:
+                    report.outcomes.append(outcome)
+                    self.listener.cell_finished(outcome)
+                failed = all(outcome.status == "failed" for outcome in outcomes)
+                failures = failures + 1 if failed else 0
                 if failures >= MAX_CONSECUTIVE_FAILURES:
                     raise CampaignError(
                         f"{failures} cells failed in a row (last: {outcome.reason}); stopping "
@@ -356,6 +384,12 @@ class Campaign:
                 update["loaders"] = manifest.loaders.model_copy(update={"runs": runs})
             self._results.write_manifest(manifest.model_copy(update=update))
         return report
+
+    def _members(self, cell: CellPlan) -> list[CellPlan]:
+        """The cells measured with `cell`: its group's, or itself alone."""
+        if cell.group is None:
+            return [cell]
+        return [member for member in self.cells if member.group == cell.group]
 
     def _run_cell(self, cell: CellPlan) -> CellOutcome:
         work = self._results.new_cell(cell.id)
@@ -392,9 +426,9 @@ class Campaign:
 
     def _cleanup(self) -> None:
         """Remove what the campaign deployed; a stack is left as the campaign found it."""
-        for name in sorted(self._deployed):
+        for name, spec in sorted(self._deployed.items()):
             try:
-                self._await(self.platform.remove(self._spec(name)))
+                self._await(self.platform.remove(spec))
             except PlatformError as exc:
                 self.listener.note(f"could not remove {name}: {exc}")
         self._deployed.clear()

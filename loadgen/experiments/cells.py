@@ -33,12 +33,14 @@ from loadgen.experiments.kinds import (
     ColdStarts,
     Enqueue,
     Experiment,
+    MultiTrace,
     OpenRates,
     ReplicaSweep,
     Stages,
     Trace,
 )
-from loadgen.experiments.trace import TraceError, minute_rates, read_trace
+from loadgen.experiments.multitrace import SampledFunction, sample_functions
+from loadgen.experiments.trace import TraceError, read_trace
 from loadgen.results.models import Mode, Sweep
 from loadgen.workload.enqueue import EnqueueLoop
 from loadgen.workload.spec import ClosedLoop, OpenLoop
@@ -76,9 +78,21 @@ class CellPlan:
     language: Language = DEFAULT_LANGUAGE
     """The implementation deployed (the experiment's `languages`)."""
     memory_mb: int = DEFAULT_MEMORY_MB
-    """The function's memory limit (the experiment's `memory_mb`)."""
+    """The function's memory limit (the experiment's `memory_mb`, a multi-trace sample's own)."""
     input_size: int | None = None
     """Bytes sent as the `input_size` parameter (the experiment's `input_sizes`); None: none."""
+    deployed: str | None = None
+    """The function's deployed name where it is not `function` (a multi-trace sample's)."""
+    group: str | None = None
+    """Cells measured together (one multi-trace experiment's run): deployed at once, their
+    segments run concurrently, index by index."""
+    trace: SampledFunction | None = None
+    """The trace function a multi-trace cell stands in for."""
+
+    @property
+    def name(self) -> str:
+        """The function as deployed, and as results name it."""
+        return self.deployed or self.function
 
 
 def _seed_for(*parts: object) -> int:
@@ -266,33 +280,46 @@ def _trace_segments(
     path = experiment.file if experiment.file.is_absolute() else base / experiment.file
     hash_function = experiment.mapping[function]
     row = read_trace(path, {hash_function})[hash_function]
-    segments = []
-    for rate in minute_rates(
-        row,
-        start_minute=experiment.start_minute,
-        minutes=experiment.minutes,
+    first = experiment.start_minute - 1
+    return _minute_segments(
+        row.counts[first : first + experiment.minutes],
         scale=experiment.scale,
         minute_s=experiment.minute_s,
-    ):
+        start_minute=experiment.start_minute,
+        label=hash_function,
+        path=path,
+        seed=seed,
+    )
+
+
+def _minute_segments(
+    counts: tuple[int, ...],
+    *,
+    scale: float,
+    minute_s: float,
+    start_minute: int,
+    label: str,
+    path: Path,
+    seed: Callable[[int], int],
+) -> list[Segment]:
+    """One segment per minute of the window: an open loop at count × scale per minute_s, or
+    an idle minute where that is less than one request; minute i's arrivals from `seed(i)`."""
+    segments = []
+    for count in counts:
+        rate = count * scale / minute_s
         if rate > MAX_RATE:
-            minute = experiment.start_minute + len(segments)
+            minute = start_minute + len(segments)
             raise TraceError(
-                f"{path}: minute {minute} of {hash_function} scaled by {experiment.scale:g} is "
+                f"{path}: minute {minute} of {label} scaled by {scale:g} is "
                 f"{rate:,.0f} requests/s, more than {MAX_RATE:,.0f}: lower scale or raise minute_s"
             )
-        if rate * experiment.minute_s < 1:
-            segments.append(Segment(None, duration_s=experiment.minute_s))
+        if rate * minute_s < 1:
+            segments.append(Segment(None, duration_s=minute_s))
         else:
-            segments.append(
-                Segment(
-                    OpenLoop(
-                        rate=rate,
-                        duration_s=experiment.minute_s,
-                        arrival="poisson",
-                        seed=seed(len(segments)),
-                    )
-                )
+            workload = OpenLoop(
+                rate=rate, duration_s=minute_s, arrival="poisson", seed=seed(len(segments))
             )
+            segments.append(Segment(workload))
     return segments
 
 
@@ -365,13 +392,101 @@ def _cells(
     return cells
 
 
+def multi_trace_sample(
+    experiment: MultiTrace, config: ExperimentConfig, base: Path
+) -> list[SampledFunction]:
+    """The experiment's sampled functions (files relative to `base`)."""
+
+    def resolve(path: Path) -> Path:
+        return path if path.is_absolute() else base / path
+
+    return sample_functions(
+        invocations=resolve(experiment.invocations),
+        durations=resolve(experiment.durations),
+        memory=resolve(experiment.memory),
+        size=experiment.sample,
+        strata=experiment.strata,
+        seed=config.seed if experiment.seed is None else experiment.seed,
+        start_minute=experiment.start_minute,
+        minutes=experiment.minutes,
+    )
+
+
+def _multi_trace_cells(
+    experiment: MultiTrace,
+    config: ExperimentConfig,
+    run: int,
+    sample: list[SampledFunction],
+    base: Path,
+) -> list[CellPlan]:
+    """One cell per sampled function, all in one group: measured together."""
+    # Only `mode` comes from the file (feasibility refuses the rest): the trace gives the others.
+    configured = {k: v for k, v in config.functions["synthetic"].params.items() if k == "mode"}
+    cells = []
+    path = (
+        experiment.invocations
+        if experiment.invocations.is_absolute()
+        else base / experiment.invocations
+    )
+    for function in sample:
+
+        def seed(minute: int, name: str = function.name) -> int:
+            return arrival_seed(config.seed, experiment.name, name, run, minute)
+
+        segments = _minute_segments(
+            function.counts,
+            scale=experiment.scale,
+            minute_s=experiment.minute_s,
+            start_minute=experiment.start_minute,
+            label=function.name,
+            path=path,
+            seed=seed,
+        )
+        params = {
+            **configured,
+            **function.params(_seed_for(config.seed, "synthetic", function.name) >> 1),
+        }
+        sweep = Sweep(name="none")
+        cells.append(
+            CellPlan(
+                id=cell_id(experiment.name, function.name, sweep, run),
+                experiment=experiment.name,
+                function="synthetic",
+                mode="trace",
+                sweep=sweep,
+                run=run,
+                replicas=experiment.replicas,
+                autoscaling=True,
+                params=params,
+                body=json.dumps(params, sort_keys=True).encode(),
+                segments=tuple(segments),
+                invocation=experiment.invocation,
+                deployed=function.name,
+                memory_mb=function.memory_mb,
+                group=f"{experiment.name}--run{run:03d}",
+                trace=function,
+            )
+        )
+    return cells
+
+
 def expand(config: ExperimentConfig, base: Path) -> list[CellPlan]:
     """Every cell of the campaign, in the order they run. `base` resolves relative paths
     (trace files) against the experiment file's folder."""
     cells: list[CellPlan] = []
+    samples = {
+        experiment.name: multi_trace_sample(experiment, config, base)
+        for experiment in config.experiments
+        if isinstance(experiment, MultiTrace)
+    }
     for run in range(config.runs):
         in_run: list[CellPlan] = []
         for experiment in config.experiments:
+            if isinstance(experiment, MultiTrace):
+                in_run += _multi_trace_cells(
+                    experiment, config, run, samples[experiment.name], base
+                )
+                continue
             for function in experiment.functions:
                 for language, memory_mb, input_size in _dimensions(experiment):
                     in_run.extend(

@@ -4,6 +4,7 @@ Per cell: the reset (deploy and ready: an assumption, `deploy_s`), then each seg
 - an open loop or a closed loop with a duration: its duration (plus a closed loop's warm-up);
 - a closed loop with a request count: requests ÷ users × the assumed latency (`latency_s`);
 - an idle trace minute: its length;
+- a multi-trace group (its functions replayed side by side): once, as one cell;
 - before a forced cold start: the assumed control-plane cost (`cold_s`);
 - before a natural cold start: the segment's `inactivity_s`, else the platform's idle timeout
   (`idle_timeout_s`) plus the campaign loop's margin.
@@ -67,7 +68,13 @@ def segment_seconds(cell: CellPlan, assume: Assumptions) -> float:
 
 def estimate(config: ExperimentConfig, cells: list[CellPlan], assume: Assumptions) -> Estimate:
     result = Estimate(cells=len(cells))
+    groups: set[str] = set()
     for cell in cells:
+        if cell.group is not None:
+            # A group's cells run side by side: its time counts once.
+            if cell.group in groups:
+                continue
+            groups.add(cell.group)
         seconds = assume.deploy_s + segment_seconds(cell, assume)
         result.by_experiment[cell.experiment] = (
             result.by_experiment.get(cell.experiment, 0.0) + seconds

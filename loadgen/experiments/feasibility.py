@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract.outputs import StackOutputs
+from loadgen.experiments.cells import multi_trace_sample
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.feasibility_knative import knative_problems
 from loadgen.experiments.keda_checks import keda_problems
@@ -18,9 +19,11 @@ from loadgen.experiments.kinds import (
     ClosedSweep,
     ColdStarts,
     Experiment,
+    MultiTrace,
     ReplicaSweep,
     Trace,
 )
+from loadgen.experiments.multitrace import MultiTraceError
 from loadgen.experiments.trace import TraceError, read_trace
 from loadgen.platforms import invocations
 
@@ -48,6 +51,8 @@ def feasibility_problems(
                 read_trace(path, set(experiment.mapping.values()))
             except TraceError as exc:
                 problems.append(f"{where}.file: {exc}")
+        elif isinstance(experiment, MultiTrace):
+            problems += _multi_trace_problems(config, experiment, where, base)
     if outputs is None:
         return problems
     for name in config.functions:
@@ -78,6 +83,24 @@ def feasibility_problems(
         problems += knative_problems(config, outputs)
     elif outputs.framework == "openwhisk":
         problems += _openwhisk_problems(config, outputs)
+    return problems
+
+
+def _multi_trace_problems(
+    config: ExperimentConfig, experiment: MultiTrace, where: str, base: Path
+) -> list[str]:
+    """The three trace files can be sampled; the trace, not the file, sets synthetic's params."""
+    problems = [
+        f"functions.synthetic.params.{name}: a multi-trace experiment takes it from the trace "
+        "(only mode may be set)"
+        for name in sorted(config.functions["synthetic"].params)
+        if name != "mode"
+    ]
+
+    try:
+        multi_trace_sample(experiment, config, base)
+    except MultiTraceError as exc:
+        problems.append(f"{where}.{exc.field}: {exc}")
     return problems
 
 
@@ -230,7 +253,13 @@ def _openfaas_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[
                         f"{field}: {value} replicas > max_replicas {limits.max_replicas} "
                         f"({edition})"
                     )
-        if limits.max_functions is not None:
+        if limits.max_functions is not None and isinstance(experiment, MultiTrace):
+            if experiment.sample > limits.max_functions:
+                problems.append(
+                    f"{where}.sample: {experiment.sample} functions deployed at once > "
+                    f"max_functions {limits.max_functions} ({edition})"
+                )
+        elif limits.max_functions is not None:
             for function in experiment.functions:
                 needed = 1 + len(config.dependencies(function))
                 if needed > limits.max_functions:

@@ -1,5 +1,5 @@
 """The experiment kinds of a campaign file (users, replicas, autoscaling, rates, stages, trace,
-cold, enqueue) and the field types they share with the file's model (`config.py`)."""
+multi-trace, cold, enqueue) and the field types they share with the file's model (`config.py`)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,11 @@ from loadgen.bounds import (
     Rate,
     Requests,
     Seconds,
+    Seed,
     Users,
     WarmupSeconds,
 )
+from loadgen.experiments.multitrace import MAX_SAMPLE
 from loadgen.userfiles import excerpt
 
 STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -243,6 +245,54 @@ class Trace(_Experiment):
         return self
 
 
+class MultiTrace(_Experiment):
+    """Many trace functions at once (Azure Functions 2019 layout): `sample` functions drawn
+    evenly from `strata` invocation-count strata, each deployed as its own `synthetic`
+    function (its durations and memory from the trace), their per-minute counts replayed
+    concurrently, minute by minute (`loadgen.experiments.multitrace`)."""
+
+    kind: Literal["multi-trace"]
+    functions: Unique(str) = ["synthetic"]  # type: ignore[valid-type]
+    invocations: FilePath = Field(description="invocations_per_function_md.anon.d<NN>.csv")
+    durations: FilePath = Field(description="function_durations_percentiles.anon.d<NN>.csv")
+    memory: FilePath = Field(description="app_memory_percentiles.anon.d<NN>.csv")
+    sample: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLE)] = Field(
+        description="trace functions deployed and replayed at once"
+    )
+    strata: Annotated[int, Field(strict=True, ge=1, le=MAX_SAMPLE)] = Field(
+        4, description="invocation-count strata the sample is spread evenly over"
+    )
+    seed: Seed | None = Field(None, description="the sample's seed; default the campaign's")
+    scale: Annotated[float, Field(strict=True, allow_inf_nan=False, gt=0, le=1000)] = 1.0
+    start_minute: Minute = 1
+    minutes: Minute
+    minute_s: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=1, le=60)] = Field(
+        60, description="seconds a trace minute lasts"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MultiTrace:
+        if list(self.functions) != ["synthetic"]:
+            raise ValueError("functions: a multi-trace experiment deploys synthetic only")
+        if self.strata > self.sample:
+            raise ValueError(
+                f"strata {self.strata} > sample {self.sample}: every stratum needs a function"
+            )
+        if self.start_minute + self.minutes - 1 > 1440:
+            raise ValueError("the window ends after minute 1440 of the trace day")
+        if self.invocation != "sync":
+            raise ValueError("invocation: a multi-trace experiment replays sync calls only")
+        if list(self.languages) != [DEFAULT_LANGUAGE]:
+            raise ValueError("languages: a multi-trace experiment deploys synthetic in python")
+        if list(self.memory_mb) != [DEFAULT_MEMORY_MB]:
+            raise ValueError(
+                "memory_mb: a multi-trace experiment takes each function's memory from the trace"
+            )
+        if self.input_sizes is not None:
+            raise ValueError("input_sizes: synthetic declares no input_size")
+        return self
+
+
 class Enqueue(_Experiment):
     """An open loop of jobs into a queue (KEDA's queue mode): each rate (jobs/s) for
     `duration_s`, then up to `drain_s` for the last completions; enqueue → completion latency
@@ -277,11 +327,29 @@ class ColdStarts(_Experiment):
 
 
 Experiment = Annotated[
-    ClosedSweep | ReplicaSweep | Autoscaling | OpenRates | Stages | Trace | ColdStarts | Enqueue,
+    ClosedSweep
+    | ReplicaSweep
+    | Autoscaling
+    | OpenRates
+    | Stages
+    | Trace
+    | MultiTrace
+    | ColdStarts
+    | Enqueue,
     Field(discriminator="kind"),
 ]
 
 
 KINDS = frozenset(
-    {"users", "replicas", "autoscaling", "rates", "stages", "trace", "cold", "enqueue"}
+    {
+        "users",
+        "replicas",
+        "autoscaling",
+        "rates",
+        "stages",
+        "trace",
+        "multi-trace",
+        "cold",
+        "enqueue",
+    }
 )

@@ -75,12 +75,3 @@ def _rows(path: Path, reader: csv.DictReader[str], functions: set[str]) -> dict[
     if missing:
         raise TraceError(f"{path}: no row for HashFunction {shorten(', '.join(missing))}")
     return rows
-
-
-def minute_rates(
-    row: TraceRow, *, start_minute: int, minutes: int, scale: float, minute_s: float
-) -> list[float]:
-    """Requests per second for each minute of the window: count × scale spread over the
-    (possibly compressed) minute. A zero is a minute without load."""
-    window = row.counts[start_minute - 1 : start_minute - 1 + minutes]
-    return [count * scale / minute_s for count in window]

@@ -162,9 +162,12 @@ def execute(
     on_progress: ProgressCallback | None = None,
     live_percentiles: bool = False,
     jobs: JobWait | None = None,
+    start_at: Callable[[], int] | None = None,
 ) -> RunResult:
     """Run `workload` against `request` and return the merged summary; with `jobs` (a closed
-    loop of asynchronous calls) each user waits for its call's completion before the next."""
+    loop of asynchronous calls) each user waits for its call's completion before the next.
+    `start_at` gives the start instant once every worker is ready (`run_processes`): runs
+    started together share one."""
     if jobs is not None and not isinstance(workload, ClosedLoop):
         raise ValueError("jobs: only a closed loop waits for its calls' completion")
     problem = capacity_problem(workload, processes or default_processes())
@@ -186,7 +189,7 @@ def execute(
         live_percentiles=live_percentiles,
         jobs=jobs,
     )
-    reports, t0, host = run_processes(plan, on_progress)
+    reports, t0, host = run_processes(plan, on_progress, start_at)
     started = iso_utc(plan.wall_anchor_ns + (t0 - epoch))
     summary = build_summary(plan, reports, started, host)
     if thresholds:

@@ -96,6 +96,10 @@ def remote_outputs(outputs: StackOutputs) -> bytes:
     return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
 
 
+#: Keys of an experiment that name a trace file (`trace`: file; `multi-trace`: the other three).
+TRACE_FIELDS = ("file", "invocations", "durations", "memory")
+
+
 def campaign_files(experiment: Path, config: ExperimentConfig) -> tuple[bytes, dict[str, Path]]:
     """The experiment file as the loader gets it, and the trace files it names (by their path
     relative to it there). A trace outside the file's directory is copied to `traces/` and the
@@ -104,16 +108,21 @@ def campaign_files(experiment: Path, config: ExperimentConfig) -> tuple[bytes, d
     document: Any = None
     traces: dict[str, Path] = {}
     for index, entry in enumerate(config.experiments):
-        trace = getattr(entry, "file", None)
-        if not isinstance(trace, Path):
-            continue
-        source = trace if trace.is_absolute() else experiment.parent / trace
-        relative = PurePosixPath(trace.as_posix())
-        if trace.is_absolute() or ".." in trace.parts:
-            relative = PurePosixPath("traces") / f"{index}-{trace.name}"
-            document = document or parse_yaml(text.decode("utf-8-sig"), str(experiment))
-            document["experiments"][index]["file"] = str(relative)
-        traces[str(relative)] = source
+        for field in TRACE_FIELDS:
+            trace = getattr(entry, field, None)
+            if not isinstance(trace, Path):
+                continue
+            source = trace if trace.is_absolute() else experiment.parent / trace
+            relative = PurePosixPath(trace.as_posix())
+            if trace.is_absolute() or ".." in trace.parts:
+                # The field too where an experiment names three files (two may share a name).
+                label = (
+                    f"{index}-{trace.name}" if field == "file" else f"{index}-{field}-{trace.name}"
+                )
+                relative = PurePosixPath("traces") / label
+                document = document or parse_yaml(text.decode("utf-8-sig"), str(experiment))
+                document["experiments"][index][field] = str(relative)
+            traces[str(relative)] = source
     if document is not None:
         text = yaml.safe_dump(document, sort_keys=False).encode()
     return text, traces

@@ -56,7 +56,7 @@ def run_action(tmp_path: Path, name: str, args: dict[str, Any]) -> dict[str, Any
 def test_function_names_are_the_suite_and_shadow_nothing() -> None:
     names = package.function_names()
     assert names == list(FUNCTION_NAMES)
-    assert len(set(names)) == len(names) == 8
+    assert len(set(names)) == len(names) == 9
     for module in [*names, "functions", "serve", "package", *package.RUNTIME_MODULES]:
         assert module not in sys.stdlib_module_names
     for name in names:
@@ -93,6 +93,11 @@ def test_zip_is_byte_identical_across_builds_with_fixed_metadata(name: str) -> N
         ("b64", {"size": 12, "rounds": 2}, {"size": 12, "encoded_bytes": 16}),
         ("jsonserde", {"items": 3, "rounds": 1}, {"items": 3}),
         ("floatops", {"n": 5}, {"n": 5}),
+        (
+            "synthetic",
+            {**{f"p{q}_ms": 1 for q in (0, 1, 25, 50, 75, 99, 100)}, "call": 3, "memory_mb": 2},
+            {"call": 3, "memory_mb": 2, "duration_ms": 1.0},
+        ),
     ],
 )
 def test_zip_runs_in_a_clean_interpreter(

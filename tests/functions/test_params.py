@@ -88,6 +88,13 @@ QUICK_CALLS: dict[str, dict[str, Any]] = {
     "b64": {"size": 1, "rounds": 1},
     "jsonserde": {"items": 1, "rounds": 1},
     "floatops": {"n": 0},
+    "synthetic": {
+        **{f"p{q}_ms": 0 for q in (0, 1, 25, 50, 75, 99, 100)},
+        "memory_mb": 1,
+        "seed": 0,
+        "call": 0,
+        "mode": "sleep",
+    },
     "chain": {"gateway": "http://127.0.0.1:9", "timeout_s": 0.5, "n": 1, "seed": 0},
     "ftp": {"host": "127.0.0.1", "port": 9, "file": "f", "expected_bytes": 1, "timeout_s": 0.5},
 }

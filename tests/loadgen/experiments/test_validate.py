@@ -54,6 +54,7 @@ EXAMPLE_STACKS = {
     "openfaas-async.yaml": CE,
     "memory-sweep.yaml": OPENWHISK,
     "runtimes.yaml": CE,
+    "multi-function-trace.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
 }
 
 

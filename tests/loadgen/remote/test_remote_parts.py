@@ -77,6 +77,31 @@ def test_traces_travel_with_the_experiment(tmp_path: Path) -> None:
     assert [e["file"] for e in rewritten["experiments"]] == ["traces/near.csv", "traces/1-far.csv"]
 
 
+def test_a_multi_trace_experiment_takes_its_three_files_along(tmp_path: Path) -> None:
+    experiment = tmp_path / "campaign" / "experiment.yaml"
+    experiment.parent.mkdir()
+    multi = {"name": "day", "kind": "multi-trace", "sample": 4, "minutes": 1}
+    files = {"invocations": "inv.csv", "durations": "../d/day.csv", "memory": "../m/day.csv"}
+    document = {
+        "name": "t",
+        "functions": {"synthetic": {}},
+        "experiments": [{**multi, **files}],
+    }
+    experiment.write_text(yaml.safe_dump(document))
+    text, traces = campaign_files(experiment, load_experiment(experiment))
+    assert traces == {
+        "inv.csv": experiment.parent / "inv.csv",
+        "traces/0-durations-day.csv": experiment.parent / "../d/day.csv",
+        "traces/0-memory-day.csv": experiment.parent / "../m/day.csv",
+    }
+    [rewritten] = yaml.safe_load(text)["experiments"]
+    assert [rewritten[f] for f in ("invocations", "durations", "memory")] == [
+        "inv.csv",
+        "traces/0-durations-day.csv",
+        "traces/0-memory-day.csv",
+    ]
+
+
 def test_the_content_hash_covers_the_wheel_packages() -> None:
     root = project_root()
     # The loader's packages, not the Pulumi program (`stacks`, `components`).
