@@ -127,7 +127,7 @@ class Campaign:
     def _cell_spec(self, cell: CellPlan) -> FunctionSpec:
         """The cell's function as deployed: in the cell's language and memory limit, under its
         own name where it has one (a multi-trace sample's)."""
-        spec = self._cell_spec(cell)
+        spec = self._spec(cell.function, cell=cell)
         if cell.deployed is None:
             return spec
         return FunctionSpec.model_validate({**spec.model_dump(), "name": cell.deployed})
