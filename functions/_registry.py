@@ -25,6 +25,7 @@ FUNCTION_NAMES: tuple[str, ...] = (
     "b64",
     "jsonserde",
     "floatops",
+    "thumbnail",
 )
 
 #: The languages a function may be written in; `python` is the suite above (functions/*.py).

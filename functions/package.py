@@ -22,6 +22,8 @@ from ._registry import FUNCTION_NAMES, UnknownFunction
 _PACKAGE = Path(__file__).resolve().parent
 #: Modules every action carries besides its function's own.
 RUNTIME_MODULES = ("__init__", "_openwhisk", "_params", "_registry", "_runtime")
+#: Helper modules a function imports besides the runtime's, carried in its action only.
+FUNCTION_MODULES: dict[str, tuple[str, ...]] = {"thumbnail": ("_s3",)}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 _ENTRY_POINT = '''"""OpenWhisk entry point of the {name!r} benchmark function."""
@@ -44,7 +46,7 @@ def action_files(name: str) -> dict[str, bytes]:
     if name not in FUNCTION_NAMES:
         raise UnknownFunction(name)
     files = {"__main__.py": _ENTRY_POINT.format(name=name).encode()}
-    for module in (*RUNTIME_MODULES, name):
+    for module in (*RUNTIME_MODULES, *FUNCTION_MODULES.get(name, ()), name):
         files[f"{_PACKAGE.name}/{module}.py"] = (_PACKAGE / f"{module}.py").read_bytes()
     return files
 
