@@ -418,3 +418,37 @@ def test_without_pulumi_the_user_is_told_how_to_pass_a_file(
     bad.write_text('{"cloud": "azure"}')
     with pytest.raises(OutputsError, match="cloud"):
         load_outputs(bad, None)
+
+
+def test_thumbnail_needs_object_storage_and_a_seeded_input_size(tmp_path: Path) -> None:
+    def problems(params: dict[str, object], outputs: dict[str, object]) -> list[str]:
+        document = {
+            "name": "t",
+            "functions": {"thumbnail": {"params": params}},
+            "experiments": [
+                {"name": "one", "kind": "users", "functions": ["thumbnail"], "users": [1],
+                 "requests": 10},
+            ],
+        }  # fmt: skip
+        config = ExperimentConfig.model_validate(document)
+        return feasibility_problems(config, StackOutputs.model_validate(outputs), tmp_path)
+
+    assert problems({}, SWARM) == [
+        "functions.thumbnail: the stack exports no object storage "
+        "(objectStorage: true in the stack config)"
+    ]
+    storage = {
+        "endpoint": "http://object-storage:7070",
+        "bucket": "faasbench",
+        "region": "us-east-1",
+        "access_key": "faasbench",
+        "secret_key": "s",
+        "input_sizes": [4096, 262144, 4194304],
+        "kind": "versitygw",
+    }
+    with_storage = {**SWARM, "object_storage": storage}
+    assert problems({"input_size": 262144}, with_storage) == []
+    assert problems({"input_size": 5000}, with_storage) == [
+        "functions.thumbnail.params.input_size: 5000 is not seeded in the stack's object "
+        "storage (seeded: 4096, 262144, 4194304)"
+    ]
