@@ -20,6 +20,7 @@ from components.monitoring_config import GRAFANA_NODE_PORT
 from components.monitoring_config import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
+from components.object_storage import ObjectStorageArgs, ObjectStorageInCluster
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
 from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
 from components.openwhisk_config import metrics_components
@@ -94,7 +95,20 @@ def in_existing_cluster(
         **PLATFORMS[(config.orchestrator, config.framework)](site),
         "ftp": ftp.outputs,
         **monitoring_outputs(monitoring, f"http://{node}:{MONITORING_PROMETHEUS_PORT}", node),
+        **object_storage_on(config, cluster),
     }
+
+
+def object_storage_on(config: StackConfig, cluster: Cluster | ExistingCluster) -> dict[str, object]:
+    """With `objectStorage: true`, the S3-compatible server for `thumbnail` in the Kubernetes
+    cluster, seeded; its `object_storage` output. Nothing otherwise (StackConfig refuses the
+    key on other orchestrators)."""
+    if not config.platform.object_storage:
+        return {}
+    if not isinstance(cluster, (K8sCluster, ExistingCluster)):
+        raise TypeError(f"objectStorage needs a Kubernetes cluster, got {type(cluster).__name__}")
+    storage = ObjectStorageInCluster("object-storage", ObjectStorageArgs(cluster.provider))
+    return {"object_storage": storage.outputs}
 
 
 def on_machines(
@@ -156,4 +170,8 @@ def on_machines(
             max_clients=versions.ftp_max_clients,
         ),
     )
-    return ["haproxy", "ftp"], {**outputs, "ftp": ftp.outputs}
+    return ["haproxy", "ftp"], {
+        **outputs,
+        "ftp": ftp.outputs,
+        **object_storage_on(config, cluster),
+    }

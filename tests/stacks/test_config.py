@@ -463,3 +463,12 @@ def test_messages_quote_a_short_excerpt_of_a_huge_value(raw: dict[str, str]) -> 
     assert len(message) < 1000
     for line in message.splitlines()[1:]:
         assert len(line) < 400
+
+
+def test_object_storage_is_off_by_default_and_for_kubernetes_only() -> None:
+    assert load_stack_config(MINIMAL_AWS).platform.object_storage is False
+    config = load_stack_config({**MINIMAL_AWS, "objectStorage": "true"})
+    assert config.platform.object_storage is True
+    message = problems_of({**MINIMAL_AWS, "orchestrator": "swarm", "objectStorage": "true"})
+    assert "objectStorage runs the object storage on Kubernetes" in message
+    assert "not swarm" in message

@@ -178,3 +178,22 @@ def test_ftp_max_clients_sizes_the_server_and_is_exported(aws_config: dict[str, 
     assert "max_clients=1200\n" in stdin
     assert "pasv_min_port=20000\n" in stdin
     assert "pasv_max_port=24799\n" in stdin
+
+
+def test_object_storage_runs_in_the_k3s_cluster_only_when_asked(aws_config: dict[str, str]) -> None:
+    plain = run_program(aws_config, stack="aws")
+    assert "object_storage" not in plain.outputs
+    assert "faasbench:storage:ObjectStorageInCluster" not in dict(plain.mocks.inventory())
+    run = run_program({**aws_config, "objectStorage": "true"}, stack="aws")
+    assert dict(run.mocks.inventory())["faasbench:storage:ObjectStorageInCluster"] == 1
+    assert run.value("object_storage.kind") == "versitygw"
+    assert run.value("object_storage.endpoint").endswith(".faasbench-storage.svc:7070")
+    assert run.secret("object_storage.secret_key")
+    # Nothing of it reaches a security group: it listens inside the cluster only.
+    kind = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+    def rules(program: ProgramRun) -> list[str]:
+        return sorted(f"{r.name} {r.inputs}" for r in program.mocks.of_type(kind))
+
+    assert rules(plain)
+    assert rules(plain) == rules(run)

@@ -1,0 +1,183 @@
+"""The object storage for `thumbnail` (`objectStorage: true`): its manifests against the
+Kubernetes API schema, a private and pinned server, the seeding job's command run for real from
+the ConfigMap's sources against an S3 server on 127.0.0.1, and the component under mocks."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from components.object_storage_config import (
+    SEED_IMAGE,
+    SERVER_IMAGE,
+    ObjectStorage,
+    endpoint,
+    object_storage_manifests,
+    seed_sources,
+)
+from functions import thumbnail
+from functions._s3 import Credentials, S3Client
+from loadgen.local.s3_server import S3Config, make_server
+
+KUBERNETES_VERSIONS = ["1.32.0", "1.36.0"]
+
+
+def by_kind(storage: ObjectStorage | None = None) -> dict[str, dict[str, Any]]:
+    return {m["kind"]: m for m in object_storage_manifests(storage or ObjectStorage())}
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_manifests_are_valid_kubernetes_objects(version: str) -> None:
+    manifests = object_storage_manifests(ObjectStorage())
+    assert [m["kind"] for m in manifests] == [
+        "ConfigMap",
+        "Deployment",
+        "Service",
+        "NetworkPolicy",
+        "Job",
+    ]
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, version, strict=True)
+
+
+def test_the_server_is_pinned_private_and_keyed_from_the_secret() -> None:
+    manifests = by_kind()
+    pod = manifests["Deployment"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["image"] == SERVER_IMAGE
+    assert "@sha256:" in SERVER_IMAGE
+    assert container["args"] == ["--port", ":7070", "posix", "--sidecar", "/meta", "/data"]
+    keys = {e["name"]: e.get("valueFrom") for e in container["env"]}
+    assert keys["ROOT_ACCESS_KEY_ID"] == {
+        "secretKeyRef": {"name": "object-storage-credentials", "key": "access"}
+    }
+    assert keys["ROOT_SECRET_ACCESS_KEY"] == {
+        "secretKeyRef": {"name": "object-storage-credentials", "key": "secret"}
+    }
+    assert pod["automountServiceAccountToken"] is False
+    service = manifests["Service"]["spec"]
+    assert "type" not in service  # ClusterIP: nothing outside the cluster reaches it
+    assert manifests["NetworkPolicy"]["spec"]["ingress"] == [
+        {"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 7070}]}
+    ]
+    assert endpoint(ObjectStorage()) == "http://object-storage.faasbench-storage.svc:7070"
+
+
+def test_the_seeding_job_runs_the_suites_code_from_its_configmap() -> None:
+    manifests = by_kind()
+    sources = manifests["ConfigMap"]["data"]
+    root = Path(__file__).resolve().parents[2]
+    for name in ("__init__.py", "_params.py", "_s3.py", "thumbnail.py"):
+        assert sources[name] == (root / "functions" / name).read_text()
+    job = manifests["Job"]["spec"]["template"]
+    [container] = job["spec"]["containers"]
+    assert container["image"] == SEED_IMAGE
+    assert container["command"] == ["python", "-I", "-m", "functions.thumbnail", "seed"]
+    env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    assert env["S3_ENDPOINT"] == "http://object-storage.faasbench-storage.svc:7070"
+    assert env["S3_SECRET_KEY"] == {
+        "secretKeyRef": {"name": "object-storage-credentials", "key": "secret"}
+    }
+    digest = hashlib.sha256("".join(sources[k] for k in sorted(sources)).encode()).hexdigest()
+    assert job["metadata"]["annotations"]["faasbench/seed-sha256"] == digest
+
+
+def test_the_seeding_command_uploads_every_seeded_input(tmp_path: Path) -> None:
+    """The ConfigMap's files, laid out as the Job mounts them, run in an isolated interpreter
+    (`-I`: the repository is not on the path) against an S3 server on 127.0.0.1."""
+    package = tmp_path / "opt" / "functions"
+    package.mkdir(parents=True)
+    for name, text in seed_sources().items():
+        (package / name).write_text(text)
+    config = S3Config(
+        root=tmp_path / "s3", access_key="faasbench", secret_key="k" * 40, addr_file=tmp_path / "a"
+    )
+    server = make_server(config)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    try:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "S3_ENDPOINT": f"http://{host}:{port}",
+            "S3_BUCKET": "faasbench",
+            "S3_ACCESS_KEY": "faasbench",
+            "S3_SECRET_KEY": "k" * 40,
+        }
+        completed = subprocess.run(
+            [sys.executable, "-I", "-m", "functions.thumbnail", "seed"],
+            cwd=package.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr
+        client = S3Client(f"http://{host}:{port}", Credentials("faasbench", "k" * 40))
+        for size in thumbnail.SEEDED_SIZES:
+            data = client.get_object("faasbench", thumbnail.input_key(size))
+            assert data == thumbnail.seed_image(size)
+            assert f"{thumbnail.input_key(size)} sha256 {hashlib.sha256(data).hexdigest()}" in (
+                completed.stdout
+            )
+        env["S3_SECRET_KEY"] = "wrong"
+        refused = subprocess.run(
+            [sys.executable, "-I", "-m", "functions.thumbnail", "seed"],
+            cwd=package.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert refused.returncode == 1
+    assert "403 SignatureDoesNotMatch" in refused.stderr
+    assert "wrong" not in refused.stderr
+
+
+def test_the_component_under_mocks_keeps_the_secret_key_in_the_secret_only() -> None:
+    import pulumi_kubernetes as k8s
+    from pydantic import SecretStr
+    from support.pulumi_mocks import FAKE_KUBECONFIG, resolve, run_under_mocks
+
+    from components.existing_cluster import ExistingCluster, ExistingClusterArgs
+    from components.object_storage import ObjectStorageArgs, ObjectStorageInCluster
+
+    def body() -> dict[str, object]:
+        cluster = ExistingCluster(
+            "k8s", ExistingClusterArgs(kubeconfig=SecretStr(FAKE_KUBECONFIG), storage_class=None)
+        )
+        assert isinstance(cluster.provider, k8s.Provider)
+        storage = ObjectStorageInCluster("object-storage", ObjectStorageArgs(cluster.provider))
+        return {k: resolve(v) for k, v in storage.outputs.items()}
+
+    mocks, outputs = run_under_mocks(body, stack="lab")
+    assert outputs["endpoint"] == "http://object-storage.faasbench-storage.svc:7070"
+    assert outputs["input_sizes"] == [4096, 262144, 4194304]
+    assert (outputs["bucket"], outputs["access_key"], outputs["kind"]) == (
+        "faasbench",
+        "faasbench",
+        "versitygw",
+    )
+    [secret] = [
+        r
+        for r in mocks.of_type("kubernetes:core/v1:Secret")
+        if r.name == "object-storage-credentials"
+    ]
+    assert secret.inputs["stringData"]["secret"] == outputs["secret_key"]
+    assert "stringData" in secret.secret_inputs
+    [group] = mocks.of_type("kubernetes:yaml/v2:ConfigGroup")
+    assert str(outputs["secret_key"]) not in str(group.inputs)
+    [namespace] = mocks.of_type("kubernetes:core/v1:Namespace")
+    assert namespace.inputs["metadata"]["name"] == "faasbench-storage"
