@@ -57,6 +57,7 @@ SEED_LABELS = {
 SEED_MODULES = ("__init__", "_params", "_s3", "thumbnail")
 _FUNCTIONS = Path(__file__).resolve().parent.parent / "functions"
 SEED_DIR = "/opt/faasbench"
+SEED_COMMAND = ["python", "-m", "functions.thumbnail", "seed"]
 
 
 @dataclass(frozen=True)
@@ -177,9 +178,10 @@ def object_storage_manifests(storage: ObjectStorage) -> list[dict[str, Any]]:
                             "name": "seed",
                             "image": storage.seed_image,
                             "imagePullPolicy": "IfNotPresent",
-                            "command": ["python", "-I", "-m", "functions.thumbnail", "seed"],
+                            # `-m` puts the working directory first on the path.
+                            "command": SEED_COMMAND,
                             "workingDir": SEED_DIR,
-                            "env": [*seed_env, {"name": "PYTHONPATH", "value": SEED_DIR}],
+                            "env": seed_env,
                             "resources": {
                                 "requests": {"cpu": "100m", "memory": "128Mi"},
                                 "limits": {"memory": "512Mi"},

@@ -80,7 +80,8 @@ def test_the_seeding_job_runs_the_suites_code_from_its_configmap() -> None:
     job = manifests["Job"]["spec"]["template"]
     [container] = job["spec"]["containers"]
     assert container["image"] == SEED_IMAGE
-    assert container["command"] == ["python", "-I", "-m", "functions.thumbnail", "seed"]
+    assert container["command"] == ["python", "-m", "functions.thumbnail", "seed"]
+    assert container["workingDir"] == "/opt/faasbench"
     env = {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
     assert env["S3_ENDPOINT"] == "http://object-storage.faasbench-storage.svc:7070"
     assert env["S3_SECRET_KEY"] == {
@@ -91,8 +92,9 @@ def test_the_seeding_job_runs_the_suites_code_from_its_configmap() -> None:
 
 
 def test_the_seeding_command_uploads_every_seeded_input(tmp_path: Path) -> None:
-    """The ConfigMap's files, laid out as the Job mounts them, run in an isolated interpreter
-    (`-I`: the repository is not on the path) against an S3 server on 127.0.0.1."""
+    """The ConfigMap's files, laid out as the Job mounts them, run by an interpreter that sees
+    nothing else (`-S -E`: no site-packages, where the repository is installed, no PYTHONPATH)
+    against an S3 server on 127.0.0.1."""
     package = tmp_path / "opt" / "functions"
     package.mkdir(parents=True)
     for name, text in seed_sources().items():
@@ -112,7 +114,7 @@ def test_the_seeding_command_uploads_every_seeded_input(tmp_path: Path) -> None:
             "S3_SECRET_KEY": "k" * 40,
         }
         completed = subprocess.run(
-            [sys.executable, "-I", "-m", "functions.thumbnail", "seed"],
+            [sys.executable, "-S", "-E", "-m", "functions.thumbnail", "seed"],
             cwd=package.parent,
             env=env,
             capture_output=True,
@@ -130,7 +132,7 @@ def test_the_seeding_command_uploads_every_seeded_input(tmp_path: Path) -> None:
             )
         env["S3_SECRET_KEY"] = "wrong"
         refused = subprocess.run(
-            [sys.executable, "-I", "-m", "functions.thumbnail", "seed"],
+            [sys.executable, "-S", "-E", "-m", "functions.thumbnail", "seed"],
             cwd=package.parent,
             env=env,
             capture_output=True,
