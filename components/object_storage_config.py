@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from functions._s3 import DEFAULT_REGION
 from functions.thumbnail import SEEDED_SIZES
 
@@ -245,4 +247,80 @@ def object_storage_outputs(
         "secret_key": secret_key,
         "input_sizes": list(storage.sizes),
         "kind": KIND,
+    }
+
+
+# --- Docker Swarm ----------------------------------------------------------------------------
+
+SWARM_STACK = "faasbench-storage"
+#: OpenFaaS's attachable overlay (stack `func`, network `functions`), where functions run.
+SWARM_NETWORK = "func_functions"
+SWARM_SECRET = "object-storage-secret-key"  # noqa: S105 (the Docker secret's name)
+#: The service's own name resolves on every network it joins, whatever a function is called.
+SWARM_HOST = f"{SWARM_STACK}_{NAME}"
+#: The server reads the root key from environment variables only: a shell sets them from the
+#: Docker secret file, so no key is in the service's spec (`$$`: compose's literal `$`).
+_SWARM_ENTRYPOINT = 'ROOT_SECRET_ACCESS_KEY="$$(cat /run/secrets/{secret})" exec versitygw "$$@"'
+
+
+def swarm_endpoint(storage: ObjectStorage) -> str:
+    return f"http://{SWARM_HOST}:{storage.port}"
+
+
+def swarm_compose(storage: ObjectStorage) -> dict[str, object]:
+    """The stack `faasbench-storage`: the server on the manager (named volumes there), on
+    OpenFaaS's functions overlay and no other network, no published port."""
+    return {
+        "version": "3.8",
+        "services": {
+            NAME: {
+                "image": storage.image,
+                "entrypoint": [
+                    "/bin/sh",
+                    "-c",
+                    _SWARM_ENTRYPOINT.format(secret=SWARM_SECRET),
+                    "versitygw",
+                ],
+                "command": server_args(storage),
+                "environment": {
+                    "ROOT_ACCESS_KEY_ID": storage.access_key,
+                    "VGW_REGION": storage.region,
+                },
+                "secrets": [SWARM_SECRET],
+                "networks": ["functions"],
+                "volumes": ["data:/data", "meta:/meta"],
+                "deploy": {
+                    "replicas": 1,
+                    "placement": {"constraints": ["node.role == manager"]},
+                    "restart_policy": {"condition": "any", "delay": "5s"},
+                    "resources": {"limits": {"memory": "1G"}},
+                },
+            }
+        },
+        "networks": {"functions": {"external": True, "name": SWARM_NETWORK}},
+        "secrets": {SWARM_SECRET: {"external": True}},
+        "volumes": {"data": {}, "meta": {}},
+    }
+
+
+def render_swarm_compose(storage: ObjectStorage) -> str:
+    return yaml.safe_dump(swarm_compose(storage), sort_keys=False)
+
+
+def swarm_step_params(storage: ObjectStorage, ready_timeout_s: int) -> dict[str, str | int]:
+    """The `object-storage-swarm` step's parameters (the secret key is its one secret)."""
+    sources = seed_sources()
+    return {
+        "COMPOSE": render_swarm_compose(storage),
+        "NETWORK": SWARM_NETWORK,
+        "ENDPOINT": swarm_endpoint(storage),
+        "BUCKET": storage.bucket,
+        "ACCESS_KEY": storage.access_key,
+        "REGION": storage.region,
+        "SEED_IMAGE": storage.seed_image,
+        "SEED_INIT_PY": sources["__init__.py"],
+        "SEED_PARAMS_PY": sources["_params.py"],
+        "SEED_S3_PY": sources["_s3.py"],
+        "SEED_THUMBNAIL_PY": sources["thumbnail.py"],
+        "READY_TIMEOUT_S": ready_timeout_s,
     }

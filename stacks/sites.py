@@ -20,10 +20,16 @@ from components.monitoring_config import GRAFANA_NODE_PORT
 from components.monitoring_config import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
-from components.object_storage import ObjectStorageArgs, ObjectStorageInCluster
+from components.object_storage import (
+    ObjectStorageArgs,
+    ObjectStorageInCluster,
+    ObjectStorageSwarm,
+    ObjectStorageSwarmArgs,
+)
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
 from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
 from components.openwhisk_config import metrics_components
+from components.swarm_cluster import SwarmCluster
 from contract.machines import Role
 from stacks.clusters import Cluster, KubernetesCluster
 from stacks.config import StackConfig
@@ -101,12 +107,22 @@ def in_existing_cluster(
 
 def object_storage_on(config: StackConfig, cluster: Cluster | ExistingCluster) -> dict[str, object]:
     """With `objectStorage: true`, the S3-compatible server for `thumbnail` in the Kubernetes
-    cluster, seeded; its `object_storage` output. Nothing otherwise (StackConfig refuses the
-    key on other orchestrators)."""
+    cluster or on the Swarm manager, seeded; its `object_storage` output. Nothing otherwise
+    (StackConfig refuses the key on Nomad)."""
     if not config.platform.object_storage:
         return {}
+    if isinstance(cluster, SwarmCluster):
+        on_swarm = ObjectStorageSwarm(
+            "object-storage",
+            ObjectStorageSwarmArgs(
+                manager_connection=cluster.manager_connection,
+                manager_instance_id=cluster.manager_instance_id,
+                cluster_ready=cluster.ready,
+            ),
+        )
+        return {"object_storage": on_swarm.outputs}
     if not isinstance(cluster, (K8sCluster, ExistingCluster)):
-        raise TypeError(f"objectStorage needs a Kubernetes cluster, got {type(cluster).__name__}")
+        raise TypeError(f"objectStorage is not available on {type(cluster).__name__}")
     storage = ObjectStorageInCluster("object-storage", ObjectStorageArgs(cluster.provider))
     return {"object_storage": storage.outputs}
 

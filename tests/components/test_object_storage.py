@@ -1,6 +1,7 @@
 """The object storage for `thumbnail` (`objectStorage: true`): its manifests against the
-Kubernetes API schema, a private and pinned server, the seeding job's command run for real from
-the ConfigMap's sources against an S3 server on 127.0.0.1, and the component under mocks."""
+Kubernetes API schema, its Swarm stack against `docker stack config`, a private and pinned
+server, the seeding command run for real from the shipped sources against an S3 server on
+127.0.0.1, the Swarm entrypoint's shell, and the component under mocks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from components.object_storage_config import (
     SEED_IMAGE,
@@ -21,8 +23,12 @@ from components.object_storage_config import (
     ObjectStorage,
     endpoint,
     object_storage_manifests,
+    render_swarm_compose,
     seed_sources,
+    swarm_compose,
+    swarm_step_params,
 )
+from components.remote_step import render_step
 from functions import thumbnail
 from functions._s3 import Credentials, S3Client
 from loadgen.local.s3_server import S3Config, make_server
@@ -183,3 +189,69 @@ def test_the_component_under_mocks_keeps_the_secret_key_in_the_secret_only() -> 
     assert str(outputs["secret_key"]) not in str(group.inputs)
     [namespace] = mocks.of_type("kubernetes:core/v1:Namespace")
     assert namespace.inputs["metadata"]["name"] == "faasbench-storage"
+
+
+# --- Docker Swarm ----------------------------------------------------------------------------
+
+
+def test_docker_accepts_the_swarm_stack(tmp_path: Path) -> None:
+    (tmp_path / "docker-compose.yml").write_text(render_swarm_compose(ObjectStorage()))
+    result = subprocess.run(
+        ["docker", "stack", "config", "--compose-file", "docker-compose.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    merged = yaml.safe_load(result.stdout)
+    service = merged["services"]["object-storage"]
+    assert service["image"] == SERVER_IMAGE
+    assert "ports" not in service  # nothing published: the overlay only
+    assert service["networks"] == {"functions": None}
+    assert merged["networks"]["functions"] == {"name": "func_functions", "external": True}
+    assert service["secrets"] == [{"source": "object-storage-secret-key"}]
+    assert service["deploy"]["placement"]["constraints"] == ["node.role == manager"]
+    # The key reaches the server from the secret file, read by a shell: `$$` became `$`.
+    entrypoint = service["entrypoint"]
+    assert entrypoint[:2] == ["/bin/sh", "-c"]
+    assert entrypoint[2] == (
+        'ROOT_SECRET_ACCESS_KEY="$(cat /run/secrets/object-storage-secret-key)" exec versitygw "$@"'
+    )
+    assert "ROOT_SECRET_ACCESS_KEY" not in service["environment"]
+
+
+def test_the_swarm_entrypoint_hands_the_secret_file_to_the_server(tmp_path: Path) -> None:
+    """The entrypoint's shell, with the secret path moved into a temporary directory and a
+    stand-in `versitygw` that prints what it gets."""
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    (secrets_dir / "object-storage-secret-key").write_text("the-generated-key")
+    (tmp_path / "versitygw").write_text(
+        '#!/bin/sh\necho "key=$ROOT_SECRET_ACCESS_KEY id=$ROOT_ACCESS_KEY_ID args=$*"\n'
+    )
+    (tmp_path / "versitygw").chmod(0o755)
+    services: Any = swarm_compose(ObjectStorage())["services"]
+    service = services["object-storage"]
+    script = service["entrypoint"][2].replace("$$", "$").replace("/run/secrets", str(secrets_dir))
+    result = subprocess.run(
+        ["/bin/sh", "-c", script, "versitygw", *service["command"]],
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin", **service["environment"]},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == (
+        "key=the-generated-key id=faasbench args=--port :7070 posix --sidecar /meta /data"
+    )
+
+
+def test_the_swarm_step_seeds_with_the_suites_sources() -> None:
+    params = swarm_step_params(ObjectStorage(), 60)
+    root = Path(__file__).resolve().parents[2]
+    assert params["SEED_THUMBNAIL_PY"] == (root / "functions" / "thumbnail.py").read_text()
+    assert params["ENDPOINT"] == "http://faasbench-storage_object-storage:7070"
+    assert params["NETWORK"] == "func_functions"
+    script = render_step("object-storage-swarm", params, {"SECRET_KEY": "k"})
+    assert "python -m functions.thumbnail seed" in script
+    assert "-e S3_SECRET_KEY " in script

@@ -37,6 +37,8 @@ from support.stack_hosts import (
 from components import faas_swarm_image
 from components.remote_step import SCRIPTS, node_id_of, render_step, step_sources
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 #: Nomad's hosts run the most steps (Consul, Vault, Nomad: about 20 s): the slow tier.
 @pytest.fixture(
@@ -44,6 +46,8 @@ from components.remote_step import SCRIPTS, node_id_of, render_step, step_source
 )
 def stack(request: pytest.FixtureRequest) -> ProgramRun:
     config = {**stack_file_config("aws"), "orchestrator": request.param, **CONFIG_OVERRIDES}
+    if request.param == "swarm":
+        config["objectStorage"] = "true"
     return run_program(config, stack="aws")
 
 
@@ -113,7 +117,15 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
         daemon = sandboxes[worker].path("/etc/docker/daemon.json").read_text()
         assert '"mtu": 1500' in daemon
         openfaas = sandboxes[manager].state()["swarm"]
-        assert openfaas["stacks"] == ["func"]
+        assert openfaas["stacks"] == ["faasbench-storage", "func"]
+        # objectStorage: the server's stack, its Docker secret, one seeding run with the key.
+        storage_key = openfaas["secrets"]["object-storage-secret-key"]
+        assert storage_key in secrets_of(run)
+        [seeding] = openfaas["runs"]
+        assert seeding["env"]["S3_SECRET_KEY"] == storage_key
+        assert seeding["env"]["S3_ENDPOINT"] == "http://faasbench-storage_object-storage:7070"
+        seeded = sandboxes[manager].path("/opt/faasbench/object-storage/functions/thumbnail.py")
+        assert seeded.read_text() == (ROOT / "functions" / "thumbnail.py").read_text() + "\n"
         assert openfaas["secrets"]["basic-auth-user"] == "admin"
         assert openfaas["secrets"]["basic-auth-password"] in secrets_of(run)
         compose = yaml.safe_load(

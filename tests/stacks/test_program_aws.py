@@ -197,3 +197,15 @@ def test_object_storage_runs_in_the_k3s_cluster_only_when_asked(aws_config: dict
 
     assert rules(plain)
     assert rules(plain) == rules(run)
+
+
+def test_object_storage_on_swarm_is_a_stack_on_the_manager(aws_config: dict[str, str]) -> None:
+    run = run_program({**aws_config, "orchestrator": "swarm", "objectStorage": "true"}, stack="aws")
+    assert run.value("object_storage.endpoint") == "http://faasbench-storage_object-storage:7070"
+    assert run.secret("object_storage.secret_key")
+    step = run.mocks.one("command:remote:Command", "object-storage-deploy")
+    # The key travels in the step's stdin (a secret input), never on its command line.
+    key = run.value("object_storage.secret_key")
+    assert f"SECRET_KEY={key}" in step.inputs["stdin"]
+    assert "stdin" in step.secret_inputs
+    assert key not in step.inputs["create"]
