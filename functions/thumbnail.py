@@ -292,7 +292,11 @@ def client_from(params: Mapping[str, Any]) -> tuple[S3Client, str]:
     endpoint = required(ENDPOINT.read(params), "endpoint", ENDPOINT.env)
     bucket = required(BUCKET.read(params), "bucket", BUCKET.env)
     region = REGION.read(params) or DEFAULT_REGION
-    client = S3Client(endpoint.rstrip("/"), _credentials(), region, TIMEOUT_S.read(params))
+    credentials, timeout_s = _credentials(), TIMEOUT_S.read(params)
+    try:
+        client = S3Client(endpoint.rstrip("/"), credentials, region, timeout_s)
+    except ValueError as exc:
+        raise ParamError(f"endpoint: {exc}") from None
     return client, bucket
 
 

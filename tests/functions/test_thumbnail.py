@@ -322,6 +322,7 @@ def test_an_unreachable_endpoint_is_a_failure(seeded: Storage) -> None:
         ({"width": 0}, "width must be between 1 and 2048"),
         ({"format": "gif"}, "format must be one of png, ppm"),
         ({"endpoint": "ftp://x"}, "endpoint must be http"),
+        ({"endpoint": "http://:"}, "endpoint: S3 endpoint must be http"),
         ({"bucket": "A_B"}, "bucket must be an S3 bucket name"),
     ],
 )
