@@ -1,7 +1,8 @@
 """The object storage for `thumbnail` (`objectStorage: true`): Versity S3 Gateway with the seeded
-inputs, rendered by `components.object_storage_config`, in a Kubernetes cluster or on the Swarm
-manager. The root account's secret key is generated here and handed over as a Kubernetes Secret
-or a Docker secret; the output carries it as a Pulumi secret.
+inputs, rendered by `components.object_storage_config`, in a Kubernetes cluster, on the Swarm
+manager or as a Nomad job on a worker. The root account's secret key is generated here and
+handed over as a Kubernetes Secret, a Docker secret or a Nomad Variable; the output carries it
+as a Pulumi secret.
 """
 
 from __future__ import annotations
@@ -13,20 +14,24 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pulumi_command import remote
 
+from components.nomad_config import DATACENTER
 from components.object_storage_config import (
     CREDENTIALS_SECRET,
     LABELS,
     ObjectStorage,
     endpoint,
+    nomad_endpoint,
+    nomad_variable_body,
     object_storage_manifests,
     object_storage_outputs,
+    render_nomad_job,
     swarm_endpoint,
     swarm_step_params,
 )
 from components.remote_step import remote_step
 
-#: How long the Swarm step waits for the overlay (OpenFaaS's stack, deployed beside it after
-#: the faas-swarm image is built), then for the server and the seeding.
+#: How long a step waits: on Swarm for the overlay (OpenFaaS's stack, deployed beside it after
+#: the faas-swarm image is built), then for the server and the seeding; on Nomad for the server.
 SWARM_READY_TIMEOUT_S = 1800
 
 
@@ -107,6 +112,58 @@ class ObjectStorageSwarm(pulumi.ComponentResource):
             depends_on=args.cluster_ready,
         )
         self.endpoint = pulumi.Output.all(deploy.id).apply(lambda _: swarm_endpoint(storage))
+        self.secret_key = pulumi.Output.secret(secret_key.result)
+        self.outputs = object_storage_outputs(storage, self.endpoint, self.secret_key)
+        self.register_outputs({"endpoint": self.endpoint})
+
+
+@dataclass(frozen=True)
+class ObjectStorageNomadArgs:
+    server_connection: remote.ConnectionArgs
+    server_instance_id: pulumi.Input[str]
+    server_ip: pulumi.Input[str]
+    workers: pulumi.Input[list[str]]
+    nomad_token: pulumi.Input[str]
+    cluster_ready: list[pulumi.Resource]
+    storage: ObjectStorage = field(default_factory=ObjectStorage)
+
+
+class ObjectStorageNomad(pulumi.ComponentResource):
+    """The job `object-storage` on the first worker (its port published on the private
+    network), submitted from the first server with its Nomad Variable (the
+    `object-storage-nomad` step); a poststart task of the job seeds it."""
+
+    def __init__(
+        self, name: str, args: ObjectStorageNomadArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("faasbench:storage:ObjectStorageNomad", name, None, opts)
+        storage = args.storage
+        secret_key = random.RandomPassword(
+            f"{name}-secret-key", length=40, special=False, opts=pulumi.ResourceOptions(parent=self)
+        )
+        worker = pulumi.Output.from_input(args.workers).apply(lambda ips: ips[0])
+        deploy = remote_step(
+            f"{name}-deploy",
+            connection=args.server_connection,
+            step="object-storage-nomad",
+            params={
+                "NODE_IP": args.server_ip,
+                "WORKER_IP": worker,
+                "PORT": storage.port,
+                "JOB": worker.apply(lambda ip: render_nomad_job(storage, ip, DATACENTER)),
+                "READY_TIMEOUT_S": SWARM_READY_TIMEOUT_S,
+            },
+            secrets={
+                "NOMAD_TOKEN": args.nomad_token,
+                "VARIABLE": secret_key.result.apply(nomad_variable_body),
+            },
+            triggers=[args.server_instance_id],
+            parent=self,
+            depends_on=args.cluster_ready,
+        )
+        self.endpoint = pulumi.Output.all(worker, deploy.id).apply(
+            lambda v: nomad_endpoint(storage, v[0])
+        )
         self.secret_key = pulumi.Output.secret(secret_key.result)
         self.outputs = object_storage_outputs(storage, self.endpoint, self.secret_key)
         self.register_outputs({"endpoint": self.endpoint})

@@ -19,6 +19,7 @@ seeds and the function expects. It retries until the server answers.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -324,3 +325,124 @@ def swarm_step_params(storage: ObjectStorage, ready_timeout_s: int) -> dict[str,
         "SEED_THUMBNAIL_PY": sources["thumbnail.py"],
         "READY_TIMEOUT_S": ready_timeout_s,
     }
+
+
+# --- Nomad -----------------------------------------------------------------------------------
+
+NOMAD_JOB = "object-storage"
+NOMAD_VARIABLE = f"nomad/jobs/{NOMAD_JOB}"
+_SECOND_NS = 1_000_000_000
+#: Delimiters of the templates that carry Python sources: nothing in them is a template.
+_SOURCE_DELIMITERS = {"LeftDelim": "[[faasbench:", "RightDelim": ":faasbench]]"}
+
+
+def _secret_key_env(name: str) -> dict[str, object]:
+    """A template that puts the root secret key, from the job's Nomad Variable, in the task's
+    environment as `name` (a file in the task's secrets/ directory, never in the job)."""
+    return {
+        "DestPath": f"secrets/{name.lower()}.env",
+        "EmbeddedTmpl": (
+            f'{name}={{{{ with nomadVar "{NOMAD_VARIABLE}" }}}}{{{{ .secret_key }}}}{{{{ end }}}}\n'
+        ),
+        "ChangeMode": "restart",
+        "Envvars": True,
+        "Perms": "0400",
+    }
+
+
+def nomad_endpoint(storage: ObjectStorage, worker_ip: str) -> str:
+    return f"http://{worker_ip}:{storage.port}"
+
+
+def nomad_job(storage: ObjectStorage, worker_ip: str, datacenter: str) -> dict[str, object]:
+    """The `Job` of `POST /v1/jobs`: the server on the worker `worker_ip` (its port published
+    there, on the private network), and a poststart task in the same group that seeds it over
+    the group's shared localhost, retried by the restart policy until the server answers."""
+    sources = seed_sources()
+    server = {
+        "Name": "versitygw",
+        "Driver": "docker",
+        "Config": {"image": storage.image, "args": server_args(storage)},
+        "Env": {"ROOT_ACCESS_KEY_ID": storage.access_key, "VGW_REGION": storage.region},
+        "Templates": [_secret_key_env("ROOT_SECRET_ACCESS_KEY")],
+        "Resources": {"CPU": 200, "MemoryMB": 512},
+        "LogConfig": {"MaxFiles": 5, "MaxFileSizeMB": 10},
+    }
+    seed = {
+        "Name": "seed",
+        "Driver": "docker",
+        "Lifecycle": {"Hook": "poststart", "Sidecar": False},
+        "Config": {
+            "image": storage.seed_image,
+            "command": SEED_COMMAND[0],
+            "args": SEED_COMMAND[1:],
+            "work_dir": "/local",
+        },
+        "Env": {
+            "S3_ENDPOINT": f"http://127.0.0.1:{storage.port}",
+            "S3_BUCKET": storage.bucket,
+            "S3_REGION": storage.region,
+            "S3_ACCESS_KEY": storage.access_key,
+        },
+        "Templates": [
+            _secret_key_env("S3_SECRET_KEY"),
+            *(
+                {
+                    "DestPath": f"local/functions/{name}",
+                    "EmbeddedTmpl": text,
+                    "ChangeMode": "noop",
+                    "Perms": "0444",
+                    **_SOURCE_DELIMITERS,
+                }
+                for name, text in sorted(sources.items())
+            ),
+        ],
+        "Resources": {"CPU": 100, "MemoryMB": 256},
+        "LogConfig": {"MaxFiles": 2, "MaxFileSizeMB": 5},
+    }
+    return {
+        "ID": NOMAD_JOB,
+        "Name": NOMAD_JOB,
+        "Type": "service",
+        "Namespace": "default",
+        "Datacenters": [datacenter],
+        "Constraints": [
+            {
+                "LTarget": "${attr.unique.network.ip-address}",
+                "RTarget": worker_ip,
+                "Operand": "=",
+            }
+        ],
+        "TaskGroups": [
+            {
+                "Name": NOMAD_JOB,
+                "Count": 1,
+                "Networks": [
+                    {
+                        "Mode": "bridge",
+                        "ReservedPorts": [
+                            {"Label": "s3", "Value": storage.port, "To": storage.port}
+                        ],
+                    }
+                ],
+                "RestartPolicy": {
+                    "Attempts": 30,
+                    "Interval": 1800 * _SECOND_NS,
+                    "Delay": 10 * _SECOND_NS,
+                    "Mode": "delay",
+                },
+                "Tasks": [server, seed],
+            }
+        ],
+    }
+
+
+def render_nomad_job(storage: ObjectStorage, worker_ip: str, datacenter: str) -> str:
+    return json.dumps({"Job": nomad_job(storage, worker_ip, datacenter)}, indent=1)
+
+
+def nomad_variable_body(secret_key: str) -> str:
+    """The PUT /v1/var body of the job's variable (the one secret)."""
+    return json.dumps(
+        {"Namespace": "default", "Path": NOMAD_VARIABLE, "Items": {"secret_key": secret_key}}
+    )

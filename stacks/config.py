@@ -100,11 +100,6 @@ class StackConfig(Section):
                 f"registry {self.images.mode} builds the image on the stack's bastion, and cloud "
                 "existing has none: push the image yourself and run loadgen run --image IMAGE"
             )
-        if self.platform.object_storage and self.orchestrator not in ("k8s", "swarm"):
-            raise ValueError(
-                f"objectStorage runs the object storage on Kubernetes or Docker Swarm: "
-                f"orchestrator must be k8s or swarm, not {self.orchestrator}"
-            )
         if self.cluster.storage_class is not None and self.cloud != "existing":
             raise ValueError(
                 "storageClass applies to cloud existing only (k3s clusters use local-path)"

@@ -41,7 +41,7 @@ class PlatformConfig(Section):
     object_storage: bool = Field(
         False,
         alias="objectStorage",
-        description="deploy S3-compatible object storage with the thumbnail inputs (k8s, swarm)",
+        description="deploy S3-compatible object storage with the thumbnail inputs",
     )
 
 

@@ -20,9 +20,12 @@ from components.monitoring_config import GRAFANA_NODE_PORT
 from components.monitoring_config import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
+from components.nomad_cluster import NomadCluster
 from components.object_storage import (
     ObjectStorageArgs,
     ObjectStorageInCluster,
+    ObjectStorageNomad,
+    ObjectStorageNomadArgs,
     ObjectStorageSwarm,
     ObjectStorageSwarmArgs,
 )
@@ -107,8 +110,8 @@ def in_existing_cluster(
 
 def object_storage_on(config: StackConfig, cluster: Cluster | ExistingCluster) -> dict[str, object]:
     """With `objectStorage: true`, the S3-compatible server for `thumbnail` in the Kubernetes
-    cluster or on the Swarm manager, seeded; its `object_storage` output. Nothing otherwise
-    (StackConfig refuses the key on Nomad)."""
+    cluster, on the Swarm manager or as a Nomad job, seeded; its `object_storage` output.
+    Nothing otherwise."""
     if not config.platform.object_storage:
         return {}
     if isinstance(cluster, SwarmCluster):
@@ -121,6 +124,19 @@ def object_storage_on(config: StackConfig, cluster: Cluster | ExistingCluster) -
             ),
         )
         return {"object_storage": on_swarm.outputs}
+    if isinstance(cluster, NomadCluster):
+        on_nomad = ObjectStorageNomad(
+            "object-storage",
+            ObjectStorageNomadArgs(
+                server_connection=cluster.server_connection,
+                server_instance_id=cluster.server_instance_id,
+                server_ip=cluster.server_ip,
+                workers=cluster.workers,
+                nomad_token=cluster.token,
+                cluster_ready=cluster.ready,
+            ),
+        )
+        return {"object_storage": on_nomad.outputs}
     if not isinstance(cluster, (K8sCluster, ExistingCluster)):
         raise TypeError(f"objectStorage is not available on {type(cluster).__name__}")
     storage = ObjectStorageInCluster("object-storage", ObjectStorageArgs(cluster.provider))

@@ -1,11 +1,13 @@
 """The object storage for `thumbnail` (`objectStorage: true`): its manifests against the
 Kubernetes API schema, its Swarm stack against `docker stack config`, a private and pinned
 server, the seeding command run for real from the shipped sources against an S3 server on
-127.0.0.1, the Swarm entrypoint's shell, and the component under mocks."""
+127.0.0.1, the Swarm entrypoint's shell, the Nomad job's fields, and the component under
+mocks."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -16,13 +18,16 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from support.nomad_api import check_fields
 
 from components.object_storage_config import (
     SEED_IMAGE,
     SERVER_IMAGE,
     ObjectStorage,
     endpoint,
+    nomad_variable_body,
     object_storage_manifests,
+    render_nomad_job,
     render_swarm_compose,
     seed_sources,
     swarm_compose,
@@ -255,3 +260,51 @@ def test_the_swarm_step_seeds_with_the_suites_sources() -> None:
     script = render_step("object-storage-swarm", params, {"SECRET_KEY": "k"})
     assert "python -m functions.thumbnail seed" in script
     assert "-e S3_SECRET_KEY " in script
+
+
+# --- Nomad -----------------------------------------------------------------------------------
+
+
+def test_the_nomad_job_uses_nomads_fields_and_runs_on_the_worker() -> None:
+    body = json.loads(render_nomad_job(ObjectStorage(), "10.0.2.21", "dc1"))
+    job = body["Job"]
+    assert check_fields("Job", job, "Job") > 10
+    assert job["Constraints"] == [
+        {"LTarget": "${attr.unique.network.ip-address}", "RTarget": "10.0.2.21", "Operand": "="}
+    ]
+    [group] = job["TaskGroups"]
+    assert group["Networks"] == [
+        {"Mode": "bridge", "ReservedPorts": [{"Label": "s3", "Value": 7070, "To": 7070}]}
+    ]
+    server, seed = group["Tasks"]
+    assert server["Config"] == {
+        "image": SERVER_IMAGE,
+        "args": ["--port", ":7070", "posix", "--sidecar", "/meta", "/data"],
+    }
+    assert seed["Lifecycle"] == {"Hook": "poststart", "Sidecar": False}
+    assert seed["Config"]["image"] == SEED_IMAGE
+    assert seed["Env"]["S3_ENDPOINT"] == "http://127.0.0.1:7070"
+    # The key comes from the job's Nomad Variable through templates, never from the job.
+    for task, name in ((server, "ROOT_SECRET_ACCESS_KEY"), (seed, "S3_SECRET_KEY")):
+        [key] = [t for t in task["Templates"] if t.get("Envvars")]
+        assert key["EmbeddedTmpl"] == (
+            f'{name}={{{{ with nomadVar "nomad/jobs/object-storage" }}}}'
+            "{{ .secret_key }}{{ end }}\n"
+        )
+        assert key["DestPath"].startswith("secrets/")
+    sources = {
+        t["DestPath"]: t for t in seed["Templates"] if t["DestPath"].startswith("local/functions")
+    }
+    assert {path: t["EmbeddedTmpl"] for path, t in sources.items()} == {
+        f"local/functions/{name}": text for name, text in seed_sources().items()
+    }
+    for template in sources.values():
+        delimiters = (template["LeftDelim"], template["RightDelim"])
+        assert not any(d in template["EmbeddedTmpl"] for d in delimiters)
+    body_variable = json.loads(nomad_variable_body("generated"))
+    assert body_variable == {
+        "Namespace": "default",
+        "Path": "nomad/jobs/object-storage",
+        "Items": {"secret_key": "generated"},
+    }
+    assert "generated" not in render_nomad_job(ObjectStorage(), "10.0.2.21", "dc1")

@@ -45,9 +45,12 @@ ROOT = Path(__file__).resolve().parents[2]
     scope="module", params=["k8s", "swarm", pytest.param("nomad", marks=pytest.mark.slow)]
 )
 def stack(request: pytest.FixtureRequest) -> ProgramRun:
-    config = {**stack_file_config("aws"), "orchestrator": request.param, **CONFIG_OVERRIDES}
-    if request.param == "swarm":
-        config["objectStorage"] = "true"
+    config = {
+        **stack_file_config("aws"),
+        "orchestrator": request.param,
+        **CONFIG_OVERRIDES,
+        "objectStorage": "true",
+    }
     return run_program(config, stack="aws")
 
 
@@ -163,6 +166,12 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
             "basic_auth_user", "basic_auth_password", "nomad_token", "consul_token", "vault_token",
         }  # fmt: skip
         assert items["nomad_token"] == server_state["nomad"]["bootstrap"]
+        # objectStorage: its job, pinned to the first worker, and its variable with the key.
+        storage_job = server_state["nomad"]["jobs"]["object-storage"]
+        assert storage_job["Constraints"][0]["RTarget"] == worker
+        storage_items = server_state["nomad"]["variables"]["nomad/jobs/object-storage"]
+        assert storage_items["secret_key"] in secrets_of(run)
+        assert run.value("object_storage.endpoint") == f"http://{worker}:7070"
     for sandbox in sandboxes.values():
         held = [c for c in sandbox.calls() if c[:2] == ["apt-mark", "hold"]]
         installed = sandbox.state().get("packages", {})

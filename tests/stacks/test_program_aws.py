@@ -209,3 +209,17 @@ def test_object_storage_on_swarm_is_a_stack_on_the_manager(aws_config: dict[str,
     assert f"SECRET_KEY={key}" in step.inputs["stdin"]
     assert "stdin" in step.secret_inputs
     assert key not in step.inputs["create"]
+
+
+def test_object_storage_on_nomad_is_a_job_on_the_first_worker(aws_config: dict[str, str]) -> None:
+    run = run_program({**aws_config, "orchestrator": "nomad", "objectStorage": "true"}, stack="aws")
+    worker = run.value("nodes.workers")[0]
+    assert run.value("object_storage.endpoint") == f"http://{worker}:7070"
+    assert run.secret("object_storage.secret_key")
+    step = run.mocks.one("command:remote:Command", "object-storage-deploy")
+    key = run.value("object_storage.secret_key")
+    assert key in step.inputs["stdin"]
+    assert "stdin" in step.secret_inputs
+    # Once: in the variable's body, not in the job.
+    assert step.inputs["stdin"].count(key) == 1
+    assert f'"RTarget": "{worker}"' in step.inputs["stdin"]
