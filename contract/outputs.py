@@ -106,6 +106,19 @@ class Ftp(_Section):
     )
 
 
+class ObjectStorage(_Section):
+    """The S3-compatible server `thumbnail` reads its inputs from and writes its results to,
+    reached with path-style requests, from the functions' network only."""
+
+    endpoint: str = Field(description="http://host:port as functions reach it")
+    bucket: str
+    region: str = Field(description="the region requests are signed for")
+    access_key: str
+    secret_key: SecretStr
+    input_sizes: list[int] = Field(description="sizes seeded as inputs/<size>.ppm")
+    kind: str = Field(description="the server: versitygw, or local (the local target's)")
+
+
 class Nomad(_Section):
     """Nomad's API and management token, and what jsiebens/faas-nomad needs besides."""
 
@@ -218,6 +231,9 @@ class StackOutputs(BaseModel):
     grafana_url: str | None = None
     grafana_password: SecretStr | None = None
     ftp: Ftp | None = None
+    object_storage: ObjectStorage | None = Field(
+        None, description="S3-compatible storage for thumbnail (absent unless objectStorage)"
+    )
     kubeconfig: SecretStr | None = Field(None, description="reachable from the user's machine")
     kube_api_internal: str | None = Field(None, description="in-network API endpoint for loader")
     nomad: Nomad | None = None

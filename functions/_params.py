@@ -17,6 +17,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 #: How much of a bad value a message quotes.
@@ -34,6 +35,15 @@ class ParamError(ValueError):
 
 class FunctionError(RuntimeError):
     """The function ran but failed (a download mismatch, an unreachable callee)."""
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A handler's result with the time its stages took (name -> milliseconds); the runtime
+    returns `result` and puts `timings` in `meta.timings`."""
+
+    result: Any
+    timings: Mapping[str, float]
 
 
 def int_param(params: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:

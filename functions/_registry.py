@@ -26,6 +26,7 @@ FUNCTION_NAMES: tuple[str, ...] = (
     "jsonserde",
     "floatops",
     "synthetic",
+    "thumbnail",
 )
 
 #: The languages a function may be written in; `python` is the suite above (functions/*.py).

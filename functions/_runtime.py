@@ -8,10 +8,15 @@ OpenWhisk entry point produce the same documents:
 
     {"result": ..., "meta": {...}}            status 200
     {"error": "message", "meta": {...}}       status 400 (bad parameter) or 500 (failure)
+
+A handler may time stages of its own work by returning `Timed(result, timings)` (stage name ->
+milliseconds): the document carries `result`, and `meta.timings` the stages. Other handlers get
+the same meta as ever, field for field.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -21,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._params import FunctionError, ParamError
+from ._params import FunctionError, ParamError, Timed
 from ._registry import Handler
 
 #: The suite's version, reported in every response so results can be tied to the code that ran.
@@ -62,6 +67,20 @@ def instance_started_ns() -> int:
     return _INSTANCE.started_ns
 
 
+def checked_timings(timings: object) -> dict[str, float]:
+    """`Timed.timings` as meta carries them: names to finite, non-negative milliseconds."""
+    if not isinstance(timings, Mapping) or not all(
+        isinstance(name, str)
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+        for name, value in timings.items()
+    ):
+        raise TypeError(f"timings must map stage names to milliseconds, got {timings!r}")
+    return {name: float(value) for name, value in timings.items()}
+
+
 @dataclass(frozen=True)
 class Outcome:
     """A response document and the HTTP status it maps to (200, 400 or 500)."""
@@ -80,10 +99,15 @@ def invoke(name: str, handler: Handler, params: object, adapter: str) -> Outcome
     start = time.perf_counter_ns()
     status = 200
     body: dict[str, Any]
+    timings: dict[str, float] | None = None
     try:
         if not isinstance(params, Mapping):
             raise ParamError(f"parameters must be a JSON object, got {type(params).__name__}")
-        body = {"result": handler(params)}
+        result = handler(params)
+        if isinstance(result, Timed):
+            timings = checked_timings(result.timings)
+            result = result.result
+        body = {"result": result}
     except ParamError as exc:
         status, body = 400, {"error": str(exc)}
     except FunctionError as exc:
@@ -102,4 +126,6 @@ def invoke(name: str, handler: Handler, params: object, adapter: str) -> Outcome
         "adapter": adapter,
         "language": LANGUAGE,
     }
+    if timings is not None:
+        body["meta"]["timings"] = timings
     return Outcome(status, body)

@@ -29,6 +29,8 @@ from ._registry import FUNCTION_NAMES, LANGUAGE_FUNCTIONS, Language, UnknownFunc
 _PACKAGE = Path(__file__).resolve().parent
 #: Modules every action carries besides its function's own.
 RUNTIME_MODULES = ("__init__", "_openwhisk", "_params", "_registry", "_runtime")
+#: Helper modules a function imports besides the runtime's, carried in its action only.
+FUNCTION_MODULES: dict[str, tuple[str, ...]] = {"thumbnail": ("_s3",)}
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 #: The languages that have an OpenWhisk zip action.
 OPENWHISK_LANGUAGES: tuple[Language, ...] = ("python", "node")
@@ -74,7 +76,7 @@ def action_files(
     if language == "node":
         return _node_files(name, package / "node")
     files = {"__main__.py": _ENTRY_POINT.format(name=name).encode()}
-    for module in (*RUNTIME_MODULES, name):
+    for module in (*RUNTIME_MODULES, *FUNCTION_MODULES.get(name, ()), name):
         files[f"{package.name}/{module}.py"] = (package / f"{module}.py").read_bytes()
     return files
 

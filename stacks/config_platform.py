@@ -39,6 +39,11 @@ class PlatformConfig(Section):
         le=MAX_CLIENTS_LIMIT,
         description="concurrent FTP sessions; sizes the passive port range (4 ports each)",
     )
+    object_storage: bool = Field(
+        False,
+        alias="objectStorage",
+        description="deploy S3-compatible object storage with the thumbnail inputs",
+    )
 
 
 RegistryKind = Literal["none", "public", "private"]

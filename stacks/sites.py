@@ -20,9 +20,19 @@ from components.monitoring_config import GRAFANA_NODE_PORT
 from components.monitoring_config import PROMETHEUS_NODE_PORT as MONITORING_PROMETHEUS_PORT
 from components.naming import Naming
 from components.node_pool import PrivateNetwork
+from components.nomad_cluster import NomadCluster
+from components.object_storage import (
+    ObjectStorageArgs,
+    ObjectStorageInCluster,
+    ObjectStorageNomad,
+    ObjectStorageNomadArgs,
+    ObjectStorageSwarm,
+    ObjectStorageSwarmArgs,
+)
 from components.openwhisk_config import NAMESPACE as OPENWHISK_NAMESPACE
 from components.openwhisk_config import RELEASE as OPENWHISK_RELEASE
 from components.openwhisk_config import metrics_components
+from components.swarm_cluster import SwarmCluster
 from contract.machines import Role
 from stacks.clusters import Cluster, KubernetesCluster
 from stacks.config import StackConfig
@@ -94,7 +104,43 @@ def in_existing_cluster(
         **PLATFORMS[(config.orchestrator, config.framework)](site),
         "ftp": ftp.outputs,
         **monitoring_outputs(monitoring, f"http://{node}:{MONITORING_PROMETHEUS_PORT}", node),
+        **object_storage_on(config, cluster),
     }
+
+
+def object_storage_on(config: StackConfig, cluster: Cluster | ExistingCluster) -> dict[str, object]:
+    """With `objectStorage: true`, the S3-compatible server for `thumbnail` in the Kubernetes
+    cluster, on the Swarm manager or as a Nomad job, seeded; its `object_storage` output.
+    Nothing otherwise."""
+    if not config.platform.object_storage:
+        return {}
+    if isinstance(cluster, SwarmCluster):
+        on_swarm = ObjectStorageSwarm(
+            "object-storage",
+            ObjectStorageSwarmArgs(
+                manager_connection=cluster.manager_connection,
+                manager_instance_id=cluster.manager_instance_id,
+                cluster_ready=cluster.ready,
+            ),
+        )
+        return {"object_storage": on_swarm.outputs}
+    if isinstance(cluster, NomadCluster):
+        on_nomad = ObjectStorageNomad(
+            "object-storage",
+            ObjectStorageNomadArgs(
+                server_connection=cluster.server_connection,
+                server_instance_id=cluster.server_instance_id,
+                server_ip=cluster.server_ip,
+                workers=cluster.workers,
+                nomad_token=cluster.token,
+                cluster_ready=cluster.ready,
+            ),
+        )
+        return {"object_storage": on_nomad.outputs}
+    if not isinstance(cluster, (K8sCluster, ExistingCluster)):
+        raise TypeError(f"objectStorage is not available on {type(cluster).__name__}")
+    storage = ObjectStorageInCluster("object-storage", ObjectStorageArgs(cluster.provider))
+    return {"object_storage": storage.outputs}
 
 
 def on_machines(
@@ -156,4 +202,8 @@ def on_machines(
             max_clients=versions.ftp_max_clients,
         ),
     )
-    return ["haproxy", "ftp"], {**outputs, "ftp": ftp.outputs}
+    return ["haproxy", "ftp"], {
+        **outputs,
+        "ftp": ftp.outputs,
+        **object_storage_on(config, cluster),
+    }

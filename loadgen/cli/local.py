@@ -97,6 +97,9 @@ def local_up(
         f"gateway     {outputs['gateway_url']}  (user {outputs['openfaas']['username']})",
         f"ftp         {outputs['ftp']['host']}:{outputs['ftp']['port']}",
     ]
+    if "object_storage" in outputs:
+        storage = outputs["object_storage"]
+        lines.append(f"s3          {storage['endpoint']}  (bucket {storage['bucket']})")
     if "prometheus" in outputs:
         lines.append(f"prometheus  {outputs['prometheus']['url']}")
     limits = "on" if ce_limits else "off"

@@ -6,6 +6,7 @@ OpenFaaS Community Edition is refused up front instead of failing an hour into a
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from contract.outputs import StackOutputs
@@ -58,6 +59,10 @@ def feasibility_problems(
     for name in config.functions:
         if name in {"ftp"} and outputs.ftp is None:
             problems.append(f"functions.{name}: the stack exports no ftp server")
+        if name == "thumbnail":
+            problems += _object_storage_problems(name, config.functions[name].params, outputs)
+    if outputs.object_storage is not None:
+        problems += _input_sizes_problems(config, outputs.object_storage.input_sizes)
         if config.dependencies(name) and outputs.gateway_url is None:
             problems.append(f"functions.{name}: calls other functions, the stack has no gateway")
     for name, function in config.functions.items():
@@ -202,6 +207,39 @@ def _users(experiment: Experiment) -> list[tuple[str, int]]:
     if isinstance(experiment, ReplicaSweep | Autoscaling):
         return [("users", experiment.users)]
     return []
+
+
+def _object_storage_problems(
+    name: str, params: Mapping[str, object], outputs: StackOutputs
+) -> list[str]:
+    """thumbnail needs the stack's object storage, and an input_size it seeded."""
+    storage = outputs.object_storage
+    if storage is None:
+        return [
+            f"functions.{name}: the stack exports no object storage "
+            "(objectStorage: true in the stack config)"
+        ]
+    size = params.get("input_size")
+    if isinstance(size, int) and not isinstance(size, bool) and size not in storage.input_sizes:
+        seeded = ", ".join(str(s) for s in storage.input_sizes)
+        return [
+            f"functions.{name}.params.input_size: {size} is not seeded in the stack's object "
+            f"storage (seeded: {seeded})"
+        ]
+    return []
+
+
+def _input_sizes_problems(config: ExperimentConfig, seeded: Sequence[int]) -> list[str]:
+    """An experiment's `input_sizes` the stack's object storage has no input of."""
+    listed = ", ".join(str(size) for size in seeded)
+    return [
+        f"experiments.{index}.input_sizes.{position}: {size} is not seeded in the stack's "
+        f"object storage (seeded: {listed})"
+        for index, experiment in enumerate(config.experiments)
+        if any(function == "thumbnail" for function in experiment.functions)
+        for position, size in enumerate(experiment.input_sizes or [])
+        if size not in seeded
+    ]
 
 
 def _ftp_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:

@@ -85,6 +85,7 @@ def stack_outputs(
     ftp_password: str,
     content: bytes,
     prometheus_url: str | None,
+    object_storage: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     outputs: dict[str, Any] = {
         "cloud": "local",
@@ -115,6 +116,8 @@ def stack_outputs(
             "max_clients": FTP_MAX_CLIENTS,
         },
     }
+    if object_storage is not None:
+        outputs["object_storage"] = object_storage
     if prometheus_url:
         outputs["prometheus"] = {"url": prometheus_url, "kind": "local"}
     try:

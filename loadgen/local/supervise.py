@@ -32,9 +32,10 @@ READY_TIMEOUT_S = 60.0
 _STATE_ENTRIES = (
     "state.json", "outputs.json", "gateway.json", "gateway.addr", "ftp.json", "ftp.addr",
     "haproxy.cfg", "prometheus.yml", "prometheus", "ftp", "replicas", "logs",
+    "s3.json", "s3.addr", "s3",
 )  # fmt: skip
 #: Stop order: the gateway first, so it stops its replicas cleanly itself.
-_STOP_ORDER = ("haproxy", "gateway", "prometheus", "ftp")
+_STOP_ORDER = ("haproxy", "gateway", "prometheus", "ftp", "s3")
 _PROJECT_ROOT = str(Path(loadgen.__file__).resolve().parents[1])
 
 Reporter = Callable[[str], None]

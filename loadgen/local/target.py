@@ -1,6 +1,7 @@
-"""`loadgen local up`: start the local target's processes in order (gateway, FTP, Prometheus,
-HAProxy), wait for each, and write outputs.json; on failure stop what was started. `down` and
-the process bookkeeping are `loadgen.local.supervise`; the rendered files `loadgen.local.configs`.
+"""`loadgen local up`: start the local target's processes in order (gateway, FTP, object
+storage, Prometheus, HAProxy), wait for each, and write outputs.json; on failure stop what was
+started. `down` and the process bookkeeping are `loadgen.local.supervise`; the rendered files
+`loadgen.local.configs`.
 
 Everything lives in one state directory (`.faasbench-local/` by default):
 
@@ -11,6 +12,8 @@ Everything lives in one state directory (`.faasbench-local/` by default):
     haproxy.cfg      rendered by contract.haproxy, checked with `haproxy -c`
     prometheus.yml   and prometheus/, its data
     ftp/             the FTP root with the seeded test file
+    s3.json          the object storage's settings, 0600; s3.addr once it listens
+    s3/              its buckets: the seeded thumbnail inputs and every stored result
     replicas/        one <pid>.json per function replica (written by the gateway)
     logs/            each process's stdout and stderr
     results/         never created or removed here: a place for the user's results
@@ -28,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from contract.ftp import TEST_FILE, seeded_file_bytes
+from functions._s3 import DEFAULT_REGION, Credentials, S3Client, S3Error
+from functions.thumbnail import SEEDED_SIZES, seed_inputs
 from loadgen.local.configs import (
     FTP_MAX_CLIENTS,
     FTP_USER,
@@ -58,6 +63,8 @@ DEFAULT_DIR = ".faasbench-local"
 #: The seed makes the test file reproducible; it is not a secret.
 FTP_SEED = "faasbench-local-ftp-test-file"
 FTP_FILE_BYTES = 1024 * 1024
+S3_BUCKET = "faasbench"
+S3_ACCESS_KEY = "faasbench-local"
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,8 @@ def _start(
     assert ftp_port is not None
     state.ports["ftp"] = ftp_port
 
+    object_storage = _start_object_storage(directory, state, report)
+
     prometheus_port = 0
     if prometheus is None:
         warnings.append(
@@ -261,8 +270,52 @@ def _start(
         ftp_password,
         content,
         f"http://{LOOPBACK}:{prometheus_front}" if prometheus_front else None,
+        object_storage,
     )
     outputs_file = directory / "outputs.json"
     write_json(outputs_file, outputs)
     report("ready")
     return UpResult(outputs_file, outputs, warnings=warnings)
+
+
+def _start_object_storage(directory: Path, state: State, report: Reporter) -> dict[str, Any]:
+    """The S3-compatible server on loopback, with the bucket made and the `thumbnail` inputs
+    seeded through it (signed requests, as any client would); its `object_storage` output."""
+    report("starting the object storage")
+    secret_key = secrets.token_urlsafe(30)
+    write_json(
+        directory / "s3.json",
+        {
+            "root": str(directory / "s3"),
+            "access_key": S3_ACCESS_KEY,
+            "secret_key": secret_key,
+            "addr_file": str(directory / "s3.addr"),
+        },
+    )
+    process = spawn(
+        "s3",
+        [sys.executable, "-m", "loadgen.local.s3_server", str(directory / "s3.json")],
+        directory,
+        state,
+    )
+    wait_ready("s3", process, directory, lambda: read_addr(directory / "s3.addr") is not None)
+    port = read_addr(directory / "s3.addr")
+    if port is None:
+        raise LocalError("the object storage wrote no address")
+    state.ports["s3"] = port
+    endpoint = f"http://{LOOPBACK}:{port}"
+    report("seeding the thumbnail inputs")
+    client = S3Client(endpoint, Credentials(S3_ACCESS_KEY, secret_key))
+    try:
+        seed_inputs(client, S3_BUCKET)
+    except S3Error as exc:
+        raise LocalError(f"seeding the object storage failed: {exc}") from None
+    return {
+        "endpoint": endpoint,
+        "bucket": S3_BUCKET,
+        "region": DEFAULT_REGION,
+        "access_key": S3_ACCESS_KEY,
+        "secret_key": secret_key,
+        "input_sizes": list(SEEDED_SIZES),
+        "kind": "local",
+    }

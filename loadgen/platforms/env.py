@@ -9,9 +9,8 @@ def function_env(
     function: str, outputs: StackOutputs, configured: dict[str, str] | None = None
 ) -> dict[str, str]:
     """A function's configured environment plus what it needs from the stack: the FTP server
-    for `ftp`, the gateway (and OpenWhisk's key, or Knative's host suffix) for `chain`; no
-    function gets credentials it
-    does not use."""
+    for `ftp`, the object storage for `thumbnail`, the gateway (and OpenWhisk's key, or
+    Knative's host suffix) for `chain`; no function gets credentials it does not use."""
     env = dict(configured or {})
     ftp = outputs.ftp
     if function == "ftp" and ftp is not None:
@@ -22,6 +21,13 @@ def function_env(
         env.setdefault("FTP_TEST_FILE", ftp.test_file)
         env.setdefault("FTP_TEST_FILE_BYTES", str(ftp.test_file_bytes))
         env.setdefault("FTP_TEST_FILE_SHA256", ftp.test_file_sha256)
+    storage = outputs.object_storage
+    if function == "thumbnail" and storage is not None:
+        env.setdefault("S3_ENDPOINT", storage.endpoint)
+        env.setdefault("S3_BUCKET", storage.bucket)
+        env.setdefault("S3_REGION", storage.region)
+        env.setdefault("S3_ACCESS_KEY", storage.access_key)
+        env.setdefault("S3_SECRET_KEY", storage.secret_key.get_secret_value())
     if function != "chain":
         return env
     openwhisk = outputs.openwhisk

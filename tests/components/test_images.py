@@ -29,6 +29,7 @@ from support.images import (
 import components
 from components import faas_swarm_image
 from components.ftp_in_cluster_config import FtpPod, ftp_manifests
+from components.object_storage_config import ObjectStorage, object_storage_manifests
 from components.openfaas_nomad_config import render_job
 from components.openfaas_swarm_config import render_compose
 from components.registry_config import REGISTRY_IMAGE
@@ -76,6 +77,10 @@ def rendered_images() -> dict[str, set[str]]:
         if manifest["kind"] == "Deployment":
             for container in manifest["spec"]["template"]["spec"]["containers"]:
                 found.append((container["image"], "in-cluster FTP pod"))
+    for manifest in object_storage_manifests(ObjectStorage()):
+        if manifest["kind"] in ("Deployment", "Job"):
+            for container in manifest["spec"]["template"]["spec"]["containers"]:
+                found.append((container["image"], f"object storage {manifest['kind']}"))
     for base in dockerfile_bases(faas_swarm_image.dockerfile()):
         found.append((base, "faas-swarm Dockerfile"))
     for base in dockerfile_bases((ROOT / "functions" / "Dockerfile").read_text()):
@@ -102,6 +107,7 @@ def test_the_inventory_sees_every_renderer() -> None:
     assert "Swarm compose service faas-swarm" in places
     assert "Nomad job task provider" in places
     assert "in-cluster FTP pod" in places
+    assert {"object storage Deployment", "object storage Job"} <= places
     assert "functions/Dockerfile" in places
     assert {f"functions/{language}/Dockerfile" for language in ("node", "go", "java")} <= places
     assert {"golang:1.26.7-alpine3.23", "alpine:3.23.5"} <= set(IMAGES)

@@ -37,13 +37,20 @@ from support.stack_hosts import (
 from components import faas_swarm_image
 from components.remote_step import SCRIPTS, node_id_of, render_step, step_sources
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 #: Nomad's hosts run the most steps (Consul, Vault, Nomad: about 20 s): the slow tier.
 @pytest.fixture(
     scope="module", params=["k8s", "swarm", pytest.param("nomad", marks=pytest.mark.slow)]
 )
 def stack(request: pytest.FixtureRequest) -> ProgramRun:
-    config = {**stack_file_config("aws"), "orchestrator": request.param, **CONFIG_OVERRIDES}
+    config = {
+        **stack_file_config("aws"),
+        "orchestrator": request.param,
+        **CONFIG_OVERRIDES,
+        "objectStorage": "true",
+    }
     return run_program(config, stack="aws")
 
 
@@ -113,7 +120,15 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
         daemon = sandboxes[worker].path("/etc/docker/daemon.json").read_text()
         assert '"mtu": 1500' in daemon
         openfaas = sandboxes[manager].state()["swarm"]
-        assert openfaas["stacks"] == ["func"]
+        assert openfaas["stacks"] == ["faasbench-storage", "func"]
+        # objectStorage: the server's stack, its Docker secret, one seeding run with the key.
+        storage_key = openfaas["secrets"]["object-storage-secret-key"]
+        assert storage_key in secrets_of(run)
+        [seeding] = openfaas["runs"]
+        assert seeding["env"]["S3_SECRET_KEY"] == storage_key
+        assert seeding["env"]["S3_ENDPOINT"] == "http://faasbench-storage_object-storage:7070"
+        seeded = sandboxes[manager].path("/opt/faasbench/object-storage/functions/thumbnail.py")
+        assert seeded.read_text() == (ROOT / "functions" / "thumbnail.py").read_text() + "\n"
         assert openfaas["secrets"]["basic-auth-user"] == "admin"
         assert openfaas["secrets"]["basic-auth-password"] in secrets_of(run)
         compose = yaml.safe_load(
@@ -151,6 +166,12 @@ def test_what_the_steps_left_on_the_machines(ran: tuple[ProgramRun, dict[str, Sa
             "basic_auth_user", "basic_auth_password", "nomad_token", "consul_token", "vault_token",
         }  # fmt: skip
         assert items["nomad_token"] == server_state["nomad"]["bootstrap"]
+        # objectStorage: its job, pinned to the first worker, and its variable with the key.
+        storage_job = server_state["nomad"]["jobs"]["object-storage"]
+        assert storage_job["Constraints"][0]["RTarget"] == worker
+        storage_items = server_state["nomad"]["variables"]["nomad/jobs/object-storage"]
+        assert storage_items["secret_key"] in secrets_of(run)
+        assert run.value("object_storage.endpoint") == f"http://{worker}:7070"
     for sandbox in sandboxes.values():
         held = [c for c in sandbox.calls() if c[:2] == ["apt-mark", "hold"]]
         installed = sandbox.state().get("packages", {})

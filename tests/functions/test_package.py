@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from typing import Any
 import pytest
 from support.function_servers import ROOT, FtpServer
 
-from functions import package
+from functions import package, thumbnail
 from functions._registry import FUNCTION_NAMES, Language
+from functions._s3 import Credentials, S3Client
+from loadgen.local.s3_server import S3Config, make_server
 
 _RUN_ACTION = """
 import importlib.util, json, sys
@@ -57,7 +60,8 @@ def test_function_names_are_the_suite_and_shadow_nothing() -> None:
     names = package.function_names()
     assert names == list(FUNCTION_NAMES)
     assert len(set(names)) == len(names) == 9
-    for module in [*names, "functions", "serve", "package", *package.RUNTIME_MODULES]:
+    helpers = [m for modules in package.FUNCTION_MODULES.values() for m in modules]
+    for module in [*names, "functions", "serve", "package", *package.RUNTIME_MODULES, *helpers]:
         assert module not in sys.stdlib_module_names
     for name in names:
         assert (ROOT / "functions" / f"{name}.py").is_file()
@@ -76,6 +80,7 @@ def test_zip_is_byte_identical_across_builds_with_fixed_metadata(name: str) -> N
             "functions/_params.py",
             "functions/_registry.py",
             "functions/_runtime.py",
+            *(f"functions/{m}.py" for m in package.FUNCTION_MODULES.get(name, ())),
             f"functions/{name}.py",
         ]
         assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
@@ -122,6 +127,33 @@ def test_ftp_zip_downloads_and_chain_zip_reports_a_missing_gateway(
         "missing parameter 'gateway' or environment variable GATEWAY_URL"
     )
     assert chain_document["meta"]["cold"] is True
+
+
+def test_thumbnail_zip_carries_its_s3_client_and_reports_timings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = S3Config(
+        root=tmp_path / "s3", access_key="ak", secret_key="sk", addr_file=tmp_path / "addr"
+    )
+    server = make_server(config)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    try:
+        client = S3Client(f"http://{host}:{port}", Credentials("ak", "sk"))
+        thumbnail.seed_inputs(client, "bucket", (4096,))
+        for name, value in {
+            "S3_ENDPOINT": f"http://{host}:{port}",
+            "S3_BUCKET": "bucket",
+            "S3_ACCESS_KEY": "ak",
+            "S3_SECRET_KEY": "sk",
+        }.items():
+            monkeypatch.setenv(name, value)
+        document = run_action(tmp_path, "thumbnail", {"input_size": 4096})["documents"][0]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert document["result"]["input_bytes"] == 4096
+    assert set(document["meta"]["timings"]) == {"fetch_ms", "compute_ms", "store_ms"}
 
 
 def test_command_line_writes_the_same_zip(tmp_path: Path) -> None:

@@ -8,14 +8,14 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from support.function_servers import ROOT
 
 from functions import _runtime
 from functions._openwhisk import run as openwhisk_run
-from functions._params import FunctionError, ParamError
+from functions._params import FunctionError, ParamError, Timed
 from functions._registry import FUNCTION_NAMES, UnknownFunction, load
 
 
@@ -73,6 +73,35 @@ def test_errors_become_documents_with_meta_and_no_traceback(
     assert "Traceback" not in json.dumps(outcome.document)
     check_meta(outcome.document["meta"], "echo", "direct")
     assert ("Traceback" in capsys.readouterr().err) == (status == 500 and "internal" in message)
+
+
+def test_timed_results_put_their_stages_in_meta_and_others_keep_meta_as_it_was() -> None:
+    def timed(params: Mapping[str, Any]) -> Timed:
+        return Timed({"ok": True}, {"fetch_ms": 1.5, "store_ms": 2})
+
+    outcome = _runtime.invoke("echo", timed, {}, "direct")
+    assert outcome.document["result"] == {"ok": True}
+    assert outcome.document["meta"]["timings"] == {"fetch_ms": 1.5, "store_ms": 2.0}
+    check_meta(outcome.document["meta"], "echo", "direct")
+    plain = _runtime.invoke("echo", load("echo"), {"timings": 1, "_timings": {"x": 1}}, "direct")
+    assert plain.document["result"] == {"timings": 1, "_timings": {"x": 1}}
+    assert list(plain.document["meta"]) == [
+        "function",
+        "instance",
+        "cold",
+        "instance_started_ns",
+        "handler_ms",
+        "version",
+        "adapter",
+    ]
+
+
+@pytest.mark.parametrize("timings", [{"a": -1.0}, {"a": float("nan")}, {"a": True}, [1]])
+def test_bad_timings_are_an_internal_error(timings: object) -> None:
+    outcome = _runtime.invoke("echo", lambda params: Timed({}, cast(Any, timings)), {}, "direct")
+    assert outcome.status == 500
+    assert "timings must map stage names to milliseconds" in outcome.document["error"]
+    assert "timings" not in outcome.document["meta"]
 
 
 def test_parameters_must_be_an_object() -> None:

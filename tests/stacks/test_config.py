@@ -469,3 +469,14 @@ def test_messages_quote_a_short_excerpt_of_a_huge_value(raw: dict[str, str]) -> 
     assert len(message) < 1000
     for line in message.splitlines()[1:]:
         assert len(line) < 400
+
+
+def test_object_storage_is_off_by_default_and_on_every_orchestrator() -> None:
+    assert load_stack_config(MINIMAL_AWS).platform.object_storage is False
+    config = load_stack_config({**MINIMAL_AWS, "objectStorage": "true"})
+    assert config.platform.object_storage is True
+    for orchestrator in ("swarm", "nomad"):
+        other = {**MINIMAL_AWS, "orchestrator": orchestrator, "objectStorage": "true"}
+        assert load_stack_config(other).platform.object_storage is True
+    message = problems_of({**MINIMAL_AWS, "objectStorage": "sometimes"})
+    assert "objectStorage" in message

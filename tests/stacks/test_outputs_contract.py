@@ -18,6 +18,7 @@ EXPECTED_SECRETS = {
     ("keda", "queue", "password"),
     ("grafana_password",),
     ("ftp", "password"),
+    ("object_storage", "secret_key"),
     ("kubeconfig",),
     ("nomad", "token"),
     ("nomad", "consul_token"),

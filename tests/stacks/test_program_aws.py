@@ -179,3 +179,48 @@ def test_ftp_max_clients_sizes_the_server_and_is_exported(aws_config: dict[str, 
     assert "max_clients=1200\n" in stdin
     assert "pasv_min_port=20000\n" in stdin
     assert "pasv_max_port=24799\n" in stdin
+
+
+def test_object_storage_runs_in_the_k3s_cluster_only_when_asked(aws_config: dict[str, str]) -> None:
+    plain = run_program(aws_config, stack="aws")
+    assert "object_storage" not in plain.outputs
+    assert "faasbench:storage:ObjectStorageInCluster" not in dict(plain.mocks.inventory())
+    run = run_program({**aws_config, "objectStorage": "true"}, stack="aws")
+    assert dict(run.mocks.inventory())["faasbench:storage:ObjectStorageInCluster"] == 1
+    assert run.value("object_storage.kind") == "versitygw"
+    assert run.value("object_storage.endpoint").endswith(".faasbench-storage.svc:7070")
+    assert run.secret("object_storage.secret_key")
+    # Nothing of it reaches a security group: it listens inside the cluster only.
+    kind = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+    def rules(program: ProgramRun) -> list[str]:
+        return sorted(f"{r.name} {r.inputs}" for r in program.mocks.of_type(kind))
+
+    assert rules(plain)
+    assert rules(plain) == rules(run)
+
+
+def test_object_storage_on_swarm_is_a_stack_on_the_manager(aws_config: dict[str, str]) -> None:
+    run = run_program({**aws_config, "orchestrator": "swarm", "objectStorage": "true"}, stack="aws")
+    assert run.value("object_storage.endpoint") == "http://faasbench-storage_object-storage:7070"
+    assert run.secret("object_storage.secret_key")
+    step = run.mocks.one("command:remote:Command", "object-storage-deploy")
+    # The key travels in the step's stdin (a secret input), never on its command line.
+    key = run.value("object_storage.secret_key")
+    assert f"SECRET_KEY={key}" in step.inputs["stdin"]
+    assert "stdin" in step.secret_inputs
+    assert key not in step.inputs["create"]
+
+
+def test_object_storage_on_nomad_is_a_job_on_the_first_worker(aws_config: dict[str, str]) -> None:
+    run = run_program({**aws_config, "orchestrator": "nomad", "objectStorage": "true"}, stack="aws")
+    worker = run.value("nodes.workers")[0]
+    assert run.value("object_storage.endpoint") == f"http://{worker}:7070"
+    assert run.secret("object_storage.secret_key")
+    step = run.mocks.one("command:remote:Command", "object-storage-deploy")
+    key = run.value("object_storage.secret_key")
+    assert key in step.inputs["stdin"]
+    assert "stdin" in step.secret_inputs
+    # Once: in the variable's body, not in the job.
+    assert step.inputs["stdin"].count(key) == 1
+    assert f'"RTarget": "{worker}"' in step.inputs["stdin"]

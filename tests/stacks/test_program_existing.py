@@ -31,3 +31,22 @@ def test_existing_cluster_creates_kubernetes_objects_only() -> None:
     assert run.value("cloud") == "existing"
     assert run.secret("kubeconfig")
     assert run.value("kube_api_internal") == "https://127.0.0.1:6443"
+
+
+def test_object_storage_is_opt_in_and_its_secret_key_is_a_secret() -> None:
+    config = {
+        **project_defaults(),
+        "cloud": "existing",
+        "kubeconfig": FAKE_KUBECONFIG,
+        "objectStorage": "true",
+    }
+    run = run_program(config, ("kubeconfig",), stack="lab")
+    inventory = dict(run.mocks.inventory())
+    assert inventory["faasbench:storage:ObjectStorageInCluster"] == 1
+    assert inventory["kubernetes:yaml/v2:ConfigGroup"] == 2
+    assert run.value("object_storage.endpoint") == (
+        "http://object-storage.faasbench-storage.svc:7070"
+    )
+    assert run.value("object_storage.input_sizes") == [4096, 262144, 4194304]
+    assert run.secret("object_storage.secret_key")
+    assert not run.secret("object_storage.bucket")

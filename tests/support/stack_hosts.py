@@ -122,7 +122,7 @@ MUTATING = [
         r"^curl .*--output",
         r"^curl .*--request (PUT|POST) .*(/swarm/join|/v1/acl/|/v1/sys/unseal|/token/create)",
         r"^docker (swarm init|swarm leave|network (create|rm))",
-        r"^docker (stack (deploy|rm)|secret (create|rm))",
+        r"^docker (stack (deploy|rm)|secret (create|rm)|run)\b",
         r"^vault (operator init|secrets enable|write)",
         r"^nomad setup",
         r"^gpg .*--dearmor",

@@ -55,7 +55,32 @@ EXAMPLE_STACKS = {
     "memory-sweep.yaml": OPENWHISK,
     "runtimes.yaml": CE,
     "multi-function-trace.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
+    "pipeline.yaml": {
+        **CE,
+        "cloud": "local",
+        "orchestrator": "local",
+        "object_storage": {
+            "endpoint": "http://127.0.0.1:7070",
+            "bucket": "faasbench",
+            "region": "us-east-1",
+            "access_key": "faasbench",
+            "secret_key": "s",
+            "input_sizes": [4096, 262144, 4194304],
+            "kind": "local",
+        },
+    },
 }
+#: Examples validated on their stacks by the tests of their platforms.
+VALIDATED_ELSEWHERE = {
+    "keda-http.yaml": "test_campaign_keda.py",
+    "keda-queue.yaml": "test_campaign_keda.py",
+    "knative.yaml": "test_knative_limits.py",
+}
+
+
+def test_every_example_is_validated_on_a_stack() -> None:
+    shipped = {path.name for path in EXAMPLES.glob("*.yaml")}
+    assert shipped == set(EXAMPLE_STACKS) | set(VALIDATED_ELSEWHERE)
 
 
 def write(tmp_path: Path, document: object, name: str = "experiment.yaml") -> Path:
@@ -421,3 +446,47 @@ def test_without_pulumi_the_user_is_told_how_to_pass_a_file(
     bad.write_text('{"cloud": "azure"}')
     with pytest.raises(OutputsError, match="cloud"):
         load_outputs(bad, None)
+
+
+def test_thumbnail_needs_object_storage_and_a_seeded_input_size(tmp_path: Path) -> None:
+    def problems(
+        params: dict[str, object], outputs: dict[str, object], sizes: list[int] | None = None
+    ) -> list[str]:
+        experiment: dict[str, object] = {
+            "name": "one", "kind": "users", "functions": ["thumbnail"], "users": [1],
+            "requests": 10,
+        }  # fmt: skip
+        if sizes is not None:
+            experiment["input_sizes"] = sizes
+        document = {
+            "name": "t",
+            "functions": {"thumbnail": {"params": params}},
+            "experiments": [experiment],
+        }
+        config = ExperimentConfig.model_validate(document)
+        return feasibility_problems(config, StackOutputs.model_validate(outputs), tmp_path)
+
+    assert problems({}, SWARM) == [
+        "functions.thumbnail: the stack exports no object storage "
+        "(objectStorage: true in the stack config)"
+    ]
+    storage = {
+        "endpoint": "http://object-storage:7070",
+        "bucket": "faasbench",
+        "region": "us-east-1",
+        "access_key": "faasbench",
+        "secret_key": "s",
+        "input_sizes": [4096, 262144, 4194304],
+        "kind": "versitygw",
+    }
+    with_storage = {**SWARM, "object_storage": storage}
+    assert problems({"input_size": 262144}, with_storage) == []
+    assert problems({"input_size": 5000}, with_storage) == [
+        "functions.thumbnail.params.input_size: 5000 is not seeded in the stack's object "
+        "storage (seeded: 4096, 262144, 4194304)"
+    ]
+    assert problems({}, with_storage, [4096, 4194304]) == []
+    assert problems({}, with_storage, [4096, 8192]) == [
+        "experiments.0.input_sizes.1: 8192 is not seeded in the stack's object storage "
+        "(seeded: 4096, 262144, 4194304)"
+    ]

@@ -1,8 +1,9 @@
 """The OpenFaaS API subset, proxying and metrics of the local target with CE limits on, end to
-end: real HAProxy, gateway, replicas, FTP server and Prometheus."""
+end: real HAProxy, gateway, replicas, FTP server, object storage and Prometheus."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import stat
@@ -12,6 +13,9 @@ import pytest
 from support.local_target import LocalTarget, run_cli, wait_until
 
 from contract.outputs import StackOutputs
+from functions import thumbnail
+from functions._s3 import Credentials, S3Client
+from loadgen.platforms.env import function_env
 
 
 def test_outputs_follow_the_contract(ce_target: LocalTarget) -> None:
@@ -154,6 +158,32 @@ def test_ftp_function_downloads_and_verifies_the_seeded_file(ce_target: LocalTar
     assert result["verified_sha256"] is True
     wrong = ce_target.invoke("ftp", password="wrong-password")
     assert wrong.status_code == 500
+
+
+def test_thumbnail_reads_the_seeded_input_and_stores_its_result(ce_target: LocalTarget) -> None:
+    outputs = StackOutputs.model_validate(ce_target.outputs)
+    storage = outputs.object_storage
+    assert storage is not None
+    assert (storage.kind, storage.input_sizes) == ("local", list(thumbnail.SEEDED_SIZES))
+    assert storage.endpoint.startswith("http://127.0.0.1:")
+    env = function_env("thumbnail", outputs)
+    assert env["S3_SECRET_KEY"] == storage.secret_key.get_secret_value()
+    assert ce_target.deploy("thumbnail", "thumbnail", **env).status_code == 202
+    response = ce_target.invoke("thumbnail", input_size=262144, width=64)
+    assert response.status_code == 200, response.text
+    document = response.json()
+    result = document["result"]
+    assert result["input_sha256"] == hashlib.sha256(thumbnail.seed_image(262144)).hexdigest()
+    assert set(document["meta"]["timings"]) == {"fetch_ms", "compute_ms", "store_ms"}
+    client = S3Client(
+        storage.endpoint,
+        Credentials(storage.access_key, storage.secret_key.get_secret_value()),
+    )
+    stored = client.get_object(storage.bucket, result["output_key"])
+    assert hashlib.sha256(stored).hexdigest() == result["output_sha256"]
+    missing = ce_target.invoke("thumbnail", input_size=5000)
+    assert missing.status_code == 500
+    assert "no input object inputs/5000.ppm" in missing.json()["error"]
 
 
 def test_metrics_count_calls_and_measure_replicas(ce_target: LocalTarget) -> None:

@@ -633,6 +633,13 @@ def docker(args: list[str]) -> None:
             if missing:
                 raise Exit(1, f"secret not found: {missing[0]}")
             swarm["stacks"] = sorted({*swarm.get("stacks", []), words[2]})
+        elif words[:1] == ["run"]:
+            # A one-shot container (`docker run --rm`): recorded with the environment variables
+            # it takes from the caller (`-e NAME`), as the container would see them.
+            names = [a for i, a in enumerate(args) if i and args[i - 1] == "-e"]
+            swarm.setdefault("runs", []).append(
+                {"image": words[1], "env": {n: os.environ.get(n, "") for n in names}}
+            )
         elif words[:2] == ["stack", "rm"]:
             swarm["stacks"] = [n for n in swarm.get("stacks", []) if n != words[2]]
         elif words[:2] == ["service", "ls"]:
