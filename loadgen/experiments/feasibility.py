@@ -27,6 +27,7 @@ from loadgen.experiments.kinds import (
 from loadgen.experiments.multitrace import MultiTraceError
 from loadgen.experiments.trace import TraceError, read_trace
 from loadgen.platforms import invocations
+from loadgen.platforms.languages import language_unavailable
 
 
 def _edition(outputs: StackOutputs) -> str:
@@ -73,6 +74,7 @@ def feasibility_problems(
             )
     problems += _ftp_problems(config, outputs)
     problems += _invocation_problems(config, outputs)
+    problems += _language_problems(config, outputs)
     problems += _memory_problems(config, outputs)
     problems += keda_problems(config, outputs)
     if outputs.framework != "knative":
@@ -227,6 +229,17 @@ def _object_storage_problems(
             f"storage (seeded: {seeded})"
         ]
     return []
+
+
+def _language_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
+    """Languages the stack cannot deploy (`loadgen.platforms.languages.language_unavailable`)."""
+    problems = []
+    for index, experiment in enumerate(config.experiments):
+        for position, language in enumerate(experiment.languages):
+            reason = language_unavailable(outputs, language)
+            if reason is not None:
+                problems.append(f"experiments.{index}.languages.{position}: {language}: {reason}")
+    return problems
 
 
 def _input_sizes_problems(config: ExperimentConfig, seeded: Sequence[int]) -> list[str]:

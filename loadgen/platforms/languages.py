@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from functions._registry import LANGUAGES
+from contract.outputs import StackOutputs
+from functions._registry import LANGUAGES, Language
 
 from .base import FunctionSpec, PlatformError
 
@@ -36,3 +37,27 @@ def image_for(platform: str, function: FunctionSpec, image: str, images: Mapping
             "functionLanguages and run pulumi up"
         )
     return found
+
+
+def language_unavailable(outputs: StackOutputs, language: Language) -> str | None:
+    """Why the stack cannot deploy functions written in `language` (None: it can), decided
+    from its outputs before anything is deployed: the local target runs every language (its
+    toolchain is checked at deploy); OpenWhisk needs a runtime kind for it; KEDA's queue mode
+    runs the Python consumer; the other platforms need the language's image."""
+    if language == "python" or outputs.cloud == "local":
+        return None
+    if outputs.framework == "openwhisk":
+        from .openwhisk import LANGUAGE_KINDS
+
+        if language in LANGUAGE_KINDS:
+            return None
+        return "the OpenWhisk chart's runtimes have no action kind that runs it"
+    if outputs.framework == "keda" and outputs.keda is not None and outputs.keda.mode == "queue":
+        return "KEDA's queue mode runs the Python consumer (functions/consumer.py) only"
+    images = outputs.registry.images if outputs.registry is not None else {}
+    if language in images:
+        return None
+    return (
+        f"the stack exports no {language} image (registry.images.{language}): add {language} "
+        "to the stack's functionLanguages and run pulumi up"
+    )

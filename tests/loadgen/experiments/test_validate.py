@@ -53,7 +53,17 @@ EXAMPLE_STACKS = {
     "openwhisk-async.yaml": OPENWHISK,
     "openfaas-async.yaml": CE,
     "memory-sweep.yaml": OPENWHISK,
-    "runtimes.yaml": CE,
+    "runtimes.yaml": {
+        **CE,
+        "registry": {
+            "url": "registry.example:5000",
+            "image": "registry.example:5000/faasbench-functions:1",
+            "images": {
+                language: f"registry.example:5000/faasbench-functions-{language}:1"
+                for language in ("node", "go", "java")
+            },
+        },
+    },
     "multi-function-trace.yaml": {**CE, "cloud": "local", "orchestrator": "local"},
     "pipeline.yaml": {
         **CE,
@@ -490,3 +500,45 @@ def test_thumbnail_needs_object_storage_and_a_seeded_input_size(tmp_path: Path) 
         "experiments.0.input_sizes.1: 8192 is not seeded in the stack's object storage "
         "(seeded: 4096, 262144, 4194304)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [
+        (
+            CE,
+            "experiments.0.languages.1: go: the stack exports no go image (registry.images.go): "
+            "add go to the stack's functionLanguages and run pulumi up",
+        ),
+        (
+            {**CE, "registry": {"url": "r", "image": "r/f:1", "images": {"node": "r/n:1"}}},
+            "experiments.0.languages.1: go: the stack exports no go image",
+        ),
+        ({**CE, "cloud": "local", "orchestrator": "local"}, None),
+        (
+            {**CE, "registry": {"url": "r", "image": "r/f:1", "images": {"go": "r/g:1"}}},
+            None,
+        ),
+    ],
+)
+def test_a_language_the_stack_cannot_deploy_is_refused(
+    tmp_path: Path, outputs: dict[str, Any], message: str | None
+) -> None:
+    document = {
+        **MINIMAL,
+        "experiments": [{**MINIMAL["experiments"][0], "languages": ["python", "go"]}],
+    }
+    result = runner.invoke(
+        app,
+        [
+            "validate",
+            str(write(tmp_path, document)),
+            "--stack-outputs",
+            str(write_outputs(tmp_path, outputs)),
+        ],
+    )
+    if message is None:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 2, result.output
+        assert message in result.output

@@ -21,6 +21,7 @@ from support.openwhisk_spec import SwaggerSpec, chart_kinds
 from contract.keda_objects import FUNCTION_NAMESPACE as KEDA_NAMESPACE
 from contract.knative import DOMAIN, FUNCTION_NAMESPACE
 from contract.outputs import Knative, OpenFaas, OpenWhisk, StackOutputs
+from functions._registry import LANGUAGES
 from loadgen.platforms import (
     FunctionSpec,
     KedaPlatform,
@@ -32,7 +33,7 @@ from loadgen.platforms import (
     make_platform,
 )
 from loadgen.platforms.k8s_events import KubeAccess
-from loadgen.platforms.languages import LOCAL_IMAGES
+from loadgen.platforms.languages import LOCAL_IMAGES, language_unavailable
 from loadgen.platforms.openfaas import LANGUAGE_LABEL
 from loadgen.platforms.openwhisk import LANGUAGE_KINDS
 
@@ -298,3 +299,34 @@ def test_openwhisk_refuses_go_and_java_before_any_call(openwhisk: Any, language:
     with pytest.raises(LimitExceeded, match=rf"sleep.*in {language}: the chart's"):
         asyncio.run(go())
     assert openwhisk.actions == {}
+
+
+def test_validate_knows_which_languages_a_stack_can_deploy() -> None:
+    """`language_unavailable`, what `validate` refuses before anything is deployed."""
+    server = "https://10.0.2.4:6443"
+    http, queue = keda_outputs(server, "http"), keda_outputs(server, "queue")
+    assert language_unavailable(http, "java") is None
+    assert language_unavailable(queue, "python") is None
+    assert "queue mode runs the Python consumer" in str(language_unavailable(queue, "java"))
+    bare = http.model_copy(update={"registry": None})
+    assert "no node image (registry.images.node)" in str(language_unavailable(bare, "node"))
+    local = bare.model_copy(update={"cloud": "local"})
+    assert language_unavailable(local, "go") is None
+    whisk = StackOutputs.model_validate(
+        {
+            "cloud": "aws",
+            "orchestrator": "k8s",
+            "framework": "openwhisk",
+            "gateway_url": "https://10.0.0.5",
+            "openwhisk": {
+                "api_host": "https://10.0.0.5",
+                "auth": "u:k",
+                "namespace": "guest",
+                "insecure_tls": False,
+                "idle_timeout_s": 600,
+            },
+        }
+    )
+    for language in LANGUAGES:
+        reason = language_unavailable(whisk, language)
+        assert (reason is None) == (language == "python" or language in LANGUAGE_KINDS)
