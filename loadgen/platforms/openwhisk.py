@@ -101,6 +101,9 @@ class OpenWhiskPlatform:
         # Each function's deployment variables, so an update (forced cold start) keeps them.
         self._envs: dict[str, dict[str, str]] = {}
         self._sequences: dict[str, list[FunctionSpec]] = {}
+        # Each (function, language)'s archive, built once: a forced cold start (an update)
+        # sends the same code again, without compiling the Java jar each time.
+        self._archives: dict[tuple[str, Language], bytes] = {}
         # verify=False only where the stack says its certificate is self-signed.
         self._client = httpx.AsyncClient(
             auth=httpx.BasicAuth(user, key),
@@ -131,17 +134,7 @@ class OpenWhiskPlatform:
         jar) of the function's language, run by that language's runtime kind from the entry
         the packager names (`ACTION_MAIN`)."""
         kind = self.kind(function)
-        try:
-            if self._functions_dir is None:
-                archive = openwhisk_zip(function.function, function.language)
-            else:
-                archive = openwhisk_zip(function.function, function.language, self._functions_dir)
-        except NoAction as exc:
-            raise PlatformError(
-                f"{PLATFORM}: cannot package function {function.deployed_name!r} in "
-                f"{function.language}: {exc}"
-            ) from None
-        code = base64.b64encode(archive).decode()
+        code = base64.b64encode(self._archive(function)).decode()
         main = ACTION_MAIN[function.language]
         return ActionPut(
             exec=ActionExec(kind=kind, code=code, main=main, binary=True),
@@ -156,6 +149,22 @@ class OpenWhiskPlatform:
             ],
             parameters=env_parameters(function.function, env) or None,
         )
+
+    def _archive(self, function: FunctionSpec) -> bytes:
+        key = (function.function, function.language)
+        if key not in self._archives:
+            try:
+                if self._functions_dir is None:
+                    archive = openwhisk_zip(*key)
+                else:
+                    archive = openwhisk_zip(*key, self._functions_dir)
+            except NoAction as exc:
+                raise PlatformError(
+                    f"{PLATFORM}: cannot package function {function.deployed_name!r} in "
+                    f"{function.language}: {exc}"
+                ) from None
+            self._archives[key] = archive
+        return self._archives[key]
 
     def kind(self, function: FunctionSpec) -> str:
         """The runtime kind of `function`'s language."""

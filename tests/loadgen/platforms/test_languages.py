@@ -388,3 +388,30 @@ def test_openwhisk_names_a_toolchain_it_cannot_package_with_before_any_call(
     ):
         asyncio.run(go())
     assert openwhisk.actions == {}
+
+
+def test_a_forced_cold_start_sends_the_archive_built_at_deploy_again(
+    openwhisk: Any, tmp_path: Path
+) -> None:
+    config = OpenWhisk(
+        api_host=openwhisk.url, auth=AUTH, namespace="guest", insecure_tls=False, idle_timeout_s=1
+    )
+    functions = go_sources(tmp_path)
+    platform = OpenWhiskPlatform(config, functions_dir=functions)
+    spec = FunctionSpec(function="echo", language="go", name="echo-go")
+    codes: list[str] = []
+
+    async def go() -> None:
+        try:
+            await platform.deploy(spec, 1, {})
+            codes.append(openwhisk.actions["echo-go"]["exec"]["code"])
+            # Sources edited mid-campaign do not reach the update: it is the same action, new.
+            (functions / "go" / "later.go").write_text("package main\n")
+            await platform.force_cold(spec)
+            codes.append(openwhisk.actions["echo-go"]["exec"]["code"])
+        finally:
+            await platform.aclose()
+
+    asyncio.run(go())
+    assert openwhisk.actions["echo-go"]["revision"] == 2
+    assert codes[0] == codes[1]
