@@ -1,6 +1,8 @@
 """OpenWhisk zip actions: deterministic bytes, only the modules needed, and each one runs for
 real when extracted the way the python:3 runtime does (an isolated interpreter, the action's
-directory on sys.path, `main(args)` from `__main__.py`)."""
+directory on sys.path, `main(args)` from `__main__.py`). The other languages' archives (Node and
+Go zips, the Java jar) are checked here on stand-in sources; test_languages.py runs the real ones
+the way their runtimes do."""
 
 from __future__ import annotations
 
