@@ -8,15 +8,16 @@ set -euo pipefail
 # remote campaign; python3-pip-whl is the pip wheel a Debian Python hands a loader without pip;
 # redis-server is the queue KEDA's queue mode is tested against on loopback; nodejs, golang-go
 # and default-jdk-headless build and run the suite's functions in Node.js, Go and Java
-# (functions/node, functions/go, functions/java; the one exception to the rule above, their
-# tests skip a language whose toolchain is missing and name the package).
+# (functions/node, functions/go, functions/java), and libgoogle-gson-java is the Gson jar the
+# Java OpenWhisk action compiles against (functions/package.py); the one exception to the rule
+# above, their tests skip a language whose toolchain is missing and name the package.
 packages=(
   make git ca-certificates python3 python3-pip python3-pip-whl
   haproxy vsftpd wrk hey shellcheck cloud-init iproute2 openssh-server openssh-client jq
   chromium
   prometheus
   redis-server
-  nodejs golang-go default-jdk-headless
+  nodejs golang-go default-jdk-headless libgoogle-gson-java
 )
 
 missing=()

@@ -20,10 +20,10 @@ var Functions = map[string]Handler{"echo": echo, "sleep": sleepFunction, "matrix
 var FunctionNames = []string{"echo", "sleep", "matrix"}
 
 // echo returns its parameters unchanged.
-func echo(params *Object) any { return params.Copy() }
+func echo(params *Object) interface{} { return params.Copy() }
 
 // sleepFunction waits `ms` milliseconds (default 100) and reports how long it slept.
-func sleepFunction(params *Object) any {
+func sleepFunction(params *Object) interface{} {
 	ms := FloatParam(params, "ms", 100.0, 0.0, maxSleepMs)
 	start := time.Now()
 	time.Sleep(time.Duration(math.Ceil(ms * 1e6)))
@@ -174,7 +174,7 @@ func (s *Fsum) Value() float64 {
 // matrix multiplies two n×n matrices drawn from `seed` exactly as functions/matrix.py draws them
 // (a, then b, row by row, uniform(-1, 1)); every sum is an fsum, so checksum and trace are
 // Python's to the last bit.
-func matrix(params *Object) any {
+func matrix(params *Object) interface{} {
 	n := int(IntParam(params, "n", 100, 1, maxN))
 	seed := IntParam(params, "seed", 0, 0, maxSeed)
 	rng := NewPythonRandom(uint64(seed))

@@ -1,3 +1,3 @@
 module faasbench/functions
 
-go 1.19
+go 1.17

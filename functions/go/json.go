@@ -17,12 +17,12 @@ import (
 // Object is a JSON object with its keys in order.
 type Object struct {
 	keys   []string
-	values map[string]any
+	values map[string]interface{}
 }
 
-func NewObject() *Object { return &Object{values: map[string]any{}} }
+func NewObject() *Object { return &Object{values: map[string]interface{}{}} }
 
-func (o *Object) Set(key string, value any) {
+func (o *Object) Set(key string, value interface{}) {
 	if _, seen := o.values[key]; !seen {
 		o.keys = append(o.keys, key)
 	}
@@ -30,7 +30,7 @@ func (o *Object) Set(key string, value any) {
 }
 
 // Get returns the value of key (nil for JSON null or when absent).
-func (o *Object) Get(key string) any { return o.values[key] }
+func (o *Object) Get(key string) interface{} { return o.values[key] }
 
 func (o *Object) Copy() *Object {
 	copied := NewObject()
@@ -72,7 +72,7 @@ func (p *parser) peek() byte {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func (p *parser) number() any {
+func (p *parser) number() interface{} {
 	start := p.at
 	if p.peek() == '-' {
 		p.at++
@@ -183,7 +183,7 @@ func (p *parser) str() string {
 	}
 }
 
-func (p *parser) value(depth int) any {
+func (p *parser) value(depth int) interface{} {
 	if depth > 1000 {
 		p.fail("Nesting too deep")
 	}
@@ -222,7 +222,7 @@ func (p *parser) value(depth int) any {
 		}
 	case '[':
 		p.at++
-		array := []any{}
+		array := []interface{}{}
 		p.space()
 		if p.peek() == ']' {
 			p.at++
@@ -244,7 +244,7 @@ func (p *parser) value(depth int) any {
 	case '"':
 		return p.str()
 	}
-	for word, result := range map[string]any{"true": true, "false": false, "null": nil} {
+	for word, result := range map[string]interface{}{"true": true, "false": false, "null": nil} {
 		if strings.HasPrefix(p.text[p.at:], word) {
 			p.at += len(word)
 			return result
@@ -254,7 +254,7 @@ func (p *parser) value(depth int) any {
 }
 
 // ParseJSON reads one JSON document; *JSONError when text is not JSON.
-func ParseJSON(text string) (result any, err error) {
+func ParseJSON(text string) (result interface{}, err error) {
 	defer func() {
 		if caught := recover(); caught != nil {
 			jsonErr, ok := caught.(*JSONError)
@@ -291,7 +291,8 @@ func FloatRepr(x float64) string {
 		return sign + "0.0"
 	}
 	shortest := strconv.FormatFloat(math.Abs(x), 'e', -1, 64)
-	mantissa, exponentText, _ := strings.Cut(shortest, "e")
+	split := strings.Index(shortest, "e")
+	mantissa, exponentText := shortest[:split], shortest[split+1:]
 	digits := strings.Replace(mantissa, ".", "", 1)
 	exponent, _ := strconv.Atoi(exponentText)
 	point := exponent + 1
@@ -366,7 +367,7 @@ func quote(out *strings.Builder, text string) {
 	out.WriteByte('"')
 }
 
-func writeJSON(out *strings.Builder, value any) {
+func writeJSON(out *strings.Builder, value interface{}) {
 	switch v := value.(type) {
 	case nil:
 		out.WriteString("null")
@@ -395,7 +396,7 @@ func writeJSON(out *strings.Builder, value any) {
 		}
 	case string:
 		quote(out, v)
-	case []any:
+	case []interface{}:
 		out.WriteByte('[')
 		for i, item := range v {
 			if i > 0 {
@@ -421,14 +422,14 @@ func writeJSON(out *strings.Builder, value any) {
 }
 
 // DumpJSON writes value compactly, non-ASCII escaped, as Python's json.dumps does.
-func DumpJSON(value any) string {
+func DumpJSON(value interface{}) string {
 	var out strings.Builder
 	writeJSON(&out, value)
 	return out.String()
 }
 
 // TypeName is Python's type name for a parsed value, for messages ("got list").
-func TypeName(value any) string {
+func TypeName(value interface{}) string {
 	switch value.(type) {
 	case nil:
 		return "NoneType"
@@ -440,7 +441,7 @@ func TypeName(value any) string {
 		return "float"
 	case string:
 		return "str"
-	case []any:
+	case []interface{}:
 		return "list"
 	}
 	return "dict"

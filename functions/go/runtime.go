@@ -28,7 +28,7 @@ const (
 var (
 	instanceID        = newInstanceID()
 	instanceStartedNs = time.Now().UnixNano()
-	coldTaken         atomic.Bool
+	coldTaken         int32 // 1 once an invocation took the cold flag (atomic)
 )
 
 func newInstanceID() string {
@@ -44,15 +44,15 @@ type ParamError struct{ message string }
 
 func (e *ParamError) Error() string { return e.message }
 
-func paramError(format string, args ...any) *ParamError {
+func paramError(format string, args ...interface{}) *ParamError {
 	return &ParamError{fmt.Sprintf(format, args...)}
 }
 
 // Handler is one function of the suite.
-type Handler func(params *Object) any
+type Handler func(params *Object) interface{}
 
 // show is Python's repr of a bad value, as _params._show quotes it (60 characters at most).
-func show(value any) string {
+func show(value interface{}) string {
 	var text string
 	switch v := value.(type) {
 	case string:
@@ -180,8 +180,8 @@ func FloatParam(params *Object, name string, fallback, low, high float64) float6
 func Round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 // Invoke runs handler(params) as one invocation of this instance: the status and the document.
-func Invoke(name string, handler Handler, params any, adapter string) (int, *Object) {
-	cold := coldTaken.CompareAndSwap(false, true)
+func Invoke(name string, handler Handler, params interface{}, adapter string) (int, *Object) {
+	cold := atomic.CompareAndSwapInt32(&coldTaken, 0, 1)
 	start := time.Now()
 	status := 200
 	body := NewObject()

@@ -2,7 +2,8 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.security.SecureRandom;
 import java.time.Instant;
-import java.util.HexFormat;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,7 +29,11 @@ final class Envelope {
     static {
         byte[] raw = new byte[8];
         new SecureRandom().nextBytes(raw);
-        INSTANCE_ID = HexFormat.of().formatHex(raw);
+        StringBuilder hex = new StringBuilder();
+        for (byte b : raw) {
+            hex.append(String.format("%02x", b & 0xff));
+        }
+        INSTANCE_ID = hex.toString();
         Instant now = Instant.now();
         INSTANCE_STARTED_NS = now.getEpochSecond() * 1_000_000_000L + now.getNano();
     }
@@ -48,12 +53,29 @@ final class Envelope {
     }
 
     /** A response document and its HTTP status. */
-    record Outcome(int status, Map<String, Object> document) {}
+    static final class Outcome {
+        private final int status;
+        private final Map<String, Object> document;
+
+        Outcome(int status, Map<String, Object> document) {
+            this.status = status;
+            this.document = document;
+        }
+
+        int status() {
+            return status;
+        }
+
+        Map<String, Object> document() {
+            return document;
+        }
+    }
 
     /** Python's repr of a bad value, as _params._show quotes it (60 characters at most). */
     static String show(Object value) {
         String text;
-        if (value instanceof String s) {
+        if (value instanceof String) {
+            String s = (String) value;
             char quote = s.indexOf('\'') >= 0 && s.indexOf('"') < 0 ? '"' : '\'';
             StringBuilder out = new StringBuilder().append(quote);
             for (int i = 0; i < s.length(); i++) {
@@ -75,12 +97,12 @@ final class Envelope {
                 }
             }
             text = out.append(quote).toString();
-        } else if (value instanceof Double d) {
-            text = Json.floatRepr(d);
+        } else if (value instanceof Double) {
+            text = Json.floatRepr((Double) value);
         } else if (value instanceof BigInteger || value instanceof Long || value instanceof Integer) {
             text = value.toString();
-        } else if (value instanceof Boolean b) {
-            text = b ? "True" : "False";
+        } else if (value instanceof Boolean) {
+            text = (Boolean) value ? "True" : "False";
         } else {
             text = Json.typeName(value);
         }
@@ -92,6 +114,19 @@ final class Envelope {
             "[+-]?([0-9]+(_[0-9]+)*(\\.([0-9]+(_[0-9]+)*)?)?|\\.[0-9]+(_[0-9]+)*)([eE][+-]?[0-9]+(_[0-9]+)*)?");
     private static final Pattern SPECIAL = Pattern.compile("[+-]?(inf|infinity|nan)", Pattern.CASE_INSENSITIVE);
 
+    /** text without the whitespace (Character.isWhitespace) at either end, as String.strip. */
+    static String strip(String text) {
+        int start = 0;
+        int end = text.length();
+        while (start < end && Character.isWhitespace(text.codePointAt(start))) {
+            start += Character.charCount(text.codePointAt(start));
+        }
+        while (end > start && Character.isWhitespace(text.codePointBefore(end))) {
+            end -= Character.charCount(text.codePointBefore(end));
+        }
+        return text.substring(start, end);
+    }
+
     /** params[name] as an integer in [low, high], or fallback when absent or null. */
     static long intParam(Map<String, Object> params, String name, long fallback, long low, long high) {
         Object value = params.get(name);
@@ -100,17 +135,19 @@ final class Envelope {
             return fallback;
         } else if (value instanceof Boolean) {
             throw new ParamError(name + " must be an integer, got a boolean");
-        } else if (value instanceof BigInteger b) {
-            number = b;
+        } else if (value instanceof BigInteger) {
+            number = (BigInteger) value;
         } else if (value instanceof Long || value instanceof Integer) {
             number = BigInteger.valueOf(((Number) value).longValue());
-        } else if (value instanceof Double d) {
+        } else if (value instanceof Double) {
+            Double d = (Double) value;
             if (d.isNaN() || d.isInfinite() || d != Math.floor(d)) {
                 throw new ParamError(name + " must be an integer, got float");
             }
             number = new BigDecimal(d).toBigInteger();
-        } else if (value instanceof String s) {
-            String text = s.strip();
+        } else if (value instanceof String) {
+            String s = (String) value;
+            String text = strip(s);
             if (!INTEGER.matcher(text).matches()) {
                 throw new ParamError(name + " must be an integer, got " + show(s));
             }
@@ -137,10 +174,13 @@ final class Envelope {
             return fallback;
         } else if (value instanceof Boolean) {
             throw new ParamError(name + " must be a number, got a boolean");
-        } else if (value instanceof Number n) {
-            number = n instanceof BigInteger b ? new BigDecimal(b).doubleValue() : n.doubleValue();
-        } else if (value instanceof String s) {
-            String text = s.strip();
+        } else if (value instanceof BigInteger) {
+            number = new BigDecimal((BigInteger) value).doubleValue();
+        } else if (value instanceof Number) {
+            number = ((Number) value).doubleValue();
+        } else if (value instanceof String) {
+            String s = (String) value;
+            String text = strip(s);
             if (SPECIAL.matcher(text).matches()) {
                 double magnitude = text.toLowerCase().contains("nan") ? Double.NaN : Double.POSITIVE_INFINITY;
                 number = text.startsWith("-") ? -magnitude : magnitude;
@@ -206,5 +246,5 @@ final class Envelope {
         return document;
     }
 
-    static final List<String> FUNCTION_NAMES = List.of("echo", "sleep", "matrix");
+    static final List<String> FUNCTION_NAMES = Collections.unmodifiableList(Arrays.asList("echo", "sleep", "matrix"));
 }

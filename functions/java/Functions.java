@@ -11,12 +11,16 @@ final class Functions {
 
     /** The function called `name`, or null. */
     static Envelope.Handler byName(String name) {
-        return switch (name) {
-            case "echo" -> Functions::echo;
-            case "sleep" -> Functions::sleep;
-            case "matrix" -> Functions::matrix;
-            default -> null;
-        };
+        switch (name) {
+            case "echo":
+                return Functions::echo;
+            case "sleep":
+                return Functions::sleep;
+            case "matrix":
+                return Functions::matrix;
+            default:
+                return null;
+        }
     }
 
     /** echo: returns its parameters unchanged. */

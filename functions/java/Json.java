@@ -250,12 +250,20 @@ final class Json {
             return String.format("%s%se%s%02d", sign, mantissa, exponent < 0 ? "-" : "+", Math.abs(exponent));
         }
         if (point <= 0) {
-            return sign + "0." + "0".repeat(-point) + digits;
+            return sign + "0." + zeros(-point) + digits;
         }
         if (point >= digits.length()) {
-            return sign + digits + "0".repeat(point - digits.length()) + ".0";
+            return sign + digits + zeros(point - digits.length()) + ".0";
         }
         return sign + digits.substring(0, point) + "." + digits.substring(point);
+    }
+
+    private static String zeros(int count) {
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            out.append('0');
+        }
+        return out.toString();
     }
 
     private static void quote(StringBuilder out, String text) {
@@ -263,20 +271,33 @@ final class Json {
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
             switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                case '\b' -> out.append("\\b");
-                case '\f' -> out.append("\\f");
-                default -> {
+                case '"':
+                    out.append("\\\"");
+                    break;
+                case '\\':
+                    out.append("\\\\");
+                    break;
+                case '\n':
+                    out.append("\\n");
+                    break;
+                case '\r':
+                    out.append("\\r");
+                    break;
+                case '\t':
+                    out.append("\\t");
+                    break;
+                case '\b':
+                    out.append("\\b");
+                    break;
+                case '\f':
+                    out.append("\\f");
+                    break;
+                default:
                     if (c >= 0x20 && c <= 0x7e) {
                         out.append(c);
                     } else {
                         out.append(String.format("\\u%04x", (int) c));
                     }
-                }
             }
         }
         out.append('"');
@@ -285,11 +306,12 @@ final class Json {
     private static void write(StringBuilder out, Object value) {
         if (value == null) {
             out.append("null");
-        } else if (value instanceof Boolean b) {
-            out.append(b ? "true" : "false");
+        } else if (value instanceof Boolean) {
+            out.append((Boolean) value ? "true" : "false");
         } else if (value instanceof BigInteger || value instanceof Long || value instanceof Integer) {
             out.append(value);
-        } else if (value instanceof Double d) {
+        } else if (value instanceof Double) {
+            Double d = (Double) value;
             if (d.isNaN()) {
                 out.append("NaN");
             } else if (d.isInfinite()) {
@@ -297,9 +319,10 @@ final class Json {
             } else {
                 out.append(floatRepr(d));
             }
-        } else if (value instanceof String s) {
-            quote(out, s);
-        } else if (value instanceof List<?> list) {
+        } else if (value instanceof String) {
+            quote(out, (String) value);
+        } else if (value instanceof List<?>) {
+            List<?> list = (List<?>) value;
             out.append('[');
             for (int i = 0; i < list.size(); i++) {
                 if (i > 0) {
@@ -308,7 +331,8 @@ final class Json {
                 write(out, list.get(i));
             }
             out.append(']');
-        } else if (value instanceof Map<?, ?> map) {
+        } else if (value instanceof Map<?, ?>) {
+            Map<?, ?> map = (Map<?, ?>) value;
             out.append('{');
             boolean first = true;
             for (Map.Entry<?, ?> entry : map.entrySet()) {

@@ -1,6 +1,7 @@
 """Apache OpenWhisk: actions through the controller's REST API (`/api/v1`).
 
-Deploy is `PUT .../actions/{name}?overwrite=true` with the suite's zip action; the engine
+Deploy is `PUT .../actions/{name}?overwrite=true` with the suite's zip action (a jar for
+Java) on the runtime kind of its language; the engine
 invokes `POST .../actions/{name}?blocking=true&result=true`, whose response carries the
 activation id in the `X-Openwhisk-Activation-Id` header (the controller adds it to every
 invoke response, blocking or not, result-only or not) and the function's own document, `meta`
@@ -24,7 +25,7 @@ import httpx
 
 from contract.outputs import OpenWhisk
 from functions._registry import Language
-from functions.package import openwhisk_zip
+from functions.package import ACTION_MAIN, NoAction, openwhisk_zip
 from loadgen.results.completions import Completion, PollStats
 from loadgen.results.models import PlatformRecord
 
@@ -50,22 +51,11 @@ PLATFORM = "OpenWhisk"
 ACTIVATION_HEADER = "X-Openwhisk-Activation-Id"
 #: The runtime kind of the chart's runtimes.json (openwhisk-deploy-kube 1.0.1): `python:3`.
 DEFAULT_KIND = "python:3"
-#: The kind of each other language's zip action, from the same runtimes.json: nodejs:16, not
-#: the default nodejs:14, which alone carries stem cells there (a cold start of it would be a
-#: prewarmed one unless openwhiskPrewarm is set, unlike python:3's).
-LANGUAGE_KINDS: dict[Language, str] = {"node": "nodejs:16"}
-#: Why a language has no OpenWhisk action on the chart's runtimes.
-UNSUPPORTED: dict[Language, str] = {
-    "go": (
-        "the chart's go:1.17 runtime (ActionLoop) runs a Go `Main` function or an `exec` that "
-        "speaks its stdin/fd-3 protocol, and functions/go is an HTTP server built with a newer Go"
-    ),
-    "java": (
-        "the chart's java:8 runtime runs a jar whose main(JsonObject) is built against Gson, "
-        "and functions/java is an HTTP server; a blackbox action would need an image speaking "
-        "OpenWhisk's /init and /run protocol and a registry, which framework openwhisk has none of"
-    ),
-}
+#: The kind of each other language's action, from the same runtimes.json: nodejs:16, not the
+#: default nodejs:14, which alone carries stem cells there (a cold start of it would be a
+#: prewarmed one unless openwhiskPrewarm is set, unlike python:3's); go:1.17, which compiles
+#: the Go source zip at init; java:8, which loads the jar and calls the class `main` names.
+LANGUAGE_KINDS: dict[Language, str] = {"node": "nodejs:16", "go": "go:1.17", "java": "java:8"}
 _REVISION_ANNOTATION = "faasbench-revision"
 
 
@@ -112,6 +102,9 @@ class OpenWhiskPlatform:
         # Each function's deployment variables, so an update (forced cold start) keeps them.
         self._envs: dict[str, dict[str, str]] = {}
         self._sequences: dict[str, list[FunctionSpec]] = {}
+        # Each (function, language)'s archive, built once: a forced cold start (an update)
+        # sends the same code again, without compiling the Java jar each time.
+        self._archives: dict[tuple[str, Language], bytes] = {}
         # verify=False only where the stack says its certificate is self-signed.
         self._client_verify = not config.insecure_tls
         self._client = httpx.AsyncClient(
@@ -139,16 +132,14 @@ class OpenWhiskPlatform:
         )
 
     def action_body(self, function: FunctionSpec, env: dict[str, str], revision: str) -> ActionPut:
-        """The `ActionPut` that creates or updates the action at `revision`: the zip of the
-        function's language, run by that language's runtime kind."""
+        """The `ActionPut` that creates or updates the action at `revision`: the zip (Java: the
+        jar) of the function's language, run by that language's runtime kind from the entry
+        the packager names (`ACTION_MAIN`)."""
         kind = self.kind(function)
-        if self._functions_dir is None:
-            archive = openwhisk_zip(function.function, function.language)
-        else:
-            archive = openwhisk_zip(function.function, function.language, self._functions_dir)
-        code = base64.b64encode(archive).decode()
+        code = base64.b64encode(self._archive(function)).decode()
+        main = ACTION_MAIN[function.language]
         return ActionPut(
-            exec=ActionExec(kind=kind, code=code, main="main", binary=True),
+            exec=ActionExec(kind=kind, code=code, main=main, binary=True),
             limits=ActionLimits(
                 timeout=int(function.timeout_s * 1000),
                 memory=function.memory_mb,
@@ -161,16 +152,26 @@ class OpenWhiskPlatform:
             parameters=env_parameters(function.function, env) or None,
         )
 
+    def _archive(self, function: FunctionSpec) -> bytes:
+        key = (function.function, function.language)
+        if key not in self._archives:
+            try:
+                if self._functions_dir is None:
+                    archive = openwhisk_zip(*key)
+                else:
+                    archive = openwhisk_zip(*key, self._functions_dir)
+            except NoAction as exc:
+                raise PlatformError(
+                    f"{PLATFORM}: cannot package function {function.deployed_name!r} in "
+                    f"{function.language}: {exc}"
+                ) from None
+            self._archives[key] = archive
+        return self._archives[key]
+
     def kind(self, function: FunctionSpec) -> str:
-        """The runtime kind of `function`'s language; `LimitExceeded` where the chart has none
-        that runs it."""
+        """The runtime kind of `function`'s language."""
         if function.language == "python":
             return self._kind
-        if function.language in UNSUPPORTED:
-            raise LimitExceeded(
-                f"{PLATFORM}: cannot deploy function {function.deployed_name!r} in "
-                f"{function.language}: {UNSUPPORTED[function.language]}"
-            )
         return LANGUAGE_KINDS[function.language]
 
     async def _put(self, function: FunctionSpec, env: dict[str, str], action: str) -> None:

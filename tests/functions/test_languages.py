@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -476,3 +477,287 @@ def test_the_node_action_takes_its_function_from_the_packaged_zip(tmp_path: Path
     (echoed,) = run_action(script, {"FUNCTION": "matrix"})
     assert echoed["result"] == {"hello": "world"}
     check_meta(echoed["meta"], "node", "echo", adapter="openwhisk")
+
+
+# --- Go and Java on OpenWhisk ----------------------------------------------------------------
+
+#: A launcher written the way the go:1.17 runtime's lib/launcher.go works (its compile script
+#: copies that file beside the action's sources as main__.go, with "Main" replaced by the
+#: action's capitalised `main`): ack on fd 3, then per stdin line decode the activation with
+#: encoding/json into map[string]interface{}, export its other string fields as __OW_*, call
+#: Main through reflect with "value" and write json.Marshal of the result as one line on fd 3.
+GO_LAUNCHER = """package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+)
+
+func main() {
+	if kind := reflect.TypeOf(Main).Out(0).Kind(); kind != reflect.Map {
+		fmt.Println("Main must return a map")
+		os.Exit(1)
+	}
+	out := os.NewFile(3, "pipe")
+	fmt.Fprintf(out, "{ \\"ok\\": true}\\n")
+	reader := bufio.NewReader(os.Stdin)
+	for {
+		line, err := reader.ReadBytes('\\n')
+		if err != nil {
+			return
+		}
+		var input map[string]interface{}
+		if err := json.Unmarshal(line, &input); err != nil {
+			fmt.Fprintf(out, "{\\"error\\": %q}\\n", err.Error())
+			continue
+		}
+		for key, value := range input {
+			if text, ok := value.(string); ok && key != "value" {
+				os.Setenv("__OW_"+strings.ToUpper(key), text)
+			}
+		}
+		value, _ := input["value"].(map[string]interface{})
+		arguments := []reflect.Value{reflect.ValueOf(value)}
+		var result interface{} = reflect.ValueOf(Main).Call(arguments)[0].Interface()
+		output, err := json.Marshal(&result)
+		if err != nil {
+			fmt.Fprintf(out, "{\\"error\\": %q}\\n", err.Error())
+			continue
+		}
+		fmt.Fprintf(out, "%s\\n", bytes.Replace(output, []byte("\\n"), nil, -1))
+	}
+}
+"""
+
+
+def build_go_action(function: str, scratch: Path) -> Path:
+    """The action's zip compiled as the go:1.17 runtime's compile script compiles a source zip
+    without an `exec`: the launcher added as main__.go, `go mod download` (the zip has a
+    go.mod), then `go build -ldflags "-s -w"` with modules on."""
+    if missing_tools("go"):
+        pytest.skip(
+            "go: not installed (Debian package golang-go; scripts/bootstrap.sh installs it)"
+        )
+    source = scratch / f"go-{function}"
+    with zipfile.ZipFile(io.BytesIO(package.openwhisk_zip(function, "go"))) as archive:
+        assert "exec" not in archive.namelist()
+        archive.extractall(source)
+    entry = package.ACTION_MAIN["go"].capitalize()
+    (source / "main__.go").write_text(GO_LAUNCHER.replace("Main", entry))
+    env = go_env(scratch) | {"GO111MODULE": "on", "GOFLAGS": "-buildvcs=false"}
+    run_build(["go", "mod", "download"], source, env)
+    binary = scratch / f"exec-{function}"
+    run_build(["go", "build", "-o", str(binary), "-ldflags", "-s -w"], source, env)
+    return binary
+
+
+def run_go_action(binary: Path, values: list[Any]) -> list[Any]:
+    """Each value as one activation, over the launcher's protocol (stdin in, fd 3 out)."""
+    read_end, write_end = os.pipe()
+    # The pipe's write end becomes the launcher's fd 3 (bash: dash takes no fd above 9).
+    moved = "" if write_end == 3 else f" 3>&{write_end} {write_end}>&-"
+    process = subprocess.Popen(
+        ["bash", "-c", f'exec "$0"{moved}', str(binary)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        pass_fds=(write_end,),
+        env=serve_env(None, 0, {"__OW_WAIT_FOR_ACK": "1"}),
+    )
+    os.close(write_end)
+    with os.fdopen(read_end) as results:
+        assert json.loads(results.readline()) == {"ok": True}
+        lines = [
+            json.dumps({"value": value, "activation_id": f"a{i}", "action_name": "/_/f"})
+            for i, value in enumerate(values)
+        ]
+        assert process.stdin is not None
+        process.stdin.write(("\n".join(lines) + "\n").encode())
+        process.stdin.close()
+        lines = [results.readline() for _ in values]
+    assert process.wait(timeout=60) == 0
+    assert process.stderr is not None
+    with process.stderr:
+        stderr = process.stderr.read().decode(errors="replace")
+    assert all(lines), f"the action ended early:\n{stderr}"
+    return [json.loads(line) for line in lines]
+
+
+def test_the_go_action_compiles_as_the_go_runtime_does_and_returns_the_envelope(
+    tmp_path: Path,
+) -> None:
+    matrix_action = build_go_action("matrix", tmp_path)
+    first, bad, whole = run_go_action(
+        matrix_action, [{"n": 9, "seed": 3, "__ow_method": "post"}, {"n": "x"}, {"n": 2.0}]
+    )
+    assert first["result"] == matrix.main({"n": 9, "seed": 3})
+    check_meta(first["meta"], "go", "matrix", adapter="openwhisk")
+    assert first["meta"]["cold"] is True
+    assert bad["error"] == "n must be an integer, got 'x'"
+    assert bad["meta"]["cold"] is False
+    assert bad["meta"]["instance"] == first["meta"]["instance"]
+    assert whole["result"] == matrix.main({"n": 2})
+
+    (echoed,) = run_go_action(
+        build_go_action("echo", tmp_path),
+        [{"b": 1, "a": [1.5, "é ✓ 😀", None, True], "__ow_headers": {"x": "y"}}],
+    )
+    # encoding/json decodes the parameters into a map: keys come back sorted.
+    assert canonical(echoed["result"]) == canonical({"a": [1.5, "é ✓ 😀", None, True], "b": 1})
+    check_meta(echoed["meta"], "go", "echo", adapter="openwhisk")
+
+    (slept,) = run_go_action(build_go_action("sleep", tmp_path), [{"ms": 30}])
+    assert slept["result"]["ms"] == 30.0
+    assert slept["result"]["slept_ms"] >= 30.0
+    check_meta(slept["meta"], "go", "sleep", adapter="openwhisk")
+
+
+def test_the_go_action_s_sources_keep_to_go_1_17(tmp_path: Path) -> None:
+    """go.mod's `go 1.17` makes the compiler refuse newer language (generics, `any`); the
+    standard library is checked here against the API files of the Go releases after 1.17
+    that the installed Go carries ($GOROOT/api/go1.N.txt)."""
+    if missing_tools("go"):
+        pytest.skip(
+            "go: not installed (Debian package golang-go; scripts/bootstrap.sh installs it)"
+        )
+    with zipfile.ZipFile(io.BytesIO(package.openwhisk_zip("echo", "go"))) as archive:
+        assert archive.read("go.mod").decode().splitlines()[-1] == "go 1.17"
+        sources = {
+            name: archive.read(name).decode() for name in archive.namelist() if name.endswith(".go")
+        }
+    goroot = subprocess.run(
+        ["go", "env", "GOROOT"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    newer = [
+        path
+        for path in (Path(goroot) / "api").glob("go1.*.txt")
+        if path.stem.split(".")[1].isdigit() and int(path.stem.split(".")[1]) >= 18
+    ]
+    assert newer, "no API files for Go 1.18 and later"
+    added: set[tuple[str, str]] = set()
+    for path in newer:
+        for line in path.read_text().splitlines():
+            match = re.match(r"pkg ([\w/]+)(?: \([\w-]+\))?, (?:func|type|const|var) (\w+)", line)
+            if match:
+                added.add((match[1], match[2]))
+    used: set[tuple[str, str]] = set()
+    for text in sources.values():
+        imports = re.findall(r'^\s*"([\w/]+)"$', text, flags=re.MULTILINE)
+        for path in imports:
+            alias = path.rsplit("/", 1)[-1]
+            used |= {(path, name) for name in re.findall(rf"\b{alias}\.(\w+)", text)}
+    assert used, "no standard library use found"
+    assert sorted(used & added) == []
+
+
+JAVA_HARNESS = """
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Paths;
+
+/** Loads the jar (args[0]) as the java:8 runtime's JarLoader does: a URLClassLoader, the class
+ * the action's main names (args[1]), its public static JsonObject main(JsonObject); then calls
+ * it once per further argument and prints the results as a JSON array. */
+public final class Harness {
+    @SuppressWarnings("deprecation")
+    public static void main(String[] args) throws Exception {
+        URLClassLoader loader = new URLClassLoader(new URL[] {Paths.get(args[0]).toUri().toURL()});
+        Method method = loader.loadClass(args[1]).getMethod("main", JsonObject.class);
+        int modifiers = method.getModifiers();
+        if (method.getReturnType() != JsonObject.class || !Modifier.isStatic(modifiers)
+                || !Modifier.isPublic(modifiers)) {
+            throw new NoSuchMethodException("main");
+        }
+        StringBuilder out = new StringBuilder("[");
+        for (int i = 2; i < args.length; i++) {
+            JsonObject input = new JsonParser().parse(args[i]).getAsJsonObject();
+            out.append(i > 2 ? "," : "").append(method.invoke(null, input).toString());
+        }
+        System.out.println(out.append("]"));
+    }
+}
+"""
+
+
+def run_java_action(function: str, scratch: Path, values: list[Any]) -> list[Any]:
+    """The jar `functions.package` builds, loaded and called as the java:8 runtime does."""
+    missing = missing_tools("java")
+    if missing or not package.gson_jar().is_file():
+        pytest.skip(
+            "java: javac, java or Gson missing (Debian packages default-jdk-headless and "
+            "libgoogle-gson-java; scripts/bootstrap.sh installs them)"
+        )
+    jar = scratch / f"{function}.jar"
+    jar.write_bytes(package.openwhisk_zip(function, "java"))
+    harness = scratch / "harness"
+    if not (harness / "Harness.class").is_file():
+        harness.mkdir(exist_ok=True)
+        (harness / "Harness.java").write_text(JAVA_HARNESS)
+        gson = str(package.gson_jar())
+        run_build(["javac", "-cp", gson, "-d", str(harness), str(harness / "Harness.java")], ROOT)
+    classpath = f"{package.gson_jar()}{os.pathsep}{harness}"
+    result = subprocess.run(
+        ["java", "-cp", classpath, "Harness", str(jar), package.ACTION_MAIN["java"]]
+        + [json.dumps(value) for value in values],
+        env=serve_env(None, 0, {"FUNCTION": "echo"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    documents = json.loads(result.stdout)
+    assert isinstance(documents, list)
+    return documents
+
+
+def test_the_java_action_loads_as_the_java_runtime_does_and_returns_the_envelope(
+    tmp_path: Path,
+) -> None:
+    first, bad, whole = run_java_action(
+        "matrix", tmp_path, [{"n": 9, "seed": 3, "__ow_method": "post"}, {"n": "x"}, {"n": 2.0}]
+    )
+    assert first["result"] == matrix.main({"n": 9, "seed": 3})
+    check_meta(first["meta"], "java", "matrix", adapter="openwhisk")
+    assert first["meta"]["cold"] is True
+    assert bad["error"] == "n must be an integer, got 'x'"
+    assert bad["meta"]["cold"] is False
+    assert whole["result"] == matrix.main({"n": 2})
+    # function.json in the jar wins over FUNCTION (echo in the harness's environment).
+    (echoed,) = run_java_action("echo", tmp_path, [dict(ECHOED, __ow_path="/x")])
+    assert canonical(echoed["result"]) == canonical(ECHOED)
+    check_meta(echoed["meta"], "java", "echo", adapter="openwhisk")
+    (slept,) = run_java_action("sleep", tmp_path, [{"ms": 30}])
+    assert slept["result"]["ms"] == 30.0
+    assert slept["result"]["slept_ms"] >= 30.0
+    check_meta(slept["meta"], "java", "sleep", adapter="openwhisk")
+
+
+def test_the_java_sources_the_action_shares_compile_at_release_8(tmp_path: Path) -> None:
+    """The classes the jar holds come from the server's own sources (all but Serve.java)."""
+    if missing_tools("java") or not package.gson_jar().is_file():
+        pytest.skip(
+            "java: javac or Gson missing (Debian packages default-jdk-headless and "
+            "libgoogle-gson-java; scripts/bootstrap.sh installs them)"
+        )
+    echo_jar = tmp_path / "echo.jar"
+    echo_jar.write_bytes(package.openwhisk_zip("echo", "java"))
+    with zipfile.ZipFile(echo_jar) as archive:
+        classes = {
+            name.split("$")[0].removesuffix(".class")
+            for name in archive.namelist()
+            if name.endswith(".class")
+        }
+        majors = {archive.read(name)[6:8] for name in archive.namelist() if name.endswith(".class")}
+    shared = {path.stem for path in (ROOT / "functions" / "java").glob("*.java")} - {"Serve"}
+    assert classes == shared | {"WhiskAction"}
+    assert majors == {(52).to_bytes(2, "big")}

@@ -1,6 +1,8 @@
 """OpenWhisk zip actions: deterministic bytes, only the modules needed, and each one runs for
 real when extracted the way the python:3 runtime does (an isolated interpreter, the action's
-directory on sys.path, `main(args)` from `__main__.py`)."""
+directory on sys.path, `main(args)` from `__main__.py`). The other languages' archives (Node and
+Go zips, the Java jar) are checked here on stand-in sources; test_languages.py runs the real ones
+the way their runtimes do."""
 
 from __future__ import annotations
 
@@ -257,9 +259,9 @@ def test_node_zip_runs_as_the_nodejs_runtime_loads_it(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "language", "reason"),
     [
-        ("echo", "go", "go has no OpenWhisk zip action"),
-        ("echo", "java", "java has no OpenWhisk zip action"),
         ("ftp", "node", "function 'ftp' has no node implementation"),
+        ("ftp", "go", "function 'ftp' has no go implementation"),
+        ("chain", "java", "function 'chain' has no java implementation"),
     ],
 )
 def test_languages_and_functions_without_an_action_are_refused(
@@ -279,7 +281,7 @@ def test_command_line_names_the_language_and_refuses_one_without_an_action(
 ) -> None:
     output = tmp_path / "echo.zip"
     refused = subprocess.run(
-        [sys.executable, "-m", "functions.package", "--language", "java", "echo", str(output)],
+        [sys.executable, "-m", "functions.package", "--language", "go", "ftp", str(output)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -287,5 +289,97 @@ def test_command_line_names_the_language_and_refuses_one_without_an_action(
         check=False,
     )
     assert refused.returncode == 2
-    assert "--language" in refused.stderr
+    assert "function 'ftp' has no go implementation" in refused.stderr
     assert not output.exists()
+
+
+def go_functions(tmp_path: Path) -> Path:
+    """A stand-in `functions/` whose Go folder has a server entry, shared code and a test."""
+    go = tmp_path / "functions" / "go"
+    go.mkdir(parents=True)
+    (go / "go.mod").write_text("module faasbench/functions\n\ngo 1.17\n")
+    (go / "serve.go").write_text("package main\n\nfunc main() {}\n")
+    (go / "shared.go").write_text("package main\n\nconst shared = 1\n")
+    (go / "shared_test.go").write_text("package main\n")
+    (go / "Dockerfile").write_text("FROM scratch\n")
+    return tmp_path / "functions"
+
+
+def test_go_zip_holds_the_sources_but_the_server_and_an_entry_naming_the_function(
+    tmp_path: Path,
+) -> None:
+    functions = go_functions(tmp_path)
+    content = package.openwhisk_zip("matrix", "go", functions)
+    assert content == package.openwhisk_zip("matrix", "go", functions)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        assert sorted(archive.namelist()) == ["action.go", "go.mod", "shared.go"]
+        entry = archive.read("action.go").decode()
+    assert 'const actionFunction = "matrix"' in entry
+    assert "return RunAction(actionFunction, params)" in entry
+    assert package.ACTION_MAIN["go"] == "Main"
+    with zipfile.ZipFile(io.BytesIO(package.openwhisk_zip("echo", "go", functions))) as archive:
+        assert 'const actionFunction = "echo"' in archive.read("action.go").decode()
+
+
+def test_go_sources_that_lack_go_mod_or_take_the_entry_s_name_are_refused(
+    tmp_path: Path,
+) -> None:
+    functions = go_functions(tmp_path)
+    (functions / "go" / "action.go").write_text("package main\n")
+    with pytest.raises(package.NoAction, match=r"action\.go exists"):
+        package.openwhisk_zip("echo", "go", functions)
+    (functions / "go" / "go.mod").unlink()
+    with pytest.raises(package.NoAction, match=r"no Go sources and go\.mod"):
+        package.openwhisk_zip("echo", "go", functions)
+
+
+def java_functions(tmp_path: Path) -> Path:
+    """A stand-in `functions/` whose Java folder has a server the action leaves out (it would
+    not compile at --release 8), shared code and an action class."""
+    java = tmp_path / "functions" / "java"
+    (java / "action").mkdir(parents=True)
+    (java / "Serve.java").write_text("final class Serve { void f() { var x = 1; } }\n")
+    (java / "Shared.java").write_text("final class Shared { static final int N = 1; }\n")
+    (java / "action" / "WhiskAction.java").write_text(
+        "import com.google.gson.JsonObject;\n"
+        "public final class WhiskAction {\n"
+        "    public static JsonObject main(JsonObject args) { return args; }\n}\n"
+    )
+    return tmp_path / "functions"
+
+
+def need_java_toolchain() -> None:
+    if shutil.which("javac") is None or not package.gson_jar().is_file():
+        pytest.skip(
+            "java: javac or Gson missing (Debian packages default-jdk-headless and "
+            "libgoogle-gson-java; scripts/bootstrap.sh installs them)"
+        )
+
+
+def test_java_jar_holds_release_8_classes_a_manifest_and_the_function_name(
+    tmp_path: Path,
+) -> None:
+    need_java_toolchain()
+    functions = java_functions(tmp_path)
+    content = package.openwhisk_zip("sleep", "java", functions)
+    assert content == package.openwhisk_zip("sleep", "java", functions)
+    with zipfile.ZipFile(io.BytesIO(content)) as archive:
+        names = archive.namelist()
+        assert names[0] == "META-INF/MANIFEST.MF"
+        assert sorted(names[1:]) == ["Shared.class", "WhiskAction.class", "function.json"]
+        assert json.loads(archive.read("function.json")) == {"function": "sleep"}
+        # Class file major version 52 is Java 8's.
+        assert archive.read("Shared.class")[6:8] == (52).to_bytes(2, "big")
+
+
+def test_java_without_gson_or_with_broken_sources_is_refused_naming_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_java_toolchain()
+    functions = java_functions(tmp_path)
+    (functions / "java" / "Shared.java").write_text("final class Shared { int x = ; }\n")
+    with pytest.raises(package.NoAction, match=r"java: javac failed: .*Shared\.java"):
+        package.openwhisk_zip("echo", "java", functions)
+    monkeypatch.setenv("FAASBENCH_GSON_JAR", str(tmp_path / "missing.jar"))
+    with pytest.raises(package.NoAction, match=r"no Gson jar at .*missing\.jar.*libgoogle-gson"):
+        package.openwhisk_zip("echo", "java", functions)

@@ -1,6 +1,6 @@
 """Every platform deploys the implementation `FunctionSpec.language` names: the language's image
 (OpenFaaS, Knative, KEDA's HTTP add-on mode), the language's zip and runtime kind (OpenWhisk),
-or a refusal that says why (KEDA's queue mode, Go and Java on OpenWhisk, a missing image)."""
+or a refusal that says why (KEDA's queue mode, a missing image, a missing toolchain)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import asyncio
 import base64
 import io
 import json
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from contract.keda_objects import FUNCTION_NAMESPACE as KEDA_NAMESPACE
 from contract.knative import DOMAIN, FUNCTION_NAMESPACE
 from contract.outputs import Knative, OpenFaas, OpenWhisk, StackOutputs
 from functions._registry import LANGUAGES
+from functions.package import gson_jar
 from loadgen.platforms import (
     FunctionSpec,
     KedaPlatform,
@@ -282,13 +284,40 @@ def test_openwhisk_deploys_node_as_a_zip_of_the_chart_s_nodejs_16_kind(
     assert json.loads(archive.read("function.json")) == {"function": "echo"}
 
 
-@pytest.mark.parametrize("language", ["go", "java"])
-def test_openwhisk_refuses_go_and_java_before_any_call(openwhisk: Any, language: str) -> None:
+def go_sources(root: Path) -> Path:
+    """A stand-in `functions/` with the Go layout the packager reads."""
+    go = root / "functions" / "go"
+    go.mkdir(parents=True)
+    (go / "go.mod").write_text("module faasbench/functions\n\ngo 1.17\n")
+    (go / "serve.go").write_text("package main\n\nfunc main() {}\n")
+    (go / "openwhisk.go").write_text(
+        "package main\n\n"
+        "func RunAction(name string, params map[string]interface{}) map[string]interface{} {\n"
+        '\treturn map[string]interface{}{"name": name}\n}\n'
+    )
+    return root / "functions"
+
+
+def java_sources(root: Path) -> Path:
+    """A stand-in `functions/` with the Java layout the packager compiles."""
+    java = root / "functions" / "java"
+    (java / "action").mkdir(parents=True)
+    (java / "Serve.java").write_text("final class Serve { void f() { var x = 1; } }\n")
+    (java / "Shared.java").write_text('final class Shared { static final String NAME = "x"; }\n')
+    (java / "action" / "WhiskAction.java").write_text(
+        "import com.google.gson.JsonObject;\n"
+        "public final class WhiskAction {\n"
+        "    public static JsonObject main(JsonObject args) { return args; }\n}\n"
+    )
+    return root / "functions"
+
+
+def openwhisk_action(openwhisk: Any, functions: Path, spec: FunctionSpec) -> dict[str, Any]:
+    """The action `OpenWhiskPlatform` creates for `spec` from the sources under `functions`."""
     config = OpenWhisk(
         api_host=openwhisk.url, auth=AUTH, namespace="guest", insecure_tls=False, idle_timeout_s=1
     )
-    platform = OpenWhiskPlatform(config)
-    spec = FunctionSpec(function="sleep", language=language)
+    platform = OpenWhiskPlatform(config, functions_dir=functions)
 
     async def go() -> None:
         try:
@@ -296,7 +325,68 @@ def test_openwhisk_refuses_go_and_java_before_any_call(openwhisk: Any, language:
         finally:
             await platform.aclose()
 
-    with pytest.raises(LimitExceeded, match=rf"sleep.*in {language}: the chart's"):
+    asyncio.run(go())
+    return dict(openwhisk.actions[spec.deployed_name])
+
+
+def test_openwhisk_deploys_go_as_a_source_zip_of_the_chart_s_go_1_17_kind(
+    openwhisk: Any, tmp_path: Path
+) -> None:
+    assert LANGUAGE_KINDS["go"] in chart_kinds()
+    spec = FunctionSpec(function="sleep", language="go", name="sleep-go")
+    action = openwhisk_action(openwhisk, go_sources(tmp_path), spec)
+    assert action["exec"]["kind"] == "go:1.17"
+    assert action["exec"]["main"] == "Main"
+    assert action["exec"]["binary"] is True
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(action["exec"]["code"])))
+    # The server's entry stays out: the runtime's launcher brings its own main.
+    assert sorted(archive.namelist()) == ["action.go", "go.mod", "openwhisk.go"]
+    entry = archive.read("action.go").decode()
+    assert 'const actionFunction = "sleep"' in entry
+    assert "func Main(params map[string]interface{}) map[string]interface{}" in entry
+
+
+def test_openwhisk_deploys_java_as_a_jar_of_the_chart_s_java_8_kind(
+    openwhisk: Any, tmp_path: Path
+) -> None:
+    if shutil.which("javac") is None or not gson_jar().is_file():
+        pytest.skip(
+            "java: javac or Gson missing (Debian packages default-jdk-headless and "
+            "libgoogle-gson-java; scripts/bootstrap.sh installs them)"
+        )
+    assert LANGUAGE_KINDS["java"] in chart_kinds()
+    spec = FunctionSpec(function="matrix", language="java", name="matrix-java")
+    action = openwhisk_action(openwhisk, java_sources(tmp_path), spec)
+    assert action["exec"]["kind"] == "java:8"
+    assert action["exec"]["main"] == "WhiskAction"
+    assert action["exec"]["binary"] is True
+    archive = zipfile.ZipFile(io.BytesIO(base64.b64decode(action["exec"]["code"])))
+    assert archive.namelist()[0] == "META-INF/MANIFEST.MF"
+    assert sorted(archive.namelist()[1:]) == ["Shared.class", "WhiskAction.class", "function.json"]
+    assert json.loads(archive.read("function.json")) == {"function": "matrix"}
+    # --release 8: class file major version 52, what the runtime's JVM loads.
+    assert archive.read("WhiskAction.class")[6:8] == (52).to_bytes(2, "big")
+
+
+def test_openwhisk_names_a_toolchain_it_cannot_package_with_before_any_call(
+    openwhisk: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAASBENCH_GSON_JAR", str(tmp_path / "no-gson.jar"))
+    config = OpenWhisk(
+        api_host=openwhisk.url, auth=AUTH, namespace="guest", insecure_tls=False, idle_timeout_s=1
+    )
+    platform = OpenWhiskPlatform(config, functions_dir=java_sources(tmp_path))
+    spec = FunctionSpec(function="echo", language="java")
+
+    async def go() -> None:
+        try:
+            await platform.deploy(spec, 1, {})
+        finally:
+            await platform.aclose()
+
+    with pytest.raises(
+        PlatformError, match=r"package function 'echo' in java: java: (javac|no Gson)"
+    ):
         asyncio.run(go())
     assert openwhisk.actions == {}
 
@@ -330,3 +420,30 @@ def test_validate_knows_which_languages_a_stack_can_deploy() -> None:
     for language in LANGUAGES:
         reason = language_unavailable(whisk, language)
         assert (reason is None) == (language == "python" or language in LANGUAGE_KINDS)
+
+
+def test_a_forced_cold_start_sends_the_archive_built_at_deploy_again(
+    openwhisk: Any, tmp_path: Path
+) -> None:
+    config = OpenWhisk(
+        api_host=openwhisk.url, auth=AUTH, namespace="guest", insecure_tls=False, idle_timeout_s=1
+    )
+    functions = go_sources(tmp_path)
+    platform = OpenWhiskPlatform(config, functions_dir=functions)
+    spec = FunctionSpec(function="echo", language="go", name="echo-go")
+    codes: list[str] = []
+
+    async def go() -> None:
+        try:
+            await platform.deploy(spec, 1, {})
+            codes.append(openwhisk.actions["echo-go"]["exec"]["code"])
+            # Sources edited mid-campaign do not reach the update: it is the same action, new.
+            (functions / "go" / "later.go").write_text("package main\n")
+            await platform.force_cold(spec)
+            codes.append(openwhisk.actions["echo-go"]["exec"]["code"])
+        finally:
+            await platform.aclose()
+
+    asyncio.run(go())
+    assert openwhisk.actions["echo-go"]["revision"] == 2
+    assert codes[0] == codes[1]

@@ -36,7 +36,7 @@ const (
 
 var methods = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true}
 
-func fail(format string, args ...any) {
+func fail(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "functions/go: "+format+"\n", args...)
 	os.Exit(2)
 }
@@ -58,22 +58,30 @@ func unquotePlus(text string) string {
 	return strings.ToValidUTF8(string(out), "\ufffd")
 }
 
+// cut is text before and after the first separator (all of text and "" without one).
+func cut(text, separator string) (string, string) {
+	if at := strings.Index(text, separator); at >= 0 {
+		return text[:at], text[at+len(separator):]
+	}
+	return text, ""
+}
+
 // requestParams is the JSON body over the query parameters (a repeated key gives a list).
-func requestParams(query string, body []byte) (any, error) {
+func requestParams(query string, body []byte) (interface{}, error) {
 	params := NewObject()
 	for _, piece := range strings.Split(query, "&") {
 		if piece == "" {
 			continue
 		}
-		key, value, _ := strings.Cut(piece, "=")
+		key, value := cut(piece, "=")
 		key, value = unquotePlus(key), unquotePlus(value)
 		switch seen := params.Get(key).(type) {
 		case nil:
 			params.Set(key, value)
-		case []any:
+		case []interface{}:
 			params.Set(key, append(seen, value))
 		default:
-			params.Set(key, []any{seen, value})
+			params.Set(key, []interface{}{seen, value})
 		}
 	}
 	if len(bytes.TrimLeft(body, " \t\n\r\v\f")) == 0 {
@@ -100,10 +108,10 @@ func requestParams(query string, body []byte) (any, error) {
 type server struct {
 	name     string
 	handler  Handler
-	draining atomic.Bool
+	draining int32 // 1 once SIGTERM or SIGINT arrived (atomic)
 }
 
-func (s *server) send(w http.ResponseWriter, r *http.Request, status int, document any, close bool) {
+func (s *server) send(w http.ResponseWriter, r *http.Request, status int, document interface{}, close bool) {
 	body := DumpJSON(document)
 	headers := w.Header()
 	headers.Set("Content-Type", "application/json")
@@ -111,7 +119,7 @@ func (s *server) send(w http.ResponseWriter, r *http.Request, status int, docume
 	if callID := r.Header.Get("X-Call-Id"); callID != "" && printable(callID) {
 		headers.Set("X-Call-Id", callID)
 	}
-	if close || s.draining.Load() {
+	if close || atomic.LoadInt32(&s.draining) == 1 {
 		headers.Set("Connection", "close")
 	}
 	w.WriteHeader(status)
@@ -152,7 +160,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.send(w, r, http.StatusRequestEntityTooLarge, tooLarge, true)
 		return
 	}
-	path, query, _ := strings.Cut(r.RequestURI, "?")
+	path, query := cut(r.RequestURI, "?")
 	if strings.HasPrefix(path, "/_/") {
 		s.probe(w, r, path)
 		return
@@ -170,7 +178,7 @@ func (s *server) probe(w http.ResponseWriter, r *http.Request, path string) {
 	switch {
 	case path != "/_/health" && path != "/_/ready":
 		s.send(w, r, http.StatusNotFound, errorDocument("no such path "+path), false)
-	case path == "/_/ready" && s.draining.Load():
+	case path == "/_/ready" && atomic.LoadInt32(&s.draining) == 1:
 		document := NewObject()
 		document.Set("status", "draining")
 		s.send(w, r, http.StatusServiceUnavailable, document, false)
@@ -221,7 +229,7 @@ func main() {
 		fail("serving stopped: %v", err)
 	case <-signals:
 	}
-	s.draining.Store(true)
+	atomic.StoreInt32(&s.draining, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(grace*float64(time.Second)))
 	defer cancel()
 	if err := httpServer.Shutdown(ctx); errors.Is(err, context.DeadlineExceeded) {
