@@ -153,13 +153,13 @@ apt_repository() {
   local keyring="/etc/apt/keyrings/${name}.gpg" list="/etc/apt/sources.list.d/${name}.list"
   install -d -m 0755 /etc/apt/keyrings
   if [[ ! -f "$keyring" ]] || ! gpg --show-keys --with-colons "$keyring" 2>/dev/null |
-    awk -F: '$1 == "fpr" {print $10}' | grep -qx "$fingerprint"; then
+    awk -F: '$1 == "fpr" {print $10}' | grep -x "$fingerprint" >/dev/null; then
     local armored
     armored=$(mktemp)
     curl --fail --silent --show-error --location --retry 5 --output "$armored" "$key_url" ||
       die "could not fetch the ${name} signing key from ${key_url}"
     if ! gpg --show-keys --with-colons "$armored" | awk -F: '$1 == "fpr" {print $10}' |
-      grep -qx "$fingerprint"; then
+      grep -x "$fingerprint" >/dev/null; then
       rm -f "$armored"
       die "the ${name} signing key at ${key_url} does not have fingerprint ${fingerprint}"
     fi

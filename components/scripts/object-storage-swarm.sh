@@ -14,7 +14,7 @@ changed=false
 write_if_changed "${dir}/docker-compose.yml" 0640 <<<"$COMPOSE" && changed=true
 
 stack_exists() {
-  docker stack ls --format '{{.Name}}' | grep -qx "$stack"
+  docker stack ls --format '{{.Name}}' | grep -x "$stack" >/dev/null
 }
 
 digest=$(printf '%s' "$SECRET_KEY" | sha256sum | cut -d ' ' -f 1)
@@ -23,7 +23,7 @@ if [[ "$(cat "$recorded" 2>/dev/null)" != "$digest" ]] ||
   ! docker secret inspect "$secret" >/dev/null 2>&1; then
   if stack_exists; then
     docker stack rm "$stack" >/dev/null
-    wait_until "$READY_TIMEOUT_S" 2 "the old object storage stack to go" bash -c "! docker service ls -q --filter label=com.docker.stack.namespace=${stack} | grep -q ."
+    wait_until "$READY_TIMEOUT_S" 2 "the old object storage stack to go" bash -c "! docker service ls -q --filter label=com.docker.stack.namespace=${stack} | grep . >/dev/null"
   fi
   docker secret rm "$secret" >/dev/null 2>&1 || true
   printf '%s' "$SECRET_KEY" | docker secret create "$secret" - >/dev/null

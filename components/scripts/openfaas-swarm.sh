@@ -15,7 +15,7 @@ write_if_changed "${dir}/alert.rules.yml" 0640 <<<"$ALERT_RULES_YML" && changed=
 write_if_changed "${dir}/alertmanager.yml" 0640 <<<"$ALERTMANAGER_YML" && changed=true
 
 stack_exists() {
-  docker stack ls --format '{{.Name}}' | grep -qx "$stack"
+  docker stack ls --format '{{.Name}}' | grep -x "$stack" >/dev/null
 }
 
 digest=$(printf '%s' "$BASIC_AUTH_PASSWORD" | sha256sum | cut -d ' ' -f 1)
@@ -24,7 +24,7 @@ if [[ "$(cat "$recorded" 2>/dev/null)" != "$digest" ]] ||
   ! docker secret inspect basic-auth-password >/dev/null 2>&1; then
   if stack_exists; then
     docker stack rm "$stack" >/dev/null
-    wait_until "$READY_TIMEOUT_S" 2 "the old OpenFaaS stack to go" bash -c '! docker service ls -q --filter label=com.docker.stack.namespace=func | grep -q .'
+    wait_until "$READY_TIMEOUT_S" 2 "the old OpenFaaS stack to go" bash -c '! docker service ls -q --filter label=com.docker.stack.namespace=func | grep . >/dev/null'
   fi
   docker secret rm basic-auth-user basic-auth-password >/dev/null 2>&1 || true
   printf 'admin' | docker secret create basic-auth-user - >/dev/null

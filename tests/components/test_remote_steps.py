@@ -279,6 +279,33 @@ def test_every_script_file_passes_shellcheck() -> None:
     assert result.returncode == 0, result.stdout
 
 
+def early_greps(text: str) -> list[str]:
+    """The lines of a script where a pipeline ends in `grep -q` (on the line, or on the line
+    after one ending in `|`)."""
+    quiet = re.compile(r"\bgrep\s+-\w*q")
+    found = []
+    before = ""
+    for line in text.splitlines():
+        match = quiet.search(line)
+        if match and ("|" in line[: match.start()] or before.rstrip().endswith("|")):
+            found.append(line.strip())
+        before = line
+    return found
+
+
+def test_no_pipeline_ends_in_a_grep_that_stops_reading() -> None:
+    """Steps run with `set -o pipefail`: `… | grep -q` exits at its first match, the writer
+    before it may die of SIGPIPE, and the pipeline then fails although the line was there
+    (seen under load: a stack found missing and deployed again). `grep … >/dev/null` reads
+    to the end."""
+    assert early_greps("a | grep -qx b\nc |\n  grep -q d\ngrep -qx e <<<f\n") == [
+        "a | grep -qx b",
+        "grep -q d",
+    ]
+    offenders = {path.name: early_greps(path.read_text()) for path in sorted(SCRIPTS.glob("*.sh"))}
+    assert {name: lines for name, lines in offenders.items() if lines} == {}
+
+
 @pytest.mark.parametrize("step", all_steps())
 def test_every_rendered_step_passes_shellcheck(step: str, tmp_path: Path) -> None:
     rendered = render_step(step, {"EXAMPLE": "value with 'quotes' and spaces"}, {"SECRET": "x"})

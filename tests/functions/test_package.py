@@ -61,7 +61,7 @@ def run_action(tmp_path: Path, name: str, args: dict[str, Any]) -> dict[str, Any
 def test_function_names_are_the_suite_and_shadow_nothing() -> None:
     names = package.function_names()
     assert names == list(FUNCTION_NAMES)
-    assert len(set(names)) == len(names) == 9
+    assert len(set(names)) == len(names) == 10
     helpers = [m for modules in package.FUNCTION_MODULES.values() for m in modules]
     for module in [*names, "functions", "serve", "package", *package.RUNTIME_MODULES, *helpers]:
         assert module not in sys.stdlib_module_names

@@ -93,6 +93,7 @@ def test_timed_results_put_their_stages_in_meta_and_others_keep_meta_as_it_was()
         "handler_ms",
         "version",
         "adapter",
+        "language",
     ]
 
 

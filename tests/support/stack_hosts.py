@@ -144,5 +144,6 @@ def run_host(tmp: Path, host: str, steps: list[Recorded], state: dict[str, Any])
         for step in steps:
             sandbox.run(step.inputs["stdin"], ip=host)
         if index == 1:
-            assert mutations(sandbox.calls()) == [], f"second run on {host} changed things"
+            changed = mutations(sandbox.calls())
+            assert changed == [], f"second run on {host} changed things: {changed}"
     return sandbox
