@@ -45,6 +45,7 @@ from loadgen.experiments.feasibility import (
     feasibility_warnings,
 )
 from loadgen.experiments.group_run import busiest_minute, group_processes
+from loadgen.experiments.inputs import InputsChanged
 from loadgen.experiments.outcomes import CampaignError, CellListener, CellOutcome
 from loadgen.experiments.trace import TraceError
 from loadgen.loaders.spec import PoolError
@@ -220,7 +221,7 @@ def run_command(
     problems = feasibility_problems(config, stack_outputs, experiment.parent)
     if problems:
         fail_problems(experiment, problems)
-    for warning in feasibility_warnings(config, stack_outputs):
+    for warning in feasibility_warnings(config, stack_outputs, experiment.parent):
         typer.echo(f"{experiment}: warning: {warning}", err=True)
     callbacks = CallbackSettings(*callback_endpoint(callback or LOCAL_CALLBACK, callback_url))
     pool = pool_request(
@@ -260,7 +261,7 @@ def run_command(
             resume=resume,
             callback=callbacks,
         )
-    except (PlatformError, TraceError) as exc:
+    except (PlatformError, TraceError, InputsChanged) as exc:
         typer.echo(f"loadgen run: {exc}", err=True)
         raise typer.Exit(2) from None
     try:

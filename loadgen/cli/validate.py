@@ -56,7 +56,7 @@ def validate_command(
         cells = expand(config, experiment.parent)
     except TraceError as exc:
         fail_problems(experiment, [str(exc)])
-    for warning in feasibility_warnings(config, stack_outputs):
+    for warning in feasibility_warnings(config, stack_outputs, experiment.parent):
         typer.echo(f"{experiment}: warning: {warning}", err=True)
     where = f" on {stack_outputs.framework}/{stack_outputs.orchestrator}" if stack_outputs else ""
     typer.echo(f"{experiment}: valid{where}: {len(cells)} cells in {config.runs} run(s)")

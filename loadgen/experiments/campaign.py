@@ -31,6 +31,7 @@ from loadgen.experiments.cell_files import save_metrics
 from loadgen.experiments.cells import CellPlan, Segment, expand
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.group_run import run_group
+from loadgen.experiments.inputs import input_digests, input_files
 from loadgen.experiments.loads import loader_clocks, partial_reason, run_load
 from loadgen.experiments.outcomes import CampaignError, CampaignReport, CellListener, CellOutcome
 from loadgen.experiments.priming import prime
@@ -82,6 +83,11 @@ class Campaign:
         self._results = ResultsDir(results_dir)
         self.cells = expand(config, base)
         self.resume = resume
+        #: The trace files and their digests: a resumed campaign must have the same.
+        self._input_files = input_files(config, base)
+        self._inputs = input_digests(config, base)
+        if resume:
+            self._results.check_inputs(self._inputs, self._input_files)
         self.listener = listener or CellListener()
         self._loop = asyncio.new_event_loop()
         self.platform = platform_factory(outputs, image)
@@ -327,8 +333,9 @@ class Campaign:
             outputs=self.outputs,
             cold_start_method=self.platform.limits().cold_start_method,
             started=started,
+            inputs=self._inputs,
         )
-        manifest = self._results.prepare(manifest, resume=self.resume)
+        manifest = self._results.prepare(manifest, resume=self.resume, files=self._input_files)
         if self.loaders is not None and manifest.loaders is None:
             manifest = manifest.model_copy(
                 update={"loaders": LoadersInfo(spec=self.loaders.spec.text)}

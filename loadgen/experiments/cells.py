@@ -409,6 +409,7 @@ def multi_trace_sample(
         seed=config.seed if experiment.seed is None else experiment.seed,
         start_minute=experiment.start_minute,
         minutes=experiment.minutes,
+        max_memory_mb=experiment.max_memory_mb,
     )
 
 

@@ -54,7 +54,7 @@ def feasibility_problems(
             except TraceError as exc:
                 problems.append(f"{where}.file: {exc}")
         elif isinstance(experiment, MultiTrace):
-            problems += _multi_trace_problems(config, experiment, where, base)
+            problems += _multi_trace_problems(config, experiment, where, base, outputs)
     if outputs is None:
         return problems
     for name in config.functions:
@@ -94,9 +94,14 @@ def feasibility_problems(
 
 
 def _multi_trace_problems(
-    config: ExperimentConfig, experiment: MultiTrace, where: str, base: Path
+    config: ExperimentConfig,
+    experiment: MultiTrace,
+    where: str,
+    base: Path,
+    outputs: StackOutputs | None,
 ) -> list[str]:
-    """The three trace files can be sampled; the trace, not the file, sets synthetic's params."""
+    """The three trace files can be sampled; the trace, not the file, sets synthetic's params;
+    on OpenWhisk, an invoker can hold each sampled function's memory (as `_memory_problems`)."""
     problems = [
         f"functions.synthetic.params.{name}: a multi-trace experiment takes it from the trace "
         "(only mode may be set)"
@@ -105,10 +110,28 @@ def _multi_trace_problems(
     ]
 
     try:
-        multi_trace_sample(experiment, config, base)
+        sample = multi_trace_sample(experiment, config, base)
     except MultiTraceError as exc:
         problems.append(f"{where}.{exc.field}: {exc}")
+        return problems
+    capacity = _openwhisk_capacity_mb(outputs)
+    if capacity is not None:
+        problems += [
+            f"{where}.memory: {function.key} needs {function.memory_mb} MiB > an invoker's "
+            f"container pool ({capacity} MiB, openwhisk.capacity.user_memory_mb): no invoker "
+            "could run the action (max_memory_mb caps what a sampled function is given)"
+            for function in sample
+            if function.memory_mb > capacity
+        ]
     return problems
+
+
+def _openwhisk_capacity_mb(outputs: StackOutputs | None) -> int | None:
+    """An OpenWhisk invoker's container pool in MiB, where the outputs say (else None)."""
+    if outputs is None or outputs.framework != "openwhisk" or outputs.openwhisk is None:
+        return None
+    capacity = outputs.openwhisk.capacity
+    return None if capacity is None else capacity.user_memory_mb
 
 
 def _invocation_problems(config: ExperimentConfig, outputs: StackOutputs) -> list[str]:
@@ -169,12 +192,17 @@ def async_job_experiments(config: ExperimentConfig) -> list[int]:
     ]
 
 
-def feasibility_warnings(config: ExperimentConfig, outputs: StackOutputs | None) -> list[str]:
+def feasibility_warnings(
+    config: ExperimentConfig, outputs: StackOutputs | None, base: Path | None = None
+) -> list[str]:
     """What the campaign can do but should know: the queue its asynchronous calls wait in, and
-    memory limits a stack may not honour."""
+    memory limits a stack may not honour (with `base`, the folder relative trace files are read
+    from, those of multi-trace samples too)."""
     if outputs is None:
         return []
     warnings = _memory_warnings(config, outputs)
+    if base is not None and outputs.framework == "openwhisk":
+        warnings += _multi_trace_memory_warnings(config, base)
     _allowed, queue = invocations(outputs)
     asynchronous = [e.name for e in config.experiments if e.invocation == "async"]
     if queue is None or not asynchronous:
@@ -199,6 +227,29 @@ def _memory_warnings(config: ExperimentConfig, outputs: StackOutputs) -> list[st
                     f"(default {OPENWHISK_DEFAULT_MAX_MEMORY_MB}) at least as large; the "
                     "outputs do not say what it is"
                 )
+    return warnings
+
+
+def _multi_trace_memory_warnings(config: ExperimentConfig, base: Path) -> list[str]:
+    """Sampled functions above OpenWhisk's default largest action memory (as `_memory_warnings`
+    warns of a memory_mb above it); a sample that cannot be drawn is a problem, not a warning."""
+    warnings = []
+    for index, experiment in enumerate(config.experiments):
+        if not isinstance(experiment, MultiTrace):
+            continue
+        try:
+            sample = multi_trace_sample(experiment, config, base)
+        except MultiTraceError:
+            continue
+        large = [f for f in sample if f.memory_mb > OPENWHISK_DEFAULT_MAX_MEMORY_MB]
+        if large:
+            largest = max(large, key=lambda function: function.memory_mb)
+            warnings.append(
+                f"experiments.{index}.memory: {len(large)} sampled function(s) need more than "
+                f"{OPENWHISK_DEFAULT_MAX_MEMORY_MB} MiB ({largest.key}: {largest.memory_mb} "
+                "MiB): the stack's openwhiskActionMemoryMaxMb must be at least as large (the "
+                "outputs do not say what it is), or set max_memory_mb"
+            )
     return warnings
 
 

@@ -75,6 +75,7 @@ def run_group(campaign: Campaign, cells: list[CellPlan]) -> list[CellOutcome]:
             sweep=cell.sweep,
             run=cell.run,
             invocation=cell.invocation,
+            memory_mb=cell.memory_mb,
             status=outcome.status if outcome.status in {"complete", "partial"} else "failed",
             reason=outcome.reason,
             started=started,

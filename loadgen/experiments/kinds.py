@@ -27,7 +27,7 @@ from loadgen.bounds import (
     Users,
     WarmupSeconds,
 )
-from loadgen.experiments.multitrace import MAX_SAMPLE
+from loadgen.experiments.multitrace import MAX_SAMPLE, MIN_MEMORY_MB
 from loadgen.userfiles import excerpt
 
 STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -127,6 +127,7 @@ class _Experiment(BaseModel):
             ("languages", [DEFAULT_LANGUAGE]),
             ("memory_mb", [DEFAULT_MEMORY_MB]),
             ("input_sizes", None),
+            ("max_memory_mb", None),
         ):
             if key in data and data[key] == default:
                 del data[key]
@@ -269,6 +270,11 @@ class MultiTrace(_Experiment):
     minute_s: Annotated[float, Field(strict=True, allow_inf_nan=False, ge=1, le=60)] = Field(
         60, description="seconds a trace minute lasts"
     )
+    max_memory_mb: MemoryMb | None = Field(
+        None,
+        description="the most memory (MiB) a sampled function is deployed with; those the trace "
+        "gives more get this, their calls allocating at most this less the runtime's 64 MB",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> MultiTrace:
@@ -290,6 +296,11 @@ class MultiTrace(_Experiment):
             )
         if self.input_sizes is not None:
             raise ValueError("input_sizes: synthetic declares no input_size")
+        if self.max_memory_mb is not None and self.max_memory_mb < MIN_MEMORY_MB:
+            raise ValueError(
+                f"max_memory_mb: {self.max_memory_mb} MiB < {MIN_MEMORY_MB} MiB, the least a "
+                "sampled function is deployed with"
+            )
         return self
 
 

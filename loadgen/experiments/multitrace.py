@@ -78,9 +78,17 @@ class SampledFunction(BaseModel):
     """p0, p1, p25, p50, p75, p99, p100 of its execution time (clamped to the function's
     limit, `functions.synthetic.MAX_MS`)."""
     allocated_mb: int
-    """What each call allocates: the application's median, rounded up."""
+    """What each call allocates: the application's median, rounded up (at most memory_mb -
+    RUNTIME_MB, so a call fits a capped memory_mb)."""
+    trace_memory_mb: int
+    """What the trace asks for: the median + RUNTIME_MB, rounded up to MEMORY_STEP_MB."""
     memory_mb: int
-    """What the platform gives it: allocated + RUNTIME_MB, rounded up to MEMORY_STEP_MB."""
+    """What the platform gives it: trace_memory_mb, at most the experiment's max_memory_mb."""
+
+    @property
+    def key(self) -> str:
+        """owner/app/function, as problems name it."""
+        return f"{self.owner}/{self.app}/{self.function}"
 
     def params(self, seed: int) -> dict[str, object]:
         """The body of its calls (`functions/synthetic.py`)."""
@@ -305,19 +313,33 @@ def sample_functions(
     seed: int,
     start_minute: int,
     minutes: int,
+    max_memory_mb: int | None = None,
 ) -> list[SampledFunction]:
     """The sampled functions, quietest stratum first, each with its window's counts, its
-    duration percentiles and its memory (read again only when a file or a parameter changed)."""
+    duration percentiles and its memory, capped at `max_memory_mb` if given (read again only
+    when a file or a parameter changed)."""
     files = [_identity(path) for path in (invocations, durations, memory)]
     key = (*files, size, strata, seed, start_minute, minutes)
     if None not in files and key in _SAMPLES:
-        return list(_SAMPLES[key])
-    functions = _sample(invocations, durations, memory, size, strata, seed, start_minute, minutes)
-    if None not in files:
-        while len(_SAMPLES) >= _SAMPLES_KEPT:
-            del _SAMPLES[next(iter(_SAMPLES))]
-        _SAMPLES[key] = functions
-    return list(functions)
+        functions = _SAMPLES[key]
+    else:
+        functions = _sample(
+            invocations, durations, memory, size, strata, seed, start_minute, minutes
+        )
+        if None not in files:
+            while len(_SAMPLES) >= _SAMPLES_KEPT:
+                del _SAMPLES[next(iter(_SAMPLES))]
+            _SAMPLES[key] = functions
+    return [capped(function, max_memory_mb) for function in functions]
+
+
+def capped(function: SampledFunction, max_memory_mb: int | None) -> SampledFunction:
+    """`function` deployed with at most `max_memory_mb` (None: as the trace asks), each call
+    allocating at most what that leaves beside the runtime."""
+    if max_memory_mb is None or function.trace_memory_mb <= max_memory_mb:
+        return function
+    allocated = min(function.allocated_mb, max(0, max_memory_mb - RUNTIME_MB))
+    return function.model_copy(update={"memory_mb": max_memory_mb, "allocated_mb": allocated})
 
 
 def _sample(
@@ -366,6 +388,7 @@ def _sample(
                 counts=counts,
                 durations_ms=percentiles[key],
                 allocated_mb=allocated,
+                trace_memory_mb=deployed_memory(allocated),
                 memory_mb=deployed_memory(allocated),
             )
         )

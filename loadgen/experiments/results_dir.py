@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from loadgen.experiments.inputs import InputsChanged, inputs_problem
 from loadgen.experiments.outcomes import CampaignError
 from loadgen.results.models import CampaignManifest
 from loadgen.results.tree import CELL_INFO, CELLS, MANIFEST
@@ -53,10 +54,27 @@ class ResultsDir:
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def prepare(self, manifest: CampaignManifest, *, resume: bool) -> CampaignManifest:
+    def check_inputs(self, inputs: dict[str, str] | None, files: dict[str, Path]) -> None:
+        """Raise InputsChanged if the campaign already here started from other trace files than
+        those of digests `inputs` (`loadgen.experiments.inputs`); nothing here: no check."""
+        manifest_path = self.path / MANIFEST
+        if not (manifest_path.exists() or manifest_path.is_symlink()):
+            return
+        try:
+            existing = read_manifest(manifest_path)
+        except CampaignError:
+            return  # `prepare` refuses the directory
+        problem = inputs_problem(existing.inputs, inputs, files)
+        if problem is not None:
+            raise InputsChanged(f"{self.path} holds campaign {existing.campaign!r}: {problem}")
+
+    def prepare(
+        self, manifest: CampaignManifest, *, resume: bool, files: dict[str, Path] | None = None
+    ) -> CampaignManifest:
         """Start the campaign of `manifest` here, or with `resume` go on with the one already
-        here (refused if it is another experiment file's); a cell left incomplete is dropped.
-        Returns the manifest in force: the existing one, reopened, when resuming."""
+        here (refused if it is another experiment file's, or its trace `files` changed); a cell
+        left incomplete is dropped. Returns the manifest in force: the existing one, reopened,
+        when resuming."""
         manifest_path = self.path / MANIFEST
         if manifest_path.exists() or manifest_path.is_symlink():
             existing = read_manifest(manifest_path)
@@ -70,6 +88,9 @@ class ResultsDir:
                     f"{self.path} holds campaign {existing.campaign!r} of a different "
                     "experiment file (its hash differs): resume only with the same file"
                 )
+            problem = inputs_problem(existing.inputs, manifest.inputs, files or {})
+            if problem is not None:
+                raise CampaignError(f"{self.path} holds campaign {existing.campaign!r}: {problem}")
             manifest = existing.model_copy(update={"ended": None})
         (self.path / CELLS).mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.path / INCOMPLETE, ignore_errors=True)

@@ -64,9 +64,11 @@ def build_manifest(
     outputs: StackOutputs,
     cold_start_method: str,
     started: str,
+    inputs: dict[str, str] | None = None,
 ) -> CampaignManifest:
     """The manifest of a campaign starting now: `config` is the experiment file's validated
-    settings as JSON, `cold_start_method` the platform's way of forcing cold starts."""
+    settings as JSON, `cold_start_method` the platform's way of forcing cold starts, `inputs`
+    the digests of its trace files (`loadgen.experiments.inputs`)."""
     versions = PlatformVersions()
     if outputs.openfaas is not None:
         versions = PlatformVersions(
@@ -90,6 +92,7 @@ def build_manifest(
         campaign=campaign,
         config_hash=config_hash(config),
         config=config,
+        inputs=inputs,
         tool_version=loadgen_version(),
         packages=package_versions(),
         started=started,

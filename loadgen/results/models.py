@@ -97,11 +97,16 @@ class CampaignManifest(BaseModel):
     """Stack outputs with every secret removed."""
     loaders: LoadersInfo | None = None
     """Present only for a campaign run with `--loaders` (left out of the file otherwise)."""
+    inputs: dict[str, str] | None = None
+    """`sha256:<hex>` of each trace file by the field naming it (`experiments.N.file`, ...);
+    present only for a campaign with trace or multi-trace experiments, which `--resume`
+    continues only with the same files."""
 
     def document(self) -> dict[str, object]:
-        """The manifest as its JSON document (`loaders` only when there are loaders, so a
-        campaign on one machine writes the same manifest as ever)."""
-        return self.model_dump(mode="json", exclude={"loaders"} if self.loaders is None else None)
+        """The manifest as its JSON document (`loaders` only when there are loaders, `inputs`
+        only when there are trace files, so other campaigns write the same manifest as ever)."""
+        absent = {name for name in ("loaders", "inputs") if getattr(self, name) is None}
+        return self.model_dump(mode="json", exclude=absent or None)
 
 
 Mode = Literal["closed", "open", "cold", "trace"]

@@ -4,6 +4,7 @@ functions side by side against the local target."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import math
@@ -37,6 +38,7 @@ from loadgen.experiments.cells import expand, multi_trace_sample
 from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.estimate import Assumptions, estimate
 from loadgen.experiments.group_run import TRACE_FUNCTION, busiest_minute, group_processes
+from loadgen.experiments.inputs import input_digests, input_files, inputs_problem
 from loadgen.experiments.kinds import MultiTrace
 from loadgen.experiments.multitrace import MAX_SAMPLE, deployed_memory
 from loadgen.experiments.outcomes import CampaignError
@@ -73,9 +75,11 @@ def write_trace(
     skip_durations: Set[int] = frozenset(),
     skip_apps: Set[str] = frozenset(),
     drop_column: str | None = None,
+    median_mb: float | None = None,
 ) -> None:
     """The three files of the 2019 dataset for functions with these per-minute counts (from
-    minute 1; the rest of the day is 0)."""
+    minute 1; the rest of the day is 0); every application's median allocation `median_mb`,
+    else a small one of its own."""
     header = ["HashOwner", "HashApp", "HashFunction", "Trigger", *map(str, range(1, 1441))]
     rows = []
     for index, minutes in enumerate(counts):
@@ -104,7 +108,7 @@ def write_trace(
     for number, (owner, application) in enumerate(apps):
         if application in skip_apps:
             continue
-        median = 10 + number  # MB, distinct per app
+        median = 10 + number if median_mb is None else median_mb  # MB, distinct per app
         lines.append(",".join([owner, application, "100", str(median), *[str(median)] * 8]))
     (folder / MEMORY).write_text("\n".join(lines) + "\n")
 
@@ -250,6 +254,7 @@ def validate(folder: Path, data: dict[str, Any], outputs: dict[str, Any] | None 
         ({"languages": ["go"]}, {}, "a multi-trace experiment deploys synthetic in python"),
         ({"memory_mb": [512]}, {}, "takes each function's memory from the trace"),
         ({"input_sizes": [4096]}, {}, "synthetic declares no input_size"),
+        ({"max_memory_mb": 64}, {}, "experiments.0: max_memory_mb: 64 MiB < 128 MiB"),
         ({"invocations": "nowhere.csv"}, {}, "experiments.0.invocations: "),
         ({}, {"drop_column": "HashApp"}, "experiments.0.invocations: "),
         ({}, {"drop_column": "1440"}, "no column 1440"),
@@ -483,13 +488,24 @@ def server() -> Iterator[ScriptedServer]:
     running.stop()
 
 
-def scripted_campaign(
-    folder: Path, server: ScriptedServer, *, bad: bool = False, refuse: bool = False
-) -> tuple[Campaign, NamedPlatform]:
-    write_trace(folder, [[8, 8], [12, 12], [16, 16]])
-    data = document(sample=3, strata=3, minutes=2, minute_s=1)
+def scripted_document(**experiment: Any) -> dict[str, Any]:
+    data = document(sample=3, strata=3, minutes=2, minute_s=1, **experiment)
     data["processes"] = 1
-    config = ExperimentConfig.model_validate(data)
+    return data
+
+
+def scripted_campaign(
+    folder: Path,
+    server: ScriptedServer,
+    *,
+    bad: bool = False,
+    refuse: bool = False,
+    resume: bool = False,
+    median_mb: float | None = None,
+    **experiment: Any,
+) -> tuple[Campaign, NamedPlatform]:
+    write_trace(folder, [[8, 8], [12, 12], [16, 16]], median_mb=median_mb)
+    config = ExperimentConfig.model_validate(scripted_document(**experiment))
     names = [cell.deployed for cell in expand(config, folder)]
     platform = NamedPlatform(server, names[0] if bad else None, names[1] if refuse else None)
     outputs = outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=False)
@@ -498,6 +514,7 @@ def scripted_campaign(
         StackOutputs.model_validate(outputs),
         folder / "results",
         base=folder,
+        resume=resume,
         platform_factory=lambda outputs, image: platform,  # type: ignore[arg-type,return-value]
     )
     return campaign, platform
@@ -573,3 +590,175 @@ def test_a_changed_trace_is_read_again(tmp_path: Path) -> None:
     after = sample_of(tmp_path, sample=4, strata=4)
     assert before != after
     assert sample_of(tmp_path, sample=4, strata=4) == after
+
+
+def run_scripted(folder: Path, server: ScriptedServer, **options: Any) -> tuple[Any, NamedPlatform]:
+    campaign, platform = scripted_campaign(folder, server, **options)
+    try:
+        return campaign.run(), platform
+    finally:
+        campaign.close()
+
+
+def test_max_memory_mb_caps_what_a_sampled_function_is_given(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    # Every application allocates 3000 MB: 3000 + 64 rounds up to 3072 MiB.
+    report, platform = run_scripted(tmp_path, server, median_mb=3000, max_memory_mb=1024)
+    assert [o.status for o in report.outcomes] == ["complete"] * 3
+    assert set(platform.memory.values()) == {1024}
+    for cell in open_results(tmp_path / "results").cells:
+        trace = json.loads((cell.path / TRACE_FUNCTION).read_text())
+        assert (trace["trace_memory_mb"], trace["memory_mb"]) == (3072, 1024)
+        # Each call allocates what the cap leaves beside the runtime.
+        assert trace["allocated_mb"] == 1024 - 64
+        assert cell.info.memory_mb == 1024
+    # ... and is asked to: the body of its calls.
+    capped = ExperimentConfig.model_validate(scripted_document(max_memory_mb=1024))
+    assert {cell.params["memory_mb"] for cell in expand(capped, tmp_path)} == {1024 - 64}
+    # A cap above what the trace asks for changes nothing.
+    write_trace(tmp_path, [[8, 8], [12, 12], [16, 16]], median_mb=100)
+    config = ExperimentConfig.model_validate(scripted_document(max_memory_mb=1024))
+    for cell in expand(config, tmp_path):
+        assert cell.trace is not None
+        assert cell.memory_mb == cell.trace.trace_memory_mb == cell.trace.memory_mb == 192
+        assert cell.trace.allocated_mb == 100
+    # Without the key the settings (and the hash a campaign resumes by) are as before.
+    plain = ExperimentConfig.model_validate(scripted_document())
+    assert "max_memory_mb" not in plain.model_dump(mode="json", by_alias=True)["experiments"][0]
+
+
+def openwhisk_outputs(user_memory_mb: int | None) -> dict[str, Any]:
+    outputs = outputs_for("openwhisk", "k8s")
+    if user_memory_mb is not None:
+        capacity = {"invokers": 2, "user_memory_mb": user_memory_mb, "containers_per_invoker": 8}
+        outputs["openwhisk"] = {**outputs["openwhisk"], "capacity": capacity}
+    return outputs
+
+
+def test_sampled_memory_is_checked_against_openwhisk(tmp_path: Path) -> None:
+    write_trace(tmp_path, [[index + 1] * 5 for index in range(40)], median_mb=3000)
+    result = validate(tmp_path, document(), openwhisk_outputs(2048))
+    assert result.exit_code == 2, result.output
+    problems = re.findall(r"experiments\.0\.memory: (\S+) needs 3072 MiB > an invoker's "
+                          r"container pool \(2048 MiB", result.output)  # fmt: skip
+    sampled = [f.key for f in multi_trace_sample_of(tmp_path, document())]
+    assert sorted(problems) == sorted(sampled)
+    assert "max_memory_mb caps" in result.output
+    # Capped to fit the pool: valid.
+    result = validate(tmp_path, document(max_memory_mb=2048), openwhisk_outputs(2048))
+    assert result.exit_code == 0, result.output
+    assert "8 cells" in result.output
+    # Without the pool's size: valid, warned that the stack's largest action memory must allow it.
+    result = validate(tmp_path, document(), openwhisk_outputs(None))
+    assert result.exit_code == 0, result.output
+    assert "warning: experiments.0.memory: 8 sampled function(s) need more than 2048 MiB" in (
+        result.output
+    )
+    assert "openwhiskActionMemoryMaxMb" in result.output
+    result = validate(tmp_path, document(max_memory_mb=2048), openwhisk_outputs(None))
+    assert "warning" not in result.output
+    # Other platforms take any limit a node holds: no problem, no warning.
+    result = validate(tmp_path, document(), LOCAL)
+    assert result.exit_code == 0, result.output
+    assert "experiments.0.memory" not in result.output
+    # Small functions fit: no problem.
+    forty(tmp_path)
+    result = validate(tmp_path, document(), openwhisk_outputs(2048))
+    assert result.exit_code == 0, result.output
+
+
+def multi_trace_sample_of(folder: Path, data: dict[str, Any]) -> list[Any]:
+    config = load_experiment(write_experiment(folder, data))
+    spec = config.experiments[0]
+    assert isinstance(spec, MultiTrace)
+    return multi_trace_sample(spec, config, folder)
+
+
+def resume_cli(folder: Path) -> Any:
+    """`loadgen run --resume` of the scripted campaign's file on an outputs file; the platform
+    is never reached when the trace files are refused."""
+    experiment = write_experiment(folder, scripted_document())
+    outputs = folder / "outputs.json"
+    outputs.write_text(
+        json.dumps(outputs_for("openfaas", "k8s", gateway_url="http://127.0.0.1:9", ftp=False))
+    )
+    results = folder / "results"
+    return runner.invoke(app, ["run", str(experiment), "--stack-outputs", str(outputs),
+                               "--results", str(results), "--resume", "--plain"])  # fmt: skip
+
+
+def test_resume_refuses_trace_files_whose_content_changed(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    report, _ = run_scripted(tmp_path, server)
+    assert [o.status for o in report.outcomes] == ["complete"] * 3
+    manifest = json.loads((tmp_path / "results" / "manifest.json").read_text())
+    assert sorted(manifest["inputs"]) == [
+        "experiments.0.durations", "experiments.0.invocations", "experiments.0.memory"
+    ]  # fmt: skip
+    assert all(re.fullmatch(r"sha256:[0-9a-f]{64}", d) for d in manifest["inputs"].values())
+    # The same files (written again, same bytes): the campaign resumes, every cell done.
+    report, _ = run_scripted(tmp_path, server, resume=True)
+    assert report.skipped == 3
+    assert report.outcomes == []
+    # A durations row more (for a function not sampled: the sample itself would not show it).
+    with (tmp_path / DURATIONS).open("a") as stream:
+        stream.write("ownerX,appX,fnX,2,10,1,5,1,1,2,2,3,4,5\n")
+    result = resume_cli(tmp_path)
+    assert result.exit_code == 2, result.output
+    assert (
+        f"experiments.0.durations: {tmp_path / DURATIONS} is not the file the campaign "
+        "started with (its SHA-256 differs)"
+    ) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_resume_refuses_a_trace_campaign_whose_manifest_records_no_digests(
+    server: ScriptedServer, tmp_path: Path
+) -> None:
+    run_scripted(tmp_path, server)
+    path = tmp_path / "results" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["inputs"]  # as a loadgen before the record wrote it
+    path.write_text(json.dumps(manifest))
+    result = resume_cli(tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "records no digest of the trace files" in result.output
+
+
+def test_the_inputs_are_each_trace_file_by_its_field(tmp_path: Path) -> None:
+    forty(tmp_path)
+    (tmp_path / "single.csv").write_text((tmp_path / INVOCATIONS).read_text())
+    data = document()
+    data["functions"]["echo"] = {}
+    data["experiments"].append(
+        {"name": "one", "kind": "trace", "functions": ["echo"], "file": "single.csv",
+         "mapping": {"echo": "fn000"}, "minutes": 2}
+    )  # fmt: skip
+    config = ExperimentConfig.model_validate(data)
+    assert input_files(config, tmp_path) == {
+        "experiments.0.invocations": tmp_path / INVOCATIONS,
+        "experiments.0.durations": tmp_path / DURATIONS,
+        "experiments.0.memory": tmp_path / MEMORY,
+        "experiments.1.file": tmp_path / "single.csv",
+    }
+    digests = input_digests(config, tmp_path)
+    assert digests is not None
+    expected = hashlib.sha256((tmp_path / "single.csv").read_bytes()).hexdigest()
+    assert digests["experiments.1.file"] == f"sha256:{expected}"
+    # Same content, same digest, wherever the file is.
+    assert digests["experiments.1.file"] == digests["experiments.0.invocations"]
+    files = input_files(config, tmp_path)
+    assert inputs_problem(digests, digests, files) is None
+    changed = {**digests, "experiments.1.file": "sha256:" + "0" * 64}
+    problem = inputs_problem(digests, changed, files)
+    assert problem is not None
+    assert problem.startswith(f"experiments.1.file: {tmp_path / 'single.csv'} is not the file")
+    # A campaign without trace files records none and checks none.
+    plain = ExperimentConfig.model_validate(
+        {"name": "p", "functions": {"echo": {}}, "experiments": [
+            {"name": "u", "kind": "users", "functions": ["echo"], "users": [1], "requests": 5}]}
+    )  # fmt: skip
+    assert input_digests(plain, tmp_path) is None
+    assert inputs_problem(None, None, {}) is None

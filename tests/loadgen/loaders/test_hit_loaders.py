@@ -67,6 +67,9 @@ def test_a_manifest_names_loaders_only_for_a_pool() -> None:
         platform=PlatformInfo(cloud="local", orchestrator="k8s", framework="openfaas"),
     )
     assert "loaders" not in manifest.document()
-    assert manifest.document() == manifest.model_dump(mode="json", exclude={"loaders"})
+    # Nor trace-file digests, but for a campaign with trace files: the manifest is as ever.
+    assert manifest.document() == manifest.model_dump(mode="json", exclude={"loaders", "inputs"})
+    traced = manifest.model_copy(update={"inputs": {"experiments.0.file": "sha256:00"}})
+    assert traced.document()["inputs"] == {"experiments.0.file": "sha256:00"}
     pooled = manifest.model_copy(update={"loaders": LoadersInfo(spec="local:2")})
     assert pooled.document()["loaders"] == {"spec": "local:2", "runs": []}
