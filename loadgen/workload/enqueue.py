@@ -27,10 +27,14 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
 
 from contract.keda import Completion, Job, completions_key, jobs_key
 from loadgen.bounds import Rate, Seconds, Seed
 from loadgen.workload.schedule import NS_PER_S, constant_offsets, poisson_offsets
+
+#: How long the end of a run waits for its reader and sampler to stop and its client to close.
+TEARDOWN_S = 5.0
 
 Replicas = Callable[[], Awaitable[int | None]]
 
@@ -245,9 +249,13 @@ async def run_enqueue(
         finally:
             for task in tasks:
                 task.cancel()
+            # A Redis call interrupted mid-reply must not hold the run: what it was doing no
+            # longer matters, so the wait for the tasks to end is bounded.
+            await asyncio.wait(tasks, timeout=TEARDOWN_S)
             for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a failure after cancel is not this run's
         return run.outcome()
     finally:
-        await client.aclose()
+        with contextlib.suppress(TimeoutError, RedisError, OSError):
+            await asyncio.wait_for(client.aclose(), TEARDOWN_S)
