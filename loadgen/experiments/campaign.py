@@ -33,7 +33,13 @@ from loadgen.experiments.config import ExperimentConfig
 from loadgen.experiments.group_run import run_group
 from loadgen.experiments.inputs import input_digests, input_files
 from loadgen.experiments.loads import loader_clocks, partial_reason, run_load
-from loadgen.experiments.outcomes import CampaignError, CampaignReport, CellListener, CellOutcome
+from loadgen.experiments.outcomes import (
+    CampaignError,
+    CampaignReport,
+    CellListener,
+    CellOutcome,
+    outcome_of,
+)
 from loadgen.experiments.priming import prime
 from loadgen.experiments.results_dir import ResultsDir, now_iso, write_json
 from loadgen.platforms import make_platform
@@ -293,29 +299,7 @@ class Campaign:
                 handle.write(row.model_dump_json() + "\n")
         self._save_metrics(cell, work, start_ns, end_ns)
         write_json(work / "summary.json", {"segments": events})
-        summaries = [e["summary"] for e in events if "summary" in e]
-        requests = sum(s["requests"] for s in summaries)
-        errors = sum(sum(s["errors"].values()) for s in summaries)
-        ok = sum(s["ok"] for s in summaries)
-        partial = [f"segment {e['segment']}: {e['partial']}" for e in events if "partial" in e]
-        status, reason = ("partial", "; ".join(partial)) if partial else ("complete", None)
-        if ok == 0:
-            # Nothing measured is not a result: a cell whose every request failed (bad params,
-            # a function that is down) or that sent none must not pass for a complete one.
-            status = "failed"
-            reason = (
-                f"no request succeeded ({requests:,} sent, {errors:,} errors)"
-                if requests
-                else "no request was sent"
-            )
-        return CellOutcome(
-            cell,
-            status,
-            reason=reason,
-            requests=requests,
-            errors=errors,
-            p99_ms=max((s["latency_ms"]["p99"] or 0 for s in summaries), default=None),
-        )
+        return outcome_of(cell, events)
 
     def _save_metrics(self, cell: CellPlan, work: Path, start_ns: int, end_ns: int) -> None:
         def note(text: str) -> None:

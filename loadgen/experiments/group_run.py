@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loadgen.experiments.cells import CellPlan
-from loadgen.experiments.outcomes import CellOutcome
+from loadgen.experiments.outcomes import CellOutcome, outcome_of
 from loadgen.experiments.results_dir import now_iso, write_json
 from loadgen.experiments.together import Job, run_together
 from loadgen.platforms.base import PlatformError
@@ -124,7 +124,7 @@ def _measure(
         write_json(work / "summary.json", {"segments": events[cell.id]})
         if cell.trace is not None:
             write_json(work / TRACE_FUNCTION, cell.trace.model_dump(mode="json"))
-        outcomes.append(_outcome(cell, events[cell.id]))
+        outcomes.append(outcome_of(cell, events[cell.id]))
     return outcomes
 
 
@@ -165,28 +165,3 @@ def _run_minute(
     if interrupted:
         # Ctrl-C: every run stopped and flushed its records; the group stays incomplete.
         raise KeyboardInterrupt
-
-
-def _outcome(cell: CellPlan, events: list[dict[str, Any]]) -> CellOutcome:
-    """As a single cell's: failed when no request succeeded (a function idle through the
-    whole window sends none, and is reported so rather than passed for a measurement)."""
-    summaries = [event["summary"] for event in events if "summary" in event]
-    requests = sum(s["requests"] for s in summaries)
-    errors = sum(sum(s["errors"].values()) for s in summaries)
-    ok = sum(s["ok"] for s in summaries)
-    status, reason = "complete", None
-    if ok == 0:
-        status = "failed"
-        reason = (
-            f"no request succeeded ({requests:,} sent, {errors:,} errors)"
-            if requests
-            else "no request was sent"
-        )
-    return CellOutcome(
-        cell,
-        status,
-        reason=reason,
-        requests=requests,
-        errors=errors,
-        p99_ms=max((s["latency_ms"]["p99"] or 0 for s in summaries), default=None),
-    )

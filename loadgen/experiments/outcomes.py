@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from loadgen.experiments.cells import CellPlan
 from loadgen.processes.counters import ProgressSnapshot
@@ -46,3 +47,31 @@ class CellListener:
 
     def note(self, message: str) -> None:
         del message
+
+
+def outcome_of(cell: CellPlan, events: list[dict[str, Any]]) -> CellOutcome:
+    """A measured cell's outcome from its segments' events: partial when a segment says so,
+    failed when no request succeeded. Nothing measured is not a result: a cell whose every
+    request failed (bad params, a function that is down) or that sent none (a trace function
+    idle through the whole window) must not pass for a complete one."""
+    summaries = [e["summary"] for e in events if "summary" in e]
+    requests = sum(s["requests"] for s in summaries)
+    errors = sum(sum(s["errors"].values()) for s in summaries)
+    ok = sum(s["ok"] for s in summaries)
+    partial = [f"segment {e['segment']}: {e['partial']}" for e in events if "partial" in e]
+    status, reason = ("partial", "; ".join(partial)) if partial else ("complete", None)
+    if ok == 0:
+        status = "failed"
+        reason = (
+            f"no request succeeded ({requests:,} sent, {errors:,} errors)"
+            if requests
+            else "no request was sent"
+        )
+    return CellOutcome(
+        cell,
+        status,
+        reason=reason,
+        requests=requests,
+        errors=errors,
+        p99_ms=max((s["latency_ms"]["p99"] or 0 for s in summaries), default=None),
+    )

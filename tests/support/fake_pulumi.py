@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -273,9 +274,10 @@ def install(bin_dir: Path) -> Path:
     """Put `pulumi` (this module, run by this interpreter) in BIN_DIR; its path."""
     bin_dir.mkdir(parents=True, exist_ok=True)
     script = bin_dir / "pulumi"
+    # A shell wrapper, not a `#!python` line: a shebang cannot name an interpreter whose path
+    # has a space in it (a checkout under "/tmp/final space/").
     script.write_text(
-        f"#!{sys.executable}\nimport runpy, sys\nsys.argv[0] = 'pulumi'\n"
-        f"runpy.run_path({str(Path(__file__))!r}, run_name='__main__')\n"
+        f'#!/bin/sh\nexec {shlex.quote(sys.executable)} {shlex.quote(str(Path(__file__)))} "$@"\n'
     )
     script.chmod(0o755)
     return script
