@@ -185,18 +185,18 @@ class _Run:
             else:
                 self.unexpected += 1
 
+    async def sample_once(self, replicas: Replicas | None) -> None:
+        backlog = int(await self.client.llen(self.jobs_key))
+        count = None if replicas is None else await replicas()
+        self.samples.append(
+            Sample(
+                t_ns=time.time_ns(), backlog=backlog, replicas=count, completed=len(self.completed)
+            )
+        )
+
     async def sample(self, replicas: Replicas | None) -> None:
         while True:
-            backlog = int(await self.client.llen(self.jobs_key))
-            count = None if replicas is None else await replicas()
-            self.samples.append(
-                Sample(
-                    t_ns=time.time_ns(),
-                    backlog=backlog,
-                    replicas=count,
-                    completed=len(self.completed),
-                )
-            )
+            await self.sample_once(replicas)
             await asyncio.sleep(self.workload.sample_interval_s)
 
     def outcome(self) -> EnqueueResult:
@@ -255,6 +255,9 @@ async def run_enqueue(
             for task in tasks:
                 if task.done() and not task.cancelled():
                     task.exception()  # retrieved: a failure after cancel is not this run's
+        # The samples end with the run's final state, not the sampler's last tick before it.
+        with contextlib.suppress(TimeoutError, RedisError, OSError):
+            await asyncio.wait_for(run.sample_once(replicas), TEARDOWN_S)
         return run.outcome()
     finally:
         with contextlib.suppress(TimeoutError, RedisError, OSError):
